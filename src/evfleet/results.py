@@ -1,0 +1,90 @@
+"""Writing a run's outputs: ``kpis.json``, ``trace.npz``, ``site.csv``, ``vehicles.csv`` (a public format).
+
+Units as in the column names: power [kW], energy [kWh], prices [MAD/kWh], SOC fraction 0-1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evfleet.kpis import compute_kpis, step_table_columns
+from evfleet.simulate import RunResult
+
+__all__ = ["site_table", "vehicle_table", "write_json_atomic", "write_run_outputs"]
+
+
+def site_table(result: RunResult) -> pd.DataFrame:
+    """One row per step (see :func:`evfleet.kpis.step_table_columns`)."""
+    return pd.DataFrame(step_table_columns(result))
+
+
+def vehicle_table(result: RunResult) -> pd.DataFrame:
+    """One row per plug-in session: id, model, times, SOC in/out, energy, unmet energy and its reason."""
+    sc = result.scenario
+    v = sc.vehicles
+    n = sc.n_vehicles
+    dt = sc.dt_h
+    times = sc.times
+    end = times[-1] + pd.Timedelta(minutes=sc.step_minutes) if sc.n_steps else sc.start
+    all_times = times.append(pd.DatetimeIndex([end]))
+    p = result.power_kw
+    data: dict[str, Any] = {
+        "id": v.id,
+        "model": v.model,
+        "arrival_step": v.arrival_step,
+        "departure_step": v.departure_step,
+        "arrival_time": [t.isoformat() for t in all_times[v.arrival_step]],
+        "departure_time": [t.isoformat() for t in all_times[v.departure_step]],
+        "battery_kwh": v.battery_kwh,
+        "soc_arrival": v.soc_arrival,
+        "soc_departure": result.soc[np.arange(n), v.departure_step],
+        "soc_target": v.soc_target,
+        "energy_charged_kwh": np.maximum(p, 0.0).sum(axis=1) * dt,
+        "energy_discharged_kwh": np.maximum(-p, 0.0).sum(axis=1) * dt,
+        "unmet_kwh": result.unmet_kwh,
+        "unmet_reason": result.unmet_reason,
+        "max_charge_kw": v.max_charge_kw,
+        "max_discharge_kw": v.max_discharge_kw,
+    }
+    for key in ("vehicle", "charger"):
+        if key in v.extra:
+            data[key] = v.extra[key]
+    return pd.DataFrame(data)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` through a temporary file renamed into place."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_run_outputs(result: RunResult, out_dir: str | Path, kpis: dict | None = None) -> dict[str, Path]:
+    """Write the run's four output files into ``out_dir`` (created if needed); return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    kpis = compute_kpis(result) if kpis is None else kpis
+    paths = {
+        "kpis": out / "kpis.json",
+        "trace": out / "trace.npz",
+        "site": out / "site.csv",
+        "vehicles": out / "vehicles.csv",
+        "scenario": out / "scenario.json",
+    }
+    write_json_atomic(paths["kpis"], kpis)
+    np.savez_compressed(
+        paths["trace"],
+        power_kw=result.power_kw,
+        soc=result.soc,
+        site_kw=result.site_kw,
+        vehicle_id=np.asarray(result.scenario.vehicles.id, dtype=str),
+    )
+    site_table(result).to_csv(paths["site"], index=False)
+    vehicle_table(result).to_csv(paths["vehicles"], index=False)
+    paths["scenario"].write_text(result.scenario.to_json(), encoding="utf-8")
+    return paths

@@ -1,0 +1,27 @@
+"""Charging strategies: one module each, one common interface (:class:`~evfleet.strategies.base.Strategy`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evfleet.strategies.base import ChargingProblem, Strategy, StrategyError
+from evfleet.strategies.uncontrolled import Uncontrolled
+
+__all__ = ["REGISTRY", "ChargingProblem", "Strategy", "StrategyError", "get_strategy", "strategy_names"]
+
+#: CLI name -> strategy class. Add a strategy by adding its module and one line here.
+REGISTRY: dict[str, type[Strategy]] = {
+    Uncontrolled.name: Uncontrolled,
+}
+
+
+def strategy_names() -> list[str]:
+    """Registered strategy names, baseline first."""
+    return list(REGISTRY)
+
+
+def get_strategy(name: str, **params: Any) -> Strategy:
+    """A new strategy instance by CLI name; raises ``ValueError`` naming the unknown strategy."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(REGISTRY)}")
+    return REGISTRY[name](**params)
