@@ -290,6 +290,21 @@ def demo(
         typer.echo(f"wrote {out}")
 
 
+#: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
+#: imports inside the command functions so that ``evfleet --help`` stays fast.
+COMMAND_MODULES: list[str] = []
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(app)
+
+
+_register_command_modules()
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
