@@ -26,7 +26,7 @@ import numpy as np
 from evfleet.scenario import Scenario
 from evfleet.strategies import ChargingProblem, Strategy, get_strategy
 
-__all__ = ["RunResult", "SimulationOptions", "build_problem", "simulate", "unmet_reasons"]
+__all__ = ["Engine", "RunResult", "SimulationOptions", "build_problem", "simulate", "unmet_reasons"]
 
 _TOL_KW = 1e-6
 
@@ -143,8 +143,8 @@ def build_problem(
     )
 
 
-class _Engine:
-    """Vectorised physics state of one run (used by :func:`simulate` and by live stepping)."""
+class Engine:
+    """Vectorised physics state of one run; ``step(t, setpoint_kw)`` applies one step (simulate and live mode)."""
 
     def __init__(self, scenario: Scenario, v2g: bool) -> None:
         v = scenario.vehicles
@@ -248,7 +248,7 @@ def simulate(
     t_start = time.perf_counter()
     n, T = scenario.n_vehicles, scenario.n_steps
     v = scenario.vehicles
-    engine = _Engine(scenario, opts.v2g)
+    engine = Engine(scenario, opts.v2g)
     power = np.zeros((n, T))
     soc = np.empty((n, T + 1))
     site = np.empty(T)
