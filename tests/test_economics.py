@@ -13,8 +13,16 @@ from evfleet.simulate import simulate
 
 
 def test_payback_and_npv_by_hand():
-    inp = EconomicInputs(n_chargers=10, charger_capex_mad=1000, installation_mad=500, software_capex_mad=5000,
-                         opex_mad_per_year=1000, operating_days_per_year=300, lifetime_years=5, discount_rate=0.0)  # fmt: skip
+    inp = EconomicInputs(
+        n_chargers=10,
+        charger_capex_mad=1000,
+        installation_mad=500,
+        software_capex_mad=5000,
+        opex_mad_per_year=1000,
+        operating_days_per_year=300,
+        lifetime_years=5,
+        discount_rate=0.0,
+    )
     r = roi(inp, baseline_net_cost_mad=200.0, strategy_net_cost_mad=150.0, days=2.0)
     assert r.investment_mad == 20000
     assert r.savings_per_day_mad == 25.0

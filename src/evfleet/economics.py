@@ -56,7 +56,9 @@ class EconomicInputs:
         if not (isinstance(self.n_chargers, int) and self.n_chargers >= 0):
             raise ValueError(f"input 'n_chargers' must be an integer >= 0 (value {self.n_chargers!r})")
         if not 1 <= self.operating_days_per_year <= 366:
-            raise ValueError(f"input 'operating_days_per_year' must be within 1-366 (value {self.operating_days_per_year!r})")
+            raise ValueError(
+                f"input 'operating_days_per_year' must be within 1-366 (value {self.operating_days_per_year!r})"
+            )
         if not 1 <= self.lifetime_years <= 50:
             raise ValueError(f"input 'lifetime_years' must be within 1-50 (value {self.lifetime_years!r})")
         if not 0 <= self.discount_rate < 1:

@@ -1,0 +1,131 @@
+"""Fleet page: the EV2Gym per-model V2G/G2V table (live when live mode is on), V2G pie, top-5 models,
+one vehicle's drill-down."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from evfleet.dashboard import state
+from evfleet.dashboard import views as V
+from evfleet.dashboard.fleet_views import (
+    FLEET_COLUMNS,
+    drilldown_figure,
+    fleet_state_at,
+    fleet_table,
+    localise_columns,
+    top_models_figure,
+    v2g_pie_figure,
+    vehicle_info,
+)
+from evfleet.dashboard.i18n import t
+
+ctrl = state.controls()
+lang = ctrl.lang
+st.title(t("fleet_title", lang))
+key, sc = state.current_scenario(ctrl)
+state.scenario_caption(sc, lang)
+cat = state.catalog()
+H = localise_columns(FLEET_COLUMNS, lang)
+
+c_search, c_only, c_time = st.columns([3, 2, 4])
+query = c_search.text_input(t("search", lang), key="fleet_search", placeholder="Tesla, Nissan, …")
+only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
+
+
+def column_config() -> dict:
+    num = st.column_config.NumberColumn
+    return {
+        H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width="medium"),
+        H["registrations"]: num(H["registrations"], format="localized"),
+        H["battery_kwh"]: num(H["battery_kwh"], format="%.1f"),
+        H["ac_max_kw"]: num(H["ac_max_kw"], format="%.1f"),
+        H["dc_max_kw"]: num(H["dc_max_kw"], format="%.0f"),
+        H["v2g_ac_kw"]: num(H["v2g_ac_kw"], format="%.1f"),
+        H["v2g_dc_kw"]: num(H["v2g_dc_kw"], format="%.0f"),
+        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"]),
+        H["in_fleet"]: num(H["in_fleet"], format="%d"),
+        H["connected"]: num(H["connected"], format="%d"),
+        H["charging"]: num(H["charging"], format="%d"),
+        H["discharging"]: num(H["discharging"], format="%d"),
+        H["mean_soc_pct"]: st.column_config.ProgressColumn(
+            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100
+        ),
+        H["net_power_kw"]: num(H["net_power_kw"], format="%.1f"),
+    }
+
+
+def draw_table(table: pd.DataFrame) -> None:
+    c_tab, c_side = st.columns([7, 3])
+    with c_tab:
+        st.dataframe(
+            table.rename(columns=H),
+            column_config=column_config(),
+            hide_index=True,
+            width="stretch",
+            height=min(38 + 35 * max(len(table), 1), 560),
+            key="fleet_table",
+        )
+    with c_side:
+        state.plot(v2g_pie_figure(table, lang, height=270), key="v2g_pie")
+        state.plot(top_models_figure(table, lang, height=270), key="top5")
+
+
+if ctrl.live:
+
+    def _live_table() -> None:
+        snap = state.live_runner(ctrl).snapshot()
+        st.caption(f"{t('time_of_table', lang)} {snap.time.strftime('%Y-%m-%d %H:%M')} (live)")
+        draw_table(fleet_table(snap.scenario, cat, snap.soc, snap.power_kw, snap.connected, only, query))
+
+    st.fragment(run_every=state.live_refresh_s(ctrl))(_live_table)()
+    res = None
+else:
+    res, _ = state.run(ctrl)
+    times = sc.times
+    default = V.focus_step(times, res.site_kw, pd.Timestamp.now(tz=sc.timezone))
+    labels = [x.strftime("%a %H:%M") for x in times]
+    step = c_time.select_slider(
+        t("time_of_table", lang),
+        options=list(range(sc.n_steps)),
+        value=default,
+        format_func=lambda i: labels[i],
+        key="fleet_step",
+    )
+    soc, p, conn = fleet_state_at(res, step)
+    draw_table(fleet_table(sc, cat, soc, p, conn, only, query))
+
+# --- drill-down ------------------------------------------------------------------------------------------------
+st.subheader(t("drilldown", lang))
+if res is None:
+    res, _ = state.run(ctrl)
+v = sc.vehicles
+veh = v.extra.get("vehicle")
+options = list(range(sc.n_vehicles))
+worst = int(np.argmax(res.unmet_kwh)) if sc.n_vehicles else 0
+default_i = worst if sc.n_vehicles and res.unmet_kwh[worst] > 1e-3 else 0
+
+
+def _label(i: int) -> str:
+    extra = f" · {veh[i]}" if veh is not None else ""
+    flag = " ⚠" if res.unmet_kwh[i] > 1e-3 else ""
+    return f"{v.id[i]}{extra} · {v.model[i]}{flag}"
+
+
+c_sel, c_info = st.columns([7, 3])
+with c_info:
+    i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
+    info = vehicle_info(res, i, lang)
+    st.dataframe(
+        pd.DataFrame({"": list(info), " ": list(info.values())}), hide_index=True, width="stretch", key="drill_info"
+    )
+    try:
+        from evfleet.catalog import model_sources  # type: ignore[attr-defined]
+    except ImportError:
+        model_sources = None
+    if model_sources is not None:
+        with st.expander(t("sources", lang)):
+            st.write(model_sources(str(v.model[i])))
+with c_sel:
+    state.plot(drilldown_figure(res, i, lang), key="drill_fig")
