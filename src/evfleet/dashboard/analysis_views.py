@@ -189,7 +189,7 @@ def pf_unbalance_figure(
     fig.update_layout(
         **LAYOUT, height=height, title={"text": f"{t('pf_unbalance', lang)} · {t('model_estimate', lang)}", "x": 0}
     )
-    fig.update_layout(margin={"t": 90})
+    fig.update_layout(margin={"b": 95})
     return fig
 
 
@@ -224,7 +224,7 @@ def cost_by_period_figure(table: pd.DataFrame, lang: str, strategy: str, height:
     fig.update_layout(
         **layout, height=height, barmode="group", title={"text": t("cost_by_period", lang), "x": 0}, yaxis_title="MAD"
     )
-    fig.update_layout(margin={"t": 80})
+    fig.update_layout(margin={"b": 95})
     return fig
 
 
@@ -264,5 +264,5 @@ def cashflow_figure(cashflow: pd.DataFrame, lang: str, payback_months: float | N
         xaxis_title=t("year", lang),
         yaxis_title="MAD",
     )
-    fig.update_layout(margin={"t": 80})
+    fig.update_layout(margin={"b": 95})
     return fig

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["LANGS", "STRINGS", "fmt_num", "fmt_pct", "t"]
+__all__ = ["LANGS", "STRINGS", "fmt_money", "fmt_num", "fmt_pct", "t"]
 
 LANGS = ("en", "fr")
 
@@ -226,6 +226,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Savings come from the simulation ({strategy} vs uncontrolled, {days:g} day(s) simulated).",
         "Les économies viennent de la simulation ({strategy} vs non piloté, {days:g} jour(s) simulé(s)).",
     ),
+    "col_period": ("Tariff period", "Période tarifaire"),
+    "col_price": ("Price (MAD/kWh)", "Prix (MAD/kWh)"),
+    "col_import_kwh": ("Import (kWh)", "Soutirage (kWh)"),
+    "col_import_cost": ("Cost (MAD)", "Coût (MAD)"),
+    "col_base_import_kwh": ("Uncontrolled import (kWh)", "Soutirage non piloté (kWh)"),
+    "col_base_import_cost": ("Uncontrolled cost (MAD)", "Coût non piloté (MAD)"),
+    "per_day": ("per day", "par jour"),
     "v2g_net": ("V2G value net of degradation", "Valeur V2G nette de la dégradation"),
     # scenario page
     "scenario_title": ("Scenario", "Scénario"),
@@ -282,6 +289,15 @@ def fmt_num(x: float | int | None, lang: str = "en", decimals: int = 0) -> str:
     if lang == "fr":
         text = text.replace(",", "\u202f").replace(".", ",")
     return text
+
+
+def fmt_money(x: float | None, lang: str = "en", unit: str = "MAD") -> str:
+    """Money, compact above a million: ``15.15 M MAD`` / ``15,15 M MAD``; else ``12,345 MAD``."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if abs(x) >= 1e6:
+        return f"{fmt_num(x / 1e6, lang, 2)} M {unit}"
+    return f"{fmt_num(x, lang)} {unit}"
 
 
 def fmt_pct(x: float | None, lang: str = "en", decimals: int = 1) -> str:

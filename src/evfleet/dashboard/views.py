@@ -51,8 +51,8 @@ PERIOD_COLORS = {"creuses": "#2ca02c", "pleines": "#ffbf00", "pointe": "#d62728"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 LAYOUT = {
     "template": "plotly_white",
-    "margin": {"l": 55, "r": 20, "t": 50, "b": 40},
-    "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+    "margin": {"l": 55, "r": 20, "t": 45, "b": 40},
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0},
     "uirevision": "evfleet",
     "hovermode": "x unified",
     "font": {"size": 12},
@@ -468,10 +468,10 @@ def load_curve_figure(
     fig.update_layout(
         **LAYOUT,
         height=height,
-        title={"text": title or t("load_curve", lang), "x": 0, "y": 0.98, "yanchor": "top", "pad": {"b": 30}},
+        title={"text": title or t("load_curve", lang), "x": 0},
         yaxis_title=t("power_kw", lang),
     )
-    fig.update_layout(margin={"t": 80})
+    fig.update_layout(margin={"b": 95})
     return fig
 
 
@@ -577,5 +577,5 @@ def fleet_counts_figure(times: pd.DatetimeIndex, counts: Mapping[str, np.ndarray
                                      line={"color": color, "shape": "hv", "width": 2}))  # fmt: skip
     fig.update_layout(**LAYOUT, height=height, title={"text": t("vehicles", lang), "x": 0},
                       yaxis_title=t("vehicles", lang))  # fmt: skip
-    fig.update_layout(margin={"t": 80})
+    fig.update_layout(margin={"b": 95})
     return fig

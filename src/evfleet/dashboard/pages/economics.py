@@ -8,7 +8,7 @@ import streamlit as st
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
-from evfleet.dashboard.i18n import fmt_num, fmt_pct, t
+from evfleet.dashboard.i18n import fmt_money, fmt_num, fmt_pct, t
 from evfleet.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
 
 ctrl = state.controls()
@@ -28,12 +28,25 @@ with c1:
     state.plot(cost_by_period_figure(table, lang, ctrl.strategy), key="econ_periods")
 with c2:
     st.metric(t("v2g_net", lang), f"{fmt_num(ops['v2g_net_value_mad'], lang)} MAD", border=True)
+    heads = {
+        "period": "col_period",
+        "price_mad_per_kwh": "col_price",
+        "import_kwh": "col_import_kwh",
+        "import_cost_mad": "col_import_cost",
+        "baseline_import_kwh": "col_base_import_kwh",
+        "baseline_import_cost_mad": "col_base_import_cost",
+    }
+    shown = table.assign(period=[V.period_label(x, lang) for x in table["period"]])
     st.dataframe(
-        table.rename(columns={"period": t("tariff", lang)}),
+        shown.rename(columns={c: t(k, lang) for c, k in heads.items()}),
         hide_index=True,
         width="stretch",
         key="econ_period_table",
-        column_config={c: st.column_config.NumberColumn(format="%.2f") for c in table.columns if c != "period"},
+        column_config={
+            t(heads[c], lang): st.column_config.NumberColumn(format="%.2f" if c.startswith("price") else "%.0f")
+            for c in table.columns
+            if c != "period"
+        },
     )
 
 st.subheader(t("roi_inputs", lang))

@@ -57,19 +57,21 @@ def column_config() -> dict:
 
 
 def draw_table(table: pd.DataFrame) -> None:
-    c_tab, c_side = st.columns([7, 3])
-    with c_tab:
-        st.dataframe(
-            table.rename(columns=H),
-            column_config=column_config(),
-            hide_index=True,
-            width="stretch",
-            height=min(38 + 35 * max(len(table), 1), 560),
-            key="fleet_table",
-        )
-    with c_side:
-        state.plot(v2g_pie_figure(table, lang, height=270), key="v2g_pie")
-        state.plot(top_models_figure(table, lang, height=270), key="top5")
+    st.dataframe(
+        table.rename(columns=H),
+        column_config=column_config(),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(table), 1), 500),
+        key="fleet_table",
+    )
+    c_pie, c_top = st.columns(2)
+    with c_pie:
+        state.plot(v2g_pie_figure(table, lang, height=300), key="v2g_pie")
+        bidi = int((np.asarray(sc.vehicles.max_discharge_kw) > 0).sum())
+        st.caption(t("bidi_caption", lang, bidi=bidi, n=sc.n_vehicles))
+    with c_top:
+        state.plot(top_models_figure(table, lang, height=300), key="top5")
 
 
 if ctrl.live:

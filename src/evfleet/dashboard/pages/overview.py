@@ -69,14 +69,11 @@ else:
     state.kpi_row(V.grid_cards(k, pq, lang))
     if report is None:
         st.caption(":material/info: " + t("pq_missing", lang))
-    c_econ, c_fleet = st.columns([4, 6])
-    with c_econ:
-        st.subheader(t("kpi_economic", lang))
-        state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
-    with c_fleet:
-        st.subheader(t("kpi_fleet", lang))
-        cards = V.fleet_cards(counts, mean_soc, k["unmet_energy_kwh"], k["energy_charged_kwh"], lang, when)
-        state.kpi_row(cards, per_row=6)
+    st.subheader(t("kpi_economic", lang))
+    state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
+    st.subheader(t("kpi_fleet", lang))
+    cards = V.fleet_cards(counts, mean_soc, k["unmet_energy_kwh"], k["energy_charged_kwh"], lang, when)
+    state.kpi_row(cards, per_row=6)
 
     series = {"base_load_kw": sc.base_load_kw, "pv_kw": sc.pv_kw, "ev_kw": res.ev_kw, "site_kw": res.site_kw}
     fig = V.load_curve_figure(times, series, sc.tou_period, sc.import_limit_kw, lang, now=times[step])
