@@ -72,24 +72,24 @@ st.caption(t("savings_source", lang, strategy=ctrl.strategy, days=days))
 pay = r.simple_payback_months
 pay_status = "na" if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
 cards = [
-    V.KpiCard("investment", t("investment", lang), f"{fmt_num(r.investment_mad, lang)} MAD"),
+    V.KpiCard("investment", t("investment", lang), fmt_money(r.investment_mad, lang)),
     V.KpiCard(
         "annual_savings",
         t("annual_savings", lang),
-        f"{fmt_num(r.annual_savings_mad, lang)} MAD",
-        detail=f"{fmt_num(r.savings_per_day_mad, lang)} MAD/" + ("jour" if lang == "fr" else "day"),
+        fmt_money(r.annual_savings_mad, lang),
+        detail=f"{fmt_money(r.savings_per_day_mad, lang)} {t('per_day', lang)}",
     ),
     V.KpiCard(
         "payback",
         t("payback", lang),
-        t("payback_never", lang) if pay is None else f"{fmt_num(pay, lang, 1)} {t('months', lang)}",
-        pay_status,
-        t("payback_target", lang),
+        "∞" if pay is None else f"{fmt_num(pay, lang, 1)} {t('months', lang)}",
+        "critical" if pay is None else pay_status,
+        t("payback_never", lang) if pay is None else t("payback_target", lang),
     ),
     V.KpiCard(
         "npv",
         t("npv", lang),
-        f"{fmt_num(r.npv_mad, lang)} MAD",
+        fmt_money(r.npv_mad, lang),
         "good" if r.npv_mad > 0 else "warning",
         fmt_pct(100 * inputs.discount_rate, lang),
     ),
