@@ -1,6 +1,7 @@
 """evfleet dashboard entry point: page set-up, shared sidebar and page registration only.
 
-Run with ``evfleet dashboard`` (or ``streamlit run`` on this file). The pages live in ``pages/``.
+Run with ``evfleet dashboard`` (or ``streamlit run`` on this file). The pages live in ``screens/`` (not
+``pages/``: that directory name switches Streamlit to its legacy multipage mode).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ PAGES = [
     ("scenario", "page_scenario", ":material/tune:"),
 ]
 pages = [
-    st.Page(HERE / "pages" / f"{name}.py", title=t(key, lang), icon=icon, url_path=name, default=(i == 0))
+    st.Page(HERE / "screens" / f"{name}.py", title=t(key, lang), icon=icon, url_path=name, default=(i == 0))
     for i, (name, key, icon) in enumerate(PAGES)
 ]
 st.navigation(pages, position="sidebar").run()

@@ -38,6 +38,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause": ("Pause", "Pause"),
     "resume": ("Resume", "Reprendre"),
     "reset": ("Reset", "Réinitialiser"),
+    "step_once": ("One step (when paused)", "Un pas (en pause)"),
     "live_status": (
         "Simulated clock {time} · day {day} · {steps} steps · {state}",
         "Horloge simulée {time} · jour {day} · {steps} pas · {state}",

@@ -110,13 +110,26 @@ def sidebar() -> Controls:
         if live:
             runner = live_runner(ctrl)
             runner.set_speed(SPEEDS[speed])
-            c1, c2 = st.columns(2)
+            c1, c2, c3 = st.columns(3)
             if runner.paused:
-                if c1.button(t("resume", lang), key="live_resume", icon=":material/play_arrow:", width="stretch"):
+                if c1.button(
+                    "", key="live_resume", icon=":material/play_arrow:", help=t("resume", lang), width="stretch"
+                ):
                     runner.resume()
-            elif c1.button(t("pause", lang), key="live_pause", icon=":material/pause:", width="stretch"):
+                    st.rerun()
+            elif c1.button("", key="live_pause", icon=":material/pause:", help=t("pause", lang), width="stretch"):
                 runner.pause()
-            if c2.button(t("reset", lang), key="live_reset", icon=":material/restart_alt:", width="stretch"):
+                st.rerun()
+            if c2.button(
+                "",
+                key="live_step",
+                icon=":material/skip_next:",
+                help=t("step_once", lang),
+                width="stretch",
+                disabled=not runner.paused and runner.auto,
+            ):
+                runner.step()
+            if c3.button("", key="live_reset", icon=":material/restart_alt:", help=t("reset", lang), width="stretch"):
                 runner.reset()
             st.caption(t("live_note", lang))
         if default == "uncontrolled" and len(names) == 1:
@@ -142,7 +155,8 @@ def controls() -> Controls:
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
-def _generated(params_json: str) -> Scenario:
+def _generated(key: str, params_json: str) -> Scenario:
+    # the JSON keeps the parameters' order: the charger mix order matters to the (seeded) draw
     return generate_scenario(ScenarioParams(**json.loads(params_json)))
 
 
@@ -162,14 +176,18 @@ def current_scenario(ctrl: Controls) -> tuple[str, Scenario]:
     up = st.session_state.get("uploaded_scenario")
     if up is not None:
         return "upload:" + up.content_hash, up
-    params_json = json.dumps(scenario_params(ctrl.n_vehicles), sort_keys=True, default=str)
-    key = "gen:" + hashlib.sha256(params_json.encode()).hexdigest()[:16]
-    return key, _generated(params_json)
+    params = scenario_params(ctrl.n_vehicles)
+    return _params_key(params), _generated(_params_key(params), json.dumps(params, default=str))
+
+
+def _params_key(params: dict[str, Any]) -> str:
+    """Cache key of generator parameters (order-independent)."""
+    return "gen:" + hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def generated_check(params: dict[str, Any]) -> Scenario:
     """Generate (and cache) the scenario of ``params``; raises the generator's error naming the bad parameter."""
-    return _generated(json.dumps(params, sort_keys=True, default=str))
+    return _generated(_params_key(params), json.dumps(params, default=str))
 
 
 def composition_from_csv(data: bytes) -> dict[str, int]:

@@ -119,9 +119,7 @@ c_sel, c_info = st.columns([7, 3])
 with c_info:
     i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
     info = vehicle_info(res, i, lang)
-    st.dataframe(
-        pd.DataFrame({"": list(info), " ": list(info.values())}), hide_index=True, width="stretch", key="drill_info"
-    )
+    st.markdown("\n".join(f"- **{k}**: {val}" for k, val in info.items()))
     try:
         from evfleet.catalog import model_sources  # type: ignore[attr-defined]
     except ImportError:
