@@ -78,7 +78,7 @@ def test_overview_kpis_match_the_simulation_and_follow_the_fleet_size():
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [tr.get("name") for tr in spec["data"]]
     assert "Site power (with EVs)" in names and "Import limit" in names
-    assert len(spec["layout"]["shapes"]) >= 3  # tariff periods shaded
+    assert {"peak (pointe)", "off-peak (creuses)"} <= set(names)  # tariff periods shaded
     before = _metric(at, "Peak import")
     at.slider(key="n_vehicles").set_value(300).run()
     assert _metric(at, "Peak import") != before

@@ -368,33 +368,31 @@ def _period_runs(periods: Sequence[str]) -> list[tuple[int, int, str]]:
     return [(int(s), int(e), str(p[s])) for s, e in zip(starts, ends, strict=True)]
 
 
-def _shade_periods(
-    fig: go.Figure, x: pd.DatetimeIndex, periods: Sequence[str], step: pd.Timedelta, lang: str, row: int | None = None
-) -> None:
-    seen: set[str] = set()
-    for s, e, name in _period_runs(periods):
-        color = PERIOD_COLORS.get(name)
+def _shade_periods(fig: go.Figure, x: pd.DatetimeIndex, periods: Sequence[str], step: pd.Timedelta,
+                   lang: str) -> None:  # fmt: skip
+    """Tariff periods as full-height translucent bars on a hidden overlaying axis (one trace per period, one
+    point per plotted step: cheap whatever the number of period changes)."""
+    per = np.asarray(periods, dtype=object)
+    centers = x + step / 2
+    width_ms = step.total_seconds() * 1000.0
+    for name in dict.fromkeys(per.tolist()):
+        color = PERIOD_COLORS.get(str(name))
         if color is None:
             continue
-        x1 = x[e - 1] + step
-        kw = {"row": row, "col": 1} if row else {}
-        fig.add_vrect(x0=x[s], x1=x1, fillcolor=color, opacity=0.10, line_width=0, layer="below", **kw)
-        if name not in seen:
-            seen.add(name)
-            label = period_label(name, lang)
-            fig.add_trace(
-                go.Scatter(
-                    x=[x[s]],
-                    y=[None],
-                    mode="markers",
-                    name=label,
-                    legendgroup="periods",
-                    marker={"symbol": "square", "size": 12, "color": color, "opacity": 0.35},
-                    hoverinfo="skip",
-                    showlegend=True,
-                ),
-                **kw,
+        y = np.where(per == name, 1.0, np.nan)
+        fig.add_trace(
+            go.Bar(
+                x=centers,
+                y=y,
+                width=width_ms,
+                name=period_label(str(name), lang),
+                yaxis="y2",
+                marker={"color": color, "line": {"width": 0}},
+                opacity=0.13,
+                hoverinfo="skip",
             )
+        )
+    fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}, bargap=0)
 
 
 def load_curve_figure(
