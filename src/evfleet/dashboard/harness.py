@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -47,15 +48,15 @@ def serve(port: int | None = None, env: dict[str, str] | None = None, timeout_s:
     full_env = {**os.environ, **(env or {})}
     src = str(Path(__file__).resolve().parents[2])
     full_env["PYTHONPATH"] = src + os.pathsep + full_env.get("PYTHONPATH", "")
-    proc = subprocess.Popen(
-        dashboard_command(port, "127.0.0.1"), env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
+    proc = subprocess.Popen(dashboard_command(port, "127.0.0.1"), env=full_env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout_s
         while True:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                log.seek(0)
+                err = log.read().decode(errors="replace")
                 raise RuntimeError(f"dashboard server exited with {proc.returncode}: {err[-2000:]}")
             try:
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
@@ -74,6 +75,7 @@ def serve(port: int | None = None, env: dict[str, str] | None = None, timeout_s:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+        log.close()
 
 
 @contextmanager
