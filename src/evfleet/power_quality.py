@@ -1,0 +1,626 @@
+"""Grid quality of a run, the way a power engineer checks it: IEEE 519 harmonics, PF, unbalance, transformer,
+voltage, frequency; alert states and an event log. All figures are MODEL ESTIMATES from the run's powers and the
+site's electrical model (:class:`~evfleet.pq_site.SiteElectrical`), never measurements.
+
+Units: power [kW], reactive power [kvar], apparent power [kVA], current [A] rms per phase, voltage deviation and
+distortion [%], frequency [Hz], temperatures [°C], time [h].
+
+Pipeline per step (vectorised over steps and vehicles; charger types are aggregated with numpy, no Python loop
+over vehicles):
+
+1. each session's charger type -> phases, spectrum model and loading x = |p| / P_ref;
+2. displacement PF and reactive power from the type's PF-vs-loading curve;
+3. fundamental current per phase of every device; harmonic current ``I_h = spectrum_h(x) · I_1``;
+4. IEC 61000-3-6 summation of all devices on a phase, per harmonic order (α = 1, 1.4, 2), plus the base load's
+   and the PV inverters' spectra;
+5. TDD = sqrt(Σ I_h²) / I_L and each harmonic against IEEE 519 Table 2 for the site's I_SC/I_L; voltage harmonics
+   ``V_h = I_h · |R + j h X|`` and voltage THD against Table 1;
+6. site P, Q, PF; NEMA current unbalance of the three phases; transformer loading and IEC 60076-7 ageing;
+   voltage deviation ``-(R·P + X·Q)/V²``; frequency series and time outside the band.
+
+References: see :mod:`evfleet.pq_models` and ``docs/grid-quality.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evfleet.pq_alerts import INDICATORS, STATES, Thresholds, detect_events
+from evfleet.pq_models import (
+    fleet_frequency_response,
+    nema_unbalance_pct,
+    relative_ageing_rate,
+    summation_exponent,
+    synthetic_frequency_hz,
+    transformer_thermal,
+    voltage_deviation_pct,
+    voltage_harmonics_v,
+)
+from evfleet.pq_site import HARMONICS, SiteElectrical, SpectrumModel, load_ieee519_limits
+
+__all__ = [
+    "PER_STEP_COLUMNS",
+    "FleetLayout",
+    "PowerQualityReport",
+    "assess",
+    "fleet_layout",
+]
+
+PF_LIMIT = 0.95
+UNBALANCE_LIMIT_PCT = 3.0
+LOADING_LIMIT_PCT = 100.0
+#: Columns of ``PowerQualityReport.per_step`` (all also written to ``site.csv``, see docs/grid-quality.md).
+PER_STEP_COLUMNS = [
+    "time",
+    "step",
+    "p_kw",
+    "q_kvar",
+    "s_kva",
+    "pf",
+    "pf_true",
+    "tdd_pct",
+    "thd_i_pct",
+    "thd_v_pct",
+    "v_h_max_pct",
+    "harmonic_limit_ratio",
+    "unbalance_pct",
+    "i_l1_a",
+    "i_l2_a",
+    "i_l3_a",
+    "transformer_loading_pct",
+    "transformer_hot_spot_c",
+    "transformer_ageing_rate",
+    "voltage_deviation_pct",
+    "frequency_hz",
+    "frequency_deviation_mhz",
+    "pq_state",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class PowerQualityReport:
+    """Result of :func:`assess` (model estimates).
+
+    ``per_step``: one row per step (:data:`PER_STEP_COLUMNS`); ``summary``: flat JSON-ready KPIs (``pq_*``);
+    ``compliance``: ``indicator, value, limit, status, clause``; ``spectrum``: ``h, current_pct_of_il, limit_pct``
+    at the worst step (largest TDD) on its worst phase; ``events``: ``time, step, indicator, value, limit, state,
+    previous_state``; ``assumptions``: the model, its inputs and sources, in words.
+    """
+
+    per_step: pd.DataFrame
+    summary: dict[str, Any]
+    compliance: pd.DataFrame
+    spectrum: pd.DataFrame
+    events: pd.DataFrame
+    assumptions: list[str]
+
+
+@dataclass(frozen=True, eq=False)
+class FleetLayout:
+    """Per session (N,): charger type name, spectrum model index, phase slot (0..2 = L1..L3 for 1-phase chargers,
+    3 = all three phases), number of phases and reference power P_ref [kW] of the loading x = |p| / P_ref."""
+
+    charger: np.ndarray
+    model_names: tuple[str, ...]
+    model_idx: np.ndarray
+    slot: np.ndarray
+    n_phases: np.ndarray
+    p_ref_kw: np.ndarray
+
+
+def _charger_names(scenario: Any, el: SiteElectrical) -> np.ndarray:
+    v = scenario.vehicles
+    n = len(v)
+    types = el.charger_types
+    if "charger" in v.extra:
+        names = np.asarray(v.extra["charger"], dtype=object)
+        known = np.isin(names.astype(str), np.asarray(list(types), dtype=str))
+        if not known.all():
+            i = int(np.flatnonzero(~known)[0])
+            raise ValueError(f"field 'vehicles.charger[{i}]' is not a known charger type; known: "
+                             f"{', '.join(types)} (value {names[i]!r})")  # fmt: skip
+        return names
+    if el.default_charger is not None:
+        return np.full(n, el.default_charger, dtype=object)
+    # No charger field: infer from the session's power limit (an assumption, documented).
+    ac = sorted((ct.rated_kw, name) for name, ct in types.items() if ct.current == "AC")
+    dc = sorted((ct.rated_kw, name) for name, ct in types.items() if ct.current == "DC")
+    ladder = ac + dc
+    rated = np.array([r for r, _ in ladder])
+    pick = np.minimum(np.searchsorted(rated, v.max_charge_kw - 1e-9, side="left"), len(ladder) - 1)
+    return np.asarray([name for _, name in ladder], dtype=object)[pick]
+
+
+def _phase_slots(scenario: Any, el: SiteElectrical, single: np.ndarray, power_kw: np.ndarray) -> np.ndarray:
+    """Phase slot 0..2 of each 1-phase session (``-1`` elsewhere): explicit data first, then the rule."""
+    v = scenario.vehicles
+    n = len(v)
+    slot = np.full(n, -1, dtype=np.int64)
+    if "phase" in v.extra:
+        raw = np.asarray(v.extra["phase"])
+        ok = np.isin(raw.astype(str), ["1", "2", "3", "L1", "L2", "L3"])
+        if not ok[single].all():
+            i = int(np.flatnonzero(single & ~ok)[0])
+            raise ValueError(f"field 'vehicles.phase[{i}]' must be 1, 2, 3 or L1-L3 (value {raw[i]!r})")
+        num = np.char.lstrip(raw.astype(str), "L")
+        slot = np.where(single & ok, np.where(ok, num, "0").astype(np.int64) - 1, -1)
+    if el.phase_map:
+        ids = pd.Series(np.asarray(v.id, dtype=object))
+        mapped = ids.map(el.phase_map)
+        if "vehicle" in v.extra:
+            mapped = mapped.fillna(pd.Series(np.asarray(v.extra["vehicle"], dtype=object)).map(el.phase_map))
+        m = mapped.to_numpy(dtype=float, na_value=np.nan)
+        use = single & np.isfinite(m)
+        slot = np.where(use, np.nan_to_num(m, nan=1.0).astype(np.int64) - 1, slot)
+    todo = np.flatnonzero(single & (slot < 0))
+    if todo.size == 0:
+        return slot
+    rule = el.phase_assignment
+    if rule == "single":
+        slot[todo] = 0
+    elif rule == "round_robin":
+        slot[todo] = np.arange(todo.size) % 3
+    else:  # balanced: greedy, largest energy first, onto the phase whose resulting peak is lowest (set-up only)
+        load = np.zeros((3, power_kw.shape[1]))
+        fixed = np.flatnonzero(single & (slot >= 0))
+        for ph in range(3):
+            load[ph] = np.abs(power_kw[fixed[slot[fixed] == ph]]).sum(axis=0)
+        ap = np.abs(power_kw[todo])
+        order = np.argsort(-ap.sum(axis=1), kind="stable")
+        for j in order:  # one-off assignment over the 1-phase sessions, O(n1·T); not a per-step computation
+            peak = (load + ap[j][None, :]).max(axis=1) + 1e-9 * load.sum(axis=1)
+            ph = int(np.argmin(peak))
+            load[ph] += ap[j]
+            slot[todo[j]] = ph
+    return slot
+
+
+def fleet_layout(scenario: Any, el: SiteElectrical, power_kw: np.ndarray) -> FleetLayout:
+    """Charger type, spectrum model, phase slot and reference power of every session."""
+    types = el.charger_types
+    names = _charger_names(scenario, el)
+    uniq, inv = np.unique(names.astype(str), return_inverse=True)
+    models = tuple(dict.fromkeys(types[u].model for u in uniq))
+    model_of_type = np.array([models.index(types[u].model) for u in uniq], dtype=np.int64)
+    nph_of_type = np.array([types[u].phases for u in uniq], dtype=np.int64)
+    rated_of_type = np.array([types[u].rated_kw for u in uniq])
+    ac_of_type = np.array([types[u].current == "AC" for u in uniq])
+    nph = nph_of_type[inv] if len(uniq) else np.zeros(0, dtype=np.int64)
+    rated = rated_of_type[inv] if len(uniq) else np.zeros(0)
+    mc = np.asarray(scenario.vehicles.max_charge_kw, dtype=float)
+    # AC: the vehicle's on-board charger is the converter, limited by the EVSE; DC: the off-board charger.
+    p_ref = np.where(ac_of_type[inv] & (mc > 0), np.minimum(mc, rated), rated) if len(uniq) else np.zeros(0)
+    single = nph == 1
+    slot = np.where(single, _phase_slots(scenario, el, single, power_kw), 3)
+    return FleetLayout(names, models, model_of_type[inv] if len(uniq) else np.zeros(0, dtype=np.int64), slot,
+                       nph, p_ref)  # fmt: skip
+
+
+def _group_sum(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Row sums per group of sorted rows (values (N, T) -> (n_groups, T))."""
+    if values.shape[0] == 0:
+        return np.zeros((0, values.shape[1]))
+    return np.add.reduceat(values[order], starts, axis=0)
+
+
+def _dpf(model: SpectrumModel, x: np.ndarray) -> np.ndarray:
+    return np.interp(x, model.dpf_loading, model.dpf)
+
+
+def _mult(model: SpectrumModel, x: np.ndarray) -> np.ndarray:
+    """Loading multiplier of the spectrum: max(x, min_loading)^-β."""
+    if model.loading_exponent == 0:
+        return np.ones_like(x)
+    return np.power(np.maximum(x, model.min_loading), -model.loading_exponent)
+
+
+def _percentile(a: np.ndarray, q: float) -> float:
+    return float(np.percentile(a, q)) if a.size else 0.0
+
+
+def _f(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def assess(
+    result: Any,
+    electrical: SiteElectrical | None = None,
+    thresholds: Thresholds | Mapping[str, Any] | None = None,
+    *,
+    frequency_hz: np.ndarray | None = None,
+) -> PowerQualityReport:
+    """Assess a run's grid quality against IEEE 519 and the site's limits (model estimates).
+
+    ``result`` is a :class:`~evfleet.simulate.RunResult` (``power_kw`` N×T [kW], ``scenario``); ``electrical``
+    defaults to the scenario's ``site.electrical`` object or :class:`SiteElectrical` defaults; ``thresholds``
+    are the alert boundaries (:class:`~evfleet.pq_alerts.Thresholds` or its ``levels`` mapping);
+    ``frequency_hz`` (T,) [Hz] overrides the frequency series (else the scenario's ``frequency_hz``, else the
+    synthetic generator).
+    """
+    sc = result.scenario
+    el = electrical if electrical is not None else SiteElectrical.from_scenario(sc)
+    if thresholds is None:
+        th = Thresholds()
+    elif isinstance(thresholds, Thresholds):
+        th = thresholds
+    elif isinstance(thresholds, Mapping):
+        th = Thresholds(levels=dict(thresholds))
+    else:
+        raise ValueError(f"field 'thresholds' must be Thresholds or a mapping (value {type(thresholds).__name__!r})")
+    p = np.asarray(result.power_kw, dtype=float)
+    n, T = p.shape
+    if (n, T) != (sc.n_vehicles, sc.n_steps):
+        raise ValueError(f"field 'power_kw' must have shape {(sc.n_vehicles, sc.n_steps)} (value {p.shape})")
+    if not np.isfinite(p).all():
+        raise ValueError("field 'power_kw' must be finite (value contains NaN or inf)")
+    models = el.spectra()
+    limits519 = load_ieee519_limits()
+    lay = fleet_layout(sc, el, p)
+    spec = {name: models[name] for name in lay.model_names}
+    v_ph = el.lv_kv * 1e3 / math.sqrt(3.0)
+    dt_h = sc.dt_h
+    h = HARMONICS
+    alpha_h = summation_exponent(h)
+    alphas = (1.0, 1.4, 2.0)
+
+    # --- per device, grouped by (spectrum model, phase slot); rows sorted so that groups are contiguous -------
+    group = lay.model_idx * 4 + lay.slot
+    order = np.argsort(group, kind="stable")
+    gs = group[order]
+    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]) if n else np.zeros(0, dtype=np.int64)
+    g_ids = gs[starts] if n else np.zeros(0, dtype=np.int64)
+    ps = p[order]
+    ap = np.abs(ps)
+    x = ap / np.maximum(lay.p_ref_kw[order], 1e-9)[:, None]
+    q = np.empty_like(ps)
+    g = np.empty_like(ps)
+    i1 = ap.copy()
+    nph_s = lay.n_phases[order]
+    m_sorted = lay.model_idx[order]
+    bounds = np.r_[np.flatnonzero(np.r_[True, m_sorted[1:] != m_sorted[:-1]]), n] if n else np.zeros(1, int)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one slice per spectrum model (not per vehicle)
+        model = spec[lay.model_names[int(m_sorted[a])]]
+        xs = x[a:b]
+        dpf = _dpf(model, xs)
+        tan_phi = np.sqrt(np.maximum(1.0 - dpf**2, 0.0)) / dpf
+        q[a:b] = model.q_sign * ap[a:b] * tan_phi
+        s_kva = ap[a:b] / dpf
+        i1[a:b] = s_kva * 1e3 / (nph_s[a:b, None] * v_ph)
+        g[a:b] = _mult(model, xs) * i1[a:b]
+    pg = np.add.reduceat(ps, starts, axis=0) if n else np.zeros((0, T))
+    qg = np.add.reduceat(q, starts, axis=0) if n else np.zeros((0, T))
+    gpow = {al: (np.add.reduceat(np.power(g, al), starts, axis=0) if n else np.zeros((0, T))) for al in alphas}
+
+    n_models = len(lay.model_names)
+    spec_frac = np.array([spec[mn].spectrum_pct for mn in lay.model_names]).reshape(n_models, h.size) / 100.0
+
+    def per_phase(gsum: np.ndarray, three_phase_share: float) -> np.ndarray:
+        """(n_groups, T) -> (n_models, 3, T): 1-phase groups on their phase, 3-phase groups on every phase."""
+        out = np.zeros((n_models, 3, T))
+        for k, gid in enumerate(g_ids):  # one iteration per (model, slot) group: at most 4 per model
+            mi, sl = divmod(int(gid), 4)
+            if sl == 3:
+                out[mi] += gsum[k] * three_phase_share
+            else:
+                out[mi, sl] += gsum[k]
+        return out
+
+    # --- fundamental per phase ------------------------------------------------------------------------------
+    base = np.asarray(sc.base_load_kw, dtype=float)
+    pv = np.asarray(sc.pv_kw, dtype=float)
+    tan_base = math.sqrt(1.0 - el.base_load_pf**2) / el.base_load_pf
+    q_base = base * tan_base
+    p_ph = per_phase(pg, 1.0 / 3.0).sum(axis=0) + (base - pv)[None, :] / 3.0
+    q_ph = per_phase(qg, 1.0 / 3.0).sum(axis=0) + q_base[None, :] / 3.0
+    i1_ph = np.hypot(p_ph, q_ph) * 1e3 / v_ph
+
+    # --- harmonic currents per phase (3, T, 49) by the IEC 61000-3-6 summation law --------------------------
+    i1_base = np.hypot(base, q_base) * 1e3 / (3.0 * v_ph)
+    base_model = models["base_load"]
+    base_peak = float(base.max()) if base.size and base.max() > 0 else 1.0
+    g_base = _mult(base_model, base / base_peak) * i1_base
+    pv_model = models["pv_inverter"]
+    pv_kwp = float(sc.site_extra.get("pv_kwp", 0.0) or 0.0)
+    pv_ref = pv_kwp if pv_kwp > 0 else (float(pv.max()) if pv.size and pv.max() > 0 else 1.0)
+    i1_pv = pv * 1e3 / (3.0 * v_ph)
+    g_pv = _mult(pv_model, pv / pv_ref) * i1_pv
+    ih = np.zeros((3, T, h.size))
+    for al in alphas:
+        cols = np.flatnonzero(alpha_h == al)
+        gp = per_phase(gpow[al], 1.0)  # (models, 3, T): Σ g^α of the devices feeding each phase
+        total = np.einsum("mh,mpt->pth", np.power(spec_frac[:, cols], al), gp) if n_models else 0.0
+        total = total + (np.power(base_model.spectrum_pct[cols] / 100.0 * g_base[:, None], al)
+                         + np.power(pv_model.spectrum_pct[cols] / 100.0 * g_pv[:, None], al))[None, :, :]  # fmt: skip
+        ih[:, :, cols] = np.power(total, 1.0 / al)
+
+    # --- IEEE 519 currents -----------------------------------------------------------------------------------
+    r_ohm, x_ohm = el.impedance_ohm(el.rated_kva(sc.import_limit_kw))
+    z_ohm = math.hypot(r_ohm, x_ohm)
+    i_sc = v_ph / z_ohm
+    if el.max_demand_kva is not None:
+        i_l = el.max_demand_kva * 1e3 / (3.0 * v_ph)
+        il_basis = f"max_demand_kva = {el.max_demand_kva:g} kVA (input)"
+    else:
+        i_l = float(i1_ph.max()) if i1_ph.size else 0.0
+        il_basis = "the largest fundamental phase current of the run (IEEE 519 asks for the maximum demand)"
+    if not i_l > 0:
+        i_l = 1e-9
+    isc_il = i_sc / i_l
+    tdd_lim = limits519.tdd_limit_pct(isc_il)
+    ih_lim = limits519.current_limits_pct(isc_il, h)
+    harm_rss = np.sqrt((ih**2).sum(axis=2))  # (3, T)
+    tdd_ph = 100.0 * harm_rss / i_l
+    worst_ph = tdd_ph.argmax(axis=0)
+    tdd = tdd_ph.max(axis=0)
+    steps = np.arange(T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        thd_i_ph = np.where(i1_ph > 1e-9, 100.0 * harm_rss / np.where(i1_ph > 1e-9, i1_ph, 1.0), 0.0)
+    thd_i = thd_i_ph[worst_ph, steps]
+    ih_pct = 100.0 * ih / i_l  # (3, T, 49)
+    ratio = (ih_pct / ih_lim[None, None, :]).max(axis=(0, 2)) if T else np.zeros(0)
+
+    # --- voltage distortion ----------------------------------------------------------------------------------
+    vh = voltage_harmonics_v(ih, h, r_ohm, x_ohm)
+    thd_v_site = 100.0 * np.sqrt((vh**2).sum(axis=2)).max(axis=0) / v_ph
+    thd_v = np.sqrt(thd_v_site**2 + el.background_thd_v_pct**2)
+    vh_max = 100.0 * vh.max(axis=(0, 2)) / v_ph if T else np.zeros(0)
+    vlim = limits519.voltage_limits(el.pcc_kv())
+
+    # --- PF, unbalance, transformer, voltage ------------------------------------------------------------------
+    p_tot = p_ph.sum(axis=0)
+    q_tot = q_ph.sum(axis=0)
+    s_tot = np.hypot(p_tot, q_tot)
+    pf = np.where(s_tot > 1e-9, np.abs(p_tot) / np.where(s_tot > 1e-9, s_tot, 1.0), 1.0)
+    i_rms_sum = np.sqrt(i1_ph**2 + harm_rss**2).sum(axis=0)
+    pf_true = np.where(i_rms_sum > 1e-9, np.abs(p_tot) * 1e3 / (v_ph * np.where(i_rms_sum > 1e-9, i_rms_sum, 1.0)),
+                       1.0)  # fmt: skip
+    unbalance = nema_unbalance_pct(i1_ph)
+    rated_kva = el.rated_kva(sc.import_limit_kw)
+    i_rated = rated_kva * 1e3 / (3.0 * v_ph)
+    k_load = i1_ph.max(axis=0) / i_rated
+    _, hot_spot = transformer_thermal(k_load, dt_h, el.ambient_c, el.top_oil_rise_k, el.hot_spot_gradient_k,
+                                      el.loss_ratio, el.oil_exponent, el.winding_exponent,
+                                      el.oil_time_constant_min)  # fmt: skip
+    ageing = relative_ageing_rate(hot_spot, el.insulation)
+    dv_ph = voltage_deviation_pct(p_ph, q_ph, r_ohm, x_ohm, v_ph) + el.source_voltage_offset_pct
+    dv = dv_ph[np.abs(dv_ph).argmax(axis=0), steps] if T else np.zeros(0)
+
+    # --- frequency -------------------------------------------------------------------------------------------
+    if frequency_hz is not None:
+        freq = np.asarray(frequency_hz, dtype=float)
+        if freq.shape != (T,) or not np.isfinite(freq).all():
+            raise ValueError(f"field 'frequency_hz' must be {T} finite values (value shape {freq.shape})")
+        freq_src = "a user-supplied series"
+    elif "frequency_hz" in sc.series:
+        freq = np.asarray(sc.series["frequency_hz"], dtype=float)
+        freq_src = "the scenario's frequency_hz series"
+    else:
+        freq = synthetic_frequency_hz(T, sc.step_minutes, el.frequency_seed, el.nominal_hz)
+        freq_src = (f"a SYNTHETIC series (Ornstein-Uhlenbeck, σ = 20 mHz, τ = 5 min, seed {el.frequency_seed}; "
+                    "an assumption, not measured data)")  # fmt: skip
+    fdev_mhz = (freq - el.nominal_hz) * 1e3
+
+    # --- per-step table, alerts, events ----------------------------------------------------------------------
+    ind_limits = {
+        "tdd_pct": tdd_lim,
+        "thd_v_pct": float(vlim["thd_pct"]),
+        "pf": PF_LIMIT,
+        "unbalance_pct": UNBALANCE_LIMIT_PCT,
+        "transformer_loading_pct": LOADING_LIMIT_PCT,
+        "voltage_deviation_pct": el.voltage_band_pct,
+        "frequency_band_mhz": el.frequency_band_mhz,
+    }
+    series = {
+        "tdd_pct": tdd,
+        "thd_v_pct": thd_v,
+        "pf": pf,
+        "unbalance_pct": unbalance,
+        "transformer_loading_pct": 100.0 * k_load,
+        "voltage_deviation_pct": dv,
+        "frequency_hz": freq,
+    }
+    bounds = th.boundaries(ind_limits)
+    times = sc.times
+    events, states = detect_events(times, series, bounds, {"frequency_hz": el.nominal_hz})
+    worst_state = np.max(np.vstack([states[k] for k in INDICATORS]), axis=0) if T else np.zeros(0, dtype=int)
+    per_step = pd.DataFrame(
+        {
+            "time": times,
+            "step": steps,
+            "p_kw": p_tot,
+            "q_kvar": q_tot,
+            "s_kva": s_tot,
+            "pf": pf,
+            "pf_true": pf_true,
+            "tdd_pct": tdd,
+            "thd_i_pct": thd_i,
+            "thd_v_pct": thd_v,
+            "v_h_max_pct": vh_max,
+            "harmonic_limit_ratio": ratio,
+            "unbalance_pct": unbalance,
+            "i_l1_a": i1_ph[0],
+            "i_l2_a": i1_ph[1],
+            "i_l3_a": i1_ph[2],
+            "transformer_loading_pct": 100.0 * k_load,
+            "transformer_hot_spot_c": hot_spot,
+            "transformer_ageing_rate": ageing,
+            "voltage_deviation_pct": dv,
+            "frequency_hz": freq,
+            "frequency_deviation_mhz": fdev_mhz,
+            "pq_state": np.asarray(STATES, dtype=object)[worst_state],
+        }
+    )
+
+    # --- spectrum at the worst step, per-harmonic compliance --------------------------------------------------
+    t_star = int(tdd.argmax()) if T else 0
+    p_star = int(worst_ph[t_star]) if T else 0
+    spectrum = pd.DataFrame(
+        {
+            "h": h,
+            "current_pct_of_il": ih_pct[p_star, t_star] if T else np.zeros(h.size),
+            "limit_pct": ih_lim,
+            "current_a": ih[p_star, t_star] if T else np.zeros(h.size),
+            "voltage_pct": 100.0 * vh[p_star, t_star] / v_ph if T else np.zeros(h.size),
+        }
+    )
+    ih_worst_ph = ih_pct.max(axis=0)  # (T, 49) worst phase per step and order
+    ih_p95 = np.percentile(ih_worst_ph, 95, axis=0) if T else np.zeros(h.size)
+    h_worst = int(np.argmax(ih_p95 / ih_lim))
+    vh_p95 = np.percentile(100.0 * vh.max(axis=0) / v_ph, 95, axis=0) if T else np.zeros(h.size)
+    hv_worst = int(np.argmax(vh_p95))
+
+    resp = fleet_frequency_response(p.sum(axis=0), freq, el.nominal_hz)
+    report = result.strategy_report or {}
+    freq_keys = {k: v for k, v in report.items() if any(s in k.lower() for s in ("freq", "fcr", "droop"))}
+    grid_support = result.strategy == "grid_support" or bool(freq_keys)
+
+    summary = _summary(series, ind_limits, dt_h, el, {
+        "isc_il": isc_il, "i_sc_a": i_sc, "i_l_a": i_l, "tdd_lim": tdd_lim, "rated_kva": rated_kva, "z": z_ohm,
+        "ageing": ageing, "hot_spot": hot_spot, "thd_i": thd_i, "ratio": ratio, "vh_max": vh_max,
+        "resp": resp, "grid_support": grid_support, "freq_keys": freq_keys, "events": len(events),
+        "pf_true": pf_true, "fdev": fdev_mhz, "q": q_tot,
+    })  # fmt: skip
+    row = limits519.ratio_labels[limits519.ratio_row(isc_il)]
+    cl_i = f"{limits519.current_clause}, I_SC/I_L = {isc_il:.0f} (row {row})"
+    p95 = "95th percentile of step values (IEEE 519: weekly 95th percentile of 10-min values)"
+    rows = [
+        ("TDD p95 [%]", _percentile(tdd, 95), tdd_lim, "high", f"{cl_i}; {p95}"),
+        (f"harmonic current h={h[h_worst]} p95 [% of I_L]", float(ih_p95[h_worst]), float(ih_lim[h_worst]), "high",
+         f"{cl_i}; even orders 25 % of odd; worst order by ratio to its limit; {p95}"),
+        ("voltage THD p95 [%]", _percentile(thd_v, 95), float(vlim["thd_pct"]), "high", f"{vlim['clause']}; {p95}"),
+        ("voltage THD max [%]", float(thd_v.max()) if T else 0.0, 1.5 * float(vlim["thd_pct"]), "high",
+         f"{vlim['clause']}; short-time values may reach 1.5 x the limit (step values stand in for 3-s values)"),
+        (f"voltage harmonic h={h[hv_worst]} p95 [%]", float(vh_p95[hv_worst]), float(vlim["individual_pct"]),
+         "high", f"{vlim['clause']} (individual harmonic); {p95}"),
+        ("power factor min", float(pf.min()) if T else 1.0, PF_LIMIT, "low",
+         "evfleet flag level 0.95 (configurable; no Moroccan PF rule was located); SAE J2894-1 charger targets"),
+        ("current unbalance max [%]", float(unbalance.max()) if T else 0.0, UNBALANCE_LIMIT_PCT, "high",
+         "NEMA MG 1 definition (max deviation from mean / mean), applied to phase currents; evfleet flag 3 %"),
+        ("transformer loading max [%]", float(100 * k_load.max()) if T else 0.0, LOADING_LIMIT_PCT, "high",
+         f"rated power {rated_kva:g} kVA (IEC 60076-1); worst phase current incl. reactive power"),
+        ("transformer relative ageing mean", float(ageing.mean()) if T else 0.0, 1.0, "high",
+         f"IEC 60076-7 relative ageing rate ({el.insulation} paper), 1 = reference hot-spot"),
+        ("voltage deviation max |.| [%]", float(np.abs(dv).max()) if T else 0.0, el.voltage_band_pct, "high",
+         f"±{el.voltage_band_pct:g} % band (IEC 60038 230/400 V +/-10 %); dV ~ (R·P + X·Q)/V²"),
+        ("time outside frequency band [h]", float((np.abs(fdev_mhz) > el.frequency_band_mhz).sum() * dt_h), 0.0,
+         "info", f"ENTSO-E normal band ±{el.frequency_band_mhz:g} mHz (regelleistung.net); not controlled by the "
+         "site: information only"),
+    ]  # fmt: skip
+    comp = []
+    for name, value, limit, kind, clause in rows:
+        if kind == "info":
+            status = "info"
+        elif kind == "low":
+            status = "pass" if value >= limit - 1e-12 else "fail"
+        else:
+            status = "pass" if value <= limit + 1e-12 else "fail"
+        comp.append({"indicator": name, "value": value, "limit": limit, "status": status, "clause": clause})
+    compliance = pd.DataFrame(comp, columns=["indicator", "value", "limit", "status", "clause"])
+    summary["pq_compliant"] = bool((compliance["status"] != "fail").all())
+    summary["pq_checks_failed"] = int((compliance["status"] == "fail").sum())
+
+    assumptions = _assumptions(el, lay, models, rated_kva, r_ohm, x_ohm, i_sc, i_l, il_basis, isc_il, freq_src,
+                               grid_support, freq_keys, resp)  # fmt: skip
+    return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions)
+
+
+def _summary(series: Mapping[str, np.ndarray], limits: Mapping[str, float], dt_h: float, el: SiteElectrical,
+             x: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """Flat ``pq_*`` KPIs: max, p95 and hours beyond the limit of every indicator, plus site figures."""
+    out: dict[str, Any] = {"pq_model": "estimate (IEEE 519 / IEC 61000-3-6 / IEC 60076-7 models; see assumptions)"}
+    for name, vals in series.items():
+        vals = np.asarray(vals, dtype=float)
+        key = "frequency_deviation_mhz" if name == "frequency_hz" else name
+        v = np.abs(x["fdev"]) if name == "frequency_hz" else vals
+        if name == "voltage_deviation_pct":
+            v = np.abs(vals)
+        lim = limits["frequency_band_mhz"] if name == "frequency_hz" else limits[name]
+        if name == "pf":
+            out["pq_pf_min"] = _f(vals.min()) if vals.size else None
+            out["pq_pf_p5"] = _f(np.percentile(vals, 5)) if vals.size else None
+            out["pq_pf_time_below_limit_h"] = float((vals < lim).sum() * dt_h)
+            continue
+        out[f"pq_{key}_max"] = _f(v.max()) if v.size else None
+        out[f"pq_{key}_p95"] = _f(np.percentile(v, 95)) if v.size else None
+        out[f"pq_{key}_time_above_limit_h"] = float((v > lim).sum() * dt_h)
+        out[f"pq_{key}_limit"] = _f(lim)
+    out["pq_pf_limit"] = limits["pf"]
+    out["pq_pf_true_min"] = _f(np.min(x["pf_true"])) if len(x["pf_true"]) else None
+    out["pq_q_kvar_max"] = _f(np.max(x["q"])) if len(x["q"]) else None
+    out["pq_q_kvar_min"] = _f(np.min(x["q"])) if len(x["q"]) else None
+    out["pq_thd_i_pct_max"] = _f(np.max(x["thd_i"])) if len(x["thd_i"]) else None
+    out["pq_harmonic_limit_ratio_max"] = _f(np.max(x["ratio"])) if len(x["ratio"]) else None
+    out["pq_v_h_max_pct"] = _f(np.max(x["vh_max"])) if len(x["vh_max"]) else None
+    out["pq_isc_il_ratio"] = _f(x["isc_il"])
+    out["pq_i_sc_ka"] = _f(x["i_sc_a"] / 1e3)
+    out["pq_i_l_a"] = _f(x["i_l_a"])
+    out["pq_pcc_ssc_mva"] = _f(3.0 * (el.lv_kv * 1e3 / math.sqrt(3.0)) ** 2 / x["z"] / 1e6)
+    out["pq_pcc_kv"] = el.pcc_kv()
+    out["pq_transformer_kva"] = _f(x["rated_kva"])
+    out["pq_transformer_hot_spot_max_c"] = _f(np.max(x["hot_spot"])) if len(x["hot_spot"]) else None
+    out["pq_transformer_ageing_rate_mean"] = _f(np.mean(x["ageing"])) if len(x["ageing"]) else None
+    out["pq_transformer_loss_of_life_h"] = float(np.sum(x["ageing"]) * dt_h)
+    out["pq_grid_support"] = bool(x["grid_support"])
+    resp = x["resp"]
+    out["pq_fleet_frequency_response_kw_per_hz"] = _f(resp["slope_kw_per_hz"]) if x["grid_support"] else None
+    out["pq_fleet_frequency_response_correlation"] = _f(resp["correlation"]) if x["grid_support"] else None
+    for k, v in x["freq_keys"].items():
+        if isinstance(v, int | float | str | bool) or v is None:
+            out[f"pq_strategy_{k}"] = v
+    out["pq_events"] = int(x["events"])
+    return out
+
+
+def _assumptions(el: SiteElectrical, lay: FleetLayout, models: Mapping[str, SpectrumModel], rated_kva: float,
+                 r: float, x: float, i_sc: float, i_l: float, il_basis: str, isc_il: float, freq_src: str,
+                 grid_support: bool, freq_keys: Mapping[str, Any], resp: Mapping[str, Any]) -> list[str]:  # fmt: skip
+    used = sorted(set(lay.model_names) | {"base_load", "pv_inverter"})
+    spectra = "; ".join(f"{m}: THDi {models[m].thd_full_load_pct:.1f} % at full load, x^-{models[m].loading_exponent:g}"
+                        f" below full load - {models[m].source.split(':')[0]}" for m in used)  # fmt: skip
+    n1 = int((lay.n_phases == 1).sum())
+    per = np.bincount(lay.slot[lay.n_phases == 1], minlength=3)[:3] if n1 else np.zeros(3, dtype=int)
+    size = "input" if el.transformer_kva is not None else f"smallest standard rating >= import limit / {el.sizing_pf:g}"
+    out = [
+        "All grid-quality figures are MODEL ESTIMATES from the run's powers and the site model below, not "
+        "measurements.",
+        f"Harmonic spectra (% of fundamental, h = 2..50): {spectra}.",
+        "Aggregation: IEC TR 61000-3-6 summation law per phase and order, alpha = 1 (h < 5), 1.4 (5 <= h <= 10), "
+        "2 (h > 10); base load and PV inverters included; phase angles not modelled otherwise.",
+        f"PCC on the {el.pcc_side.upper()} side ({el.pcc_kv():g} kV); transformer {rated_kva:g} kVA ({size}), "
+        f"uk = {el.transformer_uk_pct:g} %, X/R = {el.transformer_x_r:g}; MV network {el.mv_ssc_mva:g} MVA, "
+        f"X/R = {el.mv_x_r:g}; PCC impedance R = {r * 1e3:.4g} mΩ, X = {x * 1e3:.4g} mΩ per phase (LV-referred).",
+        f"IEEE 519-2014 Table 2: I_SC = {i_sc / 1e3:.3g} kA, I_L = {i_l:.4g} A from {il_basis}; "
+        f"I_SC/I_L = {isc_il:.0f}.",
+        "Voltage harmonics V_h = I_h·|R + j·h·X| (R constant with frequency); THD_V against IEEE 519-2014 Table 1; "
+        f"background distortion {el.background_thd_v_pct:g} % added in quadrature.",
+        f"Power factor: displacement PF per charger type vs loading (assumed curves), base load PF "
+        f"{el.base_load_pf:g} lagging, PV at unity PF; flag below {PF_LIMIT:g}.",
+        f"1-phase chargers: {n1} sessions on L1/L2/L3 = {per[0]}/{per[1]}/{per[2]} (rule '{el.phase_assignment}'"
+        " unless a phase is given); 3-phase chargers, base load and PV balanced; NEMA unbalance of phase currents.",
+        f"Transformer: IEC 60076-7 thermal model (ONAN, x = {el.oil_exponent:g}, y = {el.winding_exponent:g}, "
+        f"R = {el.loss_ratio:g}, top-oil rise {el.top_oil_rise_k:g} K, H·gr = {el.hot_spot_gradient_k:g} K, "
+        f"τo = {el.oil_time_constant_min:g} min), ambient {el.ambient_c:g} °C (assumption); harmonic losses "
+        "(IEEE C57.110) not included.",
+        f"Voltage deviation dV = -(R·P + X·Q)/V² per phase, source at {el.source_voltage_offset_pct:+g} % of "
+        f"nominal; band ±{el.voltage_band_pct:g} %.",
+        f"Frequency: {freq_src}; band ±{el.frequency_band_mhz:g} mHz around {el.nominal_hz:g} Hz. A step value "
+        "hides sub-step excursions; evfleet does not control the grid frequency.",
+    ]
+    if grid_support:
+        slope = resp.get("slope_kw_per_hz")
+        txt = "n/a (fewer than 3 steps outside the ±10 mHz deadband)" if slope is None else f"{slope:.4g} kW/Hz"
+        keys = ", ".join(sorted(freq_keys)) or "none"
+        out.append(f"Fleet frequency response (grid-support run): observed slope of EV power on Δf = {txt}; "
+                   f"strategy report keys copied: {keys}.")  # fmt: skip
+    else:
+        out.append("Fleet frequency response: not assessed (no grid-support strategy in this run).")
+    return out
