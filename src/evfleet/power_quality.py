@@ -23,6 +23,7 @@ References: see :mod:`evfleet.pq_models` and ``docs/grid-quality.md``.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -287,7 +288,7 @@ def assess(
     nph_s = lay.n_phases[order]
     m_sorted = lay.model_idx[order]
     bounds = np.r_[np.flatnonzero(np.r_[True, m_sorted[1:] != m_sorted[:-1]]), n] if n else np.zeros(1, int)
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):  # one slice per spectrum model (not per vehicle)
+    for a, b in itertools.pairwise(bounds):  # one slice per spectrum model (not per vehicle)
         model = spec[lay.model_names[int(m_sorted[a])]]
         xs = x[a:b]
         dpf = _dpf(model, xs)

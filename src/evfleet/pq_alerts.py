@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +76,7 @@ class Thresholds:
     def boundaries(self, limits: Mapping[str, float]) -> dict[str, tuple[float, float, float]]:
         """Boundaries of every indicator given the limits (``b3`` defaults to the limit)."""
         out: dict[str, tuple[float, float, float]] = {}
-        for name, (direction, _unit) in INDICATORS.items():
+        for name, (_direction, _unit) in INDICATORS.items():
             if name in self.levels:
                 out[name] = tuple(float(x) for x in self.levels[name])  # type: ignore[assignment]
             elif name == "pf":

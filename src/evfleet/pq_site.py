@@ -29,8 +29,8 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_CHARGER_TYPES",
-    "H_MAX",
     "HARMONICS",
+    "H_MAX",
     "PHASE_ASSIGNMENTS",
     "ChargerType",
     "Ieee519Limits",
