@@ -491,30 +491,29 @@ def assess(
         "pf_true": pf_true, "fdev": fdev_mhz, "q": q_tot,
     })  # fmt: skip
     row = limits519.ratio_labels[limits519.ratio_row(isc_il)]
-    cl_i = f"{limits519.current_clause}, I_SC/I_L = {isc_il:.0f} (row {row})"
-    p95 = "95th percentile of step values (IEEE 519: weekly 95th percentile of 10-min values)"
+    cl_i = f"IEEE 519-2014 Table 2, I_SC/I_L = {isc_il:.0f} (row {row})"
+    p95 = "p95 of steps"
     rows = [
         ("TDD p95 [%]", _percentile(tdd, 95), tdd_lim, "high", f"{cl_i}; {p95}"),
         (f"harmonic current h={h[h_worst]} p95 [% of I_L]", float(ih_p95[h_worst]), float(ih_lim[h_worst]), "high",
-         f"{cl_i}; even orders 25 % of odd; worst order by ratio to its limit; {p95}"),
+         f"{cl_i}; even h: 25 % of odd; {p95}"),
         ("voltage THD p95 [%]", _percentile(thd_v, 95), float(vlim["thd_pct"]), "high", f"{vlim['clause']}; {p95}"),
         ("voltage THD max [%]", float(thd_v.max()) if T else 0.0, 1.5 * float(vlim["thd_pct"]), "high",
-         f"{vlim['clause']}; short-time values may reach 1.5 x the limit (step values stand in for 3-s values)"),
+         f"{vlim['clause']}; short-time allowance 1.5 x limit"),
         (f"voltage harmonic h={h[hv_worst]} p95 [%]", float(vh_p95[hv_worst]), float(vlim["individual_pct"]),
-         "high", f"{vlim['clause']} (individual harmonic); {p95}"),
+         "high", f"{vlim['clause']}, individual; {p95}"),
         ("power factor min", float(pf.min()) if T else 1.0, PF_LIMIT, "low",
-         "evfleet flag level 0.95 (configurable; no Moroccan PF rule was located); SAE J2894-1 charger targets"),
+         "evfleet flag 0.95 (no Moroccan PF rule located)"),
         ("current unbalance max [%]", float(unbalance.max()) if T else 0.0, UNBALANCE_LIMIT_PCT, "high",
-         "NEMA MG 1 definition (max deviation from mean / mean), applied to phase currents; evfleet flag 3 %"),
+         "NEMA definition on phase currents; evfleet flag 3 %"),
         ("transformer loading max [%]", float(100 * k_load.max()) if T else 0.0, LOADING_LIMIT_PCT, "high",
-         f"rated power {rated_kva:g} kVA (IEC 60076-1); worst phase current incl. reactive power"),
+         f"rated {rated_kva:g} kVA (IEC 60076-1), worst phase incl. Q"),
         ("transformer relative ageing mean", float(ageing.mean()) if T else 0.0, 1.0, "high",
-         f"IEC 60076-7 relative ageing rate ({el.insulation} paper), 1 = reference hot-spot"),
+         f"IEC 60076-7 relative ageing rate, {el.insulation} paper"),
         ("voltage deviation max |.| [%]", float(np.abs(dv).max()) if T else 0.0, el.voltage_band_pct, "high",
-         f"±{el.voltage_band_pct:g} % band (IEC 60038 230/400 V +/-10 %); dV ~ (R·P + X·Q)/V²"),
+         f"±{el.voltage_band_pct:g} % band (IEC 60038: 230/400 V ±10 %)"),
         ("time outside frequency band [h]", float((np.abs(fdev_mhz) > el.frequency_band_mhz).sum() * dt_h), 0.0,
-         "info", f"ENTSO-E normal band ±{el.frequency_band_mhz:g} mHz (regelleistung.net); not controlled by the "
-         "site: information only"),
+         "info", f"ENTSO-E normal band ±{el.frequency_band_mhz:g} mHz; not site-controlled"),
     ]  # fmt: skip
     comp = []
     for name, value, limit, kind, clause in rows:
