@@ -125,7 +125,7 @@ def _charger_names(scenario: Any, el: SiteElectrical) -> np.ndarray:
         if not known.all():
             i = int(np.flatnonzero(~known)[0])
             raise ValueError(f"field 'vehicles.charger[{i}]' is not a known charger type; known: "
-                             f"{', '.join(types)} (value {names[i]!r})")  # fmt: skip
+                             f"{', '.join(types)} (value {_py(names[i])!r})")  # fmt: skip
         return names
     if el.default_charger is not None:
         return np.full(n, el.default_charger, dtype=object)
@@ -138,6 +138,11 @@ def _charger_names(scenario: Any, el: SiteElectrical) -> np.ndarray:
     return np.asarray([name for _, name in ladder], dtype=object)[pick]
 
 
+def _py(x: Any) -> Any:
+    """A numpy scalar as a plain Python value (for error messages)."""
+    return x.item() if hasattr(x, "item") else x
+
+
 def _phase_slots(scenario: Any, el: SiteElectrical, single: np.ndarray, power_kw: np.ndarray) -> np.ndarray:
     """Phase slot 0..2 of each 1-phase session (``-1`` elsewhere): explicit data first, then the rule."""
     v = scenario.vehicles
@@ -148,7 +153,7 @@ def _phase_slots(scenario: Any, el: SiteElectrical, single: np.ndarray, power_kw
         ok = np.isin(raw.astype(str), ["1", "2", "3", "L1", "L2", "L3"])
         if not ok[single].all():
             i = int(np.flatnonzero(single & ~ok)[0])
-            raise ValueError(f"field 'vehicles.phase[{i}]' must be 1, 2, 3 or L1-L3 (value {raw[i]!r})")
+            raise ValueError(f"field 'vehicles.phase[{i}]' must be 1, 2, 3 or L1-L3 (value {_py(raw[i])!r})")
         num = np.char.lstrip(raw.astype(str), "L")
         slot = np.where(single & ok, np.where(ok, num, "0").astype(np.int64) - 1, -1)
     if el.phase_map:
