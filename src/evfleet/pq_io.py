@@ -23,18 +23,17 @@ __all__ = [
     "write_power_quality_files",
 ]
 
-#: Per-step columns added to ``site.csv`` (``frequency_hz`` only when the core table lacks it).
+#: Per-step columns added to ``site.csv`` (``frequency_hz``: the series assessed, equal to the scenario's when it
+#: has one).
 SITE_CSV_COLUMNS = [c for c in PER_STEP_COLUMNS if c not in ("time", "step", "p_kw")]
 
 
 def merge_site_columns(site: pd.DataFrame, report: PowerQualityReport) -> pd.DataFrame:
     """``site`` with the grid-quality columns appended (replacing older ones of the same name)."""
-    out = site.drop(columns=[c for c in SITE_CSV_COLUMNS if c in site.columns and c != "frequency_hz"])
+    out = site.drop(columns=[c for c in SITE_CSV_COLUMNS if c in site.columns])
     if len(out) != len(report.per_step):
         raise ValueError(f"field 'site.csv rows' must equal the run's {len(report.per_step)} steps (value {len(out)})")
     for col in SITE_CSV_COLUMNS:
-        if col == "frequency_hz" and col in out.columns:
-            continue
         out[col] = report.per_step[col].to_numpy()
     return out
 
