@@ -475,3 +475,33 @@ def test_threshold_errors(tmp_path: Path) -> None:
         load_thresholds(f)
     f.write_text(json.dumps({"levels": {"unbalance_pct": [1, 2, 4]}}))
     assert load_thresholds(f).levels["unbalance_pct"] == (1, 2, 4)
+
+
+# --- invariants on random fleets -------------------------------------------------------------------------------
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 6), st.integers(0, 2**31 - 1), st.booleans())
+def test_invariants_on_random_fleets(n: int, t: int, seed: int, v2g: bool) -> None:
+    rng = np.random.default_rng(seed)
+    names = np.array(["ac7.4", "ac11", "ac22", "dc50", "dc150"])[rng.integers(0, 5, n)]
+    rated = np.array([{"ac7.4": 7.4, "ac11": 11.0, "ac22": 22.0, "dc50": 50.0, "dc150": 150.0}[c] for c in names])
+    d = scenario_dict(n_steps=t, step_minutes=15, vehicles=[{"max_charge_kw": float(r)} for r in rated],
+                      base_load_kw=rng.uniform(0, 50, t).tolist(), pv_kw=rng.uniform(0, 30, t).tolist(),
+                      import_limit_kw=400.0)  # fmt: skip
+    d["vehicles"]["charger"] = names.tolist()
+    sc = scenario_from_dict(d)
+    lo = -1.0 if v2g else 0.0
+    p = rng.uniform(lo, 1.0, (n, t)) * rated[:, None] * (rng.random((n, t)) < 0.7)
+    rep = assess(make_result(sc, p), SiteElectrical(phase_assignment=str(rng.choice(["round_robin", "balanced"]))))
+    ps = rep.per_step
+    assert ps["p_kw"].to_numpy() == pytest.approx(sc.base_load_kw - sc.pv_kw + p.sum(axis=0), abs=1e-6)
+    assert ((ps["pf"] >= 0) & (ps["pf"] <= 1 + 1e-12)).all()
+    assert (ps["pf_true"] <= ps["pf"] + 1e-9).all()  # distortion can only lower the power factor
+    assert ((ps["unbalance_pct"] >= 0) & (ps["unbalance_pct"] <= 200 + 1e-9)).all()
+    assert (ps["tdd_pct"] >= 0).all() and (ps["thd_v_pct"] >= 0).all()
+    # TDD <= THD wherever the worst phase carries at most I_L (always, since I_L is the run's maximum)
+    assert (ps["tdd_pct"] <= ps["thd_i_pct"] + 1e-9).all()
+    assert rep.summary["pq_events"] == len(rep.events)
+    assert rep.spectrum["current_pct_of_il"].max() <= rep.summary["pq_tdd_pct_max"] + 1e-9
+    json.dumps(rep.summary, allow_nan=False)

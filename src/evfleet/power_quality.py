@@ -515,7 +515,7 @@ def assess(
          f"rated {rated_kva:g} kVA (IEC 60076-1), worst phase incl. Q"),
         ("transformer relative ageing mean", float(ageing.mean()) if T else 0.0, 1.0, "high",
          f"IEC 60076-7 relative ageing rate, {el.insulation} paper"),
-        ("voltage deviation max |.| [%]", float(np.abs(dv).max()) if T else 0.0, el.voltage_band_pct, "high",
+        ("voltage deviation max abs [%]", float(np.abs(dv).max()) if T else 0.0, el.voltage_band_pct, "high",
          f"±{el.voltage_band_pct:g} % band (IEC 60038: 230/400 V ±10 %)"),
         ("time outside frequency band [h]", float((np.abs(fdev_mhz) > el.frequency_band_mhz).sum() * dt_h), 0.0,
          "info", f"ENTSO-E normal band ±{el.frequency_band_mhz:g} mHz; not site-controlled"),
@@ -624,8 +624,14 @@ def _assumptions(el: SiteElectrical, lay: FleetLayout, models: Mapping[str, Spec
         slope = resp.get("slope_kw_per_hz")
         txt = "n/a (fewer than 3 steps outside the ±10 mHz deadband)" if slope is None else f"{slope:.4g} kW/Hz"
         keys = ", ".join(sorted(freq_keys)) or "none"
-        out.append(f"Fleet frequency response (grid-support run): observed slope of EV power on Δf = {txt}; "
-                   f"strategy report keys copied: {keys}.")  # fmt: skip
+        out.append(
+            f"Fleet frequency response (grid-support run): observed slope of EV power on Δf = {txt}; "
+            f"strategy report keys copied: {keys}."
+        )
+        if freq_src.startswith("a SYNTHETIC"):
+            out.append("Caution: the frequency series assessed here is evfleet's synthetic one; if the strategy "
+                       "responded to another series, put it in the scenario (series.frequency_hz) or pass it, "
+                       "otherwise the observed response is meaningless.")  # fmt: skip
     else:
         out.append("Fleet frequency response: not assessed (no grid-support strategy in this run).")
     return out
