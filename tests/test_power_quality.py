@@ -436,7 +436,10 @@ def test_site_electrical_from_files(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"transfomer_kva": 100}))
     with pytest.raises(ValueError, match="'transfomer_kva' is not a known field"):
         load_site_electrical(bad)
-    bad.write_text(json.dumps({"charger_types": {"x": {"rated_kw": 5, "phases": 2}}}))
+    bad.write_text(json.dumps({"charger_types": {"x": {"rated_kw": 5, "phases": 3}}}))
+    with pytest.raises(ValueError, match=r"'charger_types.x.current' is required for a new charger type"):
+        load_site_electrical(bad)
+    bad.write_text(json.dumps({"charger_types": {"x": {"rated_kw": 5, "phases": 2, "current": "AC", "model": "dc"}}}))
     with pytest.raises(ValueError, match=r"'charger_types.x.phases' must be 1 or 3 \(value 2\)"):
         load_site_electrical(bad)
     with pytest.raises(FileNotFoundError):
@@ -505,3 +508,20 @@ def test_invariants_on_random_fleets(n: int, t: int, seed: int, v2g: bool) -> No
     assert rep.summary["pq_events"] == len(rep.events)
     assert rep.spectrum["current_pct_of_il"].max() <= rep.summary["pq_tdd_pct_max"] + 1e-9
     json.dumps(rep.summary, allow_nan=False)
+
+
+def test_charger_curves() -> None:
+    from evfleet.power_quality import charger_curves
+
+    df = charger_curves(loading=np.array([0.2, 1.0]))
+    one = df[(df["charger"] == "ac7.4")].set_index("loading")
+    m = load_spectra()["ac_1ph"]
+    assert one.loc[1.0, "thd_i_pct"] == pytest.approx(m.thd_full_load_pct)
+    assert one.loc[0.2, "thd_i_pct"] == pytest.approx(m.thd_full_load_pct * 0.2**-0.8)
+    assert one.loc[0.2, "dpf"] == pytest.approx(0.92)
+    assert one.loc[0.2, "q_kvar_per_kw"] < 0  # capacitive at light load (assumed)
+    # SAE J2894-1 targets (secondary source) are met by the assumed curves: > 0.90 full load, > 0.65 at 20 %
+    assert (df[df["loading"] == 1.0]["pf_true"] > 0.90).all()
+    assert (df[df["loading"] == 0.2]["pf_true"] > 0.65).all()
+    with pytest.raises(ValueError, match="'loading'"):
+        charger_curves(loading=np.array([0.0]))

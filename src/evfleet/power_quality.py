@@ -27,7 +27,7 @@ import itertools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,11 +45,15 @@ from evfleet.pq_models import (
 )
 from evfleet.pq_site import HARMONICS, SiteElectrical, SpectrumModel, load_ieee519_limits
 
+if TYPE_CHECKING:
+    from evfleet.simulate import RunResult
+
 __all__ = [
     "PER_STEP_COLUMNS",
     "FleetLayout",
     "PowerQualityReport",
     "assess",
+    "charger_curves",
     "fleet_layout",
 ]
 
@@ -238,7 +242,7 @@ def _f(x: Any) -> float | None:
 
 
 def assess(
-    result: Any,
+    result: RunResult,
     electrical: SiteElectrical | None = None,
     thresholds: Thresholds | Mapping[str, Any] | None = None,
     *,
@@ -536,6 +540,30 @@ def assess(
     assumptions = _assumptions(el, lay, models, rated_kva, r_ohm, x_ohm, i_sc, i_l, il_basis, isc_il, freq_src,
                                grid_support, freq_keys, resp)  # fmt: skip
     return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions)
+
+
+def charger_curves(electrical: SiteElectrical | None = None, loading: np.ndarray | None = None) -> pd.DataFrame:
+    """Per charger type vs loading x (fraction of P_ref): displacement PF, reactive power per kW, THDi (model).
+
+    Columns ``charger, model, loading, dpf, q_kvar_per_kw, thd_i_pct, pf_true`` (``pf_true = dpf /
+    sqrt(1 + THDi²)``, sinusoidal voltage assumed); for plotting the assumed curves next to the results.
+    """
+    el = electrical if electrical is not None else SiteElectrical()
+    x = np.linspace(0.05, 1.0, 20) if loading is None else np.asarray(loading, dtype=float)
+    if x.ndim != 1 or not np.isfinite(x).all() or (x <= 0).any():
+        raise ValueError(f"field 'loading' must be a 1-D array of finite values > 0 (value {loading!r})")
+    models = el.spectra()
+    frames = []
+    for name, ct in el.charger_types.items():  # one row block per charger type (a handful), not per vehicle
+        m = models[ct.model]
+        dpf = _dpf(m, x)
+        thd = m.thd_full_load_pct * _mult(m, x)
+        frames.append(pd.DataFrame({
+            "charger": name, "model": ct.model, "loading": x, "dpf": dpf,
+            "q_kvar_per_kw": m.q_sign * np.sqrt(np.maximum(1.0 - dpf**2, 0.0)) / dpf,
+            "thd_i_pct": thd, "pf_true": dpf / np.sqrt(1.0 + (thd / 100.0) ** 2),
+        }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
 
 
 def _summary(series: Mapping[str, np.ndarray], limits: Mapping[str, float], dt_h: float, el: SiteElectrical,

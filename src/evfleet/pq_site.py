@@ -443,11 +443,14 @@ class SiteElectrical:
                 extra = [k for k in spec if k not in ("rated_kw", "phases", "current", "model")]
                 if extra:
                     raise _bad(f"charger_types.{name}.{extra[0]}", spec[extra[0]], "is not a known field", origin)
-                try:
-                    cts[str(name)] = ChargerType(**{**asdict(cts.get(str(name), ChargerType(1.0, 3, "AC", "ac_3ph"))),
-                                                    **spec})  # fmt: skip
-                except TypeError as exc:
-                    raise _bad(f"charger_types.{name}", spec, str(exc), origin) from None
+                if str(name) not in cts:
+                    missing = [k for k in ("rated_kw", "phases", "current", "model") if k not in spec]
+                    if missing:
+                        raise _bad(f"charger_types.{name}.{missing[0]}", None, "is required for a new charger type",
+                                   origin)  # fmt: skip
+                    cts[str(name)] = ChargerType(**spec)
+                else:
+                    cts[str(name)] = ChargerType(**{**asdict(cts[str(name)]), **spec})
             kwargs["charger_types"] = cts
         for key in ("phase_map",):
             if key in kwargs and kwargs[key] is None:
