@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.pq_alerts import INDICATORS, STATES, Thresholds, detect_events
+from evfleet.pq_fleet import FleetLayout, fleet_layout
 from evfleet.pq_models import (
     fleet_frequency_response,
     nema_unbalance_pct,
@@ -43,6 +44,7 @@ from evfleet.pq_models import (
     voltage_deviation_pct,
     voltage_harmonics_v,
 )
+from evfleet.pq_report import PF_LIMIT, assumptions_text, summary_kpis
 from evfleet.pq_site import HARMONICS, SiteElectrical, SpectrumModel, load_ieee519_limits
 
 if TYPE_CHECKING:
@@ -57,7 +59,6 @@ __all__ = [
     "fleet_layout",
 ]
 
-PF_LIMIT = 0.95
 UNBALANCE_LIMIT_PCT = 3.0
 LOADING_LIMIT_PCT = 100.0
 #: Columns of ``PowerQualityReport.per_step`` (all also written to ``site.csv``, see docs/grid-quality.md).
@@ -106,119 +107,6 @@ class PowerQualityReport:
     assumptions: list[str]
 
 
-@dataclass(frozen=True, eq=False)
-class FleetLayout:
-    """Per session (N,): charger type name, spectrum model index, phase slot (0..2 = L1..L3 for 1-phase chargers,
-    3 = all three phases), number of phases and reference power P_ref [kW] of the loading x = |p| / P_ref."""
-
-    charger: np.ndarray
-    model_names: tuple[str, ...]
-    model_idx: np.ndarray
-    slot: np.ndarray
-    n_phases: np.ndarray
-    p_ref_kw: np.ndarray
-
-
-def _charger_names(scenario: Any, el: SiteElectrical) -> np.ndarray:
-    v = scenario.vehicles
-    n = len(v)
-    types = el.charger_types
-    if "charger" in v.extra:
-        names = np.asarray(v.extra["charger"], dtype=object)
-        known = np.isin(names.astype(str), np.asarray(list(types), dtype=str))
-        if not known.all():
-            i = int(np.flatnonzero(~known)[0])
-            raise ValueError(f"field 'vehicles.charger[{i}]' is not a known charger type; known: "
-                             f"{', '.join(types)} (value {_py(names[i])!r})")  # fmt: skip
-        return names
-    if el.default_charger is not None:
-        return np.full(n, el.default_charger, dtype=object)
-    # No charger field: infer from the session's power limit (an assumption, documented).
-    ac = sorted((ct.rated_kw, name) for name, ct in types.items() if ct.current == "AC")
-    dc = sorted((ct.rated_kw, name) for name, ct in types.items() if ct.current == "DC")
-    ladder = ac + dc
-    rated = np.array([r for r, _ in ladder])
-    pick = np.minimum(np.searchsorted(rated, v.max_charge_kw - 1e-9, side="left"), len(ladder) - 1)
-    return np.asarray([name for _, name in ladder], dtype=object)[pick]
-
-
-def _py(x: Any) -> Any:
-    """A numpy scalar as a plain Python value (for error messages)."""
-    return x.item() if hasattr(x, "item") else x
-
-
-def _phase_slots(scenario: Any, el: SiteElectrical, single: np.ndarray, power_kw: np.ndarray) -> np.ndarray:
-    """Phase slot 0..2 of each 1-phase session (``-1`` elsewhere): explicit data first, then the rule."""
-    v = scenario.vehicles
-    n = len(v)
-    slot = np.full(n, -1, dtype=np.int64)
-    if "phase" in v.extra:
-        raw = np.asarray(v.extra["phase"])
-        ok = np.isin(raw.astype(str), ["1", "2", "3", "L1", "L2", "L3"])
-        if not ok[single].all():
-            i = int(np.flatnonzero(single & ~ok)[0])
-            raise ValueError(f"field 'vehicles.phase[{i}]' must be 1, 2, 3 or L1-L3 (value {_py(raw[i])!r})")
-        num = np.char.lstrip(raw.astype(str), "L")
-        slot = np.where(single & ok, np.where(ok, num, "0").astype(np.int64) - 1, -1)
-    if el.phase_map:
-        ids = pd.Series(np.asarray(v.id, dtype=object))
-        mapped = ids.map(el.phase_map)
-        if "vehicle" in v.extra:
-            mapped = mapped.fillna(pd.Series(np.asarray(v.extra["vehicle"], dtype=object)).map(el.phase_map))
-        m = mapped.to_numpy(dtype=float, na_value=np.nan)
-        use = single & np.isfinite(m)
-        slot = np.where(use, np.nan_to_num(m, nan=1.0).astype(np.int64) - 1, slot)
-    todo = np.flatnonzero(single & (slot < 0))
-    if todo.size == 0:
-        return slot
-    rule = el.phase_assignment
-    if rule == "single":
-        slot[todo] = 0
-    elif rule == "round_robin":
-        slot[todo] = np.arange(todo.size) % 3
-    else:  # balanced: greedy, largest energy first, onto the phase whose resulting peak is lowest (set-up only)
-        load = np.zeros((3, power_kw.shape[1]))
-        fixed = np.flatnonzero(single & (slot >= 0))
-        for ph in range(3):
-            load[ph] = np.abs(power_kw[fixed[slot[fixed] == ph]]).sum(axis=0)
-        ap = np.abs(power_kw[todo])
-        order = np.argsort(-ap.sum(axis=1), kind="stable")
-        for j in order:  # one-off assignment over the 1-phase sessions, O(n1·T); not a per-step computation
-            peak = (load + ap[j][None, :]).max(axis=1) + 1e-9 * load.sum(axis=1)
-            ph = int(np.argmin(peak))
-            load[ph] += ap[j]
-            slot[todo[j]] = ph
-    return slot
-
-
-def fleet_layout(scenario: Any, el: SiteElectrical, power_kw: np.ndarray) -> FleetLayout:
-    """Charger type, spectrum model, phase slot and reference power of every session."""
-    types = el.charger_types
-    names = _charger_names(scenario, el)
-    uniq, inv = np.unique(names.astype(str), return_inverse=True)
-    models = tuple(dict.fromkeys(types[u].model for u in uniq))
-    model_of_type = np.array([models.index(types[u].model) for u in uniq], dtype=np.int64)
-    nph_of_type = np.array([types[u].phases for u in uniq], dtype=np.int64)
-    rated_of_type = np.array([types[u].rated_kw for u in uniq])
-    ac_of_type = np.array([types[u].current == "AC" for u in uniq])
-    nph = nph_of_type[inv] if len(uniq) else np.zeros(0, dtype=np.int64)
-    rated = rated_of_type[inv] if len(uniq) else np.zeros(0)
-    mc = np.asarray(scenario.vehicles.max_charge_kw, dtype=float)
-    # AC: the vehicle's on-board charger is the converter, limited by the EVSE; DC: the off-board charger.
-    p_ref = np.where(ac_of_type[inv] & (mc > 0), np.minimum(mc, rated), rated) if len(uniq) else np.zeros(0)
-    single = nph == 1
-    slot = np.where(single, _phase_slots(scenario, el, single, power_kw), 3)
-    return FleetLayout(names, models, model_of_type[inv] if len(uniq) else np.zeros(0, dtype=np.int64), slot,
-                       nph, p_ref)  # fmt: skip
-
-
-def _group_sum(values: np.ndarray, order: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Row sums per group of sorted rows (values (N, T) -> (n_groups, T))."""
-    if values.shape[0] == 0:
-        return np.zeros((0, values.shape[1]))
-    return np.add.reduceat(values[order], starts, axis=0)
-
-
 def _dpf(model: SpectrumModel, x: np.ndarray) -> np.ndarray:
     return np.interp(x, model.dpf_loading, model.dpf)
 
@@ -232,13 +120,6 @@ def _mult(model: SpectrumModel, x: np.ndarray) -> np.ndarray:
 
 def _percentile(a: np.ndarray, q: float) -> float:
     return float(np.percentile(a, q)) if a.size else 0.0
-
-
-def _f(x: Any) -> float | None:
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def assess(
@@ -493,7 +374,7 @@ def assess(
     freq_keys = {k: v for k, v in report.items() if any(s in k.lower() for s in ("freq", "fcr", "droop"))}
     grid_support = result.strategy == "grid_support" or bool(freq_keys)
 
-    summary = _summary(series, ind_limits, dt_h, el, {
+    summary = summary_kpis(series, ind_limits, dt_h, el, {
         "isc_il": isc_il, "i_sc_a": i_sc, "i_l_a": i_l, "tdd_lim": tdd_lim, "rated_kva": rated_kva, "z": z_ohm,
         "ageing": ageing, "hot_spot": hot_spot, "thd_i": thd_i, "ratio": ratio, "vh_max": vh_max,
         "resp": resp, "grid_support": grid_support, "freq_keys": freq_keys, "events": len(events),
@@ -537,7 +418,7 @@ def assess(
     summary["pq_compliant"] = bool((compliance["status"] != "fail").all())
     summary["pq_checks_failed"] = int((compliance["status"] == "fail").sum())
 
-    assumptions = _assumptions(el, lay, models, rated_kva, r_ohm, x_ohm, i_sc, i_l, il_basis, isc_il, freq_src,
+    assumptions = assumptions_text(el, lay, models, rated_kva, r_ohm, x_ohm, i_sc, i_l, il_basis, isc_il, freq_src,
                                grid_support, freq_keys, resp)  # fmt: skip
     return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions)
 
@@ -564,102 +445,3 @@ def charger_curves(electrical: SiteElectrical | None = None, loading: np.ndarray
             "thd_i_pct": thd, "pf_true": dpf / np.sqrt(1.0 + (thd / 100.0) ** 2),
         }))  # fmt: skip
     return pd.concat(frames, ignore_index=True)
-
-
-def _summary(series: Mapping[str, np.ndarray], limits: Mapping[str, float], dt_h: float, el: SiteElectrical,
-             x: Mapping[str, Any]) -> dict[str, Any]:  # fmt: skip
-    """Flat ``pq_*`` KPIs: max, p95 and hours beyond the limit of every indicator, plus site figures."""
-    out: dict[str, Any] = {"pq_model": "estimate (IEEE 519 / IEC 61000-3-6 / IEC 60076-7 models; see assumptions)"}
-    for name, vals in series.items():
-        vals = np.asarray(vals, dtype=float)
-        key = "frequency_deviation_mhz" if name == "frequency_hz" else name
-        v = np.abs(x["fdev"]) if name == "frequency_hz" else vals
-        if name == "voltage_deviation_pct":
-            v = np.abs(vals)
-        lim = limits["frequency_band_mhz"] if name == "frequency_hz" else limits[name]
-        if name == "pf":
-            out["pq_pf_min"] = _f(vals.min()) if vals.size else None
-            out["pq_pf_p5"] = _f(np.percentile(vals, 5)) if vals.size else None
-            out["pq_pf_time_below_limit_h"] = float((vals < lim).sum() * dt_h)
-            continue
-        out[f"pq_{key}_max"] = _f(v.max()) if v.size else None
-        out[f"pq_{key}_p95"] = _f(np.percentile(v, 95)) if v.size else None
-        out[f"pq_{key}_time_above_limit_h"] = float((v > lim).sum() * dt_h)
-        out[f"pq_{key}_limit"] = _f(lim)
-    out["pq_pf_limit"] = limits["pf"]
-    out["pq_pf_true_min"] = _f(np.min(x["pf_true"])) if len(x["pf_true"]) else None
-    out["pq_q_kvar_max"] = _f(np.max(x["q"])) if len(x["q"]) else None
-    out["pq_q_kvar_min"] = _f(np.min(x["q"])) if len(x["q"]) else None
-    out["pq_thd_i_pct_max"] = _f(np.max(x["thd_i"])) if len(x["thd_i"]) else None
-    out["pq_harmonic_limit_ratio_max"] = _f(np.max(x["ratio"])) if len(x["ratio"]) else None
-    out["pq_v_h_max_pct"] = _f(np.max(x["vh_max"])) if len(x["vh_max"]) else None
-    out["pq_isc_il_ratio"] = _f(x["isc_il"])
-    out["pq_i_sc_ka"] = _f(x["i_sc_a"] / 1e3)
-    out["pq_i_l_a"] = _f(x["i_l_a"])
-    out["pq_pcc_ssc_mva"] = _f(3.0 * (el.lv_kv * 1e3 / math.sqrt(3.0)) ** 2 / x["z"] / 1e6)
-    out["pq_pcc_kv"] = el.pcc_kv()
-    out["pq_transformer_kva"] = _f(x["rated_kva"])
-    out["pq_transformer_hot_spot_max_c"] = _f(np.max(x["hot_spot"])) if len(x["hot_spot"]) else None
-    out["pq_transformer_ageing_rate_mean"] = _f(np.mean(x["ageing"])) if len(x["ageing"]) else None
-    out["pq_transformer_loss_of_life_h"] = float(np.sum(x["ageing"]) * dt_h)
-    out["pq_grid_support"] = bool(x["grid_support"])
-    resp = x["resp"]
-    out["pq_fleet_frequency_response_kw_per_hz"] = _f(resp["slope_kw_per_hz"]) if x["grid_support"] else None
-    out["pq_fleet_frequency_response_correlation"] = _f(resp["correlation"]) if x["grid_support"] else None
-    for k, v in x["freq_keys"].items():
-        if isinstance(v, int | float | str | bool) or v is None:
-            out[f"pq_strategy_{k}"] = v
-    out["pq_events"] = int(x["events"])
-    return out
-
-
-def _assumptions(el: SiteElectrical, lay: FleetLayout, models: Mapping[str, SpectrumModel], rated_kva: float,
-                 r: float, x: float, i_sc: float, i_l: float, il_basis: str, isc_il: float, freq_src: str,
-                 grid_support: bool, freq_keys: Mapping[str, Any], resp: Mapping[str, Any]) -> list[str]:  # fmt: skip
-    used = sorted(set(lay.model_names) | {"base_load", "pv_inverter"})
-    spectra = "; ".join(f"{m}: THDi {models[m].thd_full_load_pct:.1f} % at full load, x^-{models[m].loading_exponent:g}"
-                        f" below full load - {models[m].source.split(':')[0]}" for m in used)  # fmt: skip
-    n1 = int((lay.n_phases == 1).sum())
-    per = np.bincount(lay.slot[lay.n_phases == 1], minlength=3)[:3] if n1 else np.zeros(3, dtype=int)
-    size = "input" if el.transformer_kva is not None else f"smallest standard rating >= import limit / {el.sizing_pf:g}"
-    out = [
-        "All grid-quality figures are MODEL ESTIMATES from the run's powers and the site model below, not "
-        "measurements.",
-        f"Harmonic spectra (% of fundamental, h = 2..50): {spectra}.",
-        "Aggregation: IEC TR 61000-3-6 summation law per phase and order, alpha = 1 (h < 5), 1.4 (5 <= h <= 10), "
-        "2 (h > 10); base load and PV inverters included; phase angles not modelled otherwise.",
-        f"PCC on the {el.pcc_side.upper()} side ({el.pcc_kv():g} kV); transformer {rated_kva:g} kVA ({size}), "
-        f"uk = {el.transformer_uk_pct:g} %, X/R = {el.transformer_x_r:g}; MV network {el.mv_ssc_mva:g} MVA, "
-        f"X/R = {el.mv_x_r:g}; PCC impedance R = {r * 1e3:.4g} mΩ, X = {x * 1e3:.4g} mΩ per phase (LV-referred).",
-        f"IEEE 519-2014 Table 2: I_SC = {i_sc / 1e3:.3g} kA, I_L = {i_l:.4g} A from {il_basis}; "
-        f"I_SC/I_L = {isc_il:.0f}.",
-        "Voltage harmonics V_h = I_h·|R + j·h·X| (R constant with frequency); THD_V against IEEE 519-2014 Table 1; "
-        f"background distortion {el.background_thd_v_pct:g} % added in quadrature.",
-        f"Power factor: displacement PF per charger type vs loading (assumed curves), base load PF "
-        f"{el.base_load_pf:g} lagging, PV at unity PF; flag below {PF_LIMIT:g}.",
-        f"1-phase chargers: {n1} sessions on L1/L2/L3 = {per[0]}/{per[1]}/{per[2]} (rule '{el.phase_assignment}'"
-        " unless a phase is given); 3-phase chargers, base load and PV balanced; NEMA unbalance of phase currents.",
-        f"Transformer: IEC 60076-7 thermal model (ONAN, x = {el.oil_exponent:g}, y = {el.winding_exponent:g}, "
-        f"R = {el.loss_ratio:g}, top-oil rise {el.top_oil_rise_k:g} K, H·gr = {el.hot_spot_gradient_k:g} K, "
-        f"τo = {el.oil_time_constant_min:g} min), ambient {el.ambient_c:g} °C (assumption); harmonic losses "
-        "(IEEE C57.110) not included.",
-        f"Voltage deviation dV = -(R·P + X·Q)/V² per phase, source at {el.source_voltage_offset_pct:+g} % of "
-        f"nominal; band ±{el.voltage_band_pct:g} %.",
-        f"Frequency: {freq_src}; band ±{el.frequency_band_mhz:g} mHz around {el.nominal_hz:g} Hz. A step value "
-        "hides sub-step excursions; evfleet does not control the grid frequency.",
-    ]
-    if grid_support:
-        slope = resp.get("slope_kw_per_hz")
-        txt = "n/a (fewer than 3 steps outside the ±10 mHz deadband)" if slope is None else f"{slope:.4g} kW/Hz"
-        keys = ", ".join(sorted(freq_keys)) or "none"
-        out.append(
-            f"Fleet frequency response (grid-support run): observed slope of EV power on Δf = {txt}; "
-            f"strategy report keys copied: {keys}."
-        )
-        if freq_src.startswith("a SYNTHETIC"):
-            out.append("Caution: the frequency series assessed here is evfleet's synthetic one; if the strategy "
-                       "responded to another series, put it in the scenario (series.frequency_hz) or pass it, "
-                       "otherwise the observed response is meaningless.")  # fmt: skip
-    else:
-        out.append("Fleet frequency response: not assessed (no grid-support strategy in this run).")
-    return out
