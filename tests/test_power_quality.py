@@ -525,3 +525,20 @@ def test_charger_curves() -> None:
     assert (df[df["loading"] == 0.2]["pf_true"] > 0.65).all()
     with pytest.raises(ValueError, match="'loading'"):
         charger_curves(loading=np.array([0.0]))
+
+
+def test_spectrum_at_and_flag_levels(hand_spectra: str) -> None:
+    el = hand_site(hand_spectra, pf_limit=0.5, unbalance_limit_pct=200.0)
+    sc = scenario_with(["low"], phases=[1])
+    rep = assess(make_result(sc, np.array([[6.9, 1.38]])), el)
+    worst = int(rep.per_step["tdd_pct"].idxmax())
+    assert rep.spectrum_at(worst)["current_pct_of_il"].to_numpy() == pytest.approx(
+        rep.spectrum["current_pct_of_il"].to_numpy()
+    )
+    assert rep.spectrum_at(1).set_index("h").loc[3, "current_pct_of_il"] == pytest.approx(100 * 0.5 * 7.5 / 30)
+    with pytest.raises(ValueError, match=r"'step' must be within 0-1 \(value 2\)"):
+        rep.spectrum_at(2)
+    comp = rep.compliance.set_index("indicator")
+    assert comp.loc["power factor min", "limit"] == 0.5 and comp.loc["power factor min", "status"] == "pass"
+    assert comp.loc["current unbalance max [%]", "status"] == "pass"  # 200 % <= 200 %
+    assert rep.summary["pq_unbalance_pct_limit"] == 200.0

@@ -44,7 +44,7 @@ from evfleet.pq_models import (
     voltage_deviation_pct,
     voltage_harmonics_v,
 )
-from evfleet.pq_report import PF_LIMIT, assumptions_text, summary_kpis
+from evfleet.pq_report import assumptions_text, summary_kpis
 from evfleet.pq_site import HARMONICS, SiteElectrical, SpectrumModel, load_ieee519_limits
 
 if TYPE_CHECKING:
@@ -59,8 +59,6 @@ __all__ = [
     "fleet_layout",
 ]
 
-UNBALANCE_LIMIT_PCT = 3.0
-LOADING_LIMIT_PCT = 100.0
 #: Columns of ``PowerQualityReport.per_step`` (all also written to ``site.csv``, see docs/grid-quality.md).
 PER_STEP_COLUMNS = [
     "time",
@@ -96,7 +94,9 @@ class PowerQualityReport:
     ``per_step``: one row per step (:data:`PER_STEP_COLUMNS`); ``summary``: flat JSON-ready KPIs (``pq_*``);
     ``compliance``: ``indicator, value, limit, status, clause``; ``spectrum``: ``h, current_pct_of_il, limit_pct``
     at the worst step (largest TDD) on its worst phase; ``events``: ``time, step, indicator, value, limit, state,
-    previous_state``; ``assumptions``: the model, its inputs and sources, in words.
+    previous_state``; ``assumptions``: the model, its inputs and sources, in words. ``harmonics_pct_of_il``
+    (T, 49): harmonic currents h = 2..50 [% of I_L] on each step's worst phase (see :meth:`spectrum_at`);
+    ``harmonic_limits_pct`` (49,): their IEEE 519 limits.
     """
 
     per_step: pd.DataFrame
@@ -105,6 +105,18 @@ class PowerQualityReport:
     spectrum: pd.DataFrame
     events: pd.DataFrame
     assumptions: list[str]
+    harmonics_pct_of_il: np.ndarray | None = None
+    harmonic_limits_pct: np.ndarray | None = None
+
+    def spectrum_at(self, step: int) -> pd.DataFrame:
+        """``h, current_pct_of_il, limit_pct`` at ``step`` (worst phase of that step)."""
+        if self.harmonics_pct_of_il is None or self.harmonic_limits_pct is None:
+            raise ValueError("field 'harmonics_pct_of_il' is not available in this report (value None)")
+        n_steps = self.harmonics_pct_of_il.shape[0]
+        if not 0 <= step < n_steps:
+            raise ValueError(f"field 'step' must be within 0-{n_steps - 1} (value {step!r})")
+        return pd.DataFrame({"h": HARMONICS, "current_pct_of_il": self.harmonics_pct_of_il[step],
+                             "limit_pct": self.harmonic_limits_pct})  # fmt: skip
 
 
 def _dpf(model: SpectrumModel, x: np.ndarray) -> np.ndarray:
@@ -304,9 +316,9 @@ def assess(
     ind_limits = {
         "tdd_pct": tdd_lim,
         "thd_v_pct": float(vlim["thd_pct"]),
-        "pf": PF_LIMIT,
-        "unbalance_pct": UNBALANCE_LIMIT_PCT,
-        "transformer_loading_pct": LOADING_LIMIT_PCT,
+        "pf": el.pf_limit,
+        "unbalance_pct": el.unbalance_limit_pct,
+        "transformer_loading_pct": el.loading_limit_pct,
         "voltage_deviation_pct": el.voltage_band_pct,
         "frequency_band_mhz": el.frequency_band_mhz,
     }
@@ -363,8 +375,8 @@ def assess(
             "voltage_pct": 100.0 * vh[p_star, t_star] / v_ph if T else np.zeros(h.size),
         }
     )
-    ih_worst_ph = ih_pct.max(axis=0)  # (T, 49) worst phase per step and order
-    ih_p95 = np.percentile(ih_worst_ph, 95, axis=0) if T else np.zeros(h.size)
+    ih_worst_ph = ih_pct[worst_ph, steps]  # (T, 49): the step's worst phase (by TDD)
+    ih_p95 = np.percentile(ih_pct.max(axis=0), 95, axis=0) if T else np.zeros(h.size)
     h_worst = int(np.argmax(ih_p95 / ih_lim))
     vh_p95 = np.percentile(100.0 * vh.max(axis=0) / v_ph, 95, axis=0) if T else np.zeros(h.size)
     hv_worst = int(np.argmax(vh_p95))
@@ -392,11 +404,11 @@ def assess(
          f"{vlim['clause']}; short-time allowance 1.5 x limit"),
         (f"voltage harmonic h={h[hv_worst]} p95 [%]", float(vh_p95[hv_worst]), float(vlim["individual_pct"]),
          "high", f"{vlim['clause']}, individual; {p95}"),
-        ("power factor min", float(pf.min()) if T else 1.0, PF_LIMIT, "low",
-         "evfleet flag 0.95 (no Moroccan PF rule located)"),
-        ("current unbalance max [%]", float(unbalance.max()) if T else 0.0, UNBALANCE_LIMIT_PCT, "high",
-         "NEMA definition on phase currents; evfleet flag 3 %"),
-        ("transformer loading max [%]", float(100 * k_load.max()) if T else 0.0, LOADING_LIMIT_PCT, "high",
+        ("power factor min", float(pf.min()) if T else 1.0, el.pf_limit, "low",
+         "evfleet flag level (no Moroccan PF rule located)"),
+        ("current unbalance max [%]", float(unbalance.max()) if T else 0.0, el.unbalance_limit_pct, "high",
+         "NEMA definition on phase currents; evfleet flag level"),
+        ("transformer loading max [%]", float(100 * k_load.max()) if T else 0.0, el.loading_limit_pct, "high",
          f"rated {rated_kva:g} kVA (IEC 60076-1), worst phase incl. Q"),
         ("transformer relative ageing mean", float(ageing.mean()) if T else 0.0, 1.0, "high",
          f"IEC 60076-7 relative ageing rate, {el.insulation} paper"),
@@ -420,7 +432,8 @@ def assess(
 
     assumptions = assumptions_text(el, lay, models, rated_kva, r_ohm, x_ohm, i_sc, i_l, il_basis, isc_il, freq_src,
                                grid_support, freq_keys, resp)  # fmt: skip
-    return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions)
+    ih_worst_ph.setflags(write=False)
+    return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions, ih_worst_ph, ih_lim)
 
 
 def charger_curves(electrical: SiteElectrical | None = None, loading: np.ndarray | None = None) -> pd.DataFrame:

@@ -14,9 +14,7 @@ import numpy as np
 from evfleet.pq_fleet import FleetLayout
 from evfleet.pq_site import SiteElectrical, SpectrumModel
 
-__all__ = ["PF_LIMIT", "assumptions_text", "summary_kpis"]
-
-PF_LIMIT = 0.95
+__all__ = ["assumptions_text", "summary_kpis"]
 
 
 def _f(x: Any) -> float | None:
@@ -96,7 +94,7 @@ def assumptions_text(el: SiteElectrical, lay: FleetLayout, models: Mapping[str, 
         "Voltage harmonics V_h = I_h·|R + j·h·X| (R constant with frequency); THD_V against IEEE 519-2014 Table 1; "
         f"background distortion {el.background_thd_v_pct:g} % added in quadrature.",
         f"Power factor: displacement PF per charger type vs loading (assumed curves), base load PF "
-        f"{el.base_load_pf:g} lagging, PV at unity PF; flag below {PF_LIMIT:g}.",
+        f"{el.base_load_pf:g} lagging, PV at unity PF; flag below {el.pf_limit:g}.",
         f"1-phase chargers: {n1} sessions on L1/L2/L3 = {per[0]}/{per[1]}/{per[2]} (rule '{el.phase_assignment}'"
         " unless a phase is given); 3-phase chargers, base load and PV balanced; NEMA unbalance of phase currents.",
         f"Transformer: IEC 60076-7 thermal model (ONAN, x = {el.oil_exponent:g}, y = {el.winding_exponent:g}, "

@@ -266,7 +266,9 @@ class SiteElectrical:
     largest fundamental phase current of the run). Loads: ``base_load_pf`` displacement PF (lagging) of the
     non-EV load; PV at unity PF. Chargers: ``charger_types`` by name, ``default_charger`` for sessions without a
     ``charger`` field, 1-phase placement ``phase_assignment`` (``round_robin``, ``balanced``, ``single``) and
-    explicit ``phase_map`` {session id or vehicle name: 1|2|3}. Voltage: ``voltage_band_pct`` [%],
+    explicit ``phase_map`` {session id or vehicle name: 1|2|3}. Flag levels: ``pf_limit`` (0.95),
+    ``unbalance_limit_pct``
+    [%] (3), ``loading_limit_pct`` [%] (100). Voltage: ``voltage_band_pct`` [%],
     ``source_voltage_offset_pct`` [%] of the source above nominal, ``background_thd_v_pct`` [%]. Frequency:
     ``nominal_hz`` [Hz], ``frequency_band_mhz`` [mHz], ``frequency_seed`` of the synthetic series. Transformer
     thermal model (IEC 60076-7, ONAN distribution transformer): ``ambient_c`` [°C], ``top_oil_rise_k`` [K],
@@ -292,6 +294,9 @@ class SiteElectrical:
     phase_assignment: str = "round_robin"
     phase_map: Mapping[str, int] = field(default_factory=dict)
     voltage_band_pct: float = 10.0
+    pf_limit: float = 0.95
+    unbalance_limit_pct: float = 3.0
+    loading_limit_pct: float = 100.0
     source_voltage_offset_pct: float = 0.0
     background_thd_v_pct: float = 0.0
     nominal_hz: float = 50.0
@@ -354,6 +359,9 @@ class SiteElectrical:
             if ph not in (1, 2, 3) or isinstance(ph, bool):
                 raise _bad(f"phase_map.{key}", ph, "must be 1, 2 or 3", origin)
         n(self.voltage_band_pct, "voltage_band_pct", origin, 0.0, 50.0, lo_open=True)
+        n(self.pf_limit, "pf_limit", origin, 0.0, 1.0)
+        n(self.unbalance_limit_pct, "unbalance_limit_pct", origin, 0.0, 200.0, lo_open=True)
+        n(self.loading_limit_pct, "loading_limit_pct", origin, 0.0, 1000.0, lo_open=True)
         n(self.source_voltage_offset_pct, "source_voltage_offset_pct", origin, -20.0, 20.0)
         n(self.background_thd_v_pct, "background_thd_v_pct", origin, 0.0, 50.0)
         if self.nominal_hz not in (50.0, 60.0):
