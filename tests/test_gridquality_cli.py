@@ -111,3 +111,27 @@ def test_write_run_outputs_without_power_quality(tmp_path: Path) -> None:
     paths = write_run_outputs(simulate(sc), tmp_path, power_quality=False)
     assert "events" not in paths and not (tmp_path / "events.csv").exists()
     assert "tdd_pct" not in pd.read_csv(tmp_path / "site.csv").columns
+
+
+def test_scenario_electrical_is_used_by_run(tmp_path: Path) -> None:
+    sc = generate_scenario(vehicles=20, seed=2)
+    data = sc.to_dict()
+    data["site"]["electrical"] = {"transformer_kva": 630, "phase_assignment": "balanced"}
+    from evfleet.scenario import scenario_from_dict
+
+    sc2 = scenario_from_dict(data)
+    write_run_outputs(simulate(sc2), tmp_path)
+    kpis = json.loads((tmp_path / "kpis.json").read_text())
+    assert kpis["pq_transformer_kva"] == 630
+    assert load_run(tmp_path).scenario.site_extra["electrical"]["transformer_kva"] == 630
+
+
+def test_load_run_rejects_mismatched_trace(tmp_path: Path) -> None:
+    sc = generate_scenario(vehicles=10, seed=1)
+    write_run_outputs(simulate(sc), tmp_path, power_quality=False)
+    with np.load(tmp_path / "trace.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["power_kw"] = arrays["power_kw"][:, :-1]
+    np.savez_compressed(tmp_path / "trace.npz", **arrays)
+    with pytest.raises(ValueError, match="'power_kw' must have shape"):
+        load_run(tmp_path)

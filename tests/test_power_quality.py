@@ -542,3 +542,40 @@ def test_spectrum_at_and_flag_levels(hand_spectra: str) -> None:
     assert comp.loc["power factor min", "limit"] == 0.5 and comp.loc["power factor min", "status"] == "pass"
     assert comp.loc["current unbalance max [%]", "status"] == "pass"  # 200 % <= 200 %
     assert rep.summary["pq_unbalance_pct_limit"] == 200.0
+
+
+def test_impedance_mv_pcc_and_override() -> None:
+    lv = SiteElectrical(transformer_kva=1000.0)
+    mv = SiteElectrical(transformer_kva=1000.0, pcc_side="mv")
+    r_lv, x_lv = lv.impedance_ohm(1000.0)
+    r_mv, x_mv = mv.impedance_ohm(1000.0)
+    z_mv = 400.0**2 / 250e6
+    assert math.hypot(r_mv, x_mv) == pytest.approx(z_mv)
+    assert x_mv / r_mv == pytest.approx(10.0)
+    assert math.hypot(r_lv - r_mv, x_lv - x_mv) == pytest.approx(0.06 * 400.0**2 / 1e6)
+    over = SiteElectrical(transformer_kva=1000.0, pcc_ssc_mva=10.0)
+    r_o, x_o = over.impedance_ohm(1000.0)
+    assert math.hypot(r_o, x_o) == pytest.approx(400.0**2 / 10e6)
+    assert x_o / r_o == pytest.approx(x_lv / r_lv)
+    assert mv.pcc_kv() == 20.0 and lv.pcc_kv() == 0.4
+    assert SiteElectrical().rated_kva(1000.0) == 1250.0  # 1000 kW / 0.9 = 1111 kVA -> next standard rating
+
+
+def test_phase_map_by_vehicle_name(hand_spectra: str) -> None:
+    d = scenario_dict(n_steps=1, step_minutes=15, vehicles=[{"max_charge_kw": 6.9}] * 3, import_limit_kw=500.0)
+    d["vehicles"]["charger"] = ["c1"] * 3
+    d["vehicles"]["vehicle"] = ["EV-A", "EV-B", "EV-C"]
+    sc = scenario_from_dict(d)
+    el = hand_site(hand_spectra, phase_map={"EV-A": 3, "V1": 3, "EV-C": 2})  # by vehicle name or session id
+    row = assess(make_result(sc, np.full((3, 1), 6.9)), el).per_step.iloc[0]
+    assert (row["i_l1_a"], row["i_l2_a"], row["i_l3_a"]) == pytest.approx((0.0, 30.0, 60.0))
+
+
+def test_voltage_event_limit_on_the_value_side() -> None:
+    import pandas as pd
+
+    idx = pd.date_range("2026-01-01", periods=4, freq="15min", tz="UTC")
+    ev, _ = detect_events(idx, {"voltage_deviation_pct": np.array([0.0, -11.0, 12.0, 0.0])},
+                          {"voltage_deviation_pct": (5.0, 8.0, 10.0)})  # fmt: skip
+    assert ev["limit"].tolist() == [-10.0, 10.0]
+    assert ev["state"].tolist() == ["critical", "optimal"]
