@@ -146,7 +146,9 @@ def _check_references(refs: pd.DataFrame, origin: str) -> list[str]:
         if not re.match(r"^https?://\S+$", row["url"].strip()):
             problems.append(f"{origin}: row {i} ({rid}): column 'url' is not an http(s) address (value {row['url']!r})")
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", row["date_read"].strip()):
-            problems.append(f"{origin}: row {i} ({rid}): column 'date_read' is not an ISO date (value {row['date_read']!r})")
+            problems.append(
+                f"{origin}: row {i} ({rid}): column 'date_read' is not an ISO date (value {row['date_read']!r})"
+            )
         if not row["title"].strip():
             problems.append(f"{origin}: row {i} ({rid}): column 'title' is empty")
     return problems
@@ -192,7 +194,11 @@ def _check_models(df: pd.DataFrame, ref_ids: set[str], origin: str) -> list[str]
             for rid in ids:
                 if rid not in ref_ids:
                     bad(src_col, f"names unknown reference {rid!r} (see references.csv)")
-        for col, allowed in (("body", ("car", "van")), ("powertrain", ("bev", "phev")), ("bidirectional", BIDIRECTIONAL)):
+        for col, allowed in (
+            ("body", ("car", "van")),
+            ("powertrain", ("bev", "phev")),
+            ("bidirectional", BIDIRECTIONAL),
+        ):
             if row[col] not in allowed:
                 bad(col, f"must be one of {', '.join(allowed)}")
         if row["v2g"] not in ("yes", "no"):

@@ -112,6 +112,6 @@ def taper_fields(vehicles_extra: Mapping[str, np.ndarray], n: int) -> tuple[np.n
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < lo) | (arr > hi))
         if bad.size:
             i = int(bad[0])
-            raise ValueError(f"field 'vehicles.{name}[{i}]' must be within {lo:g}-{hi:g} (value {arr[i]!r})")
+            raise ValueError(f"field 'vehicles.{name}[{i}]' must be within {lo:g}-{hi:g} (value {float(arr[i])!r})")
         out.append(arr)
     return out[0], out[1]
