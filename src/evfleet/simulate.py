@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from evfleet.charging_curve import dc_limit_kw, taper_fields
+from evfleet.charging_curve import taper_cuts, taper_fields
 from evfleet.scenario import Scenario
 from evfleet.strategies import ChargingProblem, Strategy, get_strategy
 
@@ -168,7 +168,11 @@ class Engine:
         self.dmax = v.max_discharge_kw if v2g else np.zeros(len(v))
         self.eta_c = v.charge_efficiency
         self.eta_d = v.discharge_efficiency
-        self.taper = taper_fields(v.extra, len(v))  # (knee SOC, end power [kW]) or None
+        taper = taper_fields(v.extra, len(v))  # (knee SOC, end power [kW]) or None
+        self.taper_cut: tuple[np.ndarray, np.ndarray] | None = None
+        if taper is not None:  # linear cut p <= a + (b / battery_kwh) * e  (exact above the knee, slack below)
+            a, b = taper_cuts(v.max_charge_kw, taper[0], taper[1])
+            self.taper_cut = (a, b / v.battery_kwh)
         self.net_base = scenario.base_load_kw - scenario.pv_kw
         self.clip_count = 0
         self.clip_max_kw = 0.0
@@ -190,9 +194,8 @@ class Engine:
         charge_room = np.maximum(self.e_ceiling - self.e, 0.0) / (self.eta_c * dt)
         discharge_room = np.maximum(self.e - self.e_v2g_floor, 0.0) * self.eta_d / dt
         upper = np.minimum(self.cmax, charge_room)
-        if self.taper is not None:
-            soc = self.e / self.sc.vehicles.battery_kwh
-            upper = np.minimum(upper, dc_limit_kw(soc, self.cmax, self.taper[0], self.taper[1]))
+        if self.taper_cut is not None:
+            upper = np.minimum(upper, self.taper_cut[0] + self.taper_cut[1] * self.e)
         lower = -np.minimum(self.dmax, discharge_room)
         p = np.clip(p, lower, upper)
         diff = np.abs(p - requested)
