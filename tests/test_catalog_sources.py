@@ -25,7 +25,7 @@ from evfleet.charging_curve import dc_limit_kw, session_taper, taper_cuts, taper
 from evfleet.cli import app
 from evfleet.generate import generate_scenario
 from evfleet.scenario import FORMAT, scenario_from_dict
-from evfleet.simulate import SimulationOptions, simulate
+from evfleet.simulate import SimulationOptions, build_problem, simulate
 
 runner = CliRunner()
 MODELS = _data_path("catalog", "models.csv")
@@ -287,3 +287,13 @@ def test_bad_taper_fields_are_named() -> None:
     data["vehicles"]["taper_soc"] = [1.5]
     with pytest.raises(ValueError, match=r"vehicles.taper_soc\[0\]' must be within 0-1 \(value 1.5\)"):
         simulate(scenario_from_dict(data), "uncontrolled")
+
+
+def test_problem_carries_the_taper_fields_for_optimisers() -> None:
+    sc = scenario_from_dict(_one_dc_vehicle(taper=True))
+    problem = build_problem(sc, np.arange(1), sc.vehicles.energy_arrival_kwh.copy(), 0, sc.n_steps, False)
+    np.testing.assert_allclose(problem.extra["taper_soc"], [0.8])
+    np.testing.assert_allclose(problem.extra["taper_end_kw"], [20.0])
+    plain = scenario_from_dict(_one_dc_vehicle(taper=False))
+    problem = build_problem(plain, np.arange(1), plain.vehicles.energy_arrival_kwh.copy(), 0, plain.n_steps, False)
+    assert "taper_soc" not in problem.extra
