@@ -542,6 +542,8 @@ def test_spectrum_at_and_flag_levels(hand_spectra: str) -> None:
     assert comp.loc["power factor min", "limit"] == 0.5 and comp.loc["power factor min", "status"] == "pass"
     assert comp.loc["current unbalance max [%]", "status"] == "pass"  # 200 % <= 200 %
     assert rep.summary["pq_unbalance_pct_limit"] == 200.0
+    assert rep.alert_bounds is not None and rep.alert_bounds["unbalance_pct"] == pytest.approx((100.0, 160.0, 200.0))
+    assert rep.alert_bounds["pf"] == pytest.approx((0.99, 0.97, 0.5))
 
 
 def test_impedance_mv_pcc_and_override() -> None:

@@ -96,7 +96,8 @@ class PowerQualityReport:
     at the worst step (largest TDD) on its worst phase; ``events``: ``time, step, indicator, value, limit, state,
     previous_state``; ``assumptions``: the model, its inputs and sources, in words. ``harmonics_pct_of_il``
     (T, 49): harmonic currents h = 2..50 [% of I_L] on each step's worst phase (see :meth:`spectrum_at`);
-    ``harmonic_limits_pct`` (49,): their IEEE 519 limits.
+    ``harmonic_limits_pct`` (49,): their IEEE 519 limits. ``alert_bounds``: the boundaries (b1, b2, b3) used for
+    each indicator's states (units of the indicator; mHz of deviation for frequency, see :mod:`evfleet.pq_alerts`).
     """
 
     per_step: pd.DataFrame
@@ -107,6 +108,7 @@ class PowerQualityReport:
     assumptions: list[str]
     harmonics_pct_of_il: np.ndarray | None = None
     harmonic_limits_pct: np.ndarray | None = None
+    alert_bounds: Mapping[str, tuple[float, float, float]] | None = None
 
     def spectrum_at(self, step: int) -> pd.DataFrame:
         """``h, current_pct_of_il, limit_pct`` at ``step`` (worst phase of that step)."""
@@ -433,7 +435,8 @@ def assess(
     assumptions = assumptions_text(el, lay, models, rated_kva, r_ohm, x_ohm, i_sc, i_l, il_basis, isc_il, freq_src,
                                grid_support, freq_keys, resp)  # fmt: skip
     ih_worst_ph.setflags(write=False)
-    return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions, ih_worst_ph, ih_lim)
+    return PowerQualityReport(per_step, summary, compliance, spectrum, events, assumptions, ih_worst_ph, ih_lim,
+                              dict(bounds))  # fmt: skip
 
 
 def charger_curves(electrical: SiteElectrical | None = None, loading: np.ndarray | None = None) -> pd.DataFrame:
