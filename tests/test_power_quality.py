@@ -581,3 +581,17 @@ def test_voltage_event_limit_on_the_value_side() -> None:
                           {"voltage_deviation_pct": (5.0, 8.0, 10.0)})  # fmt: skip
     assert ev["limit"].tolist() == [-10.0, 10.0]
     assert ev["state"].tolist() == ["critical", "optimal"]
+
+
+def test_charger_inferred_from_power_limit() -> None:
+    from evfleet.pq_fleet import fleet_layout
+
+    d = scenario_dict(n_steps=1, step_minutes=15, vehicles=[{"max_charge_kw": k} for k in (3.7, 7.4, 11.0, 20.0, 50.0,
+                                                                                           120.0, 350.0)])  # fmt: skip
+    sc = scenario_from_dict(d)
+    lay = fleet_layout(sc, SiteElectrical(), np.zeros((7, 1)))
+    assert lay.charger.tolist() == ["ac7.4", "ac7.4", "ac11", "ac22", "dc50", "dc150", "dc150"]
+    assert lay.n_phases.tolist() == [1, 1, 3, 3, 3, 3, 3]
+    assert lay.p_ref_kw.tolist() == [3.7, 7.4, 11.0, 20.0, 50.0, 150.0, 150.0]
+    lay = fleet_layout(sc, SiteElectrical(default_charger="ac22"), np.zeros((7, 1)))
+    assert set(lay.charger.tolist()) == {"ac22"}

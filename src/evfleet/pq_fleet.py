@@ -48,10 +48,20 @@ def _charger_names(scenario: Any, el: SiteElectrical) -> np.ndarray:
     # No charger field: infer from the session's power limit (an assumption, documented).
     ac = sorted((ct.rated_kw, name) for name, ct in types.items() if ct.current == "AC")
     dc = sorted((ct.rated_kw, name) for name, ct in types.items() if ct.current == "DC")
-    ladder = ac + dc
-    rated = np.array([r for r, _ in ladder])
-    pick = np.minimum(np.searchsorted(rated, v.max_charge_kw - 1e-9, side="left"), len(ladder) - 1)
-    return np.asarray([name for _, name in ladder], dtype=object)[pick]
+    need = np.asarray(v.max_charge_kw, dtype=float) - 1e-9
+    out = np.empty(n, dtype=object)
+    todo = np.ones(n, dtype=bool)
+    for ladder in (ac, dc):  # the smallest AC type that covers the limit, else the smallest DC type
+        if not ladder:
+            continue
+        rated = np.array([r for r, _ in ladder])
+        idx = np.searchsorted(rated, need, side="left")
+        fits = todo & (idx < len(ladder))
+        out[fits] = np.asarray([name for _, name in ladder], dtype=object)[idx[fits]]
+        todo &= ~fits
+    largest = max(((ct.rated_kw, name) for name, ct in types.items()))[1]
+    out[todo] = largest
+    return out
 
 
 def _py(x: Any) -> Any:
