@@ -309,7 +309,7 @@ def run(
     write_run_outputs(result, out, kpis)
     if not quiet:
         print_kpis(kpis)
-    typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv")
+    typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv, events.csv, scenario.json")
 
 
 @app.command()
