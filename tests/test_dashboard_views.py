@@ -134,9 +134,19 @@ def _fake_report(T: int) -> SimpleNamespace:
 def test_power_quality_views_read_the_report_interface():
     rep = _fake_report(96)
     pq = V.pq_indicators(rep)
-    assert pq["pf"]["value"] == pytest.approx(rep.per_step["pf"].min())
-    assert pq["tdd"]["value"] == pytest.approx(rep.per_step["tdd_pct"].max())
+    # the compliance row wins where there is one; otherwise the worst per-step value
+    assert pq["pf"]["value"] == 0.93 and pq["tdd"]["value"] == 4.0
+    assert pq["voltage"]["value"] == pytest.approx(rep.per_step["voltage_deviation_pct"].abs().max())
+    assert pq["voltage"]["limit"] is None
     assert pq["pf"]["status"] == "warning" and pq["tdd"]["limit"] == 8.0 and pq["tdd"]["clause"]
+    # a passing check is graded by its distance to the limit: 90 % of the limit -> warning
+    assert pq["transformer_loading"]["status"] == "warning"
+    rep.compliance.loc[3, "status"] = "pass"
+    rep.compliance.loc[3, "value"] = 40.0
+    assert V.pq_indicators(rep)["transformer_loading"]["status"] == "optimal"
+    rep.compliance.loc[1, "status"] = "fail"
+    assert V.pq_indicators(rep)["pf"]["status"] == "critical"
+    rep.compliance.loc[1, "status"] = "warning"
     k = {"import_limit_kw": 100.0, "peak_import_kw": 60.0, "load_factor": 0.5}
     cards = {c.key: c for c in V.grid_cards(k, pq, "en")}
     assert cards["pf"].status == "warning" and cards["pf"].color == "orange"

@@ -48,7 +48,7 @@ def serve(port: int | None = None, env: dict[str, str] | None = None, timeout_s:
     full_env = {**os.environ, **(env or {})}
     src = str(Path(__file__).resolve().parents[2])
     full_env["PYTHONPATH"] = src + os.pathsep + full_env.get("PYTHONPATH", "")
-    log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in finally) a file, not a pipe: a full pipe blocks
     proc = subprocess.Popen(dashboard_command(port, "127.0.0.1"), env=full_env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:

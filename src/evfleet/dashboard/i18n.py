@@ -68,6 +68,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "tdd": ("Current TDD", "TDD courant"),
     "pf": ("Power factor", "Facteur de puissance"),
     "unbalance": ("Phase unbalance", "Déséquilibre de phases"),
+    "voltage": ("Voltage deviation", "Écart de tension"),
+    "thd_v": ("Voltage THD", "THD tension"),
     "net_cost": ("Net cost", "Coût net"),
     "savings": ("Savings vs uncontrolled", "Économies vs non piloté"),
     "v2g_revenue": ("V2G revenue", "Revenu V2G"),

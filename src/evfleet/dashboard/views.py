@@ -26,6 +26,7 @@ __all__ = [
     "MAX_POINTS",
     "STATUS_COLORS",
     "KpiCard",
+    "assumptions_markdown",
     "default_strategy",
     "downsample",
     "economic_cards",
@@ -136,6 +137,7 @@ _STATUS_WORDS = {
     "optimal": "optimal",
     "ok": "optimal",
     "pass": "optimal",
+    "info": "na",
     "compliant": "optimal",
     "normal": "optimal",
     "good": "good",
@@ -160,9 +162,11 @@ def _status_text(status: str | None, lang: str) -> str:
 def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
     """Headline grid-quality figures of a power-quality report (``None`` report -> empty dict).
 
-    Worst value over the run of each per-step column: max transformer loading [%], max TDD [%], min PF,
-    max unbalance [%], max |voltage deviation| [%], max THD_v [%]; each with the compliance row that matches
-    (its limit and status) when the report's compliance table has one.
+    For each indicator, the report's compliance row when it has one (its value, e.g. TDD p95, its limit, clause
+    and status); else the worst per-step value (max transformer loading [%], max TDD [%], min PF, max
+    unbalance [%], max |voltage deviation| [%], max THD_v [%]). A passing check is graded by its distance to the
+    limit (value/limit, or (1-PF)/(1-PF_min): <= 0.5 optimal, <= 0.8 good, else warning); a failing one is
+    critical.
     """
     if report is None:
         return {}
@@ -192,11 +196,26 @@ def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
             if hit.size:
                 row = comp.iloc[int(hit[0])]
                 lim = pd.to_numeric(pd.Series([row.get("limit")]), errors="coerce").iloc[0]
+                cval = pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0]
                 entry["limit"] = None if pd.isna(lim) else float(lim)
+                entry["value"] = val if pd.isna(cval) else float(cval)
+                entry["indicator"] = str(row.get("indicator", ""))
                 entry["status"] = _norm_status(row.get("status"))
                 entry["clause"] = str(row.get("clause", ""))
+                ratio = limit_ratio(key, entry["value"], entry["limit"])
+                if entry["status"] == "optimal" and ratio is not None:
+                    entry["status"] = status_of(ratio, (0.5, 0.8, 10.0))
         out[key] = entry
     return out
+
+
+def limit_ratio(key: str, value: float, limit: float | None) -> float | None:
+    """How close an indicator is to its limit: value/limit, or (1-PF)/(1-PF_min) for the power factor."""
+    if limit is None or not math.isfinite(value):
+        return None
+    if key == "pf":
+        return (1.0 - value) / (1.0 - limit) if limit < 1 else None
+    return value / limit if limit > 0 else None
 
 
 def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str) -> list[KpiCard]:
@@ -247,7 +266,8 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
         detail = _status_text(status, lang)
         if entry.get("limit") is not None:
             detail += " · " + t("limit", lang).lower() + " " + fmt_num(entry["limit"], lang, dec)
-        help_ = t("model_estimate", lang) + (f" ({entry['clause']})" if entry.get("clause") else "")
+        help_ = t("model_estimate", lang) + (f": {entry['indicator']}" if entry.get("indicator") else "")
+        help_ += f" ({entry['clause']})" if entry.get("clause") else ""
         cards.append(KpiCard(key, t(key, lang), text, status, detail, help_))
     return cards
 
@@ -509,17 +529,12 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
     """Power-quality radar: each indicator as value / limit (1 = at the limit; PF as (1-PF)/(1-PF_min))."""
     names, ratios = [], []
     for key, entry in pq.items():
-        lim = entry.get("limit")
-        val = entry["value"]
-        if key == "pf":
-            lim = lim or 0.95
-            r = (1.0 - val) / (1.0 - lim) if lim < 1 else None
-        else:
-            r = val / lim if lim else None
+        r = limit_ratio(key, entry["value"], entry.get("limit"))
         if r is None or not math.isfinite(r):
             continue
-        names.append(t(key, lang) if key in ("transformer_loading", "tdd", "pf", "unbalance") else key.upper())
+        names.append(t(key, lang) if key in STRINGS else key.upper())
         ratios.append(max(r, 0.0))
+    shown = [min(r, 3.0) for r in ratios]  # the axis stops at 3x the limit; hover gives the true ratio
     fig = go.Figure()
     if names:
         theta = [*names, names[0]]
@@ -534,8 +549,10 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
         )
         fig.add_trace(
             go.Scatterpolar(
-                r=[*ratios, ratios[0]],
+                r=[*shown, shown[0]],
                 theta=theta,
+                customdata=[*ratios, ratios[0]],
+                hovertemplate="%{theta}: %{customdata:.2f} × limit<extra></extra>",
                 name=t("model_estimate", lang),
                 fill="toself",
                 mode="lines+markers",
@@ -547,9 +564,18 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
         **layout,
         height=height,
         title={"text": f"{t('radar', lang)} · {t('model_estimate', lang)}", "x": 0},
-        polar={"radialaxis": {"range": [0, max([1.2, *ratios]) if ratios else 1.2]}},
+        polar={"radialaxis": {"range": [0, max([1.2, *shown]) if shown else 1.2]}},
     )
     return fig
+
+
+def assumptions_markdown(assumptions: Any) -> str:
+    """A report's assumptions (a list of sentences, a mapping or text) as a Markdown bullet list."""
+    if isinstance(assumptions, Mapping):
+        return "\n".join(f"- **{k}**: {v}" for k, v in assumptions.items())
+    if isinstance(assumptions, list | tuple):
+        return "\n".join(f"- {a}" for a in assumptions)
+    return str(assumptions)
 
 
 def focus_step(times: pd.DatetimeIndex, site_kw: np.ndarray, now: pd.Timestamp | None = None) -> int:

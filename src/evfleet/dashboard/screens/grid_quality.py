@@ -3,9 +3,11 @@ All figures are model estimates from ``evfleet.power_quality`` and are labelled 
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from evfleet.dashboard import state
+from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import (
     COMPLIANCE_HEADERS,
     compliance_frame,
@@ -43,7 +45,8 @@ with c1:
         clause = str(tdd_rows["clause"].iloc[0]) if len(tdd_rows) else ""
     state.plot(spectrum_figure(report.spectrum, lang, clause), key="pq_spectrum")
 with c2:
-    state.plot(pf_unbalance_figure(report.per_step, sc.times[: len(report.per_step)], lang), key="pq_pf")
+    times = report.per_step["time"] if "time" in report.per_step else sc.times[: len(report.per_step)]
+    state.plot(pf_unbalance_figure(report.per_step, pd.DatetimeIndex(times), lang), key="pq_pf")
 
 st.subheader(t("events", lang))
 ev = report.events
@@ -57,4 +60,4 @@ sts = f2.multiselect(
 shown = filter_events(ev, inds, sts)
 st.dataframe(shown, hide_index=True, width="stretch", key="pq_events", height=min(38 + 35 * max(len(shown), 1), 420))
 with st.expander(t("assumptions", lang)):
-    st.write(report.assumptions)
+    st.markdown(V.assumptions_markdown(report.assumptions))

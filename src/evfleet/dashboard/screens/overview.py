@@ -86,7 +86,7 @@ else:
             state.plot(V.radar_figure(pq, lang), key="pq_radar")
             if getattr(report, "assumptions", None):
                 with st.expander(t("assumptions", lang)):
-                    st.write(report.assumptions)
+                    st.markdown(V.assumptions_markdown(report.assumptions))
         else:
             st.subheader(t("radar", lang))
             st.info(t("pq_missing", lang), icon=":material/hourglass_empty:")
