@@ -65,6 +65,25 @@ def _init_state() -> None:
     ss = st.session_state
     ss.setdefault("scenario_params", default_params())
     ss.setdefault("uploaded_scenario", None)
+    # widget defaults live in the session state (never as widget arguments too: Streamlit warns about both)
+    names = list(REGISTRY)
+    if ss.get("strategy") not in names:
+        ss["strategy"] = default_strategy(names)
+    for key, value in (("lang", "en"), ("n_vehicles", 500), ("v2g", True), ("mode", "offline"), ("live_on", False),
+                       ("live_speed", "x600")):  # fmt: skip
+        ss.setdefault(key, value)
+    if not ss.get("_query_applied"):
+        # a link may preset the fleet size and language: ?vehicles=2000&lang=fr (applied once per session)
+        ss["_query_applied"] = True
+        qp = st.query_params
+        try:
+            n = int(qp.get("vehicles", ""))
+            if N_MIN <= n <= N_MAX:
+                ss["n_vehicles"] = n - n % N_STEP if n % N_STEP else n
+        except ValueError:
+            pass
+        if qp.get("lang") in ("en", "fr"):
+            ss["lang"] = qp.get("lang")
     pending = ss.pop("_pending_widgets", None)
     if pending:  # values set by another page (e.g. Scenario page "Apply") before the widgets are drawn
         for key, value in pending.items():
@@ -80,16 +99,13 @@ def sidebar() -> Controls:
             "Language / Langue",
             options=["en", "fr"],
             format_func=lambda x: {"en": "English", "fr": "Français"}[x],
-            default="en",
             key="lang",
         )
         lang = lang or "en"
-        n = st.slider(t("fleet_size", lang), N_MIN, N_MAX, 500, N_STEP, key="n_vehicles")
+        n = st.slider(t("fleet_size", lang), N_MIN, N_MAX, step=N_STEP, key="n_vehicles")
         default = default_strategy(names)
-        if st.session_state.get("strategy") not in names:
-            st.session_state.pop("strategy", None)
-        strategy = st.selectbox(t("strategy", lang), names, index=names.index(default), key="strategy")
-        v2g = st.toggle(t("v2g", lang), value=True, key="v2g")
+        strategy = st.selectbox(t("strategy", lang), names, key="strategy")
+        v2g = st.toggle(t("v2g", lang), key="v2g")
         mode = st.radio(
             t("mode", lang),
             ["offline", "online"],
@@ -98,11 +114,10 @@ def sidebar() -> Controls:
         )
         st.divider()
         st.markdown(f"**{t('live', lang)}**")
-        live = st.toggle(t("live_on", lang), value=False, key="live_on")
+        live = st.toggle(t("live_on", lang), key="live_on")
         speed = st.select_slider(
             t("speed", lang),
             options=list(SPEEDS),
-            value="x600",
             format_func=lambda s: t("speed_realtime", lang) if s == "realtime" else "×" + s[1:],
             key="live_speed",
         )
