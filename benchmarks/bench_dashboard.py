@@ -11,6 +11,7 @@ Targets (issue 5): initial display < 5 s, parameter change < 3 s, live refresh <
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -70,7 +71,7 @@ def _live(page, url: str, vehicles: int, seconds: float) -> dict[str, float]:
     page.wait_for_timeout(seconds * 1000)
     ticks = page.evaluate("() => window.__ticks")
     steps = [(t, int(re.search(r"(\d+) steps", s).group(1))) for t, s in ticks if re.search(r"(\d+) steps", s)]
-    gaps = [(b[0] - a[0]) / 1000 for a, b in zip(steps, steps[1:], strict=False) if b[1] != a[1]]
+    gaps = [(b[0] - a[0]) / 1000 for a, b in itertools.pairwise(steps) if b[1] != a[1]]
     return {
         "updates": len(gaps),
         "steps_advanced": steps[-1][1] - steps[0][1] if steps else 0,

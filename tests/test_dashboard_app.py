@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -229,20 +231,32 @@ def test_bad_fleet_csv_names_the_problem():
         state.composition_from_csv(b"model,count\nTesla Model 3,5\n")
 
 
+def _live_steps(at: AppTest) -> int:
+    text = next(i.value for i in at.info if "Simulated clock" in i.value)
+    return int(re.search(r"(\d+) steps", text).group(1))
+
+
 def test_live_mode_shows_the_runner_and_steps_on_demand():
     at = _app()
     at.toggle(key="live_on").set_value(True).run()
     assert not at.exception, [e.message for e in at.exception]
-    assert any("0 steps" in i.value for i in at.info)
+    start = _live_steps(at)  # the clock starts at the current time of day
     at.button(key="live_step").click().run()
     at.button(key="live_step").click().run()
-    assert any("2 steps" in i.value for i in at.info)
+    assert _live_steps(at) == start + 2
     labels = [m.label for m in at.metric]
     assert "Site power" in labels and "Cost so far" in labels
     at.button(key="live_pause").click().run()
     assert any("paused" in i.value for i in at.info)
     at.button(key="live_reset").click().run()
-    assert any("0 steps" in i.value for i in at.info)
+    assert _live_steps(at) == start
     at.switch_page("screens/fleet.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert at.dataframe[0].value["In fleet"].sum() > 0
+
+
+def test_live_clock_starts_at_the_time_of_day():
+    sc = generate_scenario(vehicles=50, start="2026-01-05")  # 12:00 -> 12:00 next day, 15-min steps
+    assert state.live_start_step(sc, pd.Timestamp("2026-03-01 12:07", tz=sc.timezone)) == 0
+    assert state.live_start_step(sc, pd.Timestamp("2026-03-01 01:20", tz=sc.timezone)) == 53
+    assert state.live_start_step(sc, pd.Timestamp("2026-03-01 11:59", tz=sc.timezone)) == 95

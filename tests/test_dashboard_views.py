@@ -153,7 +153,10 @@ def test_power_quality_views_read_the_report_interface():
     radar = V.radar_figure(pq, "en")
     assert len(radar.data) == 2 and "Model estimate" in radar.layout.title.text
     comp = A.compliance_frame(rep)
-    assert comp["status"].iloc[1].startswith("🟠")
+    assert list(comp["level"]) == ["good", "warning", "good", "optimal"]
+    assert A.LEVEL_BACKGROUNDS["critical"]
+    local = A.events_frame(rep.events.assign(time=rep.events["time"].dt.tz_localize("UTC")), "Africa/Casablanca")
+    assert local["time"].iloc[0] == "2026-01-05 01:00"
     spec = A.spectrum_figure(rep.spectrum, "en", "IEEE 519")
     assert "Model estimate" in spec.layout.title.text
     times = pd.date_range("2026-01-05", periods=96, freq="15min", tz="Africa/Casablanca")

@@ -99,3 +99,19 @@ def test_auto_false_never_starts_a_thread():
     time.sleep(0.05)
     assert live.snapshot().steps_done == 0
     assert SPEEDS["x600"] == 600.0
+
+
+def test_start_step_fast_forwards_day_zero():
+    fac = _factory()
+    ref = LiveSimulation(fac, "uncontrolled", auto=False)
+    ref.step(10)
+    live = LiveSimulation(fac, "uncontrolled", auto=False, start_step=10)
+    a, b = ref.snapshot(), live.snapshot()
+    assert b.step == 10 and b.steps_done == 10
+    np.testing.assert_allclose(a.soc, b.soc)
+    assert a.totals == b.totals
+    live.step(2)
+    live.reset()
+    assert live.snapshot().step == 10
+    with pytest.raises(ValueError, match="start_step"):
+        LiveSimulation(fac, "uncontrolled", auto=False, start_step=24)

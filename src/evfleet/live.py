@@ -86,7 +86,9 @@ class LiveSimulation:
     ``scenario_factory(day)`` returns the scenario of day ``day`` (0, 1, ...); ``strategy`` is a registered name.
     ``speed`` is simulated seconds per wall second (see :data:`SPEEDS`). ``window_steps`` bounds the history kept
     (default: two scenario days). ``auto=False`` never starts the thread: call :meth:`step` yourself (tests).
-    ``horizon_h`` [h] caps the look-ahead of the re-planning.
+    ``horizon_h`` [h] caps the look-ahead of the re-planning. ``start_step`` starts the clock later in day 0 (e.g.
+    at the current time of day): the steps before it are simulated at once, with the same online control, and
+    are part of the history.
     """
 
     def __init__(
@@ -99,6 +101,7 @@ class LiveSimulation:
         horizon_h: float = 24.0,
         auto: bool = True,
         strategy_params: dict[str, Any] | None = None,
+        start_step: int = 0,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"option 'speed' must be > 0 (value {speed!r})")
@@ -121,6 +124,9 @@ class LiveSimulation:
         self.window_steps = int(window_steps) if window_steps is not None else 2 * first.n_steps
         if self.window_steps < 1:
             raise ValueError(f"option 'window_steps' must be >= 1 (value {window_steps!r})")
+        if not 0 <= start_step < first.n_steps:
+            raise ValueError(f"option 'start_step' must be within 0-{first.n_steps - 1} (value {start_step!r})")
+        self.start_step = int(start_step)
         self._reset_state(first)
 
     # --- state ----------------------------------------------------------------------------------------------
@@ -138,6 +144,8 @@ class LiveSimulation:
         self._day = 0
         self._last_step_s = 0.0
         self._start_day(first)
+        for _ in range(self.start_step):
+            self._step_once()
         self._snapshot = self._make_snapshot()
 
     def _start_day(self, sc: Scenario) -> None:
@@ -283,7 +291,7 @@ class LiveSimulation:
         self._wake.set()
 
     def reset(self) -> None:
-        """Back to day 0, step 0, empty history (keeps speed and pause state)."""
+        """Back to day 0 at ``start_step``, totals and history restarted from there (keeps speed and pause)."""
         with self._lock:
             self._reset_state(self._factory(0))
         self._wake.set()

@@ -30,11 +30,12 @@ from evfleet.dashboard.views import (
 __all__ = [
     "COMPARISON_HEADERS",
     "COMPLIANCE_HEADERS",
-    "STATUS_ICONS",
+    "LEVEL_BACKGROUNDS",
     "cashflow_figure",
     "comparison_figure",
     "compliance_frame",
     "cost_by_period_figure",
+    "events_frame",
     "filter_events",
     "pf_unbalance_figure",
     "spectrum_figure",
@@ -61,7 +62,6 @@ COMPLIANCE_HEADERS = {
     "status": "col_status",
     "clause": "col_clause",
 }
-STATUS_ICONS = {"optimal": "🟢", "good": "🔵", "warning": "🟠", "critical": "🔴", "na": "⚪"}
 
 
 def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.Figure:
@@ -96,15 +96,27 @@ def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.F
 
 
 def compliance_frame(report: Any) -> pd.DataFrame:
-    """The report's compliance table with a status icon column (``status`` normalised to
-    optimal/good/warning/critical, original word kept after the icon)."""
+    """The report's compliance table (columns of :data:`COMPLIANCE_HEADERS`) with ``level``, the status
+    normalised to optimal/good/warning/critical/na (used for the cell colours)."""
     comp = report.compliance.copy()
-    norm = comp["status"].map(_norm_status)
-    comp["status"] = [
-        f"{STATUS_ICONS.get(s, '⚪')} {w}" for s, w in zip(norm, report.compliance["status"], strict=True)
-    ]
     cols = [c for c in COMPLIANCE_HEADERS if c in comp.columns]
-    return comp[cols].reset_index(drop=True)
+    out = comp[cols].reset_index(drop=True)
+    out["level"] = [_norm_status(s) for s in comp["status"]]
+    return out
+
+
+#: status level -> background colour of a status cell (light tints: the text stays readable)
+LEVEL_BACKGROUNDS = {"optimal": "#d4edda", "good": "#d6e9f8", "warning": "#ffe8c2", "critical": "#f8d0d0", "na": ""}
+
+
+def events_frame(events: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Events with their time as local wall-clock text (the table would show UTC otherwise)."""
+    out = events.copy()
+    if "time" in out and len(out):
+        times = pd.DatetimeIndex(pd.to_datetime(out["time"]))
+        times = times.tz_convert(tz) if times.tz is not None else times
+        out["time"] = times.strftime("%Y-%m-%d %H:%M")
+    return out
 
 
 def spectrum_figure(spectrum: pd.DataFrame, lang: str, source: str = "", height: int = 340) -> go.Figure:
@@ -127,7 +139,7 @@ def spectrum_figure(spectrum: pd.DataFrame, lang: str, source: str = "", height:
             marker={"symbol": "line-ew-open", "size": 16, "color": "#d62728", "line": {"width": 3}},
         )
     )
-    title = f"{t('spectrum', lang)} · {t('model_estimate', lang)}" + (f" ({source})" if source else "")
+    title = f"{t('spectrum', lang)} · {t('model_estimate', lang)}"
     layout = {**LAYOUT, "hovermode": "closest"}
     fig.update_layout(
         **layout,
@@ -189,7 +201,7 @@ def pf_unbalance_figure(
     fig.update_layout(
         **LAYOUT, height=height, title={"text": f"{t('pf_unbalance', lang)} · {t('model_estimate', lang)}", "x": 0}
     )
-    fig.update_layout(margin={"b": 95})
+    fig.update_layout(margin={"b": 110})
     return fig
 
 
@@ -224,7 +236,7 @@ def cost_by_period_figure(table: pd.DataFrame, lang: str, strategy: str, height:
     fig.update_layout(
         **layout, height=height, barmode="group", title={"text": t("cost_by_period", lang), "x": 0}, yaxis_title="MAD"
     )
-    fig.update_layout(margin={"b": 95})
+    fig.update_layout(margin={"b": 110})
     return fig
 
 
@@ -264,5 +276,5 @@ def cashflow_figure(cashflow: pd.DataFrame, lang: str, payback_months: float | N
         xaxis_title=t("year", lang),
         yaxis_title="MAD",
     )
-    fig.update_layout(margin={"b": 95})
+    fig.update_layout(margin={"b": 110})
     return fig

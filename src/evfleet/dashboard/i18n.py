@@ -197,6 +197,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "assumptions": ("Model assumptions", "Hypothèses du modèle"),
     "col_time": ("Time", "Heure"),
     "col_state": ("State", "État"),
+    "col_previous_state": ("Previous state", "État précédent"),
     # economics page
     "econ_title": ("Economics", "Économie"),
     "cost_by_period": ("Import cost by tariff period", "Coût de soutirage par période tarifaire"),

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -291,8 +292,17 @@ def _release(runner: LiveSimulation) -> None:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False, on_release=_release)
-def _live(key: str, strategy: str, v2g: bool, _factory: Any, auto: bool) -> LiveSimulation:
-    return LiveSimulation(_factory, strategy, v2g=v2g, auto=auto).start()
+def _live(key: str, strategy: str, v2g: bool, auto: bool, _start_step: int, _factory: Any) -> LiveSimulation:
+    # the start step is not part of the key: the runner keeps running while the wall clock moves on
+    return LiveSimulation(_factory, strategy, v2g=v2g, auto=auto, start_step=_start_step).start()
+
+
+def live_start_step(sc: Scenario, now: pd.Timestamp | None = None) -> int:
+    """The step of day 0 whose time of day is the current one (the live clock starts "now")."""
+    now = now or pd.Timestamp.now(tz=sc.timezone)
+    minutes = np.asarray(sc.times.hour * 60 + sc.times.minute)
+    diff = (now.hour * 60 + now.minute - minutes) % 1440  # the latest step of the day not after now
+    return int(np.argmin(diff))
 
 
 def live_autostep() -> bool:
@@ -320,7 +330,7 @@ def live_runner(ctrl: Controls) -> LiveSimulation:
             p = {**_p, "start": (start + timedelta(days=day * days)).isoformat(), "seed": int(_p["seed"]) + day}
             return generate_scenario(ScenarioParams(**p))
 
-    return _live(key, ctrl.strategy, ctrl.v2g, factory, live_autostep())
+    return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), live_start_step(sc), factory)
 
 
 def live_refresh_s(ctrl: Controls) -> float:

@@ -52,8 +52,8 @@ PERIOD_COLORS = {"creuses": "#2ca02c", "pleines": "#ffbf00", "pointe": "#d62728"
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 LAYOUT = {
     "template": "plotly_white",
-    "margin": {"l": 55, "r": 20, "t": 45, "b": 40},
-    "legend": {"orientation": "h", "yanchor": "top", "y": -0.16, "xanchor": "left", "x": 0},
+    "margin": {"l": 55, "r": 20, "t": 45, "b": 60},
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
     "uirevision": "evfleet",
     "hovermode": "x unified",
     "font": {"size": 12},
@@ -412,7 +412,9 @@ def _shade_periods(fig: go.Figure, x: pd.DatetimeIndex, periods: Sequence[str], 
                 hoverinfo="skip",
             )
         )
-    fig.update_layout(yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}, bargap=0)
+    fig.update_layout(
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}, bargap=0, barmode="overlay"
+    )
 
 
 def load_curve_figure(
@@ -489,7 +491,7 @@ def load_curve_figure(
         title={"text": title or t("load_curve", lang), "x": 0},
         yaxis_title=t("power_kw", lang),
     )
-    fig.update_layout(margin={"b": 95})
+    fig.update_layout(margin={"b": 110})
     return fig
 
 
@@ -601,5 +603,5 @@ def fleet_counts_figure(times: pd.DatetimeIndex, counts: Mapping[str, np.ndarray
                                      line={"color": color, "shape": "hv", "width": 2}))  # fmt: skip
     fig.update_layout(**LAYOUT, height=height, title={"text": t("vehicles", lang), "x": 0},
                       yaxis_title=t("vehicles", lang))  # fmt: skip
-    fig.update_layout(margin={"b": 95})
+    fig.update_layout(margin={"b": 110})
     return fig

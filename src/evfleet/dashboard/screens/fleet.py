@@ -35,24 +35,26 @@ only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
 
 
 def column_config() -> dict:
-    num = st.column_config.NumberColumn
+    def num(col: str, fmt: str) -> st.column_config.NumberColumn:
+        return st.column_config.NumberColumn(H[col], format=fmt, width="small")
+
     return {
         H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width="medium"),
-        H["registrations"]: num(H["registrations"], format="localized"),
-        H["battery_kwh"]: num(H["battery_kwh"], format="%.1f"),
-        H["ac_max_kw"]: num(H["ac_max_kw"], format="%.1f"),
-        H["dc_max_kw"]: num(H["dc_max_kw"], format="%.0f"),
-        H["v2g_ac_kw"]: num(H["v2g_ac_kw"], format="%.1f"),
-        H["v2g_dc_kw"]: num(H["v2g_dc_kw"], format="%.0f"),
-        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"]),
-        H["in_fleet"]: num(H["in_fleet"], format="%d"),
-        H["connected"]: num(H["connected"], format="%d"),
-        H["charging"]: num(H["charging"], format="%d"),
-        H["discharging"]: num(H["discharging"], format="%d"),
+        H["registrations"]: num("registrations", "localized"),
+        H["battery_kwh"]: num("battery_kwh", "%.1f"),
+        H["ac_max_kw"]: num("ac_max_kw", "%.1f"),
+        H["dc_max_kw"]: num("dc_max_kw", "%.0f"),
+        H["v2g_ac_kw"]: num("v2g_ac_kw", "%.1f"),
+        H["v2g_dc_kw"]: num("v2g_dc_kw", "%.0f"),
+        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width="small"),
+        H["in_fleet"]: num("in_fleet", "%d"),
+        H["connected"]: num("connected", "%d"),
+        H["charging"]: num("charging", "%d"),
+        H["discharging"]: num("discharging", "%d"),
         H["mean_soc_pct"]: st.column_config.ProgressColumn(
-            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100
+            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width="small"
         ),
-        H["net_power_kw"]: num(H["net_power_kw"], format="%.1f"),
+        H["net_power_kw"]: num("net_power_kw", "%.1f"),
     }
 
 
