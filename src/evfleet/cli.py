@@ -228,6 +228,12 @@ def scenario_show(path: Annotated[Path, typer.Argument(help="Scenario file.")]) 
     print_table(rows)
 
 
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 def _run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, seed: int) -> Any:
     from evfleet.simulate import SimulationOptions
 
@@ -248,8 +254,10 @@ def run(
     horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
     quiet: Annotated[bool, typer.Option(help="Do not print the KPI table.")] = False,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the run in the run store.")] = False,
+    db: Annotated[str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")] = None,
 ) -> None:
-    """Run one strategy on a scenario and write kpis.json, trace.npz, site.csv and vehicles.csv."""
+    """Run one strategy on a scenario, write kpis.json, trace.npz, site.csv and vehicles.csv, and store the run."""
     from evfleet.kpis import compute_kpis
     from evfleet.results import write_run_outputs
     from evfleet.scenario import load_scenario
@@ -259,12 +267,18 @@ def run(
     if strategy not in REGISTRY:
         raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
     sc = load_scenario(scenario)
+    started_at = _utc_now()
     result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed))
     kpis = compute_kpis(result)
     write_run_outputs(result, out, kpis)
     if not quiet:
         print_kpis(kpis)
     typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv")
+    if not no_store:
+        from evfleet.store import run_events_from_dir, store_run
+
+        run_id = store_run(result, kpis, db=db, started_at=started_at, events=run_events_from_dir(out, started_at))
+        typer.echo(f"stored run {run_id} (see `evfleet show {run_id}`)")
 
 
 @app.command()
@@ -292,7 +306,9 @@ def demo(
 
 #: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
 #: imports inside the command functions so that ``evfleet --help`` stays fast.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "evfleet.cli_store",
+]
 
 
 def _register_command_modules() -> None:

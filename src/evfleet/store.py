@@ -1023,3 +1023,17 @@ def store_comparison(
             finished_at=finished_at,
             events=events,
         )
+
+
+def run_events_from_dir(out_dir: str | os.PathLike[str], since_utc: str) -> pd.DataFrame | None:
+    """The grid-quality ``events.csv`` a run wrote into ``out_dir`` (``None`` if absent or older than the run)."""
+    path = Path(out_dir) / "events.csv"
+    if not path.exists():
+        return None
+    written = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
+    if written < datetime.fromisoformat(since_utc).replace(microsecond=0):
+        return None  # left over from an earlier run in the same directory
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return None

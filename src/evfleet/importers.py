@@ -1,0 +1,698 @@
+"""Import a user's fleet, site series, tariffs and catalogue additions, validated row by row with pydantic.
+
+Units: power [kW], prices [MAD/kWh], frequency [Hz], SOC fraction 0-1 (``"35%"`` is accepted and means 0.35),
+times ISO 8601 (local time of the site when no UTC offset is given) or ``HH:MM`` with ``--date``.
+
+Every file is validated completely before anything is stored: a bad file raises :class:`ImportValidationError`
+naming the file, line, column and value of the first problem and how many more there are. File formats are
+documented in ``docs/store.md``.
+
+References: pydantic v2 (https://docs.pydantic.dev); time-weighted resampling of interval averages (the energy of
+each interval is preserved).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+__all__ = [
+    "FLEET_MODEL_COLUMNS",
+    "FLEET_VEHICLE_COLUMNS",
+    "SERIES_COLUMNS",
+    "ImportProblem",
+    "ImportValidationError",
+    "ParsedImport",
+    "apply_series",
+    "fleet_to_csv",
+    "parse_catalog",
+    "parse_fleet",
+    "parse_series",
+    "parse_tariff",
+    "resample_series",
+    "scenario_from_fleet",
+    "series_to_csv",
+]
+
+FLEET_VEHICLE_COLUMNS = ("vehicle_id", "model", "arrival", "departure", "soc_arrival", "soc_target", "charger")
+FLEET_OPTIONAL_COLUMNS = ("bidirectional",)
+FLEET_MODEL_COLUMNS = ("model", "count")
+#: Site series columns: name -> (required?, unit/description, (min, max)).
+SERIES_COLUMNS: dict[str, tuple[str, tuple[float, float]]] = {
+    "base_load_kw": ("non-EV site load [kW]", (0.0, 1e7)),
+    "pv_kw": ("PV production [kW]", (0.0, 1e7)),
+    "price_import_mad_per_kwh": ("import price [MAD/kWh]", (0.0, 1e3)),
+    "price_export_mad_per_kwh": ("export price [MAD/kWh]", (0.0, 1e3)),
+    "frequency_hz": ("grid frequency [Hz]", (45.0, 55.0)),
+}
+_SERIES_ALIASES = {"price_mad_per_kwh": "price_import_mad_per_kwh", "price": "price_import_mad_per_kwh"}
+_TIME_OF_DAY = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One validation problem: file, line (1 = header), column, value and what is wrong."""
+
+    file: str
+    line: int
+    column: str
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: line {self.line}, column '{self.column}': {self.message} (value {self.value!r})"
+
+
+class ImportValidationError(ValueError):
+    """A file failed validation; ``problems`` lists every problem, the message names the first one."""
+
+    def __init__(self, problems: list[ImportProblem]) -> None:
+        self.problems = problems
+        more = len(problems) - 1
+        suffix = f" (and {more} more problem{'s' if more != 1 else ''})" if more else ""
+        super().__init__(f"{problems[0]}{suffix}; nothing was imported")
+
+
+@dataclass(frozen=True)
+class ParsedImport:
+    """A validated file: ``kind``, normalised ``payload`` (JSON-ready), row count, source path and sha256."""
+
+    kind: str
+    payload: dict[str, Any]
+    n_rows: int
+    source_file: str
+    source_sha256: str
+    notes: tuple[str, ...] = ()
+
+
+# --- CSV reading ------------------------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
+    """Header (lower-case, stripped), rows with their file line numbers, and the file's sha256."""
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file not found")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportValidationError([ImportProblem(str(path), 1, "-", raw[exc.start : exc.start + 8], "not UTF-8 text")]) from None
+    sample = text[:4096]
+    try:
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ImportValidationError([ImportProblem(str(path), 1, "-", "", "the file is empty")]) from None
+    header = [h.strip().lower() for h in header]
+    rows: list[tuple[int, dict[str, str]]] = []
+    line = reader.line_num
+    for cells in reader:
+        start_line = line + 1
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            rows.append((start_line, {"__width__": str(len(cells))}))
+            continue
+        rows.append((start_line, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+    return header, rows, hashlib.sha256(raw).hexdigest()
+
+
+def _check_header(path: Path, header: list[str], required: tuple[str, ...]) -> list[ImportProblem]:
+    problems = []
+    seen: set[str] = set()
+    for h in header:
+        if h in seen:
+            problems.append(ImportProblem(str(path), 1, h, h, "column appears twice"))
+        seen.add(h)
+    for col in required:
+        if col not in header:
+            problems.append(ImportProblem(str(path), 1, col, ",".join(header), f"required column '{col}' is missing"))
+    return problems
+
+
+def _validate_rows(
+    path: Path,
+    header: list[str],
+    rows: list[tuple[int, dict[str, str]]],
+    model: type[BaseModel],
+    context: Mapping[str, Any],
+) -> tuple[list[tuple[int, BaseModel]], list[ImportProblem]]:
+    good: list[tuple[int, BaseModel]] = []
+    problems: list[ImportProblem] = []
+    fields = set(model.model_fields)
+    for line, row in rows:
+        if "__width__" in row:
+            problems.append(ImportProblem(str(path), line, "-", row["__width__"], f"row has a different number of cells than the header ({len(header)})"))  # fmt: skip
+            continue
+        data = {k: v for k, v in row.items() if k in fields}
+        try:
+            good.append((line, model.model_validate(data, context=dict(context))))
+        except ValidationError as exc:
+            order = {name: i for i, name in enumerate(header)}
+            errs = sorted(exc.errors(), key=lambda e: order.get(str(e["loc"][0]) if e["loc"] else "", 99))
+            for err in errs:
+                col = str(err["loc"][0]) if err["loc"] else "-"
+                msg = err["msg"].removeprefix("Value error, ")
+                problems.append(ImportProblem(str(path), line, col, row.get(col, err.get("input")), msg))
+    return good, problems
+
+
+# --- field types --------------------------------------------------------------------------------------------------
+
+
+def _soc(value: Any) -> float:
+    text = str(value).strip()
+    if text == "":
+        raise ValueError("is empty")
+    pct = text.endswith("%")
+    try:
+        num = float(text.rstrip("%").strip())
+    except ValueError:
+        raise ValueError("is not a number (a fraction 0-1, or a percentage like '35%')") from None
+    if not np.isfinite(num):
+        raise ValueError("is not a finite number")
+    if pct:
+        if not 0.0 <= num <= 100.0:
+            raise ValueError("must be within 0-100 %")
+        return num / 100.0
+    if not 0.0 <= num <= 1.0:
+        hint = " (write percentages with '%', e.g. '35%')" if 1.0 < num <= 100.0 else ""
+        raise ValueError(f"must be a fraction within 0-1{hint}")
+    return num
+
+
+def _bool(value: Any) -> bool:
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "y", "oui"}:
+        return True
+    if text in {"0", "false", "no", "n", "non", ""}:
+        return False
+    raise ValueError("must be yes/no (or true/false)")
+
+
+def _finite(value: Any) -> float:
+    text = str(value).strip()
+    if text == "":
+        raise ValueError("is empty")
+    try:
+        num = float(text)
+    except ValueError:
+        raise ValueError("is not a number") from None
+    if not np.isfinite(num):
+        raise ValueError("is not a finite number")
+    return num
+
+
+def _parse_time(text: str, info: ValidationInfo) -> pd.Timestamp:
+    """An aware timestamp from ISO text (local site time if no offset) or ``HH:MM`` on ``context['date']``."""
+    ctx = info.context or {}
+    tz = ctx.get("timezone", "Africa/Casablanca")
+    text = str(text).strip()
+    if text == "":
+        raise ValueError("is empty")
+    m = _TIME_OF_DAY.match(text)
+    if m:
+        day = ctx.get("date")
+        if day is None:
+            raise ValueError("is a time of day: give the date with --date YYYY-MM-DD, or write full dates")
+        naive = datetime.combine(day, datetime.min.time()).replace(hour=int(m[1]), minute=int(m[2]), second=int(m[3] or 0))
+        ts = pd.Timestamp(naive)
+        return ts.tz_localize(tz)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError("is not a time (ISO 8601 like 2026-03-02T18:30 or 2026-03-02 18:30+01:00, or HH:MM)") from None
+    ts = pd.Timestamp(parsed)
+    try:
+        return ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
+    except Exception as exc:  # non-existent/ambiguous local time at a DST change
+        raise ValueError(f"is not a valid local time in {tz}: {exc}") from None
+
+
+# --- fleet --------------------------------------------------------------------------------------------------------
+
+
+def _known_models(catalog: pd.DataFrame) -> dict[str, int]:
+    return {str(m).lower(): i for i, m in enumerate(catalog["model"])}
+
+
+class _FleetRowBase(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    @field_validator("model", check_fields=False)
+    @classmethod
+    def _model_known(cls, value: str, info: ValidationInfo) -> str:
+        from evfleet.catalog import normalise_model_name
+
+        ctx = info.context or {}
+        name = normalise_model_name(value)
+        catalog: pd.DataFrame = ctx["catalog"]
+        idx = _known_models(catalog).get(name.lower())
+        if idx is None:
+            raise ValueError("unknown model (see `evfleet catalog`, or add it with `evfleet import catalog FILE`)")
+        return str(catalog["model"].iloc[idx])
+
+
+class FleetVehicleRow(_FleetRowBase):
+    """One vehicle of a per-vehicle fleet file."""
+
+    vehicle_id: Annotated[str, Field(min_length=1, max_length=200)]
+    model: Annotated[str, Field(min_length=1)]
+    arrival: str
+    departure: str
+    soc_arrival: Annotated[float, BeforeValidator(_soc)]
+    soc_target: Annotated[float, BeforeValidator(_soc)]
+    charger: str
+    bidirectional: Annotated[bool, BeforeValidator(_bool)] = False
+
+    @field_validator("arrival")
+    @classmethod
+    def _arrival(cls, value: str, info: ValidationInfo) -> str:
+        return _parse_time(value, info).isoformat()
+
+    @field_validator("departure")
+    @classmethod
+    def _departure(cls, value: str, info: ValidationInfo) -> str:
+        dep = _parse_time(value, info)
+        arr_text = info.data.get("arrival")
+        if arr_text is not None:
+            arr = pd.Timestamp(arr_text)
+            if _TIME_OF_DAY.match(str(value).strip()) and dep <= arr:
+                dep = (dep.tz_localize(None) + timedelta(days=1)).tz_localize(dep.tz)  # overnight stay
+            if dep <= arr:
+                raise ValueError(f"departure must be after arrival ({arr.isoformat()})")
+        return dep.isoformat()
+
+    @field_validator("charger")
+    @classmethod
+    def _charger(cls, value: str, info: ValidationInfo) -> str:
+        from evfleet.generate import CHARGER_TYPES
+
+        key = value.strip().lower()
+        if key not in CHARGER_TYPES:
+            raise ValueError(f"unknown charger type; known: {', '.join(CHARGER_TYPES)}")
+        model = info.data.get("model")
+        if model is not None and CHARGER_TYPES[key][1] == "DC":
+            catalog: pd.DataFrame = (info.context or {})["catalog"]
+            row = catalog.iloc[_known_models(catalog)[model.lower()]]
+            if float(row["dc_charge_kw"]) <= 0:
+                raise ValueError(f"model {model!r} cannot charge on DC")
+        return key
+
+
+class FleetModelRow(_FleetRowBase):
+    """One model line of a per-model fleet file."""
+
+    model: Annotated[str, Field(min_length=1)]
+    count: Annotated[int, Field(ge=0, le=100_000)]
+
+
+def parse_fleet(
+    path: str | Path,
+    *,
+    catalog: pd.DataFrame | None = None,
+    timezone: str = "Africa/Casablanca",
+    date: str | None = None,
+) -> ParsedImport:
+    """Validate a fleet CSV (per vehicle or per model; see module docstring) into a normalised payload.
+
+    ``catalog`` defaults to the shipped catalogue; ``date`` (YYYY-MM-DD) anchors ``HH:MM`` times.
+    """
+    from evfleet.catalog import load_catalog, normalise_model_name
+
+    path = Path(path)
+    catalog = load_catalog() if catalog is None else catalog
+    header, rows, sha = _read_csv(path)
+    ctx: dict[str, Any] = {"catalog": catalog, "timezone": timezone}
+    if date is not None:
+        try:
+            ctx["date"] = datetime.fromisoformat(date).date()
+        except ValueError:
+            raise ValueError(f"option '--date' is not a date YYYY-MM-DD (value {date!r})") from None
+    try:
+        pd.Timestamp("2020-01-01", tz=timezone)
+    except Exception:
+        raise ValueError(f"option '--timezone' is not a known IANA time zone (value {timezone!r})") from None
+    per_vehicle = "vehicle_id" in header
+    required = FLEET_VEHICLE_COLUMNS if per_vehicle else FLEET_MODEL_COLUMNS
+    problems = _check_header(path, header, required)
+    if problems:
+        raise ImportValidationError(problems)
+    if not rows:
+        raise ImportValidationError([ImportProblem(str(path), 2, "-", "", "no data rows")])
+    model_cls = FleetVehicleRow if per_vehicle else FleetModelRow
+    good, problems = _validate_rows(path, header, rows, model_cls, ctx)
+    key = "vehicle_id" if per_vehicle else "model"
+    first_line: dict[str, int] = {}
+    for line, raw in rows:
+        if "__width__" in raw or not raw.get(key):
+            continue
+        k = raw[key]
+        k_norm = normalise_model_name(k).lower() if key == "model" else k
+        if k_norm in first_line:
+            problems.append(ImportProblem(str(path), line, key, k, f"duplicates line {first_line[k_norm]}"))
+        else:
+            first_line[k_norm] = line
+    if not per_vehicle and not problems and sum(r.count for _, r in good) < 1:
+        problems.append(ImportProblem(str(path), good[-1][0], "count", 0, "the counts sum to 0 vehicles"))
+    if problems:
+        problems.sort(key=lambda p: (p.line, header.index(p.column) if p.column in header else 99))
+        raise ImportValidationError(problems)
+    known = set(FLEET_VEHICLE_COLUMNS + FLEET_OPTIONAL_COLUMNS) if per_vehicle else set(FLEET_MODEL_COLUMNS)
+    ignored = [h for h in header if h not in known]
+    recs = [r.model_dump() for _, r in good]
+    payload = {"format": "evfleet.fleet/1", "layout": "vehicles" if per_vehicle else "models", "timezone": timezone,
+               "rows": recs}  # fmt: skip
+    notes = (f"ignored columns: {', '.join(ignored)}",) if ignored else ()
+    return ParsedImport("fleet", payload, len(recs), str(path), sha, notes)
+
+
+def fleet_to_csv(payload: Mapping[str, Any]) -> str:
+    """The normalised fleet as CSV text (re-importing it gives the same payload)."""
+    rows = payload["rows"]
+    cols = list(FLEET_VEHICLE_COLUMNS + FLEET_OPTIONAL_COLUMNS) if payload["layout"] == "vehicles" else list(
+        FLEET_MODEL_COLUMNS
+    )
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    for r in rows:
+        writer.writerow([("yes" if r[c] else "no") if isinstance(r[c], bool) else repr(r[c]) if isinstance(r[c], float)
+                         else r[c] for c in cols])  # fmt: skip
+    return buf.getvalue()
+
+
+# --- site series --------------------------------------------------------------------------------------------------
+
+
+class SeriesRow(BaseModel):
+    """One time stamp of a site series file; absent columns stay ``None``."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    time: str
+    base_load_kw: Annotated[float | None, BeforeValidator(_finite)] = None
+    pv_kw: Annotated[float | None, BeforeValidator(_finite)] = None
+    price_import_mad_per_kwh: Annotated[float | None, BeforeValidator(_finite)] = None
+    price_export_mad_per_kwh: Annotated[float | None, BeforeValidator(_finite)] = None
+    frequency_hz: Annotated[float | None, BeforeValidator(_finite)] = None
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str, info: ValidationInfo) -> str:
+        if _TIME_OF_DAY.match(str(value).strip()):
+            raise ValueError("needs a date (ISO 8601 like 2026-03-02T18:30)")
+        return _parse_time(value, info).isoformat()
+
+    @field_validator(*SERIES_COLUMNS)
+    @classmethod
+    def _range(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        lo, hi = SERIES_COLUMNS[str(info.field_name)][1]
+        if not lo <= value <= hi:
+            raise ValueError(f"must be within {lo:g}-{hi:g} {SERIES_COLUMNS[str(info.field_name)][0]}")
+        return value
+
+
+def parse_series(path: str | Path, *, timezone: str = "Africa/Casablanca") -> ParsedImport:
+    """Validate a site series CSV: ``time`` plus any of :data:`SERIES_COLUMNS`; times strictly increasing."""
+    path = Path(path)
+    header, rows, sha = _read_csv(path)
+    header = [_SERIES_ALIASES.get(h, h) for h in header]
+    rows = [(line, {_SERIES_ALIASES.get(k, k): v for k, v in r.items()}) for line, r in rows]
+    problems = _check_header(path, header, ("time",))
+    cols = [h for h in header if h in SERIES_COLUMNS]
+    if not problems and not cols:
+        problems.append(ImportProblem(str(path), 1, "-", ",".join(header), f"no series column; give at least one of {', '.join(SERIES_COLUMNS)}"))  # fmt: skip
+    if problems:
+        raise ImportValidationError(problems)
+    if len(rows) < 2:
+        raise ImportValidationError([ImportProblem(str(path), 2, "time", len(rows), "needs at least 2 rows")])
+    good, problems = _validate_rows(path, header, rows, SeriesRow, {"timezone": timezone})
+    prev: tuple[int, pd.Timestamp] | None = None
+    for line, rec in good:
+        t = pd.Timestamp(rec.time)
+        if prev is not None and t <= prev[1]:
+            problems.append(ImportProblem(str(path), line, "time", rec.time, f"must be after line {prev[0]} ({prev[1].isoformat()})"))  # fmt: skip
+        prev = (line, t)
+    if problems:
+        problems.sort(key=lambda p: p.line)
+        raise ImportValidationError(problems)
+    payload: dict[str, Any] = {"format": "evfleet.series/1", "timezone": timezone, "time": [r.time for _, r in good]}
+    for c in cols:
+        payload[c] = [getattr(r, c) for _, r in good]
+    ignored = [h for h in header if h != "time" and h not in SERIES_COLUMNS]
+    notes = (f"ignored columns: {', '.join(ignored)}",) if ignored else ()
+    return ParsedImport("series", payload, len(good), str(path), sha, notes)
+
+
+def series_to_csv(payload: Mapping[str, Any]) -> str:
+    """The normalised series as CSV text."""
+    cols = ["time", *[c for c in SERIES_COLUMNS if c in payload]]
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(cols)
+    for i in range(len(payload["time"])):
+        writer.writerow([payload["time"][i], *[repr(payload[c][i]) for c in cols[1:]]])
+    return buf.getvalue()
+
+
+def resample_series(
+    times: pd.DatetimeIndex, values: np.ndarray, start: pd.Timestamp, step_minutes: int, n_steps: int
+) -> np.ndarray:
+    """Average of a piecewise-constant series over each target step [same unit as ``values``].
+
+    Sample i holds over ``[times[i], times[i+1])``; the last sample holds for the median sampling interval. The
+    result preserves energy (kWh) for power series; up-sampling repeats values. Raises ``ValueError`` when the
+    series does not cover the target window.
+    """
+    t_s = (times - start).total_seconds().to_numpy(dtype=float)
+    step_s = step_minutes * 60.0
+    last = float(np.median(np.diff(t_s))) if len(t_s) > 1 else step_s
+    edges = np.append(t_s, t_s[-1] + last)
+    target = np.arange(n_steps + 1, dtype=float) * step_s
+    if target[0] < edges[0] - 1e-6 or target[-1] > edges[-1] + 1e-6:
+        end = start + pd.Timedelta(seconds=float(target[-1]))
+        raise ValueError(
+            f"the series covers {times[0].isoformat()} to {(times[0] + pd.Timedelta(seconds=float(edges[-1] - edges[0]))).isoformat()}"
+            f" but the scenario needs {start.isoformat()} to {end.isoformat()}"
+        )
+    cum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=float) * np.diff(edges))])
+    at = np.interp(target, edges, cum)
+    return np.diff(at) / step_s
+
+
+def apply_series(scenario: Any, payload: Mapping[str, Any]) -> Any:
+    """A copy of ``scenario`` with the imported series resampled to its steps.
+
+    When an import price is given, the scenario's ``tou_period`` labels (from a tariff) no longer describe the prices
+    and are dropped.
+    """
+    from evfleet.scenario import scenario_from_dict
+
+    times = pd.DatetimeIndex([pd.Timestamp(t) for t in payload["time"]])
+    data = scenario.to_dict()
+    for col in SERIES_COLUMNS:
+        if col in payload:
+            vals = resample_series(times, np.asarray(payload[col], dtype=float), scenario.start, scenario.step_minutes,
+                                   scenario.n_steps)  # fmt: skip
+            data["series"][col] = vals.tolist()
+    if "price_import_mad_per_kwh" in payload:
+        data["series"].pop("tou_period", None)
+    return scenario_from_dict(data, origin="scenario with imported series")
+
+
+# --- tariff and catalogue -----------------------------------------------------------------------------------------
+
+
+def parse_tariff(path: str | Path) -> ParsedImport:
+    """Validate a tariff file (format ``evfleet.tariff/1``, JSON or YAML) with :func:`evfleet.tariffs.load_tariff`."""
+    from evfleet.tariffs import load_tariff
+
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file not found")
+    tariff = load_tariff(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return ParsedImport("tariff", {"format": "evfleet.tariff/1", "tariff": tariff.to_dict()}, len(tariff.periods),
+                        str(path), sha)  # fmt: skip
+
+
+def parse_catalog(path: str | Path) -> ParsedImport:
+    """Validate catalogue additions with :func:`evfleet.catalog.read_catalog_file`."""
+    from evfleet.catalog import read_catalog_file
+
+    path = Path(path)
+    df = read_catalog_file(path)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    rows = df.to_dict(orient="records")
+    return ParsedImport("catalog", {"format": "evfleet.catalog/1", "rows": rows}, len(rows), str(path), sha)
+
+
+# --- scenario from a fleet ----------------------------------------------------------------------------------------
+
+
+def scenario_from_fleet(
+    fleet: Mapping[str, Any],
+    *,
+    series: Mapping[str, Any] | None = None,
+    catalog: pd.DataFrame | None = None,
+    step_minutes: int = 15,
+    tariff: str = "onee_mt_trihoraire",
+    import_limit_kw: float | None = None,
+    export_limit_kw: float | None = None,
+    pv_kwp: float | None = None,
+    base_load_peak_kw: float | None = None,
+    soc_min: float = 0.20,
+    soc_max: float = 0.90,
+    efficiency: float = 0.93,
+    degradation_mad_per_kwh: float = 0.40,
+    start: str | None = None,
+    seed: int = 0,
+    name: str | None = None,
+) -> Any:
+    """Build a runnable :class:`~evfleet.scenario.Scenario` from an imported fleet payload (+ optional series).
+
+    Per-vehicle fleets keep their own times and SOCs; the horizon runs from the first arrival (rounded down to a
+    step) to the last departure (rounded up). Battery and power limits come from the catalogue: charging power is
+    ``min(vehicle AC/DC limit, charger rating)``; V2G only for V2G-capable models on a ``bidirectional`` charger.
+    Per-model fleets are generated with :func:`evfleet.generate.generate_scenario` (``composition``), whose
+    arrival/departure model is documented in ``docs/model.md``. Site series not imported come from the tariff and
+    the generator's defaults (base load ``50 + 0.3 N`` kW peak, PV ``0.4 N`` kWp, import limit
+    ``base peak + 5 N`` kW: assumptions, listed in ``docs/model.md``).
+    """
+    from evfleet.catalog import load_catalog
+    from evfleet.generate import CHARGER_TYPES, ScenarioParams, generate_scenario
+    from evfleet.scenario import FORMAT, scenario_from_dict
+    from evfleet.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
+    from evfleet.tariffs import load_tariff
+
+    catalog = load_catalog() if catalog is None else catalog
+    tz = str(fleet.get("timezone", "Africa/Casablanca"))
+    rows = fleet["rows"]
+    if fleet["layout"] == "models":
+        composition = {r["model"]: int(r["count"]) for r in rows if int(r["count"]) > 0}
+        n = sum(composition.values())
+        extra_cat = _catalog_tmp(catalog)
+        try:
+            sc = generate_scenario(
+                ScenarioParams(
+                    vehicles=n, composition=composition, seed=seed, start=start, timezone=tz, step_minutes=step_minutes,
+                    soc_min=soc_min, soc_max=soc_max, tariff=tariff, import_limit_kw=import_limit_kw,
+                    export_limit_kw=export_limit_kw, pv_kwp=pv_kwp, base_load_peak_kw=base_load_peak_kw,
+                    degradation_mad_per_kwh=degradation_mad_per_kwh, charge_efficiency=efficiency,
+                    discharge_efficiency=efficiency, name=name, catalog_file=extra_cat,
+                )
+            )  # fmt: skip
+        finally:
+            if extra_cat:
+                Path(extra_cat).unlink(missing_ok=True)
+        return apply_series(sc, series) if series is not None else sc
+
+    n = len(rows)
+    arr = pd.DatetimeIndex([pd.Timestamp(r["arrival"]) for r in rows]).tz_convert(tz)
+    dep = pd.DatetimeIndex([pd.Timestamp(r["departure"]) for r in rows]).tz_convert(tz)
+    t0 = pd.Timestamp(start).tz_localize(tz) if start else arr.min().floor(f"{step_minutes}min")
+    if t0 > arr.min():
+        raise ValueError(f"option 'start' ({t0.isoformat()}) is after the first arrival ({arr.min().isoformat()})")
+    dt_s = step_minutes * 60.0
+    arrival_step = np.floor((arr - t0).total_seconds().to_numpy() / dt_s + 1e-9).astype(np.int64)
+    departure_step = np.ceil((dep - t0).total_seconds().to_numpy() / dt_s - 1e-9).astype(np.int64)
+    departure_step = np.maximum(departure_step, arrival_step + 1)
+    n_steps = int(departure_step.max())
+    times = pd.date_range(t0, periods=n_steps, freq=f"{step_minutes}min")
+    index = _known_models(catalog)
+    idx = np.array([index[r["model"].lower()] for r in rows])
+    cat = {c: catalog[c].to_numpy() for c in catalog.columns}
+    charger = np.array([r["charger"] for r in rows], dtype=object)
+    rated = np.array([CHARGER_TYPES[c][0] for c in charger])
+    is_dc = np.array([CHARGER_TYPES[c][1] == "DC" for c in charger])
+    bidi = np.array([bool(r.get("bidirectional", False)) for r in rows])
+    veh_charge = np.where(is_dc, cat["dc_charge_kw"][idx], cat["ac_charge_kw"][idx]).astype(float)
+    veh_dis = np.where(is_dc, cat["dc_discharge_kw"][idx], cat["ac_discharge_kw"][idx]).astype(float)
+    soc_arr = np.array([r["soc_arrival"] for r in rows], dtype=float)
+    soc_tgt = np.array([r["soc_target"] for r in rows], dtype=float)
+    smax = np.maximum(soc_max, soc_tgt)
+    smin = np.minimum(soc_min, smax)
+
+    tar = load_tariff(tariff)
+    price_imp, price_exp, periods = tar.price_series(times)
+    base_peak = 50.0 + 0.3 * n if base_load_peak_kw is None else base_load_peak_kw
+    limit = base_peak + 5.0 * n if import_limit_kw is None else import_limit_kw
+    kwp = 0.4 * n if pv_kwp is None else pv_kwp
+    series_d = {
+        "price_import_mad_per_kwh": price_imp.tolist(),
+        "price_export_mad_per_kwh": price_exp.tolist(),
+        "base_load_kw": base_load_profile_kw(times, base_peak).tolist(),
+        "pv_kw": pv_profile_kw(times, step_minutes, kwp, SiteLocation(CASABLANCA.latitude, CASABLANCA.longitude,
+                                                                      CASABLANCA.altitude_m, tz)).tolist(),
+        "tou_period": [str(p) for p in periods],
+    }  # fmt: skip
+    data = {
+        "format": FORMAT,
+        "name": name or f"fleet-{n}ev-{t0.date().isoformat()}",
+        "start": t0.isoformat(),
+        "step_minutes": int(step_minutes),
+        "n_steps": n_steps,
+        "site": {"import_limit_kw": float(limit), "export_limit_kw": float(limit if export_limit_kw is None else export_limit_kw),
+                 "pv_kwp": float(kwp), "latitude": CASABLANCA.latitude, "longitude": CASABLANCA.longitude},  # fmt: skip
+        "degradation_mad_per_kwh": float(degradation_mad_per_kwh),
+        "series": series_d,
+        "vehicles": {
+            "id": [r["vehicle_id"] for r in rows],
+            "model": [r["model"] for r in rows],
+            "arrival_step": arrival_step.tolist(),
+            "departure_step": departure_step.tolist(),
+            "battery_kwh": cat["battery_kwh"][idx].astype(float).tolist(),
+            "soc_arrival": soc_arr.tolist(),
+            "soc_target": soc_tgt.tolist(),
+            "soc_min": smin.tolist(),
+            "soc_max": smax.tolist(),
+            "max_charge_kw": np.minimum(veh_charge, rated).tolist(),
+            "max_discharge_kw": np.where(bidi & cat["v2g"][idx].astype(bool), np.minimum(veh_dis, rated), 0.0).tolist(),
+            "charge_efficiency": [efficiency] * n,
+            "discharge_efficiency": [efficiency] * n,
+            "vehicle": [r["vehicle_id"] for r in rows],
+            "charger": charger.tolist(),
+            "bidirectional_charger": bidi.tolist(),
+        },
+        "timezone": tz,
+        "tariff": tar.id,
+        "generator": {"evfleet_import": {"layout": "vehicles", "step_minutes": step_minutes}},
+    }
+    sc = scenario_from_dict(data, origin="scenario from fleet")
+    return apply_series(sc, series) if series is not None else sc
+
+
+def _catalog_tmp(catalog: pd.DataFrame) -> str | None:
+    """A temporary CSV of the catalogue rows that are not shipped (for :class:`ScenarioParams.catalog_file`)."""
+    import tempfile
+
+    from evfleet.catalog import load_catalog
+
+    shipped = load_catalog()
+    merged = catalog.merge(shipped, how="left", indicator=True)
+    extra = merged[merged["_merge"] == "left_only"].drop(columns=["_merge"])
+    if extra.empty:
+        return None
+    fh = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8")
+    with fh:
+        extra.to_csv(fh, index=False)
+    return fh.name
