@@ -28,7 +28,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -947,7 +946,7 @@ class Store:
             known = {r[0] for r in conn.execute(sa.select(S.traces.c.path))}
         return sorted(p for p in self.trace_dir.iterdir() if p.name not in known)
 
-    @cached_property
+    @property
     def stats(self) -> dict[str, int]:
         """Row counts of the main tables."""
         with self.engine.connect() as conn:
