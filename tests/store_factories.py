@@ -29,9 +29,9 @@ class HalfPower(Strategy):
 
 
 @cache
-def small_scenario(vehicles: int = 24, seed: int = 3, days: int = 1) -> Scenario:
-    """A deterministic depot scenario (cached: the PV model is the slow part)."""
-    return generate_scenario(vehicles=vehicles, seed=seed, start="2026-03-02", days=days)
+def small_scenario(vehicles: int = 24, seed: int = 3, days: int = 1, pv: bool = True) -> Scenario:
+    """A deterministic depot scenario (cached: the PV model is the slow part; ``pv=False`` skips it)."""
+    return generate_scenario(vehicles=vehicles, seed=seed, start="2026-03-02", days=days, pv_kwp=None if pv else 0.0)
 
 
 def run_pair(sc: Scenario) -> dict[str, RunResult]:
