@@ -446,11 +446,12 @@ def parse_series(path: str | Path, *, timezone: str = "Africa/Casablanca") -> Pa
     if len(rows) < 2:
         raise ImportValidationError([ImportProblem(str(path), 2, "time", len(rows), "needs at least 2 rows")])
     good, problems = _validate_rows(path, header, rows, SeriesRow, {"timezone": timezone})
+    raw_time = {line: r.get("time") for line, r in rows}
     prev: tuple[int, pd.Timestamp] | None = None
     for line, rec in good:
         t = pd.Timestamp(rec.time)
         if prev is not None and t <= prev[1]:
-            problems.append(ImportProblem(str(path), line, "time", rec.time, f"must be after line {prev[0]} ({prev[1].isoformat()})"))  # fmt: skip
+            problems.append(ImportProblem(str(path), line, "time", raw_time[line], f"must be after line {prev[0]} ({prev[1].isoformat()})"))  # fmt: skip
         prev = (line, t)
     if problems:
         problems.sort(key=lambda p: p.line)
