@@ -42,8 +42,7 @@ def run_pair(sc: Scenario) -> dict[str, RunResult]:
     }
 
 
-@pytest.fixture
-def isolated_store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point every default store location into ``tmp_path``; return the database path."""
     db = tmp_path / "store" / "evfleet.db"
     monkeypatch.setenv("EVFLEET_DB", str(db))

@@ -77,7 +77,9 @@ BAD_CASES = [
 
 
 @pytest.mark.parametrize(("row", "column", "value", "what"), BAD_CASES)
-def test_bad_fleet_row_names_file_line_column_value(tmp_path: Path, row: str, column: str, value: str, what: str) -> None:
+def test_bad_fleet_row_names_file_line_column_value(
+    tmp_path: Path, row: str, column: str, value: str, what: str
+) -> None:
     path = write(tmp_path, HEADER + "\n".join([*GOOD_ROWS, row]) + "\n")
     with pytest.raises(ImportValidationError) as exc:
         parse_fleet(path)
@@ -137,8 +139,10 @@ def test_semicolon_csv_and_ignored_columns(tmp_path: Path) -> None:
 
 
 def test_scenario_from_per_vehicle_fleet_runs(tmp_path: Path) -> None:
-    rows = GOOD_ROWS + ["V4,Nissan Leaf,2026-03-02T20:10,2026-03-03T05:50,20%,90%,ac7.4"]
-    text = HEADER.strip() + ",bidirectional\n" + "\n".join(r + (",yes" if i == 1 else ",no") for i, r in enumerate(rows))
+    rows = [*GOOD_ROWS, "V4,Nissan Leaf,2026-03-02T20:10,2026-03-03T05:50,20%,90%,ac7.4"]
+    text = (
+        HEADER.strip() + ",bidirectional\n" + "\n".join(r + (",yes" if i == 1 else ",no") for i, r in enumerate(rows))
+    )
     fleet = parse_fleet(write(tmp_path, text + "\n")).payload
     sc = scenario_from_fleet(fleet, step_minutes=15, pv_kwp=0.0)
     v = sc.vehicles
@@ -162,7 +166,8 @@ def test_scenario_from_per_model_fleet(tmp_path: Path) -> None:
 
 
 SERIES = "time,base_load_kw,pv_kw,price_mad_per_kwh,frequency_hz\n" + "".join(
-    f"2026-03-02T{h:02d}:00,{100 + h},{max(0, 50 - abs(h - 13) * 8)},{1.0 + (h >= 18) * 0.5},{50 + (h % 3 - 1) * 0.02}\n"
+    f"2026-03-02T{h:02d}:00,{100 + h},{max(0, 50 - abs(h - 13) * 8)},{1.0 + (h >= 18) * 0.5},"
+    f"{50 + (h % 3 - 1) * 0.02}\n"
     for h in range(24)
 )
 
@@ -178,7 +183,10 @@ def test_series_parse_and_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        (lambda s: s.replace("2026-03-02T05:00", "2026-03-02T03:00"), r"line 7, column 'time'.*must be after line 6.*'2026-03-02T03:00'"),
+        (
+            lambda s: s.replace("2026-03-02T05:00", "2026-03-02T03:00"),
+            r"line 7, column 'time'.*must be after line 6.*'2026-03-02T03:00'",
+        ),
         (lambda s: s.replace(",50.0", ",57.0", 1).replace(",49.98\n", ",57\n", 1), r"column 'frequency_hz'.*45-55"),
         (lambda s: s.replace("2026-03-02T02:00,102", "2026-03-02T02:00,-5"), r"line 4, column 'base_load_kw'.*'-5'"),
         (lambda s: s.replace("2026-03-02T02:00,102", "2026-03-02T02:00,"), r"line 4, column 'base_load_kw'.*empty"),
@@ -239,7 +247,7 @@ def test_tariff_and_catalog_imports(tmp_path: Path) -> None:
     parsed = parse_tariff(good)
     assert parsed.payload["tariff"]["id"] == tariff["id"]
     tariff["periods"][next(iter(tariff["periods"]))]["price_mad_per_kwh"] = -1
-    with pytest.raises(ValueError, match="price_mad_per_kwh.*-1"):
+    with pytest.raises(ValueError, match=r"price_mad_per_kwh.*-1"):
         parse_tariff(write(tmp_path, json.dumps(tariff), "bad.json"))
     cat = write(tmp_path, "model,battery_kwh,ac_charge_kw,dc_charge_kw\nAtlas E-Van,75,11,100\n", "cat.csv")
     parsed_cat = parse_catalog(cat)

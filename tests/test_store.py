@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from store_factories import isolated_store_env, run_pair, small_scenario  # noqa: F401
 
 from evfleet.kpis import compute_kpis
 from evfleet.results import site_table, vehicle_table, write_run_outputs
@@ -26,6 +25,12 @@ from evfleet.store import (
     store_comparison,
     store_run,
 )
+from store_factories import isolated_env, run_pair, small_scenario
+
+
+@pytest.fixture
+def isolated_store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    return isolated_env(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +94,9 @@ def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp
         assert (tmp_path / "csv" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes(), name
     power = pd.read_csv(tmp_path / "csv" / "power_kw.csv")
     assert np.array_equal(power.drop(columns="step").to_numpy().T, result.power_kw)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pq" / "site.parquet"), site_table(result),
-                                  check_dtype=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "pq" / "site.parquet"), site_table(result), check_dtype=False
+    )
     doc = json.loads((tmp_path / "run.json").read_text())
     assert doc["format"] == "evfleet.run-export/1"
     assert np.array_equal(np.asarray(doc["trace"]["soc"]), result.soc)
@@ -140,8 +146,12 @@ def test_comparison_group_in_one_transaction(isolated_store_env: Path, runs: dic
     from evfleet.compare import Comparison
     from evfleet.simulate import SimulationOptions
 
-    comp = Comparison(scenario=small_scenario(), options=SimulationOptions(), results=dict(runs),
-                      kpis={k: compute_kpis(r) for k, r in runs.items()})  # fmt: skip
+    comp = Comparison(
+        scenario=small_scenario(),
+        options=SimulationOptions(),
+        results=dict(runs),
+        kpis={k: compute_kpis(r) for k, r in runs.items()},
+    )
     gid, run_ids = store_comparison(comp, meta={"note": "test"})
     assert gid.startswith("c") and set(run_ids) == {"uncontrolled", "half-power"}
     with open_store() as st:
@@ -161,7 +171,9 @@ def test_failed_group_write_leaves_nothing(isolated_store_env: Path, runs: dict)
         st.save_run(runs["uncontrolled"])
         before = st.stats
         with pytest.raises(Exception):  # noqa: B017 - any failure must roll back the whole group
-            st.save_group("comparison", "bad", bad, {"uncontrolled": {"x": float("nan")}, "half-power": {"y": object()}})
+            st.save_group(
+                "comparison", "bad", bad, {"uncontrolled": {"x": float("nan")}, "half-power": {"y": object()}}
+            )
         assert st.stats == before
         assert st.orphan_trace_files() == []
         assert st.verify() == []
@@ -169,9 +181,17 @@ def test_failed_group_write_leaves_nothing(isolated_store_env: Path, runs: dict)
 
 def test_events_are_stored_and_returned(isolated_store_env: Path, runs: dict) -> None:
     events = pd.DataFrame(
-        {"step": [3, 40], "time": ["t3", "t40"], "kind": ["thd_voltage", "voltage_dip"], "severity": ["warning", "alarm"],
-         "value": [6.1, 0.82], "limit": [5.0, 0.9], "unit": ["%", "pu"], "standard": ["IEEE 519", "EN 50160"],
-         "bus": ["transformer", "feeder-2"]}  # fmt: skip
+        {
+            "step": [3, 40],
+            "time": ["t3", "t40"],
+            "kind": ["thd_voltage", "voltage_dip"],
+            "severity": ["warning", "alarm"],
+            "value": [6.1, 0.82],
+            "limit": [5.0, 0.9],
+            "unit": ["%", "pu"],
+            "standard": ["IEEE 519", "EN 50160"],
+            "bus": ["transformer", "feeder-2"],
+        }
     )
     run_id = store_run(runs["uncontrolled"], events=events)
     with open_store() as st:
@@ -250,8 +270,10 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
         for table in ("scenarios", "runs", "site_steps", "vehicle_summaries", "traces"):
             cols = [c["name"] for c in sa.inspect(conn).get_columns(table)]
             rows = src.execute(sa.text(f"SELECT {', '.join(cols)} FROM {table}")).fetchall()
-            conn.execute(sa.text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
-                         [dict(zip(cols, r, strict=True)) for r in rows])  # fmt: skip
+            conn.execute(
+                sa.text(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})"),
+                [dict(zip(cols, r, strict=True)) for r in rows],
+            )
     src.close()
     engine.dispose()
     loc.trace_dir.mkdir(parents=True)

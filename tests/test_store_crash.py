@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from store_factories import small_scenario
 
 import evfleet
 from evfleet.scenario import save_scenario
 from evfleet.store import open_store
+from store_factories import small_scenario
 
 SRC = str(Path(evfleet.__file__).resolve().parents[1])
 
@@ -67,8 +67,12 @@ def test_kill_9_at_random_points_keeps_database_consistent(tmp_path: Path) -> No
     rng = random.Random(1234)
     acknowledged: list[str] = []
     for kill in range(1, 6):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(sc_path), str(db), "-1"], stdout=subprocess.PIPE,
-                                env=_env(tmp_path), text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(sc_path), str(db), "-1"],
+            stdout=subprocess.PIPE,
+            env=_env(tmp_path),
+            text=True,
+        )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
         time.sleep(rng.uniform(0.05, 0.8))
@@ -95,8 +99,13 @@ def test_two_writers_at_once_both_land(tmp_path: Path) -> None:
     db = tmp_path / "fresh" / "evfleet.db"  # fresh: both processes also race to create the schema
     go = tmp_path / "go"
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(sc_path), str(db), "4", str(go)], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, env=_env(tmp_path), text=True)  # fmt: skip
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(sc_path), str(db), "4", str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=_env(tmp_path),
+            text=True,
+        )
         for _ in range(2)
     ]
     for p in procs:

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,9 @@ def backup_store(store: Store, out: str | os.PathLike[str]) -> dict[str, Any]:
                     try:
                         data = path.read_bytes()
                     except FileNotFoundError:
-                        raise StoreError(f"trace of run {run_id} vanished during the backup ({path}); run it again") from None
+                        raise StoreError(
+                            f"trace of run {run_id} vanished during the backup ({path}); run it again"
+                        ) from None
                     if _sha(data) != sha:
                         raise StoreError(f"trace file {path} is damaged (checksum mismatch); not backing it up")
                     _add(tar, f"traces/{rel}", data)
@@ -120,10 +123,15 @@ def restore_store(archive: str | os.PathLike[str], db: str | None = None, force:
     if loc.sqlite_path is None:
         raise StoreError(f"evfleet restore writes SQLite stores; restore {loc.display} with pg_restore")
     try:
-        tar = tarfile.open(archive, "r:gz")
-    except (tarfile.TarError, OSError) as exc:
-        raise StoreError(f"{archive}: not a backup archive ({exc})") from None
-    with tar:
+        blobs, manifest = _read_archive(archive)
+    except (tarfile.TarError, OSError, EOFError, zlib.error, json.JSONDecodeError) as exc:
+        raise StoreError(f"{archive}: not a readable backup archive ({exc}); nothing was written") from None
+    return _install(blobs, manifest, loc, force)
+
+
+def _read_archive(archive: Path) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every member of the archive, checked against the manifest's checksums (nothing written yet)."""
+    with tarfile.open(archive, "r:gz") as tar:
         manifest = json.loads(_read_member(tar, "manifest.json", archive))
         if manifest.get("format") != BACKUP_FORMAT:
             raise StoreError(f"{archive}: unknown backup format {manifest.get('format')!r} (expected {BACKUP_FORMAT})")
@@ -138,16 +146,24 @@ def restore_store(archive: str | os.PathLike[str], db: str | None = None, force:
             if _sha(data) != m["sha256"]:
                 raise StoreError(f"{archive}: member {m['name']} is damaged (checksum mismatch); nothing was written")
             name = m["name"]
-            if name != _DB_MEMBER and (not name.startswith("traces/") or "/" in name[7:] or name[7:] in ("", ".", "..")):
+            if name != _DB_MEMBER and (
+                not name.startswith("traces/") or "/" in name[7:] or name[7:] in ("", ".", "..")
+            ):
                 raise StoreError(f"{archive}: unexpected member name {name!r}; nothing was written")
             blobs[name] = data
+    return blobs, manifest
+
+
+def _install(blobs: dict[str, bytes], manifest: dict[str, Any], loc: DbLocation, force: bool) -> dict[str, Any]:
     target = loc.sqlite_path
+    assert target is not None
     if target.exists() and target.stat().st_size > 0:
         con = sqlite3.connect(str(target), timeout=60)
         try:
-            has_runs = con.execute("SELECT count(*) FROM sqlite_master WHERE name='runs'").fetchone()[0] and con.execute(
-                "SELECT count(*) FROM runs"
-            ).fetchone()[0]
+            has_runs = (
+                con.execute("SELECT count(*) FROM sqlite_master WHERE name='runs'").fetchone()[0]
+                and con.execute("SELECT count(*) FROM runs").fetchone()[0]
+            )
         finally:
             con.close()
         if has_runs and not force:

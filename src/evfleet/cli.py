@@ -255,7 +255,9 @@ def run(
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
     quiet: Annotated[bool, typer.Option(help="Do not print the KPI table.")] = False,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the run in the run store.")] = False,
-    db: Annotated[str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
+    ] = None,
 ) -> None:
     """Run one strategy on a scenario, write kpis.json, trace.npz, site.csv and vehicles.csv, and store the run."""
     from evfleet.kpis import compute_kpis

@@ -48,7 +48,7 @@ def _import_catalog(store: Store, extra: Path | None) -> Any:
     return cat
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines the commands
+def register(app: typer.Typer) -> None:
     """Add the store commands to ``app`` (and ``scenario from-fleet`` to its ``scenario`` group)."""
     # Imported here, not at module level: ``python -m evfleet.cli`` runs cli.py as __main__ and imports it again.
     from evfleet.cli import print_kpis, print_table, scenario_app, user_errors
@@ -71,8 +71,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
                 return
             if imports:
                 rows = st.list_imports(limit)
-                print_table([{k: r[k] for k in ("id", "kind", "imported_at", "n_rows", "name", "source_file")}
-                             for r in rows])  # fmt: skip
+                print_table(
+                    [{k: r[k] for k in ("id", "kind", "imported_at", "n_rows", "name", "source_file")} for r in rows]
+                )
                 return
             rows = st.list_runs(limit)
             print_table(
@@ -115,22 +116,48 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
             typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
             return
         if kind == "run":
-            meta = {k: data[k] for k in ("id", "scenario", "scenario_hash", "strategy", "mode", "status", "source",
-                                         "label", "group_id", "evfleet_version", "started_at", "finished_at")}  # fmt: skip
+            meta = {
+                k: data[k]
+                for k in (
+                    "id",
+                    "scenario",
+                    "scenario_hash",
+                    "strategy",
+                    "mode",
+                    "status",
+                    "source",
+                    "label",
+                    "group_id",
+                    "evfleet_version",
+                    "started_at",
+                    "finished_at",
+                )
+            }
             meta["options"] = json.dumps(data["options"])
             meta["strategy_params"] = json.dumps(data["strategy_params"])
             meta["grid_events"] = data["n_events"]
             if data["trace"]:
-                meta["trace"] = f"{data['trace']['path']} ({data['trace']['size_bytes']:,} bytes, sha256 {data['trace']['sha256'][:16]}...)"
+                tr = data["trace"]
+                meta["trace"] = f"{tr['path']} ({tr['size_bytes']:,} bytes, sha256 {tr['sha256'][:16]}...)"
             print_table([{"field": k, "value": v} for k, v in meta.items()])
             typer.echo("")
             print_kpis(data["kpis"])
         elif kind == "group":
             print_table([{"field": k, "value": data[k]} for k in ("id", "kind", "name", "created_at", "scenario_hash")])
             typer.echo("")
-            print_table([{"run": r["id"], "strategy": r["label"] or r["strategy"], "mode": r["mode"],
-                          "net_cost_mad": r["kpis"].get("net_cost_mad"), "peak_import_kw": r["kpis"].get("peak_import_kw"),
-                          "unmet_kwh": r["kpis"].get("unmet_energy_kwh")} for r in data["runs"]])  # fmt: skip
+            print_table(
+                [
+                    {
+                        "run": r["id"],
+                        "strategy": r["label"] or r["strategy"],
+                        "mode": r["mode"],
+                        "net_cost_mad": r["kpis"].get("net_cost_mad"),
+                        "peak_import_kw": r["kpis"].get("peak_import_kw"),
+                        "unmet_kwh": r["kpis"].get("unmet_energy_kwh"),
+                    }
+                    for r in data["runs"]
+                ]
+            )
         else:
             print_table([{"field": k, "value": v} for k, v in data.items()])
 
@@ -159,13 +186,21 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
     @user_errors
     def import_(
         kind: Annotated[str, typer.Argument(metavar="fleet|series|tariff|catalog", help="What the file holds.")],
-        file: Annotated[Path, typer.Argument(metavar="FILE", help="CSV (fleet, series, catalog) or JSON/YAML (tariff).")],
+        file: Annotated[
+            Path, typer.Argument(metavar="FILE", help="CSV (fleet, series, catalog) or JSON/YAML (tariff).")
+        ],
         name: Annotated[str | None, typer.Option(help="Name of the dataset (default: the file name).")] = None,
-        timezone: Annotated[str, typer.Option(help="Time zone of times written without a UTC offset.")] = "Africa/Casablanca",
+        timezone: Annotated[
+            str, typer.Option(help="Time zone of times written without a UTC offset.")
+        ] = "Africa/Casablanca",
         date: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) of HH:MM times in a fleet file.")] = None,
-        scenario_out: Annotated[Path | None, typer.Option(help="Fleet: also write a runnable scenario file here.")] = None,
+        scenario_out: Annotated[
+            Path | None, typer.Option(help="Fleet: also write a runnable scenario file here.")
+        ] = None,
         step_minutes: Annotated[int, typer.Option(help="Step of the scenario written by --scenario-out.")] = 15,
-        tariff: Annotated[str, typer.Option(help="Tariff of the scenario written by --scenario-out.")] = "onee_mt_trihoraire",
+        tariff: Annotated[
+            str, typer.Option(help="Tariff of the scenario written by --scenario-out.")
+        ] = "onee_mt_trihoraire",
         db: DbOption = None,
     ) -> None:
         """Validate a file completely and store it; a file with any bad row is rejected and nothing is stored."""
@@ -187,10 +222,16 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
             sc = None
             if scenario_out is not None:
                 models = parsed.payload["layout"] == "models"
-                sc = imp.scenario_from_fleet(parsed.payload, catalog=_import_catalog(st, None), step_minutes=step_minutes,
-                                             tariff=tariff, start=date if models else None)  # fmt: skip
-            import_id = st.save_import(kind, name or file.name, str(file), parsed.source_sha256, parsed.payload,
-                                       parsed.n_rows)  # fmt: skip
+                sc = imp.scenario_from_fleet(
+                    parsed.payload,
+                    catalog=_import_catalog(st, None),
+                    step_minutes=step_minutes,
+                    tariff=tariff,
+                    start=date if models else None,
+                )
+            import_id = st.save_import(
+                kind, name or file.name, str(file), parsed.source_sha256, parsed.payload, parsed.n_rows
+            )
         for note in parsed.notes:
             typer.echo(f"note: {note}")
         typer.echo(f"imported {kind} {import_id}: {parsed.n_rows} rows from {file}")
@@ -218,7 +259,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
     @app.command()
     @user_errors
     def report(
-        run_id: Annotated[str, typer.Argument(metavar="RUN_ID|COMPARISON", help="Run or comparison id (unique prefix).")],
+        run_id: Annotated[
+            str, typer.Argument(metavar="RUN_ID|COMPARISON", help="Run or comparison id (unique prefix).")
+        ],
         out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("report.html"),
         db: DbOption = None,
     ) -> None:
@@ -242,8 +285,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
 
         with open_cli_store(db) as st:
             manifest = backup_store(st, out)
-        typer.echo(f"wrote {out}: {manifest['n_runs']} runs, {len(manifest['members']) - 1} trace files, "
-                   f"schema {manifest['schema_revision']}")  # fmt: skip
+        typer.echo(
+            f"wrote {out}: {manifest['n_runs']} runs, {len(manifest['members']) - 1} trace files, "
+            f"schema {manifest['schema_revision']}"
+        )
 
     @app.command()
     @user_errors
@@ -266,7 +311,9 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
         out: Annotated[Path, typer.Option(help="Scenario file to write (JSON).")],
         series: Annotated[str | None, typer.Option(help="Site series CSV file or imported series id.")] = None,
         step_minutes: Annotated[int, typer.Option(help="Step length in minutes.")] = 15,
-        tariff: Annotated[str, typer.Option(help="Tariff id or file for prices not given by --series.")] = "onee_mt_trihoraire",
+        tariff: Annotated[
+            str, typer.Option(help="Tariff id or file for prices not given by --series.")
+        ] = "onee_mt_trihoraire",
         import_limit_kw: Annotated[float | None, typer.Option(help="Site import limit [kW].")] = None,
         export_limit_kw: Annotated[float | None, typer.Option(help="Site export limit [kW].")] = None,
         pv_kwp: Annotated[float | None, typer.Option(help="PV peak power [kWp] (when --series has no pv_kw).")] = None,
@@ -300,10 +347,20 @@ def register(app: typer.Typer) -> None:  # noqa: C901 - one place that defines t
             fleet_payload = load(fleet, "fleet")
             series_payload = load(series, "series") if series else None
         sc = imp.scenario_from_fleet(
-            fleet_payload, series=series_payload, catalog=catalog, step_minutes=step_minutes, tariff=tariff,
-            import_limit_kw=import_limit_kw, export_limit_kw=export_limit_kw, pv_kwp=pv_kwp,
-            base_load_peak_kw=base_load_peak_kw, seed=seed, name=name,
+            fleet_payload,
+            series=series_payload,
+            catalog=catalog,
+            step_minutes=step_minutes,
+            tariff=tariff,
+            import_limit_kw=import_limit_kw,
+            export_limit_kw=export_limit_kw,
+            pv_kwp=pv_kwp,
+            base_load_peak_kw=base_load_peak_kw,
+            seed=seed,
+            name=name,
             start=start or (date if fleet_payload["layout"] == "models" else None),
-        )  # fmt: skip
+        )
         save_scenario(sc, out)
-        typer.echo(f"wrote {out}: {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min from {sc.start}")
+        typer.echo(
+            f"wrote {out}: {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min from {sc.start}"
+        )

@@ -70,8 +70,12 @@ def _export_run(store: Store, run_id: str, fmt: str, out: Path) -> list[Path]:
     _write_text(out / "scenario.json", scenario_json)
     written += [out / "run.json", out / "kpis.json", out / "scenario.json"]
     if fmt == "csv":
-        tables = {"site": site, "vehicles": vehicles, "power_kw": _trace_frame(trace, "power_kw"),
-                  "soc": _trace_frame(trace, "soc")}  # fmt: skip
+        tables = {
+            "site": site,
+            "vehicles": vehicles,
+            "power_kw": _trace_frame(trace, "power_kw"),
+            "soc": _trace_frame(trace, "soc"),
+        }
         if not events.empty:
             tables["events"] = events
         for name, df in tables.items():
@@ -93,11 +97,16 @@ def _export_group(store: Store, group_id: str, fmt: str, out: Path) -> list[Path
 
     group = store.get_group(group_id)
     kpis = {r["label"] or r["strategy"]: r["kpis"] for r in group["runs"]}
-    table = comparison_table(kpis) if BASELINE in kpis else pd.DataFrame([{"strategy": k, **v} for k, v in kpis.items()])
+    table = (
+        comparison_table(kpis) if BASELINE in kpis else pd.DataFrame([{"strategy": k, **v} for k, v in kpis.items()])
+    )
     if fmt == "json":
-        doc = {"format": "evfleet.comparison-export/1", "group": {k: v for k, v in group.items() if k != "runs"},
-               "comparison": table.to_dict(orient="records"),
-               "runs": {r["label"] or r["strategy"]: {"id": r["id"], "kpis": r["kpis"]} for r in group["runs"]}}  # fmt: skip
+        doc = {
+            "format": "evfleet.comparison-export/1",
+            "group": {k: v for k, v in group.items() if k != "runs"},
+            "comparison": table.to_dict(orient="records"),
+            "runs": {r["label"] or r["strategy"]: {"id": r["id"], "kpis": r["kpis"]} for r in group["runs"]},
+        }
         _write_text(out, json.dumps(_clean_json(doc), ensure_ascii=False, allow_nan=False, default=str) + "\n")
         return [out]
     out.mkdir(parents=True, exist_ok=True)

@@ -107,7 +107,9 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportValidationError([ImportProblem(str(path), 1, "-", raw[exc.start : exc.start + 8], "not UTF-8 text")]) from None
+        raise ImportValidationError(
+            [ImportProblem(str(path), 1, "-", raw[exc.start : exc.start + 8], "not UTF-8 text")]
+        ) from None
     sample = text[:4096]
     try:
         dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
@@ -158,7 +160,15 @@ def _validate_rows(
     fields = set(model.model_fields)
     for line, row in rows:
         if "__width__" in row:
-            problems.append(ImportProblem(str(path), line, "-", row["__width__"], f"row has a different number of cells than the header ({len(header)})"))  # fmt: skip
+            problems.append(
+                ImportProblem(
+                    str(path),
+                    line,
+                    "-",
+                    row["__width__"],
+                    f"row has a different number of cells than the header ({len(header)})",
+                )
+            )
             continue
         data = {k: v for k, v in row.items() if k in fields}
         try:
@@ -231,7 +241,9 @@ def _parse_time(text: str, info: ValidationInfo) -> pd.Timestamp:
         day = ctx.get("date")
         if day is None:
             raise ValueError("is a time of day: give the date with --date YYYY-MM-DD, or write full dates")
-        naive = datetime.combine(day, datetime.min.time()).replace(hour=int(m[1]), minute=int(m[2]), second=int(m[3] or 0))
+        naive = datetime.combine(day, datetime.min.time()).replace(
+            hour=int(m[1]), minute=int(m[2]), second=int(m[3] or 0)
+        )
         ts = pd.Timestamp(naive)
         return ts.tz_localize(tz)
     try:
@@ -377,8 +389,12 @@ def parse_fleet(
     known = set(FLEET_VEHICLE_COLUMNS + FLEET_OPTIONAL_COLUMNS) if per_vehicle else set(FLEET_MODEL_COLUMNS)
     ignored = [h for h in header if h not in known]
     recs = [r.model_dump() for _, r in good]
-    payload = {"format": "evfleet.fleet/1", "layout": "vehicles" if per_vehicle else "models", "timezone": timezone,
-               "rows": recs}  # fmt: skip
+    payload = {
+        "format": "evfleet.fleet/1",
+        "layout": "vehicles" if per_vehicle else "models",
+        "timezone": timezone,
+        "rows": recs,
+    }
     notes = (f"ignored columns: {', '.join(ignored)}",) if ignored else ()
     return ParsedImport("fleet", payload, len(recs), str(path), sha, notes)
 
@@ -386,15 +402,21 @@ def parse_fleet(
 def fleet_to_csv(payload: Mapping[str, Any]) -> str:
     """The normalised fleet as CSV text (re-importing it gives the same payload)."""
     rows = payload["rows"]
-    cols = list(FLEET_VEHICLE_COLUMNS + FLEET_OPTIONAL_COLUMNS) if payload["layout"] == "vehicles" else list(
-        FLEET_MODEL_COLUMNS
+    cols = (
+        list(FLEET_VEHICLE_COLUMNS + FLEET_OPTIONAL_COLUMNS)
+        if payload["layout"] == "vehicles"
+        else list(FLEET_MODEL_COLUMNS)
     )
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(cols)
     for r in rows:
-        writer.writerow([("yes" if r[c] else "no") if isinstance(r[c], bool) else repr(r[c]) if isinstance(r[c], float)
-                         else r[c] for c in cols])  # fmt: skip
+        writer.writerow(
+            [
+                ("yes" if r[c] else "no") if isinstance(r[c], bool) else repr(r[c]) if isinstance(r[c], float) else r[c]
+                for c in cols
+            ]
+        )
     return buf.getvalue()
 
 
@@ -440,7 +462,15 @@ def parse_series(path: str | Path, *, timezone: str = "Africa/Casablanca") -> Pa
     problems = _check_header(path, header, ("time",))
     cols = [h for h in header if h in SERIES_COLUMNS]
     if not problems and not cols:
-        problems.append(ImportProblem(str(path), 1, "-", ",".join(header), f"no series column; give at least one of {', '.join(SERIES_COLUMNS)}"))  # fmt: skip
+        problems.append(
+            ImportProblem(
+                str(path),
+                1,
+                "-",
+                ",".join(header),
+                f"no series column; give at least one of {', '.join(SERIES_COLUMNS)}",
+            )
+        )
     if problems:
         raise ImportValidationError(problems)
     if len(rows) < 2:
@@ -451,7 +481,11 @@ def parse_series(path: str | Path, *, timezone: str = "Africa/Casablanca") -> Pa
     for line, rec in good:
         t = pd.Timestamp(rec.time)
         if prev is not None and t <= prev[1]:
-            problems.append(ImportProblem(str(path), line, "time", raw_time[line], f"must be after line {prev[0]} ({prev[1].isoformat()})"))  # fmt: skip
+            problems.append(
+                ImportProblem(
+                    str(path), line, "time", raw_time[line], f"must be after line {prev[0]} ({prev[1].isoformat()})"
+                )
+            )
         prev = (line, t)
     if problems:
         problems.sort(key=lambda p: p.line)
@@ -491,8 +525,9 @@ def resample_series(
     target = np.arange(n_steps + 1, dtype=float) * step_s
     if target[0] < edges[0] - 1e-6 or target[-1] > edges[-1] + 1e-6:
         end = start + pd.Timedelta(seconds=float(target[-1]))
+        covered_end = times[0] + pd.Timedelta(seconds=float(edges[-1] - edges[0]))
         raise ValueError(
-            f"the series covers {times[0].isoformat()} to {(times[0] + pd.Timedelta(seconds=float(edges[-1] - edges[0]))).isoformat()}"
+            f"the series covers {times[0].isoformat()} to {covered_end.isoformat()}"
             f" but the scenario needs {start.isoformat()} to {end.isoformat()}"
         )
     cum = np.concatenate([[0.0], np.cumsum(np.asarray(values, dtype=float) * np.diff(edges))])
@@ -512,8 +547,9 @@ def apply_series(scenario: Any, payload: Mapping[str, Any]) -> Any:
     data = scenario.to_dict()
     for col in SERIES_COLUMNS:
         if col in payload:
-            vals = resample_series(times, np.asarray(payload[col], dtype=float), scenario.start, scenario.step_minutes,
-                                   scenario.n_steps)  # fmt: skip
+            vals = resample_series(
+                times, np.asarray(payload[col], dtype=float), scenario.start, scenario.step_minutes, scenario.n_steps
+            )
             data["series"][col] = vals.tolist()
     if "price_import_mad_per_kwh" in payload:
         data["series"].pop("tou_period", None)
@@ -532,8 +568,9 @@ def parse_tariff(path: str | Path) -> ParsedImport:
         raise FileNotFoundError(f"{path}: file not found")
     tariff = load_tariff(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return ParsedImport("tariff", {"format": "evfleet.tariff/1", "tariff": tariff.to_dict()}, len(tariff.periods),
-                        str(path), sha)  # fmt: skip
+    return ParsedImport(
+        "tariff", {"format": "evfleet.tariff/1", "tariff": tariff.to_dict()}, len(tariff.periods), str(path), sha
+    )
 
 
 def parse_catalog(path: str | Path) -> ParsedImport:
@@ -595,13 +632,26 @@ def scenario_from_fleet(
         try:
             sc = generate_scenario(
                 ScenarioParams(
-                    vehicles=n, composition=composition, seed=seed, start=start, timezone=tz, step_minutes=step_minutes,
-                    soc_min=soc_min, soc_max=soc_max, tariff=tariff, import_limit_kw=import_limit_kw,
-                    export_limit_kw=export_limit_kw, pv_kwp=pv_kwp, base_load_peak_kw=base_load_peak_kw,
-                    degradation_mad_per_kwh=degradation_mad_per_kwh, charge_efficiency=efficiency,
-                    discharge_efficiency=efficiency, name=name, catalog_file=extra_cat,
+                    vehicles=n,
+                    composition=composition,
+                    seed=seed,
+                    start=start,
+                    timezone=tz,
+                    step_minutes=step_minutes,
+                    soc_min=soc_min,
+                    soc_max=soc_max,
+                    tariff=tariff,
+                    import_limit_kw=import_limit_kw,
+                    export_limit_kw=export_limit_kw,
+                    pv_kwp=pv_kwp,
+                    base_load_peak_kw=base_load_peak_kw,
+                    degradation_mad_per_kwh=degradation_mad_per_kwh,
+                    charge_efficiency=efficiency,
+                    discharge_efficiency=efficiency,
+                    name=name,
+                    catalog_file=extra_cat,
                 )
-            )  # fmt: skip
+            )
         finally:
             if extra_cat:
                 Path(extra_cat).unlink(missing_ok=True)
@@ -642,18 +692,24 @@ def scenario_from_fleet(
         "price_import_mad_per_kwh": price_imp.tolist(),
         "price_export_mad_per_kwh": price_exp.tolist(),
         "base_load_kw": base_load_profile_kw(times, base_peak).tolist(),
-        "pv_kw": pv_profile_kw(times, step_minutes, kwp, SiteLocation(CASABLANCA.latitude, CASABLANCA.longitude,
-                                                                      CASABLANCA.altitude_m, tz)).tolist(),
+        "pv_kw": pv_profile_kw(
+            times, step_minutes, kwp, SiteLocation(CASABLANCA.latitude, CASABLANCA.longitude, CASABLANCA.altitude_m, tz)
+        ).tolist(),
         "tou_period": [str(p) for p in periods],
-    }  # fmt: skip
+    }
     data = {
         "format": FORMAT,
         "name": name or f"fleet-{n}ev-{t0.date().isoformat()}",
         "start": t0.isoformat(),
         "step_minutes": int(step_minutes),
         "n_steps": n_steps,
-        "site": {"import_limit_kw": float(limit), "export_limit_kw": float(limit if export_limit_kw is None else export_limit_kw),
-                 "pv_kwp": float(kwp), "latitude": CASABLANCA.latitude, "longitude": CASABLANCA.longitude},  # fmt: skip
+        "site": {
+            "import_limit_kw": float(limit),
+            "export_limit_kw": float(limit if export_limit_kw is None else export_limit_kw),
+            "pv_kwp": float(kwp),
+            "latitude": CASABLANCA.latitude,
+            "longitude": CASABLANCA.longitude,
+        },
         "degradation_mad_per_kwh": float(degradation_mad_per_kwh),
         "series": series_d,
         "vehicles": {
@@ -693,7 +749,6 @@ def _catalog_tmp(catalog: pd.DataFrame) -> str | None:
     extra = merged[merged["_merge"] == "left_only"].drop(columns=["_merge"])
     if extra.empty:
         return None
-    fh = tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8")
-    with fh:
+    with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False, encoding="utf-8") as fh:
         extra.to_csv(fh, index=False)
     return fh.name

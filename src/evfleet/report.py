@@ -25,7 +25,8 @@ _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2433;background:#f6f7f9}
 main{max-width:1100px;margin:0 auto;padding:24px}
-h1{font-size:1.6em;margin:0 0 4px} h2{font-size:1.2em;margin:28px 0 8px;border-bottom:2px solid #dde1e7;padding-bottom:4px}
+h1{font-size:1.6em;margin:0 0 4px}
+h2{font-size:1.2em;margin:28px 0 8px;border-bottom:2px solid #dde1e7;padding-bottom:4px}
 .sub{color:#5a6478;margin:0 0 16px}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:10px}
 .card{background:#fff;border:1px solid #dde1e7;border-radius:8px;padding:10px 12px}
@@ -105,21 +106,27 @@ def svg_line_chart(
     def y(v: np.ndarray | float) -> np.ndarray | float:
         return top + ph * (1 - (np.asarray(v, dtype=float) - lo) / (hi - lo))
 
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
-             f"role='img' aria-label='{_e(title)}'>",
-             f"<text x='{left}' y='20' font-size='14' font-weight='600'>{_e(title)}</text>"]  # fmt: skip
+    parts = [
+        f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' viewBox='0 0 {width} {height}' "
+        f"role='img' aria-label='{_e(title)}'>",
+        f"<text x='{left}' y='20' font-size='14' font-weight='600'>{_e(title)}</text>",
+    ]
     for t in ticks:
         yy = y(t)
         parts.append(f"<line x1='{left}' x2='{left + pw}' y1='{yy:.1f}' y2='{yy:.1f}' stroke='#e3e6eb'/>")
-        parts.append(f"<text x='{left - 6}' y='{yy + 4:.1f}' font-size='11' text-anchor='end'>{_e(_fmt(float(t)))}</text>")
+        parts.append(
+            f"<text x='{left - 6}' y='{yy + 4:.1f}' font-size='11' text-anchor='end'>{_e(_fmt(float(t)))}</text>"
+        )
     n_xt = min(8, n)
     for i in np.linspace(0, n - 1, n_xt).round().astype(int) if n else []:
         xx = x(i)
         label = times[i].strftime("%d/%m %H:%M")
         parts.append(f"<line x1='{xx:.1f}' x2='{xx:.1f}' y1='{top + ph}' y2='{top + ph + 4}' stroke='#888'/>")
         parts.append(f"<text x='{xx:.1f}' y='{top + ph + 16}' font-size='11' text-anchor='middle'>{_e(label)}</text>")
-    parts.append(f"<text x='14' y='{top + ph / 2:.0f}' font-size='11' transform='rotate(-90 14 {top + ph / 2:.0f})' "
-                 f"text-anchor='middle'>{_e(y_label)}</text>")  # fmt: skip
+    parts.append(
+        f"<text x='14' y='{top + ph / 2:.0f}' font-size='11' transform='rotate(-90 14 {top + ph / 2:.0f})' "
+        f"text-anchor='middle'>{_e(y_label)}</text>"
+    )
     parts.append(f"<rect x='{left}' y='{top}' width='{pw}' height='{ph}' fill='none' stroke='#c9ced6'/>")
     legend_x = left
     for k, (name, v) in enumerate(series.items()):
@@ -153,8 +160,11 @@ def _cards(kpis: Mapping[str, Any]) -> str:
         ("load_factor", "load factor"),
         ("pv_self_consumption_pct", "PV self-consumption [%]"),
     ]
-    cards = [f"<div class='card'><div class='v'>{_e(_fmt(kpis.get(k)))}</div><div class='k'>{_e(label)}</div></div>"
-             for k, label in keys if k in kpis]  # fmt: skip
+    cards = [
+        f"<div class='card'><div class='v'>{_e(_fmt(kpis.get(k)))}</div><div class='k'>{_e(label)}</div></div>"
+        for k, label in keys
+        if k in kpis
+    ]
     return f"<div class='cards'>{''.join(cards)}</div>"
 
 
@@ -163,25 +173,47 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame) -> str
     limit = float(k.get("import_limit_kw") or 0.0)
     peak = float(k.get("peak_import_kw") or 0.0)
     rows: list[dict[str, Any]] = [
-        {"check": "site import within the connection limit", "value": f"peak {peak:,.1f} kW",
-         "limit": f"{limit:,.1f} kW", "result": "pass" if peak <= limit + 1e-6 else "fail"},
-        {"check": "steps over a site limit after protection", "value": k.get("site_over_limit_steps"), "limit": "0",
-         "result": "pass" if not k.get("site_over_limit_steps") else "fail"},
-        {"check": "EV energy curtailed by site protection [kWh]", "value": k.get("curtailed_energy_kwh"), "limit": "—",
-         "result": "info"},
-    ]  # fmt: skip
+        {
+            "check": "site import within the connection limit",
+            "value": f"peak {peak:,.1f} kW",
+            "limit": f"{limit:,.1f} kW",
+            "result": "pass" if peak <= limit + 1e-6 else "fail",
+        },
+        {
+            "check": "steps over a site limit after protection",
+            "value": k.get("site_over_limit_steps"),
+            "limit": "0",
+            "result": "pass" if not k.get("site_over_limit_steps") else "fail",
+        },
+        {
+            "check": "EV energy curtailed by site protection [kWh]",
+            "value": k.get("curtailed_energy_kwh"),
+            "limit": "—",
+            "result": "info",
+        },
+    ]
     if "frequency_hz" in site:
         f = site["frequency_hz"].to_numpy(dtype=float)
         ok = bool(((f >= 49.8) & (f <= 50.2)).all())
-        rows.append({"check": "grid frequency range (input series)", "value": f"{f.min():.3f}-{f.max():.3f} Hz",
-                     "limit": "50 Hz ± 0.2 Hz (EN 50160 normal band is ± 1 %)", "result": "pass" if ok else "info"})  # fmt: skip
-    body = _table(rows, ["check", "value", "limit", "result"]).replace(">pass<", " class='ok'>pass<").replace(
-        ">fail<", " class='bad'>fail<"
+        rows.append(
+            {
+                "check": "grid frequency range (input series)",
+                "value": f"{f.min():.3f}-{f.max():.3f} Hz",
+                "limit": "50 Hz ± 0.2 Hz (EN 50160 normal band is ± 1 %)",
+                "result": "pass" if ok else "info",
+            }
+        )
+    body = (
+        _table(rows, ["check", "value", "limit", "result"])
+        .replace(">pass<", " class='ok'>pass<")
+        .replace(">fail<", " class='bad'>fail<")
     )
     events = store.events(run["id"]) if run.get("n_events") else pd.DataFrame()
     if events.empty:
-        body += ("<p class='note'>No grid-quality assessment (harmonics, voltage, flicker events) is stored for this run. "
-                 "Runs made with the grid-quality module store its events and they appear here.</p>")  # fmt: skip
+        body += (
+            "<p class='note'>No grid-quality assessment (harmonics, voltage, flicker events) is stored for this run. "
+            "Runs made with the grid-quality module store its events and they appear here.</p>"
+        )
     else:
         group_cols = [c for c in ("kind", "type", "severity", "standard") if c in events.columns]
         summary = events.groupby(group_cols, dropna=False).size().reset_index(name="events") if group_cols else events
@@ -200,30 +232,47 @@ def _assumptions(store: Store, scenario_hash: str) -> str:
             from evfleet.tariffs import load_tariff
 
             t = load_tariff(str(tariff_id))
-            periods = "; ".join(f"{p}: {t.price_of(p):.4g} MAD/kWh ({t.periods[p].get('status', 'assumption')})"
-                                for p in t.period_names)  # fmt: skip
-            items.append(f"<li>Tariff <b>{_e(t.name)}</b> ({_e(t.id)}): {_e(periods)}; export "
-                         f"{t.export_price_mad_per_kwh:.4g} MAD/kWh. Sources: {_e('; '.join(t.sources) or 'none given')}</li>")  # fmt: skip
+            periods = "; ".join(
+                f"{p}: {t.price_of(p):.4g} MAD/kWh ({t.periods[p].get('status', 'assumption')})" for p in t.period_names
+            )
+            items.append(
+                f"<li>Tariff <b>{_e(t.name)}</b> ({_e(t.id)}): {_e(periods)}; export "
+                f"{t.export_price_mad_per_kwh:.4g} MAD/kWh. Sources: {_e('; '.join(t.sources) or 'none given')}</li>"
+            )
         except (ValueError, OSError):
-            items.append(f"<li>Tariff id {_e(tariff_id)} (not a shipped tariff; prices are those stored in the scenario).</li>")
+            items.append(
+                f"<li>Tariff id {_e(tariff_id)} (not a shipped tariff; prices are those stored in the scenario).</li>"
+            )
     else:
         items.append("<li>Prices: the scenario's own price series (no tariff id recorded).</li>")
-    items.append("<li>Vehicle catalogue: EV2Gym 2.0.0 specification files (Orfanoudakis et al., IEEE T-ITS 2024, MIT "
-                 "licence) plus any catalogue additions the user imported.</li>")  # fmt: skip
+    items.append(
+        "<li>Vehicle catalogue: EV2Gym 2.0.0 specification files (Orfanoudakis et al., IEEE T-ITS 2024, MIT "
+        "licence) plus any catalogue additions the user imported.</li>"
+    )
     if float(sc.pv_kw.max()) > 0:
-        items.append(f"<li>PV: {_e(sc.site_extra.get('pv_kwp', '?'))} kWp; the generator's profile is a clear-sky model "
-                     "estimate (pvlib Ineichen clear sky + PVWatts, an upper bound for a cloudless sky) unless a measured "
-                     "series was imported.</li>")  # fmt: skip
+        items.append(
+            f"<li>PV: {_e(sc.site_extra.get('pv_kwp', '?'))} kWp; the generator's profile is a clear-sky model "
+            "estimate (pvlib Ineichen clear sky + PVWatts, an upper bound for a cloudless sky) unless a measured "
+            "series was imported.</li>"
+        )
     gen = sc.extra.get("generator")
     if gen:
-        items.append(f"<li>Scenario generator parameters: <code>{_e(json.dumps(gen, ensure_ascii=False)[:1500])}</code></li>")
-    items.append(f"<li>Site: import limit {sc.import_limit_kw:,.1f} kW, export limit {sc.export_limit_kw:,.1f} kW; battery "
-                 f"wear cost {sc.degradation_mad_per_kwh:.3g} MAD per kWh discharged (assumption).</li>")  # fmt: skip
-    items.append("<li>Physics: setpoints clipped to vehicle/charger power, SOC window and site limits every step "
-                 "(see <code>evfleet.simulate</code>); KPI definitions below.</li>")  # fmt: skip
+        items.append(
+            f"<li>Scenario generator parameters: <code>{_e(json.dumps(gen, ensure_ascii=False)[:1500])}</code></li>"
+        )
+    items.append(
+        f"<li>Site: import limit {sc.import_limit_kw:,.1f} kW, export limit {sc.export_limit_kw:,.1f} kW; battery "
+        f"wear cost {sc.degradation_mad_per_kwh:.3g} MAD per kWh discharged (assumption).</li>"
+    )
+    items.append(
+        "<li>Physics: setpoints clipped to vehicle/charger power, SOC window and site limits every step "
+        "(see <code>evfleet.simulate</code>); KPI definitions below.</li>"
+    )
     defs = _e((kpi_doc or "").split("Definitions", 1)[-1].strip())
-    return (f"<ul>{''.join(items)}</ul><details><summary>KPI definitions</summary><pre>{defs}</pre></details>"
-            f"<p class='note'>Scenario content hash (sha256): {_e(scenario_hash)}</p>")  # fmt: skip
+    return (
+        f"<ul>{''.join(items)}</ul><details><summary>KPI definitions</summary><pre>{defs}</pre></details>"
+        f"<p class='note'>Scenario content hash (sha256): {_e(scenario_hash)}</p>"
+    )
 
 
 def _page(title: str, subtitle: str, body: str) -> str:
@@ -267,36 +316,64 @@ def _run_report(store: Store, run_id: str) -> str:
     run = store.get_run(run_id)
     k = run["kpis"]
     charts, site = _run_section(store, run)
-    periods = [{"tariff period": key[len("import_cost_") : -len("_mad")], "import cost [MAD]": v}
-               for key, v in k.items() if key.startswith("import_cost_") and key != "import_cost_mad"]  # fmt: skip
+    periods = [
+        {"tariff period": key[len("import_cost_") : -len("_mad")], "import cost [MAD]": v}
+        for key, v in k.items()
+        if key.startswith("import_cost_") and key != "import_cost_mad"
+    ]
     comparison = ""
     if run.get("group_id"):
-        comparison = (f"<p>This run is part of comparison <b>{_e(run['group_id'])}</b>: "
-                      f"<code>evfleet report {_e(run['group_id'])}</code> compares its strategies.</p>")  # fmt: skip
+        comparison = (
+            f"<p>This run is part of comparison <b>{_e(run['group_id'])}</b>: "
+            f"<code>evfleet report {_e(run['group_id'])}</code> compares its strategies.</p>"
+        )
     else:
         same = [r for r in store.list_runs(limit=200) if r["scenario_hash"] == run["scenario_hash"]]
         if len(same) > 1:
-            rows = [{"run": r["id"], "strategy": r["strategy"], "mode": r["mode"], "net cost [MAD]": r["kpis"].get("net_cost_mad"),
-                     "peak import [kW]": r["kpis"].get("peak_import_kw"), "unmet [kWh]": r["kpis"].get("unmet_energy_kwh")}
-                    for r in same]  # fmt: skip
+            rows = [
+                {
+                    "run": r["id"],
+                    "strategy": r["strategy"],
+                    "mode": r["mode"],
+                    "net cost [MAD]": r["kpis"].get("net_cost_mad"),
+                    "peak import [kW]": r["kpis"].get("peak_import_kw"),
+                    "unmet [kWh]": r["kpis"].get("unmet_energy_kwh"),
+                }
+                for r in same
+            ]
             comparison = "<p>Other stored runs of the same scenario:</p>" + _table(rows)
         else:
-            comparison = "<p class='note'>No other strategy was run on this scenario (use <code>evfleet compare</code>).</p>"
+            comparison = (
+                "<p class='note'>No other strategy was run on this scenario (use <code>evfleet compare</code>).</p>"
+            )
     kpi_rows = [{"kpi": key, "value": v} for key, v in k.items()]
     body = (
         _cards(k)
-        + "<h2>Load curves</h2>" + charts
-        + "<h2>Strategy comparison</h2>" + comparison
-        + "<h2>Grid compliance</h2>" + _compliance(store, run, site)
-        + "<h2>Cost by tariff period</h2>" + _table(periods)
-        + "<h2>All KPIs</h2>" + _table(kpi_rows)
-        + "<h2>Run</h2>" + _table([{"field": f, "value": run.get(f)} for f in
-                                   ("id", "strategy", "mode", "status", "source", "evfleet_version", "started_at", "finished_at")]
-                                  + [{"field": "options", "value": json.dumps(run["options"])}])
-        + "<h2>Assumptions and sources</h2>" + _assumptions(store, run["scenario_hash"])
-    )  # fmt: skip
-    sub = (f"Run {_e(run['id'])} · strategy <b>{_e(run['strategy'])}</b> ({_e(run['mode'])}, V2G "
-           f"{'on' if run['options'].get('v2g') else 'off'}) · scenario {_e(run['scenario'])} · {_e(run['started_at'])}")  # fmt: skip
+        + "<h2>Load curves</h2>"
+        + charts
+        + "<h2>Strategy comparison</h2>"
+        + comparison
+        + "<h2>Grid compliance</h2>"
+        + _compliance(store, run, site)
+        + "<h2>Cost by tariff period</h2>"
+        + _table(periods)
+        + "<h2>All KPIs</h2>"
+        + _table(kpi_rows)
+        + "<h2>Run</h2>"
+        + _table(
+            [
+                {"field": f, "value": run.get(f)}
+                for f in ("id", "strategy", "mode", "status", "source", "evfleet_version", "started_at", "finished_at")
+            ]
+            + [{"field": "options", "value": json.dumps(run["options"])}]
+        )
+        + "<h2>Assumptions and sources</h2>"
+        + _assumptions(store, run["scenario_hash"])
+    )
+    sub = (
+        f"Run {_e(run['id'])} · strategy <b>{_e(run['strategy'])}</b> ({_e(run['mode'])}, V2G "
+        f"{'on' if run['options'].get('v2g') else 'off'}) · scenario {_e(run['scenario'])} · {_e(run['started_at'])}"
+    )
     return _page(f"evfleet run report — {run['scenario']}", sub, body)
 
 
@@ -311,33 +388,58 @@ def _group_report(store: Store, group_id: str) -> str:
     if BASELINE in kpis:
         table = comparison_table(kpis).to_dict(orient="records")
     else:
-        table = [{"strategy": name, "net_cost_mad": k.get("net_cost_mad"), "peak_import_kw": k.get("peak_import_kw"),
-                  "unmet_energy_kwh": k.get("unmet_energy_kwh")} for name, k in kpis.items()]  # fmt: skip
+        table = [
+            {
+                "strategy": name,
+                "net_cost_mad": k.get("net_cost_mad"),
+                "peak_import_kw": k.get("peak_import_kw"),
+                "unmet_energy_kwh": k.get("unmet_energy_kwh"),
+            }
+            for name, k in kpis.items()
+        ]
     sites = {r["label"] or r["strategy"]: store.site_steps(r["id"]) for r in runs}
     first = next(iter(sites.values()))
     times = pd.DatetimeIndex(pd.to_datetime(first["time"], format="ISO8601"))
     overlay = {name: s["site_kw"].to_numpy() for name, s in sites.items()}
     overlay["import limit"] = first["import_limit_kw"].to_numpy()
-    chart = svg_line_chart(times, overlay, title="Site power by strategy", y_label="power [kW]", dashed=("import limit",))
-    ev = svg_line_chart(times, {name: s["ev_kw"].to_numpy() for name, s in sites.items()}, title="EV power by strategy",
-                        y_label="power [kW]", height=280)  # fmt: skip
+    chart = svg_line_chart(
+        times, overlay, title="Site power by strategy", y_label="power [kW]", dashed=("import limit",)
+    )
+    ev = svg_line_chart(
+        times,
+        {name: s["ev_kw"].to_numpy() for name, s in sites.items()},
+        title="EV power by strategy",
+        y_label="power [kW]",
+        height=280,
+    )
     per_run = []
     for r in runs:
         name = r["label"] or r["strategy"]
         per_run.append(f"<h3>{_e(name)} <span class='note'>(run {_e(r['id'])})</span></h3>" + _cards(r["kpis"]))
     compliance = "".join(
-        f"<h3>{_e(r['label'] or r['strategy'])}</h3>" + _compliance(store, store.get_run(r["id"]), sites[r["label"] or r["strategy"]])
+        f"<h3>{_e(r['label'] or r['strategy'])}</h3>"
+        + _compliance(store, store.get_run(r["id"]), sites[r["label"] or r["strategy"]])
         for r in runs
-    )  # fmt: skip
+    )
     body = (
-        "<h2>Strategy comparison</h2>" + _table(table)
-        + ("<p class='note'>Savings are against the uncontrolled baseline's net cost on the same scenario.</p>"
-           if BASELINE in kpis else "")
-        + "<h2>Load curves</h2>" + chart + "<br>" + ev
-        + "<h2>KPIs per strategy</h2>" + "".join(per_run)
-        + "<h2>Grid compliance</h2>" + compliance
-        + "<h2>Assumptions and sources</h2>" + _assumptions(store, runs[0]["scenario_hash"])
-    )  # fmt: skip
+        "<h2>Strategy comparison</h2>"
+        + _table(table)
+        + (
+            "<p class='note'>Savings are against the uncontrolled baseline's net cost on the same scenario.</p>"
+            if BASELINE in kpis
+            else ""
+        )
+        + "<h2>Load curves</h2>"
+        + chart
+        + "<br>"
+        + ev
+        + "<h2>KPIs per strategy</h2>"
+        + "".join(per_run)
+        + "<h2>Grid compliance</h2>"
+        + compliance
+        + "<h2>Assumptions and sources</h2>"
+        + _assumptions(store, runs[0]["scenario_hash"])
+    )
     sub = f"{_e(group['kind'].capitalize())} {_e(group['id'])} · {_e(group['name'])} · {_e(group['created_at'])}"
     return _page(f"evfleet comparison report — {runs[0]['scenario']}", sub, body)
 

@@ -137,7 +137,9 @@ class DbLocation:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
 
 
-def resolve_location(db: str | os.PathLike[str] | None = None, trace_dir: str | os.PathLike[str] | None = None) -> DbLocation:
+def resolve_location(
+    db: str | os.PathLike[str] | None = None, trace_dir: str | os.PathLike[str] | None = None
+) -> DbLocation:
     """Resolve ``db`` (a path or SQLAlchemy URL), else ``$EVFLEET_DB``, else the default path."""
     text = str(db) if db not in (None, "") else os.environ.get(ENV_DB, "")
     env_traces = os.environ.get(ENV_TRACE_DIR, "")
@@ -286,10 +288,12 @@ def trace_table_bytes(vehicle_id: np.ndarray, power_kw: np.ndarray, soc: np.ndar
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    n, t = power_kw.shape
+    t = power_kw.shape[1]
     power = pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(power_kw, dtype=float).ravel()), t)
     socs = pa.FixedSizeListArray.from_arrays(pa.array(np.ascontiguousarray(soc, dtype=float).ravel()), t + 1)
-    table = pa.table({"vehicle_id": pa.array([str(x) for x in vehicle_id], pa.string()), "power_kw": power, "soc": socs})
+    table = pa.table(
+        {"vehicle_id": pa.array([str(x) for x in vehicle_id], pa.string()), "power_kw": power, "soc": socs}
+    )
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     return sink.getvalue().to_pybytes()
@@ -552,9 +556,18 @@ class Store:
         try:
             with self.engine.begin() as conn:
                 self._insert_run(
-                    conn, run_id, result, kpis, meta, started_at=started, finished_at=finished, source=source,
-                    label=label, group_id=group_id, events=events,
-                )  # fmt: skip
+                    conn,
+                    run_id,
+                    result,
+                    kpis,
+                    meta,
+                    started_at=started,
+                    finished_at=finished,
+                    source=source,
+                    label=label,
+                    group_id=group_id,
+                    events=events,
+                )
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -611,9 +624,18 @@ class Store:
                 for key, result in results.items():
                     k = kpis[key] if kpis is not None and key in kpis else compute_kpis(result)
                     self._insert_run(
-                        conn, run_ids[key], result, k, metas[key], started_at=started, finished_at=finished,
-                        source=kind, label=str(key), group_id=group_id, events=(events or {}).get(key),
-                    )  # fmt: skip
+                        conn,
+                        run_ids[key],
+                        result,
+                        k,
+                        metas[key],
+                        started_at=started,
+                        finished_at=finished,
+                        source=kind,
+                        label=str(key),
+                        group_id=group_id,
+                        events=(events or {}).get(key),
+                    )
         except BaseException:
             for path in written:
                 path.unlink(missing_ok=True)
@@ -651,14 +673,21 @@ class Store:
         ident = str(ident).strip()
         if len(ident) < 3:
             raise StoreError(f"id {ident!r} is too short: give at least 3 characters (see `evfleet history`)")
-        tables = {"r": (S.runs, "run"), "c": (S.groups, "group"), "s": (S.groups, "group"), "l": (S.groups, "group"),
-                  "i": (S.imports, "import")}  # fmt: skip
+        tables = {
+            "r": (S.runs, "run"),
+            "c": (S.groups, "group"),
+            "s": (S.groups, "group"),
+            "l": (S.groups, "group"),
+            "i": (S.imports, "import"),
+        }
         if ident[0] not in tables:
             raise StoreError(f"unknown id {ident!r}: run ids start with 'r', comparisons with 'c', imports with 'i'")
         table, kind = tables[ident[0]]
         pattern = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         with self.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(sa.select(table.c.id).where(table.c.id.like(pattern, escape="\\")).limit(3))]
+            ids = [
+                r[0] for r in conn.execute(sa.select(table.c.id).where(table.c.id.like(pattern, escape="\\")).limit(3))
+            ]
         if not ids:
             raise StoreError(f"no {kind} with id {ident!r} in {self.location.display} (see `evfleet history`)")
         if len(ids) > 1:
@@ -748,7 +777,9 @@ class Store:
             raise StoreError(f"no scenario with hash {content_hash!r}")
         sc = scenario_from_dict(json.loads(text), origin=f"stored scenario {content_hash[:12]}")
         if sc.content_hash != content_hash:
-            raise StoreError(f"stored scenario {content_hash[:12]} does not match its hash (got {sc.content_hash[:12]})")
+            raise StoreError(
+                f"stored scenario {content_hash[:12]} does not match its hash (got {sc.content_hash[:12]})"
+            )
         return sc
 
     def site_steps(self, ident: str) -> pd.DataFrame:
@@ -833,7 +864,9 @@ class Store:
         """All imported catalogue rows merged (later imports override earlier ones), or ``None``."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(S.imports.c.payload_json).where(S.imports.c.kind == "catalog").order_by(S.imports.c.imported_at)
+                sa.select(S.imports.c.payload_json)
+                .where(S.imports.c.kind == "catalog")
+                .order_by(S.imports.c.imported_at)
             ).fetchall()
         if not rows:
             return None
@@ -916,11 +949,17 @@ class Store:
                 S.runs.c.id,
                 S.scenarios.c.n_steps,
                 S.scenarios.c.n_vehicles,
-                sa.select(sa.func.count()).select_from(S.site_steps).where(S.site_steps.c.run_id == S.runs.c.id)
-                .scalar_subquery().label("steps"),
-                sa.select(sa.func.count()).select_from(S.vehicle_summaries)
-                .where(S.vehicle_summaries.c.run_id == S.runs.c.id).scalar_subquery().label("vehicles"),
-            ).join(S.scenarios, S.runs.c.scenario_hash == S.scenarios.c.hash)  # fmt: skip
+                sa.select(sa.func.count())
+                .select_from(S.site_steps)
+                .where(S.site_steps.c.run_id == S.runs.c.id)
+                .scalar_subquery()
+                .label("steps"),
+                sa.select(sa.func.count())
+                .select_from(S.vehicle_summaries)
+                .where(S.vehicle_summaries.c.run_id == S.runs.c.id)
+                .scalar_subquery()
+                .label("vehicles"),
+            ).join(S.scenarios, S.runs.c.scenario_hash == S.scenarios.c.hash)
             for row in conn.execute(q):
                 if row.steps != row.n_steps:
                     problems.append(f"run {row.id}: {row.steps} site steps, expected {row.n_steps}")
