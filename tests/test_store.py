@@ -251,7 +251,7 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
     """Build a database at revision 0001 with a run in it, then open it with this evfleet (upgrades to head)."""
     from alembic import command
 
-    from evfleet.store import _alembic_config, _make_engine
+    from evfleet.store_engine import _alembic_config, _make_engine
 
     assert known_revisions() == ["0001", "0002"]
     db = tmp_path / "old.db"

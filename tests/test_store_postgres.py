@@ -155,7 +155,7 @@ def test_postgres_concurrent_writers(pg_url: str, runs: dict) -> None:
 def test_postgres_newer_schema_refused_and_migration_from_first(pg_url: str, runs: dict) -> None:
     from alembic import command
 
-    from evfleet.store import _alembic_config
+    from evfleet.store_engine import _alembic_config
 
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:

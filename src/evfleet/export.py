@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet.store import Store, StoreError, _clean_json, write_bytes_durably
+from evfleet.store import Store
+from evfleet.store_base import StoreError, _clean_json, write_bytes_durably
 
 __all__ = ["EXPORT_FORMATS", "export"]
 
