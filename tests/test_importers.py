@@ -11,16 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
+from evfleet.fleet_scenario import apply_series, resample_series, scenario_from_fleet
 from evfleet.importers import (
     ImportValidationError,
-    apply_series,
     fleet_to_csv,
     parse_catalog,
     parse_fleet,
     parse_series,
     parse_tariff,
-    resample_series,
-    scenario_from_fleet,
     series_to_csv,
 )
 from evfleet.simulate import simulate

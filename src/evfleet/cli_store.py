@@ -205,6 +205,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Validate a file completely and store it; a file with any bad row is rejected and nothing is stored."""
         from evfleet import importers as imp
+        from evfleet.fleet_scenario import scenario_from_fleet
 
         if kind not in ("fleet", "series", "tariff", "catalog"):
             raise ValueError(f"argument KIND must be fleet, series, tariff or catalog (value {kind!r})")
@@ -222,7 +223,7 @@ def register(app: typer.Typer) -> None:
             sc = None
             if scenario_out is not None:
                 models = parsed.payload["layout"] == "models"
-                sc = imp.scenario_from_fleet(
+                sc = scenario_from_fleet(
                     parsed.payload,
                     catalog=_import_catalog(st, None),
                     step_minutes=step_minutes,
@@ -327,6 +328,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a runnable scenario from a fleet file (or imported fleet) and optional site series."""
         from evfleet import importers as imp
+        from evfleet.fleet_scenario import scenario_from_fleet
         from evfleet.scenario import save_scenario
 
         if step_minutes not in (1, 2, 3, 5, 10, 15, 20, 30, 60):
@@ -346,7 +348,7 @@ def register(app: typer.Typer) -> None:
 
             fleet_payload = load(fleet, "fleet")
             series_payload = load(series, "series") if series else None
-        sc = imp.scenario_from_fleet(
+        sc = scenario_from_fleet(
             fleet_payload,
             series=series_payload,
             catalog=catalog,
