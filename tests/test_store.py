@@ -281,6 +281,11 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
     new.close()
     with open_store(db) as st:
         assert st.revision == "0002"
+        snapshot = db.with_name("old.db.pre-0002.bak")  # a copy is kept before the upgrade
+        con = sqlite3.connect(snapshot)
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
+        assert con.execute("SELECT id FROM runs").fetchall() == [(run_id,)]
+        con.close()
         run = st.get_run(run_id)
         assert run["group_id"] is None
         pd.testing.assert_frame_equal(st.site_steps(run_id), site_table(result))
@@ -288,3 +293,17 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
         assert st.verify() == []
         st.save_run(result)  # and the upgraded database takes new runs
         assert st.stats["runs"] == 2
+
+
+def test_readers_do_not_wait_for_a_writer(isolated_store_env: Path, runs: dict) -> None:
+    run_id = store_run(runs["uncontrolled"])
+    con = sqlite3.connect(isolated_store_env, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")  # another process in the middle of writing a run
+    con.execute("DELETE FROM site_steps WHERE run_id = ?", (run_id,))
+    try:
+        with open_store() as st:  # a reader taking the write lock would fail here with "database is locked"
+            assert [r["id"] for r in st.list_runs()] == [run_id]
+            assert len(st.site_steps(run_id)) == small_scenario().n_steps  # the committed state
+    finally:
+        con.execute("ROLLBACK")
+        con.close()

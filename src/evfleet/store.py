@@ -104,11 +104,12 @@ class Store(StoreQueries):
 
     def __init__(self, location: DbLocation) -> None:
         self.location = location
-        self.engine = _make_engine(location)
+        self.engine = _make_engine(location, write=True)
+        self.reader = _make_engine(location, write=False) if location.sqlite_path is not None else self.engine
         try:
-            self.revision = _migrate(self.engine, location)
+            self.revision = _migrate(self.engine, self.reader, location)
         except Exception:
-            self.engine.dispose()
+            self.close()
             raise
 
     def __enter__(self) -> Store:
@@ -120,6 +121,7 @@ class Store(StoreQueries):
     def close(self) -> None:
         """Release the database connections."""
         self.engine.dispose()
+        self.reader.dispose()
 
     @property
     def trace_dir(self) -> Path:
@@ -433,7 +435,7 @@ class Store(StoreQueries):
         """Consistency problems (empty list = consistent): SQLite integrity and foreign keys, every run complete
         (one site row per step, one summary per session, a trace whose checksum matches)."""
         problems: list[str] = []
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             if self.is_sqlite:
                 res = [r[0] for r in conn.exec_driver_sql("PRAGMA integrity_check").fetchall()]
                 if res != ["ok"]:
@@ -477,14 +479,14 @@ class Store(StoreQueries):
         """Trace files no committed run references (left by a process killed between file write and commit)."""
         if not self.trace_dir.exists():
             return []
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             known = {r[0] for r in conn.execute(sa.select(S.traces.c.path))}
         return sorted(p for p in self.trace_dir.iterdir() if p.name not in known)
 
     @property
     def stats(self) -> dict[str, int]:
         """Row counts of the main tables."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return {
                 t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
                 for t in (S.scenarios, S.runs, S.groups, S.imports, S.events)

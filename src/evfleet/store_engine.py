@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -108,15 +110,23 @@ def _alembic_config(connection: sa.engine.Connection | None = None) -> Any:
     return cfg
 
 
-def known_revisions() -> list[str]:
-    """Schema revisions this evfleet knows, oldest first."""
+@cache
+def _known_revisions() -> tuple[str, ...]:
     from alembic.script import ScriptDirectory
 
     script = ScriptDirectory.from_config(_alembic_config())
-    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+    return tuple(rev.revision for rev in reversed(list(script.walk_revisions())))
 
 
-def _make_engine(loc: DbLocation) -> sa.Engine:
+def known_revisions() -> list[str]:
+    """Schema revisions this evfleet knows, oldest first."""
+    return list(_known_revisions())
+
+
+def _make_engine(loc: DbLocation, write: bool = True) -> sa.Engine:
+    """An engine for ``loc``. On SQLite, ``write`` engines start every transaction with ``BEGIN IMMEDIATE`` (take
+    the write lock first: two writers queue instead of failing); read engines use a deferred ``BEGIN``, a WAL
+    snapshot that never waits for a writer."""
     if loc.sqlite_path is None:
         return sa.create_engine(loc.url, pool_pre_ping=True)
     loc.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
@@ -134,8 +144,7 @@ def _make_engine(loc: DbLocation) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(conn: sa.engine.Connection) -> None:
-        # Take the write lock at the start: two writers queue instead of failing with "database is locked".
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
 
@@ -153,19 +162,55 @@ def _current_revision(conn: sa.engine.Connection) -> str | None:
     return str(rows[0][0])
 
 
-def _migrate(engine: sa.Engine, loc: DbLocation) -> str:
-    """Upgrade the schema to :data:`SCHEMA_HEAD` in one transaction; refuse newer schemas. Return the revision."""
+def _check_known(current: str | None, loc: DbLocation) -> None:
+    known = known_revisions()
+    if current is not None and current not in known:
+        raise SchemaTooNewError(
+            f"the database {loc.display} has schema revision {current!r}, which this evfleet {__version__} "
+            f"does not know (it knows up to {known[-1]!r}): it was written by a newer evfleet. Upgrade evfleet, "
+            "or use another database with --db / EVFLEET_DB. The database was not modified."
+        )
+
+
+def _snapshot_before_upgrade(loc: DbLocation, current: str) -> Path | None:
+    """Copy a SQLite database to ``<db>.pre-<head>.bak`` (online backup API) before upgrading it; keep an older copy."""
+    if loc.sqlite_path is None:
+        return None
+    dest = loc.sqlite_path.with_name(f"{loc.sqlite_path.name}.pre-{known_revisions()[-1]}.bak")
+    if dest.exists():
+        return dest
+    tmp = dest.with_name(dest.name + ".tmp")
+    src = sqlite3.connect(str(loc.sqlite_path), timeout=_SQLITE_BUSY_TIMEOUT_S)
+    dst = sqlite3.connect(str(tmp))
+    try:
+        src.backup(dst)
+        dst.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        dst.close()
+        src.close()
+    os.replace(tmp, dest)
+    return dest
+
+
+def _migrate(engine: sa.Engine, reader: sa.Engine, loc: DbLocation) -> str:
+    """Bring the schema to the newest known revision; refuse newer schemas untouched. Return the revision.
+
+    The revision is first read without a write lock; only an upgrade takes it (and re-reads the revision under it,
+    so that concurrent openers upgrade once). An existing SQLite database is copied before it is upgraded.
+    """
     from alembic import command
 
-    known = known_revisions()
+    head = known_revisions()[-1]
+    with reader.connect() as conn:
+        current = _current_revision(conn)
+    _check_known(current, loc)
+    if current == head:
+        return head
+    if current is not None:
+        _snapshot_before_upgrade(loc, current)
     with engine.begin() as conn:
         current = _current_revision(conn)
-        if current is not None and current not in known:
-            raise SchemaTooNewError(
-                f"the database {loc.display} has schema revision {current!r}, which this evfleet {__version__} "
-                f"does not know (it knows up to {known[-1]!r}): it was written by a newer evfleet. Upgrade evfleet, "
-                "or use another database with --db / EVFLEET_DB. The database was not modified."
-            )
-        if current != known[-1]:
+        _check_known(current, loc)
+        if current != head:
             command.upgrade(_alembic_config(conn), "head")
-    return known[-1]
+    return head

@@ -27,6 +27,7 @@ class StoreQueries:
     """Queries of an open store (needs ``engine``, ``location`` and ``trace_dir`` from :class:`Store`)."""
 
     engine: sa.Engine
+    reader: sa.Engine
     location: DbLocation
 
     @property
@@ -52,7 +53,7 @@ class StoreQueries:
             raise StoreError(f"unknown id {ident!r}: run ids start with 'r', comparisons with 'c', imports with 'i'")
         table, kind = tables[ident[0]]
         pattern = ident.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             ids = [
                 r[0] for r in conn.execute(sa.select(table.c.id).where(table.c.id.like(pattern, escape="\\")).limit(3))
             ]
@@ -80,7 +81,7 @@ class StoreQueries:
             q = q.where(S.runs.c.group_id == group_id).order_by(None).order_by(S.runs.c.started_at, S.runs.c.label)
         if limit is not None:
             q = q.limit(int(limit))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = [dict(r._mapping) for r in conn.execute(q)]
         for r in rows:
             r["kpis"] = json.loads(r.pop("kpis_json"))
@@ -94,13 +95,13 @@ class StoreQueries:
         q = sa.select(S.groups, n_runs.label("n_runs")).order_by(S.groups.c.created_at.desc(), S.groups.c.id)
         if limit is not None:
             q = q.limit(int(limit))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def get_run(self, ident: str) -> dict[str, Any]:
         """Run metadata and KPIs (``options``, ``strategy_params``, ``kpis`` decoded from JSON)."""
         run_id = self.run_id(ident)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(
                 sa.select(S.runs, S.scenarios.c.name.label("scenario"))
                 .join(S.scenarios, S.runs.c.scenario_hash == S.scenarios.c.hash)
@@ -124,7 +125,7 @@ class StoreQueries:
         kind, gid = self.resolve_id(ident)
         if kind != "group":
             raise StoreError(f"{ident!r} is a {kind} id, not a comparison/sweep id")
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(sa.select(S.groups).where(S.groups.c.id == gid)).first()
         assert row is not None
         out = dict(row._mapping)
@@ -137,7 +138,7 @@ class StoreQueries:
         """The stored scenario with this content hash (checked against the hash)."""
         from evfleet.scenario import scenario_from_dict
 
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             text = conn.execute(
                 sa.select(S.scenarios.c.scenario_json).where(S.scenarios.c.hash == content_hash)
             ).scalar_one_or_none()
@@ -154,7 +155,7 @@ class StoreQueries:
         """The run's per-step site series, with the columns and order of ``site.csv``."""
         run_id = self.run_id(ident)
         cols = [S.site_steps.c[name] for name in S.SITE_STEP_COLUMNS]
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(sa.select(*cols).where(S.site_steps.c.run_id == run_id).order_by(S.site_steps.c.step))
             df = pd.DataFrame(rows.fetchall(), columns=S.SITE_STEP_COLUMNS)
         if df["frequency_hz"].isna().all():
@@ -165,7 +166,7 @@ class StoreQueries:
         """The run's per-session summaries, with the columns and order of ``vehicles.csv``."""
         run_id = self.run_id(ident)
         cols = [S.vehicle_summaries.c[name] for name in S.VEHICLE_COLUMNS]
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 sa.select(*cols).where(S.vehicle_summaries.c.run_id == run_id).order_by(S.vehicle_summaries.c.idx)
             )
@@ -178,7 +179,7 @@ class StoreQueries:
     def events(self, ident: str) -> pd.DataFrame:
         """The run's grid-quality events as they were given (original columns), in their original order."""
         run_id = self.run_id(ident)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 sa.select(S.events.c.detail_json).where(S.events.c.run_id == run_id).order_by(S.events.c.seq)
             ).fetchall()
@@ -194,7 +195,7 @@ class StoreQueries:
     def trace_file_bytes(self, ident: str) -> bytes:
         """The raw (checked) Parquet bytes of the run's trace file."""
         run_id = self.run_id(ident)
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(sa.select(S.traces).where(S.traces.c.run_id == run_id)).first()
         if row is None:
             raise StoreError(f"run {run_id} has no trace")
@@ -213,7 +214,7 @@ class StoreQueries:
         q = sa.select(*cols).order_by(S.imports.c.imported_at.desc())
         if limit is not None:
             q = q.limit(int(limit))
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def get_import(self, ident: str) -> dict[str, Any]:
@@ -221,7 +222,7 @@ class StoreQueries:
         kind, iid = self.resolve_id(ident)
         if kind != "import":
             raise StoreError(f"{ident!r} is a {kind} id, not an import id")
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             row = conn.execute(sa.select(S.imports).where(S.imports.c.id == iid)).first()
         assert row is not None
         out = dict(row._mapping)
@@ -230,7 +231,7 @@ class StoreQueries:
 
     def catalog_additions(self) -> pd.DataFrame | None:
         """All imported catalogue rows merged (later imports override earlier ones), or ``None``."""
-        with self.engine.connect() as conn:
+        with self.reader.connect() as conn:
             rows = conn.execute(
                 sa.select(S.imports.c.payload_json)
                 .where(S.imports.c.kind == "catalog")
