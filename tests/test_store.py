@@ -307,3 +307,42 @@ def test_readers_do_not_wait_for_a_writer(isolated_store_env: Path, runs: dict) 
     finally:
         con.execute("ROLLBACK")
         con.close()
+
+
+def test_live_session_rolling_chunks(isolated_store_env: Path, runs: dict) -> None:
+    result = runs["uncontrolled"]
+    sc = result.scenario
+    with open_store() as st:
+        session = st.start_live_session(sc, name="dashboard live", options=result.options)
+        assert session.startswith("l")
+        ids = []
+        for t0 in range(0, sc.n_steps, 24):
+            t1 = min(t0 + 24, sc.n_steps)
+            ids.append(
+                st.save_live_chunk(
+                    session, sc, t0, result.power_kw[:, t0:t1], result.soc[:, t0 : t1 + 1], result.site_kw[t0:t1]
+                )
+            )
+        history = st.live_history(session)
+        pd.testing.assert_frame_equal(history, site_table(result))  # the chunks add up to the whole run
+        chunk = st.get_run(ids[1])
+        assert chunk["status"] == "live-chunk" and chunk["label"] == "steps 24-47"
+        assert chunk["kpis"]["import_cost_mad"] == pytest.approx(
+            float((np.maximum(result.site_kw[24:48], 0) * sc.price_import_mad_per_kwh[24:48]).sum() * sc.dt_h)
+        )
+        assert np.array_equal(st.trace(ids[1])["soc"], result.soc[:, 24:49])
+        assert st.verify() == []
+        from evfleet.report import report_html
+
+        html = report_html(st, session)
+        assert "stored live history" in html and "steps 24-47" in html
+        # rolling: keep only the newest two chunks
+        st.save_live_chunk(session, sc, 0, result.power_kw[:, :4], result.soc[:, :5], result.site_kw[:4], max_chunks=2)
+        assert len(st.get_group(session)["runs"]) == 2
+        assert st.orphan_trace_files() == [] and st.verify() == []
+        with pytest.raises(StoreError, match="shape"):
+            st.save_live_chunk(session, sc, 0, result.power_kw[:3], result.soc, result.site_kw)
+        with pytest.raises(StoreError, match="t0"):
+            st.save_live_chunk(session, sc, sc.n_steps, result.power_kw[:, :4], result.soc[:, :5], result.site_kw[:4])
+        st.delete_group(session)
+        assert st.stats["runs"] == 0 and st.stats["scenarios"] == 0

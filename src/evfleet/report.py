@@ -455,11 +455,44 @@ def _group_report(store: Store, group_id: str) -> str:
     return _page(f"evfleet comparison report — {runs[0]['scenario']}", sub, body)
 
 
+def _live_report(store: Store, session_id: str) -> str:
+    group = store.get_group(session_id)
+    site = store.live_history(group["id"])
+    if site.empty:
+        raise StoreError(f"live session {group['id']} has no stored steps yet")
+    times = pd.DatetimeIndex(pd.to_datetime(site["time"], format="ISO8601"))
+    chart = svg_line_chart(
+        times,
+        {
+            "site import (+) / export (-)": site["site_kw"].to_numpy(),
+            "base load": site["base_load_kw"].to_numpy(),
+            "PV": site["pv_kw"].to_numpy(),
+            "EV charging (net)": site["ev_kw"].to_numpy(),
+            "import limit": site["import_limit_kw"].to_numpy(),
+        },
+        title="Site load curve (stored live history)",
+        y_label="power [kW]",
+        dashed=("import limit",),
+    )
+    chunks = [
+        {"chunk": r["id"], "steps": r["label"], "stored at": r["started_at"], **{k: v for k, v in r["kpis"].items()
+                                                                                 if not k.startswith("chunk_")}}
+        for r in group["runs"]
+    ]  # fmt: skip
+    body = (
+        "<h2>Load curves</h2>" + chart
+        + "<h2>Stored chunks</h2>" + _table(chunks)
+        + "<h2>Assumptions and sources</h2>" + _assumptions(store, group["scenario_hash"])
+    )  # fmt: skip
+    sub = f"Live session {_e(group['id'])} · {_e(group['name'])} · started {_e(group['created_at'])}"
+    return _page(f"evfleet live session — {group['name']}", sub, body)
+
+
 def report_html(store: Store, ident: str) -> str:
     """The HTML report of a run (``r...``) or a comparison/sweep (``c...``/``s...``) id (unique prefix accepted)."""
     kind, full = store.resolve_id(ident)
     if kind == "run":
         return _run_report(store, full)
     if kind == "group":
-        return _group_report(store, full)
+        return _live_report(store, full) if full.startswith("l") else _group_report(store, full)
     raise StoreError(f"{ident!r} is an import id; reports are made for runs and comparisons")

@@ -21,6 +21,7 @@ Alembic (https://alembic.sqlalchemy.org); Apache Parquet (https://parquet.apache
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
@@ -56,6 +57,7 @@ from evfleet.store_engine import (
     known_revisions,
     resolve_location,
 )
+from evfleet.store_live import CHUNK_STATUS, StoreLive
 from evfleet.store_queries import StoreQueries
 
 if TYPE_CHECKING:
@@ -99,7 +101,7 @@ def _rows_from_columns(columns: Mapping[str, Any], n: int, names: list[str]) -> 
     return [dict(zip(names, vals, strict=True)) for vals in zip(*(lists[k] for k in names), strict=True)]
 
 
-class Store(StoreQueries):
+class Store(StoreQueries, StoreLive):
     """An open run store. Create with :func:`open_store`; use as a context manager or call :meth:`close`."""
 
     def __init__(self, location: DbLocation) -> None:
@@ -378,35 +380,38 @@ class Store(StoreQueries):
 
     # -- deleting ----------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _delete_run_rows(conn: sa.engine.Connection, run_id: str) -> tuple[str | None, str]:
+        """Delete one run's rows inside ``conn``'s transaction; return (trace path, scenario hash)."""
+        trace = conn.execute(sa.select(S.traces.c.path).where(S.traces.c.run_id == run_id)).scalar_one_or_none()
+        h = conn.execute(sa.select(S.runs.c.scenario_hash).where(S.runs.c.id == run_id)).scalar_one()
+        for table in (S.traces, S.events, S.vehicle_summaries, S.site_steps):
+            conn.execute(sa.delete(table).where(table.c.run_id == run_id))
+        conn.execute(sa.delete(S.runs).where(S.runs.c.id == run_id))
+        return trace, h
+
     def delete_run(self, ident: str) -> str:
-        """Delete a run (its steps, vehicles, events and trace); a scenario no run uses any more is dropped too."""
+        """Delete a run (its steps, vehicles, events and trace); a scenario nothing uses any more is dropped too."""
         run_id = self.run_id(ident)
         with self.engine.begin() as conn:
-            trace = conn.execute(sa.select(S.traces.c.path).where(S.traces.c.run_id == run_id)).scalar_one_or_none()
-            h = conn.execute(sa.select(S.runs.c.scenario_hash).where(S.runs.c.id == run_id)).scalar_one()
-            for table in (S.traces, S.events, S.vehicle_summaries, S.site_steps):
-                conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-            conn.execute(sa.delete(S.runs).where(S.runs.c.id == run_id))
+            trace, h = self._delete_run_rows(conn, run_id)
             self._drop_unused_scenario(conn, h)
         if trace is not None:
             (self.trace_dir / trace).unlink(missing_ok=True)
         return run_id
 
     def delete_group(self, ident: str) -> tuple[str, list[str]]:
-        """Delete a comparison/sweep and all its runs; return ``(group_id, run_ids)``."""
+        """Delete a comparison/sweep/live session and all its runs; return ``(group_id, run_ids)``."""
         group = self.get_group(ident)
         run_ids = [r["id"] for r in group["runs"]]
         paths = []
         with self.engine.begin() as conn:
-            hashes = set()
+            hashes = {group["scenario_hash"]} - {None}
             for run_id in run_ids:
-                trace = conn.execute(sa.select(S.traces.c.path).where(S.traces.c.run_id == run_id)).scalar_one_or_none()
+                trace, h = self._delete_run_rows(conn, run_id)
+                hashes.add(h)
                 if trace is not None:
                     paths.append(self.trace_dir / trace)
-                hashes.add(conn.execute(sa.select(S.runs.c.scenario_hash).where(S.runs.c.id == run_id)).scalar_one())
-                for table in (S.traces, S.events, S.vehicle_summaries, S.site_steps):
-                    conn.execute(sa.delete(table).where(table.c.run_id == run_id))
-                conn.execute(sa.delete(S.runs).where(S.runs.c.id == run_id))
             conn.execute(sa.delete(S.groups).where(S.groups.c.id == group["id"]))
             for h in hashes:
                 self._drop_unused_scenario(conn, h)
@@ -426,7 +431,8 @@ class Store(StoreQueries):
     @staticmethod
     def _drop_unused_scenario(conn: sa.engine.Connection, content_hash: str) -> None:
         used = conn.execute(sa.select(S.runs.c.id).where(S.runs.c.scenario_hash == content_hash).limit(1)).first()
-        if used is None:
+        held = conn.execute(sa.select(S.groups.c.id).where(S.groups.c.scenario_hash == content_hash).limit(1)).first()
+        if used is None and held is None:
             conn.execute(sa.delete(S.scenarios).where(S.scenarios.c.hash == content_hash))
 
     # -- checking ----------------------------------------------------------------------------------------------
@@ -445,6 +451,8 @@ class Store(StoreQueries):
                     problems.append(f"foreign_key_check: {len(fk)} dangling rows")
             q = sa.select(
                 S.runs.c.id,
+                S.runs.c.status,
+                S.runs.c.kpis_json,
                 S.scenarios.c.n_steps,
                 S.scenarios.c.n_vehicles,
                 sa.select(sa.func.count())
@@ -459,10 +467,13 @@ class Store(StoreQueries):
                 .label("vehicles"),
             ).join(S.scenarios, S.runs.c.scenario_hash == S.scenarios.c.hash)
             for row in conn.execute(q):
-                if row.steps != row.n_steps:
-                    problems.append(f"run {row.id}: {row.steps} site steps, expected {row.n_steps}")
-                if row.vehicles != row.n_vehicles:
-                    problems.append(f"run {row.id}: {row.vehicles} vehicle rows, expected {row.n_vehicles}")
+                want_steps, want_vehicles = row.n_steps, row.n_vehicles
+                if row.status == CHUNK_STATUS:  # a live chunk: its own steps, no per-session summaries
+                    want_steps, want_vehicles = json.loads(row.kpis_json)["chunk_steps"], 0
+                if row.steps != want_steps:
+                    problems.append(f"run {row.id}: {row.steps} site steps, expected {want_steps}")
+                if row.vehicles != want_vehicles:
+                    problems.append(f"run {row.id}: {row.vehicles} vehicle rows, expected {want_vehicles}")
             run_ids = [r[0] for r in conn.execute(sa.select(S.runs.c.id))]
             traced = {r[0] for r in conn.execute(sa.select(S.traces.c.run_id))}
         for run_id in run_ids:
