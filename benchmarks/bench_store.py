@@ -52,7 +52,7 @@ def main() -> None:
                 )
 
 
-def _db_bytes(st) -> int:
+def _db_bytes(st: Store) -> int:
     """Committed database size [bytes]: page_count x page_size."""
     with st.reader.connect() as conn:
         pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
