@@ -30,11 +30,13 @@ from evfleet.store import open_store
 scenario, db, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 go = Path(sys.argv[4]) if len(sys.argv) > 4 else None
 result = simulate(load_scenario(scenario), "uncontrolled")
-print("ready", flush=True)
-if go is not None:
+if go is not None:  # concurrent writers: also race to open (and create) the store
+    print("ready", flush=True)
     while not go.exists():
         time.sleep(0.005)
 with open_store(db) as st:
+    if go is None:  # kill test: from here on the process does nothing but write runs
+        print("ready", flush=True)
     i = 0
     while n < 0 or i < n:
         print(st.save_run(result, label=f"w{i}"), flush=True)  # printed only after the commit
@@ -66,6 +68,7 @@ def test_kill_9_at_random_points_keeps_database_consistent(tmp_path: Path) -> No
         reference = _snapshot(st, first)
     rng = random.Random(1234)
     acknowledged: list[str] = []
+    orphans_seen = 0
     for kill in range(1, 6):
         proc = subprocess.Popen(
             [sys.executable, "-c", WRITER, str(sc_path), str(db), "-1"],
@@ -75,7 +78,7 @@ def test_kill_9_at_random_points_keeps_database_consistent(tmp_path: Path) -> No
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"
-        time.sleep(rng.uniform(0.05, 0.8))
+        time.sleep(rng.uniform(0.0, 0.6))  # one run takes ~0.15 s to write: kills land at random points in it
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate(timeout=30)
         assert proc.returncode == -signal.SIGKILL
@@ -90,7 +93,12 @@ def test_kill_9_at_random_points_keeps_database_consistent(tmp_path: Path) -> No
             assert got[0] == reference[0] and got[3] == reference[3]
             pd.testing.assert_frame_equal(got[1], reference[1])
             pd.testing.assert_frame_equal(got[2], reference[2])
+            orphans_seen = len(st.orphan_trace_files())  # a trace written, its transaction never committed
     assert len(acknowledged) > 0
+    assert orphans_seen >= 1  # at least one kill landed inside a run's write (between trace file and commit)
+    with open_store(db) as st:
+        assert st.clean_orphan_trace_files(min_age_s=0.0) == orphans_seen
+        assert st.orphan_trace_files() == [] and st.verify() == []
 
 
 @pytest.mark.slow

@@ -494,6 +494,22 @@ class Store(StoreQueries, StoreLive):
             known = {r[0] for r in conn.execute(sa.select(S.traces.c.path))}
         return sorted(p for p in self.trace_dir.iterdir() if p.name not in known)
 
+    def clean_orphan_trace_files(self, min_age_s: float = 3600.0) -> int:
+        """Delete orphan trace files older than ``min_age_s`` [s] (younger ones may belong to a write in progress
+        in another process); return how many were deleted."""
+        import time
+
+        now = time.time()
+        count = 0
+        for path in self.orphan_trace_files():
+            try:
+                if now - path.stat().st_mtime >= min_age_s:
+                    path.unlink()
+                    count += 1
+            except FileNotFoundError:
+                continue
+        return count
+
     @property
     def stats(self) -> dict[str, int]:
         """Row counts of the main tables."""
