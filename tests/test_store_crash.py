@@ -49,6 +49,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
     env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
     env.pop("EVFLEET_DB", None)
+    env.pop("EVFLEET_TRACE_DIR", None)
     return env
 
 
