@@ -252,3 +252,39 @@ def test_tariff_and_catalog_imports(tmp_path: Path) -> None:
     assert parsed_cat.payload["rows"][0]["model"] == "Atlas E-Van"
     with pytest.raises(ValueError, match=r"row 1.*battery_kwh.*'-2'"):
         parse_catalog(write(tmp_path, "model,battery_kwh,ac_charge_kw\nBad,-2,11\n", "badcat.csv"))
+
+
+_MODELS = ["Renault Zoe", "Tesla Model 3", "Nissan Leaf", "Peugeot 208"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    hst.lists(
+        hst.tuples(
+            hst.sampled_from(_MODELS),
+            hst.integers(0, 47),  # arrival, half hours after 2026-03-02 12:00
+            hst.integers(1, 40),  # stay, half hours
+            hst.integers(0, 100),  # SOC at arrival [%]
+            hst.integers(0, 100),  # target [%]
+            hst.sampled_from(["ac7.4", "ac11", "ac22"]),
+            hst.booleans(),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_fleet_round_trip_property(tmp_path_factory: pytest.TempPathFactory, rows: list[tuple]) -> None:
+    """Any valid fleet: import -> normalised CSV -> import again gives the same payload, and a runnable scenario."""
+    start = pd.Timestamp("2026-03-02T12:00", tz="Africa/Casablanca")
+    lines = [HEADER.strip() + ",bidirectional"]
+    for i, (model, arr, stay, soc_a, soc_t, charger, bidi) in enumerate(rows):
+        a = start + pd.Timedelta(minutes=30 * arr)
+        d = a + pd.Timedelta(minutes=30 * stay)
+        lines.append(f"V{i},{model},{a.isoformat()},{d.isoformat()},{soc_a}%,{soc_t / 100},{charger},{bidi}")
+    tmp = tmp_path_factory.mktemp("fleet")
+    first = parse_fleet(write(tmp, "\n".join(lines) + "\n"))
+    again = parse_fleet(write(tmp, fleet_to_csv(first.payload), "again.csv"))
+    assert again.payload == first.payload
+    sc = scenario_from_fleet(first.payload, pv_kwp=0.0)
+    assert sc.n_vehicles == len(rows)
+    assert np.all(sc.vehicles.departure_step > sc.vehicles.arrival_step)
