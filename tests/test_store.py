@@ -49,6 +49,8 @@ def test_location_defaults_and_overrides(isolated_store_env: Path, tmp_path: Pat
     assert default_db_path().name == "evfleet.db"
     with pytest.raises(StoreError, match="in-memory"):
         resolve_location("sqlite://")
+    with pytest.raises(StoreError, match="unsupported database URL"):
+        resolve_location("notadb://x/y")
 
 
 def test_run_round_trip_is_exact(isolated_store_env: Path, runs: dict) -> None:

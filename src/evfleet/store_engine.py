@@ -69,6 +69,13 @@ def resolve_location(
             parsed = sa.engine.make_url(text)
         except sa.exc.ArgumentError as exc:
             raise StoreError(f"option '--db': not a database URL (value {text!r}): {exc}") from None
+        try:
+            parsed.get_dialect()
+        except (sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(
+                f"option '--db': unsupported database URL (value {parsed.render_as_string(hide_password=True)!r}): "
+                f"{exc}; use a path, sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+            ) from None
         url = text
         if parsed.get_backend_name() == "sqlite":
             if not parsed.database or parsed.database == ":memory:":
