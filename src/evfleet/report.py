@@ -327,29 +327,31 @@ def _run_report(store: Store, run_id: str) -> str:
     ]
     comparison = ""
     if run.get("group_id"):
-        comparison = (
-            f"<p>This run is part of comparison <b>{_e(run['group_id'])}</b>: "
-            f"<code>evfleet report {_e(run['group_id'])}</code> compares its strategies.</p>"
+        same = store.get_group(run["group_id"])["runs"]
+        intro = (
+            f"<p>This run is part of {_e(run['group_id'])} (<code>evfleet report {_e(run['group_id'])}</code> "
+            "draws all its strategies):</p>"
         )
     else:
         same = [r for r in store.list_runs(limit=200) if r["scenario_hash"] == run["scenario_hash"]]
-        if len(same) > 1:
-            rows = [
-                {
-                    "run": r["id"],
-                    "strategy": r["strategy"],
-                    "mode": r["mode"],
-                    "net cost [MAD]": r["kpis"].get("net_cost_mad"),
-                    "peak import [kW]": r["kpis"].get("peak_import_kw"),
-                    "unmet [kWh]": r["kpis"].get("unmet_energy_kwh"),
-                }
-                for r in same
-            ]
-            comparison = "<p>Other stored runs of the same scenario:</p>" + _table(rows)
-        else:
-            comparison = (
-                "<p class='note'>No other strategy was run on this scenario (use <code>evfleet compare</code>).</p>"
-            )
+        intro = "<p>Stored runs of the same scenario:</p>"
+    if len(same) > 1:
+        rows = [
+            {
+                "run": r["id"] + (" (this run)" if r["id"] == run["id"] else ""),
+                "strategy": r["label"] or r["strategy"],
+                "mode": r["mode"],
+                "net cost [MAD]": r["kpis"].get("net_cost_mad"),
+                "peak import [kW]": r["kpis"].get("peak_import_kw"),
+                "unmet [kWh]": r["kpis"].get("unmet_energy_kwh"),
+            }
+            for r in same
+        ]
+        comparison = intro + _table(rows)
+    else:
+        comparison = (
+            "<p class='note'>No other strategy was run on this scenario (use <code>evfleet compare</code>).</p>"
+        )
     kpi_rows = [{"kpi": key, "value": v} for key, v in k.items()]
     body = (
         _cards(k)
