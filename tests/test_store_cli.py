@@ -234,6 +234,13 @@ def test_export_comparison_and_bad_format(isolated_store_env: Path, tmp_path: Pa
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["events"] == [{"kind": "flicker", "value": 0.4}]
     assert np.asarray(doc["trace"]["power_kw"]).shape[0] == small_scenario().n_vehicles
+    assert gid in cli("history", "--comparisons")
+    shown = cli("show", gid)
+    assert "half-power" in shown and "uncontrolled" in shown
+    assert "and its 2 runs" in cli("rm", gid)
+    assert gid not in cli("history", "--comparisons")
+    with open_store() as st:
+        assert st.stats["runs"] == 2 and st.verify() == []
 
 
 def test_newer_database_is_a_clear_cli_error(isolated_store_env: Path) -> None:
