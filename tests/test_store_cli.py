@@ -253,3 +253,24 @@ def test_newer_database_is_a_clear_cli_error(isolated_store_env: Path) -> None:
     con.close()
     out = cli("history", code=2)
     assert "newer evfleet" in out and "0042" in out
+
+
+def test_import_series_into_a_scenario(isolated_store_env: Path, scenario_file: Path, tmp_path: Path) -> None:
+    from evfleet.scenario import load_scenario
+
+    sc = load_scenario(scenario_file)
+    rows = "".join(f"{(sc.start + pd.Timedelta(minutes=30 * i)).isoformat()},{100 + i}\n" for i in range(49))
+    series = tmp_path / "s.csv"
+    series.write_text("time,base_load_kw\n" + rows)
+    out = cli("import", "series", series, "--scenario", scenario_file, "--scenario-out", tmp_path / "sc2.json")
+    assert "imported series" in out and "wrote" in out
+    sc2 = load_scenario(tmp_path / "sc2.json")
+    assert sc2.base_load_kw[:4].tolist() == [100.0, 100.0, 101.0, 101.0]  # 30-min samples on a 15-min step
+    assert np.array_equal(sc2.pv_kw, sc.pv_kw)
+    short = tmp_path / "short.csv"
+    short.write_text("time,base_load_kw\n" + rows.splitlines()[0] + "\n" + rows.splitlines()[1] + "\n")
+    assert "covers" in cli(
+        "import", "series", short, "--scenario", scenario_file, "--scenario-out", tmp_path / "x.json", code=2
+    )
+    with open_store() as st:
+        assert st.stats["imports"] == 1  # the failed one stored nothing

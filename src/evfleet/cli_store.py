@@ -195,7 +195,11 @@ def register(app: typer.Typer) -> None:
         ] = "Africa/Casablanca",
         date: Annotated[str | None, typer.Option(help="Date (YYYY-MM-DD) of HH:MM times in a fleet file.")] = None,
         scenario_out: Annotated[
-            Path | None, typer.Option(help="Fleet: also write a runnable scenario file here.")
+            Path | None,
+            typer.Option(help="Fleet: also write a runnable scenario here; series: write --scenario with the series."),
+        ] = None,
+        scenario: Annotated[
+            Path | None, typer.Option(help="Series: scenario whose series are replaced (resampled to its step).")
         ] = None,
         step_minutes: Annotated[int, typer.Option(help="Step of the scenario written by --scenario-out.")] = 15,
         tariff: Annotated[
@@ -209,8 +213,12 @@ def register(app: typer.Typer) -> None:
 
         if kind not in ("fleet", "series", "tariff", "catalog"):
             raise ValueError(f"argument KIND must be fleet, series, tariff or catalog (value {kind!r})")
-        if scenario_out is not None and kind != "fleet":
-            raise ValueError("option '--scenario-out' applies to fleet imports only")
+        if scenario_out is not None and kind not in ("fleet", "series"):
+            raise ValueError("option '--scenario-out' applies to fleet and series imports only")
+        if kind == "series" and (scenario is None) != (scenario_out is None):
+            raise ValueError("a series import takes --scenario and --scenario-out together")
+        if scenario is not None and kind != "series":
+            raise ValueError("option '--scenario' applies to series imports only")
         with open_cli_store(db) as st:
             if kind == "fleet":
                 parsed = imp.parse_fleet(file, catalog=_import_catalog(st, None), timezone=timezone, date=date)
@@ -221,7 +229,12 @@ def register(app: typer.Typer) -> None:
             else:
                 parsed = imp.parse_catalog(file)
             sc = None
-            if scenario_out is not None:
+            if scenario is not None:
+                from evfleet.fleet_scenario import apply_series
+                from evfleet.scenario import load_scenario
+
+                sc = apply_series(load_scenario(scenario), parsed.payload)
+            elif scenario_out is not None:
                 models = parsed.payload["layout"] == "models"
                 sc = scenario_from_fleet(
                     parsed.payload,
