@@ -167,6 +167,19 @@ def test_comparison_group_in_one_transaction(isolated_store_env: Path, runs: dic
         assert st.stats["runs"] == 0 and st.stats["groups"] == 0
 
 
+def test_sweep_group(isolated_store_env: Path, runs: dict) -> None:
+    from evfleet.store import store_group
+
+    sid, ids = store_group("sweep", "half vs full", runs, meta={"half-power": {"factor": 0.5}})
+    assert sid.startswith("s") and set(ids) == set(runs)
+    with open_store() as st:
+        group = st.get_group(sid[:5])
+        assert group["kind"] == "sweep" and group["meta"] == {"half-power": {"factor": 0.5}}
+        assert sorted(r["source"] for r in group["runs"]) == ["sweep", "sweep"]
+    with pytest.raises(StoreError, match="kind"):
+        store_group("party", "x", runs)
+
+
 def test_failed_group_write_leaves_nothing(isolated_store_env: Path, runs: dict) -> None:
     bad = dict(runs)
     with open_store() as st:

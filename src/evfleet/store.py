@@ -81,6 +81,7 @@ __all__ = [
     "resolve_location",
     "run_events_from_dir",
     "store_comparison",
+    "store_group",
     "store_run",
     "trace_table_bytes",
     "utc_now",
@@ -577,6 +578,25 @@ def store_comparison(
             finished_at=finished_at,
             events=events,
         )
+
+
+def store_group(
+    kind: str,
+    name: str,
+    results: Mapping[str, RunResult],
+    kpis: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    db: str | os.PathLike[str] | None = None,
+    options: Mapping[str, Any] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    events: Mapping[str, Any] | None = None,
+) -> tuple[str, dict[str, str]]:
+    """Store a sweep (``kind="sweep"``) or comparison: ``results`` keyed by point/strategy label, ONE transaction.
+
+    Return ``(group_id, {label: run_id})``; ``meta`` can hold the sweep's parameters per label.
+    """
+    with open_store(db) as st:
+        return st.save_group(kind, name, results, kpis, options=options, meta=meta, events=events)
 
 
 def run_events_from_dir(out_dir: str | os.PathLike[str], since_utc: str) -> pd.DataFrame | None:
