@@ -195,7 +195,7 @@ class Store(StoreQueries, StoreLive):
         source: str,
         label: str | None,
         group_id: str | None,
-        events: pd.DataFrame | Iterable[Mapping[str, Any]] | None,
+        event_rows: list[dict[str, Any]],
         status: str = "completed",
     ) -> None:
         from dataclasses import asdict
@@ -238,7 +238,7 @@ class Store(StoreQueries, StoreLive):
             r["idx"] = i
         if vrows:
             conn.execute(sa.insert(S.vehicle_summaries), vrows)
-        ev_rows = normalise_events(events)
+        ev_rows = [dict(r) for r in event_rows]
         for r in ev_rows:
             r["run_id"] = run_id
         if ev_rows:
@@ -267,6 +267,7 @@ class Store(StoreQueries, StoreLive):
         kpis = compute_kpis(result) if kpis is None else kpis
         finished = finished_at or utc_now()
         started = started_at or finished
+        event_rows = normalise_events(events)  # validated before anything is written
         run_id = _new_id("r")
         path, meta = self._write_trace(run_id, result)
         try:
@@ -282,7 +283,7 @@ class Store(StoreQueries, StoreLive):
                     source=source,
                     label=label,
                     group_id=group_id,
-                    events=events,
+                    event_rows=event_rows,
                 )
         except BaseException:
             path.unlink(missing_ok=True)
@@ -313,6 +314,7 @@ class Store(StoreQueries, StoreLive):
         finished = finished_at or utc_now()
         started = started_at or finished
         group_id = _new_id({"comparison": "c", "sweep": "s", "live": "l"}[kind])
+        event_rows = {key: normalise_events((events or {}).get(key)) for key in results}
         run_ids: dict[str, str] = {}
         written: list[Path] = []
         metas = {}
@@ -350,7 +352,7 @@ class Store(StoreQueries, StoreLive):
                         source=kind,
                         label=str(key),
                         group_id=group_id,
-                        events=(events or {}).get(key),
+                        event_rows=event_rows[key],
                     )
         except BaseException:
             for path in written:
