@@ -127,7 +127,10 @@ def test_import_export_round_trip_and_scenario(isolated_store_env: Path, tmp_pat
     from evfleet.tariffs import load_tariff
 
     tariff.write_text(json.dumps(load_tariff("onee_mt_trihoraire").to_dict()))
-    cli("import", "tariff", tariff)
+    tid = re.search(r"imported tariff (i\w+)", cli("import", "tariff", tariff)).group(1)
+    cli("scenario", "from-fleet", src, "--tariff", tid, "--out", tmp_path / "sc3.json", "--pv-kwp", "0")
+    assert load_scenario(tmp_path / "sc3.json").extra["tariff"] == "onee_mt_trihoraire"
+    assert "not a tariff" in cli("scenario", "from-fleet", src, "--tariff", fid, "--out", tmp_path / "x.json", code=2)
     assert "json only" in cli(
         "export",
         re.search(r"(i\w+)\s+tariff", cli("history", "--imports")).group(1),

@@ -8,6 +8,9 @@ See ``docs/store.md``.
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -46,6 +49,24 @@ def _import_catalog(store: Store, extra: Path | None) -> Any:
     if extra is not None:
         cat = merge_catalog(cat, read_catalog_file(extra))
     return cat
+
+
+@contextmanager
+def _tariff_ref(store: Store, tariff: str) -> Iterator[str]:
+    """A tariff id or file for :func:`evfleet.tariffs.load_tariff`; an imported tariff id (``i...``) is written to a
+    temporary file for the duration of the block."""
+    from evfleet.tariffs import list_tariffs
+
+    if Path(tariff).exists() or tariff in list_tariffs() or not tariff.startswith("i"):
+        yield tariff
+        return
+    rec = store.get_import(tariff)
+    if rec["kind"] != "tariff":
+        raise ValueError(f"option '--tariff': import {rec['id']} is a {rec['kind']} dataset, not a tariff")
+    with tempfile.TemporaryDirectory(prefix="evfleet-tariff-") as tmp:
+        path = Path(tmp) / f"{rec['payload']['tariff'].get('id', 'imported')}.json"
+        path.write_text(json.dumps(rec["payload"]["tariff"]), encoding="utf-8")
+        yield str(path)
 
 
 def register(app: typer.Typer) -> None:
@@ -236,13 +257,14 @@ def register(app: typer.Typer) -> None:
                 sc = apply_series(load_scenario(scenario), parsed.payload)
             elif scenario_out is not None:
                 models = parsed.payload["layout"] == "models"
-                sc = scenario_from_fleet(
-                    parsed.payload,
-                    catalog=_import_catalog(st, None),
-                    step_minutes=step_minutes,
-                    tariff=tariff,
-                    start=date if models else None,
-                )
+                with _tariff_ref(st, tariff) as tariff_ref:
+                    sc = scenario_from_fleet(
+                        parsed.payload,
+                        catalog=_import_catalog(st, None),
+                        step_minutes=step_minutes,
+                        tariff=tariff_ref,
+                        start=date if models else None,
+                    )
             import_id = st.save_import(
                 kind, name or file.name, str(file), parsed.source_sha256, parsed.payload, parsed.n_rows
             )
@@ -326,7 +348,7 @@ def register(app: typer.Typer) -> None:
         series: Annotated[str | None, typer.Option(help="Site series CSV file or imported series id.")] = None,
         step_minutes: Annotated[int, typer.Option(help="Step length in minutes.")] = 15,
         tariff: Annotated[
-            str, typer.Option(help="Tariff id or file for prices not given by --series.")
+            str, typer.Option(help="Tariff id, file or imported tariff id (i...) for prices not given by --series.")
         ] = "onee_mt_trihoraire",
         import_limit_kw: Annotated[float | None, typer.Option(help="Site import limit [kW].")] = None,
         export_limit_kw: Annotated[float | None, typer.Option(help="Site export limit [kW].")] = None,
@@ -361,20 +383,21 @@ def register(app: typer.Typer) -> None:
 
             fleet_payload = load(fleet, "fleet")
             series_payload = load(series, "series") if series else None
-        sc = scenario_from_fleet(
-            fleet_payload,
-            series=series_payload,
-            catalog=catalog,
-            step_minutes=step_minutes,
-            tariff=tariff,
-            import_limit_kw=import_limit_kw,
-            export_limit_kw=export_limit_kw,
-            pv_kwp=pv_kwp,
-            base_load_peak_kw=base_load_peak_kw,
-            seed=seed,
-            name=name,
-            start=start or (date if fleet_payload["layout"] == "models" else None),
-        )
+            with _tariff_ref(st, tariff) as tariff_ref:
+                sc = scenario_from_fleet(
+                    fleet_payload,
+                    series=series_payload,
+                    catalog=catalog,
+                    step_minutes=step_minutes,
+                    tariff=tariff_ref,
+                    import_limit_kw=import_limit_kw,
+                    export_limit_kw=export_limit_kw,
+                    pv_kwp=pv_kwp,
+                    base_load_peak_kw=base_load_peak_kw,
+                    seed=seed,
+                    name=name,
+                    start=start or (date if fleet_payload["layout"] == "models" else None),
+                )
         save_scenario(sc, out)
         typer.echo(
             f"wrote {out}: {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min from {sc.start}"
