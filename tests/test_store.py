@@ -105,6 +105,46 @@ def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp
     assert doc["site"]["site_kw"] == result.site_kw.tolist()
 
 
+def test_extra_site_columns_and_order_round_trip(isolated_store_env: Path, runs: dict, tmp_path: Path) -> None:
+    """A run directory as the grid-quality module writes it (extra per-step columns, frequency moved to the end,
+    pq_* KPIs, events.csv) is stored exactly: the exported site.csv is byte-identical."""
+    from evfleet.export import export
+    from evfleet.store import run_outputs_from_dir, utc_now
+
+    result = runs["uncontrolled"]
+    started = utc_now()
+    out = tmp_path / "run"
+    write_run_outputs(result, out)
+    site = pd.read_csv(out / "site.csv")
+    n = len(site)
+    site["thd_i_pct"] = np.linspace(0.1, 7.3, n) / 3.0
+    site["pq_state"] = np.where(np.arange(n) % 7 == 0, "alert", "normal")
+    site["transformer_ageing_rate"] = np.where(np.arange(n) % 5 == 0, np.nan, 0.25)
+    site["frequency_hz"] = 50.0 + np.sin(np.arange(n)) / 100.0
+    site.to_csv(out / "site.csv", index=False)
+    kpis = json.loads((out / "kpis.json").read_text())
+    (out / "kpis.json").write_text(json.dumps({**kpis, "pq_compliant": True, "pq_checks_failed": 0}))
+    (out / "events.csv").write_text(
+        "time,step,indicator,value,limit,state,previous_state\nt,3,thd_i,7.1,5,alert,normal\n"
+    )
+    written = run_outputs_from_dir(out, started)
+    run_id = store_run(result, written["kpis"], events=written["events"], site=written["site"])
+    with open_store() as st:
+        export(st, run_id, "csv", tmp_path / "export")
+        assert st.get_run(run_id)["kpis"]["pq_compliant"] is True
+        with st.reader.connect() as conn:
+            kinds = conn.execute(sa.text("SELECT kind, severity, limit_value FROM grid_events")).fetchall()
+        assert [tuple(k) for k in kinds] == [("thd_i", "alert", 5.0)]
+    assert (tmp_path / "export" / "site.csv").read_bytes() == (out / "site.csv").read_bytes()
+    from evfleet.report import report_html
+
+    with open_store() as st:
+        html = report_html(st, run_id)
+    assert "pq_compliant" in html and "model estimates" in html and "thd_i" in html
+    with pytest.raises(StoreError, match="one row per step"):
+        store_run(result, site=site.iloc[:-1])
+
+
 def test_delete_run_removes_everything_and_keeps_others(isolated_store_env: Path, runs: dict) -> None:
     with open_store() as st:
         a = st.save_run(runs["uncontrolled"])
@@ -268,7 +308,7 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
 
     from evfleet.store_engine import _alembic_config, _make_engine
 
-    assert known_revisions() == ["0001", "0002"]
+    assert known_revisions() == ["0001", "0002", "0003"]
     db = tmp_path / "old.db"
     loc = resolve_location(db)
     engine = _make_engine(loc)
@@ -295,8 +335,8 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
     (loc.trace_dir / f"{run_id}.parquet").write_bytes((new.trace_dir / f"{run_id}.parquet").read_bytes())
     new.close()
     with open_store(db) as st:
-        assert st.revision == "0002"
-        snapshot = db.with_name("old.db.pre-0002.bak")  # a copy is kept before the upgrade
+        assert st.revision == "0003"
+        snapshot = db.with_name("old.db.pre-0003.bak")  # a copy is kept before the upgrade
         con = sqlite3.connect(snapshot)
         assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert con.execute("SELECT id FROM runs").fetchall() == [(run_id,)]

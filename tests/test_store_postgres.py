@@ -115,7 +115,7 @@ def runs() -> dict:
 
 def test_postgres_round_trip_group_and_delete(pg_url: str, runs: dict) -> None:
     with open_store(pg_url) as st:
-        assert st.engine.dialect.name == "postgresql" and st.revision == "0002"
+        assert st.engine.dialect.name == "postgresql" and st.revision == "0003"
         result = runs["uncontrolled"]
         run_id = st.save_run(result, events=[{"kind": "thd", "value": 3.2}])
         pd.testing.assert_frame_equal(st.site_steps(run_id), site_table(result))
@@ -162,7 +162,7 @@ def test_postgres_newer_schema_refused_and_migration_from_first(pg_url: str, run
         command.upgrade(_alembic_config(conn), "0001")
     assert "groups" not in sa.inspect(engine).get_table_names()
     with open_store(pg_url) as st:  # upgrades 0001 -> 0002
-        assert st.revision == "0002"
+        assert st.revision == "0003"
         st.save_run(runs["uncontrolled"])
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0777'")

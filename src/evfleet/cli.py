@@ -277,9 +277,17 @@ def run(
         print_kpis(kpis)
     typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv")
     if not no_store:
-        from evfleet.store import run_events_from_dir, store_run
+        from evfleet.store import run_outputs_from_dir, store_run
 
-        run_id = store_run(result, kpis, db=db, started_at=started_at, events=run_events_from_dir(out, started_at))
+        written = run_outputs_from_dir(out, started_at)  # store exactly what was written (incl. grid-quality files)
+        run_id = store_run(
+            result,
+            written["kpis"] or kpis,
+            db=db,
+            started_at=started_at,
+            events=written["events"],
+            site=written["site"],
+        )
         typer.echo(f"stored run {run_id} (see `evfleet show {run_id}`)")
 
 

@@ -211,6 +211,12 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
         .replace(">pass<", " class='ok'>pass<")
         .replace(">fail<", " class='bad'>fail<")
     )
+    pq = [{"indicator": key, "value": v} for key, v in k.items() if key.startswith("pq_")]
+    if pq:
+        body += (
+            "<h4>Grid-quality indicators (model estimates of evfleet.power_quality, not measurements; "
+            "see docs/grid-quality.md)</h4>" + _table(pq)
+        )
     events = store.events(run["id"]) if run.get("n_events") else pd.DataFrame()
     if events.empty:
         body += (
@@ -218,7 +224,7 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
             "Runs made with the grid-quality module store its events and they appear here.</p>"
         )
     else:
-        group_cols = [c for c in ("kind", "type", "severity", "standard") if c in events.columns]
+        group_cols = [c for c in ("kind", "type", "indicator", "severity", "state", "standard") if c in events.columns]
         summary = events.groupby(group_cols, dropna=False).size().reset_index(name="events") if group_cols else events
         of = f" of {name}" if name else ""
         body += f"<h4>Grid-quality events{_e(of)} ({len(events)})</h4>" + _table(summary.to_dict(orient="records"))

@@ -79,7 +79,7 @@ __all__ = [
     "open_store",
     "read_trace_bytes",
     "resolve_location",
-    "run_events_from_dir",
+    "run_outputs_from_dir",
     "store_comparison",
     "store_group",
     "store_run",
@@ -89,6 +89,43 @@ __all__ = [
 ]
 
 # --- the store --------------------------------------------------------------------------------------------------
+
+
+def site_step_rows(
+    result: RunResult, site: pd.DataFrame | None = None
+) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """Rows of ``site_steps`` for a run, and the column order to keep (``None``: the default ``site.csv`` order).
+
+    Without ``site`` the rows are :func:`evfleet.kpis.step_table_columns`. With ``site`` (the run's ``site.csv`` as
+    written, e.g. with the grid-quality columns), its values are stored as given: columns of the fixed schema in their
+    columns, any other column in ``extra_json``; fixed columns it lacks are computed from the result.
+    """
+    from evfleet.kpis import step_table_columns
+
+    n = result.scenario.n_steps
+    cols: dict[str, Any] = dict(step_table_columns(result))
+    order: list[str] | None = None
+    extras: dict[str, Any] = {}
+    if site is not None:
+        if len(site) != n:
+            raise StoreError(f"the site table must have one row per step ({n}) (value {len(site)} rows)")
+        order = [str(c) for c in site.columns]
+        if len(set(order)) != len(order):
+            raise StoreError(f"the site table has duplicate columns (value {order})")
+        for c in site.columns:
+            if c in S.SITE_STEP_COLUMNS:
+                cols[str(c)] = site[c].to_numpy()
+            else:
+                extras[str(c)] = site[c]
+    rows = _rows_from_columns(cols, n, S.SITE_STEP_COLUMNS)
+    if extras:
+        records = pd.DataFrame(extras).to_dict(orient="records")
+        for r, e in zip(rows, records, strict=True):
+            r["extra_json"] = _dumps(_clean_json(e))
+    else:
+        for r in rows:
+            r["extra_json"] = None
+    return rows, order
 
 
 def _rows_from_columns(columns: Mapping[str, Any], n: int, names: list[str]) -> list[dict[str, Any]]:
@@ -196,11 +233,11 @@ class Store(StoreQueries, StoreLive):
         label: str | None,
         group_id: str | None,
         event_rows: list[dict[str, Any]],
+        site_rows: tuple[list[dict[str, Any]], list[str] | None],
         status: str = "completed",
     ) -> None:
         from dataclasses import asdict
 
-        from evfleet.kpis import step_table_columns
         from evfleet.results import vehicle_table
 
         sc = result.scenario
@@ -222,10 +259,10 @@ class Store(StoreQueries, StoreLive):
                 "label": label,
                 "kpis_json": _dumps(_clean_json(dict(kpis))),
                 "group_id": group_id,
+                "site_columns_json": _dumps(site_rows[1]) if site_rows[1] is not None else None,
             },
         )
-        step_cols = step_table_columns(result)
-        step_rows = _rows_from_columns(step_cols, sc.n_steps, S.SITE_STEP_COLUMNS)
+        step_rows = [dict(r) for r in site_rows[0]]
         for r in step_rows:
             r["run_id"] = run_id
         if step_rows:
@@ -256,11 +293,13 @@ class Store(StoreQueries, StoreLive):
         label: str | None = None,
         events: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
         group_id: str | None = None,
+        site: pd.DataFrame | None = None,
     ) -> str:
         """Store one run (scenario once by hash, KPIs, site series, vehicle summaries, events, trace); return its id.
 
         Everything lands in one transaction; the trace file is written (fsynced) first and removed again if the
-        transaction fails.
+        transaction fails. ``site`` is the run's ``site.csv`` table as written (default: computed from ``result``);
+        columns beyond the fixed schema (e.g. grid-quality estimates) are kept, and so is the column order.
         """
         from evfleet.kpis import compute_kpis
 
@@ -268,6 +307,7 @@ class Store(StoreQueries, StoreLive):
         finished = finished_at or utc_now()
         started = started_at or finished
         event_rows = normalise_events(events)  # validated before anything is written
+        site_rows = site_step_rows(result, site)
         run_id = _new_id("r")
         path, meta = self._write_trace(run_id, result)
         try:
@@ -284,6 +324,7 @@ class Store(StoreQueries, StoreLive):
                     label=label,
                     group_id=group_id,
                     event_rows=event_rows,
+                    site_rows=site_rows,
                 )
         except BaseException:
             path.unlink(missing_ok=True)
@@ -302,6 +343,7 @@ class Store(StoreQueries, StoreLive):
         started_at: str | None = None,
         finished_at: str | None = None,
         events: Mapping[str, Any] | None = None,
+        sites: Mapping[str, pd.DataFrame] | None = None,
     ) -> tuple[str, dict[str, str]]:
         """Store a comparison/sweep: a group row and one run per key of ``results``, all in ONE transaction.
 
@@ -315,6 +357,7 @@ class Store(StoreQueries, StoreLive):
         started = started_at or finished
         group_id = _new_id({"comparison": "c", "sweep": "s", "live": "l"}[kind])
         event_rows = {key: normalise_events((events or {}).get(key)) for key in results}
+        site_rows = {key: site_step_rows(r, (sites or {}).get(key)) for key, r in results.items()}
         run_ids: dict[str, str] = {}
         written: list[Path] = []
         metas = {}
@@ -353,6 +396,7 @@ class Store(StoreQueries, StoreLive):
                         label=str(key),
                         group_id=group_id,
                         event_rows=event_rows[key],
+                        site_rows=site_rows[key],
                     )
         except BaseException:
             for path in written:
@@ -538,15 +582,24 @@ def store_run(
     source: str = "run",
     label: str | None = None,
     events: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
+    site: pd.DataFrame | None = None,
 ) -> str:
     """Store one run in the store at ``db`` (default location if ``None``) and return its run id.
 
     For ``evfleet run`` and any caller holding a :class:`~evfleet.simulate.RunResult`; ``events`` are grid-quality
-    events (e.g. the rows of ``events.csv``). One transaction: either the whole run lands or nothing does.
+    events (e.g. the rows of ``events.csv``); ``site`` the ``site.csv`` table as written (default: computed from the
+    result). One transaction: either the whole run lands or nothing does.
     """
     with open_store(db) as st:
         return st.save_run(
-            result, kpis, started_at=started_at, finished_at=finished_at, source=source, label=label, events=events
+            result,
+            kpis,
+            started_at=started_at,
+            finished_at=finished_at,
+            source=source,
+            label=label,
+            events=events,
+            site=site,
         )
 
 
@@ -560,10 +613,12 @@ def store_comparison(
     finished_at: str | None = None,
     meta: Mapping[str, Any] | None = None,
     events: Mapping[str, Any] | None = None,
+    sites: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Store an :class:`evfleet.compare.Comparison` (every strategy's run plus the group) in ONE transaction.
 
-    Return ``(comparison_id, {strategy: run_id})``. ``events`` maps strategy -> grid-quality events.
+    Return ``(comparison_id, {strategy: run_id})``. ``events`` maps strategy -> grid-quality events; ``sites`` maps
+    strategy -> the ``site.csv`` table as written.
     """
     from dataclasses import asdict
 
@@ -579,6 +634,7 @@ def store_comparison(
             started_at=started_at,
             finished_at=finished_at,
             events=events,
+            sites=sites,
         )
 
 
@@ -592,24 +648,38 @@ def store_group(
     options: Mapping[str, Any] | None = None,
     meta: Mapping[str, Any] | None = None,
     events: Mapping[str, Any] | None = None,
+    sites: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Store a sweep (``kind="sweep"``) or comparison: ``results`` keyed by point/strategy label, ONE transaction.
 
     Return ``(group_id, {label: run_id})``; ``meta`` can hold the sweep's parameters per label.
     """
     with open_store(db) as st:
-        return st.save_group(kind, name, results, kpis, options=options, meta=meta, events=events)
+        return st.save_group(kind, name, results, kpis, options=options, meta=meta, events=events, sites=sites)
 
 
-def run_events_from_dir(out_dir: str | os.PathLike[str], since_utc: str) -> pd.DataFrame | None:
-    """The grid-quality ``events.csv`` a run wrote into ``out_dir`` (``None`` if absent or older than the run)."""
-    path = Path(out_dir) / "events.csv"
-    if not path.exists():
-        return None
-    written = datetime.fromtimestamp(path.stat().st_mtime, tz=UTC)
-    if written < datetime.fromisoformat(since_utc).replace(microsecond=0):
-        return None  # left over from an earlier run in the same directory
-    try:
-        return pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return None
+def run_outputs_from_dir(out_dir: str | os.PathLike[str], since_utc: str) -> dict[str, Any]:
+    """What a run wrote into ``out_dir`` (files older than ``since_utc`` are left out as leftovers of earlier runs).
+
+    Returns ``kpis`` (``kpis.json``, e.g. with the grid-quality ``pq_*`` KPIs), ``site`` (``site.csv``; pandas 3
+    reads floats back exactly) and ``events`` (``events.csv``); a missing or stale file gives ``None``.
+    """
+    out = Path(out_dir)
+    since = datetime.fromisoformat(since_utc).replace(microsecond=0)
+
+    def fresh(name: str) -> Path | None:
+        path = out / name
+        if not path.exists() or datetime.fromtimestamp(path.stat().st_mtime, tz=UTC) < since:
+            return None
+        return path
+
+    found: dict[str, Any] = {"kpis": None, "site": None, "events": None}
+    if (p := fresh("kpis.json")) is not None:
+        found["kpis"] = json.loads(p.read_text(encoding="utf-8"))
+    for key, name in (("site", "site.csv"), ("events", "events.csv")):
+        if (p := fresh(name)) is not None:
+            try:
+                found[key] = pd.read_csv(p)
+            except pd.errors.EmptyDataError:
+                found[key] = None
+    return found

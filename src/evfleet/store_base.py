@@ -141,8 +141,8 @@ def read_trace_bytes(data: bytes) -> dict[str, np.ndarray]:
 _EVENT_ALIASES = {
     "step": ("step",),
     "time": ("time", "timestamp", "start", "start_time"),
-    "kind": ("kind", "type", "event", "metric", "quantity"),
-    "severity": ("severity", "level", "status"),
+    "kind": ("kind", "type", "indicator", "event", "metric", "quantity"),
+    "severity": ("severity", "state", "level", "status"),
     "value": ("value", "measured", "max_value"),
     "limit_value": ("limit", "limit_value", "threshold"),
     "unit": ("unit", "units"),
@@ -153,7 +153,7 @@ _EVENT_ALIASES = {
 def normalise_events(events: pd.DataFrame | Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
     """Grid-quality events as rows of the ``grid_events`` table; unknown columns are kept in ``detail_json``.
 
-    Accepts the ``events.csv`` of the grid-quality module (or any table with a ``kind``/``type`` column).
+    Accepts the ``events.csv`` of the grid-quality module (or any table with a ``kind``/``type``/``indicator`` column).
     """
     if events is None:
         return []
@@ -169,7 +169,9 @@ def normalise_events(events: pd.DataFrame | Iterable[Mapping[str, Any]] | None) 
                 mapping[target] = alias
                 break
     if "kind" not in mapping:
-        raise StoreError(f"grid-quality events need a 'kind' (or 'type') column; columns: {', '.join(map(str, cols))}")
+        raise StoreError(
+            f"grid-quality events need a 'kind' (or 'type'/'indicator') column; columns: {', '.join(map(str, cols))}"
+        )
     out = []
     for seq, rec in enumerate(records):
         rec = _clean_json(rec)

@@ -154,11 +154,21 @@ class StoreQueries:
     def site_steps(self, ident: str) -> pd.DataFrame:
         """The run's per-step site series, with the columns and order of ``site.csv``."""
         run_id = self.run_id(ident)
-        cols = [S.site_steps.c[name] for name in S.SITE_STEP_COLUMNS]
+        names = [*S.SITE_STEP_COLUMNS, "extra_json"]
+        cols = [S.site_steps.c[name] for name in names]
         with self.reader.connect() as conn:
             rows = conn.execute(sa.select(*cols).where(S.site_steps.c.run_id == run_id).order_by(S.site_steps.c.step))
-            df = pd.DataFrame(rows.fetchall(), columns=S.SITE_STEP_COLUMNS)
-        if df["frequency_hz"].isna().all():
+            df = pd.DataFrame(rows.fetchall(), columns=names)
+            order_json = conn.execute(
+                sa.select(S.runs.c.site_columns_json).where(S.runs.c.id == run_id)
+            ).scalar_one_or_none()
+        extra = df.pop("extra_json")
+        if extra.notna().any():
+            extra_df = pd.DataFrame([json.loads(x) if x else {} for x in extra], index=df.index)
+            df = pd.concat([df, _typed(extra_df)], axis=1)
+        if order_json:
+            df = df[json.loads(order_json)]
+        elif df["frequency_hz"].isna().all():
             df = df.drop(columns=["frequency_hz"])
         return _typed(df)
 

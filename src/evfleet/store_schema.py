@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Newest migration revision this evfleet knows.
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 
 metadata = sa.MetaData()
 
@@ -61,6 +61,7 @@ runs = sa.Table(
     sa.Column("label", sa.Text, nullable=True),
     sa.Column("kpis_json", sa.Text, nullable=False),
     sa.Column("group_id", sa.String(16), nullable=True, index=True),  # added in 0002
+    sa.Column("site_columns_json", sa.Text, nullable=True),  # added in 0003: column order of site.csv
 )
 
 site_steps = sa.Table(
@@ -84,10 +85,13 @@ site_steps = sa.Table(
     sa.Column("n_discharging", sa.Integer, nullable=False),
     sa.Column("n_idle", sa.Integer, nullable=False),
     sa.Column("frequency_hz", sa.Float, nullable=True),
+    sa.Column("extra_json", sa.Text, nullable=True),  # added in 0003: other per-step columns (JSON object)
 )
 
 #: Columns of ``site.csv`` kept per step, in file order (``frequency_hz`` only when the scenario has it).
-SITE_STEP_COLUMNS = ["time", "step"] + [c.name for c in site_steps.columns if c.name not in ("run_id", "step", "time")]
+SITE_STEP_COLUMNS = ["time", "step"] + [
+    c.name for c in site_steps.columns if c.name not in ("run_id", "step", "time", "extra_json")
+]
 
 vehicle_summaries = sa.Table(
     "vehicle_summaries",
