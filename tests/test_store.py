@@ -84,10 +84,13 @@ def test_scenario_is_stored_once(isolated_store_env: Path, runs: dict) -> None:
 
 def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp_path: Path) -> None:
     from evfleet.export import export
+    from evfleet.store import run_outputs_from_dir, utc_now
 
     result = runs["half-power"]
-    run_id = store_run(result)
-    write_run_outputs(result, tmp_path / "direct")
+    started = utc_now()
+    write_run_outputs(result, tmp_path / "direct")  # with the grid-quality module: extra columns and events.csv
+    written = run_outputs_from_dir(tmp_path / "direct", started)
+    run_id = store_run(result, written["kpis"], site=written["site"], events=written["events"])
     with open_store() as st:
         export(st, run_id, "csv", tmp_path / "csv")
         export(st, run_id, "parquet", tmp_path / "pq")
@@ -96,9 +99,7 @@ def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp
         assert (tmp_path / "csv" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes(), name
     power = pd.read_csv(tmp_path / "csv" / "power_kw.csv")
     assert np.array_equal(power.drop(columns="step").to_numpy().T, result.power_kw)
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "pq" / "site.parquet"), site_table(result), check_dtype=False
-    )
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "pq" / "site.parquet"), written["site"], check_dtype=False)
     doc = json.loads((tmp_path / "run.json").read_text())
     assert doc["format"] == "evfleet.run-export/1"
     assert np.array_equal(np.asarray(doc["trace"]["soc"]), result.soc)

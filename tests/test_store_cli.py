@@ -56,18 +56,25 @@ def test_run_stores_unless_no_store(isolated_store_env: Path, scenario_file: Pat
     assert "no run" in cli("show", run_id, code=2)
 
 
-def test_grid_quality_events_csv_is_stored(isolated_store_env: Path, scenario_file: Path, tmp_path: Path) -> None:
-    out_dir = tmp_path / "r"
-    out_dir.mkdir()
-    (out_dir / "events.csv").write_text(
-        "step,kind,severity,value,limit,unit,standard\n4,thd_current,warning,9.5,8,%,IEEE 519\n"
-    )
+def test_run_stores_what_it_wrote(isolated_store_env: Path, scenario_file: Path, tmp_path: Path) -> None:
+    """kpis.json, site.csv and events.csv as `evfleet run` wrote them (grid-quality columns and events included)."""
     import os
 
-    os.utime(out_dir / "events.csv", (1, 1))  # stale file from an earlier run: must NOT be stored
+    from evfleet.store import run_outputs_from_dir, utc_now
+
+    out_dir = tmp_path / "r"
     run_id = re.search(r"stored run (r\w+)", cli("run", scenario_file, "--out", out_dir, "--quiet")).group(1)
     with open_store() as st:
-        assert st.get_run(run_id)["n_events"] == 0
+        assert st.get_run(run_id)["kpis"] == json.loads((out_dir / "kpis.json").read_text())
+        cli("export", run_id, "--format", "csv", "--out", tmp_path / "exp")
+        assert (tmp_path / "exp" / "site.csv").read_bytes() == (out_dir / "site.csv").read_bytes()
+        if (out_dir / "events.csv").exists():
+            pd.testing.assert_frame_equal(st.events(run_id), pd.read_csv(out_dir / "events.csv"), check_dtype=False)
+    # files left in the directory by an earlier run are not taken for this run's
+    for name in ("kpis.json", "site.csv", "events.csv"):
+        if (out_dir / name).exists():
+            os.utime(out_dir / name, (1, 1))
+    assert run_outputs_from_dir(out_dir, utc_now()) == {"kpis": None, "site": None, "events": None}
 
 
 def test_import_fleet_rejects_and_stores_nothing(isolated_store_env: Path, tmp_path: Path) -> None:
