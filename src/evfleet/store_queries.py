@@ -85,6 +85,7 @@ class StoreQueries:
             rows = [dict(r._mapping) for r in conn.execute(q)]
         for r in rows:
             r["kpis"] = json.loads(r.pop("kpis_json"))
+            r.pop("site_columns_json", None)
         return rows
 
     def list_groups(self, limit: int | None = 20) -> list[dict[str, Any]]:
@@ -116,6 +117,8 @@ class StoreQueries:
         out["options"] = json.loads(out.pop("options_json"))
         out["strategy_params"] = json.loads(out.pop("strategy_params_json"))
         out["kpis"] = json.loads(out.pop("kpis_json"))
+        columns = out.pop("site_columns_json", None)
+        out["site_columns"] = json.loads(columns) if columns else None
         out["trace"] = dict(trace._mapping) if trace is not None else None
         out["n_events"] = int(n_events)
         return out
