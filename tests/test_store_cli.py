@@ -88,6 +88,7 @@ def test_import_fleet_rejects_and_stores_nothing(isolated_store_env: Path, tmp_p
     res = runner.invoke(app, ["import", "fleet", str(bad)])
     assert res.exit_code == 2
     assert f"error: {bad}: line 3, column 'departure'" in res.output and "(and 2 more problems)" in res.output
+    assert f"  {bad}: line 4, column 'vehicle_id': duplicates line 2 (value 'A')" in res.output
     with open_store() as st:
         assert st.stats["imports"] == 0
     assert "fleet, series, tariff or catalog" in cli("import", "vehicles", bad, code=2)

@@ -241,14 +241,21 @@ def register(app: typer.Typer) -> None:
         if scenario is not None and kind != "series":
             raise ValueError("option '--scenario' applies to series imports only")
         with open_cli_store(db) as st:
-            if kind == "fleet":
-                parsed = imp.parse_fleet(file, catalog=_import_catalog(st, None), timezone=timezone, date=date)
-            elif kind == "series":
-                parsed = imp.parse_series(file, timezone=timezone)
-            elif kind == "tariff":
-                parsed = imp.parse_tariff(file)
-            else:
-                parsed = imp.parse_catalog(file)
+            try:
+                if kind == "fleet":
+                    parsed = imp.parse_fleet(file, catalog=_import_catalog(st, None), timezone=timezone, date=date)
+                elif kind == "series":
+                    parsed = imp.parse_series(file, timezone=timezone)
+                elif kind == "tariff":
+                    parsed = imp.parse_tariff(file)
+                else:
+                    parsed = imp.parse_catalog(file)
+            except imp.ImportValidationError as exc:
+                # the first problem and how many more, then the next ten, one per line
+                lines = [str(exc), *(f"  {p}" for p in exc.problems[1:11])]
+                if len(exc.problems) > 11:
+                    lines.append(f"  ... and {len(exc.problems) - 11} more")
+                raise ValueError("\n".join(lines)) from None
             sc = None
             if scenario is not None:
                 from evfleet.fleet_scenario import apply_series
