@@ -370,6 +370,7 @@ def live_cards(snap: Any, lang: str) -> list[KpiCard]:
             t("unmet", lang),
             f"{fmt_num(tot['unmet_kwh'], lang, 1)} kWh",
             "optimal" if tot["unmet_kwh"] <= 1e-3 else "warning",
+            _status_text("optimal" if tot["unmet_kwh"] <= 1e-3 else "warning", lang),
         ),
     ]
 
@@ -604,4 +605,5 @@ def fleet_counts_figure(times: pd.DatetimeIndex, counts: Mapping[str, np.ndarray
     fig.update_layout(**LAYOUT, height=height, title={"text": t("vehicles", lang), "x": 0},
                       yaxis_title=t("vehicles", lang))  # fmt: skip
     fig.update_layout(margin={"b": 110})
+    fig.update_layout(legend={"y": -0.32})
     return fig

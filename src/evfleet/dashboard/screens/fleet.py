@@ -36,23 +36,23 @@ only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
 
 def column_config() -> dict:
     def num(col: str, fmt: str) -> st.column_config.NumberColumn:
-        return st.column_config.NumberColumn(H[col], format=fmt, width="small")
+        return st.column_config.NumberColumn(H[col], format=fmt, width=74)
 
     return {
-        H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width="medium"),
+        H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width=150),
         H["registrations"]: num("registrations", "localized"),
         H["battery_kwh"]: num("battery_kwh", "%.1f"),
         H["ac_max_kw"]: num("ac_max_kw", "%.1f"),
         H["dc_max_kw"]: num("dc_max_kw", "%.0f"),
         H["v2g_ac_kw"]: num("v2g_ac_kw", "%.1f"),
         H["v2g_dc_kw"]: num("v2g_dc_kw", "%.0f"),
-        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width="small"),
+        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width=70),
         H["in_fleet"]: num("in_fleet", "%d"),
         H["connected"]: num("connected", "%d"),
         H["charging"]: num("charging", "%d"),
         H["discharging"]: num("discharging", "%d"),
         H["mean_soc_pct"]: st.column_config.ProgressColumn(
-            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width="small"
+            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width=90
         ),
         H["net_power_kw"]: num("net_power_kw", "%.1f"),
     }
@@ -89,7 +89,7 @@ else:
     res, _ = state.run(ctrl)
     times = sc.times
     default = V.focus_step(times, res.site_kw, pd.Timestamp.now(tz=sc.timezone))
-    labels = [x.strftime("%a %H:%M") for x in times]
+    labels = [x.strftime("%Y-%m-%d %H:%M") for x in times]
     step = c_time.select_slider(
         t("time_of_table", lang),
         options=list(range(sc.n_steps)),

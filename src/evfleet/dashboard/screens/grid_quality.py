@@ -40,7 +40,7 @@ shown = comp.rename(columns=heads)
 styled = shown.style.apply(
     lambda col: [f"background-color: {LEVEL_BACKGROUNDS.get(lv, '')}" for lv in levels], subset=[heads["status"]]
 ).format({heads["value"]: "{:.3g}", heads["limit"]: "{:.3g}"}, na_rep="–")
-st.dataframe(styled, hide_index=True, width="stretch", key="pq_compliance")
+st.dataframe(styled, hide_index=True, width="stretch", key="pq_compliance", height=38 + 35 * max(len(shown), 1))
 c1, c2 = st.columns(2)
 with c1:
     clause = ""
