@@ -17,7 +17,7 @@ from evfleet.dashboard.i18n import fmt_num
 from evfleet.generate import ScenarioParams, generate_scenario
 from evfleet.kpis import compute_kpis
 from evfleet.simulate import simulate
-from evfleet.strategies import REGISTRY, ChargingProblem, Strategy
+from evfleet.strategies import REGISTRY, ChargingProblem, Strategy, StrategyError
 
 APP = str(Path(__file__).resolve().parents[1] / "src" / "evfleet" / "dashboard" / "app.py")
 N = 100
@@ -260,3 +260,21 @@ def test_live_clock_starts_at_the_time_of_day():
     assert state.live_start_step(sc, pd.Timestamp("2026-03-01 12:07", tz=sc.timezone)) == 0
     assert state.live_start_step(sc, pd.Timestamp("2026-03-01 01:20", tz=sc.timezone)) == 53
     assert state.live_start_step(sc, pd.Timestamp("2026-03-01 11:59", tz=sc.timezone)) == 95
+
+
+class Failing(Strategy):
+    """Test-only strategy whose solver always fails."""
+
+    name = "failing_test"
+
+    def schedule(self, problem: ChargingProblem) -> np.ndarray:
+        raise StrategyError("solver status 'infeasible' on scenario test")
+
+
+def test_a_failing_strategy_is_reported_not_crashed(monkeypatch):
+    monkeypatch.setitem(REGISTRY, Failing.name, Failing)
+    at = _app()
+    at.selectbox(key="strategy").select(Failing.name).run()
+    assert not at.exception
+    assert any("infeasible" in e.value for e in at.error)
+    assert not at.metric  # no number shown for a failed run

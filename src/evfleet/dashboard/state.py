@@ -30,7 +30,7 @@ from evfleet.kpis import compute_kpis
 from evfleet.live import SPEEDS, LiveSimulation
 from evfleet.scenario import Scenario
 from evfleet.simulate import RunResult, SimulationOptions, simulate
-from evfleet.strategies import REGISTRY
+from evfleet.strategies import REGISTRY, StrategyError
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 N_MIN, N_MAX, N_STEP = 50, 2000, 50
@@ -245,7 +245,12 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
     """(result, KPIs) of ``strategy`` (default: the sidebar's) on the current scenario."""
     key, sc = current_scenario(ctrl)
     s, m = strategy or ctrl.strategy, mode or ctrl.mode
-    res = _run(key, s, m, ctrl.v2g, sc)
+    try:
+        with st.spinner(f"{s} · {m} …", show_time=True):
+            res = _run(key, s, m, ctrl.v2g, sc)
+    except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
+        st.error(f"{t('error', ctrl.lang)}: {exc}")
+        st.stop()
     return res, _kpis(key, s, m, ctrl.v2g, res)
 
 
