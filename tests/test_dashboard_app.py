@@ -60,10 +60,11 @@ def _app(n: int = N) -> AppTest:
     return at
 
 
-def _expected(at: AppTest, strategy: str = "uncontrolled"):
+def _expected(at: AppTest, strategy: str | None = None):
+    """The scenario and run the app should show, computed here independently (default: the sidebar's strategy)."""
     params = {**at.session_state["scenario_params"], "vehicles": at.slider(key="n_vehicles").value}
     sc = generate_scenario(ScenarioParams(**params))
-    return sc, simulate(sc, strategy)
+    return sc, simulate(sc, strategy or at.selectbox(key="strategy").value)
 
 
 def _metric(at: AppTest, label: str) -> str:
@@ -143,12 +144,17 @@ def test_strategies_page_runs_the_comparison(two_strategies):
     at = _app()
     at.switch_page("screens/strategies.py").run()
     assert not at.dataframe  # nothing runs before the click
+    assert at.multiselect(key="cmp_strategies").value == list(
+        dict.fromkeys(["uncontrolled", at.selectbox(key="strategy").value])
+    )
+    at.multiselect(key="cmp_strategies").set_value(["uncontrolled", HalfPower.name]).run()
     at.button(key="cmp_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value.set_index("Strategy")
-    assert set(table.index) == set(REGISTRY)
+    assert set(table.index) == {"uncontrolled", HalfPower.name}
     assert table.loc["uncontrolled", "Savings (MAD)"] == 0
     _, res = _expected(at, HalfPower.name)
+    assert HalfPower.name in table.index
     assert table.loc[HalfPower.name, "Net cost (MAD)"] == pytest.approx(compute_kpis(res)["net_cost_mad"])
     assert len(at.get("plotly_chart")) == 2  # bars + overlay
     at.toggle(key="cmp_both").set_value(True).run()
@@ -178,6 +184,7 @@ def test_grid_quality_page_with_the_module():
 
 def test_economics_inputs_change_the_roi():
     at = _app()
+    at.selectbox(key="strategy").select("uncontrolled").run()
     at.switch_page("screens/economics.py").run()
     assert not at.exception, [e.message for e in at.exception]
     at.number_input(key="econ_n_chargers").set_value(10).run()

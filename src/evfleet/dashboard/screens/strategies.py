@@ -29,7 +29,13 @@ def _compare(key: str, strategies: tuple[str, ...], mode: str, v2g: bool, _sc):
 
 
 c1, c2, c3 = st.columns([5, 3, 2])
-chosen = c1.multiselect(t("choose_strategies", lang), names, default=names, key="cmp_strategies")
+# default: the baseline and the sidebar's strategy (some optimisers take tens of seconds at 2,000 vehicles)
+chosen = c1.multiselect(
+    t("choose_strategies", lang),
+    names,
+    default=list(dict.fromkeys(["uncontrolled", ctrl.strategy])),
+    key="cmp_strategies",
+)
 both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
 c3.write("")
 clicked = c3.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
