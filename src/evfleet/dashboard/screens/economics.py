@@ -22,35 +22,40 @@ days = sc.n_steps * sc.dt_h / 24.0
 
 state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
 ops = operating_summary(k, base_k)
-c1, c2 = st.columns([6, 4])
+table = cost_by_period_table(res, base)
+c1, c2 = st.columns([7, 3])
 with c1:
-    table = cost_by_period_table(res, base)
     state.plot(cost_by_period_figure(table, lang, ctrl.strategy), key="econ_periods")
 with c2:
-    st.metric(t("v2g_net", lang), f"{fmt_num(ops['v2g_net_value_mad'], lang)} MAD", border=True)
-    heads = {
-        "period": "col_period",
-        "price_mad_per_kwh": "col_price",
-        "import_kwh": "col_import_kwh",
-        "import_cost_mad": "col_import_cost",
-        "baseline_import_kwh": "col_base_import_kwh",
-        "baseline_import_cost_mad": "col_base_import_cost",
-    }
-    shown = table.assign(period=[V.period_label(x, lang) for x in table["period"]])
-    st.dataframe(
-        shown.rename(columns={c: t(k, lang) for c, k in heads.items()}),
-        hide_index=True,
-        width="stretch",
-        key="econ_period_table",
-        column_config={
-            t(heads[c], lang): st.column_config.NumberColumn(format="%.2f" if c.startswith("price") else "%.0f")
-            for c in table.columns
-            if c != "period"
-        },
+    st.metric(
+        t("v2g_net", lang),
+        f"{fmt_num(ops['v2g_net_value_mad'], lang)} MAD",
+        help="V2G value - degradation cost",
+        border=True,
     )
+    st.metric(t("savings", lang), fmt_pct(ops["savings_pct"], lang), border=True)
+heads = {
+    "period": "col_period",
+    "price_mad_per_kwh": "col_price",
+    "import_kwh": "col_import_kwh",
+    "import_cost_mad": "col_import_cost",
+    "baseline_import_kwh": "col_base_import_kwh",
+    "baseline_import_cost_mad": "col_base_import_cost",
+}
+shown = table.assign(period=[V.period_label(x, lang) for x in table["period"]])
+st.dataframe(
+    shown.rename(columns={c: t(k, lang) for c, k in heads.items()}),
+    hide_index=True,
+    width="stretch",
+    key="econ_period_table",
+    column_config={
+        t(heads[c], lang): st.column_config.NumberColumn(format="%.2f" if c.startswith("price") else "%.0f")
+        for c in table.columns
+        if c != "period"
+    },
+)
 
 st.subheader(t("roi_inputs", lang))
-bidi = sc.vehicles.extra.get("bidirectional_charger")
 veh = sc.vehicles.extra.get("vehicle")
 n_default = len(set(veh.tolist())) if veh is not None else sc.n_vehicles
 d = EconomicInputs()
@@ -95,5 +100,5 @@ cards = [
     ),
     V.KpiCard("roi", t("roi", lang), fmt_pct(r.roi_pct, lang)),
 ]
-state.kpi_row(cards, per_row=5)
+state.kpi_row(cards, per_row=3)
 state.plot(cashflow_figure(r.cashflow, lang, pay), key="econ_cashflow")
