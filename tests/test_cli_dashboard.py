@@ -36,3 +36,25 @@ def test_server_settings(monkeypatch):
     monkeypatch.setattr("evfleet.dashboard.launch.run_server", lambda *a: calls.append(a))
     res = runner.invoke(app, ["dashboard", "--port", "8765"])
     assert res.exit_code == 0 and calls == [(str(app_path()), 8765, "127.0.0.1")]
+
+
+def test_warm_up_fills_the_shared_caches_once(monkeypatch):
+    import streamlit as st
+
+    from evfleet.dashboard import state
+    from evfleet.simulate import simulate
+
+    st.cache_resource.clear()
+    calls = []
+
+    def counting(*a, **k):
+        calls.append(a[1])
+        return simulate(*a, **k)
+
+    monkeypatch.setattr(state, "simulate", counting)
+    state.warm_default_caches(50)
+    first = len(calls)
+    assert first >= 1 and "uncontrolled" in calls
+    state.warm_default_caches(50)
+    assert len(calls) == first  # the second call is served from the cache
+    st.cache_resource.clear()

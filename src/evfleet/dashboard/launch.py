@@ -35,18 +35,20 @@ def server_args(app: str, port: int, host: str) -> list[str]:
 
 
 def warm_up() -> None:
-    """Import the dashboard's modules and build the default scenario and a figure once (warms module caches)."""
+    """Import the dashboard's modules, fill the shared caches for the default page and build a figure once."""
     try:
+        import logging
+
         import plotly.io as pio
 
-        from evfleet.dashboard import analysis_views, fleet_views, views  # noqa: F401
-        from evfleet.dashboard.state import default_params
-        from evfleet.generate import ScenarioParams, generate_scenario
-        from evfleet.simulate import simulate
+        # outside a script run Streamlit logs "missing ScriptRunContext" for each cached call: expected here
+        logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+        logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
+        from evfleet.dashboard import analysis_views, fleet_views, state, views  # noqa: F401
 
-        sc = generate_scenario(ScenarioParams(vehicles=500, **default_params()))
-        res = simulate(sc)
-        pio.to_json(views.load_curve_figure(sc.times, {"site_kw": res.site_kw}, sc.tou_period, 1.0, "en"))
+        state.warm_default_caches(500)
+        sc = state.generated_check({**state.default_params(), "vehicles": 500})
+        pio.to_json(views.load_curve_figure(sc.times, {"site_kw": sc.base_load_kw}, sc.tou_period, 1.0, "en"))
     except Exception:  # a warm-up failure must never stop the server; the page will report real errors
         pass
 

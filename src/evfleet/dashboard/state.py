@@ -289,6 +289,23 @@ def catalog() -> pd.DataFrame:
     return load_catalog()
 
 
+def warm_default_caches(n_vehicles: int = 500) -> None:
+    """Fill the shared caches with the default page's scenario, runs and grid-quality report (server start-up).
+
+    Uses the same keys as :func:`current_scenario` and :func:`run` with the default sidebar choices, so the
+    first visitor finds them computed.
+    """
+    params = {**default_params(), "vehicles": int(n_vehicles)}
+    key = _params_key(params)
+    sc = _generated(key, json.dumps(params, default=str))
+    strategy = default_strategy(list(REGISTRY))
+    for name in dict.fromkeys([strategy, "uncontrolled"]):
+        res = _run(key, name, "offline", True, sc)
+        _kpis(key, name, "offline", True, res)
+        if name == strategy and pq_available():
+            _pq(key, name, "offline", True, res)
+
+
 # --- live ------------------------------------------------------------------------------------------------------
 
 
