@@ -121,8 +121,11 @@ def test_fleet_table_matches_the_simulation():
     at.text_input(key="fleet_search").input("tesla").run()
     models = at.dataframe[0].value["Model"]
     assert len(models) and models.str.contains("Tesla").all()
-    # drill-down lists the vehicle's facts
+    # drill-down lists the vehicle's facts and, with the sourced catalogue, where the model's numbers come from
     assert any("Departure" in m.value for m in at.markdown)
+    if state.catalog_details() is not None:
+        src = next(d.value for d in at.dataframe if "field" in d.value.columns)
+        assert "battery_kwh" in set(src["field"])
 
 
 def test_language_switch_changes_headers_and_labels():

@@ -230,3 +230,18 @@ def test_analysis_figures():
     assert len(f3.data) == 2
     f4 = V.fleet_counts_figure(sc.times, {"n_charging": np.arange(sc.n_steps)}, "en")
     assert len(f4.data) == 1
+
+
+def test_sources_frame_lists_each_number():
+    fake = {
+        "fields": {
+            "battery_kwh": {"value": 57.5, "unit": "kWh", "status": "sourced", "text": "ev2gym",
+                            "references": [{"id": "ev2gym", "title": "EV2Gym", "url": "https://x"}]},
+            "dc_taper_soc": {"value": 0.8, "unit": "-", "status": "assumption", "text": "assumed",
+                             "references": []},
+        }
+    }  # fmt: skip
+    df = F.sources_frame(fake)
+    assert list(df["field"]) == ["battery_kwh", "dc_taper_soc"]
+    assert df.loc[0, "url"] == "https://x" and df.loc[1, "reference"] == "assumed"
+    assert df.loc[1, "status"] == "assumption"

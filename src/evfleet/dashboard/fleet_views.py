@@ -26,6 +26,7 @@ __all__ = [
     "fleet_state_at",
     "fleet_table",
     "localise_columns",
+    "sources_frame",
     "top_models_figure",
     "v2g_pie_figure",
     "vehicle_info",
@@ -252,3 +253,22 @@ def drilldown_figure(result: Any, i: int, lang: str, height: int = 340) -> go.Fi
     fig.update_yaxes(title_text=t("power_kw", lang), secondary_y=True, showgrid=False)
     fig.update_layout(margin={"b": 110})
     return fig
+
+
+def sources_frame(sources: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per number of a model (``evfleet.catalog_sources.model_sources`` output): field, value, unit,
+    status (sourced / assumption / user), reference titles and the first reference's URL."""
+    rows = []
+    for field, e in sources.get("fields", {}).items():
+        refs = e.get("references") or []
+        rows.append(
+            {
+                "field": field,
+                "value": str(e.get("value")),
+                "unit": e.get("unit", ""),
+                "status": e.get("status", ""),
+                "reference": "; ".join(str(r.get("title", r.get("id", ""))) for r in refs) or e.get("text", ""),
+                "url": str(refs[0].get("url", "")) if refs else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=["field", "value", "unit", "status", "reference", "url"])

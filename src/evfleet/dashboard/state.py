@@ -306,6 +306,18 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
             _pq(key, name, "offline", True, res)
 
 
+@st.cache_resource(show_spinner=False)
+def catalog_details() -> pd.DataFrame | None:
+    """The catalogue with its per-number sources (``evfleet.catalog_sources``), or ``None`` if not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("evfleet.catalog_sources") is None:
+        return None
+    from evfleet.catalog_sources import load_catalog_details
+
+    return load_catalog_details()
+
+
 # --- live ------------------------------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from evfleet.dashboard.fleet_views import (
     fleet_state_at,
     fleet_table,
     localise_columns,
+    sources_frame,
     top_models_figure,
     v2g_pie_figure,
     vehicle_info,
@@ -122,12 +123,21 @@ with c_info:
     i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
     info = vehicle_info(res, i, lang)
     st.markdown("\n".join(f"- **{k}**: {val}" for k, val in info.items()))
-    try:
-        from evfleet.catalog import model_sources  # type: ignore[attr-defined]
-    except ImportError:
-        model_sources = None
-    if model_sources is not None:
+    details = state.catalog_details()
+    if details is not None:
+        from evfleet.catalog_sources import model_sources
+
         with st.expander(t("sources", lang)):
-            st.write(model_sources(str(v.model[i])))
+            try:
+                src = sources_frame(model_sources(str(v.model[i]), details))
+                st.dataframe(
+                    src,
+                    hide_index=True,
+                    width="stretch",
+                    key="drill_sources",
+                    column_config={"url": st.column_config.LinkColumn("url")},
+                )
+            except ValueError as exc:  # a model not in the catalogue (uploaded scenario)
+                st.caption(str(exc))
 with c_sel:
     state.plot(drilldown_figure(res, i, lang), key="drill_fig")
