@@ -248,6 +248,12 @@ def run(
     horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
     quiet: Annotated[bool, typer.Option(help="Do not print the KPI table.")] = False,
+    reserve_price: Annotated[
+        float | None, typer.Option(help="grid_support: FCR reserve price [MAD/kW/h] (default 0.15).")
+    ] = None,
+    frequency_csv: Annotated[
+        Path | None, typer.Option(help="grid_support: CSV with a frequency_hz column (and optional time).")
+    ] = None,
 ) -> None:
     """Run one strategy on a scenario and write kpis.json, trace.npz, site.csv and vehicles.csv."""
     from evfleet.kpis import compute_kpis
@@ -258,8 +264,11 @@ def run(
 
     if strategy not in REGISTRY:
         raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
-    sc = load_scenario(scenario)
-    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed))
+    from evfleet.cli_strategies import strategy_params, with_frequency
+
+    sc = with_frequency(load_scenario(scenario), frequency_csv)
+    params = strategy_params(reserve_price, seed).get(strategy, {})
+    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
     kpis = compute_kpis(result)
     write_run_outputs(result, out, kpis)
     if not quiet:
@@ -292,7 +301,9 @@ def demo(
 
 #: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
 #: imports inside the command functions so that ``evfleet --help`` stays fast.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "evfleet.cli_strategies",
+]
 
 
 def _register_command_modules() -> None:
