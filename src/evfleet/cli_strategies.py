@@ -44,7 +44,9 @@ def register(app: typer.Typer) -> None:
         scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON).")],
         out: Annotated[Path, typer.Option(help="Output directory for comparison.csv and comparison.md.")],
         strategies: Annotated[str, typer.Option(help='"all" or a comma list of strategy names.')] = "all",
-        mode: Annotated[str, typer.Option(help="offline (perfect foresight) or online (receding horizon).")] = "offline",
+        mode: Annotated[
+            str, typer.Option(help="offline (perfect foresight) or online (receding horizon).")
+        ] = "offline",
         v2g: Annotated[bool, typer.Option("--v2g/--no-v2g", help="Allow discharging to the grid.")] = True,
         forecast_noise: Annotated[float, typer.Option(help="Online mode: relative forecast error (0-1).")] = 0.0,
         horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
@@ -58,7 +60,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run every strategy on the same scenario; write and print the comparison against uncontrolled."""
         from evfleet.cli import _run_options
-        from evfleet.compare import COMPARISON_COLUMNS, compare as run_compare, resolve_strategies, write_comparison
+        from evfleet.compare import COMPARISON_COLUMNS, resolve_strategies, write_comparison
+        from evfleet.compare import compare as run_compare
         from evfleet.scenario import load_scenario
 
         try:
