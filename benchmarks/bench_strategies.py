@@ -102,12 +102,7 @@ def cvxpy_price(sc) -> tuple[float, float]:
     ]
     pi = p.price_import_mad_per_kwh
     pe = np.minimum(p.price_export_mad_per_kwh, pi)
-    cost = (
-        (pi * dt) @ imp
-        - (pe * dt) @ exp
-        + (p.degradation_mad_per_kwh + 1e-4) * dt * cp.sum(dis)
-        + 100.0 * cp.sum(u)
-    )
+    cost = (pi * dt) @ imp - (pe * dt) @ exp + (p.degradation_mad_per_kwh + 1e-4) * dt * cp.sum(dis) + 100.0 * cp.sum(u)
     prob = cp.Problem(cp.Minimize(cost), cons)
     prob.solve(solver=cp.HIGHS)
     total = time.perf_counter() - t0

@@ -92,8 +92,8 @@ class OptimizingStrategy(Strategy):
     """Base of the LP/QP strategies: subclasses implement :meth:`objective` (and may post-process the plan).
 
     Parameters (all strategies): ``unmet_penalty`` [objective units per kWh, default: strategy-specific, large
-    enough that slack is used only when a target is physically unreachable], ``fine_steps`` (default 4) and
-    ``block_steps`` (default 4) for the online move blocking, ``time_limit_s`` (default 600).
+    enough that slack is used only when a target is physically unreachable], ``fine_steps`` (default: 0.5 h of
+    steps) and ``block_steps`` (default: 2 h of steps) for the online move blocking, ``time_limit_s`` (600).
     """
 
     uses_solver: ClassVar[bool] = True
@@ -157,8 +157,8 @@ class OptimizingStrategy(Strategy):
 
     def first_step(self, problem: ChargingProblem) -> np.ndarray:
         t0 = time.perf_counter()
-        fine = int(self.param("fine_steps", 4))
-        block = int(self.param("block_steps", 4))
+        fine = int(self.param("fine_steps", max(1, round(0.5 / problem.dt_h))))
+        block = int(self.param("block_steps", max(1, round(2.0 / problem.dt_h))))
         coarse = block_problem(problem, max(fine, 1), max(block, 1))
         sol = self.solve_problem(coarse)
         plan, adjust = project_to_physics(coarse, sol.power_kw)
