@@ -83,11 +83,10 @@ class LoadBalancing(Strategy):
         cap = problem.import_limit_kw - problem.base_load_kw[0] + problem.pv_kw[0]
         conn = problem.arrival <= 0
         remaining_h = (problem.departure - np.maximum(problem.arrival, 0)) * problem.dt_h
-        target = np.where(problem.departs_in_horizon, problem.energy_target_kwh, problem.energy_target_kwh)
         p = allocate(
             cap,
             problem.energy_kwh,
-            target,
+            problem.energy_target_kwh,
             problem.energy_ceiling_kwh,
             np.where(conn, problem.max_charge_kw, 0.0),
             problem.charge_efficiency,

@@ -72,7 +72,7 @@ class Objective:
     reserve_revenue: np.ndarray | None = None
     reserve_duration_h: float = 0.25
     unmet_penalty: float = 100.0
-    aggregate_plain: bool = False
+    aggregate_plain: bool = True
     site_segments: int = 64
 
 
