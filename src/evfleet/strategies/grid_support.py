@@ -10,10 +10,11 @@ the highest import price) and ``W`` = ``pointe_weight`` [MAD/kWh, default 10]::
 
 so discharge of capable vehicles above their V2G floor goes first into the peak period, targets still met.
 
-(b) Frequency containment. With ``rho`` = ``reserve_price`` [MAD/kW/h] > 0, every connected vehicle reserves a
-symmetric band ``r_s`` [kW] (``p +- r`` within its power limits, the site within its limits, and enough energy
-headroom for ``reserve_duration_h`` hours of full activation: ``e + eta_c*T*r <= ceiling``,
-``e - T*r/eta_d >= floor``). The delivered power follows the droop: ``p = p_plan + r * a(f)`` with ``a`` the
+(b) Frequency containment. With ``rho`` = ``reserve_price`` [MAD/kW/h] > 0, every connected V2G-eligible vehicle
+reserves a symmetric band ``r_s`` [kW] (FCR is a V2G service here; none with V2G off): ``p +- r`` within its
+power limits, the site within its limits, and enough energy headroom for ``reserve_duration_h`` hours of full
+activation: ``e + eta_c*T*r <= ceiling``,
+``e - T*r/eta_d >= floor``. The delivered power follows the droop: ``p = p_plan + r * a(f)`` with ``a`` the
 activation of :func:`evfleet.frequency.droop_activation` (deadband +-10 mHz, full at +-200 mHz). The frequency is
 the scenario's ``frequency_hz`` series, else the seeded synthetic signal of :mod:`evfleet.frequency` (``seed``).
 

@@ -7,7 +7,7 @@ vehicle-major, so the model grows with the number of plug-in hours, not with ``n
 
 * ``ch[s] in [0, max_charge_kw]`` charging power, ``dis[s] in [0, max_discharge_kw]`` discharging power (only for
   V2G-eligible vehicles), ``e[s]`` battery energy at the *end* of slot s, ``r[s] >= 0`` reserved symmetric
-  frequency band (only when a reserve is priced);
+  frequency band (V2G-eligible slots, only when a reserve is priced);
 * per column t: ``imp[t], exp[t] >= 0`` site import/export, optionally ``z`` (peak import) and per vehicle with a
   binding target a slack ``u[i] >= 0`` of unmet battery energy.
 
@@ -153,8 +153,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
 
     A vehicle that never discharges and holds no reserve ("plain") charges monotonically, so its energy window
     reduces to one row ``sum_s eta_c*dt*ch[s] <= hi - e0`` (and its target row): no energy variables. Energy
-    variables and dynamics rows exist only for "stateful" vehicles (V2G-eligible, or every vehicle when a
-    reserve is priced). This is exact and shrinks the model several-fold.
+    variables and dynamics rows exist only for "stateful" vehicles (V2G-eligible). This is exact and shrinks the model.
     """
     t_start = time.perf_counter()
     H = problem.n_steps
@@ -166,8 +165,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     first[offsets[:-1][length > 0]] = True
     eligible = discharge_eligible(problem)
     reserve = objective.reserve_revenue is not None
-    aggregate = objective.aggregate_plain and not reserve
-    stateful = eligible.copy() if aggregate else np.ones(problem.n_vehicles, dtype=bool)
+    stateful = eligible.copy() if objective.aggregate_plain else np.ones(problem.n_vehicles, dtype=bool)
     net_base = problem.base_load_kw - problem.pv_kw
     imp_cap = max(problem.import_limit_kw, 0.0)
     exp_cap = max(problem.export_limit_kw, 0.0)
@@ -180,7 +178,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     Se = len(st_slots)
     e_pos = np.full(S, -1, dtype=np.int64)
     e_pos[st_slots] = np.arange(Se)
-    Sr = S if reserve else 0
+    Sr = Sd if reserve else 0
     has = length > 0
     tgt = np.flatnonzero(problem.departs_in_horizon & has)
     m = len(tgt)
@@ -222,7 +220,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     cost[o_ch:o_dis] = objective.charge_cost * dt_s
     cost[o_dis:o_e] = objective.discharge_cost * dt_s[dis_slots]
     if reserve:
-        cost[o_r:o_imp] = -np.asarray(objective.reserve_revenue, dtype=float)[slot_t] * dt_s
+        cost[o_r:o_imp] = -np.asarray(objective.reserve_revenue, dtype=float)[slot_t[dis_slots]] * dt_s[dis_slots]
     if objective.import_cost is not None:
         cost[o_imp:o_exp] = objective.import_cost
     if objective.export_cost is not None:
@@ -291,36 +289,38 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         row_upper.append(np.zeros(H))
         n_row += H
     if reserve:
+        # The band is offered by V2G-eligible vehicles (index k over their slots ds): symmetric around the plan.
         t_res = objective.reserve_duration_h
+        ds = dis_slots
+        k = np.arange(Sd)
         for sign in (1.0, -1.0):  # p + r <= cmax ; p - r >= -dmax
-            add(n_row + slots, o_ch + slots, 1.0)
-            add(n_row + dis_slots, o_dis + np.arange(Sd), -1.0)
-            add(n_row + slots, o_r + slots, sign)
+            add(n_row + k, o_ch + ds, 1.0)
+            add(n_row + k, o_dis + k, -1.0)
+            add(n_row + k, o_r + k, sign)
             if sign > 0:
-                row_lower.append(np.full(S, -np.inf))
-                row_upper.append(problem.max_charge_kw[slot_v].astype(float))
+                row_lower.append(np.full(Sd, -np.inf))
+                row_upper.append(problem.max_charge_kw[slot_v[ds]].astype(float))
             else:
-                dmax = np.where(eligible[slot_v], problem.max_discharge_kw[slot_v], 0.0)
-                row_lower.append(-dmax)
-                row_upper.append(np.full(S, np.inf))
-            n_row += S
-        # energy headroom for T_res hours of full activation (every slot is stateful here)
-        add(n_row + slots, o_e + slots, 1.0)
-        add(n_row + slots, o_r + slots, eta_c * t_res)
-        row_lower.append(np.full(S, -np.inf))
-        row_upper.append(hi[slot_v])
-        n_row += S
-        add(n_row + slots, o_e + slots, 1.0)
-        add(n_row + slots, o_r + slots, -t_res / eta_d)
-        row_lower.append(lo[slot_v])
-        row_upper.append(np.full(S, np.inf))
-        n_row += S
+                row_lower.append(-problem.max_discharge_kw[slot_v[ds]].astype(float))
+                row_upper.append(np.full(Sd, np.inf))
+            n_row += Sd
+        # energy headroom for T_res hours of full activation
+        add(n_row + k, o_e + e_pos[ds], 1.0)
+        add(n_row + k, o_r + k, eta_c[ds] * t_res)
+        row_lower.append(np.full(Sd, -np.inf))
+        row_upper.append(hi[slot_v[ds]])
+        n_row += Sd
+        add(n_row + k, o_e + e_pos[ds], 1.0)
+        add(n_row + k, o_r + k, -t_res / eta_d[ds])
+        row_lower.append(lo[slot_v[ds]])
+        row_upper.append(np.full(Sd, np.inf))
+        n_row += Sd
         ub_ev = np.maximum(imp_cap - net_base, 0.0)
         lb_ev = np.minimum(-exp_cap - net_base, 0.0)
         for sign in (1.0, -1.0):
             add(n_row + slot_t, o_ch + slots, 1.0)
-            add(n_row + slot_t[dis_slots], o_dis + np.arange(Sd), -1.0)
-            add(n_row + slot_t, o_r + slots, sign)
+            add(n_row + slot_t[ds], o_dis + k, -1.0)
+            add(n_row + slot_t[ds], o_r + k, sign)
             row_lower.append(np.full(H, -np.inf) if sign > 0 else lb_ev)
             row_upper.append(ub_ev if sign > 0 else np.full(H, np.inf))
             n_row += H
@@ -335,7 +335,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         conn_ch = np.bincount(slot_t, weights=upper[o_ch:o_dis], minlength=H)
         conn_dis = np.bincount(slot_t[dis_slots], weights=upper[o_dis:o_e], minlength=H)
         if reserve:
-            conn_ch = conn_ch + problem.max_charge_kw.max(initial=0.0)
+            conn_ch = conn_ch + np.bincount(slot_t[dis_slots], weights=upper[o_dis:o_e], minlength=H)
         s_lo = np.maximum(net_base - conn_dis, -upper[o_exp:o_z])
         s_hi = np.minimum(net_base + conn_ch, upper[o_imp:o_exp])
         s_hi = np.maximum(s_hi, s_lo + 1e-6)
@@ -454,7 +454,7 @@ def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, so
     ds = model.dis_slots
     dis[sv[ds], st[ds]] = np.maximum(x[o["dis"] : o["dis"] + len(ds)], 0.0)
     if o["imp"] - o["r"] > 0:
-        res[sv, st] = np.maximum(x[o["r"] : o["imp"]], 0.0)
+        res[sv[ds], st[ds]] = np.maximum(x[o["r"] : o["imp"]], 0.0)
     dt_col = col_dt(p)
     eta_c = p.charge_efficiency[:, None]
     eta_d = p.discharge_efficiency[:, None]
