@@ -58,7 +58,9 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     U = Z + 1
     pwl = params.get("pwl")  # (s_lo (H,), width (H,), K, w) of the valley-filling interpolant
     D = U + n
-    nx = D + (H * pwl[2] if pwl else 0)
+    R = D + (H * pwl[2] if pwl else 0)
+    rho = params.get("reserve_price", 0.0)
+    nx = R + (nv if rho > 0 else 0)
     bounds = [(0.0, 0.0)] * nx
     for i in range(n):
         for t in range(H):
@@ -97,6 +99,10 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         row[DIS + t : DIS + nv : H] = 1.0
         A_eq.append(row)
         b_eq.append(nb[t])
+    if rho > 0:  # FCR band on V2G-eligible connected slots
+        for i in range(n):
+            for t in range(H):
+                bounds[R + i * H + t] = (0.0, None if (conn[i, t] and elig[i]) else 0.0)
     if pwl:
         for t in range(H):
             row = np.zeros(nx)
@@ -112,6 +118,34 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
             row[U + i] = -1.0
             A_ub.append(row)
             b_ub.append(-p.energy_target_kwh[i])
+    if rho > 0:
+        T_res = 0.25
+        for i in range(n):
+            for t in range(H):
+                if not (conn[i, t] and elig[i]):
+                    continue
+                j = i * H + t
+                for sgn in (1.0, -1.0):
+                    row = np.zeros(nx)
+                    row[CH + j], row[DIS + j], row[R + j] = sgn, -sgn, 1.0  # +-p + r <= cmax / dmax
+                    A_ub.append(row)
+                    b_ub.append(p.max_charge_kw[i] if sgn > 0 else p.max_discharge_kw[i])
+                row = np.zeros(nx)
+                row[EN + j], row[R + j] = 1.0, p.charge_efficiency[i] * T_res
+                A_ub.append(row)
+                b_ub.append(hi[i])
+                row = np.zeros(nx)
+                row[EN + j], row[R + j] = -1.0, T_res / p.discharge_efficiency[i]
+                A_ub.append(row)
+                b_ub.append(-lo[i])
+        for t in range(H):
+            for sgn in (1.0, -1.0):  # site: sum p + r <= max(I - nb, 0) ; sum p - r >= min(-E - nb, 0)
+                row = np.zeros(nx)
+                row[CH + t : CH + nv : H] = sgn
+                row[DIS + t : DIS + nv : H] = -sgn
+                row[R + t : R + nv : H] = 1.0
+                A_ub.append(row)
+                b_ub.append(max(imp_lim - nb[t], 0.0) if sgn > 0 else -min(-E - nb[t], 0.0))
     pi = p.price_import_mad_per_kwh
     pe = np.minimum(p.price_export_mad_per_kwh, pi)
     price = np.zeros(nx)
@@ -144,7 +178,9 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         c += price
         pointe = np.asarray(p.tou_period).astype(str) == "pointe"
         c[IMP : IMP + H] += W * pointe * dt
-        M = max(100.0, 10.0 * (pi.max() + W) / eta)
+        if rho > 0:
+            c[R : R + nv] = -rho * dt
+        M = max(100.0, 10.0 * (pi.max() + W) / eta + 10.0 * rho * H * dt / (eta * 0.25))
     elif kind == "valley_pwl":
         w = 1e-6
         c += w * price
@@ -283,6 +319,22 @@ def test_monotone_in_site_limit_and_v2g(kind: str) -> None:
     for v2g in (False, True):
         assert values[(0.3, v2g)] <= values[(0.15, v2g)] + tol * max(1.0, abs(values[(0.15, v2g)]))
         assert values[(1.0, v2g)] <= values[(0.3, v2g)] + tol * max(1.0, abs(values[(0.3, v2g)]))
+
+
+@pytest.mark.parametrize(("seed", "limit"), [(2, 1.0), (9, 0.2)])
+def test_grid_support_with_reserve_matches_dense(seed: int, limit: float) -> None:
+    sc = small_scenario(10, seed, limit)
+    p = offline_problem(sc, True)
+    strat = get_strategy("grid_support", reserve_price=0.4)
+    from evfleet.strategies.lp_model import build_model, solve
+
+    sol = solve(build_model(p, strat.objective(p)))
+    ref, _, _ = dense_lp(p, "grid_support", {"reserve_price": 0.4})
+    assert sol.objective == pytest.approx(ref, rel=1e-6, abs=1e-6)
+    from evfleet.strategies.lp_model import discharge_eligible
+
+    if limit == 1.0:  # with room on the site, a priced band is offered whenever a vehicle can provide it
+        assert (sol.reserve_kw.sum() > 0) == bool(discharge_eligible(p).any())
 
 
 def test_reserve_band_respects_power_limits_and_physics() -> None:
