@@ -184,6 +184,8 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     elif kind == "valley_pwl":
         w = 1e-6
         c += w * price
+        for i in range(n):  # earliness tie-breaker: 1e-6 * t / H per kWh charged
+            c[CH + i * H : CH + (i + 1) * H] += 1e-6 * np.arange(H) / H * dt
         for t in range(H):
             b = s_lo[t] + width[t] * np.arange(K + 1)
             c[D + t * K : D + (t + 1) * K] = w_sq * (b[:-1] + b[1:])
@@ -191,6 +193,8 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     elif kind == "valley_linearised":  # gradient of the valley-filling objective at a point
         w = 1e-6
         c += w * price
+        for i in range(n):
+            c[CH + i * H : CH + (i + 1) * H] += 1e-6 * np.arange(H) / H * dt
         c[IMP : IMP + H] += site_grad
         c[EXP : EXP + H] -= site_grad
         M = params["unmet_penalty"]
@@ -276,6 +280,7 @@ def test_valley_filling_optimum_and_qp_bound(seed: int) -> None:
             + (p.degradation_mad_per_kwh + EPS_DIS) * sol.discharge_kw.sum() * dt
         )
         + obj.unmet_penalty * sol.unmet_kwh.sum()
+        + 1e-6 * (sol.charge_kw * (np.arange(p.n_steps) / p.n_steps)[None, :]).sum() * dt
     )
     true_val = w * (s**2).sum() + lin
     bound = w * (width**2).sum() / 4.0

@@ -55,7 +55,8 @@ class Objective:
     """Objective terms (all optional; zero by default). Costs multiply the variable values.
 
     ``import_cost[t]``/``export_cost[t]`` per kW of ``imp``/``exp`` (already times ``dt_h``);
-    ``charge_cost``/``discharge_cost`` per kWh grid side (scalar, times ``dt_h`` per slot);
+    ``charge_cost`` per kWh charged (scalar or per column), ``discharge_cost`` per kWh discharged (scalar), both
+    grid side and times ``dt_h`` per slot;
     ``peak_cost`` per kW of the peak variable ``z`` (``None``: no peak variable);
     ``site_quadratic`` weight ``w`` of ``w * sum_t (imp - exp)^2``, modelled as its convex piecewise-linear
     interpolant on ``site_segments`` equal segments per column (an LP; see :func:`build_model`);
@@ -65,7 +66,7 @@ class Objective:
 
     import_cost: np.ndarray | None = None
     export_cost: np.ndarray | None = None
-    charge_cost: float = 0.0
+    charge_cost: float | np.ndarray = 0.0
     discharge_cost: float = 0.0
     peak_cost: float | None = None
     site_quadratic: float = 0.0
@@ -217,7 +218,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         cost[o_z] = objective.peak_cost
     e_tgt = problem.energy_target_kwh[tgt]
     upper[o_u:] = np.maximum(e_tgt - lo[tgt], 0.0)
-    cost[o_ch:o_dis] = objective.charge_cost * dt_s
+    cost[o_ch:o_dis] = np.broadcast_to(np.asarray(objective.charge_cost, dtype=float), (H,))[slot_t] * dt_s
     cost[o_dis:o_e] = objective.discharge_cost * dt_s[dis_slots]
     if reserve:
         cost[o_r:o_imp] = -np.asarray(objective.reserve_revenue, dtype=float)[slot_t[dis_slots]] * dt_s[dis_slots]
@@ -341,7 +342,9 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         s_hi = np.maximum(s_hi, s_lo + 1e-6)
         width = (s_hi - s_lo) / K
         bp = s_lo[:, None] + width[:, None] * np.arange(K + 1)[None, :]
-        slope = objective.site_quadratic * (bp[:, :-1] + bp[:, 1:])
+        # a merged (move-blocking) column stands for dt_col/dt steps of the same power: weigh it accordingly
+        col_w = objective.site_quadratic * dt_col / problem.dt_h
+        slope = col_w[:, None] * (bp[:, :-1] + bp[:, 1:])
         o_d = n_col
         n_d = H * K
         cost = np.concatenate([cost, slope.ravel()])
@@ -357,7 +360,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         row_upper.append(s_lo)
         n_row += H
         n_col += n_d
-        offset = float(objective.site_quadratic * (s_lo**2).sum())
+        offset = float((col_w * s_lo**2).sum())
     else:
         offset = 0.0
     r_all = np.concatenate(rows)

@@ -11,6 +11,9 @@ subject to the fleet model of :mod:`evfleet.strategies.lp_model`. The minimiser 
 load (the night) first, the classic valley-filling solution (Gan, Topcu & Low, "Optimal decentralized protocol
 for electric vehicle charging", IEEE Trans. Power Syst. 28(2), 2013). Solved by HiGHS's QP solver. ``M``
 defaults to ``20 / (S * eta_min * dt) + 100 w`` per kWh (above the objective's marginal value of a kWh).
+The square is modelled by its convex piecewise-linear interpolant on ``segments`` (default 128) equal segments
+(see :func:`evfleet.strategies.lp_model.build_model`); a tie-breaking charge cost ``earliness * t / H`` per kWh
+(default 1e-6) prefers earlier charging among equally flat plans.
 """
 
 from __future__ import annotations
@@ -44,4 +47,9 @@ class ValleyFilling(OptimizingStrategy):
         penalty = self.param("unmet_penalty", 20.0 / (scale * eta * dt) + 100.0 * w)
         obj = price_objective(problem, penalty, weight=w)
         obj.site_quadratic = 1.0 / scale**2
+        obj.site_segments = int(self.param("segments", 128))
+        # Within one segment the interpolant is linear, so the timing of charging inside a flat-tariff night is
+        # a tie; break it towards earlier charging (1e-6 per kWh over the horizon): without this a receding
+        # horizon controller keeps deferring and piles the load up before the morning departures.
+        obj.charge_cost = self.param("earliness", 1e-6) * np.arange(problem.n_steps) / max(problem.n_steps, 1)
         return obj
