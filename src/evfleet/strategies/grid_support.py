@@ -121,6 +121,12 @@ class GridSupport(OptimizingStrategy):
         delivered = reserve * act[None, :]
         out = plan.copy()
         out[:, cols] = plan[:, cols] + delivered
+        # A vehicle that delivered activation energy and later leaves short of target (with no other binding
+        # limit) is explained as "frequency_response" in vehicles.csv.
+        active = np.flatnonzero(np.abs(delivered).sum(axis=1) > 1e-9)
+        for i in problem.vehicle_index[active]:
+            self._reasons.setdefault(int(i), "frequency_response")
+        self.report["unmet_reason_by_vehicle"] = dict(self._reasons)
         rho = self.param("reserve_price", 0.15)
         band = reserve.sum(axis=0)
         self._reserve_kwh += float((band * dt[cols]).sum())
