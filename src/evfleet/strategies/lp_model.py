@@ -290,17 +290,21 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     row_upper.append(np.full(m, np.inf))
     n_row += m
 
-    if tapered.any():
-        # ch[j] - slope*e[j-1] <= a (later slots); ch[j] <= a + slope*e0 (first slot of the vehicle).
-        ts = np.flatnonzero(tapered[slot_v])
+    def add_taper_rows(ts: np.ndarray, extra: list[tuple[np.ndarray, float]]) -> int:
+        """Rows ``ch[j] (+ extra terms) - slope*e[j-1] <= a`` for slots ``ts`` (first slot: ``<= a + slope*e0``)."""
         kt = np.arange(len(ts))
         a_s, slope_s = cut[0][slot_v[ts]], cut[1][slot_v[ts]]
         add(n_row + kt, o_ch + ts, 1.0)
+        for cols_extra, coef in extra:
+            add(n_row + kt, cols_extra, coef)
         later = ~first[ts]
         add(n_row + kt[later], o_e + e_pos[ts[later]] - 1, -slope_s[later])
         row_lower.append(np.full(len(ts), -np.inf))
         row_upper.append(np.where(first[ts], np.maximum(a_s + slope_s * e0[slot_v[ts]], 0.0), a_s))
-        n_row += len(ts)
+        return len(ts)
+
+    if tapered.any():  # DC taper on the charging power
+        n_row += add_taper_rows(np.flatnonzero(tapered[slot_v]), [])
     if peak:
         add(n_row + np.arange(H), o_imp + np.arange(H), 1.0)
         add(n_row + np.arange(H), np.full(H, o_z), -1.0)
@@ -325,17 +329,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
             n_row += Sd
         if tapered.any():  # the upward band also stays under the DC taper: p + r <= a + slope*e_prev
             sel = tapered[slot_v[ds]]
-            ts2, k2 = ds[sel], k[sel]
-            kk = np.arange(len(ts2))
-            a2, slope2 = cut[0][slot_v[ts2]], cut[1][slot_v[ts2]]
-            add(n_row + kk, o_ch + ts2, 1.0)
-            add(n_row + kk, o_dis + k2, -1.0)
-            add(n_row + kk, o_r + k2, 1.0)
-            later2 = ~first[ts2]
-            add(n_row + kk[later2], o_e + e_pos[ts2[later2]] - 1, -slope2[later2])
-            row_lower.append(np.full(len(ts2), -np.inf))
-            row_upper.append(np.where(first[ts2], np.maximum(a2 + slope2 * e0[slot_v[ts2]], 0.0), a2))
-            n_row += len(ts2)
+            n_row += add_taper_rows(ds[sel], [(o_dis + k[sel], -1.0), (o_r + k[sel], 1.0)])
         # energy headroom for T_res hours of full activation
         add(n_row + k, o_e + e_pos[ds], 1.0)
         add(n_row + k, o_r + k, eta_c[ds] * t_res)
