@@ -303,6 +303,12 @@ def run(
     db: Annotated[
         str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
     ] = None,
+    reserve_price: Annotated[
+        float | None, typer.Option(help="grid_support: FCR reserve price [MAD/kW/h] (default 0.15).")
+    ] = None,
+    frequency_csv: Annotated[
+        Path | None, typer.Option(help="grid_support: CSV with a frequency_hz column (and optional time).")
+    ] = None,
 ) -> None:
     """Run one strategy on a scenario, write kpis.json, trace.npz, site.csv and vehicles.csv, and store the run."""
     from evfleet.kpis import compute_kpis
@@ -313,9 +319,12 @@ def run(
 
     if strategy not in REGISTRY:
         raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
-    sc = load_scenario(scenario)
+    from evfleet.cli_strategies import strategy_params, with_frequency
+
+    sc = with_frequency(load_scenario(scenario), frequency_csv)
+    params = strategy_params(reserve_price, seed).get(strategy, {})
     started_at = _utc_now()
-    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed))
+    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
     kpis = compute_kpis(result)
     write_run_outputs(result, out, kpis)
     if not quiet:
@@ -364,6 +373,7 @@ def demo(
 COMMAND_MODULES: list[str] = [
     "evfleet.cli_gridquality",
     "evfleet.cli_store",
+    "evfleet.cli_strategies",
     "evfleet.cli_dashboard",
 ]
 
