@@ -245,3 +245,15 @@ def test_sources_frame_lists_each_number():
     assert list(df["field"]) == ["battery_kwh", "dc_taper_soc"]
     assert df.loc[0, "url"] == "https://x" and df.loc[1, "reference"] == "assumed"
     assert df.loc[1, "status"] == "assumption"
+
+
+def test_charger_use_by_type():
+    sc = generate_scenario(vehicles=80, start="2026-01-05")
+    res = simulate(sc)
+    _, p, conn = F.fleet_state_at(res, 30)
+    fig = F.charger_use_figure(sc, p, conn, "en")
+    counts, power = fig.data[0], fig.data[1]
+    chargers = np.asarray(sc.vehicles.extra["charger"], dtype=object)
+    for name, n, kw in zip(counts.x, counts.y, power.y, strict=True):
+        sel = (chargers == name) & conn
+        assert n == sel.sum() and kw == pytest.approx(p[sel].sum())

@@ -22,6 +22,7 @@ from evfleet.dashboard.views import LAYOUT, local_naive
 
 __all__ = [
     "FLEET_COLUMNS",
+    "charger_use_figure",
     "drilldown_figure",
     "fleet_state_at",
     "fleet_table",
@@ -272,3 +273,25 @@ def sources_frame(sources: Mapping[str, Any]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=["field", "value", "unit", "status", "reference", "url"])
+
+
+def charger_use_figure(scenario: Any, power_kw: np.ndarray, connected: np.ndarray, lang: str,
+                       height: int = 300) -> go.Figure:  # fmt: skip
+    """Infrastructure use by charger type at one instant: vehicles connected and power drawn [kW] per type."""
+    v = scenario.vehicles
+    chargers = np.asarray(v.extra.get("charger", np.full(len(v), "-")), dtype=object)
+    codes, names = pd.factorize(pd.Series(chargers, dtype=object))
+    m = len(names)
+    conn = np.asarray(connected, dtype=bool)
+    n_conn = np.bincount(codes, weights=conn, minlength=m)
+    p = np.bincount(codes, weights=np.where(conn, power_kw, 0.0), minlength=m)
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=list(names), y=n_conn, name=t("connected", lang), marker={"color": "#7f7f7f"},
+                         offsetgroup=0), secondary_y=False)  # fmt: skip
+    fig.add_trace(go.Bar(x=list(names), y=p, name=t("power_kw", lang), marker={"color": "#2ca02c"}, offsetgroup=1),
+                  secondary_y=True)  # fmt: skip
+    layout = {**LAYOUT, "hovermode": "x unified"}
+    fig.update_layout(**layout, height=height, title={"text": t("charger_use", lang), "x": 0}, barmode="group")
+    fig.update_yaxes(title_text=t("vehicles", lang), secondary_y=False)
+    fig.update_yaxes(title_text=t("power_kw", lang), secondary_y=True, showgrid=False)
+    return fig

@@ -136,6 +136,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "v2g_yes": ("V2G capable", "Capable V2G"),
     "v2g_no": ("Not V2G", "Non V2G"),
     "top5": ("Top 5 models by registrations", "Top 5 des modèles par enregistrements"),
+    "charger_use": ("Infrastructure use by charger type", "Utilisation des bornes par type"),
     "drilldown": ("Vehicle drill-down", "Détail d'un véhicule"),
     "choose_vehicle": ("Vehicle session", "Session véhicule"),
     "arrival": ("Arrival", "Arrivée"),

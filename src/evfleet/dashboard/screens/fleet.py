@@ -11,6 +11,7 @@ from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.fleet_views import (
     FLEET_COLUMNS,
+    charger_use_figure,
     drilldown_figure,
     fleet_state_at,
     fleet_table,
@@ -59,7 +60,7 @@ def column_config() -> dict:
     }
 
 
-def draw_table(table: pd.DataFrame) -> None:
+def draw_table(table: pd.DataFrame, scenario, power_kw: np.ndarray, connected: np.ndarray) -> None:
     st.dataframe(
         table.rename(columns=H),
         column_config=column_config(),
@@ -68,13 +69,15 @@ def draw_table(table: pd.DataFrame) -> None:
         height=min(38 + 35 * max(len(table), 1), 500),
         key="fleet_table",
     )
-    c_pie, c_top = st.columns(2)
+    c_pie, c_top, c_ch = st.columns(3)
     with c_pie:
         state.plot(v2g_pie_figure(table, lang, height=300), key="v2g_pie")
-        bidi = int((np.asarray(sc.vehicles.max_discharge_kw) > 0).sum())
-        st.caption(t("bidi_caption", lang, bidi=bidi, n=sc.n_vehicles))
+        bidi = int((np.asarray(scenario.vehicles.max_discharge_kw) > 0).sum())
+        st.caption(t("bidi_caption", lang, bidi=bidi, n=scenario.n_vehicles))
     with c_top:
         state.plot(top_models_figure(table, lang, height=300), key="top5")
+    with c_ch:
+        state.plot(charger_use_figure(scenario, power_kw, connected, lang), key="charger_use")
 
 
 if ctrl.live:
@@ -82,7 +85,12 @@ if ctrl.live:
     def _live_table() -> None:
         snap = state.live_runner(ctrl).snapshot()
         st.caption(f"{t('time_of_table', lang)} {snap.time.strftime('%Y-%m-%d %H:%M')} (live)")
-        draw_table(fleet_table(snap.scenario, cat, snap.soc, snap.power_kw, snap.connected, only, query))
+        draw_table(
+            fleet_table(snap.scenario, cat, snap.soc, snap.power_kw, snap.connected, only, query),
+            snap.scenario,
+            snap.power_kw,
+            snap.connected,
+        )
 
     st.fragment(run_every=state.live_refresh_s(ctrl))(_live_table)()
     res = None
@@ -99,7 +107,7 @@ else:
         key="fleet_step",
     )
     soc, p, conn = fleet_state_at(res, step)
-    draw_table(fleet_table(sc, cat, soc, p, conn, only, query))
+    draw_table(fleet_table(sc, cat, soc, p, conn, only, query), sc, p, conn)
 
 # --- drill-down ------------------------------------------------------------------------------------------------
 st.subheader(t("drilldown", lang))
