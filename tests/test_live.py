@@ -115,3 +115,20 @@ def test_start_step_fast_forwards_day_zero():
     assert live.snapshot().step == 10
     with pytest.raises(ValueError, match="start_step"):
         LiveSimulation(fac, "uncontrolled", auto=False, start_step=24)
+
+
+def test_idle_runner_holds_its_clock_until_read():
+    live = LiveSimulation(_factory(20), "uncontrolled", speed=3600.0 * 50, auto=True, idle_pause_s=0.05)
+    time.sleep(0.1)
+    assert live.idle
+    live.start()
+    try:
+        time.sleep(0.3)
+        held = live._snapshot.steps_done  # read without counting as a viewer
+        assert held <= 1
+        deadline = time.monotonic() + 5
+        while live.snapshot().steps_done < held + 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # reading keeps it going
+        assert live.snapshot().steps_done >= held + 3
+    finally:
+        live.stop()

@@ -88,7 +88,8 @@ class LiveSimulation:
     (default: two scenario days). ``auto=False`` never starts the thread: call :meth:`step` yourself (tests).
     ``horizon_h`` [h] caps the look-ahead of the re-planning. ``start_step`` starts the clock later in day 0 (e.g.
     at the current time of day): the steps before it are simulated at once, with the same online control, and
-    are part of the history.
+    are part of the history. With ``idle_pause_s`` [s], the thread holds the clock while nobody has read a
+    snapshot for that long (no viewer: no CPU spent) and goes on at the next read.
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class LiveSimulation:
         auto: bool = True,
         strategy_params: dict[str, Any] | None = None,
         start_step: int = 0,
+        idle_pause_s: float | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"option 'speed' must be > 0 (value {speed!r})")
@@ -120,6 +122,8 @@ class LiveSimulation:
         self._stop = threading.Event()
         self._paused = False
         self._thread: threading.Thread | None = None
+        self.idle_pause_s = idle_pause_s
+        self._last_read = time.monotonic()
         first = scenario_factory(0)
         self.window_steps = int(window_steps) if window_steps is not None else 2 * first.n_steps
         if self.window_steps < 1:
@@ -252,8 +256,14 @@ class LiveSimulation:
         )
 
     def snapshot(self) -> LiveSnapshot:
-        """The latest snapshot (immutable; cheap: no computation)."""
+        """The latest snapshot (immutable; cheap: no computation). Counts as a viewer's read."""
+        self._last_read = time.monotonic()
         return self._snapshot
+
+    @property
+    def idle(self) -> bool:
+        """True when ``idle_pause_s`` is set and no snapshot was read for that long."""
+        return self.idle_pause_s is not None and time.monotonic() - self._last_read > self.idle_pause_s
 
     # --- control --------------------------------------------------------------------------------------------
 
@@ -319,7 +329,7 @@ class LiveSimulation:
     def _run(self) -> None:
         due = time.monotonic() + self.seconds_per_step()
         while not self._stop.is_set():
-            if self._paused:
+            if self._paused or self.idle:
                 self._wake.wait(0.25)
                 self._wake.clear()
                 due = time.monotonic() + self.seconds_per_step()

@@ -34,6 +34,8 @@ from evfleet.strategies import REGISTRY, StrategyError
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 N_MIN, N_MAX, N_STEP = 50, 2000, 50
+#: a live runner nobody has looked at for this long holds its clock (no CPU for unwatched simulations) [s]
+LIVE_IDLE_PAUSE_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,9 @@ def _release(runner: LiveSimulation) -> None:
 @st.cache_resource(max_entries=4, show_spinner=False, on_release=_release)
 def _live(key: str, strategy: str, v2g: bool, auto: bool, _start_step: int, _factory: Any) -> LiveSimulation:
     # the start step is not part of the key: the runner keeps running while the wall clock moves on
-    return LiveSimulation(_factory, strategy, v2g=v2g, auto=auto, start_step=_start_step).start()
+    return LiveSimulation(
+        _factory, strategy, v2g=v2g, auto=auto, start_step=_start_step, idle_pause_s=LIVE_IDLE_PAUSE_S
+    ).start()
 
 
 def live_start_step(sc: Scenario, now: pd.Timestamp | None = None) -> int:
