@@ -13,6 +13,7 @@ import pytest
 from evfleet.catalog import load_catalog
 from evfleet.dashboard import analysis_views as A
 from evfleet.dashboard import fleet_views as F
+from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import views as V
 from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, t
 from evfleet.generate import generate_scenario
@@ -27,7 +28,8 @@ def test_views_do_not_import_streamlit():
 
     code = (
         "import sys, evfleet.dashboard.views, evfleet.dashboard.fleet_views, evfleet.dashboard.analysis_views,"
-        " evfleet.dashboard.i18n, evfleet.live, evfleet.economics; print('streamlit' in sys.modules)"
+        " evfleet.dashboard.i18n, evfleet.dashboard.live_views, evfleet.live, evfleet.economics;"
+        " print('streamlit' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -228,7 +230,7 @@ def test_analysis_figures():
     r = roi(EconomicInputs(), 1000.0, 500.0, 1.0)
     f3 = A.cashflow_figure(r.cashflow, "en", r.simple_payback_months)
     assert len(f3.data) == 2
-    f4 = V.fleet_counts_figure(sc.times, {"n_charging": np.arange(sc.n_steps)}, "en")
+    f4 = LV.fleet_counts_figure(sc.times, {"n_charging": np.arange(sc.n_steps)}, "en")
     assert len(f4.data) == 1
 
 
@@ -257,3 +259,15 @@ def test_charger_use_by_type():
     for name, n, kw in zip(counts.x, counts.y, power.y, strict=True):
         sel = (chargers == name) & conn
         assert n == sel.sum() and kw == pytest.approx(p[sel].sum())
+
+
+def test_live_cards_from_a_snapshot():
+    from evfleet.live import LiveSimulation
+
+    sc = generate_scenario(vehicles=60, start="2026-01-05", step_minutes=60)
+    live = LiveSimulation(lambda day: sc, "uncontrolled", auto=False)
+    snap = live.step(8)
+    cards = {c.key: c for c in LV.live_cards(snap, "fr")}
+    assert cards["site_now"].value == f"{fmt_num(snap.site_kw, 'fr')} kW"
+    assert cards["cost_so_far"].value == f"{fmt_num(snap.totals['cost_mad'], 'fr')} MAD"
+    assert cards["unmet"].status in ("optimal", "warning")

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.i18n import t
@@ -33,7 +34,7 @@ def _live_panel() -> None:
     )
     conn = snap.connected
     mean_soc = float(snap.soc[conn].mean()) if conn.any() else None
-    state.kpi_row(V.live_cards(snap, lang), per_row=4)
+    state.kpi_row(LV.live_cards(snap, lang), per_row=4)
     state.kpi_row(V.fleet_cards(snap.counts, mean_soc, snap.totals["unmet_kwh"], 1.0, lang)[:5], per_row=5)
     w = snap.window
     series = {k: w[k] for k in ("base_load_kw", "pv_kw", "ev_kw", "site_kw")}
@@ -45,7 +46,7 @@ def _live_panel() -> None:
         state.plot(V.soc_histogram_figure(snap.soc[conn], None, lang), key="live_soc")
     with c2:
         if len(w["time"]):
-            state.plot(V.fleet_counts_figure(w["time"], w, lang), key="live_counts")
+            state.plot(LV.fleet_counts_figure(w["time"], w, lang), key="live_counts")
 
 
 if ctrl.live:
