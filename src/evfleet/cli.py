@@ -292,7 +292,9 @@ def demo(
 
 #: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
 #: imports inside the command functions so that ``evfleet --help`` stays fast.
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = [
+    "evfleet.cli_sweep",
+]
 
 
 def _register_command_modules() -> None:

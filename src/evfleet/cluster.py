@@ -1,0 +1,84 @@
+"""Dask client for sweeps and multi-depot runs: a local cluster by default, or an existing scheduler.
+
+The local cluster uses worker *processes* (one thread each, so that numpy and the solvers do not fight over the
+GIL), binds to 127.0.0.1 and has no dashboard. An existing cluster is reached by its scheduler address
+(``tcp://HOST:8786``); its workers must be able to import the same evfleet version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+__all__ = ["dask_client", "default_workers", "warm_up"]
+
+
+def default_workers() -> int:
+    """Number of local workers by default: the number of usable CPU cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _import_engine() -> str:
+    """Import the engine modules on a worker (first import costs ~1 s) and return the evfleet version."""
+    import evfleet.depots
+    import evfleet.sweep  # noqa: F401
+    from evfleet import __version__
+
+    return __version__
+
+
+def warm_up(client: Any) -> dict[str, str]:
+    """Import evfleet on every worker; return ``{worker address: evfleet version}``."""
+    return client.run(_import_engine)
+
+
+@contextmanager
+def dask_client(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    processes: bool = True,
+) -> Iterator[Any]:
+    """Yield a ``distributed.Client``: connected to ``scheduler`` if given, else to a new local cluster.
+
+    ``workers``: number of local worker processes (default: number of cores); ignored with ``scheduler``.
+    The local cluster is closed on exit; an existing cluster is only disconnected from.
+    """
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None and workers is not None:
+        raise ValueError(f"give either --workers or --scheduler, not both (values {workers!r}, {scheduler!r})")
+    if scheduler is not None:
+        if "://" not in scheduler:
+            raise ValueError(f"option '--scheduler' must be an address like tcp://HOST:8786 (value {scheduler!r})")
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    n = default_workers() if workers is None else workers
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"option '--workers' must be an integer >= 1 (value {n!r})")
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=processes,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
