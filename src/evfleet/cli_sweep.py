@@ -59,7 +59,7 @@ def register(app: typer.Typer) -> None:
                 "rerun the same command to finish",
                 err=True,
             )
-            raise typer.Exit(130) from None
+            raise SystemExit(130) from None  # not typer.Exit: user_errors catches RuntimeError
         typer.echo(outcome.files["summary"].read_text(encoding="utf-8"))
         typer.echo(
             f"{outcome.n_run} points run, {outcome.n_skipped} already done, {len(outcome.errors)} failed "
@@ -69,4 +69,4 @@ def register(app: typer.Typer) -> None:
             first = outcome.errors[0]
             typer.echo(f"error: {len(outcome.errors)} points failed (see {out}/errors.jsonl); first: "
                        f"{first['point']}: {first['error']}", err=True)  # fmt: skip
-            raise typer.Exit(1)
+            raise SystemExit(1)

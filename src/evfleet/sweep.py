@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,7 +30,16 @@ import numpy as np
 import pandas as pd
 
 from evfleet import __version__
-from evfleet.sweep_spec import RUN_KEYS, SpecError, SweepPoint, SweepSpec, expand_points, load_spec, parse_spec
+from evfleet.sweep_spec import (
+    RUN_KEYS,
+    SCENARIO_KEYS,
+    SpecError,
+    SweepPoint,
+    SweepSpec,
+    expand_points,
+    load_spec,
+    parse_spec,
+)
 
 __all__ = [
     "NONDETERMINISTIC_COLUMNS",
@@ -51,6 +61,7 @@ NONDETERMINISTIC_COLUMNS = ("sim_runtime_s", "baseline_runtime_s", "point_runtim
 _KPI_SKIP = {"strategy", "mode", "v2g", "runtime_s"}
 _BASELINE = "uncontrolled"
 _BASELINE_CACHE: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_BASELINE_LOCK = threading.Lock()  # workers may run several tasks in threads
 
 
 class SweepInterrupted(Exception):
@@ -97,15 +108,17 @@ def _baseline_kpis(scenario: Any, options: Any) -> tuple[dict[str, Any], float]:
     from evfleet.simulate import simulate
 
     key = (scenario.content_hash, repr(options))
-    if key in _BASELINE_CACHE:
-        _BASELINE_CACHE.move_to_end(key)
-        return _BASELINE_CACHE[key], 0.0
+    with _BASELINE_LOCK:
+        if key in _BASELINE_CACHE:
+            _BASELINE_CACHE.move_to_end(key)
+            return _BASELINE_CACHE[key], 0.0
     t0 = time.perf_counter()
     kpis = compute_kpis(simulate(scenario, _BASELINE, options))
     elapsed = time.perf_counter() - t0
-    _BASELINE_CACHE[key] = kpis
-    while len(_BASELINE_CACHE) > 32:
-        _BASELINE_CACHE.popitem(last=False)
+    with _BASELINE_LOCK:
+        _BASELINE_CACHE[key] = kpis
+        while len(_BASELINE_CACHE) > 32:
+            _BASELINE_CACHE.popitem(last=False)
     return kpis, elapsed
 
 
@@ -149,7 +162,8 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
     savings = base_cost - kpis["net_cost_mad"]
     base_peak = base_kpis["peak_import_kw"]
     row: dict[str, Any] = {"point_id": point.point_id, "point_index": point.index}
-    row.update({k: _json_cell(v) for k, v in point.scenario.items()})
+    order = {k: i for i, k in enumerate(("base_scenario_hash", *SCENARIO_KEYS))}  # columns in a fixed order
+    row.update({k: _json_cell(point.scenario[k]) for k in sorted(point.scenario, key=order.__getitem__)})
     row.update({k: run[k] for k in RUN_KEYS})
     row.update(
         {

@@ -11,7 +11,8 @@ A spec has up to three sections (format in ``docs/sweep.md``)::
       v2g: [false, true]
     random:                                 # optional: random draws, crossed with the grid
       draws: 10
-      seed: 7
+      rng_seed: 7                           # seed of the draws (``seed: 7`` works too)
+      seed: {randint: [0, 10000]}           # the scenario seed, drawn
       pv_kwp: {uniform: [0, 300]}
       vehicles: {randint: [50, 500]}
       tariff: {choice: [onee_mt_trihoraire, onee_bt_bihoraire]}
@@ -135,7 +136,7 @@ class SweepSpec:
         if self.scenario_file is not None:
             out["base"]["scenario"] = str(self.scenario_file)
         if self.draws:
-            out["random"] = {"draws": self.draws, "seed": self.random_seed, **self.random}
+            out["random"] = {"draws": self.draws, "rng_seed": self.random_seed, **self.random}
         return out
 
 
@@ -200,7 +201,7 @@ def coerce_value(key: str, value: Any, where: str) -> Any:
         from evfleet.strategies import REGISTRY
 
         if value not in REGISTRY:
-            raise bad(f"unknown strategy; known: {', '.join(REGISTRY)}")
+            raise SpecError(f"{where}: unknown strategy (value {value!r}); known: {', '.join(REGISTRY)}")
         return value
     if key == "mode":
         if value not in ("offline", "online"):
@@ -224,11 +225,11 @@ def _parse_distribution(key: str, value: Any, where: str) -> dict[str, list[Any]
         return {kind: [coerce_value(key, a, f"{where}.choice") for a in args]}
     if len(args) != 2:
         raise SpecError(f"{where}.{kind}: must be [LOW, HIGH] (value {args!r})")
-    lo, hi = (coerce_value(key, a, f"{where}.{kind}") for a in args)
     if kind == "uniform" and key not in _FLOAT_KEYS:
         raise SpecError(f"{where}: uniform draws need a numeric key, {key!r} is not (value {value!r})")
     if kind == "randint" and key not in _INT_KEYS:
         raise SpecError(f"{where}: randint draws need an integer key, {key!r} is not (value {value!r})")
+    lo, hi = (coerce_value(key, a, f"{where}.{kind}") for a in args)
     if not lo <= hi:
         raise SpecError(f"{where}.{kind}: LOW must be <= HIGH (value {args!r})")
     return {kind: [lo, hi]}
@@ -280,12 +281,17 @@ def parse_spec(data: Any, origin: str = "<spec>", base_dir: Path | None = None) 
     draws = raw_random.get("draws", 0 if not raw_random else None)
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < (1 if raw_random else 0):
         raise SpecError(f"{origin}: random.draws must be an integer >= 1 (value {draws!r})")
-    rseed = raw_random.get("seed", 0)
+    # The draws' own seed is ``rng_seed``; ``seed: INT`` is accepted for it too, while ``seed: {randint: ...}``
+    # draws the scenario seed.
+    seed_is_rng = "seed" in raw_random and not isinstance(raw_random["seed"], dict)
+    if seed_is_rng and "rng_seed" in raw_random:
+        raise SpecError(f"{origin}: give random.rng_seed or random.seed, not both (value {raw_random['seed']!r})")
+    rseed = raw_random.get("seed", 0) if seed_is_rng else raw_random.get("rng_seed", 0)
     if isinstance(rseed, bool) or not isinstance(rseed, int) or rseed < 0:
-        raise SpecError(f"{origin}: random.seed must be an integer >= 0 (value {rseed!r})")
+        raise SpecError(f"{origin}: random.rng_seed must be an integer >= 0 (value {rseed!r})")
     rand: dict[str, dict[str, list[Any]]] = {}
     for key, value in raw_random.items():
-        if key in ("draws", "seed"):
+        if key in ("draws", "rng_seed") or (key == "seed" and seed_is_rng):
             continue
         name = _canonical_key(key, f"{origin}: random")
         rand[name] = _parse_distribution(name, value, f"{origin}: random.{key}")
