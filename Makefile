@@ -19,7 +19,7 @@ install-dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 
 run: install
-	$(BIN)/evfleet dashboard --port $(PORT)
+	$(BIN)/evfleet demo
 
 # The browser tests need Debian's chromium (the test tool cannot download a browser here).
 browser:
