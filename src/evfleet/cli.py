@@ -248,8 +248,17 @@ def run(
     horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
     quiet: Annotated[bool, typer.Option(help="Do not print the KPI table.")] = False,
+    workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
 ) -> None:
-    """Run one strategy on a scenario and write kpis.json, trace.npz, site.csv and vehicles.csv."""
+    """Run one strategy on a scenario (or on each depot of a fleet file) and write its output files."""
+    from evfleet.depots import is_fleet_file
+
+    if is_fleet_file(scenario):  # multi-depot fleet: see docs/sweep.md
+        from evfleet.cli_depots import run_fleet_command
+
+        opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet)
     from evfleet.kpis import compute_kpis
     from evfleet.results import write_run_outputs
     from evfleet.scenario import load_scenario
