@@ -465,6 +465,9 @@ def run_sweep(
                 _run_distributed(client, todo, base, traces_dir, accept, errors, bar)
         except KeyboardInterrupt:
             bar.close()
+            fh.flush()
+            for pid, row in _read_checkpoint(ckpt).items():  # a row written just as Ctrl-C arrived
+                done.setdefault(pid, row)
             raise SweepInterrupted(finish()) from None
         finally:
             bar.close()
