@@ -377,3 +377,15 @@ def test_cli_ctrl_c_keeps_finished_points(tmp_path: Path, workers: str) -> None:
     kept = pd.read_parquet(out / "results.parquet")
     assert 3 <= len(kept) < len(STRATEGIES) * 80 and kept["point_id"].is_unique
     assert len((out / "points.jsonl").read_text(encoding="utf-8").splitlines()) == len(kept)
+
+
+def test_savings_boxplot_has_one_box_group_per_v2g_setting(serial_table: pd.DataFrame, tmp_path: Path) -> None:
+    from evfleet.sweep_plots import load_sweep, savings_boxplot
+
+    fig = savings_boxplot(serial_table)
+    assert [t.name for t in fig.data] == ["V2G off", "V2G on"]
+    assert sum(len(t.y) for t in fig.data) == len(serial_table)
+    with pytest.raises(ValueError, match="'nope'"):
+        savings_boxplot(serial_table, column="nope")
+    with pytest.raises(FileNotFoundError):
+        load_sweep(tmp_path)
