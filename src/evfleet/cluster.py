@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["dask_client", "default_workers", "warm_up"]
+__all__ = ["check_workers", "dask_client", "default_workers", "warm_up"]
 
 
 def default_workers() -> int:
@@ -38,6 +38,27 @@ def _import_engine() -> str:
 def warm_up(client: Any) -> dict[str, str]:
     """Import evfleet on every worker; return ``{worker address: evfleet version}``."""
     return client.run(_import_engine)
+
+
+def check_workers(client: Any, where: str, timeout_s: float = 60.0) -> dict[str, str]:
+    """Wait for a worker, import evfleet on every worker and check its version; raise ``RuntimeError`` if not."""
+    from evfleet import __version__
+
+    try:
+        client.wait_for_workers(1, timeout=timeout_s)
+    except TimeoutError:
+        raise RuntimeError(f"no Dask worker is connected to {where} after {timeout_s:.0f} s") from None
+    try:
+        versions = warm_up(client)
+    except ImportError as exc:
+        raise RuntimeError(f"the Dask workers of {where} cannot import evfleet: {exc}") from None
+    for addr, version in versions.items():
+        if version != __version__:
+            raise RuntimeError(
+                f"Dask worker {addr} of {where} runs evfleet {version}, this client {__version__}; "
+                "install the same version on every worker"
+            )
+    return versions
 
 
 def _main_thread() -> bool:
@@ -67,6 +88,7 @@ def dask_client(
         except (OSError, TimeoutError) as exc:
             raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         try:
+            check_workers(client, f"the scheduler at {scheduler}")
             yield client
         finally:
             client.close()
@@ -93,6 +115,7 @@ def dask_client(
             signal.signal(signal.SIGINT, previous)
     client = Client(cluster)
     try:
+        check_workers(client, "the local cluster")
         yield client
     finally:
         client.close()
