@@ -18,9 +18,9 @@ def test_catalog_merged_one_row_per_model() -> None:
     assert "Peugeot 208" in set(cat["model"]) and "Peugeot E-208" not in set(cat["model"])
     assert len(cat) >= 20
     assert (cat["battery_kwh"] > 0).all()
-    # V2G flags: from the 2024 file or ac_v2g/dc_v2g == "yes".
+    # V2G flags only from a source saying the model exports to the grid (the ID.4 does V2H only).
     v2g = dict(zip(cat["model"], cat["v2g"], strict=True))
-    assert v2g["Nissan Leaf"] and v2g["Volkswagen ID.4"]
+    assert v2g["Nissan Leaf"] and not v2g["Volkswagen ID.4"]
 
 
 def test_normalise_names() -> None:

@@ -1,10 +1,13 @@
-"""Vehicle catalogue: EV2Gym specifications merged into one table, user additions, fleet sampling.
+"""Vehicle catalogue: shipped models with sources, user additions, fleet sampling.
 
 Units: battery energy [kWh], charge/discharge power [kW], registrations [count].
 
-The shipped data are the EV2Gym specification files (MIT licence, see ``data/ev2gym/LICENSE``):
-``ev_specs.json``, ``ev_specs_ev_plus_phev.json`` and ``ev_specs_v2g_enabled2024.json``. They are merged into one
-row per distinct model; names that differ only in spelling ("Peugeot 208" / "Peugeot E-208") are normalised.
+The shipped catalogue is ``data/catalog/models.csv`` (battery-electric cars and vans of 2024-2026 plus EV2Gym's
+models, every number with a source or marked ``assumption``; see :mod:`evfleet.catalog_sources` and
+``docs/catalog.md``). EV2Gym's specification files (MIT licence, see ``data/ev2gym/LICENSE``) give the numbers of
+its models; names that differ only in spelling ("Peugeot 208" / "Peugeot E-208") are normalised.
+:func:`load_catalog` returns the nine :data:`CATALOG_COLUMNS`; the sources, bidirectional capability and DC
+curve are in :func:`evfleet.catalog_sources.load_catalog_details`.
 
 References
 ----------
@@ -42,8 +45,8 @@ CATALOG_COLUMNS: dict[str, tuple[str, str]] = {
     "dc_charge_kw": ("float", "maximum DC charging power [kW]"),
     "ac_discharge_kw": ("float", "maximum AC discharging (V2G) power [kW]"),
     "dc_discharge_kw": ("float", "maximum DC discharging (V2G) power [kW]"),
-    "v2g": ("bool", "vehicle can export to the grid (V2G)"),
-    "source": ("str", "where the row's numbers come from"),
+    "v2g": ("bool", "vehicle can export to the grid (V2G), only where a source says so"),
+    "source": ("str", "where the row's numbers come from (reference ids; 'assumption: <columns>')"),
 }
 
 _NUMERIC = [
@@ -119,6 +122,8 @@ def _ev2gym_rows(path: Path) -> list[dict]:
 
 def _ev2gym_catalog() -> pd.DataFrame:
     """Merge the three EV2Gym files; the first file listing a model gives its row (V2G 2024 file first).
+
+    Kept for reference and tests: the shipped catalogue no longer uses it (its V2G flags mix in the what-if file).
 
     A model is V2G-capable when the 2024 V2G file says so or when ``ac_v2g``/``dc_v2g`` is "yes" in another file;
     its discharge powers are the largest any file gives.
@@ -236,12 +241,15 @@ def merge_catalog(base: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_catalog(extra: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
-    """The vehicle catalogue as a DataFrame (one row per model), optionally with user additions/overrides."""
-    cat = _ev2gym_catalog()
-    if extra is not None:
-        extra_df = extra if isinstance(extra, pd.DataFrame) else read_catalog_file(extra)
-        cat = merge_catalog(cat, extra_df)
-    return cat
+    """The vehicle catalogue as a DataFrame (one row per model), optionally with user additions/overrides.
+
+    Columns are exactly :data:`CATALOG_COLUMNS`, sorted by registrations (descending). The shipped rows come from
+    ``data/catalog/models.csv``; ``v2g`` is the sourced capability (EV2Gym's 2024 V2G file is only a what-if,
+    see :func:`evfleet.catalog_sources.apply_ev2gym_v2g_2024`).
+    """
+    from evfleet.catalog_sources import load_catalog_details
+
+    return load_catalog_details(extra)[list(CATALOG_COLUMNS)].reset_index(drop=True)
 
 
 def lookup_models(catalog: pd.DataFrame, names: list[str] | np.ndarray) -> np.ndarray:

@@ -107,20 +107,57 @@ def catalog(
     sort: Annotated[str, typer.Option(help="Column to sort by (descending for numbers).")] = "registrations",
     fmt: Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")] = "table",
     extra: Annotated[Path | None, typer.Option(help="Your own catalogue CSV/JSON to add or override models.")] = None,
+    detail: Annotated[
+        bool, typer.Option(help="All columns: sources of every number, bidirectional capability, DC curve.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Validate the catalogue (units, ranges, duplicates, sources) and exit.")
+    ] = False,
+    models: Annotated[
+        Path | None, typer.Option(help="With --check: a catalogue file in the shipped format to check instead.")
+    ] = None,
+    references: Annotated[Path | None, typer.Option(help="With --check: the references file to check against.")] = None,
 ) -> None:
-    """Print the vehicle catalogue (EV2Gym models and your additions)."""
-    from evfleet.catalog import CATALOG_COLUMNS, load_catalog
+    """Print the vehicle catalogue (sourced models and your additions), or check it with --check."""
+    from evfleet.catalog import CATALOG_COLUMNS
+    from evfleet.catalog_sources import DETAIL_COLUMNS, check_catalog, load_catalog_details
 
-    df = load_catalog(extra)
-    if sort not in CATALOG_COLUMNS:
-        raise ValueError(f"option '--sort': unknown column {sort!r}; columns: {', '.join(CATALOG_COLUMNS)}")
-    df = df.sort_values(sort, ascending=sort in ("model", "source"), kind="stable")
+    if check:
+        problems = check_catalog(models, references)
+        if extra is not None:
+            try:
+                load_catalog_details(extra)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError(f"catalogue check failed ({len(problems)} problem(s)):\n  " + "\n  ".join(problems))
+        df = load_catalog_details(extra) if models is None else None
+        if df is None:
+            typer.echo(f"ok: {models} is a valid catalogue")
+            return
+        src_cols = [c for c in df.columns if c.endswith("_src") or c == "popularity_source"]
+        cells = df[src_cols].to_numpy().ravel()
+        assumed = sum(str(x).lower().startswith("assumption") for x in cells)
+        bev = int((df["powertrain"] == "bev").sum())
+        typer.echo(
+            f"ok: {len(df)} models ({bev} battery-electric), {int(df['v2g'].sum())} V2G-capable by source; "
+            f"{len(cells) - assumed} numbers sourced, {assumed} marked assumption"
+        )
+        return
+    df = load_catalog_details(extra) if detail else load_catalog_details(extra)[list(CATALOG_COLUMNS)]
+    columns = DETAIL_COLUMNS if detail else CATALOG_COLUMNS
+    if sort not in columns:
+        raise ValueError(f"option '--sort': unknown column {sort!r}; columns: {', '.join(columns)}")
+    numeric = columns[sort][0] in ("float", "int", "bool")
+    df = df.sort_values(sort, ascending=not numeric, kind="stable")
     if fmt == "csv":
         sys.stdout.write(df.to_csv(index=False))
     elif fmt == "json":
-        typer.echo(df.to_json(orient="records", indent=2))
+        typer.echo(df.to_json(orient="records", indent=2, force_ascii=False))
     elif fmt == "table":
-        print_table(df.drop(columns=["source"]).to_dict(orient="records"))
+        shown = ["model", "registrations", "battery_kwh", "ac_charge_kw", "dc_charge_kw", "ac_discharge_kw",
+                 "dc_discharge_kw", "v2g"] + (["bidirectional", "protocol"] if detail else [])  # fmt: skip
+        print_table(df[shown].to_dict(orient="records"))
     else:
         raise ValueError(f"option '--format' must be table, csv or json (value {fmt!r})")
 
@@ -172,6 +209,13 @@ def scenario_new(
     degradation_mad_per_kwh: Annotated[float, typer.Option(help="Battery wear cost per kWh discharged.")] = 0.40,
     catalog_file: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue CSV/JSON.")] = None,
     name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
+    assume_ev2gym_v2g_2024: Annotated[
+        bool,
+        typer.Option(
+            "--assume-ev2gym-v2g-2024",
+            help="What-if (assumption): treat EV2Gym's 2024 V2G-ready models (Tesla Model 3 included) as V2G-capable.",
+        ),
+    ] = False,
 ) -> None:
     """Generate a scenario file from a few parameters (deterministic by seed)."""
     from evfleet.generate import ScenarioParams, generate_scenario
@@ -200,6 +244,7 @@ def scenario_new(
         degradation_mad_per_kwh=degradation_mad_per_kwh,
         catalog_file=str(catalog_file) if catalog_file else None,
         name=name,
+        v2g_ready_2024=assume_ev2gym_v2g_2024,
     )
     sc = generate_scenario(params)
     save_scenario(sc, out)

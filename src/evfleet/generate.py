@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evfleet.catalog import load_catalog, sample_models
+from evfleet.catalog import sample_models
+from evfleet.catalog_sources import apply_ev2gym_v2g_2024, load_catalog_details
+from evfleet.charging_curve import GENERIC_END_FRAC, GENERIC_TAPER_SOC, session_taper
 from evfleet.scenario import FORMAT, Scenario, ScenarioError, scenario_from_dict
 from evfleet.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
 from evfleet.tariffs import DEFAULT_TARIFF, load_tariff
@@ -73,6 +75,8 @@ class ScenarioParams:
     longitude: float = CASABLANCA.longitude
     name: str | None = None
     catalog_file: str | None = None
+    # What-if (assumption): every model of EV2Gym's ev_specs_v2g_enabled2024.json can export to the grid.
+    v2g_ready_2024: bool = False
 
     def validate(self) -> None:
         """Raise :class:`ScenarioError` naming the first bad parameter and its value."""
@@ -118,6 +122,8 @@ class ScenarioParams:
                 raise ScenarioError(f"parameter 'charger_mix[{key}]' must be >= 0 (value {share!r})")
         if sum(mix.values()) <= 0:
             raise bad("charger_mix", "shares must not all be 0")
+        if not isinstance(self.v2g_ready_2024, bool):
+            raise bad("v2g_ready_2024", "must be true or false")
 
 
 # --- EV2Gym distributions -------------------------------------------------------------------------------------
@@ -245,7 +251,9 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
     times = pd.date_range(start, periods=n_steps, freq=f"{p.step_minutes}min")
 
     # Fleet: models and chargers per physical vehicle.
-    catalog = load_catalog(p.catalog_file)
+    catalog = load_catalog_details(p.catalog_file)
+    if p.v2g_ready_2024:
+        catalog = apply_ev2gym_v2g_2024(catalog)
     model_idx = sample_models(catalog, p.vehicles, rng, p.composition)
     names = list(p.charger_mix)
     shares = np.array([p.charger_mix[k] for k in names], dtype=float)
@@ -262,6 +270,12 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
     max_charge = np.minimum(veh_charge, rated)
     max_discharge = np.where(bidi & cat["v2g"][model_idx].astype(bool), np.minimum(veh_dis, rated), 0.0)
     battery = cat["battery_kwh"][model_idx].astype(float)
+    # DC charging curve (docs/catalog.md): flat to the knee, linear taper to the end power at SOC 1.
+    knee_v = np.nan_to_num(cat["dc_taper_soc"][model_idx].astype(float), nan=GENERIC_TAPER_SOC)
+    end_v = np.nan_to_num(cat["dc_taper_end_frac"][model_idx].astype(float), nan=GENERIC_END_FRAC)
+    knee_dc, end_dc = session_taper(cat["dc_charge_kw"][model_idx].astype(float), rated, knee_v, end_v)
+    taper_soc = np.where(is_dc, knee_dc, 1.0)
+    taper_end_kw = np.where(is_dc, np.minimum(end_dc, max_charge), max_charge.astype(float))
 
     # Sessions.
     s = _sessions(p, start, rng)
@@ -289,6 +303,8 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
     base = base_load_profile_kw(times, base_peak, p.base_load_shape)
 
     params_record = {k: val for k, val in asdict(p).items() if val is not None}
+    if not p.v2g_ready_2024:
+        params_record.pop("v2g_ready_2024")
     params_record["start"] = start.isoformat()
     data = {
         "format": FORMAT,
@@ -333,6 +349,9 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
         "tariff": tariff.id,
         "generator": {"evfleet_params": params_record},
     }
+    if is_dc.any():  # optional DC-curve fields (docs/catalog.md); AC sessions get knee 1 (no taper)
+        data["vehicles"]["taper_soc"] = per_session(taper_soc.astype(float))
+        data["vehicles"]["taper_end_kw"] = per_session(taper_end_kw.astype(float))
     return scenario_from_dict(data)
 
 

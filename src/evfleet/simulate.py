@@ -5,7 +5,10 @@ Units: power [kW] grid side (positive = charging), energy [kWh] battery side, ``
 Per step t, vectorised over all vehicles (no Python loop over vehicles):
 
 1. setpoints are zero outside ``arrival_step <= t < departure_step``; with V2G off, negative setpoints are 0;
-2. clipped to ``[-max_discharge_kw, max_charge_kw]``;
+2. clipped to ``[-max_discharge_kw, max_charge_kw]``; when the scenario has the optional per-session fields
+   ``taper_soc``/``taper_end_kw`` (DC charging curve, ``docs/catalog.md``) the charge limit above the knee falls
+   linearly with the SOC at the start of the step: ``max_charge_kw - (max_charge_kw - taper_end_kw) *
+   (soc - taper_soc) / (1 - taper_soc)``;
 3. clipped so that the battery stays within its window: charging stops at ``max(soc_max, soc_arrival)``,
    V2G stops at ``soc_min`` (never below ``min(soc_min, soc_arrival)``);
 4. site protection: if ``base - pv + sum(p)`` would exceed ``import_limit_kw``, charging is curtailed
@@ -23,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from evfleet.charging_curve import taper_cuts, taper_fields
 from evfleet.scenario import Scenario
 from evfleet.strategies import ChargingProblem, Strategy, get_strategy
 
@@ -139,7 +143,13 @@ def build_problem(
         v2g=v2g,
         frequency_hz=s["frequency_hz"][t0:t1] if "frequency_hz" in s else None,
         scenario_name=scenario.name,
-        extra={"step_minutes": scenario.step_minutes, "times": scenario.times[t0:t1]},
+        extra={
+            "step_minutes": scenario.step_minutes,
+            "times": scenario.times[t0:t1],
+            # DC-curve fields when present: limit p <= max_charge_kw - (max_charge_kw - taper_end_kw)
+            # * (soc - taper_soc) / (1 - taper_soc) above the knee (docs/catalog.md).
+            **{k: np.asarray(v.extra[k], dtype=float)[idx] for k in ("taper_soc", "taper_end_kw") if k in v.extra},
+        },
     )
 
 
@@ -158,6 +168,11 @@ class Engine:
         self.dmax = v.max_discharge_kw if v2g else np.zeros(len(v))
         self.eta_c = v.charge_efficiency
         self.eta_d = v.discharge_efficiency
+        taper = taper_fields(v.extra, len(v))  # (knee SOC, end power [kW]) or None
+        self.taper_cut: tuple[np.ndarray, np.ndarray] | None = None
+        if taper is not None:  # linear cut p <= a + (b / battery_kwh) * e  (exact above the knee, slack below)
+            a, b = taper_cuts(v.max_charge_kw, taper[0], taper[1])
+            self.taper_cut = (a, b / v.battery_kwh)
         self.net_base = scenario.base_load_kw - scenario.pv_kw
         self.clip_count = 0
         self.clip_max_kw = 0.0
@@ -179,6 +194,8 @@ class Engine:
         charge_room = np.maximum(self.e_ceiling - self.e, 0.0) / (self.eta_c * dt)
         discharge_room = np.maximum(self.e - self.e_v2g_floor, 0.0) * self.eta_d / dt
         upper = np.minimum(self.cmax, charge_room)
+        if self.taper_cut is not None:
+            upper = np.minimum(upper, self.taper_cut[0] + self.taper_cut[1] * self.e)
         lower = -np.minimum(self.dmax, discharge_room)
         p = np.clip(p, lower, upper)
         diff = np.abs(p - requested)
