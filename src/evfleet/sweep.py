@@ -60,6 +60,7 @@ NONDETERMINISTIC_COLUMNS = ("sim_runtime_s", "baseline_runtime_s", "point_runtim
 #: KPI columns copied into each row (others of compute_kpis are copied too, these come first).
 _KPI_SKIP = {"strategy", "mode", "v2g", "runtime_s"}
 _BASELINE = "uncontrolled"
+_REWRITE_EVERY_S = 30.0  # results.parquet and summary.md are rewritten at most this often during a sweep
 _BASELINE_CACHE: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
 _BASELINE_LOCK = threading.Lock()  # workers may run several tasks in threads
 
@@ -419,12 +420,20 @@ def run_sweep(
     new_rows = 0
     traces_dir = str(out_dir / "traces") if traces else None
 
-    def finish() -> SweepOutcome:
+    files = {"results": out_dir / "results.parquet", "summary": out_dir / "summary.md"}
+    last_write = time.monotonic()
+
+    def write_tables() -> pd.DataFrame:
+        nonlocal last_write
         rows = [{**r, "point_index": index_of[pid]} for pid, r in done.items() if pid in wanted]
         table = results_frame(rows)
-        files = {"results": out_dir / "results.parquet", "summary": out_dir / "summary.md"}
         _write_parquet_atomic(table, files["results"])
         _write_text_atomic(files["summary"], summary_markdown(table, n_points=len(points)))
+        last_write = time.monotonic()
+        return table
+
+    def finish() -> SweepOutcome:
+        table = write_tables()
         if errors:
             files["errors"] = out_dir / "errors.jsonl"
             with files["errors"].open("a", encoding="utf-8") as fh:
@@ -447,6 +456,8 @@ def run_sweep(
             os.fsync(fh.fileno())
             done[row["point_id"]] = row
             new_rows += 1
+            if time.monotonic() - last_write > _REWRITE_EVERY_S:  # long sweeps: current tables on disk
+                write_tables()
             if on_row is not None:
                 on_row(row)
 
@@ -469,6 +480,9 @@ def run_sweep(
             for pid, row in _read_checkpoint(ckpt).items():  # a row written just as Ctrl-C arrived
                 done.setdefault(pid, row)
             raise SweepInterrupted(finish()) from None
+        except Exception:
+            finish()  # e.g. the scheduler went away: keep what finished, then report the error
+            raise
         finally:
             bar.close()
     return finish()
