@@ -389,3 +389,16 @@ def test_savings_boxplot_has_one_box_group_per_v2g_setting(serial_table: pd.Data
         savings_boxplot(serial_table, column="nope")
     with pytest.raises(FileNotFoundError):
         load_sweep(tmp_path)
+
+
+def test_traces_only_when_asked(tmp_path: Path) -> None:
+    spec = {"base": {"vehicles": 20, "start": "2026-06-01"}, "grid": {"seed": [1, 2]}}
+    plain = run_sweep(parse_spec(spec), tmp_path / "plain", progress=False)
+    assert not (tmp_path / "plain" / "traces").exists()
+    traced = run_sweep(parse_spec(spec), tmp_path / "traced", progress=False, traces=True)
+    for pid in traced.table["point_id"]:
+        d = tmp_path / "traced" / "traces" / pid
+        assert (d / "kpis.json").is_file() and (d / "trace.npz").is_file()
+        kpis = json.loads((d / "kpis.json").read_text(encoding="utf-8"))
+        assert kpis["net_cost_mad"] == traced.table.set_index("point_id").loc[pid, "net_cost_mad"]
+    pd.testing.assert_frame_equal(deterministic(plain.table), deterministic(traced.table))
