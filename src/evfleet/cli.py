@@ -318,7 +318,7 @@ def run(
     write_run_outputs(result, out, kpis)
     if not quiet:
         print_kpis(kpis)
-    typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv")
+    typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv, events.csv, scenario.json")
 
 
 @app.command()
@@ -347,6 +347,7 @@ def demo(
 #: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
 #: imports inside the command functions so that ``evfleet --help`` stays fast.
 COMMAND_MODULES: list[str] = [
+    "evfleet.cli_gridquality",
     "evfleet.cli_sweep",
 ]
 

@@ -1,4 +1,6 @@
-"""Writing a run's outputs: ``kpis.json``, ``trace.npz``, ``site.csv``, ``vehicles.csv`` (a public format).
+"""Writing a run's outputs: ``kpis.json``, ``trace.npz``, ``site.csv``, ``vehicles.csv``, ``events.csv``.
+
+A public format (see docs); ``events.csv`` and the grid columns come from :mod:`evfleet.power_quality`.
 
 Units as in the column names: power [kW], energy [kWh], prices [MAD/kWh], SOC fraction 0-1.
 """
@@ -64,11 +66,34 @@ def write_json_atomic(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
-def write_run_outputs(result: RunResult, out_dir: str | Path, kpis: dict | None = None) -> dict[str, Path]:
-    """Write the run's four output files into ``out_dir`` (created if needed); return their paths."""
+def write_run_outputs(
+    result: RunResult,
+    out_dir: str | Path,
+    kpis: dict | None = None,
+    *,
+    power_quality: bool = True,
+    electrical: Any = None,
+    thresholds: Any = None,
+) -> dict[str, Path]:
+    """Write the run's output files into ``out_dir`` (created if needed); return their paths.
+
+    With ``power_quality`` (default) the grid-quality assessment (:func:`evfleet.power_quality.assess`, model
+    estimates) adds ``events.csv``, its per-step columns to ``site.csv`` and its ``pq_*`` KPIs to ``kpis.json``;
+    it is computed before anything is written, so a failure leaves no partial run. ``kpis`` is not modified.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     kpis = compute_kpis(result) if kpis is None else kpis
+    site = site_table(result)
+    events = None
+    if power_quality:
+        from evfleet.power_quality import assess
+        from evfleet.pq_io import events_table, merge_site_columns
+
+        report = assess(result, electrical, thresholds)
+        site = merge_site_columns(site, report)
+        kpis = {**kpis, **report.summary}
+        events = events_table(report)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {
         "kpis": out / "kpis.json",
         "trace": out / "trace.npz",
@@ -84,7 +109,10 @@ def write_run_outputs(result: RunResult, out_dir: str | Path, kpis: dict | None 
         site_kw=result.site_kw,
         vehicle_id=np.asarray(result.scenario.vehicles.id, dtype=str),
     )
-    site_table(result).to_csv(paths["site"], index=False)
+    site.to_csv(paths["site"], index=False)
     vehicle_table(result).to_csv(paths["vehicles"], index=False)
     paths["scenario"].write_text(result.scenario.to_json(), encoding="utf-8")
+    if events is not None:
+        paths["events"] = out / "events.csv"
+        events.to_csv(paths["events"], index=False)
     return paths

@@ -70,27 +70,18 @@ RUN_DEFAULTS: dict[str, Any] = {
 }
 RUN_KEYS = tuple(RUN_DEFAULTS)
 SCENARIO_KEYS = tuple(f.name for f in fields(ScenarioParams))
-_INT_KEYS = {"vehicles", "seed", "start_hour", "days", "step_minutes", "forecast_seed"}
-_FLOAT_KEYS = {
-    "bidirectional_share",
-    "soc_target",
-    "soc_min",
-    "soc_max",
-    "import_limit_kw",
-    "export_limit_kw",
-    "pv_kwp",
-    "base_load_peak_kw",
-    "degradation_mad_per_kwh",
-    "charge_efficiency",
-    "discharge_efficiency",
-    "latitude",
-    "longitude",
-    "horizon_h",
-    "forecast_noise",
-}
-_BOOL_KEYS = {"v2g"}
+
+
+def _keys_of_type(type_name: str) -> set[str]:
+    """ScenarioParams fields annotated ``type_name`` (or ``type_name | None``): new fields are typed automatically."""
+    return {f.name for f in fields(ScenarioParams) if str(f.type).split(" | ")[0] == type_name}
+
+
+_INT_KEYS = _keys_of_type("int") | {"forecast_seed"}
+_FLOAT_KEYS = _keys_of_type("float") | {"horizon_h", "forecast_noise"}
+_BOOL_KEYS = _keys_of_type("bool") | {"v2g"}
 _MAPPING_KEYS = {"composition": int, "charger_mix": float}
-_NULLABLE = {"start", "start_hour", "import_limit_kw", "export_limit_kw", "pv_kwp", "base_load_peak_kw", "name"}
+_NULLABLE = {f.name for f in fields(ScenarioParams) if str(f.type).endswith("| None")}
 _SECTIONS = ("base", "grid", "random")
 _DISTRIBUTIONS = ("uniform", "randint", "choice")
 
