@@ -284,7 +284,7 @@ def _run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, 
 @app.command()
 @user_errors
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON).")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON) or multi-depot fleet file (docs/sweep.md).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     strategy: Annotated[str, typer.Option(help="Strategy name.")] = "uncontrolled",
     mode: Annotated[str, typer.Option(help="offline (perfect foresight) or online (receding horizon).")] = "offline",
