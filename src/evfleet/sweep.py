@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 #: Columns that differ from run to run (timings); everything else is deterministic.
-NONDETERMINISTIC_COLUMNS = ("sim_runtime_s", "baseline_runtime_s", "point_runtime_s")
+NONDETERMINISTIC_COLUMNS = ("sim_runtime_s", "baseline_runtime_s", "point_runtime_s", "point_cpu_s")
 #: KPI columns copied into each row (others of compute_kpis are copied too, these come first).
 _KPI_SKIP = {"strategy", "mode", "v2g", "runtime_s"}
 _BASELINE = "uncontrolled"
@@ -140,6 +140,7 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
     from evfleet.simulate import SimulationOptions, simulate
 
     t0 = time.perf_counter()
+    cpu0 = time.thread_time()
     scenario = _scenario_for(point, base)
     run = point.run
     options = SimulationOptions(
@@ -184,6 +185,7 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
     row["sim_runtime_s"] = float(kpis["runtime_s"])
     row["baseline_runtime_s"] = float(base_runtime)
     row["point_runtime_s"] = time.perf_counter() - t0
+    row["point_cpu_s"] = time.thread_time() - cpu0  # CPU time of this task's thread: wall >> CPU means a busy machine
     return row
 
 
