@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test venv install install-dev browser lint format bench clean
+.PHONY: run test venv install install-dev browser postgres lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,16 @@ browser:
 	  else echo "note: /usr/bin/chromium missing and not root; browser tests will be skipped"; fi; \
 	fi
 
-test: install-dev browser
+# The PostgreSQL store tests start a throwaway cluster on 127.0.0.1 from Debian's server binaries.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = "0" ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null) \
+	      || echo "warning: could not install postgresql; PostgreSQL store tests will be skipped"; \
+	  else echo "note: PostgreSQL server binaries missing and not root; PostgreSQL store tests will be skipped"; fi; \
+	fi
+
+test: install-dev browser postgres
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -q

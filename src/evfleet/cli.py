@@ -273,6 +273,12 @@ def scenario_show(path: Annotated[Path, typer.Argument(help="Scenario file.")]) 
     print_table(rows)
 
 
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 def _run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, seed: int) -> Any:
     from evfleet.simulate import SimulationOptions
 
@@ -293,17 +299,21 @@ def run(
     horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
     seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
     quiet: Annotated[bool, typer.Option(help="Do not print the KPI table.")] = False,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the run in the run store.")] = False,
+    db: Annotated[
+        str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
 ) -> None:
-    """Run one strategy on a scenario (or on each depot of a fleet file) and write its output files."""
+    """Run one strategy on a scenario (or each depot of a fleet file), write its output files and store the run."""
     from evfleet.depots import is_fleet_file
 
     if is_fleet_file(scenario):  # multi-depot fleet: see docs/sweep.md
         from evfleet.cli_depots import run_fleet_command
 
         opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
-        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet)
+        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet, db=db, store=not no_store)
     from evfleet.kpis import compute_kpis
     from evfleet.results import write_run_outputs
     from evfleet.scenario import load_scenario
@@ -313,12 +323,26 @@ def run(
     if strategy not in REGISTRY:
         raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
     sc = load_scenario(scenario)
+    started_at = _utc_now()
     result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed))
     kpis = compute_kpis(result)
     write_run_outputs(result, out, kpis)
     if not quiet:
         print_kpis(kpis)
     typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv, events.csv, scenario.json")
+    if not no_store:
+        from evfleet.store import run_outputs_from_dir, store_run
+
+        written = run_outputs_from_dir(out, started_at)  # store exactly what was written (incl. grid-quality files)
+        run_id = store_run(
+            result,
+            written["kpis"] or kpis,
+            db=db,
+            started_at=started_at,
+            events=written["events"],
+            site=written["site"],
+        )
+        typer.echo(f"stored run {run_id} (see `evfleet show {run_id}`)")
 
 
 @app.command()
@@ -348,6 +372,7 @@ def demo(
 #: imports inside the command functions so that ``evfleet --help`` stays fast.
 COMMAND_MODULES: list[str] = [
     "evfleet.cli_gridquality",
+    "evfleet.cli_store",
     "evfleet.cli_sweep",
 ]
 

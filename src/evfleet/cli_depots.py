@@ -28,6 +28,12 @@ def _clean(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
 def _client_ctx(workers: int | None, scheduler: str | None) -> Any:
     from contextlib import nullcontext
 
@@ -46,13 +52,19 @@ def run_fleet_command(
     workers: int | None = None,
     scheduler: str | None = None,
     quiet: bool = False,
+    db: str | None = None,
+    store: bool = True,
 ) -> None:
-    """``evfleet run FLEET.yaml``: each depot on its own Dask task; per-depot files and fleet-wide KPIs."""
+    """``evfleet run FLEET.yaml``: each depot on its own Dask task; per-depot files and fleet-wide KPIs.
+
+    With ``store`` every depot's run is kept in the run store (label ``FLEET/DEPOT``), as ``evfleet run`` does.
+    """
     from evfleet.cli import print_table
     from evfleet.depots import load_fleet, run_fleet
     from evfleet.results import write_json_atomic, write_run_outputs
 
     fleet = load_fleet(fleet_path)
+    started_at = _utc_now()
     with _client_ctx(workers, scheduler) as client:
         run = run_fleet(fleet, strategy, options, client=client)
     out.mkdir(parents=True, exist_ok=True)
@@ -78,6 +90,24 @@ def run_fleet_command(
                 f"{row.get('upstream_over_limit_steps')} steps over, max excess {row.get('upstream_max_excess_kw')} kW"
             )
     typer.echo(f"wrote {out}/depots.csv, fleet_kpis.json and one directory per depot ({len(fleet.depots)})")
+    if store:
+        from evfleet.store import run_outputs_from_dir, store_run
+
+        ids = []
+        for d in fleet.depots:
+            written = run_outputs_from_dir(out / d.name, started_at)  # exactly what was written, as `run` stores
+            ids.append(
+                store_run(
+                    run.results[(d.name, strategy)],
+                    written["kpis"] or run.kpis[(d.name, strategy)],
+                    db=db,
+                    started_at=started_at,
+                    label=f"{fleet.name}/{d.name}",
+                    events=written["events"],
+                    site=written["site"],
+                )
+            )
+        typer.echo(f"stored runs {', '.join(ids)} (one per depot)")
 
 
 def compare_fleet_command(
