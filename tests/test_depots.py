@@ -133,6 +133,7 @@ def test_cli_run_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "(fleet)" in res.stdout and "checked, not enforced" in res.stdout
+    assert "stored runs r" in res.stdout and "(one per depot)" in res.stdout  # in the sandboxed test store
     for depot in ("north", "south"):
         assert (out / depot / "kpis.json").is_file() and (out / depot / "vehicles.csv").is_file()
     data = json.loads((out / "fleet_kpis.json").read_text(encoding="utf-8"))

@@ -402,3 +402,25 @@ def test_traces_only_when_asked(tmp_path: Path) -> None:
         kpis = json.loads((d / "kpis.json").read_text(encoding="utf-8"))
         assert kpis["net_cost_mad"] == traced.table.set_index("point_id").loc[pid, "net_cost_mad"]
     pd.testing.assert_frame_equal(deterministic(plain.table), deterministic(traced.table))
+
+
+def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
+    from evfleet.sweep_store import load_stored_sweep
+
+    db = tmp_path / "store" / "evfleet.db"
+    spec_path = tmp_path / "spec.yaml"
+    spec_path.write_text(yaml.safe_dump(small_spec(seeds=(1,))), encoding="utf-8")
+    out = tmp_path / "out"
+    cli = [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out), "--workers", "0", "--no-progress"]
+    res = subprocess.run([*cli, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    group_id = res.stdout.split("stored sweep ")[1].split()[0]
+    stored = load_stored_sweep(group_id, db=str(db))
+    table = pd.read_parquet(out / "results.parquet")
+    pd.testing.assert_frame_equal(stored, table, check_dtype=False)
+    again = subprocess.run([*cli, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
+    assert again.returncode == 0 and "stored sweep" not in again.stdout  # nothing new: not stored twice
+    out2 = tmp_path / "out2"
+    nostore = [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out2), "--workers", "0", "--no-store"]
+    res = subprocess.run([*nostore, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "stored sweep" not in res.stdout

@@ -29,6 +29,10 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--traces", help="Also write each point's run files under DIR/traces/POINT_ID/.")
         ] = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show the progress bar.")] = True,
+        no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the sweep in the run store.")] = False,
+        db: Annotated[
+            str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
+        ] = None,
     ) -> None:
         """Run every point of a sweep (one Dask task each), resume where a previous run stopped, summarise."""
         from evfleet.cluster import dask_client
@@ -65,6 +69,12 @@ def register(app: typer.Typer) -> None:
             f"{outcome.n_run} points run, {outcome.n_skipped} already done, {len(outcome.errors)} failed "
             f"in {outcome.elapsed_s:.1f} s; wrote {out}/results.parquet and {out}/summary.md"
         )
+        # A complete sweep is stored once, by the invocation that finished it.
+        if not no_store and outcome.n_run > 0 and outcome.n_done == outcome.n_points:
+            from evfleet.sweep_store import store_sweep
+
+            group_id = store_sweep(outcome.table, s.to_dict(), out, outcome.n_points, name=spec.stem, db=db)
+            typer.echo(f"stored sweep {group_id} (see `evfleet history --comparisons`)")
         if outcome.errors:
             first = outcome.errors[0]
             typer.echo(f"error: {len(outcome.errors)} points failed (see {out}/errors.jsonl); first: "
