@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -424,3 +425,23 @@ def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
     nostore = [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out2), "--workers", "0", "--no-store"]
     res = subprocess.run([*nostore, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "stored sweep" not in res.stdout
+
+
+def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:
+    from evfleet.report import report_html
+    from evfleet.store import open_store
+    from evfleet.sweep_report import svg_box_plot
+    from evfleet.sweep_store import store_sweep
+
+    spec = {"base": {"vehicles": 20, "start": "2026-06-01"}, "grid": {"seed": [1, 2], "import_limit_kw": [60, 500]}}
+    outcome = run_sweep(parse_spec(spec), tmp_path / "out", progress=False)
+    db = str(tmp_path / "store.db")
+    gid = store_sweep(outcome.table, spec, tmp_path / "out", outcome.n_points, name="limits", db=db)
+    with open_store(db) as st:
+        page = report_html(st, gid)
+    assert page.startswith("<!DOCTYPE html>") and "<script" not in page
+    assert page.count("<svg") == 3 and "savings vs uncontrolled [%]" in page
+    unmet = outcome.table["unmet_energy_kwh"].to_numpy()
+    assert f"median {np.median(unmet):.3g}" in page  # the box's tooltip carries the real median
+    svg = svg_box_plot([("a", np.array([1.0, 2.0, 3.0])), ("b", np.array([]))], "y [%]")
+    assert svg.count("<rect") == 1 and svg.count("<circle") == 3

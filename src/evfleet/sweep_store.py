@@ -21,7 +21,7 @@ import pandas as pd
 
 from evfleet import __version__
 
-__all__ = ["load_stored_sweep", "store_sweep"]
+__all__ = ["is_stored_sweep", "load_stored_sweep", "store_sweep", "sweep_table"]
 
 SWEEP_FORMAT = "evfleet.sweep/1"
 
@@ -60,13 +60,23 @@ def store_sweep(
     return group_id
 
 
+def is_stored_sweep(group: dict[str, Any]) -> bool:
+    """True if a group (as returned by ``Store.get_group``) is a sweep stored by :func:`store_sweep`."""
+    return group.get("kind") == "sweep" and (group.get("meta") or {}).get("format") == SWEEP_FORMAT
+
+
+def sweep_table(group: dict[str, Any]) -> pd.DataFrame:
+    """The result table held by a stored sweep group; raises ``StoreError`` if the group is not one."""
+    from evfleet.store import StoreError
+
+    if not is_stored_sweep(group):
+        raise StoreError(f"{group.get('id')!r} is a {group.get('kind')} group, not a sweep stored by `evfleet sweep`")
+    return pd.DataFrame(group["meta"]["rows"], columns=group["meta"]["columns"])
+
+
 def load_stored_sweep(ident: str, db: str | None = None) -> pd.DataFrame:
     """The result table of a stored sweep (id or unique prefix); raises ``StoreError`` if it is not one."""
-    from evfleet.store import StoreError, open_store
+    from evfleet.store import open_store
 
     with open_store(db) as st:
-        group = st.get_group(ident)
-    meta = group["meta"]
-    if group["kind"] != "sweep" or meta.get("format") != SWEEP_FORMAT:
-        raise StoreError(f"{ident!r} is a {group['kind']} group, not a sweep stored by `evfleet sweep`")
-    return pd.DataFrame(meta["rows"], columns=meta["columns"])
+        return sweep_table(st.get_group(ident))
