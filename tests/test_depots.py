@@ -151,3 +151,21 @@ def test_cli_run_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
         timeout=60,
     )
     assert res.returncode == 2 and "generate.vehicles" in res.stderr and "'many'" in res.stderr
+
+
+def test_fleet_compare_command_writes_tables_and_stores(fleet_file: Path, tmp_path: Path) -> None:
+    from evfleet.cli_depots import compare_fleet_command
+    from evfleet.store import open_store
+
+    db = str(tmp_path / "store.db")
+    out = tmp_path / "cmp"
+    compare_fleet_command(fleet_file, out, "all", SimulationOptions(), workers=0, db=db)
+    table = pd.read_csv(out / "comparison.csv")
+    assert set(table["depot"]) == {"north", "south", "(fleet)"}
+    assert "| depot |" in (out / "comparison.md").read_text(encoding="utf-8")
+    data = json.loads((out / "fleet_kpis.json").read_text(encoding="utf-8"))
+    assert set(data["depots"]) == {"north", "south"} and "uncontrolled" in data["fleet_kpis"]
+    with open_store(db) as st:
+        groups = st.list_groups(limit=None)
+    assert sorted(g["name"].split(":")[0] for g in groups) == ["casa-region/north", "casa-region/south"]
+    assert all(g["n_runs"] == len(REGISTRY) for g in groups)

@@ -117,8 +117,14 @@ def compare_fleet_command(
     options: Any,
     workers: int | None = None,
     scheduler: str | None = None,
+    strategy_params: dict[str, dict[str, Any]] | None = None,
+    db: str | None = None,
+    store: bool = True,
 ) -> None:
-    """``evfleet compare FLEET.yaml``: every strategy on every depot in parallel; per-depot and fleet tables."""
+    """``evfleet compare FLEET.yaml``: every strategy on every depot in parallel; per-depot and fleet tables.
+
+    With ``store`` each depot's comparison is kept in the run store (name ``FLEET/DEPOT``), as ``compare`` does.
+    """
     from evfleet.cli import print_table
     from evfleet.compare import resolve_strategies
     from evfleet.depots import fleet_comparison_table, load_fleet, run_fleet
@@ -127,7 +133,7 @@ def compare_fleet_command(
     fleet = load_fleet(fleet_path)
     names = resolve_strategies(strategies)
     with _client_ctx(workers, scheduler) as client:
-        run = run_fleet(fleet, names, options, client=client)
+        run = run_fleet(fleet, names, options, client=client, strategy_params=strategy_params)
     out.mkdir(parents=True, exist_ok=True)
     table = fleet_comparison_table(run)
     table.to_csv(out / "comparison.csv", index=False)
@@ -143,6 +149,21 @@ def compare_fleet_command(
     )
     print_table(table.to_dict(orient="records"))
     typer.echo(f"wrote {out}/comparison.csv, comparison.md and fleet_kpis.json")
+    if store:
+        from evfleet.compare import Comparison
+        from evfleet.store import store_comparison
+
+        ids = []
+        for d in fleet.depots:
+            results = {s: run.results[(d.name, s)] for s in names}
+            comp = Comparison(
+                scenario=results[names[0]].scenario,
+                options=options,
+                results=results,
+                kpis={s: run.kpis[(d.name, s)] for s in names},
+            )
+            ids.append(store_comparison(comp, db=db, name=f"{fleet.name}/{d.name}: {', '.join(names)}")[0])
+        typer.echo(f"stored comparisons {', '.join(ids)} (one per depot)")
 
 
 def _markdown(table: Any, fleet_name: str) -> str:

@@ -214,11 +214,13 @@ def build_depot_scenario(depot: DepotSpec) -> Any:
     return generate_scenario(**depot.generate)
 
 
-def _run_depot(scenario: Any, strategy: str, options: Any) -> tuple[Any, dict[str, Any]]:
+def _run_depot(
+    scenario: Any, strategy: str, options: Any, params: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
     from evfleet.kpis import compute_kpis
     from evfleet.simulate import simulate
 
-    result = simulate(scenario, strategy, options)
+    result = simulate(scenario, strategy, options, **(params or {}))
     return result, compute_kpis(result)
 
 
@@ -300,8 +302,11 @@ def run_fleet(
     strategies: str | Sequence[str] = "uncontrolled",
     options: Any = None,
     client: Any = None,
+    strategy_params: dict[str, dict[str, Any]] | None = None,
 ) -> FleetRun:
     """Run each strategy on each depot: one Dask task per (depot, strategy) on ``client``, or serially if None.
+
+    ``strategy_params`` maps a strategy name to its keyword parameters (as ``evfleet.compare.compare`` takes them).
 
     The depots are independent problems (no shared limit is enforced yet; see the module docstring).
     """
@@ -317,12 +322,15 @@ def run_fleet(
     opts = options or SimulationOptions()
     opts.validate()
     pairs = [(d.name, s) for s in names for d in fleet.depots]
+    params = strategy_params or {}
     if client is None:
         scenarios = {d.name: build_depot_scenario(d) for d in fleet.depots}
-        done = {(d, s): _run_depot(scenarios[d], s, opts) for d, s in pairs}
+        done = {(d, s): _run_depot(scenarios[d], s, opts, params.get(s)) for d, s in pairs}
     else:
         sc_futures = {d.name: client.submit(build_depot_scenario, d, pure=False) for d in fleet.depots}
-        futures = {(d, s): client.submit(_run_depot, sc_futures[d], s, opts, pure=False) for d, s in pairs}
+        futures = {
+            (d, s): client.submit(_run_depot, sc_futures[d], s, opts, params.get(s), pure=False) for d, s in pairs
+        }
         try:
             gathered = client.gather(list(futures.values()))
         except KeyboardInterrupt:
