@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from evfleet.strategies import REGISTRY
-from evfleet.sweep import NONDETERMINISTIC_COLUMNS, SweepInterrupted, run_sweep
+from evfleet.sweep import SweepInterrupted, nondeterministic_columns, run_sweep
 from evfleet.sweep_spec import SpecError, expand_points, parse_spec
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -35,7 +35,7 @@ def small_spec(seeds: tuple[int, ...] = (1, 2), vehicles: int = 20) -> dict:
 
 
 def deterministic(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in NONDETERMINISTIC_COLUMNS if c in df]).reset_index(drop=True)
+    return df.drop(columns=nondeterministic_columns(df.columns)).reset_index(drop=True)
 
 
 def env_with_src() -> dict[str, str]:

@@ -48,6 +48,7 @@ __all__ = [
     "SweepOutcome",
     "expand_points",
     "load_spec",
+    "nondeterministic_columns",
     "parse_spec",
     "results_frame",
     "run_point",
@@ -55,8 +56,16 @@ __all__ = [
     "summary_markdown",
 ]
 
-#: Columns that differ from run to run (timings); everything else is deterministic.
+#: Columns that differ from run to run (timings); with the ``strategy_*_s`` timings a strategy reports (see
+#: :func:`nondeterministic_columns`), everything else is deterministic.
 NONDETERMINISTIC_COLUMNS = ("sim_runtime_s", "baseline_runtime_s", "point_runtime_s", "point_cpu_s")
+
+
+def nondeterministic_columns(columns: Any) -> list[str]:
+    """The timing columns among ``columns``: :data:`NONDETERMINISTIC_COLUMNS` and ``strategy_*_s`` (seconds)."""
+    return [c for c in columns if c in NONDETERMINISTIC_COLUMNS or (c.startswith("strategy_") and c.endswith("_s"))]
+
+
 #: KPI columns copied into each row (others of compute_kpis are copied too, these come first).
 _KPI_SKIP = {"strategy", "mode", "v2g", "runtime_s"}
 _BASELINE = "uncontrolled"
