@@ -315,7 +315,7 @@ def test_sweep_against_a_scheduler_in_another_process(tmp_path: Path, serial_tab
             )
         )
         spec_path = tmp_path / "spec.yaml"
-        spec_path.write_text(yaml.safe_dump(small_spec()), encoding="utf-8")
+        spec_path.write_text(yaml.safe_dump(small_spec(), sort_keys=False), encoding="utf-8")
         out = tmp_path / "out"
         cli = [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out), "--scheduler", address]
         res = subprocess.run([*cli, "--no-progress"], env=env, capture_output=True, text=True, timeout=180)
@@ -356,7 +356,7 @@ def test_cli_bad_spec_exits_2_naming_key_and_value(tmp_path: Path) -> None:
 def test_cli_ctrl_c_keeps_finished_points(tmp_path: Path, workers: str) -> None:
     spec_path = tmp_path / "spec.yaml"
     spec = small_spec(seeds=tuple(range(1, 41)), vehicles=20)
-    spec_path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     out = tmp_path / "out"
     proc = subprocess.Popen(
         [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out), "--workers", workers, "--no-progress"],
@@ -410,7 +410,7 @@ def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
 
     db = tmp_path / "store" / "evfleet.db"
     spec_path = tmp_path / "spec.yaml"
-    spec_path.write_text(yaml.safe_dump(small_spec(seeds=(1,))), encoding="utf-8")
+    spec_path.write_text(yaml.safe_dump(small_spec(seeds=(1,)), sort_keys=False), encoding="utf-8")
     out = tmp_path / "out"
     cli = [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out), "--workers", "0", "--no-progress"]
     res = subprocess.run([*cli, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
