@@ -171,3 +171,20 @@ def test_fleet_compare_command_writes_tables_and_stores(fleet_file: Path, tmp_pa
         groups = st.list_groups(limit=None)
     assert sorted(g["name"].split(":")[0] for g in groups) == ["casa-region/north", "casa-region/south"]
     assert all(g["n_runs"] == len(REGISTRY) for g in groups)
+
+
+def test_cli_compare_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-m", "evfleet.cli", "compare", str(fleet_file), "--out", str(out), "--workers", "2",
+           "--strategies", ",".join(STRATEGIES), "--no-store"]  # fmt: skip
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(out / "comparison.csv")
+    assert len(table) == 3 * len(STRATEGIES) and "stored" not in res.stdout
+    fleet = table[table["depot"] == "(fleet)"].set_index("strategy")
+    depots = table[table["depot"] != "(fleet)"].groupby("strategy")["net_cost_mad"].sum()
+    for s in STRATEGIES:
+        assert fleet.loc[s, "net_cost_mad"] == pytest.approx(depots[s], rel=1e-9)
+    bad = subprocess.run([*cmd, "--frequency-csv", "f.csv"], env=env, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--frequency-csv" in bad.stderr

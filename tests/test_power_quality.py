@@ -19,7 +19,6 @@ from evfleet.pq_models import (
     relative_ageing_rate,
     sum_harmonic,
     summation_exponent,
-    synthetic_frequency_hz,
     transformer_thermal,
     voltage_deviation_pct,
 )
@@ -295,14 +294,6 @@ def test_transformer_thermal_reference_points() -> None:
     start = 55.0 * (1 / 6) ** 0.8
     assert top[0] == pytest.approx(start)
     assert top[12] == pytest.approx(start + (55.0 - start) * (1 - math.exp(-1)), rel=1e-9)
-
-
-def test_synthetic_frequency_is_seeded_and_plausible() -> None:
-    a = synthetic_frequency_hz(20000, 15, seed=3)
-    assert np.array_equal(a, synthetic_frequency_hz(20000, 15, seed=3))
-    assert not np.array_equal(a, synthetic_frequency_hz(20000, 15, seed=4))
-    assert abs(a.mean() - 50.0) < 0.002
-    assert 0.018 < a.std() < 0.022
 
 
 def test_frequency_series_time_outside_band(hand_spectra: str) -> None:

@@ -303,6 +303,12 @@ def run(
     db: Annotated[
         str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
     ] = None,
+    reserve_price: Annotated[
+        float | None, typer.Option(help="grid_support: FCR reserve price [MAD/kW/h] (default 0.15).")
+    ] = None,
+    frequency_csv: Annotated[
+        Path | None, typer.Option(help="grid_support: CSV with a frequency_hz column (and optional time).")
+    ] = None,
     workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
     scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
 ) -> None:
@@ -311,9 +317,16 @@ def run(
 
     if is_fleet_file(scenario):  # multi-depot fleet: see docs/sweep.md
         from evfleet.cli_depots import run_fleet_command
+        from evfleet.cli_strategies import strategy_params
 
+        if frequency_csv is not None:
+            raise ValueError(
+                f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
+            )
         opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
-        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet, db=db, store=not no_store)
+        params = strategy_params(reserve_price, seed)
+        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet, db=db, store=not no_store,
+                                 strategy_params=params)  # fmt: skip
     from evfleet.kpis import compute_kpis
     from evfleet.results import write_run_outputs
     from evfleet.scenario import load_scenario
@@ -322,9 +335,12 @@ def run(
 
     if strategy not in REGISTRY:
         raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
-    sc = load_scenario(scenario)
+    from evfleet.cli_strategies import strategy_params, with_frequency
+
+    sc = with_frequency(load_scenario(scenario), frequency_csv)
+    params = strategy_params(reserve_price, seed).get(strategy, {})
     started_at = _utc_now()
-    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed))
+    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
     kpis = compute_kpis(result)
     write_run_outputs(result, out, kpis)
     if not quiet:
@@ -373,6 +389,7 @@ def demo(
 COMMAND_MODULES: list[str] = [
     "evfleet.cli_gridquality",
     "evfleet.cli_store",
+    "evfleet.cli_strategies",
     "evfleet.cli_sweep",
 ]
 

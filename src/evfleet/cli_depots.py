@@ -54,6 +54,7 @@ def run_fleet_command(
     quiet: bool = False,
     db: str | None = None,
     store: bool = True,
+    strategy_params: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """``evfleet run FLEET.yaml``: each depot on its own Dask task; per-depot files and fleet-wide KPIs.
 
@@ -66,7 +67,7 @@ def run_fleet_command(
     fleet = load_fleet(fleet_path)
     started_at = _utc_now()
     with _client_ctx(workers, scheduler) as client:
-        run = run_fleet(fleet, strategy, options, client=client)
+        run = run_fleet(fleet, strategy, options, client=client, strategy_params=strategy_params)
     out.mkdir(parents=True, exist_ok=True)
     for d in fleet.depots:
         write_run_outputs(run.results[(d.name, strategy)], out / d.name, run.kpis[(d.name, strategy)])

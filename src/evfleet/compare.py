@@ -6,8 +6,10 @@ Every figure comes from a simulation of the same scenario; nothing is typed in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -16,7 +18,16 @@ from evfleet.scenario import Scenario
 from evfleet.simulate import RunResult, SimulationOptions, simulate
 from evfleet.strategies import REGISTRY
 
-__all__ = ["BASELINE", "Comparison", "compare", "comparison_table", "resolve_strategies"]
+__all__ = [
+    "BASELINE",
+    "COMPARISON_COLUMNS",
+    "Comparison",
+    "compare",
+    "comparison_markdown",
+    "comparison_table",
+    "resolve_strategies",
+    "write_comparison",
+]
 
 BASELINE = "uncontrolled"
 
@@ -100,12 +111,63 @@ def compare(
     scenario: Scenario,
     strategies: str | Sequence[str] = "all",
     options: SimulationOptions | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Comparison:
-    """Simulate each strategy (and the baseline) on ``scenario`` with the same options."""
+    """Simulate each strategy (and the baseline) on ``scenario`` with the same options.
+
+    ``params`` maps a strategy name to its parameters (e.g. ``{"grid_support": {"reserve_price": 0.2}}``).
+    """
     opts = options or SimulationOptions()
     comp = Comparison(scenario=scenario, options=opts)
+    params = params or {}
     for name in resolve_strategies(strategies):
-        result = simulate(scenario, name, opts)
+        result = simulate(scenario, name, opts, **dict(params.get(name, {})))
         comp.results[name] = result
         comp.kpis[name] = compute_kpis(result)
     return comp
+
+
+def _fmt(x: Any) -> str:
+    if x is None or (isinstance(x, float) and x != x):
+        return ""
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, float):
+        return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
+    return str(x)
+
+
+def comparison_markdown(comp: Comparison) -> str:
+    """``comparison.md``: a header naming the scenario and options, then the table in Markdown."""
+    table = comp.table
+    sc = comp.scenario
+    o = comp.options
+    lines = [
+        f"# Strategy comparison: {sc.name}",
+        "",
+        f"- scenario sha256: `{sc.content_hash}`",
+        f"- {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min from {sc.start.isoformat()}",
+        f"- mode: {o.mode}, V2G: {'on' if o.v2g else 'off'}, horizon {o.horizon_h:g} h, "
+        f"forecast noise {o.forecast_noise:g}, seed {o.seed}",
+        f"- savings are against `{BASELINE}` on the same scenario; every figure comes from a simulation",
+        "",
+        "| " + " | ".join(table.columns) + " |",
+        "|" + "|".join("---" for _ in table.columns) + "|",
+    ]
+    for row in table.itertuples(index=False):
+        lines.append("| " + " | ".join(_fmt(x) for x in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(comp: Comparison, out_dir: str | Path) -> dict[str, Path]:
+    """Write ``comparison.csv`` and ``comparison.md`` into ``out_dir`` (created if needed)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / "comparison.csv", "md": out / "comparison.md"}
+    tmp = paths["csv"].with_suffix(".csv.tmp")
+    comp.table.to_csv(tmp, index=False)
+    tmp.replace(paths["csv"])
+    tmp = paths["md"].with_suffix(".md.tmp")
+    tmp.write_text(comparison_markdown(comp), encoding="utf-8")
+    tmp.replace(paths["md"])
+    return paths

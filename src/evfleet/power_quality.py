@@ -39,7 +39,6 @@ from evfleet.pq_models import (
     nema_unbalance_pct,
     relative_ageing_rate,
     summation_exponent,
-    synthetic_frequency_hz,
     transformer_thermal,
     voltage_deviation_pct,
     voltage_harmonics_v,
@@ -309,9 +308,14 @@ def assess(
         freq = np.asarray(sc.series["frequency_hz"], dtype=float)
         freq_src = "the scenario's frequency_hz series"
     else:
-        freq = synthetic_frequency_hz(T, sc.step_minutes, el.frequency_seed, el.nominal_hz)
-        freq_src = (f"a SYNTHETIC series (Ornstein-Uhlenbeck, σ = 20 mHz, τ = 5 min, seed {el.frequency_seed}; "
-                    "an assumption, not measured data)")  # fmt: skip
+        # The same seeded signal the grid_support strategy follows (evfleet.frequency), so that the measured
+        # fleet response refers to the frequency the fleet actually saw.
+        from evfleet.frequency import synthetic_frequency
+
+        seed = int(result.strategy_params.get("seed", el.frequency_seed))
+        freq = synthetic_frequency(T, sc.step_minutes, seed)[0] - 50.0 + el.nominal_hz
+        freq_src = (f"a SYNTHETIC series (evfleet.frequency: Ornstein-Uhlenbeck, σ = 20 mHz, τ = 120 s, 10-s samples "
+                    f"averaged per step, seed {seed}; an assumption, not measured data)")  # fmt: skip
     fdev_mhz = (freq - el.nominal_hz) * 1e3
 
     # --- per-step table, alerts, events ----------------------------------------------------------------------

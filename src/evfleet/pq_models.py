@@ -29,7 +29,6 @@ __all__ = [
     "relative_ageing_rate",
     "sum_harmonic",
     "summation_exponent",
-    "synthetic_frequency_hz",
     "transformer_thermal",
     "voltage_deviation_pct",
     "voltage_harmonics_v",
@@ -117,35 +116,6 @@ def relative_ageing_rate(hot_spot_c: np.ndarray, insulation: str = "normal") -> 
     if insulation == "upgraded":
         return np.exp(15000.0 / (110.0 + 273.0) - 15000.0 / (th + 273.0))
     raise ValueError(f"field 'insulation' must be 'normal' or 'upgraded' (value {insulation!r})")
-
-
-def synthetic_frequency_hz(
-    n_steps: int,
-    step_minutes: float,
-    seed: int = 0,
-    nominal_hz: float = 50.0,
-    std_mhz: float = 20.0,
-    correlation_min: float = 5.0,
-) -> np.ndarray:
-    """A synthetic grid-frequency series [Hz]: a stationary Ornstein-Uhlenbeck process sampled once per step.
-
-    ASSUMPTION (not measured data): standard deviation ``std_mhz`` = 20 mHz and correlation time 5 min, a
-    plausible order of magnitude for the Continental European synchronous area; it ignores the deterministic
-    deviations at hour changes and real disturbances. Deterministic for a seed. Exact AR(1) discretisation:
-    ``d[t] = ρ·d[t-1] + σ·sqrt(1-ρ²)·ε``, ``ρ = exp(-Δt/τ)``.
-    """
-    if n_steps < 0:
-        raise ValueError(f"field 'n_steps' must be >= 0 (value {n_steps!r})")
-    rng = np.random.default_rng(seed)
-    rho = math.exp(-step_minutes / correlation_min)
-    sigma = std_mhz / 1000.0
-    eps = rng.standard_normal(n_steps)
-    if n_steps == 0:
-        return np.zeros(0)
-    drive = sigma * math.sqrt(1.0 - rho**2) * eps
-    drive[0] = sigma * eps[0]  # start in the stationary distribution
-    dev, _ = lfilter([1.0], [1.0, -rho], drive, zi=np.zeros(1))
-    return nominal_hz + dev
 
 
 def fleet_frequency_response(

@@ -146,6 +146,7 @@ def build_problem(
         extra={
             "step_minutes": scenario.step_minutes,
             "times": scenario.times[t0:t1],
+            "energy_arrival_kwh": v.energy_arrival_kwh[idx],
             # DC-curve fields when present: limit p <= max_charge_kw - (max_charge_kw - taper_end_kw)
             # * (soc - taper_soc) / (1 - taper_soc) above the knee (docs/catalog.md).
             **{k: np.asarray(v.extra[k], dtype=float)[idx] for k in ("taper_soc", "taper_end_kw") if k in v.extra},
@@ -229,17 +230,31 @@ class Engine:
         return p, float(site)
 
 
-def unmet_reasons(scenario: Scenario, unmet_kwh: np.ndarray, curtailed_kwh: np.ndarray) -> np.ndarray:
+def unmet_reasons(
+    scenario: Scenario,
+    unmet_kwh: np.ndarray,
+    curtailed_kwh: np.ndarray,
+    strategy_reasons: dict[int, str] | None = None,
+) -> np.ndarray:
     """Why each vehicle left below target: the binding limit (``""`` when the target was met).
 
     ``stay_too_short``: even full power from arrival cannot reach the target; ``site_limit``: the site protection
-    curtailed it; ``strategy``: the strategy chose not to (e.g. a penalised trade-off).
+    curtailed it; ``strategy``: the strategy chose not to (e.g. a penalised trade-off). An optimiser may name the
+    binding limit of its own plan (``strategy_reasons``: vehicle index -> reason, from its report key
+    ``unmet_reason_by_vehicle``); it replaces ``strategy``.
     """
     v = scenario.vehicles
     stay_h = (v.departure_step - v.arrival_step) * scenario.dt_h
     reachable = np.minimum(v.energy_ceiling_kwh, v.energy_arrival_kwh + v.charge_efficiency * v.max_charge_kw * stay_h)
     short = reachable < v.energy_target_kwh - 1e-6
-    reason = np.where(short, "stay_too_short", np.where(curtailed_kwh > 1e-6, "site_limit", "strategy"))
+    reason = np.where(short, "stay_too_short", np.where(curtailed_kwh > 1e-6, "site_limit", "strategy")).astype(object)
+    if strategy_reasons:
+        idx = np.fromiter(strategy_reasons.keys(), dtype=np.int64, count=len(strategy_reasons))
+        named = np.array(list(strategy_reasons.values()), dtype=object)
+        ok = (idx >= 0) & (idx < len(reason))
+        idx, named = idx[ok], named[ok]
+        replace = reason[idx] == "strategy"
+        reason[idx[replace]] = named[replace]
     return np.where(unmet_kwh > 1e-3, reason, "").astype(object)
 
 
@@ -287,10 +302,8 @@ def simulate(
             idx = np.flatnonzero(engine.connected(t))
             setpoint = np.zeros(n)
             if idx.size:
-                if strat.feedback:
-                    h = 1
-                else:
-                    h = int(min(T - t, max(1, min(horizon_steps, int(dep[idx].max()) - t))))
+                # Feedback rules see the same look-ahead window (they need the departure times), no forecasts.
+                h = int(min(T - t, max(1, min(horizon_steps, int(dep[idx].max()) - t))))
                 if strat.feedback:
                     problem = build_problem(scenario, idx, engine.e[idx], t, h, opts.v2g)
                     setpoint[idx] = strat.first_step(problem)
@@ -318,7 +331,7 @@ def simulate(
         curtailed_kwh=engine.curtailed_kwh,
         site_over_limit_steps=engine.over_limit_steps,
         unmet_kwh=unmet,
-        unmet_reason=unmet_reasons(scenario, unmet, engine.curtailed_kwh),
+        unmet_reason=unmet_reasons(scenario, unmet, engine.curtailed_kwh, strat.report.get("unmet_reason_by_vehicle")),
         runtime_s=runtime,
         strategy_params=dict(strat.params),
         strategy_report=dict(strat.report),

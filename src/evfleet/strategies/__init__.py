@@ -5,13 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from evfleet.strategies.base import ChargingProblem, Strategy, StrategyError
+from evfleet.strategies.grid_support import GridSupport
+from evfleet.strategies.load_balancing import LoadBalancing
+from evfleet.strategies.peak_shaving import PeakShaving
+from evfleet.strategies.price_optimization import PriceOptimization
+from evfleet.strategies.renewable_integration import RenewableIntegration
 from evfleet.strategies.uncontrolled import Uncontrolled
+from evfleet.strategies.valley_filling import ValleyFilling
 
 __all__ = ["REGISTRY", "ChargingProblem", "Strategy", "StrategyError", "get_strategy", "strategy_names"]
 
 #: CLI name -> strategy class. Add a strategy by adding its module and one line here.
 REGISTRY: dict[str, type[Strategy]] = {
     Uncontrolled.name: Uncontrolled,
+    LoadBalancing.name: LoadBalancing,
+    PeakShaving.name: PeakShaving,
+    ValleyFilling.name: ValleyFilling,
+    PriceOptimization.name: PriceOptimization,
+    GridSupport.name: GridSupport,
+    RenewableIntegration.name: RenewableIntegration,
 }
 
 

@@ -81,6 +81,25 @@ class ChargingProblem:
         need = np.maximum(self.energy_target_kwh - self.energy_kwh, 0.0)
         return np.where(self.departs_in_horizon, need, 0.0)
 
+    def taper_cut(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """DC charging-curve cut ``p <= a + slope * e`` per vehicle ([kW], [kW/kWh]), or ``None`` without a curve.
+
+        Exact above the knee and slack below it (``docs/catalog.md``); the simulator applies the same cut.
+        """
+        if "taper_soc" not in self.extra or "taper_end_kw" not in self.extra:
+            return None
+        from evfleet.charging_curve import taper_cuts
+
+        a, b = taper_cuts(self.max_charge_kw, self.extra["taper_soc"], self.extra["taper_end_kw"])
+        return a, b / self.battery_kwh
+
+    def charge_limit_kw(self, energy_kwh: np.ndarray) -> np.ndarray:
+        """Charging power limit [kW] at battery energy ``energy_kwh`` (power limit and DC taper)."""
+        cut = self.taper_cut()
+        if cut is None:
+            return self.max_charge_kw
+        return np.minimum(self.max_charge_kw, np.maximum(cut[0] + cut[1] * energy_kwh, 0.0))
+
     def reachable_energy_kwh(self) -> np.ndarray:
         """Highest battery energy reachable by departure at full power, within the ceiling [kWh]."""
         stay_h = (self.departure - self.arrival) * self.dt_h

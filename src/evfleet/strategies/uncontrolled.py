@@ -20,7 +20,8 @@ class Uncontrolled(Strategy):
 
     def first_step(self, problem: ChargingProblem) -> np.ndarray:
         need_kwh = np.maximum(problem.energy_target_kwh - problem.energy_kwh, 0.0)
-        p_kw = np.minimum(problem.max_charge_kw, need_kwh / (problem.charge_efficiency * problem.dt_h))
+        limit_kw = problem.charge_limit_kw(problem.energy_kwh)  # power limit and DC taper
+        p_kw = np.minimum(limit_kw, need_kwh / (problem.charge_efficiency * problem.dt_h))
         return np.where(problem.arrival <= 0, p_kw, 0.0)
 
     def schedule(self, problem: ChargingProblem) -> np.ndarray:

@@ -1,0 +1,159 @@
+"""Grid support: V2G as a service, (a) peak-period import reduction and (b) frequency containment reserve (LP).
+
+Units: power [kW], energy [kWh], prices [MAD/kWh], reserve price [MAD/kW/h], frequency [Hz].
+
+(a) Peak period. With ``P`` the steps of the tariff's ``pointe`` period (or, if the tariff has none, the steps at
+the highest import price) and ``W`` = ``pointe_weight`` [MAD/kWh, default 10]::
+
+    min  sum_t (pi_t + W*[t in P]) * imp_t * dt - min(pe_t, pi_t) * exp_t * dt + (c_deg + 1e-4) * sum dis * dt
+         - rho * sum_s r_s * dt + M * sum_i u_i
+
+so discharge of capable vehicles above their V2G floor goes first into the peak period, targets still met.
+
+(b) Frequency containment. With ``rho`` = ``reserve_price`` [MAD/kW/h] > 0, every connected V2G-eligible vehicle
+reserves a symmetric band ``r_s`` [kW] (FCR is a V2G service here; none with V2G off): ``p +- r`` within its
+power limits, the site within its limits, and enough energy headroom for ``reserve_duration_h`` hours of full
+activation: ``e + eta_c*T*r <= ceiling``,
+``e - T*r/eta_d >= floor``. The delivered power follows the droop: ``p = p_plan + r * a(f)`` with ``a`` the
+activation of :func:`evfleet.frequency.droop_activation` (deadband +-10 mHz, full at +-200 mHz). The frequency is
+the scenario's ``frequency_hz`` series, else the seeded synthetic signal of :mod:`evfleet.frequency` (``seed``).
+
+Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
+(the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
+Report (flat, become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
+``fcr_energy_up_kwh`` (delivered by lowering charge / discharging), ``fcr_energy_down_kwh`` (absorbed),
+``pointe_import_kwh`` (planned), ``frequency_source``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from evfleet.frequency import droop_activation, synthetic_frequency
+from evfleet.strategies.base import ChargingProblem
+from evfleet.strategies.lp_model import Objective, Solution, col_dt
+from evfleet.strategies.optimizer import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.price_optimization import price_objective
+
+__all__ = ["GridSupport", "peak_period_mask"]
+
+
+def peak_period_mask(problem: ChargingProblem) -> np.ndarray:
+    """Columns of the ``pointe`` period (else of the highest import price)."""
+    periods = np.asarray(problem.tou_period).astype(str)
+    mask = periods == "pointe"
+    if not mask.any() and problem.n_steps:
+        price = problem.price_import_mad_per_kwh
+        mask = price >= price.max() - 1e-12
+        if np.all(mask):  # a flat tariff has no peak period
+            mask = np.zeros(problem.n_steps, dtype=bool)
+    return mask
+
+
+class GridSupport(OptimizingStrategy):
+    """Peak-period import reduction by V2G plus a priced symmetric frequency-containment band."""
+
+    name = "grid_support"
+    description = "LP: minimise import in the pointe period by V2G; reserve an FCR band and follow the droop."
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._freq_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._fcr_up = 0.0
+        self._fcr_down = 0.0
+        self._reserve_kwh = 0.0
+        self._reserve_max = 0.0
+        self._steps = 0
+
+    def objective(self, problem: ChargingProblem) -> Objective:
+        w_peak = self.param("pointe_weight", 10.0)
+        rho = self.param("reserve_price", 0.15)
+        t_res = self.param("reserve_duration_h", 0.25)
+        if rho < 0 or w_peak < 0 or t_res <= 0:
+            raise ValueError(
+                f"strategy 'grid_support': reserve_price and pointe_weight must be >= 0 and reserve_duration_h > 0 "
+                f"(values {rho!r}, {w_peak!r}, {t_res!r})"
+            )
+        dt = col_dt(problem)
+        _, eta = min_dt_eta(problem)
+        horizon_h = float(dt.sum())
+        pi_max = float(problem.price_import_mad_per_kwh.max(initial=0.0))
+        penalty = self.param(
+            "unmet_penalty", max(100.0, 10.0 * (pi_max + w_peak) / eta + 10.0 * rho * horizon_h / (eta * t_res))
+        )
+        obj = price_objective(problem, penalty)
+        obj.import_cost = obj.import_cost + w_peak * peak_period_mask(problem) * dt
+        if rho > 0:
+            obj.reserve_revenue = np.full(problem.n_steps, rho)
+            obj.reserve_duration_h = t_res
+        return obj
+
+    def activation(self, problem: ChargingProblem) -> tuple[np.ndarray, str]:
+        """Mean droop activation per column of ``problem`` and the signal's source."""
+        edges = problem.extra.get("block_edges")
+        if problem.frequency_hz is not None and edges is None:
+            return droop_activation(problem.frequency_hz), "scenario"
+        seed = int(self.param("seed", 0))
+        minutes = int(problem.extra.get("step_minutes", round(problem.dt_h * 60)))
+        total = problem.t0 + (int(edges[-1]) if edges is not None else problem.n_steps)
+        if problem.frequency_hz is not None:  # blocked online problem with a scenario signal: first column only
+            act = np.zeros(problem.n_steps)
+            act[0] = droop_activation(problem.frequency_hz[0])
+            return act, "scenario"
+        cached = self._freq_cache.get(minutes)
+        if cached is None or len(cached[1]) < total:
+            n_days = max(1, -(-total // max(1, round(24 * 60 / minutes))))
+            cached = synthetic_frequency(n_days * round(24 * 60 / minutes), minutes, seed)
+            self._freq_cache[minutes] = cached
+        act = cached[1][problem.t0 : total]
+        if edges is not None:
+            act = np.add.reduceat(act, edges[:-1]) / np.diff(edges)
+        return act, "synthetic_ou"
+
+    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> np.ndarray:
+        dt = col_dt(problem)
+        cols = slice(0, 1) if online else slice(None)
+        reserve = sol.reserve_kw[:, cols]
+        act, source = self.activation(problem)
+        act = act[cols]
+        delivered = reserve * act[None, :]
+        out = plan.copy()
+        out[:, cols] = plan[:, cols] + delivered
+        # A vehicle that delivered activation energy and later leaves short of target (with no other binding
+        # limit) is explained as "frequency_response" in vehicles.csv.
+        active = np.flatnonzero(np.abs(delivered).sum(axis=1) > 1e-9)
+        for i in problem.vehicle_index[active]:
+            self._reasons.setdefault(int(i), "frequency_response")
+        self.report["unmet_reason_by_vehicle"] = dict(self._reasons)
+        rho = self.param("reserve_price", 0.15)
+        band = reserve.sum(axis=0)
+        self._reserve_kwh += float((band * dt[cols]).sum())
+        self._reserve_max = max(self._reserve_max, float(band.max(initial=0.0)))
+        self._steps += band.size
+        self._fcr_up += float((np.maximum(-delivered, 0.0) * dt[cols][None, :]).sum())
+        self._fcr_down += float((np.maximum(delivered, 0.0) * dt[cols][None, :]).sum())
+        hours = float(dt[cols].sum()) if not online else self._steps * problem.dt_h
+        self.report.update(
+            {
+                "reserve_price_mad_per_kw_h": rho,
+                "reserve_mean_kw": self._reserve_kwh / hours if hours else 0.0,
+                "reserve_max_kw": self._reserve_max,
+                "reserve_value_mad": rho * self._reserve_kwh,
+                "fcr_energy_up_kwh": self._fcr_up,
+                "fcr_energy_down_kwh": self._fcr_down,
+                "pointe_import_kwh": float((sol.import_kw * peak_period_mask(problem) * dt).sum())
+                if not online
+                else None,
+                "frequency_source": source,
+            }
+        )
+        if online:
+            return out
+        # the activation must itself respect the physics: re-project and report what could not be delivered
+        from evfleet.strategies.lp_model import project_to_physics
+
+        final, shortfall = project_to_physics(problem, out)
+        self.report["fcr_projection_max_kw"] = shortfall
+        return final

@@ -1,0 +1,46 @@
+"""Price optimisation: minimise the site's net energy cost under the time-of-use tariff (LP).
+
+Units: power [kW], energy [kWh], prices [MAD/kWh], cost [MAD].
+
+Objective (``dt`` the column length [h], ``pi``/``pe`` import/export price, ``c_deg`` the degradation cost)::
+
+    min  sum_t (pi_t * imp_t - min(pe_t, pi_t) * exp_t) * dt
+       + (c_deg + 1e-4) * sum_s dis_s * dt  +  M * sum_i u_i
+
+subject to the fleet model of :mod:`evfleet.strategies.lp_model`. With V2G the optimiser arbitrages between
+cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
+The export price is capped at the import price so that the LP cost equals the KPI ``net_cost_mad`` (a site
+never imports and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any
+tariff, so energy is left unmet only when physics forbid the target).
+"""
+
+from __future__ import annotations
+
+from evfleet.strategies.base import ChargingProblem
+from evfleet.strategies.lp_model import Objective, col_dt
+from evfleet.strategies.optimizer import OptimizingStrategy, discharge_cost_mad_per_kwh
+
+__all__ = ["PriceOptimization", "price_objective"]
+
+
+def price_objective(problem: ChargingProblem, unmet_penalty: float = 100.0, weight: float = 1.0) -> Objective:
+    """The net-cost objective terms, scaled by ``weight`` (used as a tie-breaker by other strategies)."""
+    dt = col_dt(problem)
+    pi = problem.price_import_mad_per_kwh
+    pe = problem.price_export_mad_per_kwh.clip(max=pi)
+    return Objective(
+        import_cost=weight * pi * dt,
+        export_cost=-weight * pe * dt,
+        discharge_cost=weight * discharge_cost_mad_per_kwh(problem),
+        unmet_penalty=unmet_penalty,
+    )
+
+
+class PriceOptimization(OptimizingStrategy):
+    """Minimum net cost (import - export + degradation) over the horizon; V2G arbitrage when enabled."""
+
+    name = "price_optimization"
+    description = "LP: minimise import cost - export revenue + battery degradation under the time-of-use tariff."
+
+    def objective(self, problem: ChargingProblem) -> Objective:
+        return price_objective(problem, self.param("unmet_penalty", 100.0))
