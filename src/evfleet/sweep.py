@@ -455,6 +455,13 @@ def run_sweep(
             store(table, out_dir)
         return outcome
 
+    if ckpt.is_file() and ckpt.stat().st_size:
+        with ckpt.open("rb") as fb:
+            fb.seek(-1, os.SEEK_END)
+            torn = fb.read(1) != b"\n"
+        if torn:  # a line cut by a crash: end it, so that it stays alone (and ignored) and the next rows are whole
+            with ckpt.open("a", encoding="utf-8") as fa:
+                fa.write("\n")
     with ckpt.open("a", encoding="utf-8") as fh:
 
         def accept(row: dict[str, Any]) -> None:
