@@ -19,7 +19,7 @@ install-dev: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 
 run: install
-	$(BIN)/evfleet demo
+	$(BIN)/evfleet dashboard --port $(PORT)
 
 # The browser tests need Debian's chromium (the test tool cannot download a browser here).
 browser:

@@ -157,6 +157,12 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     eta = float(p.charge_efficiency.min())
     if kind == "price_optimization":
         c += price
+        c[Z] = 1e-4  # peak tie-breaker
+        for t in range(H):
+            row = np.zeros(nx)
+            row[IMP + t], row[Z] = 1.0, -1.0
+            A_ub.append(row)
+            b_ub.append(0.0)
         M = params.get("unmet_penalty", 100.0)
     elif kind == "peak_shaving":
         w = 1e-3

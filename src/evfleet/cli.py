@@ -390,6 +390,7 @@ COMMAND_MODULES: list[str] = [
     "evfleet.cli_gridquality",
     "evfleet.cli_store",
     "evfleet.cli_strategies",
+    "evfleet.cli_dashboard",
     "evfleet.cli_sweep",
 ]
 

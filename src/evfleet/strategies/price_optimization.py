@@ -5,13 +5,17 @@ Units: power [kW], energy [kWh], prices [MAD/kWh], cost [MAD].
 Objective (``dt`` the column length [h], ``pi``/``pe`` import/export price, ``c_deg`` the degradation cost)::
 
     min  sum_t (pi_t * imp_t - min(pe_t, pi_t) * exp_t) * dt
-       + (c_deg + 1e-4) * sum_s dis_s * dt  +  M * sum_i u_i
+       + (c_deg + 1e-4) * sum_s dis_s * dt  +  M * sum_i u_i  +  eps * z,    imp_t <= z
 
 subject to the fleet model of :mod:`evfleet.strategies.lp_model`. With V2G the optimiser arbitrages between
 cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI ``net_cost_mad`` (a site
 never imports and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any
-tariff, so energy is left unmet only when physics forbid the target).
+tariff, so energy is left unmet only when physics forbid the target). ``eps`` = ``peak_tiebreak`` [MAD/kW]
+(default 1e-4) breaks the ties of a flat tariff period: among schedules of (almost) equal cost it picks the one
+with the lowest peak, instead of an arbitrary vertex whose charging spikes up to the import limit. Moving one kWh
+between periods changes the cost by the price spread (≥ 0.1 MAD/kWh here) but the peak term by at most
+``eps / dt`` (4e-4 MAD at 15-min steps), so the tie-breaker never trades real cost for a lower peak.
 """
 
 from __future__ import annotations
@@ -43,4 +47,9 @@ class PriceOptimization(OptimizingStrategy):
     description = "LP: minimise import cost - export revenue + battery degradation under the time-of-use tariff."
 
     def objective(self, problem: ChargingProblem) -> Objective:
-        return price_objective(problem, self.param("unmet_penalty", 100.0))
+        obj = price_objective(problem, self.param("unmet_penalty", 100.0))
+        eps = self.param("peak_tiebreak", 1e-4)
+        if eps < 0:
+            raise ValueError(f"parameter 'peak_tiebreak' must be >= 0 (value {eps!r})")
+        obj.peak_cost = eps if eps > 0 else None
+        return obj

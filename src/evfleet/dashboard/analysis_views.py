@@ -1,0 +1,280 @@
+"""Views of the Strategies, Grid-quality and Economics pages (no Streamlit).
+
+Units: money [MAD], power [kW], energy [kWh], harmonic currents [% of I_L], PF [-], unbalance [%].
+Grid-quality figures are model estimates and say so in their titles (the model and standard come from the
+power-quality report's ``assumptions``/``clause``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from evfleet.dashboard.i18n import t
+from evfleet.dashboard.views import (
+    LAYOUT,
+    PALETTE,
+    PERIOD_COLORS,
+    _bucket_mean,
+    _norm_status,
+    downsample,
+    local_naive,
+    period_label,
+)
+
+__all__ = [
+    "COMPARISON_HEADERS",
+    "COMPLIANCE_HEADERS",
+    "LEVEL_BACKGROUNDS",
+    "cashflow_figure",
+    "comparison_figure",
+    "compliance_frame",
+    "cost_by_period_figure",
+    "events_frame",
+    "filter_events",
+    "pf_unbalance_figure",
+    "spectrum_figure",
+]
+
+#: comparison table column -> i18n key of its header.
+COMPARISON_HEADERS = {
+    "strategy": "cmp_strategy",
+    "mode": "cmp_mode",
+    "net_cost_mad": "cmp_net_cost",
+    "savings_mad": "cmp_savings",
+    "savings_pct": "cmp_savings_pct",
+    "peak_import_kw": "cmp_peak",
+    "load_factor": "cmp_load_factor",
+    "v2g_energy_kwh": "cmp_v2g_kwh",
+    "v2g_revenue_mad": "cmp_v2g_mad",
+    "unmet_energy_kwh": "cmp_unmet",
+    "runtime_s": "cmp_runtime",
+}
+COMPLIANCE_HEADERS = {
+    "indicator": "col_indicator",
+    "value": "col_value",
+    "limit": "col_limit",
+    "status": "col_status",
+    "clause": "col_clause",
+}
+
+
+def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.Figure:
+    """2x2 bars per strategy: net cost, savings, peak import, V2G energy (grouped by mode when both shown)."""
+    panels = (
+        ("net_cost_mad", "cmp_net_cost"),
+        ("savings_mad", "cmp_savings"),
+        ("peak_import_kw", "cmp_peak"),
+        ("v2g_energy_kwh", "cmp_v2g_kwh"),
+    )
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[t(k, lang) for _, k in panels], vertical_spacing=0.16)
+    modes = list(dict.fromkeys(table["mode"].tolist())) if "mode" in table else ["offline"]
+    for j, mode in enumerate(modes):
+        sub = table[table["mode"] == mode] if "mode" in table else table
+        for i, (col, _) in enumerate(panels):
+            fig.add_trace(
+                go.Bar(
+                    x=sub["strategy"],
+                    y=sub[col],
+                    name=mode,
+                    legendgroup=mode,
+                    showlegend=i == 0,
+                    marker={"color": PALETTE[j % len(PALETTE)]},
+                    hovertemplate="%{x}: %{y:,.1f}<extra>" + mode + "</extra>",
+                ),
+                row=i // 2 + 1,
+                col=i % 2 + 1,
+            )
+    layout = {**LAYOUT, "hovermode": "closest"}
+    fig.update_layout(**layout, height=height, barmode="group")
+    return fig
+
+
+def compliance_frame(report: Any) -> pd.DataFrame:
+    """The report's compliance table (columns of :data:`COMPLIANCE_HEADERS`) with ``level``, the status
+    normalised to optimal/good/warning/critical/na (used for the cell colours)."""
+    comp = report.compliance.copy()
+    cols = [c for c in COMPLIANCE_HEADERS if c in comp.columns]
+    out = comp[cols].reset_index(drop=True)
+    out["level"] = [_norm_status(s) for s in comp["status"]]
+    return out
+
+
+#: status level -> background colour of a status cell (light tints: the text stays readable)
+LEVEL_BACKGROUNDS = {"optimal": "#d4edda", "good": "#d6e9f8", "warning": "#ffe8c2", "critical": "#f8d0d0", "na": ""}
+
+
+def events_frame(events: pd.DataFrame, tz: str) -> pd.DataFrame:
+    """Events with their time as local wall-clock text (the table would show UTC otherwise)."""
+    out = events.copy()
+    if "time" in out and len(out):
+        times = pd.DatetimeIndex(pd.to_datetime(out["time"]))
+        times = times.tz_convert(tz) if times.tz is not None else times
+        out["time"] = times.strftime("%Y-%m-%d %H:%M")
+    return out
+
+
+def spectrum_figure(spectrum: pd.DataFrame, lang: str, source: str = "", height: int = 340) -> go.Figure:
+    """Harmonic current at the PCC [% of I_L] per order h, bars, against the IEEE 519 limit (red markers)."""
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=spectrum["h"],
+            y=spectrum["current_pct_of_il"],
+            name=t("model_estimate", lang),
+            marker={"color": "#1f77b4"},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=spectrum["h"],
+            y=spectrum["limit_pct"],
+            name="IEEE 519 " + t("limit", lang).lower(),
+            mode="markers",
+            marker={"symbol": "line-ew-open", "size": 16, "color": "#d62728", "line": {"width": 3}},
+        )
+    )
+    title = f"{t('spectrum', lang)} · {t('model_estimate', lang)}"
+    layout = {**LAYOUT, "hovermode": "closest"}
+    fig.update_layout(
+        **layout,
+        height=height,
+        title={"text": title, "x": 0},
+        xaxis={"title": t("harmonic_order", lang), "dtick": 2},
+        yaxis_title=t("pct_il", lang),
+    )
+    return fig
+
+
+def pf_unbalance_figure(
+    per_step: pd.DataFrame,
+    times: pd.DatetimeIndex,
+    lang: str,
+    pf_limit: float | None = 0.95,
+    unbalance_limit: float | None = 3.0,
+    height: int = 420,
+) -> go.Figure:
+    """PF (top) and phase unbalance [%] (bottom) over time, with their limits dashed."""
+    x = local_naive(pd.DatetimeIndex(times))
+    k, idx = downsample(len(x))
+    x = x[idx]
+    fig = make_subplots(
+        rows=2,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.08,
+        subplot_titles=[t("pf", lang), t("unbalance", lang) + " (%)"],
+    )
+    if "pf" in per_step:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_bucket_mean(per_step["pf"].to_numpy(float), k),
+                name=t("pf", lang),
+                mode="lines",
+                line={"color": "#1f77b4"},
+            ),
+            row=1,
+            col=1,
+        )
+        if pf_limit is not None:
+            fig.add_hline(y=pf_limit, line_dash="dash", line_color="#d62728", row=1, col=1)
+    if "unbalance_pct" in per_step:
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_bucket_mean(per_step["unbalance_pct"].to_numpy(float), k),
+                name=t("unbalance", lang),
+                mode="lines",
+                line={"color": "#ff7f0e"},
+            ),
+            row=2,
+            col=1,
+        )
+        if unbalance_limit is not None:
+            fig.add_hline(y=unbalance_limit, line_dash="dash", line_color="#d62728", row=2, col=1)
+    fig.update_layout(
+        **LAYOUT, height=height, title={"text": f"{t('pf_unbalance', lang)} · {t('model_estimate', lang)}", "x": 0}
+    )
+    fig.update_layout(margin={"b": 110})
+    return fig
+
+
+def filter_events(events: pd.DataFrame, indicators: Sequence[str] | None, states: Sequence[str] | None) -> pd.DataFrame:
+    """Events whose indicator and state are among the chosen ones (``None``/empty = all)."""
+    mask = np.ones(len(events), dtype=bool)
+    if indicators:
+        mask &= events["indicator"].isin(list(indicators)).to_numpy()
+    if states:
+        mask &= events["state"].isin(list(states)).to_numpy()
+    return events[mask].reset_index(drop=True)
+
+
+def cost_by_period_figure(table: pd.DataFrame, lang: str, strategy: str, height: int = 340) -> go.Figure:
+    """Import cost [MAD] per tariff period, this strategy vs the uncontrolled baseline (when present)."""
+    labels = [period_label(p, lang) for p in table["period"]]
+    fig = go.Figure()
+    if "baseline_import_cost_mad" in table:
+        fig.add_trace(
+            go.Bar(x=labels, y=table["baseline_import_cost_mad"], name=t("baseline", lang), marker={"color": "#bbbbbb"})
+        )
+    colors = [PERIOD_COLORS.get(p, "#1f77b4") for p in table["period"]]
+    fig.add_trace(
+        go.Bar(
+            x=labels,
+            y=table["import_cost_mad"],
+            name=f"{t('this_strategy', lang)} ({strategy})",
+            marker={"color": colors},
+        )
+    )
+    layout = {**LAYOUT, "hovermode": "closest"}
+    fig.update_layout(
+        **layout, height=height, barmode="group", title={"text": t("cost_by_period", lang), "x": 0}, yaxis_title="MAD"
+    )
+    fig.update_layout(margin={"b": 110})
+    return fig
+
+
+def cashflow_figure(cashflow: pd.DataFrame, lang: str, payback_months: float | None, height: int = 340) -> go.Figure:
+    """Cumulative cash flow [MAD] per year (simple and discounted), with the payback point."""
+    fig = go.Figure()
+    cum = cashflow["cumulative_mad"].to_numpy(float)
+    fig.add_trace(
+        go.Bar(
+            x=cashflow["year"],
+            y=cum,
+            name=t("cumulative_cashflow", lang),
+            marker={"color": np.where(cum < 0, "#d62728", "#2ca02c")},
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=cashflow["year"],
+            y=cashflow["discounted_cumulative_mad"],
+            name=t("npv", lang),
+            mode="lines+markers",
+            line={"color": "#1f77b4"},
+        )
+    )
+    if payback_months is not None and payback_months / 12 <= cashflow["year"].max():
+        fig.add_vline(
+            x=payback_months / 12,
+            line_dash="dash",
+            line_color="#333",
+            annotation_text=f"{t('payback', lang)}: {payback_months:.1f} {t('months', lang)}",
+        )
+    layout = {**LAYOUT, "hovermode": "closest"}
+    fig.update_layout(
+        **layout,
+        height=height,
+        title={"text": t("cumulative_cashflow", lang), "x": 0},
+        xaxis_title=t("year", lang),
+        yaxis_title="MAD",
+    )
+    fig.update_layout(margin={"b": 110})
+    return fig

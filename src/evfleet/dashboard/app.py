@@ -1,0 +1,33 @@
+"""evfleet dashboard entry point: page set-up, shared sidebar and page registration only.
+
+Run with ``evfleet dashboard`` (or ``streamlit run`` on this file). The pages live in ``screens/`` (not
+``pages/``: that directory name switches Streamlit to its legacy multipage mode).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from evfleet.dashboard import state
+from evfleet.dashboard.i18n import t
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="evfleet", page_icon="⚡", layout="wide", initial_sidebar_state="expanded")
+ctrl = state.sidebar()
+lang = ctrl.lang
+PAGES = [
+    ("overview", "page_overview", ":material/dashboard:"),
+    ("fleet", "page_fleet", ":material/electric_car:"),
+    ("strategies", "page_strategies", ":material/compare_arrows:"),
+    ("grid_quality", "page_grid", ":material/electric_bolt:"),
+    ("economics", "page_economics", ":material/payments:"),
+    ("scenario", "page_scenario", ":material/tune:"),
+]
+pages = [
+    st.Page(HERE / "screens" / f"{name}.py", title=t(key, lang), icon=icon, url_path=name, default=(i == 0))
+    for i, (name, key, icon) in enumerate(PAGES)
+]
+st.navigation(pages, position="sidebar").run()

@@ -1,0 +1,66 @@
+"""Views of the live mode (no Streamlit): KPI cards and fleet counts of a :class:`evfleet.live.LiveSnapshot`.
+
+Units: power [kW], energy [kWh], money [MAD], counts [vehicles].
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from evfleet.dashboard.i18n import fmt_num, t
+from evfleet.dashboard.views import LAYOUT, KpiCard, _bucket_mean, _status_text, downsample, local_naive, status_of
+
+__all__ = ["fleet_counts_figure", "live_cards"]
+
+
+def live_cards(snap: Any, lang: str) -> list[KpiCard]:
+    """Cards of a live snapshot: site power now, cost so far, V2G energy so far, unmet energy so far."""
+    limit = snap.scenario.import_limit_kw
+    site = snap.site_kw
+    ratio = site / limit if limit > 0 else None
+    tot = snap.totals
+    return [
+        KpiCard(
+            "site_now",
+            t("site_now", lang),
+            f"{fmt_num(site, lang)} kW",
+            status_of(ratio, (0.7, 0.85, 1.0)),
+            t("of_limit", lang, limit=f"{fmt_num(limit, lang)} kW"),
+        ),
+        KpiCard("cost_so_far", t("cost_so_far", lang), f"{fmt_num(tot['cost_mad'], lang)} MAD"),
+        KpiCard("v2g_so_far", t("v2g_so_far", lang), f"{fmt_num(tot['v2g_kwh'], lang)} kWh"),
+        KpiCard(
+            "unmet",
+            t("unmet", lang),
+            f"{fmt_num(tot['unmet_kwh'], lang, 1)} kWh",
+            "optimal" if tot["unmet_kwh"] <= 1e-3 else "warning",
+            _status_text("optimal" if tot["unmet_kwh"] <= 1e-3 else "warning", lang),
+        ),
+    ]
+
+
+# --- figures ---------------------------------------------------------------------------------------------------
+
+
+def fleet_counts_figure(times: pd.DatetimeIndex, counts: Mapping[str, np.ndarray], lang: str,
+                        height: int = 300) -> go.Figure:  # fmt: skip
+    """Vehicles connected / charging / discharging over time (step lines)."""
+    x = local_naive(pd.DatetimeIndex(times))
+    k, idx = downsample(len(x))
+    fig = go.Figure()
+    styles = {"n_connected": ("connected", "#7f7f7f"), "n_charging": ("charging", "#2ca02c"),
+              "n_discharging": ("discharging", "#d62728")}  # fmt: skip
+    for key, (label, color) in styles.items():
+        if key in counts:
+            fig.add_trace(go.Scatter(x=x[idx], y=_bucket_mean(counts[key], k), name=t(label, lang), mode="lines",
+                                     line={"color": color, "shape": "hv", "width": 2}))  # fmt: skip
+    fig.update_layout(**LAYOUT, height=height, title={"text": t("vehicles", lang), "x": 0},
+                      yaxis_title=t("vehicles", lang))  # fmt: skip
+    fig.update_layout(margin={"b": 110})
+    fig.update_layout(legend={"y": -0.32})
+    return fig

@@ -1,0 +1,151 @@
+"""Fleet page: the EV2Gym per-model V2G/G2V table (live when live mode is on), V2G pie, top-5 models,
+one vehicle's drill-down."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from evfleet.dashboard import state
+from evfleet.dashboard import views as V
+from evfleet.dashboard.fleet_views import (
+    FLEET_COLUMNS,
+    charger_use_figure,
+    drilldown_figure,
+    fleet_state_at,
+    fleet_table,
+    localise_columns,
+    sources_frame,
+    top_models_figure,
+    v2g_pie_figure,
+    vehicle_info,
+)
+from evfleet.dashboard.i18n import t
+
+ctrl = state.controls()
+lang = ctrl.lang
+st.title(t("fleet_title", lang))
+key, sc = state.current_scenario(ctrl)
+state.scenario_caption(sc, lang)
+cat = state.catalog()
+H = localise_columns(FLEET_COLUMNS, lang)
+
+c_search, c_only, c_time = st.columns([3, 2, 4])
+query = c_search.text_input(t("search", lang), key="fleet_search", placeholder="Tesla, Nissan, …")
+only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
+
+
+def column_config() -> dict:
+    def num(col: str, fmt: str) -> st.column_config.NumberColumn:
+        return st.column_config.NumberColumn(H[col], format=fmt, width=74)
+
+    return {
+        H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width=150),
+        H["registrations"]: num("registrations", "localized"),
+        H["battery_kwh"]: num("battery_kwh", "%.1f"),
+        H["ac_max_kw"]: num("ac_max_kw", "%.1f"),
+        H["dc_max_kw"]: num("dc_max_kw", "%.0f"),
+        H["v2g_ac_kw"]: num("v2g_ac_kw", "%.1f"),
+        H["v2g_dc_kw"]: num("v2g_dc_kw", "%.0f"),
+        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width=70),
+        H["in_fleet"]: num("in_fleet", "%d"),
+        H["connected"]: num("connected", "%d"),
+        H["charging"]: num("charging", "%d"),
+        H["discharging"]: num("discharging", "%d"),
+        H["mean_soc_pct"]: st.column_config.ProgressColumn(
+            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width=90
+        ),
+        H["net_power_kw"]: num("net_power_kw", "%.1f"),
+    }
+
+
+def draw_table(table: pd.DataFrame, scenario, power_kw: np.ndarray, connected: np.ndarray) -> None:
+    st.dataframe(
+        table.rename(columns=H),
+        column_config=column_config(),
+        hide_index=True,
+        width="stretch",
+        height=min(38 + 35 * max(len(table), 1), 500),
+        key="fleet_table",
+    )
+    c_pie, c_top, c_ch = st.columns(3)
+    with c_pie:
+        state.plot(v2g_pie_figure(table, lang, height=300), key="v2g_pie")
+        bidi = int((np.asarray(scenario.vehicles.max_discharge_kw) > 0).sum())
+        st.caption(t("bidi_caption", lang, bidi=bidi, n=scenario.n_vehicles))
+    with c_top:
+        state.plot(top_models_figure(table, lang, height=300), key="top5")
+    with c_ch:
+        state.plot(charger_use_figure(scenario, power_kw, connected, lang), key="charger_use")
+
+
+if ctrl.live:
+
+    def _live_table() -> None:
+        snap = state.live_runner(ctrl).snapshot()
+        st.caption(f"{t('time_of_table', lang)} {snap.time.strftime('%Y-%m-%d %H:%M')} (live)")
+        draw_table(
+            fleet_table(snap.scenario, cat, snap.soc, snap.power_kw, snap.connected, only, query),
+            snap.scenario,
+            snap.power_kw,
+            snap.connected,
+        )
+
+    st.fragment(run_every=state.live_refresh_s(ctrl))(_live_table)()
+    res = None
+else:
+    res, _ = state.run(ctrl)
+    times = sc.times
+    default = V.focus_step(times, res.site_kw, pd.Timestamp.now(tz=sc.timezone))
+    labels = [x.strftime("%Y-%m-%d %H:%M") for x in times]
+    step = c_time.select_slider(
+        t("time_of_table", lang),
+        options=list(range(sc.n_steps)),
+        value=default,
+        format_func=lambda i: labels[i],
+        key="fleet_step",
+    )
+    soc, p, conn = fleet_state_at(res, step)
+    draw_table(fleet_table(sc, cat, soc, p, conn, only, query), sc, p, conn)
+
+# --- drill-down ------------------------------------------------------------------------------------------------
+st.subheader(t("drilldown", lang))
+if res is None:
+    res, _ = state.run(ctrl)
+v = sc.vehicles
+veh = v.extra.get("vehicle")
+options = list(range(sc.n_vehicles))
+worst = int(np.argmax(res.unmet_kwh)) if sc.n_vehicles else 0
+default_i = worst if sc.n_vehicles and res.unmet_kwh[worst] > 1e-3 else 0
+
+
+def _label(i: int) -> str:
+    extra = f" · {veh[i]}" if veh is not None else ""
+    flag = " ⚠" if res.unmet_kwh[i] > 1e-3 else ""
+    return f"{v.id[i]}{extra} · {v.model[i]}{flag}"
+
+
+c_sel, c_info = st.columns([7, 3])
+with c_info:
+    i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
+    info = vehicle_info(res, i, lang)
+    st.markdown("\n".join(f"- **{k}**: {val}" for k, val in info.items()))
+    details = state.catalog_details()
+    if details is not None:
+        from evfleet.catalog_sources import model_sources
+
+        with st.expander(t("sources", lang)):
+            try:
+                src = sources_frame(model_sources(str(v.model[i]), details))
+                st.dataframe(
+                    src,
+                    hide_index=True,
+                    width="stretch",
+                    key="drill_sources",
+                    column_config={"url": st.column_config.LinkColumn("url")},
+                )
+            except ValueError as exc:  # a model not in the catalogue (uploaded scenario)
+                st.caption(str(exc))
+with c_sel:
+    state.plot(drilldown_figure(res, i, lang), key="drill_fig")

@@ -1,0 +1,77 @@
+"""Grid-quality page: compliance table, harmonic spectrum vs IEEE 519, PF and unbalance over time, event log.
+All figures are model estimates from ``evfleet.power_quality`` and are labelled so."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from evfleet.dashboard import state
+from evfleet.dashboard import views as V
+from evfleet.dashboard.analysis_views import (
+    COMPLIANCE_HEADERS,
+    LEVEL_BACKGROUNDS,
+    compliance_frame,
+    events_frame,
+    filter_events,
+    pf_unbalance_figure,
+    spectrum_figure,
+)
+from evfleet.dashboard.fleet_views import localise_columns
+from evfleet.dashboard.i18n import t
+
+ctrl = state.controls()
+lang = ctrl.lang
+st.title(t("grid_title", lang))
+key, sc = state.current_scenario(ctrl)
+state.scenario_caption(sc, lang)
+report = state.power_quality(ctrl)
+if report is None:
+    st.info(t("pq_missing", lang), icon=":material/hourglass_empty:")
+    st.stop()
+
+st.caption(f":material/science: {t('model_estimate', lang)}")
+st.subheader(t("compliance", lang))
+comp = compliance_frame(report)
+levels = comp.pop("level")
+heads = localise_columns(COMPLIANCE_HEADERS, lang)
+shown = comp.rename(columns=heads)
+# a small table (about ten rows): a Styler is cheap here and gives the status cells their colour
+styled = shown.style.apply(
+    lambda col: [f"background-color: {LEVEL_BACKGROUNDS.get(lv, '')}" for lv in levels], subset=[heads["status"]]
+).format({heads["value"]: "{:.3g}", heads["limit"]: "{:.3g}"}, na_rep="–")
+st.dataframe(styled, hide_index=True, width="stretch", key="pq_compliance", height=38 + 35 * max(len(shown), 1))
+c1, c2 = st.columns(2)
+with c1:
+    clause = ""
+    if "clause" in report.compliance and len(report.compliance):
+        tdd_rows = report.compliance[report.compliance["indicator"].astype(str).str.lower().str.contains("tdd")]
+        clause = str(tdd_rows["clause"].iloc[0]) if len(tdd_rows) else ""
+    state.plot(spectrum_figure(report.spectrum, lang, clause), key="pq_spectrum")
+    if clause:
+        st.caption(clause)
+with c2:
+    times = report.per_step["time"] if "time" in report.per_step else sc.times[: len(report.per_step)]
+    state.plot(pf_unbalance_figure(report.per_step, pd.DatetimeIndex(times), lang), key="pq_pf")
+
+st.subheader(t("events", lang))
+ev = report.events
+f1, f2 = st.columns(2)
+inds = f1.multiselect(
+    t("filter_indicator", lang), sorted(ev["indicator"].astype(str).unique()) if len(ev) else [], key="pq_ev_ind"
+)
+sts = f2.multiselect(
+    t("filter_state", lang), sorted(ev["state"].astype(str).unique()) if len(ev) else [], key="pq_ev_state"
+)
+shown = events_frame(filter_events(ev, inds, sts), sc.timezone)
+ev_heads = {"time": "col_time", "indicator": "col_indicator", "value": "col_value", "limit": "col_limit",
+            "state": "col_state", "previous_state": "col_previous_state"}  # fmt: skip
+st.dataframe(
+    shown.rename(columns=localise_columns(ev_heads, lang)),
+    hide_index=True,
+    width="stretch",
+    key="pq_events",
+    height=min(38 + 35 * max(len(shown), 1), 420),
+)
+with st.expander(t("assumptions", lang)):
+    st.markdown(V.assumptions_markdown(report.assumptions))

@@ -1,0 +1,93 @@
+"""Overview page: KPI cards with status colours, the load curve with tariff periods, SOC distribution, PQ radar."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from evfleet.dashboard import live_views as LV
+from evfleet.dashboard import state
+from evfleet.dashboard import views as V
+from evfleet.dashboard.i18n import t
+
+ctrl = state.controls()
+lang = ctrl.lang
+st.title(t("page_overview", lang))
+key, sc = state.current_scenario(ctrl)
+state.scenario_caption(sc, lang)
+
+
+def _live_panel() -> None:
+    runner = state.live_runner(ctrl)
+    snap = runner.snapshot()
+    st.info(
+        t(
+            "live_status",
+            lang,
+            time=snap.time.strftime("%Y-%m-%d %H:%M"),
+            day=snap.day + 1,
+            steps=snap.steps_done,
+            state=t("paused" if snap.paused else "running", lang),
+        ),
+        icon=":material/schedule:",
+    )
+    conn = snap.connected
+    mean_soc = float(snap.soc[conn].mean()) if conn.any() else None
+    state.kpi_row(LV.live_cards(snap, lang), per_row=4)
+    state.kpi_row(V.fleet_cards(snap.counts, mean_soc, snap.totals["unmet_kwh"], 1.0, lang)[:5], per_row=5)
+    w = snap.window
+    series = {k: w[k] for k in ("base_load_kw", "pv_kw", "ev_kw", "site_kw")}
+    if len(w["time"]):
+        fig = V.load_curve_figure(w["time"], series, w["tou_period"], sc.import_limit_kw, lang)
+        state.plot(fig, key="live_load_curve")
+    c1, c2 = st.columns(2)
+    with c1:
+        state.plot(V.soc_histogram_figure(snap.soc[conn], None, lang), key="live_soc")
+    with c2:
+        if len(w["time"]):
+            state.plot(LV.fleet_counts_figure(w["time"], w, lang), key="live_counts")
+
+
+if ctrl.live:
+    st.fragment(run_every=state.live_refresh_s(ctrl))(_live_panel)()
+else:
+    res, k = state.run(ctrl)
+    _, base_k = state.baseline(ctrl)
+    report = state.power_quality(ctrl)
+    pq = V.pq_indicators(report)
+    times = sc.times
+    step = V.focus_step(times, res.site_kw, pd.Timestamp.now(tz=sc.timezone))
+    when = times[step].strftime("%H:%M")
+    v = sc.vehicles
+    conn = (v.arrival_step <= step) & (step < v.departure_step)
+    p = res.power_kw[:, step]
+    ch, dis = int((conn & (p > 1e-6)).sum()), int((conn & (p < -1e-6)).sum())
+    counts = {"connected": int(conn.sum()), "charging": ch, "discharging": dis, "idle": int(conn.sum()) - ch - dis}
+    mean_soc = float(res.soc[conn, step].mean()) if conn.any() else None
+
+    st.subheader(t("kpi_grid", lang))
+    state.kpi_row(V.grid_cards(k, pq, lang))
+    if report is None:
+        st.caption(":material/info: " + t("pq_missing", lang))
+    st.subheader(t("kpi_economic", lang))
+    state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
+    st.subheader(t("kpi_fleet", lang))
+    cards = V.fleet_cards(counts, mean_soc, k["unmet_energy_kwh"], k["energy_charged_kwh"], lang, when)
+    state.kpi_row(cards, per_row=6)
+
+    series = {"base_load_kw": sc.base_load_kw, "pv_kw": sc.pv_kw, "ev_kw": res.ev_kw, "site_kw": res.site_kw}
+    fig = V.load_curve_figure(times, series, sc.tou_period, sc.import_limit_kw, lang, now=times[step])
+    state.plot(fig, key="load_curve")
+    c1, c2 = st.columns(2)
+    with c1:
+        state.plot(V.soc_histogram_figure(res.soc[conn, step], float(np.mean(v.soc_target)), lang), key="soc_hist")
+    with c2:
+        if pq:
+            state.plot(V.radar_figure(pq, lang), key="pq_radar")
+            if getattr(report, "assumptions", None):
+                with st.expander(t("assumptions", lang)):
+                    st.markdown(V.assumptions_markdown(report.assumptions))
+        else:
+            st.subheader(t("radar", lang))
+            st.info(t("pq_missing", lang), icon=":material/hourglass_empty:")

@@ -1,0 +1,418 @@
+"""Streamlit glue shared by the pages: the sidebar, cached scenarios/runs, the shared live runner, drawing helpers.
+
+Units follow the package (power [kW], energy [kWh], money [MAD], SOC fraction 0-1).
+
+Caching: scenarios and runs are immutable, so they are cached with ``st.cache_resource`` (no copy on each hit)
+under keys built from the generator parameters or the scenario's content hash, strategy, mode and V2G; a small
+``max_entries`` bounds the memory. The live runner is one ``st.cache_resource`` object per (scenario, strategy,
+V2G): every tab reads the same runner, which alone steps the simulation. Set the environment variable
+``EVFLEET_LIVE_AUTOSTEP=0`` to create runners that never step by themselves (tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from evfleet.dashboard.i18n import t
+from evfleet.dashboard.views import KpiCard, default_strategy
+from evfleet.generate import ScenarioParams, generate_scenario
+from evfleet.kpis import compute_kpis
+from evfleet.live import SPEEDS, LiveSimulation
+from evfleet.scenario import Scenario
+from evfleet.simulate import RunResult, SimulationOptions, simulate
+from evfleet.strategies import REGISTRY, StrategyError
+
+PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
+N_MIN, N_MAX, N_STEP = 50, 2000, 50
+#: a live runner nobody has looked at for this long holds its clock (no CPU for unwatched simulations) [s]
+LIVE_IDLE_PAUSE_S = 120.0
+
+
+@dataclass(frozen=True)
+class Controls:
+    """The sidebar's choices."""
+
+    lang: str
+    n_vehicles: int
+    strategy: str
+    v2g: bool
+    mode: str
+    live: bool
+    speed: str
+
+
+def today_iso(tz: str = "Africa/Casablanca") -> str:
+    """Today's date at the site (ISO)."""
+    return pd.Timestamp.now(tz=tz).date().isoformat()
+
+
+def default_params() -> dict[str, Any]:
+    """Generator parameters of the default scenario (everything but the fleet size): today, Casablanca, depot."""
+    p = asdict(ScenarioParams())
+    p.pop("vehicles")
+    p["start"] = today_iso(p["timezone"])
+    return p
+
+
+def _init_state() -> None:
+    ss = st.session_state
+    ss.setdefault("scenario_params", default_params())
+    ss.setdefault("uploaded_scenario", None)
+    # widget defaults live in the session state (never as widget arguments too: Streamlit warns about both)
+    names = list(REGISTRY)
+    if ss.get("strategy") not in names:
+        ss["strategy"] = default_strategy(names)
+    for key, value in (("lang", "en"), ("n_vehicles", 500), ("v2g", True), ("mode", "offline"), ("live_on", False),
+                       ("live_speed", "x600")):  # fmt: skip
+        ss.setdefault(key, value)
+    if not ss.get("_query_applied"):
+        # a link may preset the fleet size and language: ?vehicles=2000&lang=fr (applied once per session)
+        ss["_query_applied"] = True
+        qp = st.query_params
+        try:
+            n = int(qp.get("vehicles", ""))
+            if N_MIN <= n <= N_MAX:
+                ss["n_vehicles"] = n - n % N_STEP if n % N_STEP else n
+        except ValueError:
+            pass
+        if qp.get("lang") in ("en", "fr"):
+            ss["lang"] = qp.get("lang")
+    pending = ss.pop("_pending_widgets", None)
+    if pending:  # values set by another page (e.g. Scenario page "Apply") before the widgets are drawn
+        for key, value in pending.items():
+            ss[key] = value
+
+
+def sidebar() -> Controls:
+    """Draw the sidebar controls and return them."""
+    _init_state()
+    names = list(REGISTRY)
+    with st.sidebar:
+        lang = st.segmented_control(
+            "Language / Langue",
+            options=["en", "fr"],
+            format_func=lambda x: {"en": "English", "fr": "Français"}[x],
+            key="lang",
+        )
+        lang = lang or "en"
+        n = st.slider(t("fleet_size", lang), N_MIN, N_MAX, step=N_STEP, key="n_vehicles")
+        default = default_strategy(names)
+        strategy = st.selectbox(t("strategy", lang), names, key="strategy")
+        v2g = st.toggle(t("v2g", lang), key="v2g")
+        mode = st.radio(
+            t("mode", lang),
+            ["offline", "online"],
+            format_func=lambda m: t(f"mode_{m}", lang),
+            key="mode",
+        )
+        st.divider()
+        st.markdown(f"**{t('live', lang)}**")
+        live = st.toggle(t("live_on", lang), key="live_on")
+        speed = st.select_slider(
+            t("speed", lang),
+            options=list(SPEEDS),
+            format_func=lambda s: t("speed_realtime", lang) if s == "realtime" else "×" + s[1:],
+            key="live_speed",
+        )
+        ctrl = Controls(lang, int(n), strategy, bool(v2g), mode, bool(live), speed)
+        if live:
+            runner = live_runner(ctrl)
+            runner.set_speed(SPEEDS[speed])
+            c1, c2, c3 = st.columns(3)
+            if runner.paused:
+                if c1.button(
+                    "", key="live_resume", icon=":material/play_arrow:", help=t("resume", lang), width="stretch"
+                ):
+                    runner.resume()
+                    st.rerun()
+            elif c1.button("", key="live_pause", icon=":material/pause:", help=t("pause", lang), width="stretch"):
+                runner.pause()
+                st.rerun()
+            if c2.button(
+                "",
+                key="live_step",
+                icon=":material/skip_next:",
+                help=t("step_once", lang),
+                width="stretch",
+                disabled=not runner.paused and runner.auto,
+            ):
+                runner.step()
+            if c3.button("", key="live_reset", icon=":material/restart_alt:", help=t("reset", lang), width="stretch"):
+                runner.reset()
+            st.caption(t("live_note", lang))
+        if default == "uncontrolled" and len(names) == 1:
+            st.caption(t("default_fallback", lang))
+    return ctrl
+
+
+def controls() -> Controls:
+    """The current controls (as drawn by :func:`sidebar` in this run)."""
+    ss = st.session_state
+    return Controls(
+        ss.get("lang") or "en",
+        int(ss.get("n_vehicles", 500)),
+        ss.get("strategy") or default_strategy(list(REGISTRY)),
+        bool(ss.get("v2g", True)),
+        ss.get("mode", "offline"),
+        bool(ss.get("live_on", False)),
+        ss.get("live_speed", "x600"),
+    )
+
+
+# --- scenarios and runs ----------------------------------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _generated(key: str, params_json: str) -> Scenario:
+    # the JSON keeps the parameters' order: the charger mix order matters to the (seeded) draw
+    return generate_scenario(ScenarioParams(**json.loads(params_json)))
+
+
+def scenario_params(n_vehicles: int) -> dict[str, Any]:
+    """Full generator parameters of the generated scenario for ``n_vehicles``."""
+    p = dict(st.session_state.get("scenario_params") or default_params())
+    p["vehicles"] = int(n_vehicles)
+    if p.get("composition"):
+        total = sum(int(c) for c in p["composition"].values())
+        if total != n_vehicles:  # the fleet size slider moved away from the uploaded composition
+            p["composition"] = None
+    return p
+
+
+def current_scenario(ctrl: Controls) -> tuple[str, Scenario]:
+    """(cache key, scenario): the uploaded scenario if any, else the one generated from the parameters."""
+    up = st.session_state.get("uploaded_scenario")
+    if up is not None:
+        return "upload:" + up.content_hash, up
+    params = scenario_params(ctrl.n_vehicles)
+    return _params_key(params), _generated(_params_key(params), json.dumps(params, default=str))
+
+
+def _params_key(params: dict[str, Any]) -> str:
+    """Cache key of generator parameters (order-independent)."""
+    return "gen:" + hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def generated_check(params: dict[str, Any]) -> Scenario:
+    """Generate (and cache) the scenario of ``params``; raises the generator's error naming the bad parameter."""
+    return _generated(_params_key(params), json.dumps(params, default=str))
+
+
+def composition_from_csv(data: bytes) -> dict[str, int]:
+    """Fleet composition from a CSV with columns ``model,count``; raises ``ValueError`` naming row and value."""
+    try:
+        df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"fleet CSV: cannot read it ({exc})") from exc
+    cols = {c.strip().lower(): c for c in df.columns}
+    for need in ("model", "count"):
+        if need not in cols:
+            raise ValueError(f"fleet CSV: column {need!r} is required (columns: {', '.join(map(str, df.columns))})")
+    comp: dict[str, int] = {}
+    for i, (model, count) in enumerate(zip(df[cols["model"]], df[cols["count"]], strict=True), start=2):
+        try:
+            c = int(count)
+        except (TypeError, ValueError):
+            raise ValueError(f"fleet CSV: row {i}, field 'count' is not an integer (value {count!r})") from None
+        if c < 0 or str(model).strip() in ("", "nan"):
+            raise ValueError(f"fleet CSV: row {i} is invalid (model {model!r}, count {count!r})")
+        comp[str(model).strip()] = comp.get(str(model).strip(), 0) + c
+    total = sum(comp.values())
+    if not N_MIN <= total <= N_MAX:
+        raise ValueError(f"fleet CSV: counts sum to {total}; the dashboard takes {N_MIN}-{N_MAX} vehicles")
+    return comp
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
+    return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _kpis(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> dict:
+    return compute_kpis(_result)
+
+
+def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) -> tuple[RunResult, dict]:
+    """(result, KPIs) of ``strategy`` (default: the sidebar's) on the current scenario."""
+    key, sc = current_scenario(ctrl)
+    s, m = strategy or ctrl.strategy, mode or ctrl.mode
+    try:
+        with st.spinner(f"{s} · {m} …", show_time=True):
+            res = _run(key, s, m, ctrl.v2g, sc)
+    except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
+        st.error(f"{t('error', ctrl.lang)}: {exc}")
+        st.stop()
+    return res, _kpis(key, s, m, ctrl.v2g, res)
+
+
+def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
+    """The uncontrolled baseline on the current scenario (same options)."""
+    return run(ctrl, "uncontrolled")
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _pq(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> Any:
+    from evfleet import power_quality  # type: ignore[attr-defined]
+
+    return power_quality.assess(_result)
+
+
+def pq_available() -> bool:
+    """True when the grid-quality module (``evfleet.power_quality``) is installed."""
+    import importlib.util
+
+    return importlib.util.find_spec("evfleet.power_quality") is not None
+
+
+def power_quality(ctrl: Controls) -> Any | None:
+    """The power-quality report of the current run, or ``None`` when the module is not available yet."""
+    if not pq_available():
+        return None
+    key, _ = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    return _pq(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res)
+
+
+@st.cache_resource(show_spinner=False)
+def catalog() -> pd.DataFrame:
+    from evfleet.catalog import load_catalog
+
+    return load_catalog()
+
+
+def warm_default_caches(n_vehicles: int = 500) -> None:
+    """Fill the shared caches with the default page's scenario, runs and grid-quality report (server start-up).
+
+    Uses the same keys as :func:`current_scenario` and :func:`run` with the default sidebar choices, so the
+    first visitor finds them computed.
+    """
+    params = {**default_params(), "vehicles": int(n_vehicles)}
+    key = _params_key(params)
+    sc = _generated(key, json.dumps(params, default=str))
+    strategy = default_strategy(list(REGISTRY))
+    for name in dict.fromkeys([strategy, "uncontrolled"]):
+        res = _run(key, name, "offline", True, sc)
+        _kpis(key, name, "offline", True, res)
+        if name == strategy and pq_available():
+            _pq(key, name, "offline", True, res)
+
+
+@st.cache_resource(show_spinner=False)
+def catalog_details() -> pd.DataFrame | None:
+    """The catalogue with its per-number sources (``evfleet.catalog_sources``), or ``None`` if not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("evfleet.catalog_sources") is None:
+        return None
+    from evfleet.catalog_sources import load_catalog_details
+
+    return load_catalog_details()
+
+
+# --- live ------------------------------------------------------------------------------------------------------
+
+
+def _release(runner: LiveSimulation) -> None:
+    runner.stop(timeout=1.0)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False, on_release=_release)
+def _live(key: str, strategy: str, v2g: bool, auto: bool, _start_step: int, _factory: Any) -> LiveSimulation:
+    # the start step is not part of the key: the runner keeps running while the wall clock moves on
+    return LiveSimulation(
+        _factory, strategy, v2g=v2g, auto=auto, start_step=_start_step, idle_pause_s=LIVE_IDLE_PAUSE_S
+    ).start()
+
+
+def live_start_step(sc: Scenario, now: pd.Timestamp | None = None) -> int:
+    """The step of day 0 whose time of day is the current one (the live clock starts "now")."""
+    now = now or pd.Timestamp.now(tz=sc.timezone)
+    minutes = np.asarray(sc.times.hour * 60 + sc.times.minute)
+    diff = (now.hour * 60 + now.minute - minutes) % 1440  # the latest step of the day not after now
+    return int(np.argmin(diff))
+
+
+def live_autostep() -> bool:
+    """False when ``EVFLEET_LIVE_AUTOSTEP=0`` (tests): runners then never step by themselves."""
+    return os.environ.get("EVFLEET_LIVE_AUTOSTEP", "1") != "0"
+
+
+def live_runner(ctrl: Controls) -> LiveSimulation:
+    """The one shared live runner of the current scenario, strategy and V2G choice."""
+    key, sc = current_scenario(ctrl)
+    up = st.session_state.get("uploaded_scenario")
+    if up is not None:
+
+        def factory(day: int, _sc: Scenario = up) -> Scenario:
+            return _sc  # an uploaded scenario repeats day after day
+
+    else:
+        params = scenario_params(ctrl.n_vehicles)
+        start = date.fromisoformat(str(params["start"])[:10])
+        days = int(params.get("days", 1))
+
+        def factory(day: int, _p: dict = params) -> Scenario:
+            if day == 0:
+                return sc
+            p = {**_p, "start": (start + timedelta(days=day * days)).isoformat(), "seed": int(_p["seed"]) + day}
+            return generate_scenario(ScenarioParams(**p))
+
+    return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), live_start_step(sc), factory)
+
+
+def live_refresh_s(ctrl: Controls) -> float:
+    """Fragment refresh period [s]: 1 s at ×600, 2 s otherwise (never faster than the clock moves)."""
+    return 1.0 if ctrl.speed == "x600" else 2.0
+
+
+# --- drawing helpers -------------------------------------------------------------------------------------------
+
+
+def plot(fig: Any, key: str | None = None) -> None:
+    """Draw a Plotly figure without the mode bar."""
+    st.plotly_chart(fig, config=PLOT_CONFIG, width="stretch", key=key)
+
+
+def kpi_row(cards: list[KpiCard], per_row: int = 6) -> None:
+    """KPI cards as bordered metrics; the status colours the line under the value."""
+    for start in range(0, len(cards), per_row):
+        cols = st.columns(per_row)
+        for col, card in zip(cols, cards[start : start + per_row], strict=False):
+            col.metric(
+                card.label,
+                card.value,
+                delta=card.detail or None,
+                delta_color=card.color if card.status else "off",
+                delta_arrow="off",
+                help=card.help or None,
+                border=True,
+            )
+
+
+def scenario_caption(sc: Scenario, lang: str) -> None:
+    """One line naming the scenario in use."""
+    st.caption(
+        t(
+            "scenario_caption",
+            lang,
+            name=sc.name,
+            n=sc.n_vehicles,
+            steps=sc.n_steps,
+            minutes=sc.step_minutes,
+            start=sc.times[0].strftime("%Y-%m-%d %H:%M"),
+        )
+    )
+    up = st.session_state.get("uploaded_scenario")
+    if up is not None:
+        st.caption(t("uploaded_in_use", lang, name=up.name))

@@ -1,0 +1,559 @@
+"""Pure view functions: results and live snapshots -> Plotly figures, KPI cards, table frames (no Streamlit).
+
+Units: power [kW], energy [kWh], money [MAD], SOC [%] in figures (fraction 0-1 in the model), time in the site's
+local time.
+
+Speed rules measured on the target machines (``docs/dashboard.md``): SVG ``Scatter`` traces only (no WebGL),
+at most :data:`MAX_POINTS` points per trace (:func:`downsample`), a constant ``uirevision`` so zoom survives
+live refreshes. KPI status thresholds are display conventions of this dashboard (documented in
+``docs/dashboard.md``), except where a grid-quality report supplies its own compliance status.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from evfleet.dashboard.i18n import STRINGS, fmt_num, fmt_pct, t
+
+__all__ = [
+    "MAX_POINTS",
+    "STATUS_COLORS",
+    "KpiCard",
+    "assumptions_markdown",
+    "default_strategy",
+    "downsample",
+    "economic_cards",
+    "fleet_cards",
+    "focus_step",
+    "grid_cards",
+    "load_curve_figure",
+    "local_naive",
+    "period_label",
+    "pq_indicators",
+    "radar_figure",
+    "soc_histogram_figure",
+    "status_of",
+]
+
+MAX_POINTS = 3000
+#: status -> Streamlit named colour of the KPI card's delta line.
+STATUS_COLORS = {"optimal": "green", "good": "blue", "warning": "orange", "critical": "red", "na": "gray"}
+#: tariff period -> shading colour on load curves.
+PERIOD_COLORS = {"creuses": "#2ca02c", "pleines": "#ffbf00", "pointe": "#d62728"}
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
+LAYOUT = {
+    "template": "plotly_white",
+    "margin": {"l": 55, "r": 20, "t": 45, "b": 60},
+    "legend": {"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0},
+    "uirevision": "evfleet",
+    "hovermode": "x unified",
+    "font": {"size": 12},
+}
+#: strategy names tried, in order, for the default of the dashboard (price optimisation when registered).
+PRICE_STRATEGY_NAMES = ("price_optimization", "price_optimisation", "price")
+
+
+def default_strategy(names: Sequence[str]) -> str:
+    """The dashboard's default strategy: price optimisation when registered, else the uncontrolled baseline."""
+    for name in PRICE_STRATEGY_NAMES:
+        if name in names:
+            return name
+    for name in names:
+        if "price" in name:
+            return name
+    return "uncontrolled" if "uncontrolled" in names else names[0]
+
+
+def period_label(period: str, lang: str) -> str:
+    """Display name of a tariff period (the raw name when it has no translation)."""
+    key = f"period_{period}"
+    return t(key, lang) if key in STRINGS else str(period)
+
+
+def local_naive(times: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Times as naive local wall-clock times (Plotly draws tz-aware values in UTC otherwise)."""
+    return times.tz_localize(None) if times.tz is not None else times
+
+
+def downsample(n: int, max_points: int = MAX_POINTS) -> tuple[int, np.ndarray]:
+    """Bucket size k and bucket start indices so that a series of length ``n`` gives <= ``max_points`` points."""
+    k = max(1, math.ceil(n / max_points))
+    return k, np.arange(0, n, k)
+
+
+def _bucket_mean(y: np.ndarray, k: int) -> np.ndarray:
+    if k == 1:
+        return np.asarray(y, dtype=float)
+    y = np.asarray(y, dtype=float)
+    pad = (-len(y)) % k
+    yp = np.concatenate([y, np.full(pad, np.nan)]) if pad else y
+    return np.nanmean(yp.reshape(-1, k), axis=1)
+
+
+# --- KPI cards -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KpiCard:
+    """One KPI card: ``label``, formatted ``value``, ``status`` (optimal/good/warning/critical/na or ``None`` for
+    a neutral figure), ``detail`` (shown under the value in the status colour) and a ``help`` tooltip."""
+
+    key: str
+    label: str
+    value: str
+    status: str | None = None
+    detail: str = ""
+    help: str = ""
+
+    @property
+    def color(self) -> str:
+        return STATUS_COLORS.get(self.status or "", "gray")
+
+
+def status_of(value: float | None, thresholds: Sequence[float], higher_is_better: bool = False) -> str:
+    """Map ``value`` to optimal/good/warning/critical with three ascending ``thresholds`` (na for ``None``).
+
+    With ``higher_is_better=False``: value <= t0 optimal, <= t1 good, <= t2 warning, else critical; mirrored
+    (>= t2 optimal, >= t1 good, >= t0 warning) when higher is better.
+    """
+    if value is None or not math.isfinite(float(value)):
+        return "na"
+    t0, t1, t2 = thresholds
+    if higher_is_better:
+        return "optimal" if value >= t2 else "good" if value >= t1 else "warning" if value >= t0 else "critical"
+    return "optimal" if value <= t0 else "good" if value <= t1 else "warning" if value <= t2 else "critical"
+
+
+_STATUS_WORDS = {
+    "optimal": "optimal",
+    "ok": "optimal",
+    "pass": "optimal",
+    "info": "na",
+    "compliant": "optimal",
+    "normal": "optimal",
+    "good": "good",
+    "warning": "warning",
+    "marginal": "warning",
+    "alert": "warning",
+    "critical": "critical",
+    "fail": "critical",
+    "violation": "critical",
+    "non-compliant": "critical",
+}
+
+
+def _norm_status(word: Any) -> str:
+    return _STATUS_WORDS.get(str(word).strip().lower(), "na")
+
+
+def _status_text(status: str | None, lang: str) -> str:
+    return "" if status is None else "● " + t(f"status_{status}", lang)
+
+
+def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
+    """Headline grid-quality figures of a power-quality report (``None`` report -> empty dict).
+
+    For each indicator, the report's compliance row when it has one (its value, e.g. TDD p95, its limit, clause
+    and status); else the worst per-step value (max transformer loading [%], max TDD [%], min PF, max
+    unbalance [%], max |voltage deviation| [%], max THD_v [%]). A passing check is graded by its distance to the
+    limit (value/limit, or (1-PF)/(1-PF_min): <= 0.5 optimal, <= 0.8 good, else warning); a failing one is
+    critical.
+    """
+    if report is None:
+        return {}
+    ps = report.per_step
+    comp = getattr(report, "compliance", None)
+    specs = {
+        "transformer_loading": ("transformer_loading_pct", "max", ("transformer",)),
+        "tdd": ("tdd_pct", "max", ("tdd",)),
+        "pf": ("pf", "min", ("pf", "power factor", "power_factor")),
+        "unbalance": ("unbalance_pct", "max", ("unbalance", "imbalance")),
+        "voltage": ("voltage_deviation_pct", "absmax", ("voltage dev", "voltage_dev")),
+        "thd_v": ("thd_v_pct", "max", ("thd_v", "thdv", "voltage thd")),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for key, (col, how, words) in specs.items():
+        if col not in ps:
+            continue
+        s = pd.to_numeric(ps[col], errors="coerce").to_numpy(dtype=float)
+        s = s[np.isfinite(s)]
+        if not s.size:
+            continue
+        val = float(s.max() if how == "max" else s.min() if how == "min" else np.abs(s).max())
+        entry: dict[str, Any] = {"value": val, "limit": None, "status": None, "clause": ""}
+        if comp is not None and len(comp):
+            names = comp["indicator"].astype(str).str.lower()
+            hit = np.flatnonzero([any(w in nm for w in words) for nm in names])
+            if hit.size:
+                row = comp.iloc[int(hit[0])]
+                lim = pd.to_numeric(pd.Series([row.get("limit")]), errors="coerce").iloc[0]
+                cval = pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0]
+                entry["limit"] = None if pd.isna(lim) else float(lim)
+                entry["value"] = val if pd.isna(cval) else float(cval)
+                entry["indicator"] = str(row.get("indicator", ""))
+                entry["status"] = _norm_status(row.get("status"))
+                entry["clause"] = str(row.get("clause", ""))
+                ratio = limit_ratio(key, entry["value"], entry["limit"])
+                if entry["status"] == "optimal" and ratio is not None:
+                    entry["status"] = status_of(ratio, (0.5, 0.8, 10.0))
+        out[key] = entry
+    return out
+
+
+def limit_ratio(key: str, value: float, limit: float | None) -> float | None:
+    """How close an indicator is to its limit: value/limit, or (1-PF)/(1-PF_min) for the power factor."""
+    if limit is None or not math.isfinite(value):
+        return None
+    if key == "pf":
+        return (1.0 - value) / (1.0 - limit) if limit < 1 else None
+    return value / limit if limit > 0 else None
+
+
+def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str) -> list[KpiCard]:
+    """Grid KPI cards: peak kW, load factor, transformer loading, TDD, PF, unbalance."""
+    limit = float(kpis["import_limit_kw"])
+    peak = float(kpis["peak_import_kw"])
+    ratio = peak / limit if limit > 0 else None
+    cards = [
+        KpiCard(
+            "peak_kw",
+            t("peak_kw", lang),
+            f"{fmt_num(peak, lang)} kW",
+            status_of(ratio, (0.7, 0.85, 1.0)),
+            t("of_limit", lang, limit=f"{fmt_num(limit, lang)} kW") if ratio is not None else "",
+            "peak / import limit: ≤70 % optimal, ≤85 % good, ≤100 % warning, above critical",
+        ),
+        KpiCard(
+            "load_factor",
+            t("load_factor", lang),
+            fmt_num(kpis.get("load_factor"), lang, 2),
+            status_of(kpis.get("load_factor"), (0.25, 0.4, 0.6), higher_is_better=True),
+            "",
+            "mean import / peak import: ≥0.6 optimal, ≥0.4 good, ≥0.25 warning",
+        ),
+    ]
+    pq = pq or {}
+    specs = (
+        ("transformer_loading", "%", 1, (80.0, 90.0, 100.0), False),
+        ("tdd", "%", 2, None, False),
+        ("pf", "", 3, (0.9, 0.95, 0.98), True),
+        ("unbalance", "%", 2, (1.0, 2.0, 3.0), False),
+    )
+    for key, unit, dec, thresholds, hib in specs:
+        entry = pq.get(key)
+        if entry is None:
+            cards.append(KpiCard(key, t(key, lang), "–", "na", t("status_na", lang), t("pq_missing", lang)))
+            continue
+        val = entry["value"]
+        status = entry.get("status")
+        if status in (None, "na"):
+            if thresholds is not None:
+                status = status_of(val, thresholds, higher_is_better=hib)
+            elif entry.get("limit"):
+                status = status_of(val / entry["limit"], (0.5, 0.8, 1.0))
+            else:
+                status = "na"
+        text = fmt_pct(val, lang, dec) if unit == "%" else fmt_num(val, lang, dec)
+        detail = _status_text(status, lang)
+        if entry.get("limit") is not None:
+            detail += " · " + t("limit", lang).lower() + " " + fmt_num(entry["limit"], lang, dec)
+        help_ = t("model_estimate", lang) + (f": {entry['indicator']}" if entry.get("indicator") else "")
+        help_ += f" ({entry['clause']})" if entry.get("clause") else ""
+        cards.append(KpiCard(key, t(key, lang), text, status, detail, help_))
+    return cards
+
+
+def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None, lang: str) -> list[KpiCard]:
+    """Economic KPI cards: net cost, savings vs uncontrolled (MAD and %), V2G revenue, degradation cost."""
+    net = float(kpis["net_cost_mad"])
+    cards = [
+        KpiCard(
+            "net_cost",
+            t("net_cost", lang),
+            f"{fmt_num(net, lang)} MAD",
+            None,
+            f"{fmt_num(kpis['import_energy_kwh'], lang)} kWh",
+            "import cost - export revenue + degradation",
+        )
+    ]
+    if base_kpis is not None:
+        base = float(base_kpis["net_cost_mad"])
+        sav = base - net
+        pct = 100.0 * sav / base if base else None
+        status = None if abs(sav) < 0.5 else ("warning" if sav < 0 else "optimal" if (pct or 0) >= 10 else "good")
+        cards.append(
+            KpiCard(
+                "savings",
+                t("savings", lang),
+                f"{fmt_num(sav, lang)} MAD",
+                status,
+                fmt_pct(pct, lang),
+                "uncontrolled net cost - this strategy's net cost",
+            )
+        )
+    cards.append(
+        KpiCard(
+            "v2g_revenue",
+            t("v2g_revenue", lang),
+            f"{fmt_num(kpis['v2g_value_mad'], lang)} MAD",
+            None,
+            f"{fmt_num(kpis['energy_discharged_kwh'], lang)} kWh",
+            "discharged energy valued at the price it displaced",
+        )
+    )
+    cards.append(
+        KpiCard(
+            "degradation",
+            t("degradation", lang),
+            f"{fmt_num(kpis['degradation_cost_mad'], lang)} MAD",
+            None,
+            "",
+            "degradation cost per kWh discharged x energy discharged",
+        )
+    )
+    return cards
+
+
+def fleet_cards(
+    counts: Mapping[str, int], mean_soc: float | None, unmet_kwh: float, charged_kwh: float, lang: str, when: str = ""
+) -> list[KpiCard]:
+    """Fleet KPI cards: connected, charging, discharging, idle, mean SOC (connected vehicles), unmet energy."""
+    share = unmet_kwh / charged_kwh if charged_kwh > 0 else (0.0 if unmet_kwh <= 0 else 1.0)
+    unmet_status = "optimal" if unmet_kwh <= 1e-3 else "warning" if share < 0.01 else "critical"
+    detail = t("at_step", lang, time=when) if when else ""
+    return [
+        KpiCard("connected", t("connected", lang), fmt_num(counts["connected"], lang), None, detail),
+        KpiCard("charging", t("charging", lang), fmt_num(counts["charging"], lang), None, detail),
+        KpiCard("discharging", t("discharging", lang), fmt_num(counts["discharging"], lang), None, detail),
+        KpiCard("idle", t("idle", lang), fmt_num(counts["idle"], lang), None, detail),
+        KpiCard(
+            "mean_soc", t("mean_soc", lang), fmt_pct(None if mean_soc is None else 100 * mean_soc, lang), None, detail
+        ),
+        KpiCard(
+            "unmet",
+            t("unmet", lang),
+            f"{fmt_num(unmet_kwh, lang, 1)} kWh",
+            unmet_status,
+            _status_text(unmet_status, lang),
+            "battery energy missing at departure vs target",
+        ),
+    ]
+
+
+def _period_runs(periods: Sequence[str]) -> list[tuple[int, int, str]]:
+    """Contiguous runs ``(start, end_exclusive, period)`` of a period array."""
+    p = np.asarray(periods, dtype=object)
+    if not len(p):
+        return []
+    change = np.flatnonzero(p[1:] != p[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(p)]])
+    return [(int(s), int(e), str(p[s])) for s, e in zip(starts, ends, strict=True)]
+
+
+def _shade_periods(fig: go.Figure, x: pd.DatetimeIndex, periods: Sequence[str], step: pd.Timedelta,
+                   lang: str) -> None:  # fmt: skip
+    """Tariff periods as full-height translucent bars on a hidden overlaying axis (one trace per period, one
+    point per plotted step: cheap whatever the number of period changes)."""
+    per = np.asarray(periods, dtype=object)
+    centers = x + step / 2
+    width_ms = step.total_seconds() * 1000.0
+    for name in dict.fromkeys(per.tolist()):
+        color = PERIOD_COLORS.get(str(name))
+        if color is None:
+            continue
+        y = np.where(per == name, 1.0, np.nan)
+        fig.add_trace(
+            go.Bar(
+                x=centers,
+                y=y,
+                width=width_ms,
+                name=period_label(str(name), lang),
+                yaxis="y2",
+                marker={"color": color, "line": {"width": 0}},
+                opacity=0.13,
+                hoverinfo="skip",
+            )
+        )
+    fig.update_layout(
+        yaxis2={"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True}, bargap=0, barmode="overlay"
+    )
+
+
+def load_curve_figure(
+    times: pd.DatetimeIndex,
+    series: Mapping[str, np.ndarray],
+    periods: Sequence[str] | None,
+    import_limit_kw: float | None,
+    lang: str,
+    title: str | None = None,
+    now: pd.Timestamp | None = None,
+    height: int = 380,
+) -> go.Figure:
+    """Load curve: base load, PV, EV power, site power and the site without EVs, import limit, tariff shading.
+
+    ``series`` holds arrays [kW] of len(times) under ``base_load_kw``, ``pv_kw``, ``ev_kw``, ``site_kw``; any may
+    be missing. Extra keys ``site_kw:<label>`` add overlaid site curves (strategy overlays).
+    """
+    x_full = local_naive(pd.DatetimeIndex(times))
+    n = len(x_full)
+    k, idx = downsample(n)
+    x = x_full[idx] if n else x_full
+    step = (x_full[1] - x_full[0]) if n > 1 else pd.Timedelta(minutes=15)
+    fig = go.Figure()
+    if periods is not None and n:
+        per = np.asarray(periods, dtype=object)[idx]
+        _shade_periods(fig, x, per, step * k, lang)
+    styles = {
+        "base_load_kw": (t("base_load", lang), "#7f7f7f", "solid", 1.5),
+        "pv_kw": (t("pv", lang), "#f2b701", "solid", 1.5),
+        "net_base_kw": (t("site_without_ev", lang), "#9467bd", "dot", 1.5),
+        "ev_kw": (t("ev_power", lang), "#2ca02c", "solid", 2.0),
+        "site_kw": (t("site_power", lang), "#1f77b4", "solid", 2.6),
+    }
+    data = dict(series)
+    if "base_load_kw" in data and "pv_kw" in data and "net_base_kw" not in data:
+        data["net_base_kw"] = np.asarray(data["base_load_kw"]) - np.asarray(data["pv_kw"])
+    for key, (name, color, dash, width) in styles.items():
+        if key in data:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=_bucket_mean(data[key], k),
+                    name=name,
+                    mode="lines",
+                    line={"color": color, "dash": dash, "width": width},
+                )
+            )
+    overlays = [key for key in data if key.startswith("site_kw:")]
+    for i, key in enumerate(overlays):
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=_bucket_mean(data[key], k),
+                name=key.split(":", 1)[1],
+                mode="lines",
+                line={"color": PALETTE[i % len(PALETTE)], "width": 2.2},
+            )
+        )
+    if import_limit_kw is not None and n:
+        fig.add_trace(
+            go.Scatter(
+                x=[x[0], x[-1] + step * k],
+                y=[import_limit_kw] * 2,
+                name=t("import_limit", lang),
+                mode="lines",
+                line={"color": "#d62728", "dash": "dash", "width": 1.5},
+            )
+        )
+    if now is not None:
+        fig.add_vline(x=local_naive(pd.DatetimeIndex([now]))[0], line_width=1.5, line_dash="dot", line_color="#333")
+    fig.update_layout(
+        **LAYOUT,
+        height=height,
+        title={"text": title or t("load_curve", lang), "x": 0},
+        yaxis_title=t("power_kw", lang),
+    )
+    fig.update_layout(margin={"b": 110})
+    return fig
+
+
+def soc_histogram_figure(soc: np.ndarray, target: float | None, lang: str, height: int = 300) -> go.Figure:
+    """SOC distribution [%] of the given vehicles (pre-binned 5 % bars: a few points whatever the fleet size)."""
+    edges = np.arange(0, 105, 5)
+    counts, _ = np.histogram(np.clip(np.asarray(soc, dtype=float) * 100, 0, 100), bins=edges)
+    centers = edges[:-1] + 2.5
+    colors = [f"rgba(31,119,180,{0.35 + 0.65 * c / 100:.2f})" for c in centers]
+    fig = go.Figure(
+        go.Bar(
+            x=centers, y=counts, width=4.6, marker={"color": colors}, hovertemplate="%{x:.0f} %: %{y}<extra></extra>"
+        )
+    )
+    if target is not None:
+        fig.add_vline(
+            x=100 * target,
+            line_dash="dash",
+            line_color="#2ca02c",
+            annotation_text=t("target", lang),
+            annotation_position="top",
+        )
+    layout = {**LAYOUT, "hovermode": "closest"}
+    fig.update_layout(
+        **layout,
+        height=height,
+        title={"text": t("soc_distribution", lang), "x": 0},
+        xaxis={"title": t("soc_pct", lang), "range": [0, 100]},
+        yaxis_title=t("vehicles", lang),
+        showlegend=False,
+        bargap=0.05,
+    )
+    return fig
+
+
+def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Figure:
+    """Power-quality radar: each indicator as value / limit (1 = at the limit; PF as (1-PF)/(1-PF_min))."""
+    names, ratios = [], []
+    for key, entry in pq.items():
+        r = limit_ratio(key, entry["value"], entry.get("limit"))
+        if r is None or not math.isfinite(r):
+            continue
+        names.append(t(key, lang) if key in STRINGS else key.upper())
+        ratios.append(max(r, 0.0))
+    shown = [min(r, 3.0) for r in ratios]  # the axis stops at 3x the limit; hover gives the true ratio
+    fig = go.Figure()
+    if names:
+        theta = [*names, names[0]]
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[1.0] * len(theta),
+                theta=theta,
+                name=t("limit", lang),
+                mode="lines",
+                line={"color": "#d62728", "dash": "dash"},
+            )
+        )
+        fig.add_trace(
+            go.Scatterpolar(
+                r=[*shown, shown[0]],
+                theta=theta,
+                customdata=[*ratios, ratios[0]],
+                hovertemplate="%{theta}: %{customdata:.2f} × limit<extra></extra>",
+                name=t("model_estimate", lang),
+                fill="toself",
+                mode="lines+markers",
+                line={"color": "#1f77b4"},
+            )
+        )
+    layout = {**LAYOUT, "hovermode": "closest"}
+    fig.update_layout(
+        **layout,
+        height=height,
+        title={"text": f"{t('radar', lang)} · {t('model_estimate', lang)}", "x": 0},
+        polar={"radialaxis": {"range": [0, max([1.2, *shown]) if shown else 1.2]}},
+    )
+    return fig
+
+
+def assumptions_markdown(assumptions: Any) -> str:
+    """A report's assumptions (a list of sentences, a mapping or text) as a Markdown bullet list."""
+    if isinstance(assumptions, Mapping):
+        return "\n".join(f"- **{k}**: {v}" for k, v in assumptions.items())
+    if isinstance(assumptions, list | tuple):
+        return "\n".join(f"- {a}" for a in assumptions)
+    return str(assumptions)
+
+
+def focus_step(times: pd.DatetimeIndex, site_kw: np.ndarray, now: pd.Timestamp | None = None) -> int:
+    """The step shown by default: the one containing ``now`` when the run covers it, else the import peak."""
+    if now is not None and len(times) > 1:
+        step = times[1] - times[0]
+        if times[0] <= now < times[-1] + step:
+            return int(np.searchsorted(times, now, side="right") - 1)
+    return int(np.argmax(site_kw)) if len(site_kw) else 0

@@ -1,0 +1,60 @@
+"""``evfleet dashboard``: registered, validates its options, builds the server command."""
+
+from __future__ import annotations
+
+import sys
+
+from typer.testing import CliRunner
+
+from evfleet.cli import COMMAND_MODULES, app
+from evfleet.cli_dashboard import app_path, dashboard_command
+from evfleet.dashboard.launch import server_args
+
+runner = CliRunner()
+
+
+def test_registered_with_help():
+    assert "evfleet.cli_dashboard" in COMMAND_MODULES
+    res = runner.invoke(app, ["dashboard", "--help"])
+    assert res.exit_code == 0 and "--port" in res.output and "--host" in res.output
+
+
+def test_bad_port_is_a_clean_error():
+    res = runner.invoke(app, ["dashboard", "--port", "70000"])
+    assert res.exit_code == 2 and "--port" in res.output and "70000" in res.output
+
+
+def test_server_settings(monkeypatch):
+    assert app_path().name == "app.py" and app_path().exists()
+    args = server_args(str(app_path()), 8600, "127.0.0.1")
+    opts = dict(zip(args[2::2], args[3::2], strict=True))
+    assert opts["--server.address"] == "127.0.0.1" and opts["--server.port"] == "8600"
+    assert opts["--server.fileWatcherType"] == "none" and opts["--browser.gatherUsageStats"] == "false"
+    assert opts["--server.headless"] == "true"
+    assert dashboard_command(8600)[:3] == [sys.executable, "-m", "evfleet.cli"]
+    calls = []
+    monkeypatch.setattr("evfleet.dashboard.launch.run_server", lambda *a: calls.append(a))
+    res = runner.invoke(app, ["dashboard", "--port", "8765"])
+    assert res.exit_code == 0 and calls == [(str(app_path()), 8765, "127.0.0.1")]
+
+
+def test_warm_up_fills_the_shared_caches_once(monkeypatch):
+    import streamlit as st
+
+    from evfleet.dashboard import state
+    from evfleet.simulate import simulate
+
+    st.cache_resource.clear()
+    calls = []
+
+    def counting(*a, **k):
+        calls.append(a[1])
+        return simulate(*a, **k)
+
+    monkeypatch.setattr(state, "simulate", counting)
+    state.warm_default_caches(50)
+    first = len(calls)
+    assert first >= 1 and "uncontrolled" in calls
+    state.warm_default_caches(50)
+    assert len(calls) == first  # the second call is served from the cache
+    st.cache_resource.clear()

@@ -1,0 +1,290 @@
+"""AppTest wiring of every dashboard page: widgets change results, tables match the simulation, FR/EN headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from evfleet.dashboard import state
+from evfleet.dashboard.i18n import fmt_num
+from evfleet.generate import ScenarioParams, generate_scenario
+from evfleet.kpis import compute_kpis
+from evfleet.simulate import simulate
+from evfleet.strategies import REGISTRY, ChargingProblem, Strategy, StrategyError
+
+APP = str(Path(__file__).resolve().parents[1] / "src" / "evfleet" / "dashboard" / "app.py")
+N = 100
+
+
+class HalfPower(Strategy):
+    """Test-only strategy: charge at half power until the target (a different, honest schedule)."""
+
+    name = "half_power_test"
+    feedback = True
+
+    def first_step(self, problem: ChargingProblem) -> np.ndarray:
+        need = np.maximum(problem.energy_target_kwh - problem.energy_kwh, 0.0)
+        p = np.minimum(0.5 * problem.max_charge_kw, need / (problem.charge_efficiency * problem.dt_h))
+        return np.where(problem.arrival <= 0, p, 0.0)
+
+    def schedule(self, problem: ChargingProblem) -> np.ndarray:
+        raise NotImplementedError
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch):
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("EVFLEET_LIVE_AUTOSTEP", "0")
+    yield
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def two_strategies(monkeypatch):
+    monkeypatch.setitem(REGISTRY, HalfPower.name, HalfPower)
+
+
+def _app(n: int = N) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.slider(key="n_vehicles").set_value(n).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _expected(at: AppTest, strategy: str | None = None):
+    """The scenario and run the app should show, computed here independently (default: the sidebar's strategy)."""
+    params = {**at.session_state["scenario_params"], "vehicles": at.slider(key="n_vehicles").value}
+    sc = generate_scenario(ScenarioParams(**params))
+    return sc, simulate(sc, strategy or at.selectbox(key="strategy").value)
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_overview_kpis_match_the_simulation_and_follow_the_fleet_size():
+    at = _app()
+    _, res = _expected(at)
+    k = compute_kpis(res)
+    assert _metric(at, "Peak import") == f"{fmt_num(k['peak_import_kw'])} kW"
+    assert _metric(at, "Net cost") == f"{fmt_num(k['net_cost_mad'])} MAD"
+    assert len(at.get("plotly_chart")) >= 2
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [tr.get("name") for tr in spec["data"]]
+    assert "Site power (with EVs)" in names and "Import limit" in names
+    assert {"peak (pointe)", "off-peak (creuses)"} <= set(names)  # tariff periods shaded
+    before = _metric(at, "Peak import")
+    at.slider(key="n_vehicles").set_value(300).run()
+    assert _metric(at, "Peak import") != before
+
+
+def test_strategy_choice_changes_the_kpis(two_strategies):
+    at = _app()
+    assert HalfPower.name in at.selectbox(key="strategy").options
+    at.selectbox(key="strategy").select("uncontrolled").run()
+    base_peak = _metric(at, "Peak import")
+    at.selectbox(key="strategy").select(HalfPower.name).run()
+    assert not at.exception
+    _, res = _expected(at, HalfPower.name)
+    assert _metric(at, "Peak import") == f"{fmt_num(compute_kpis(res)['peak_import_kw'])} kW"
+    assert _metric(at, "Peak import") != base_peak
+
+
+def test_fleet_table_matches_the_simulation():
+    at = _app()
+    at.switch_page("screens/fleet.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    sc, res = _expected(at)
+    step = 30
+    at.select_slider(key="fleet_step").set_value(step).run()
+    table = at.dataframe[0].value
+    v = sc.vehicles
+    conn = (v.arrival_step <= step) & (step < v.departure_step)
+    assert table["In fleet"].sum() == len(np.unique(v.extra["vehicle"]))
+    assert table["Connected"].sum() == conn.sum()
+    assert table["Charging"].sum() == (conn & (res.power_kw[:, step] > 1e-6)).sum()
+    row = table.iloc[0]
+    sel = (v.model == row["Model"]) & conn
+    if sel.any():
+        assert row["Mean SOC (%)"] == pytest.approx(100 * res.soc[sel, step].mean())
+    assert row["Net power (kW)"] == pytest.approx(res.power_kw[sel, step].sum())
+    # search box
+    at.text_input(key="fleet_search").input("tesla").run()
+    models = at.dataframe[0].value["Model"]
+    assert len(models) and models.str.contains("Tesla").all()
+    # drill-down lists the vehicle's facts and, with the sourced catalogue, where the model's numbers come from
+    assert any("Departure" in m.value for m in at.markdown)
+    if state.catalog_details() is not None:
+        src = next(d.value for d in at.dataframe if "field" in d.value.columns)
+        assert "battery_kwh" in set(src["field"])
+
+
+def test_language_switch_changes_headers_and_labels():
+    at = _app()
+    at.switch_page("screens/fleet.py").run()
+    assert "Model" in at.dataframe[0].value.columns
+    at.button_group(key="lang").set_value("fr").run()
+    assert not at.exception
+    cols = list(at.dataframe[0].value.columns)
+    for head in ("Modèle", "Enregistrements", "En Charge", "En Décharge", "SOC Moyen (%)", "Capacité V2G"):
+        assert head in cols
+    at.switch_page("screens/overview.py").run()
+    labels = [m.label for m in at.metric]
+    assert "Pointe soutirée" in labels and "En Charge" in labels
+    assert any("\u202f" in m.value for m in at.metric)  # French thousands separator
+
+
+def test_strategies_page_runs_the_comparison(two_strategies):
+    at = _app()
+    at.switch_page("screens/strategies.py").run()
+    assert not at.dataframe  # nothing runs before the click
+    assert at.multiselect(key="cmp_strategies").value == list(
+        dict.fromkeys(["uncontrolled", at.selectbox(key="strategy").value])
+    )
+    at.multiselect(key="cmp_strategies").set_value(["uncontrolled", HalfPower.name]).run()
+    at.button(key="cmp_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value.set_index("Strategy")
+    assert set(table.index) == {"uncontrolled", HalfPower.name}
+    assert table.loc["uncontrolled", "Savings (MAD)"] == 0
+    _, res = _expected(at, HalfPower.name)
+    assert HalfPower.name in table.index
+    assert table.loc[HalfPower.name, "Net cost (MAD)"] == pytest.approx(compute_kpis(res)["net_cost_mad"])
+    assert len(at.get("plotly_chart")) == 2  # bars + overlay
+    at.toggle(key="cmp_both").set_value(True).run()
+    assert not at.dataframe  # a new request needs a new click
+    at.button(key="cmp_run").click().run()
+    assert set(at.dataframe[0].value["Mode"]) == {"offline", "online"}
+
+
+def test_grid_quality_page_says_when_the_module_is_missing(monkeypatch):
+    monkeypatch.setattr(state, "pq_available", lambda: False)
+    at = _app()
+    at.switch_page("screens/grid_quality.py").run()
+    assert not at.exception
+    assert any("not available yet" in i.value for i in at.info)
+    assert not at.dataframe and not at.get("plotly_chart")
+    at.switch_page("screens/overview.py").run()
+    assert _metric(at, "Current TDD") == "–"
+
+
+@pytest.mark.skipif(not state.pq_available(), reason="evfleet.power_quality not merged yet")
+def test_grid_quality_page_with_the_module():
+    at = _app()
+    at.switch_page("screens/grid_quality.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert len(at.dataframe) >= 2 and len(at.get("plotly_chart")) == 2
+
+
+def test_economics_inputs_change_the_roi():
+    at = _app()
+    at.selectbox(key="strategy").select("uncontrolled").run()
+    at.switch_page("screens/economics.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.number_input(key="econ_n_chargers").set_value(10).run()
+    at.number_input(key="econ_capex").set_value(20000.0).run()
+    at.number_input(key="econ_install").set_value(1000.0).run()
+    at.number_input(key="econ_software").set_value(40000.0).run()
+    assert _metric(at, "Investment") == "250,000 MAD"
+    at.number_input(key="econ_capex").set_value(30000.0).run()
+    assert _metric(at, "Investment") == "350,000 MAD"
+    # uncontrolled vs uncontrolled saves nothing: no payback, honestly
+    assert _metric(at, "Simple payback") == "∞"
+    table = at.dataframe[0].value
+    _, res = _expected(at)
+    assert table["Cost (MAD)"].sum() == pytest.approx(compute_kpis(res)["import_cost_mad"])
+
+
+def test_scenario_page_apply_upload_and_downloads(tmp_path):
+    at = _app()
+    at.switch_page("screens/scenario.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.number_input(key="sc_n").set_value(150)
+    at.number_input(key="sc_seed").set_value(7)
+    at.button(key="FormSubmitter:scenario_form-Apply").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="n_vehicles").value == 150
+    assert at.session_state["scenario_params"]["seed"] == 7
+    # downloads carry the current scenario and results
+    dls = {d.key: d for d in at.get("download_button")}
+    assert set(dls) >= {"dl_sc", "dl_site", "dl_veh", "dl_kpis"}
+    # upload a scenario file: it becomes the scenario in use
+    sc = generate_scenario(vehicles=60, seed=3, start="2026-06-01")
+    at.file_uploader(key="up_scenario").set_value(("s.json", sc.to_json().encode(), "application/json")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.session_state["uploaded_scenario"].content_hash == sc.content_hash
+    assert any(sc.name in c.value for c in at.caption)
+    # a fleet CSV sets the composition
+    at.button(key="up_back").click().run()
+    csv = b"model,count\nTesla Model 3,40\nNissan Leaf,20\n"
+    at.file_uploader(key="up_fleet").set_value(("fleet.csv", csv, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.slider(key="n_vehicles").value == 60
+    assert at.session_state["scenario_params"]["composition"] == {"Tesla Model 3": 40, "Nissan Leaf": 20}
+
+
+def test_bad_fleet_csv_names_the_problem():
+    with pytest.raises(ValueError, match="count"):
+        state.composition_from_csv(b"model,number\nA,1\n")
+    with pytest.raises(ValueError, match="row 3"):
+        state.composition_from_csv(b"model,count\nTesla Model 3,60\nX,abc\n")
+    with pytest.raises(ValueError, match="sum to 5"):
+        state.composition_from_csv(b"model,count\nTesla Model 3,5\n")
+
+
+def _live_steps(at: AppTest) -> int:
+    text = next(i.value for i in at.info if "Simulated clock" in i.value)
+    return int(re.search(r"(\d+) steps", text).group(1))
+
+
+def test_live_mode_shows_the_runner_and_steps_on_demand():
+    at = _app()
+    at.toggle(key="live_on").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    start = _live_steps(at)  # the clock starts at the current time of day
+    at.button(key="live_step").click().run()
+    at.button(key="live_step").click().run()
+    assert _live_steps(at) == start + 2
+    labels = [m.label for m in at.metric]
+    assert "Site power" in labels and "Cost so far" in labels
+    at.button(key="live_pause").click().run()
+    assert any("paused" in i.value for i in at.info)
+    at.button(key="live_reset").click().run()
+    assert _live_steps(at) == start
+    at.switch_page("screens/fleet.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.dataframe[0].value["In fleet"].sum() > 0
+
+
+def test_live_clock_starts_at_the_time_of_day():
+    sc = generate_scenario(vehicles=50, start="2026-01-05")  # 12:00 -> 12:00 next day, 15-min steps
+    assert state.live_start_step(sc, pd.Timestamp("2026-03-01 12:07", tz=sc.timezone)) == 0
+    assert state.live_start_step(sc, pd.Timestamp("2026-03-01 01:20", tz=sc.timezone)) == 53
+    assert state.live_start_step(sc, pd.Timestamp("2026-03-01 11:59", tz=sc.timezone)) == 95
+
+
+class Failing(Strategy):
+    """Test-only strategy whose solver always fails."""
+
+    name = "failing_test"
+
+    def schedule(self, problem: ChargingProblem) -> np.ndarray:
+        raise StrategyError("solver status 'infeasible' on scenario test")
+
+
+def test_a_failing_strategy_is_reported_not_crashed(monkeypatch):
+    monkeypatch.setitem(REGISTRY, Failing.name, Failing)
+    at = _app()
+    at.selectbox(key="strategy").select(Failing.name).run()
+    assert not at.exception
+    assert any("infeasible" in e.value for e in at.error)
+    assert not at.metric  # no number shown for a failed run
