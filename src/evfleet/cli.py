@@ -290,7 +290,7 @@ def _run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, 
 @app.command()
 @user_errors
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON).")],
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON) or multi-depot fleet file (docs/sweep.md).")],
     out: Annotated[Path, typer.Option(help="Output directory.")],
     strategy: Annotated[str, typer.Option(help="Strategy name.")] = "uncontrolled",
     mode: Annotated[str, typer.Option(help="offline (perfect foresight) or online (receding horizon).")] = "offline",
@@ -309,8 +309,24 @@ def run(
     frequency_csv: Annotated[
         Path | None, typer.Option(help="grid_support: CSV with a frequency_hz column (and optional time).")
     ] = None,
+    workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
 ) -> None:
-    """Run one strategy on a scenario, write kpis.json, trace.npz, site.csv and vehicles.csv, and store the run."""
+    """Run one strategy on a scenario (or each depot of a fleet file), write its output files and store the run."""
+    from evfleet.depots import is_fleet_file
+
+    if is_fleet_file(scenario):  # multi-depot fleet: see docs/sweep.md
+        from evfleet.cli_depots import run_fleet_command
+        from evfleet.cli_strategies import strategy_params
+
+        if frequency_csv is not None:
+            raise ValueError(
+                f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
+            )
+        opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+        params = strategy_params(reserve_price, seed)
+        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet, db=db, store=not no_store,
+                                 strategy_params=params)  # fmt: skip
     from evfleet.kpis import compute_kpis
     from evfleet.results import write_run_outputs
     from evfleet.scenario import load_scenario
@@ -375,6 +391,7 @@ COMMAND_MODULES: list[str] = [
     "evfleet.cli_store",
     "evfleet.cli_strategies",
     "evfleet.cli_dashboard",
+    "evfleet.cli_sweep",
 ]
 
 

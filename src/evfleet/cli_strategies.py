@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @user_errors
     def compare(
-        scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON).")],
+        scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON) or multi-depot fleet file.")],
         out: Annotated[Path, typer.Option(help="Output directory for comparison.csv and comparison.md.")],
         strategies: Annotated[str, typer.Option(help='"all" or a comma list of strategy names.')] = "all",
         mode: Annotated[
@@ -61,11 +61,14 @@ def register(app: typer.Typer) -> None:
         db: Annotated[
             str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
         ] = None,
+        workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
+        scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
     ) -> None:
-        """Run every strategy on the same scenario; write and print the comparison against uncontrolled."""
+        """Run every strategy on the same scenario (or on each depot of a fleet file); compare against uncontrolled."""
         from evfleet.cli import _run_options, _utc_now
         from evfleet.compare import COMPARISON_COLUMNS, resolve_strategies, write_comparison
         from evfleet.compare import compare as run_compare
+        from evfleet.depots import is_fleet_file
         from evfleet.scenario import load_scenario
 
         try:
@@ -73,6 +76,15 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             raise ValueError(f"option '--strategies': {exc}") from None
         opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+        if is_fleet_file(scenario):  # multi-depot fleet (docs/sweep.md): every depot in parallel on Dask
+            from evfleet.cli_depots import compare_fleet_command
+
+            if frequency_csv is not None:
+                raise ValueError(
+                    f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
+                )
+            return compare_fleet_command(scenario, out, ",".join(names), opts, workers, scheduler,
+                                         strategy_params(reserve_price, seed), db=db, store=not no_store)  # fmt: skip
         sc = with_frequency(load_scenario(scenario), frequency_csv)
         started_at = _utc_now()
         comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed))

@@ -512,5 +512,9 @@ def report_html(store: Store, ident: str) -> str:
     if kind == "run":
         return _run_report(store, full)
     if kind == "group":
+        if full.startswith("s") and not store.get_group(full)["runs"]:  # a sweep stored by `evfleet sweep`
+            from evfleet.sweep_report import sweep_report_html
+
+            return sweep_report_html(store, full)
         return _live_report(store, full) if full.startswith("l") else _group_report(store, full)
     raise StoreError(f"{ident!r} is an import id; reports are made for runs and comparisons")
