@@ -11,13 +11,15 @@ subject to the fleet model of :mod:`evfleet.strategies.lp_model`. With V2G the o
 cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI ``net_cost_mad`` (a site
 never imports and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any
-tariff, so energy is left unmet only when physics forbid the target). ``eps`` = ``peak_tiebreak`` [MAD/kW]
-(default 0, i.e. off; 1e-4 is a good value) breaks the ties of a flat tariff period: among schedules of
-(almost) equal cost it picks the one with the lowest peak, instead of an arbitrary vertex whose charging
-spikes up to the import limit. Moving one kWh between periods changes the cost by the price spread (≥ 0.1 MAD/kWh
-here) but the peak term by at most ``eps / dt`` (4e-4 MAD at 15-min steps), so the tie-breaker never trades real cost for a lower peak. It is off
-by default because the coupling peak variable makes the LP much slower for HiGHS's simplex (2,000 vehicles with
-V2G: 25 s instead of 4.5 s; 500 vehicles: 1.9 s instead of 0.7 s).
+tariff, so energy is left unmet only when physics forbid the target).
+
+``eps`` = ``peak_tiebreak`` [MAD/kW] (default 0, i.e. off; 1e-4 is a good value) breaks the ties of a flat
+tariff period: among schedules of (almost) equal cost it picks the one with the lowest peak, instead of an
+arbitrary vertex whose charging spikes up to the import limit. Moving one kWh between periods changes the cost
+by the price spread (>= 0.1 MAD/kWh here) but the peak term by at most ``eps / dt`` (4e-4 MAD at 15-min steps),
+so the tie-breaker never trades real cost for a lower peak. It is off by default because the coupling peak
+variable makes the LP much slower for HiGHS's simplex (2,000 vehicles with V2G: 25 s instead of 4.5 s;
+500 vehicles: 1.9 s instead of 0.7 s).
 """
 
 from __future__ import annotations
