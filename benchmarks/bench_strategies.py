@@ -117,9 +117,17 @@ def main() -> None:
     ap.add_argument("--vehicles", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-cvxpy", action="store_true")
+    ap.add_argument(
+        "--sourced-v2g",
+        action="store_true",
+        help="use the catalogue's sourced V2G flags (few V2G vehicles) instead of EV2Gym's 2024 V2G-ready fleet",
+    )
     args = ap.parse_args()
-    sc = generate_scenario(vehicles=args.vehicles, seed=args.seed, start="2026-01-15")
-    print(f"scenario {sc.name}: {sc.n_vehicles} sessions x {sc.n_steps} steps, V2G on")
+    sc = generate_scenario(
+        vehicles=args.vehicles, seed=args.seed, start="2026-01-15", v2g_ready_2024=not args.sourced_v2g
+    )
+    n_v2g = int((sc.vehicles.max_discharge_kw > 0).sum())
+    print(f"scenario {sc.name}: {sc.n_vehicles} sessions x {sc.n_steps} steps, V2G on, {n_v2g} V2G-capable sessions")
     load_balancing_day(sc)
     online_replan(sc)
     b, s, obj = offline(sc, "price_optimization")
