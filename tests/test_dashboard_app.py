@@ -288,3 +288,37 @@ def test_a_failing_strategy_is_reported_not_crashed(monkeypatch):
     assert not at.exception
     assert any("infeasible" in e.value for e in at.error)
     assert not at.metric  # no number shown for a failed run
+
+
+def test_live_mode_stores_its_history_in_chunks(tmp_path, monkeypatch):
+    from evfleet.store import open_store
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "live.db"))
+    at = _app(60)
+    at.toggle(key="live_on").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    start = _live_steps(at)
+    for _ in range(4):  # one simulated hour at 15-min steps: at least one full chunk since the start
+        at.button(key="live_step").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    caption = next(c.value for c in at.caption if "live session" in c.value)
+    session = re.search(r"live session (l\w+)", caption).group(1)
+    with open_store() as st_:
+        hist = st_.live_history(session)
+    assert len(hist) >= 4 and len(hist) % 4 == 0 and hist["step"].max() < start + 4
+    assert (np.diff(hist["step"]) == 1).all()
+
+
+def test_live_mode_without_store_stores_nothing(tmp_path, monkeypatch):
+    from evfleet.store import open_store
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "none.db"))
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "0")
+    at = _app(60)
+    at.toggle(key="live_on").set_value(True).run()
+    for _ in range(4):
+        at.button(key="live_step").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("live session" in c.value for c in at.caption)
+    with open_store() as st_:
+        assert st_.stats["groups"] == 0

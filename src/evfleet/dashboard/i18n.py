@@ -49,6 +49,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Online control re-plans every step; shared by every open tab.",
         "Le pilotage en ligne replanifie à chaque pas ; partagé par tous les onglets.",
     ),
+    "live_stored": (
+        "History kept in the run store: live session {session}, {chunks} hourly chunks saved.",
+        "Historique conservé dans la base : session {session}, {chunks} blocs horaires enregistrés.",
+    ),
+    "live_store_error": (
+        "{n} chunk(s) could not be stored (the simulation goes on): {error}",
+        "{n} bloc(s) non enregistré(s) (la simulation continue) : {error}",
+    ),
     "scenario_caption": (
         "{name}: {n} sessions, {steps} steps of {minutes} min from {start}",
         "{name} : {n} sessions, {steps} pas de {minutes} min depuis {start}",

@@ -6,7 +6,9 @@ Caching: scenarios and runs are immutable, so they are cached with ``st.cache_re
 under keys built from the generator parameters or the scenario's content hash, strategy, mode and V2G; a small
 ``max_entries`` bounds the memory. The live runner is one ``st.cache_resource`` object per (scenario, strategy,
 V2G): every tab reads the same runner, which alone steps the simulation. Set the environment variable
-``EVFLEET_LIVE_AUTOSTEP=0`` to create runners that never step by themselves (tests).
+``EVFLEET_LIVE_AUTOSTEP=0`` to create runners that never step by themselves (tests). Each runner stores its
+history in the run store (one live session per simulated day, hourly chunks, see :mod:`evfleet.live_record`)
+unless ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from evfleet.dashboard.views import KpiCard, default_strategy
 from evfleet.generate import ScenarioParams, generate_scenario
 from evfleet.kpis import compute_kpis
 from evfleet.live import SPEEDS, LiveSimulation
+from evfleet.live_record import LiveRecorder
 from evfleet.scenario import Scenario
 from evfleet.simulate import RunResult, SimulationOptions, simulate
 from evfleet.strategies import REGISTRY, StrategyError
@@ -36,6 +39,8 @@ PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 N_MIN, N_MAX, N_STEP = 50, 2000, 50
 #: a live runner nobody has looked at for this long holds its clock (no CPU for unwatched simulations) [s]
 LIVE_IDLE_PAUSE_S = 120.0
+#: Newest chunks kept per live session in the run store (hourly chunks: one day is 24).
+LIVE_MAX_CHUNKS = 48
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,11 @@ def sidebar() -> Controls:
             if c3.button("", key="live_reset", icon=":material/restart_alt:", help=t("reset", lang), width="stretch"):
                 runner.reset()
             st.caption(t("live_note", lang))
+            rec = runner.recorder
+            if rec is not None:
+                st.caption(t("live_stored", lang, session=rec.session_id or "–", chunks=rec.chunks_saved))
+                if rec.last_error:
+                    st.caption(t("live_store_error", lang, n=rec.errors, error=rec.last_error))
         if default == "uncontrolled" and len(names) == 1:
             st.caption(t("default_fallback", lang))
     return ctrl
@@ -327,11 +337,25 @@ def _release(runner: LiveSimulation) -> None:
     runner.stop(timeout=1.0)
 
 
+def live_store_enabled() -> bool:
+    """False when ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``): live sessions then store nothing."""
+    return os.environ.get("EVFLEET_LIVE_STORE", "1") != "0"
+
+
 @st.cache_resource(max_entries=4, show_spinner=False, on_release=_release)
-def _live(key: str, strategy: str, v2g: bool, auto: bool, _start_step: int, _factory: Any) -> LiveSimulation:
+def _live(
+    key: str, strategy: str, v2g: bool, auto: bool, record: bool, _start_step: int, _factory: Any
+) -> LiveSimulation:
     # the start step is not part of the key: the runner keeps running while the wall clock moves on
+    recorder = LiveRecorder(name=f"live {strategy}", max_chunks=LIVE_MAX_CHUNKS) if record else None
     return LiveSimulation(
-        _factory, strategy, v2g=v2g, auto=auto, start_step=_start_step, idle_pause_s=LIVE_IDLE_PAUSE_S
+        _factory,
+        strategy,
+        v2g=v2g,
+        auto=auto,
+        start_step=_start_step,
+        idle_pause_s=LIVE_IDLE_PAUSE_S,
+        recorder=recorder,
     ).start()
 
 
@@ -368,7 +392,8 @@ def live_runner(ctrl: Controls) -> LiveSimulation:
             p = {**_p, "start": (start + timedelta(days=day * days)).isoformat(), "seed": int(_p["seed"]) + day}
             return generate_scenario(ScenarioParams(**p))
 
-    return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), live_start_step(sc), factory)
+    record = live_store_enabled()
+    return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), record, live_start_step(sc), factory)
 
 
 def live_refresh_s(ctrl: Controls) -> float:
