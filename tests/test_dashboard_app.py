@@ -216,7 +216,7 @@ def test_scenario_page_apply_upload_and_downloads(tmp_path):
     assert at.session_state["scenario_params"]["seed"] == 7
     # downloads carry the current scenario and results
     dls = {d.key: d for d in at.get("download_button")}
-    assert set(dls) >= {"dl_sc", "dl_site", "dl_veh", "dl_kpis"}
+    assert set(dls) >= {"dl_sc", "dl_site", "dl_veh", "dl_kpis", "dl_report"}
     # upload a scenario file: it becomes the scenario in use
     sc = generate_scenario(vehicles=60, seed=3, start="2026-06-01")
     at.file_uploader(key="up_scenario").set_value(("s.json", sc.to_json().encode(), "application/json")).run()
@@ -322,3 +322,32 @@ def test_live_mode_without_store_stores_nothing(tmp_path, monkeypatch):
     assert not any("live session" in c.value for c in at.caption)
     with open_store() as st_:
         assert st_.stats["groups"] == 0
+
+
+def test_scenario_page_offers_the_html_report_of_the_current_run(tmp_path, monkeypatch):
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from evfleet.store import open_store
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        files[str(filename)] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "user.db"))
+    at = _app(60)
+    at.selectbox(key="strategy").select("uncontrolled").run()
+    at.switch_page("screens/scenario.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    btn = next(d for d in at.get("download_button") if d.key == "dl_report")
+    assert btn.proto.label == "HTML report of this run"
+    name = next(f for f in files if f.endswith("_uncontrolled_report.html"))
+    report = files[name].decode("utf-8")
+    assert report.lstrip().lower().startswith("<!doctype html") and "<script" not in report
+    _, res = _expected(at)
+    assert f"{compute_kpis(res)['net_cost_mad']:,.2f}" in report  # the figures of the run on screen
+    with open_store() as st_:
+        assert st_.stats["runs"] == 0  # offering the download stores nothing in the user's store

@@ -279,6 +279,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dl_site": ("Results per step (CSV)", "Résultats par pas (CSV)"),
     "dl_vehicles": ("Results per vehicle (CSV)", "Résultats par véhicule (CSV)"),
     "dl_kpis": ("KPIs (JSON)", "Indicateurs (JSON)"),
+    "dl_report": ("HTML report of this run", "Rapport HTML de cette simulation"),
+    "dl_report_help": (
+        "Self-contained report (KPIs, load curves, grid compliance, assumptions and sources), as `evfleet report`; "
+        "opens offline.",
+        "Rapport autonome (indicateurs, courbes de charge, conformité réseau, hypothèses et sources), comme "
+        "`evfleet report` ; s'ouvre hors ligne.",
+    ),
+    "report_building": ("Building the HTML report…", "Préparation du rapport HTML…"),
     "error": ("Error", "Erreur"),
     "applied": ("Scenario updated.", "Scénario mis à jour."),
     "fleet_loaded": ("Fleet composition loaded: {n} models.", "Composition de flotte chargée : {n} modèles."),

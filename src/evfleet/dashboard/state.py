@@ -266,6 +266,20 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
     return res, _kpis(key, s, m, ctrl.v2g, res)
 
 
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _report(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _kpis: dict) -> str:
+    from evfleet.report import run_report_html
+
+    return run_report_html(_result, _kpis)
+
+
+def report_html(ctrl: Controls) -> str:
+    """The self-contained HTML report of the current run (same as ``evfleet report``; the user's store untouched)."""
+    key, _ = current_scenario(ctrl)
+    res, k = run(ctrl)
+    return _report(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res, k)
+
+
 def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
     """The uncontrolled baseline on the current scenario (same options)."""
     return run(ctrl, "uncontrolled")
