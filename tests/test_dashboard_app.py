@@ -351,3 +351,40 @@ def test_scenario_page_offers_the_html_report_of_the_current_run(tmp_path, monke
     assert f"{compute_kpis(res)['net_cost_mad']:,.2f}" in report  # the figures of the run on screen
     with open_store() as st_:
         assert st_.stats["runs"] == 0  # offering the download stores nothing in the user's store
+
+
+def test_strategies_page_shows_a_stored_sweep(tmp_path, monkeypatch):
+    import base64
+
+    import plotly.io
+
+    from evfleet.sweep import run_sweep
+    from evfleet.sweep_spec import parse_spec
+    from evfleet.sweep_store import store_sweep
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "sweeps.db"))
+    at = _app(60)
+    at.switch_page("screens/strategies.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("evfleet sweep spec.yaml --out DIR" in i.value for i in at.info)
+    assert not any(c.key == "sweep_box" for c in at.get("plotly_chart"))
+    # a tiny sweep run serially (like `--workers 0`) and stored as `evfleet sweep` does
+    other = next((s for s in ("peak_shaving", "load_balancing") if s in REGISTRY), "uncontrolled")
+    spec = {"base": {"vehicles": 10, "days": 1, "start": "2026-06-01"},
+            "grid": {"strategy": list(dict.fromkeys(["uncontrolled", other])), "seed": [1, 2]}}  # fmt: skip
+    outcome = run_sweep(parse_spec(spec), tmp_path / "out", progress=False)
+    gid = store_sweep(outcome.table, spec, tmp_path / "out", outcome.n_points, name="tiny")
+    st.cache_data.clear()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert gid in at.selectbox(key="sweep_id").value
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "sweep_box" in c.proto.id)
+    fig = plotly.io.from_json(chart.proto.spec)
+    boxes = [tr for tr in fig.data if tr.type == "box"]
+    assert boxes and sorted(set(boxes[0].x)) == sorted(set(outcome.table["strategy"]))
+    y = boxes[0].y  # Plotly's JSON keeps numeric arrays as base64 ("bdata") with their dtype
+    ys = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
+    np.testing.assert_allclose(np.sort(ys), np.sort(outcome.table["savings_pct"].to_numpy(dtype=float)))
+    at.radio(key="sweep_metric").set_value("peak_reduction_pct").run()
+    fig = json.loads(next(c for c in at.get("plotly_chart") if "sweep_box" in c.proto.id).proto.spec)
+    assert "peak reduction" in fig["layout"]["yaxis"]["title"]["text"]

@@ -415,6 +415,47 @@ def live_refresh_s(ctrl: Controls) -> float:
     return 1.0 if ctrl.speed == "x600" else 2.0
 
 
+# --- sweeps ----------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _stored_sweeps(db: str | None) -> list[dict[str, Any]]:
+    from evfleet.sweep_store import stored_sweeps
+
+    return stored_sweeps(db)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sweep_table(db: str | None, sweep_id: str) -> pd.DataFrame:
+    from evfleet.sweep_store import load_stored_sweep
+
+    return load_stored_sweep(sweep_id, db)
+
+
+def sweeps_panel(lang: str) -> None:
+    """The stored sweeps (newest first) and the box plot of savings per strategy of the chosen one."""
+    from evfleet.sweep_plots import savings_boxplot
+
+    db = os.environ.get("EVFLEET_DB")  # part of the cache key: another store, other sweeps
+    try:
+        sweeps = _stored_sweeps(db)
+    except Exception as exc:  # a store that cannot be opened must not break the page
+        st.error(f"{t('error', lang)}: {exc}")
+        return
+    if not sweeps:
+        st.info(t("no_sweeps", lang), icon=":material/info:")
+        return
+    labels = {s["id"]: t("sweep_label", lang, name=s["name"], id=s["id"], n=s["n_points"], at=s["created_at"][:16])
+              for s in sweeps}  # fmt: skip
+    chosen = st.selectbox(t("sweep_choose", lang), list(labels), format_func=labels.get, key="sweep_id")
+    table = _sweep_table(db, chosen)
+    metrics = [c for c in ("savings_pct", "savings_mad", "peak_reduction_pct") if c in table]
+    column = st.radio(t("sweep_metric", lang), metrics, format_func=lambda c: t(f"sweep_{c}", lang), horizontal=True,
+                      key="sweep_metric")  # fmt: skip
+    plot(savings_boxplot(table, column), key="sweep_box")
+    st.caption(t("sweep_caption", lang, n=len(table), id=chosen))
+
+
 # --- drawing helpers -------------------------------------------------------------------------------------------
 
 
