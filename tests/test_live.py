@@ -197,3 +197,19 @@ def test_without_recorder_nothing_is_stored(tmp_path, monkeypatch):
     LiveSimulation(_factory(n=10), "uncontrolled", auto=False).step(5)
     with open_store() as st:
         assert st.stats["groups"] == 0 and st.stats["runs"] == 0
+
+
+def test_recorder_works_from_the_stepping_thread(tmp_path):
+    from evfleet.live_record import LiveRecorder
+    from evfleet.store import open_store
+
+    rec = LiveRecorder(db=tmp_path / "thread.db")  # one chunk per simulated hour = one 60-min step here
+    live = LiveSimulation(_factory(n=10), "uncontrolled", speed=3600.0 * 50, recorder=rec).start()
+    deadline = time.monotonic() + 20
+    while rec.chunks_saved < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live.stop()
+    assert rec.errors == 0 and rec.chunks_saved >= 5
+    with open_store(tmp_path / "thread.db") as st:
+        steps = [s for sid in rec.session_ids for s in st.live_history(sid)["step"].tolist()]
+    assert len(steps) == rec.chunks_saved

@@ -349,6 +349,10 @@ def catalog_details() -> pd.DataFrame | None:
 
 def _release(runner: LiveSimulation) -> None:
     runner.stop(timeout=1.0)
+    rec = runner.recorder
+    if rec is not None and not runner.running:  # the thread is gone: store the last partial chunk, close
+        rec.flush()
+        rec.close()
 
 
 def live_store_enabled() -> bool:
