@@ -42,7 +42,7 @@ def test_no_store_turns_off_the_live_history(monkeypatch):
     from evfleet.dashboard import state
 
     monkeypatch.setattr("evfleet.dashboard.launch.run_server", lambda *a: None)
-    monkeypatch.delenv("EVFLEET_LIVE_STORE", raising=False)
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "1")  # recorded, so the command's change is undone after the test
     assert state.live_store_enabled()
     res = runner.invoke(app, ["dashboard", "--no-store"])
     assert res.exit_code == 0 and not state.live_store_enabled()

@@ -294,6 +294,7 @@ def test_live_mode_stores_its_history_in_chunks(tmp_path, monkeypatch):
     from evfleet.store import open_store
 
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "live.db"))
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "1")
     at = _app(60)
     at.toggle(key="live_on").set_value(True).run()
     assert not at.exception, [e.message for e in at.exception]
