@@ -38,6 +38,16 @@ def test_server_settings(monkeypatch):
     assert res.exit_code == 0 and calls == [(str(app_path()), 8765, "127.0.0.1")]
 
 
+def test_no_store_turns_off_the_live_history(monkeypatch):
+    from evfleet.dashboard import state
+
+    monkeypatch.setattr("evfleet.dashboard.launch.run_server", lambda *a: None)
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "1")  # recorded, so the command's change is undone after the test
+    assert state.live_store_enabled()
+    res = runner.invoke(app, ["dashboard", "--no-store"])
+    assert res.exit_code == 0 and not state.live_store_enabled()
+
+
 def test_warm_up_fills_the_shared_caches_once(monkeypatch):
     import streamlit as st
 

@@ -216,7 +216,7 @@ def test_scenario_page_apply_upload_and_downloads(tmp_path):
     assert at.session_state["scenario_params"]["seed"] == 7
     # downloads carry the current scenario and results
     dls = {d.key: d for d in at.get("download_button")}
-    assert set(dls) >= {"dl_sc", "dl_site", "dl_veh", "dl_kpis"}
+    assert set(dls) >= {"dl_sc", "dl_site", "dl_veh", "dl_kpis", "dl_report"}
     # upload a scenario file: it becomes the scenario in use
     sc = generate_scenario(vehicles=60, seed=3, start="2026-06-01")
     at.file_uploader(key="up_scenario").set_value(("s.json", sc.to_json().encode(), "application/json")).run()
@@ -288,3 +288,104 @@ def test_a_failing_strategy_is_reported_not_crashed(monkeypatch):
     assert not at.exception
     assert any("infeasible" in e.value for e in at.error)
     assert not at.metric  # no number shown for a failed run
+
+
+def test_live_mode_stores_its_history_in_chunks(tmp_path, monkeypatch):
+    from evfleet.store import open_store
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "live.db"))
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "1")
+    at = _app(60)
+    at.toggle(key="live_on").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    start = _live_steps(at)
+    for _ in range(4):  # one simulated hour at 15-min steps: at least one full chunk since the start
+        at.button(key="live_step").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    caption = next(c.value for c in at.caption if "live session" in c.value)
+    session = re.search(r"live session (l\w+)", caption).group(1)
+    with open_store() as st_:
+        hist = st_.live_history(session)
+    assert len(hist) >= 4 and len(hist) % 4 == 0 and hist["step"].max() < start + 4
+    assert (np.diff(hist["step"]) == 1).all()
+
+
+def test_live_mode_without_store_stores_nothing(tmp_path, monkeypatch):
+    from evfleet.store import open_store
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "none.db"))
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "0")
+    at = _app(60)
+    at.toggle(key="live_on").set_value(True).run()
+    for _ in range(4):
+        at.button(key="live_step").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not any("live session" in c.value for c in at.caption)
+    with open_store() as st_:
+        assert st_.stats["groups"] == 0
+
+
+def test_scenario_page_offers_the_html_report_of_the_current_run(tmp_path, monkeypatch):
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from evfleet.store import open_store
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        files[str(filename)] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "user.db"))
+    at = _app(60)
+    at.selectbox(key="strategy").select("uncontrolled").run()
+    at.switch_page("screens/scenario.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    btn = next(d for d in at.get("download_button") if d.key == "dl_report")
+    assert btn.proto.label == "HTML report of this run"
+    name = next(f for f in files if f.endswith("_uncontrolled_report.html"))
+    report = files[name].decode("utf-8")
+    assert report.lstrip().lower().startswith("<!doctype html") and "<script" not in report
+    _, res = _expected(at)
+    assert f"{compute_kpis(res)['net_cost_mad']:,.2f}" in report  # the figures of the run on screen
+    with open_store() as st_:
+        assert st_.stats["runs"] == 0  # offering the download stores nothing in the user's store
+
+
+def test_strategies_page_shows_a_stored_sweep(tmp_path, monkeypatch):
+    import base64
+
+    import plotly.io
+
+    from evfleet.sweep import run_sweep
+    from evfleet.sweep_spec import parse_spec
+    from evfleet.sweep_store import store_sweep
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "sweeps.db"))
+    at = _app(60)
+    at.switch_page("screens/strategies.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("evfleet sweep spec.yaml --out DIR" in i.value for i in at.info)
+    assert not any(c.key == "sweep_box" for c in at.get("plotly_chart"))
+    # a tiny sweep run serially (like `--workers 0`) and stored as `evfleet sweep` does
+    other = next((s for s in ("peak_shaving", "load_balancing") if s in REGISTRY), "uncontrolled")
+    spec = {"base": {"vehicles": 10, "days": 1, "start": "2026-06-01"},
+            "grid": {"strategy": list(dict.fromkeys(["uncontrolled", other])), "seed": [1, 2]}}  # fmt: skip
+    outcome = run_sweep(parse_spec(spec), tmp_path / "out", progress=False)
+    gid = store_sweep(outcome.table, spec, tmp_path / "out", outcome.n_points, name="tiny")
+    st.cache_data.clear()
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert gid in at.selectbox(key="sweep_id").value
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "sweep_box" in c.proto.id)
+    fig = plotly.io.from_json(chart.proto.spec)
+    boxes = [tr for tr in fig.data if tr.type == "box"]
+    assert boxes and sorted(set(boxes[0].x)) == sorted(set(outcome.table["strategy"]))
+    y = boxes[0].y  # Plotly's JSON keeps numeric arrays as base64 ("bdata") with their dtype
+    ys = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
+    np.testing.assert_allclose(np.sort(ys), np.sort(outcome.table["savings_pct"].to_numpy(dtype=float)))
+    at.radio(key="sweep_metric").set_value("peak_reduction_pct").run()
+    fig = json.loads(next(c for c in at.get("plotly_chart") if "sweep_box" in c.proto.id).proto.spec)
+    assert "peak reduction" in fig["layout"]["yaxis"]["title"]["text"]

@@ -132,3 +132,84 @@ def test_idle_runner_holds_its_clock_until_read():
         assert live.snapshot().steps_done >= held + 3
     finally:
         live.stop()
+
+
+# --- history in the run store ----------------------------------------------------------------------------------
+
+
+def test_recorder_stores_rolling_chunks_in_the_store(tmp_path, monkeypatch):
+    from evfleet.live_record import LiveRecorder
+    from evfleet.store import open_store
+
+    db = tmp_path / "live.db"
+    monkeypatch.setenv("EVFLEET_DB", str(db))
+    fac = _factory(n=20)
+    sc = fac(0)
+    ref = simulate(sc, "uncontrolled", SimulationOptions(mode="online"))
+    rec = LiveRecorder(chunk_steps=5)
+    live = LiveSimulation(fac, "uncontrolled", auto=False, recorder=rec, start_step=2)
+    live.step(12)  # steps 0-1 (simulated at start) + 2..13: chunks [0,5) and [5,10) stored, 4 steps buffered
+    assert rec.chunks_saved == 2 and rec.errors == 0
+    with open_store() as st:
+        hist = st.live_history(rec.session_id)
+        assert hist["step"].tolist() == list(range(10))
+        np.testing.assert_allclose(hist["site_kw"], ref.site_kw[:10], atol=1e-9)
+        group = st.get_group(rec.session_id)
+        assert group["kind"] == "live" and len(group["runs"]) == 2
+    live.step(sc.n_steps - 14 + 5)  # end of day 0 flushes the partial chunk; day 1 gets its own session
+    assert len(rec.session_ids) == 2
+    with open_store() as st:
+        hist0 = st.live_history(rec.session_ids[0])
+        assert hist0["step"].tolist() == list(range(sc.n_steps))
+        assert st.live_history(rec.session_ids[1])["step"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_recorder_keeps_only_newest_chunks(tmp_path):
+    from evfleet.live_record import LiveRecorder
+    from evfleet.store import open_store
+
+    rec = LiveRecorder(db=tmp_path / "roll.db", chunk_steps=2, max_chunks=3)
+    live = LiveSimulation(_factory(n=10), "uncontrolled", auto=False, recorder=rec)
+    live.step(12)
+    assert rec.chunks_saved == 6
+    with open_store(tmp_path / "roll.db") as st:
+        assert st.live_history(rec.session_id)["step"].tolist() == list(range(6, 12))
+
+
+def test_store_error_is_logged_and_never_stops_stepping(tmp_path, caplog):
+    from evfleet.live_record import LiveRecorder
+
+    bad = tmp_path / "not-a-dir"
+    bad.write_text("x")  # a file where the store's directory should be
+    rec = LiveRecorder(db=bad / "sub" / "evfleet.db", chunk_steps=2)
+    live = LiveSimulation(_factory(n=10), "uncontrolled", auto=False, recorder=rec)
+    with caplog.at_level("WARNING", logger="evfleet.live_record"):
+        snap = live.step(6)
+    assert snap.steps_done == 6
+    assert rec.errors == 3 and rec.chunks_saved == 0 and rec.last_error
+    assert "not stored" in caplog.text
+
+
+def test_without_recorder_nothing_is_stored(tmp_path, monkeypatch):
+    from evfleet.store import open_store
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "none.db"))
+    LiveSimulation(_factory(n=10), "uncontrolled", auto=False).step(5)
+    with open_store() as st:
+        assert st.stats["groups"] == 0 and st.stats["runs"] == 0
+
+
+def test_recorder_works_from_the_stepping_thread(tmp_path):
+    from evfleet.live_record import LiveRecorder
+    from evfleet.store import open_store
+
+    rec = LiveRecorder(db=tmp_path / "thread.db")  # one chunk per simulated hour = one 60-min step here
+    live = LiveSimulation(_factory(n=10), "uncontrolled", speed=3600.0 * 50, recorder=rec).start()
+    deadline = time.monotonic() + 20
+    while rec.chunks_saved < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    live.stop()
+    assert rec.errors == 0 and rec.chunks_saved >= 5
+    with open_store(tmp_path / "thread.db") as st:
+        steps = [s for sid in rec.session_ids for s in st.live_history(sid)["step"].tolist()]
+    assert len(steps) == rec.chunks_saved

@@ -285,3 +285,30 @@ def test_import_series_into_a_scenario(isolated_store_env: Path, scenario_file: 
     )
     with open_store() as st:
         assert st.stats["imports"] == 1  # the failed one stored nothing
+
+
+def test_report_of_a_run_in_memory_matches_the_cli_and_stores_nothing(
+    isolated_store_env: Path, scenario_file: Path, tmp_path: Path
+) -> None:
+    from evfleet.kpis import compute_kpis
+    from evfleet.report import run_report_html
+    from evfleet.scenario import load_scenario
+    from evfleet.simulate import simulate
+
+    res = simulate(load_scenario(scenario_file), "uncontrolled")
+    k = compute_kpis(res)
+    html_text = run_report_html(res, k)
+    assert html_text.lstrip().lower().startswith("<!doctype html")
+    assert "<svg" in html_text and "<script" not in html_text and "Grid compliance" in html_text
+    with open_store() as st:
+        assert st.stats["runs"] == 0  # the user's store is untouched
+    cli("run", scenario_file, "--strategy", "uncontrolled", "--out", tmp_path / "out")
+    with open_store() as st:
+        rid = st.list_runs(limit=1)[0]["id"]
+    cli("report", rid, "--out", tmp_path / "cli.html")
+    cli_text = (tmp_path / "cli.html").read_text()
+
+    def cards(text: str) -> list[str]:
+        return re.findall(r"class='v'>([^<]*)<", text)
+
+    assert cards(html_text) and cards(html_text) == cards(cli_text)  # same KPI figures as `evfleet report`

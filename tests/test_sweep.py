@@ -451,6 +451,13 @@ def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:
     gid = store_sweep(outcome.table, spec, tmp_path / "out", outcome.n_points, name="limits", db=db)
     with open_store(db) as st:
         page = report_html(st, gid)
+        st.save_group("comparison", "not a sweep", {}, meta={})
+    from evfleet.sweep_store import stored_sweeps
+
+    listed = stored_sweeps(db)
+    assert [(s["id"], s["name"], s["n_points"], s["n_rows"]) for s in listed] == [
+        (gid, "limits", outcome.n_points, len(outcome.table))
+    ]
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     assert page.count("<svg") == 3 and "savings vs uncontrolled [%]" in page
     unmet = outcome.table["unmet_energy_kwh"].to_numpy()

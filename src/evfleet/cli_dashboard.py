@@ -44,9 +44,16 @@ def register(app: typer.Typer) -> None:
     def dashboard(
         port: Annotated[int, typer.Option(help="TCP port of the web server.")] = 8501,
         host: Annotated[str, typer.Option(help="Address to bind (default: this machine only).")] = "127.0.0.1",
+        no_store: Annotated[
+            bool, typer.Option("--no-store", help="Do not keep the live sessions' history in the run store.")
+        ] = False,
     ) -> None:
         """Start the live dashboard (Streamlit + Plotly) at http://HOST:PORT (default scenario: 500 EVs, today)."""
         check_address(port, host)
+        if no_store:
+            import os
+
+            os.environ["EVFLEET_LIVE_STORE"] = "0"  # read by the dashboard (same process) when a live runner starts
         from evfleet.dashboard.launch import run_server
 
         typer.echo(f"evfleet dashboard: http://{host}:{port}  (Ctrl+C to stop)")

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet.live_record import LiveRecorder
 from evfleet.scenario import Scenario
 from evfleet.simulate import Engine, build_problem
 from evfleet.strategies import get_strategy
@@ -89,7 +90,9 @@ class LiveSimulation:
     ``horizon_h`` [h] caps the look-ahead of the re-planning. ``start_step`` starts the clock later in day 0 (e.g.
     at the current time of day): the steps before it are simulated at once, with the same online control, and
     are part of the history. With ``idle_pause_s`` [s], the thread holds the clock while nobody has read a
-    snapshot for that long (no viewer: no CPU spent) and goes on at the next read.
+    snapshot for that long (no viewer: no CPU spent) and goes on at the next read. With a ``recorder``
+    (:class:`evfleet.live_record.LiveRecorder`), the history is stored in the run store in rolling chunks from the
+    stepping thread (a store error is logged, never raised); ``None`` stores nothing.
     """
 
     def __init__(
@@ -104,6 +107,7 @@ class LiveSimulation:
         strategy_params: dict[str, Any] | None = None,
         start_step: int = 0,
         idle_pause_s: float | None = None,
+        recorder: LiveRecorder | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"option 'speed' must be > 0 (value {speed!r})")
@@ -123,6 +127,7 @@ class LiveSimulation:
         self._paused = False
         self._thread: threading.Thread | None = None
         self.idle_pause_s = idle_pause_s
+        self.recorder = recorder
         self._last_read = time.monotonic()
         first = scenario_factory(0)
         self.window_steps = int(window_steps) if window_steps is not None else 2 * first.n_steps
@@ -147,6 +152,8 @@ class LiveSimulation:
         self._steps_done = 0
         self._day = 0
         self._last_step_s = 0.0
+        if self.recorder is not None:
+            self.recorder.discard()
         self._start_day(first)
         for _ in range(self.start_step):
             self._step_once()
@@ -159,6 +166,9 @@ class LiveSimulation:
         self._t = 0
         self._power = np.zeros(sc.n_vehicles)
         self._times_utc = sc.times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+        if self.recorder is not None:
+            opts = {"strategy": self.strategy_name, "v2g": self.v2g, "horizon_h": self.horizon_h}
+            self.recorder.start_day(sc, self._day, {"strategy": self.strategy_name, "options": opts})
 
     def _setpoint(self, t: int) -> np.ndarray:
         sc, eng, strat = self._sc, self._engine, self._strategy
@@ -188,7 +198,11 @@ class LiveSimulation:
         t0 = time.perf_counter()
         sc, eng, t = self._sc, self._engine, self._t
         conn = eng.connected(t)
+        rec = self.recorder
+        soc_before = eng.e / sc.vehicles.battery_kwh if rec is not None else None
         p, site = eng.step(t, self._setpoint(t))
+        if rec is not None:
+            rec.record(t, soc_before, p, eng.e / sc.vehicles.battery_kwh, site)
         self._power = p
         dt = sc.dt_h
         price_imp = float(sc.price_import_mad_per_kwh[t])
@@ -221,6 +235,8 @@ class LiveSimulation:
         self._steps_done += 1
         self._t += 1
         if self._t >= sc.n_steps:
+            if rec is not None:
+                rec.end_day()
             self._day += 1
             self._start_day(self._factory(self._day))
         self._last_step_s = time.perf_counter() - t0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,7 +18,10 @@ import pandas as pd
 from evfleet import __version__
 from evfleet.store import Store, StoreError
 
-__all__ = ["report_html", "svg_line_chart"]
+if TYPE_CHECKING:
+    from evfleet.simulate import RunResult
+
+__all__ = ["report_html", "run_report_html", "svg_line_chart"]
 
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf"]
 
@@ -518,3 +521,35 @@ def report_html(store: Store, ident: str) -> str:
             return sweep_report_html(store, full)
         return _live_report(store, full) if full.startswith("l") else _group_report(store, full)
     raise StoreError(f"{ident!r} is an import id; reports are made for runs and comparisons")
+
+
+def run_report_html(result: RunResult, kpis: Mapping[str, Any] | None = None) -> str:
+    """The HTML report of a run held in memory (the dashboard's download), without touching the user's store.
+
+    Exactly what ``evfleet run`` + ``evfleet report RUN_ID`` give: the run's files are written as ``evfleet run``
+    writes them (site series, grid-quality KPIs and events included), stored in a throw-away store in a temporary
+    directory, and the report is rendered from there by :func:`report_html`.
+    """
+    import tempfile
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from evfleet.kpis import compute_kpis
+    from evfleet.results import write_run_outputs
+    from evfleet.store import open_store, run_outputs_from_dir
+
+    started_at = datetime.now(UTC).replace(microsecond=0).isoformat()
+    with tempfile.TemporaryDirectory(prefix="evfleet-report-") as tmp:
+        out = Path(tmp) / "run"
+        write_run_outputs(result, out, dict(kpis) if kpis is not None else compute_kpis(result))
+        written = run_outputs_from_dir(out, started_at)
+        with open_store(Path(tmp) / "report.db", Path(tmp) / "traces") as store:
+            run_id = store.save_run(
+                result,
+                written["kpis"] or kpis,
+                started_at=started_at,
+                source="dashboard",
+                events=written["events"],
+                site=written["site"],
+            )
+            return report_html(store, run_id)

@@ -21,7 +21,7 @@ import pandas as pd
 
 from evfleet import __version__
 
-__all__ = ["is_stored_sweep", "load_stored_sweep", "store_sweep", "sweep_table"]
+__all__ = ["is_stored_sweep", "load_stored_sweep", "store_sweep", "stored_sweeps", "sweep_table"]
 
 SWEEP_FORMAT = "evfleet.sweep/1"
 
@@ -80,3 +80,29 @@ def load_stored_sweep(ident: str, db: str | None = None) -> pd.DataFrame:
 
     with open_store(db) as st:
         return sweep_table(st.get_group(ident))
+
+
+def stored_sweeps(db: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
+    """The sweeps kept in the store, newest first: ``id``, ``name``, ``created_at``, ``n_points``, ``n_rows``."""
+    from evfleet.store import open_store
+
+    with open_store(db) as st:
+        groups = [g for g in st.list_groups(limit=None) if g["kind"] == "sweep"]
+    found: list[dict[str, Any]] = []
+    for g in groups:
+        meta = json.loads(g.get("meta_json") or "{}")
+        if meta.get("format") != SWEEP_FORMAT:
+            continue
+        n_rows = meta.get("n_rows", len(meta.get("rows", [])))
+        found.append(
+            {
+                "id": g["id"],
+                "name": g["name"],
+                "created_at": str(g["created_at"]),
+                "n_points": meta.get("n_points"),
+                "n_rows": n_rows,
+            }
+        )
+        if limit is not None and len(found) >= limit:
+            break
+    return found

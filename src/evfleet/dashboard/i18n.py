@@ -49,6 +49,14 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Online control re-plans every step; shared by every open tab.",
         "Le pilotage en ligne replanifie à chaque pas ; partagé par tous les onglets.",
     ),
+    "live_stored": (
+        "History kept in the run store: live session {session}, {chunks} hourly chunks saved.",
+        "Historique conservé dans la base : session {session}, {chunks} blocs horaires enregistrés.",
+    ),
+    "live_store_error": (
+        "{n} chunk(s) could not be stored (the simulation goes on): {error}",
+        "{n} bloc(s) non enregistré(s) (la simulation continue) : {error}",
+    ),
     "scenario_caption": (
         "{name}: {n} sessions, {steps} steps of {minutes} min from {start}",
         "{name} : {n} sessions, {steps} pas de {minutes} min depuis {start}",
@@ -271,6 +279,32 @@ STRINGS: dict[str, tuple[str, str]] = {
     "dl_site": ("Results per step (CSV)", "Résultats par pas (CSV)"),
     "dl_vehicles": ("Results per vehicle (CSV)", "Résultats par véhicule (CSV)"),
     "dl_kpis": ("KPIs (JSON)", "Indicateurs (JSON)"),
+    "sweeps": ("Sweeps", "Balayages"),
+    "no_sweeps": (
+        "No sweep stored yet. Run one with `evfleet sweep spec.yaml --out DIR` (see docs/sweep.md); it is kept in "
+        "the run store and appears here.",
+        "Aucun balayage enregistré. Lancez-en un avec `evfleet sweep spec.yaml --out DIR` (voir docs/sweep.md) ; "
+        "il est conservé dans la base et apparaît ici.",
+    ),
+    "sweep_label": ("{name} · {id} · {n} points · {at}", "{name} · {id} · {n} points · {at}"),
+    "sweep_choose": ("Stored sweep", "Balayage enregistré"),
+    "sweep_metric": ("Figure", "Indicateur"),
+    "sweep_savings_pct": ("savings [%]", "économies [%]"),
+    "sweep_savings_mad": ("savings [MAD]", "économies [MAD]"),
+    "sweep_peak_reduction_pct": ("peak reduction [%]", "réduction de pointe [%]"),
+    "sweep_caption": (
+        "{n} simulated rows of sweep {id}, versus the uncontrolled baseline of each point (one dot per point).",
+        "{n} lignes simulées du balayage {id}, comparées à la recharge non pilotée de chaque point (un point par "
+        "simulation).",
+    ),
+    "dl_report": ("HTML report of this run", "Rapport HTML de cette simulation"),
+    "dl_report_help": (
+        "Self-contained report (KPIs, load curves, grid compliance, assumptions and sources), as `evfleet report`; "
+        "opens offline.",
+        "Rapport autonome (indicateurs, courbes de charge, conformité réseau, hypothèses et sources), comme "
+        "`evfleet report` ; s'ouvre hors ligne.",
+    ),
+    "report_building": ("Building the HTML report…", "Préparation du rapport HTML…"),
     "error": ("Error", "Erreur"),
     "applied": ("Scenario updated.", "Scénario mis à jour."),
     "fleet_loaded": ("Fleet composition loaded: {n} models.", "Composition de flotte chargée : {n} modèles."),

@@ -6,7 +6,9 @@ Caching: scenarios and runs are immutable, so they are cached with ``st.cache_re
 under keys built from the generator parameters or the scenario's content hash, strategy, mode and V2G; a small
 ``max_entries`` bounds the memory. The live runner is one ``st.cache_resource`` object per (scenario, strategy,
 V2G): every tab reads the same runner, which alone steps the simulation. Set the environment variable
-``EVFLEET_LIVE_AUTOSTEP=0`` to create runners that never step by themselves (tests).
+``EVFLEET_LIVE_AUTOSTEP=0`` to create runners that never step by themselves (tests). Each runner stores its
+history in the run store (one live session per simulated day, hourly chunks, see :mod:`evfleet.live_record`)
+unless ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from evfleet.dashboard.views import KpiCard, default_strategy
 from evfleet.generate import ScenarioParams, generate_scenario
 from evfleet.kpis import compute_kpis
 from evfleet.live import SPEEDS, LiveSimulation
+from evfleet.live_record import LiveRecorder
 from evfleet.scenario import Scenario
 from evfleet.simulate import RunResult, SimulationOptions, simulate
 from evfleet.strategies import REGISTRY, StrategyError
@@ -36,6 +39,8 @@ PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 N_MIN, N_MAX, N_STEP = 50, 2000, 50
 #: a live runner nobody has looked at for this long holds its clock (no CPU for unwatched simulations) [s]
 LIVE_IDLE_PAUSE_S = 120.0
+#: Newest chunks kept per live session in the run store (hourly chunks: one day is 24).
+LIVE_MAX_CHUNKS = 48
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,11 @@ def sidebar() -> Controls:
             if c3.button("", key="live_reset", icon=":material/restart_alt:", help=t("reset", lang), width="stretch"):
                 runner.reset()
             st.caption(t("live_note", lang))
+            rec = runner.recorder
+            if rec is not None:
+                st.caption(t("live_stored", lang, session=rec.session_id or "–", chunks=rec.chunks_saved))
+                if rec.last_error:
+                    st.caption(t("live_store_error", lang, n=rec.errors, error=rec.last_error))
         if default == "uncontrolled" and len(names) == 1:
             st.caption(t("default_fallback", lang))
     return ctrl
@@ -256,6 +266,20 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
     return res, _kpis(key, s, m, ctrl.v2g, res)
 
 
+@st.cache_resource(max_entries=6, show_spinner=False)
+def _report(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _kpis: dict) -> str:
+    from evfleet.report import run_report_html
+
+    return run_report_html(_result, _kpis)
+
+
+def report_html(ctrl: Controls) -> str:
+    """The self-contained HTML report of the current run (same as ``evfleet report``; the user's store untouched)."""
+    key, _ = current_scenario(ctrl)
+    res, k = run(ctrl)
+    return _report(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res, k)
+
+
 def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
     """The uncontrolled baseline on the current scenario (same options)."""
     return run(ctrl, "uncontrolled")
@@ -325,13 +349,31 @@ def catalog_details() -> pd.DataFrame | None:
 
 def _release(runner: LiveSimulation) -> None:
     runner.stop(timeout=1.0)
+    rec = runner.recorder
+    if rec is not None and not runner.running:  # the thread is gone: store the last partial chunk, close
+        rec.flush()
+        rec.close()
+
+
+def live_store_enabled() -> bool:
+    """False when ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``): live sessions then store nothing."""
+    return os.environ.get("EVFLEET_LIVE_STORE", "1") != "0"
 
 
 @st.cache_resource(max_entries=4, show_spinner=False, on_release=_release)
-def _live(key: str, strategy: str, v2g: bool, auto: bool, _start_step: int, _factory: Any) -> LiveSimulation:
+def _live(
+    key: str, strategy: str, v2g: bool, auto: bool, record: bool, _start_step: int, _factory: Any
+) -> LiveSimulation:
     # the start step is not part of the key: the runner keeps running while the wall clock moves on
+    recorder = LiveRecorder(name=f"live {strategy}", max_chunks=LIVE_MAX_CHUNKS) if record else None
     return LiveSimulation(
-        _factory, strategy, v2g=v2g, auto=auto, start_step=_start_step, idle_pause_s=LIVE_IDLE_PAUSE_S
+        _factory,
+        strategy,
+        v2g=v2g,
+        auto=auto,
+        start_step=_start_step,
+        idle_pause_s=LIVE_IDLE_PAUSE_S,
+        recorder=recorder,
     ).start()
 
 
@@ -368,12 +410,54 @@ def live_runner(ctrl: Controls) -> LiveSimulation:
             p = {**_p, "start": (start + timedelta(days=day * days)).isoformat(), "seed": int(_p["seed"]) + day}
             return generate_scenario(ScenarioParams(**p))
 
-    return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), live_start_step(sc), factory)
+    record = live_store_enabled()
+    return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), record, live_start_step(sc), factory)
 
 
 def live_refresh_s(ctrl: Controls) -> float:
     """Fragment refresh period [s]: 1 s at ×600, 2 s otherwise (never faster than the clock moves)."""
     return 1.0 if ctrl.speed == "x600" else 2.0
+
+
+# --- sweeps ----------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=15, show_spinner=False)
+def _stored_sweeps(db: str | None) -> list[dict[str, Any]]:
+    from evfleet.sweep_store import stored_sweeps
+
+    return stored_sweeps(db)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sweep_table(db: str | None, sweep_id: str) -> pd.DataFrame:
+    from evfleet.sweep_store import load_stored_sweep
+
+    return load_stored_sweep(sweep_id, db)
+
+
+def sweeps_panel(lang: str) -> None:
+    """The stored sweeps (newest first) and the box plot of savings per strategy of the chosen one."""
+    from evfleet.sweep_plots import savings_boxplot
+
+    db = os.environ.get("EVFLEET_DB")  # part of the cache key: another store, other sweeps
+    try:
+        sweeps = _stored_sweeps(db)
+    except Exception as exc:  # a store that cannot be opened must not break the page
+        st.error(f"{t('error', lang)}: {exc}")
+        return
+    if not sweeps:
+        st.info(t("no_sweeps", lang), icon=":material/info:")
+        return
+    labels = {s["id"]: t("sweep_label", lang, name=s["name"], id=s["id"], n=s["n_points"], at=s["created_at"][:16])
+              for s in sweeps}  # fmt: skip
+    chosen = st.selectbox(t("sweep_choose", lang), list(labels), format_func=labels.get, key="sweep_id")
+    table = _sweep_table(db, chosen)
+    metrics = [c for c in ("savings_pct", "savings_mad", "peak_reduction_pct") if c in table]
+    column = st.radio(t("sweep_metric", lang), metrics, format_func=lambda c: t(f"sweep_{c}", lang), horizontal=True,
+                      key="sweep_metric")  # fmt: skip
+    plot(savings_boxplot(table, column), key="sweep_box")
+    st.caption(t("sweep_caption", lang, n=len(table), id=chosen))
 
 
 # --- drawing helpers -------------------------------------------------------------------------------------------

@@ -194,6 +194,17 @@ with tab_dl:
         key="dl_kpis",
         icon=":material/download:",
     )
+    with st.spinner(t("report_building", lang), show_time=True):
+        report = state.report_html(ctrl)
+    st.download_button(
+        t("dl_report", lang),
+        report,
+        f"{stem}_{ctrl.strategy}_report.html",
+        "text/html",
+        key="dl_report",
+        icon=":material/description:",
+        help=t("dl_report_help", lang),
+    )
     st.dataframe(
         pd.DataFrame({"kpi": list(k), "value": [str(x) for x in k.values()]}),
         hide_index=True,

@@ -28,6 +28,9 @@ def _compare(key: str, strategies: tuple[str, ...], mode: str, v2g: bool, _sc):
     return compare(_sc, list(strategies), SimulationOptions(mode=mode, v2g=v2g))
 
 
+with st.expander(t("sweeps", lang), icon=":material/query_stats:"):
+    state.sweeps_panel(lang)
+
 c1, c2, c3 = st.columns([5, 3, 2])
 # default: the baseline and the sidebar's strategy (some optimisers take tens of seconds at 2,000 vehicles)
 chosen = c1.multiselect(
