@@ -122,3 +122,17 @@ def test_cli_demo() -> None:
     res = runner.invoke(app, ["demo", "--vehicles", "50"])
     assert res.exit_code == 0, res.output
     assert "peak_import_kw" in res.output
+
+
+def test_user_errors_keeps_a_deliberate_exit_status() -> None:
+    import typer
+
+    from evfleet.cli import user_errors
+
+    @user_errors
+    def quits() -> None:
+        raise typer.Exit(3)
+
+    with pytest.raises(typer.Exit) as info:
+        quits()
+    assert info.value.exit_code == 3

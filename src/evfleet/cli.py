@@ -41,6 +41,8 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except typer.Exit:  # a deliberate exit (click's Exit is a RuntimeError): keep its status
+            raise
         except (ValueError, FileNotFoundError, KeyError) as exc:
             fail(str(exc))
         except RuntimeError as exc:  # solver failures and other run-time errors: status 1
