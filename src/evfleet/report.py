@@ -309,10 +309,9 @@ def _page(title: str, subtitle: str, body: str) -> str:
     )
 
 
-def _run_section(store: Store, run: Mapping[str, Any]) -> tuple[str, pd.DataFrame]:
-    site = store.site_steps(run["id"])
-    times = pd.DatetimeIndex(pd.to_datetime(site["time"], format="ISO8601"))
-    load = svg_line_chart(
+def _load_curve_svg(times: pd.DatetimeIndex, site: pd.DataFrame, title: str) -> str:
+    """Inline SVG of the site load curve [kW] from a ``site.csv``-shaped table."""
+    return svg_line_chart(
         times,
         {
             "site import (+) / export (-)": site["site_kw"].to_numpy(),
@@ -321,10 +320,16 @@ def _run_section(store: Store, run: Mapping[str, Any]) -> tuple[str, pd.DataFram
             "EV charging (net)": site["ev_kw"].to_numpy(),
             "import limit": site["import_limit_kw"].to_numpy(),
         },
-        title="Site load curve",
+        title=title,
         y_label="power [kW]",
         dashed=("import limit",),
     )
+
+
+def _run_section(store: Store, run: Mapping[str, Any]) -> tuple[str, pd.DataFrame]:
+    site = store.site_steps(run["id"])
+    times = pd.DatetimeIndex(pd.to_datetime(site["time"], format="ISO8601"))
+    load = _load_curve_svg(times, site, "Site load curve")
     fleet = svg_line_chart(
         times,
         {c.removeprefix("n_"): site[c].to_numpy() for c in ("n_connected", "n_charging", "n_discharging")},
@@ -482,19 +487,7 @@ def _live_report(store: Store, session_id: str) -> str:
     if site.empty:
         raise StoreError(f"live session {group['id']} has no stored steps yet")
     times = pd.DatetimeIndex(pd.to_datetime(site["time"], format="ISO8601"))
-    chart = svg_line_chart(
-        times,
-        {
-            "site import (+) / export (-)": site["site_kw"].to_numpy(),
-            "base load": site["base_load_kw"].to_numpy(),
-            "PV": site["pv_kw"].to_numpy(),
-            "EV charging (net)": site["ev_kw"].to_numpy(),
-            "import limit": site["import_limit_kw"].to_numpy(),
-        },
-        title="Site load curve (stored live history)",
-        y_label="power [kW]",
-        dashed=("import limit",),
-    )
+    chart = _load_curve_svg(times, site, "Site load curve (stored live history)")
     chunks = [
         {"chunk": r["id"], "steps": r["label"], "stored at": r["started_at"], **{k: v for k, v in r["kpis"].items()
                                                                                  if not k.startswith("chunk_")}}
