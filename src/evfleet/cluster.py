@@ -65,6 +65,15 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def quiet_shutdown_logs() -> None:
+    """Silence the loggers that report Dask/tornado event-loop callbacks failing while a cluster is torn down.
+
+    Called only when a sweep stops early (Ctrl-C, an error): the interruption itself is reported by evfleet.
+    """
+    for name in ("distributed", "tornado", "tornado.application", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+
+
 @contextmanager
 def dask_client(
     workers: int | None = None,
@@ -90,6 +99,9 @@ def dask_client(
         try:
             check_workers(client, f"the scheduler at {scheduler}")
             yield client
+        except BaseException:
+            quiet_shutdown_logs()
+            raise
         finally:
             client.close()
         return
@@ -117,6 +129,9 @@ def dask_client(
     try:
         check_workers(client, "the local cluster")
         yield client
+    except BaseException:
+        quiet_shutdown_logs()  # an interrupted sweep: no event-loop tracebacks while the cluster is torn down
+        raise
     finally:
         client.close()
         cluster.close()

@@ -536,5 +536,8 @@ def _run_distributed(
                 bar.update()
             fut.release()
     except KeyboardInterrupt:
+        from evfleet.cluster import quiet_shutdown_logs
+
+        quiet_shutdown_logs()  # cancelling and tearing down print event-loop tracebacks otherwise
         client.cancel(list(futures))
         raise
