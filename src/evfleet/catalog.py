@@ -57,8 +57,8 @@ _NUMERIC = [
     "ac_discharge_kw",
     "dc_discharge_kw",
 ]
-#: Plausibility ranges for user rows [unit of the column].
-_RANGES: dict[str, tuple[float, float]] = {
+#: Plausibility ranges of catalogue numbers [unit of the column] (user rows and the shipped catalogue).
+CATALOG_RANGES: dict[str, tuple[float, float]] = {
     "registrations": (0.0, 1e9),
     "battery_kwh": (1.0, 1000.0),
     "ac_charge_kw": (0.0, 50.0),
@@ -181,7 +181,7 @@ def validate_catalog_rows(rows: list[Mapping], origin: str) -> pd.DataFrame:
                 num = float(value)
             except (TypeError, ValueError):
                 raise CatalogError(f"{origin}: row {i}: column {col!r} is not a number (value {value!r})") from None
-            lo, hi = _RANGES[col]
+            lo, hi = CATALOG_RANGES[col]
             if not np.isfinite(num) or not lo <= num <= hi:
                 raise CatalogError(
                     f"{origin}: row {i}: column {col!r} must be within [{lo:g}, {hi:g}] (value {value!r})"

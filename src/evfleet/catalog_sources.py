@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet.catalog import CATALOG_COLUMNS, CatalogError, _data_path, normalise_model_name
+from evfleet.catalog import CATALOG_COLUMNS, CATALOG_RANGES, CatalogError, _data_path, normalise_model_name
 
 __all__ = [
     "BIDIRECTIONAL",
@@ -88,12 +88,7 @@ DETAIL_COLUMNS: dict[str, tuple[str, str]] = {
 
 _FLOATS = [c for c, (t, _) in DETAIL_COLUMNS.items() if t == "float"]
 _RANGES: dict[str, tuple[float, float]] = {
-    "registrations": (0.0, 1e9),
-    "battery_kwh": (1.0, 1000.0),
-    "ac_charge_kw": (0.0, 50.0),
-    "dc_charge_kw": (0.0, 1000.0),
-    "ac_discharge_kw": (0.0, 50.0),
-    "dc_discharge_kw": (0.0, 1000.0),
+    **CATALOG_RANGES,  # the same plausibility ranges as user catalogue rows
     "dc_taper_soc": (0.0, 1.0),
     "dc_taper_end_frac": (0.0, 1.0),
 }
