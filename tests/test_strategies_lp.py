@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
@@ -57,9 +58,7 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     IMP, EXP = 3 * nv, 3 * nv + H
     Z = EXP + H
     U = Z + 1
-    pwl = params.get("pwl")  # (s_lo (H,), width (H,), K, w) of the valley-filling interpolant
-    D = U + n
-    R = D + (H * pwl[2] if pwl else 0)
+    R = U + n
     rho = params.get("reserve_price", 0.0)
     nx = R + (nv if rho > 0 else 0)
     bounds = [(0.0, 0.0)] * nx
@@ -76,11 +75,6 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     bounds[Z] = (0.0, None)
     for i in range(n):
         bounds[U + i] = (0.0, None)
-    if pwl:
-        s_lo, width, K, w_sq = pwl
-        for t in range(H):
-            for q in range(K):
-                bounds[D + t * K + q] = (0.0, width[t])
     A_eq, b_eq = [], []
     for i in range(n):
         for t in range(H):
@@ -104,13 +98,6 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         for i in range(n):
             for t in range(H):
                 bounds[R + i * H + t] = (0.0, None if (conn[i, t] and elig[i]) else 0.0)
-    if pwl:
-        for t in range(H):
-            row = np.zeros(nx)
-            row[IMP + t], row[EXP + t] = 1.0, -1.0
-            row[D + t * K : D + (t + 1) * K] = -1.0
-            A_eq.append(row)
-            b_eq.append(s_lo[t])
     A_ub, b_ub = [], []
     for i in range(n):
         if p.departs_in_horizon[i] and p.departure[i] > p.arrival[i]:
@@ -190,14 +177,11 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         if rho > 0:
             c[R : R + nv] = -rho * dt
         M = max(100.0, 10.0 * (pi.max() + W) / eta + 10.0 * rho * H * dt / (eta * 0.25))
-    elif kind == "valley_pwl":
+    elif kind == "valley_qp":  # linear part here; w_sq * (imp - exp)^2 is added by the QP solve below
         w = 1e-6
         c += w * price
         for i in range(n):  # earliness tie-breaker: 1e-6 * t / H per kWh charged
             c[CH + i * H : CH + (i + 1) * H] += 1e-6 * np.arange(H) / H * dt
-        for t in range(H):
-            b = s_lo[t] + width[t] * np.arange(K + 1)
-            c[D + t * K : D + (t + 1) * K] = w_sq * (b[:-1] + b[1:])
         M = params["unmet_penalty"]
     elif kind == "valley_linearised":  # gradient of the valley-filling objective at a point
         w = 1e-6
@@ -210,6 +194,8 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     else:
         raise ValueError(kind)
     c[U : U + n] = M
+    if kind == "valley_qp":
+        return _dense_qp(c, A_ub, b_ub, A_eq, b_eq, bounds, params["w_sq"], IMP, EXP, H)
     res = linprog(
         c,
         A_ub=np.array(A_ub) if A_ub else None,
@@ -220,9 +206,52 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         method="highs-ipm",
     )
     assert res.status == 0, res.message
-    if pwl:
-        return res.fun + w_sq * float((s_lo**2).sum()), res.x, {"IMP": IMP, "EXP": EXP, "H": H}
     return res.fun, res.x, {"IMP": IMP, "EXP": EXP, "H": H}
+
+
+def _dense_qp(c, A_ub, b_ub, A_eq, b_eq, bounds, w_sq: float, IMP: int, EXP: int, H: int):
+    """Solve ``c.x + w_sq * sum_t (imp_t - exp_t)^2`` over the dense constraints with HiGHS.
+
+    A different formulation (dense n x H variables with energy states for every vehicle, a non-separable
+    Hessian on imp/exp instead of a site-power column): HiGHS's interior-point solver takes the augmented-system
+    path here. (Its active-set solver qpasm stalls on these degenerate QPs.) The Frank-Wolfe gap in the test is
+    the solver-independent proof.
+    """
+    import highspy
+
+    A = np.vstack([np.array(A_eq)] + ([np.array(A_ub)] if A_ub else []))
+    lo_r = np.concatenate([b_eq, np.full(len(A_ub), -np.inf)])
+    up_r = np.concatenate([b_eq, b_ub if A_ub else []])
+    nx = len(c)
+    csc = sp.csc_matrix(A)
+    q = sp.lil_matrix((nx, nx))
+    for t in range(H):  # lower triangle of 2 w [[1, -1], [-1, 1]] on (imp_t, exp_t)
+        q[IMP + t, IMP + t] = 2.0 * w_sq
+        q[EXP + t, EXP + t] = 2.0 * w_sq
+        q[EXP + t, IMP + t] = -2.0 * w_sq
+    q = q.tocsc()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("solver", "hipo")
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = nx, A.shape[0]
+    lp.col_cost_ = np.asarray(c, dtype=float)
+    lp.col_lower_ = np.array([b[0] for b in bounds], dtype=float)
+    lp.col_upper_ = np.array([np.inf if b[1] is None else b[1] for b in bounds], dtype=float)
+    lp.row_lower_, lp.row_upper_ = lo_r, up_r
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = csc.indptr, csc.indices, csc.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = nx, A.shape[0]
+    model = highspy.HighsModel()
+    model.lp_ = lp
+    model.hessian_.dim_ = nx
+    model.hessian_.format_ = highspy.HessianFormat.kTriangular
+    model.hessian_.start_, model.hessian_.index_, model.hessian_.value_ = q.indptr, q.indices, q.data
+    h.passModel(model)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(h.getModelStatus())
+    x = np.asarray(h.getSolution().col_value)
+    return float(h.getInfo().objective_function_value), x, {"IMP": IMP, "EXP": EXP, "H": H}
 
 
 LP_KINDS = ["price_optimization", "peak_shaving", "renewable_integration", "grid_support"]
@@ -274,27 +303,26 @@ def test_each_lp_strategy_matches_dense_on_a_tight_site(kind: str) -> None:
     assert strat.report["objective"] == pytest.approx(ref, rel=1e-6, abs=1e-6)
 
 
-@pytest.mark.parametrize("seed", [1, 5])
-def test_valley_filling_optimum_and_qp_bound(seed: int) -> None:
-    """Valley filling minimises the piecewise-linear interpolant of w*sum s^2 exactly (dense LP check).
+@pytest.mark.parametrize(
+    ("n", "seed", "limit", "v2g"), [(15, 1, 0.5, True), (15, 5, 0.5, True), (12, 9, 1.0, False), (18, 4, 0.2, True)]
+)
+def test_valley_filling_is_the_qp_optimum(n: int, seed: int, limit: float, v2g: bool) -> None:
+    """Valley filling equals the dense QP solved by HiGHS's active-set solver, and no direction improves it.
 
-    Since the interpolant lies between w s^2 and w s^2 + w width^2/4 per step, the plan's true quadratic value
-    is within w*sum width^2/4 of the QP optimum; a Frank-Wolfe certificate (an independent lower bound of the
-    QP optimum from the gradient LP) must agree with that.
+    Two independent proofs: (1) a different (dense) formulation reaches the same optimal value (1e-6
+    relative); (2) the Frank-Wolfe gap at our plan, computed with a dense LP (scipy linprog) of the objective's
+    gradient, is ~0: by convexity f(x*) - f_min <= gap, so the plan is the optimum of the convex QP.
     """
     from evfleet.strategies.lp_model import build_model, solve
     from evfleet.strategies.valley_filling import site_scale_kw
 
-    sc = small_scenario(15, seed, 0.5)
-    p = offline_problem(sc, True)
-    obj = get_strategy("valley_filling").objective(p)
-    model = build_model(p, obj)
-    sol = solve(model)
-    H, K = p.n_steps, obj.site_segments
-    width = model.col_upper[model.n_col - H * K :: K]
-    s_lo = model.row_lower[-H:]
+    sc = small_scenario(n, seed, limit)
+    p = offline_problem(sc, v2g)
+    strat = get_strategy("valley_filling")
+    obj = strat.objective(p)
+    sol = solve(build_model(p, obj))
     w = 1.0 / site_scale_kw(p) ** 2
-    ref, _, _ = dense_lp(p, "valley_pwl", {"unmet_penalty": obj.unmet_penalty, "pwl": (s_lo, width, K, w)})
+    ref, _, _ = dense_lp(p, "valley_qp", {"unmet_penalty": obj.unmet_penalty, "w_sq": w})
     assert sol.objective == pytest.approx(ref, rel=1e-6, abs=1e-9)
     s = sol.import_kw - sol.export_kw
     dt = p.dt_h
@@ -309,15 +337,16 @@ def test_valley_filling_optimum_and_qp_bound(seed: int) -> None:
         + 1e-6 * (sol.charge_kw * (np.arange(p.n_steps) / p.n_steps)[None, :]).sum() * dt
     )
     true_val = w * (s**2).sum() + lin
-    bound = w * (width**2).sum() / 4.0
-    assert true_val <= sol.objective + 1e-9
-    qp_lower = sol.objective - bound  # interpolant - w width^2/4 <= w s^2
+    assert true_val == pytest.approx(sol.objective, rel=1e-7, abs=1e-9)  # the reported value is the plan's value
     grad = 2.0 * w * s
     lp_min, _, _ = dense_lp(p, "valley_linearised", {"unmet_penalty": obj.unmet_penalty}, site_grad=grad)
-    fw_lower = true_val - ((grad * s).sum() + lin - lp_min)
-    assert fw_lower <= true_val + 1e-9
-    assert fw_lower <= sol.objective + 1e-9  # any valid lower bound sits below our value
-    assert true_val - max(qp_lower, fw_lower) <= bound + 1e-9
+    fw_gap = (grad * s).sum() + lin - lp_min
+    assert fw_gap >= -1e-7
+    assert fw_gap <= 1e-6 * max(1.0, abs(true_val))
+    # and the simulator needs no clipping of the plan
+    plan = strat.schedule(p)
+    assert strat.report["projection_max_kw"] <= 1e-5
+    assert np.isfinite(plan).all()
 
 
 def test_solver_failure_names_scenario_and_status() -> None:

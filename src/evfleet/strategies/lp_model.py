@@ -27,15 +27,21 @@ Constraints (the simulator's physics, see :mod:`evfleet.simulate`):
 * reserve (optional): ``ch - dis + r <= max_charge``, ``ch - dis - r >= -max_discharge``, energy headroom
   ``e + eta_c*T_res*r <= hi``, ``e - T_res/eta_d*r >= lo``, and the site limits with ``+-sum r``.
 
-Objective: ``sum c.x + 1/2 x'Qx`` assembled from an :class:`Objective`. Solved by HiGHS (simplex/IPM for LPs, its
-active-set solver for QPs). A solver failure raises :class:`~evfleet.strategies.base.StrategyError` naming the
-scenario and the HiGHS model status.
+* site power (QP only): ``sigma[t]`` free, ``imp[t] - exp[t] - S * sigma[t] = 0`` with ``S = 1/sqrt(w)`` [kW].
 
-References: HiGHS, Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018).
+Objective: ``sum c.x + 1/2 x'Qx`` assembled from an :class:`Objective`. Solved by HiGHS: dual simplex for LPs;
+for QPs its interior-point solver HiPO (optimality tolerance 1e-8; needs ``highspy-extras``), or its active-set
+solver ``qpasm`` where HiPO is not installed. A solver failure raises
+:class:`~evfleet.strategies.base.StrategyError` naming the scenario and the HiGHS model status.
+
+References: HiGHS, Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018);
+HiPO, Zanetti & Gondzio, "A factorisation-based regularised interior point method using the augmented system",
+arXiv:2508.04370 (2025).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass, field
 
@@ -58,8 +64,7 @@ class Objective:
     ``charge_cost`` per kWh charged (scalar or per column), ``discharge_cost`` per kWh discharged (scalar), both
     grid side and times ``dt_h`` per slot;
     ``peak_cost`` per kW of the peak variable ``z`` (``None``: no peak variable);
-    ``site_quadratic`` weight ``w`` of ``w * sum_t (imp - exp)^2``, modelled as its convex piecewise-linear
-    interpolant on ``site_segments`` equal segments per column (an LP; see :func:`build_model`);
+    ``site_quadratic`` weight ``w`` of ``w * sum_t (imp - exp)^2`` [1/kW^2], exact (a QP; see :func:`build_model`);
     ``reserve_revenue[t]`` per kW of reserved band at column t (``None``: no reserve variables);
     ``unmet_penalty`` per kWh of unmet battery energy.
     """
@@ -74,7 +79,6 @@ class Objective:
     reserve_duration_h: float = 0.25
     unmet_penalty: float = 100.0
     aggregate_plain: bool = True
-    site_segments: int = 64
 
 
 @dataclass
@@ -352,42 +356,26 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
             n_row += H
 
     hessian = None
+    offset = 0.0
     if objective.site_quadratic:
-        # Convex piecewise-linear interpolation of w * s_t^2 on K equal segments of the reachable range of the
-        # site power s_t = imp_t - exp_t: s_t = b0_t + sum_k d_tk, 0 <= d_tk <= width_t, slope of segment k the
-        # chord slope w * (b_k + b_k+1). Convexity fills the segments in order, so the LP value equals the
-        # interpolant exactly; the interpolant exceeds w * s^2 by at most w * width^2 / 4 per column.
-        K = int(objective.site_segments)
-        conn_ch = np.bincount(slot_t, weights=upper[o_ch:o_dis], minlength=H)
-        conn_dis = np.bincount(slot_t[dis_slots], weights=upper[o_dis:o_e], minlength=H)
-        if reserve:
-            conn_ch = conn_ch + np.bincount(slot_t[dis_slots], weights=upper[o_dis:o_e], minlength=H)
-        s_lo = np.maximum(net_base - conn_dis, -upper[o_exp:o_z])
-        s_hi = np.minimum(net_base + conn_ch, upper[o_imp:o_exp])
-        s_hi = np.maximum(s_hi, s_lo + 1e-6)
-        width = (s_hi - s_lo) / K
-        bp = s_lo[:, None] + width[:, None] * np.arange(K + 1)[None, :]
-        # a merged (move-blocking) column stands for dt_col/dt steps of the same power: weigh it accordingly
-        col_w = objective.site_quadratic * dt_col / problem.dt_h
-        slope = col_w[:, None] * (bp[:, :-1] + bp[:, 1:])
-        o_d = n_col
-        n_d = H * K
-        cost = np.concatenate([cost, slope.ravel()])
-        lower = np.concatenate([lower, np.zeros(n_d)])
-        upper = np.concatenate([upper, np.repeat(width, K)])
-        # b0^2 is a constant: the objective value adds it back below (offset)
-        d_cols = o_d + np.arange(n_d)
-        d_t = np.repeat(np.arange(H), K)
+        # Exact quadratic ``w * sum_t c_t * s_t^2`` (c_t = dt_col/dt, the number of steps a merged move-blocking
+        # column stands for) on the site power s_t = imp_t - exp_t: one free column sigma_t per step with the row
+        # imp_t - exp_t - S * sigma_t = 0, S = 1/sqrt(w), so the Hessian is diagonal (2 c_t on sigma_t). A
+        # separable Hessian keeps HiGHS's interior-point Newton system in normal-equation form (fast).
+        scale_kw = 1.0 / np.sqrt(objective.site_quadratic)
+        o_s = n_col
+        cost = np.concatenate([cost, np.zeros(H)])
+        lower = np.concatenate([lower, np.full(H, -np.inf)])
+        upper = np.concatenate([upper, np.full(H, np.inf)])
         add(n_row + np.arange(H), o_imp + np.arange(H), 1.0)
         add(n_row + np.arange(H), o_exp + np.arange(H), -1.0)
-        add(n_row + d_t, d_cols, -1.0)
-        row_lower.append(s_lo)
-        row_upper.append(s_lo)
+        add(n_row + np.arange(H), o_s + np.arange(H), -scale_kw)
+        row_lower.append(np.zeros(H))
+        row_upper.append(np.zeros(H))
         n_row += H
-        n_col += n_d
-        offset = float((col_w * s_lo**2).sum())
-    else:
-        offset = 0.0
+        n_col += H
+        diag = 2.0 * dt_col / problem.dt_h
+        hessian = sp.csc_matrix((diag, (o_s + np.arange(H), o_s + np.arange(H))), shape=(n_col, n_col))
     r_all = np.concatenate(rows)
     c_all = np.concatenate(cols)
     v_all = np.concatenate(vals)
@@ -414,6 +402,11 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     )
 
 
+def qp_solver() -> str:
+    """Default HiGHS QP solver: ``"hipo"`` (interior point) with ``highspy-extras`` installed, else ``"qpasm"``."""
+    return "hipo" if importlib.util.find_spec("highspy_extras") is not None else "qpasm"
+
+
 def solve(
     model: FleetModel, time_limit_s: float = 600.0, solver: str = "choose", options: dict | None = None
 ) -> Solution:
@@ -425,6 +418,14 @@ def solve(
     h.setOptionValue("threads", 1)
     if model.hessian is None and solver != "choose":
         h.setOptionValue("solver", solver)
+    elif model.hessian is not None:
+        chosen = qp_solver() if solver == "choose" else solver
+        h.setOptionValue("solver", chosen)
+        q = model.hessian.tocoo()
+        if chosen == "hipo" and np.all(q.row == q.col):
+            # A diagonal Hessian keeps the normal equations A (Q + D)^-1 A' sparse; HiPO's own choice (the
+            # augmented system) is 2-3x slower on these models (measured in docs/benchmarks.md).
+            h.setOptionValue("hipo_system", "normaleq")
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
     lp = highspy.HighsLp()

@@ -9,10 +9,10 @@ max |net base load|), ``w`` a cost tie-breaker [1/MAD], default 1e-6)::
 
 subject to the fleet model of :mod:`evfleet.strategies.lp_model`. The minimiser fills the valleys of the base
 load (the night) first, the classic valley-filling solution (Gan, Topcu & Low, "Optimal decentralized protocol
-for electric vehicle charging", IEEE Trans. Power Syst. 28(2), 2013). Solved by HiGHS's QP solver. ``M``
-defaults to ``20 / (S * eta_min * dt) + 100 w`` per kWh (above the objective's marginal value of a kWh).
-The square is modelled by its convex piecewise-linear interpolant on ``segments`` (default 128) equal segments
-(see :func:`evfleet.strategies.lp_model.build_model`); a tie-breaking charge cost ``earliness * t / H`` per kWh
+for electric vehicle charging", IEEE Trans. Power Syst. 28(2), 2013). The square is exact: the model is a convex
+QP with a diagonal Hessian on the site power, solved to optimality (relative gap 1e-8) by HiGHS's interior-point
+QP solver HiPO (see :func:`evfleet.strategies.lp_model.solve`). ``M`` defaults to ``20 / (S * eta_min * dt) +
+100 w`` per kWh (above the objective's marginal value of a kWh). A charge cost ``earliness * t / H`` per kWh
 (default 1e-6) prefers earlier charging among equally flat plans.
 """
 
@@ -47,9 +47,8 @@ class ValleyFilling(OptimizingStrategy):
         penalty = self.param("unmet_penalty", 20.0 / (scale * eta * dt) + 100.0 * w)
         obj = price_objective(problem, penalty, weight=w)
         obj.site_quadratic = 1.0 / scale**2
-        obj.site_segments = int(self.param("segments", 128))
-        # Within one segment the interpolant is linear, so the timing of charging inside a flat-tariff night is
-        # a tie; break it towards earlier charging (1e-6 per kWh over the horizon): without this a receding
-        # horizon controller keeps deferring and piles the load up before the morning departures.
+        # Where the site curve is already flat (e.g. at the import limit) the timing of charging is a tie; break
+        # it towards earlier charging (1e-6 per kWh over the horizon) so that a receding-horizon controller does
+        # not keep deferring and pile the load up before the morning departures.
         obj.charge_cost = self.param("earliness", 1e-6) * np.arange(problem.n_steps) / max(problem.n_steps, 1)
         return obj
