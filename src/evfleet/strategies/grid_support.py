@@ -57,6 +57,8 @@ class GridSupport(OptimizingStrategy):
 
     name = "grid_support"
     description = "LP: minimise import in the pointe period by V2G; reserve an FCR band and follow the droop."
+    #: measured: one online re-plan at 2,000 vehicles takes 0.5 s with presolve, 0.8 s without
+    presolve_online = "choose"
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
