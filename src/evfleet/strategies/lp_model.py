@@ -424,7 +424,7 @@ def solve(
         q = model.hessian.tocoo()
         if chosen == "hipo" and np.all(q.row == q.col):
             # A diagonal Hessian keeps the normal equations A (Q + D)^-1 A' sparse; HiPO's own choice (the
-            # augmented system) is 2-3x slower on these models (measured in docs/benchmarks.md).
+            # augmented system) is 2-3x slower on these models (measured in docs/strategies.md).
             h.setOptionValue("hipo_system", "normaleq")
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
