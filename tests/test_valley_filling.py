@@ -49,3 +49,13 @@ def test_charging_goes_into_the_night_valley(depot) -> None:
 def test_presolve_parameter_is_checked(depot) -> None:
     with pytest.raises(ValueError, match=r"presolve.*'sometimes'"):
         simulate(depot, get_strategy("price_optimization", presolve="sometimes"), SimulationOptions())
+
+
+@pytest.mark.parametrize("mode", ["offline", "online"])
+def test_no_phantom_v2g_from_interior_point_noise(mode: str) -> None:
+    """The QP's interior-point solution leaves ~1e-6 kW on zero variables: none may show up as V2G energy."""
+    sc = generate_scenario(vehicles=40, seed=2, start="2026-01-15", v2g_ready_2024=True)
+    r = simulate(sc, "valley_filling", SimulationOptions(mode=mode, v2g=True))
+    tiny_discharge = (r.power_kw < 0) & (r.power_kw > -1e-4)
+    assert not tiny_discharge.any()
+    assert r.requested_clip_count == 0
