@@ -41,6 +41,7 @@ arXiv:2508.04370 (2025).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import time
 from dataclasses import dataclass, field
@@ -104,7 +105,6 @@ class FleetModel:
     target_vehicles: np.ndarray
     offsets: dict[str, int] = field(default_factory=dict)
     build_s: float = 0.0
-    objective_offset: float = 0.0
 
 
 @dataclass
@@ -358,7 +358,6 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
             n_row += H
 
     hessian = None
-    offset = 0.0
     if objective.site_quadratic:
         # Exact quadratic ``w * sum_t c_t * s_t^2`` (c_t = dt_col/dt, the number of steps a merged move-blocking
         # column stands for) on the site power s_t = imp_t - exp_t: one free column sigma_t per step with the row
@@ -400,10 +399,10 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         target_vehicles=tgt,
         offsets={"ch": o_ch, "dis": o_dis, "e": o_e, "r": o_r, "imp": o_imp, "exp": o_exp, "z": o_z, "u": o_u},
         build_s=time.perf_counter() - t_start,
-        objective_offset=offset,
     )
 
 
+@functools.cache
 def qp_solver() -> str:
     """Default HiGHS QP solver: ``"hipo"`` (interior point) with ``highspy-extras`` installed, else ``"qpasm"``."""
     return "hipo" if importlib.util.find_spec("highspy_extras") is not None else "qpasm"
@@ -467,7 +466,7 @@ def solve(
             f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
         )
     x = np.asarray(h.getSolution().col_value)
-    obj = float(h.getInfo().objective_function_value) + model.objective_offset
+    obj = float(h.getInfo().objective_function_value)
     solve_s = time.perf_counter() - t0
     return _read_solution(model, x, obj, h.modelStatusToString(ms), solve_s)
 

@@ -95,7 +95,7 @@ class OptimizingStrategy(Strategy):
     enough that slack is used only when a target is physically unreachable], ``fine_steps`` (default: 0.5 h of
     steps) and ``block_steps`` (default: 2 h of steps) for the online move blocking, ``time_limit_s`` (600),
     ``presolve`` (HiGHS presolve, ``"off"``/``"on"``/``"choose"``; default per mode: ``presolve_offline`` and
-    ``presolve_online`` below, chosen by measurement, see docs/benchmarks.md).
+    ``presolve_online`` below, chosen by measurement, see docs/strategies.md).
     """
 
     uses_solver: ClassVar[bool] = True
