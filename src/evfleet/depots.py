@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet.overrides import OVERRIDE_KEYS
-from evfleet.sweep_spec import SCENARIO_KEYS, SpecError, coerce_value
+from evfleet.sweep_spec import SCENARIO_KEYS, SpecError, coerce_value, scenario_path
 
 __all__ = [
     "DepotSpec",
@@ -156,14 +156,7 @@ def parse_fleet(data: Any, origin: str = "<fleet>", base_dir: Path | None = None
         scenario_file = None
         generate: dict[str, Any] = {}
         if has_file:
-            value = raw["scenario"]
-            if not isinstance(value, str):
-                raise SpecError(f"{where}.scenario must be a file path (value {value!r})")
-            scenario_file = Path(value)
-            if not scenario_file.is_absolute() and base_dir is not None:
-                scenario_file = base_dir / scenario_file
-            if not scenario_file.is_file():
-                raise SpecError(f"{where}.scenario file not found (value {value!r})")
+            scenario_file = scenario_path(raw["scenario"], base_dir, f"{where}.scenario")
         else:
             gen = raw["generate"]
             if not isinstance(gen, dict):

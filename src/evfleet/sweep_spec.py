@@ -52,6 +52,7 @@ __all__ = [
     "expand_points",
     "load_spec",
     "parse_spec",
+    "scenario_path",
 ]
 
 
@@ -139,6 +140,18 @@ def _canonical_key(key: Any, where: str) -> str:
         known = ", ".join(sorted({*SCENARIO_KEYS, *RUN_KEYS}))
         raise SpecError(f"{where}: unknown key {key!r}; known keys: {known}")
     return name
+
+
+def scenario_path(value: Any, base_dir: Path | None, label: str) -> Path:
+    """An existing scenario file named in a spec, relative to ``base_dir``; ``label`` names the field in errors."""
+    if not isinstance(value, str):
+        raise SpecError(f"{label} must be a file path (value {value!r})")
+    path = Path(value)
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not path.is_file():
+        raise SpecError(f"{label} file not found (value {value!r})")
+    return path
 
 
 def coerce_value(key: str, value: Any, where: str) -> Any:
@@ -240,14 +253,7 @@ def parse_spec(data: Any, origin: str = "<spec>", base_dir: Path | None = None) 
     base: dict[str, Any] = {}
     for key, value in raw_base.items():
         if key == "scenario":
-            if not isinstance(value, str):
-                raise SpecError(f"{origin}: base.scenario must be a file path (value {value!r})")
-            path = Path(value)
-            if not path.is_absolute() and base_dir is not None:
-                path = base_dir / path
-            if not path.is_file():
-                raise SpecError(f"{origin}: base.scenario file not found (value {value!r})")
-            scenario_file = path
+            scenario_file = scenario_path(value, base_dir, f"{origin}: base.scenario")
             continue
         name = _canonical_key(key, f"{origin}: base")
         if name in base:
