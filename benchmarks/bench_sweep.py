@@ -17,7 +17,6 @@ the speed-up, and as in-task wall time well above the task's CPU time.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import tempfile
@@ -56,22 +55,9 @@ def _timed(spec: object, client: object) -> tuple[float, float, float]:
 
 
 def _dask(k: int, spec: object, warm: object) -> tuple[float, float, float]:
-    from distributed import Client, LocalCluster
+    from evfleet.cluster import dask_client
 
-    from evfleet.cluster import warm_up
-
-    with (
-        LocalCluster(
-            n_workers=k,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        warm_up(client)
+    with dask_client(workers=k) as client:  # the local cluster `evfleet sweep --workers k` runs on
         _timed(warm, client)  # one point per worker: first-call caches (catalogue, tariff, pvlib)
         return _timed(spec, client)
 
