@@ -14,8 +14,8 @@ import statistics
 import sys
 import time
 
-from evfleet.generate import generate_scenario
-from evfleet.simulate import simulate
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import simulate
 
 EV2GYM_VEHICLE_STEPS_PER_S = 2000 * 112 / 3.5
 

@@ -1,6 +1,6 @@
 """Benchmark of the grid-quality assessment: all indicators for 2,000 vehicles x 96 steps (goal: well under 0.5 s).
 
-Prints the wall time of :func:`evfleet.power_quality.assess` (median of repeats; scenario generation and the
+Prints the wall time of :func:`evfleet.gridquality.assess.assess` (median of repeats; scenario generation and the
 simulation excluded) with every charger type present, for the default round-robin phase placement and for the
 ``balanced`` placement (which adds a one-off greedy assignment of the 1-phase chargers), plus the ratio to the goal.
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 import statistics
 import time
 
-from evfleet.generate import generate_scenario
-from evfleet.power_quality import assess
-from evfleet.pq_site import SiteElectrical
-from evfleet.simulate import simulate
+from evfleet.gridquality.assess import assess
+from evfleet.gridquality.site import SiteElectrical
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import simulate
 
 GOAL_S = 0.5
 MIX = {"ac7.4": 0.2, "ac11": 0.4, "ac22": 0.2, "dc50": 0.1, "dc150": 0.1}

@@ -12,10 +12,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from evfleet.generate import generate_scenario
-from evfleet.kpis import compute_kpis
-from evfleet.simulate import simulate
-from evfleet.store import Store, open_store
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import simulate
+from evfleet.store.runs import Store, open_store
 
 
 def main() -> None:
@@ -56,7 +56,7 @@ def main() -> None:
 
 def _bench_backup(st: Store, tmp: Path, n_runs: int, days: int) -> None:
     """Time a backup and a restore into a fresh directory (the requirement: recovery < 30 s)."""
-    from evfleet.backup import backup_store, restore_store
+    from evfleet.store.backup import backup_store, restore_store
 
     sc = generate_scenario(vehicles=500, seed=2, start="2026-03-02", days=days, pv_kwp=0.0)
     result = simulate(sc, "uncontrolled")

@@ -18,10 +18,10 @@ import time
 
 import numpy as np
 
-from evfleet.generate import generate_scenario
-from evfleet.simulate import SimulationOptions, build_problem, simulate
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
 from evfleet.strategies import get_strategy
-from evfleet.strategies.lp_model import build_model, discharge_eligible, solve
+from evfleet.strategies.optim.model import build_model, discharge_eligible, solve
 
 
 def offline(sc, name: str) -> tuple[float, float, float]:

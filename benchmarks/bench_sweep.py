@@ -1,7 +1,7 @@
 """Sweep throughput: points per minute for a 200-vehicle day, plain loop vs Dask on 1 and 2 local workers.
 
 Each point generates a 200-vehicle, 1-day scenario (15-min steps), runs the strategy and its uncontrolled
-baseline and computes the KPIs: the real :func:`evfleet.sweep.run_sweep` path, checkpoint writes included.
+baseline and computes the KPIs: the real :func:`evfleet.batch.sweep.run_sweep` path, checkpoint writes included.
 
 - plain loop: ``run_sweep(..., client=None)`` in this process;
 - Dask: ``run_sweep(..., client=Client(LocalCluster(n_workers=k, threads_per_worker=1, processes=True)))``; the
@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from evfleet import sweep as sweep_mod
+from evfleet.batch import sweep as sweep_mod
+from evfleet.batch.spec import parse_spec
+from evfleet.batch.sweep import run_sweep
 from evfleet.strategies import REGISTRY
-from evfleet.sweep import run_sweep
-from evfleet.sweep_spec import parse_spec
 
 
 def _spec(strategy: str, vehicles: int, seeds: range) -> object:
@@ -55,7 +55,7 @@ def _timed(spec: object, client: object) -> tuple[float, float, float]:
 
 
 def _dask(k: int, spec: object, warm: object) -> tuple[float, float, float]:
-    from evfleet.cluster import dask_client
+    from evfleet.batch.cluster import dask_client
 
     with dask_client(workers=k) as client:  # the local cluster `evfleet sweep --workers k` runs on
         _timed(warm, client)  # one point per worker: first-call caches (catalogue, tariff, pvlib)

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evfleet.generate import generate_scenario
+from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import Scenario
-from evfleet.simulate import RunResult, SimulationOptions, simulate
+from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
 from evfleet.strategies import ChargingProblem, Strategy
 from evfleet.strategies.uncontrolled import Uncontrolled
 

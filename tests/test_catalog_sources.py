@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from evfleet.catalog import CATALOG_COLUMNS, CatalogError, _data_path, load_catalog, normalise_model_name
-from evfleet.catalog_sources import (
+from evfleet.cli.core import app
+from evfleet.inputs.catalog import CATALOG_COLUMNS, CatalogError, _data_path, load_catalog, normalise_model_name
+from evfleet.inputs.catalog_sources import (
     NUMBER_SOURCES,
     apply_ev2gym_v2g_2024,
     check_catalog,
@@ -21,11 +22,10 @@ from evfleet.catalog_sources import (
     load_references,
     model_sources,
 )
-from evfleet.charging_curve import dc_limit_kw, session_taper, taper_cuts, taper_fields
-from evfleet.cli import app
-from evfleet.generate import generate_scenario
+from evfleet.inputs.charging_curve import dc_limit_kw, session_taper, taper_cuts, taper_fields
+from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import FORMAT, scenario_from_dict
-from evfleet.simulate import SimulationOptions, build_problem, simulate
+from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
 
 runner = CliRunner()
 MODELS = _data_path("catalog", "models.csv")

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from evfleet.catalog import CATALOG_COLUMNS, CatalogError, load_catalog, normalise_model_name, read_catalog_file
-from evfleet.tariffs import TariffError, list_tariffs, load_tariff, tariff_from_dict
+from evfleet.inputs.catalog import CATALOG_COLUMNS, CatalogError, load_catalog, normalise_model_name, read_catalog_file
+from evfleet.inputs.tariffs import TariffError, list_tariffs, load_tariff, tariff_from_dict
 
 
 def test_catalog_merged_one_row_per_model() -> None:

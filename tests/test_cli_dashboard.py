@@ -6,15 +6,15 @@ import sys
 
 from typer.testing import CliRunner
 
-from evfleet.cli import COMMAND_MODULES, app
-from evfleet.cli_dashboard import app_path, dashboard_command
+from evfleet.cli.core import COMMAND_MODULES, app
+from evfleet.cli.dashboard import app_path, dashboard_command
 from evfleet.dashboard.launch import server_args
 
 runner = CliRunner()
 
 
 def test_registered_with_help():
-    assert "evfleet.cli_dashboard" in COMMAND_MODULES
+    assert "evfleet.cli.dashboard" in COMMAND_MODULES
     res = runner.invoke(app, ["dashboard", "--help"])
     assert res.exit_code == 0 and "--port" in res.output and "--host" in res.output
 
@@ -52,7 +52,7 @@ def test_warm_up_fills_the_shared_caches_once(monkeypatch):
     import streamlit as st
 
     from evfleet.dashboard import state
-    from evfleet.simulate import simulate
+    from evfleet.simulation.simulate import simulate
 
     st.cache_resource.clear()
     calls = []

@@ -12,11 +12,11 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import fmt_num
-from evfleet.generate import ScenarioParams, generate_scenario
-from evfleet.kpis import compute_kpis
-from evfleet.simulate import simulate
+from evfleet.inputs.generate import ScenarioParams, generate_scenario
+from evfleet.simulation.simulate import simulate
 from evfleet.strategies import REGISTRY, ChargingProblem, Strategy, StrategyError
 
 APP = str(Path(__file__).resolve().parents[1] / "src" / "evfleet" / "dashboard" / "app.py")
@@ -177,7 +177,7 @@ def test_grid_quality_page_says_when_the_module_is_missing(monkeypatch):
     assert _metric(at, "Current TDD") == "–"
 
 
-@pytest.mark.skipif(not state.pq_available(), reason="evfleet.power_quality not merged yet")
+@pytest.mark.skipif(not state.pq_available(), reason="evfleet.gridquality.assess not merged yet")
 def test_grid_quality_page_with_the_module():
     at = _app()
     at.switch_page("screens/grid_quality.py").run()
@@ -291,7 +291,7 @@ def test_a_failing_strategy_is_reported_not_crashed(monkeypatch):
 
 
 def test_live_mode_stores_its_history_in_chunks(tmp_path, monkeypatch):
-    from evfleet.store import open_store
+    from evfleet.store.runs import open_store
 
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "live.db"))
     monkeypatch.setenv("EVFLEET_LIVE_STORE", "1")
@@ -311,7 +311,7 @@ def test_live_mode_stores_its_history_in_chunks(tmp_path, monkeypatch):
 
 
 def test_live_mode_without_store_stores_nothing(tmp_path, monkeypatch):
-    from evfleet.store import open_store
+    from evfleet.store.runs import open_store
 
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "none.db"))
     monkeypatch.setenv("EVFLEET_LIVE_STORE", "0")
@@ -328,7 +328,7 @@ def test_live_mode_without_store_stores_nothing(tmp_path, monkeypatch):
 def test_scenario_page_offers_the_html_report_of_the_current_run(tmp_path, monkeypatch):
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 
-    from evfleet.store import open_store
+    from evfleet.store.runs import open_store
 
     files: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
@@ -359,9 +359,9 @@ def test_strategies_page_shows_a_stored_sweep(tmp_path, monkeypatch):
 
     import plotly.io
 
-    from evfleet.sweep import run_sweep
-    from evfleet.sweep_spec import parse_spec
-    from evfleet.sweep_store import store_sweep
+    from evfleet.batch.spec import parse_spec
+    from evfleet.batch.sweep import run_sweep
+    from evfleet.store.sweeps import store_sweep
 
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "sweeps.db"))
     at = _app(60)

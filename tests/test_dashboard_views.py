@@ -10,15 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evfleet.catalog import load_catalog
+from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import analysis_views as A
 from evfleet.dashboard import fleet_views as F
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import views as V
 from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, t
-from evfleet.generate import generate_scenario
-from evfleet.kpis import compute_kpis
-from evfleet.simulate import simulate
+from evfleet.inputs.catalog import load_catalog
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import simulate
 from factories import random_scenario, tiny_scenario
 
 
@@ -28,7 +28,7 @@ def test_views_do_not_import_streamlit():
 
     code = (
         "import sys, evfleet.dashboard.views, evfleet.dashboard.fleet_views, evfleet.dashboard.analysis_views,"
-        " evfleet.dashboard.i18n, evfleet.dashboard.live_views, evfleet.live, evfleet.economics;"
+        " evfleet.dashboard.i18n, evfleet.dashboard.live_views, evfleet.simulation.live, evfleet.analysis.economics;"
         " print('streamlit' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -217,8 +217,8 @@ def test_drilldown_of_an_unmet_vehicle():
 
 def test_analysis_figures():
     sc = generate_scenario(vehicles=50, start="2026-01-05")
-    from evfleet.compare import compare
-    from evfleet.economics import EconomicInputs, cost_by_period_table, roi
+    from evfleet.analysis.compare import compare
+    from evfleet.analysis.economics import EconomicInputs, cost_by_period_table, roi
 
     comp = compare(sc, "all")
     fig = A.comparison_figure(comp.table, "en")
@@ -262,7 +262,7 @@ def test_charger_use_by_type():
 
 
 def test_live_cards_from_a_snapshot():
-    from evfleet.live import LiveSimulation
+    from evfleet.simulation.live import LiveSimulation
 
     sc = generate_scenario(vehicles=60, start="2026-01-05", step_minutes=60)
     live = LiveSimulation(lambda day: sc, "uncontrolled", auto=False)

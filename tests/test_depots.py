@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from evfleet.depots import fleet_comparison_table, is_fleet_file, load_fleet, parse_fleet, run_fleet
-from evfleet.generate import generate_scenario
+from evfleet.batch.depots import fleet_comparison_table, is_fleet_file, load_fleet, parse_fleet, run_fleet
+from evfleet.batch.spec import SpecError
+from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import save_scenario
-from evfleet.simulate import SimulationOptions
+from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
-from evfleet.sweep_spec import SpecError
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 STRATEGIES = ["uncontrolled"] + [s for s in ("load_balancing", "price_optimization") if s in REGISTRY]
@@ -156,8 +156,8 @@ def test_cli_run_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
 
 
 def test_fleet_compare_command_writes_tables_and_stores(fleet_file: Path, tmp_path: Path) -> None:
-    from evfleet.cli_depots import compare_fleet_command
-    from evfleet.store import open_store
+    from evfleet.cli.depots import compare_fleet_command
+    from evfleet.store.runs import open_store
 
     db = str(tmp_path / "store.db")
     out = tmp_path / "cmp"

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evfleet.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
-from evfleet.generate import generate_scenario
-from evfleet.kpis import compute_kpis
-from evfleet.simulate import simulate
+from evfleet.analysis.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import simulate
 
 
 def test_payback_and_npv_by_hand():

@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from evfleet.cli import app
-from evfleet.generate import generate_scenario
-from evfleet.power_quality import assess
-from evfleet.pq_io import SITE_CSV_COLUMNS, load_frequency_csv, load_run
-from evfleet.results import write_run_outputs
+from evfleet.cli.core import app
+from evfleet.gridquality.assess import assess
+from evfleet.inputs.generate import generate_scenario
+from evfleet.results.pq_files import SITE_CSV_COLUMNS, load_frequency_csv, load_run
+from evfleet.results.run_files import write_run_outputs
 from evfleet.scenario import save_scenario
-from evfleet.simulate import simulate
+from evfleet.simulation.simulate import simulate
 
 runner = CliRunner()
 

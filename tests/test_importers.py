@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hst
 
-from evfleet.fleet_scenario import apply_series, resample_series, scenario_from_fleet
-from evfleet.importers import (
+from evfleet.inputs.fleet_scenario import apply_series, resample_series, scenario_from_fleet
+from evfleet.inputs.importers import (
     ImportValidationError,
     fleet_to_csv,
     parse_catalog,
@@ -21,7 +21,7 @@ from evfleet.importers import (
     parse_tariff,
     series_to_csv,
 )
-from evfleet.simulate import simulate
+from evfleet.simulation.simulate import simulate
 
 HEADER = "vehicle_id,model,arrival,departure,soc_arrival,soc_target,charger\n"
 GOOD_ROWS = [
@@ -95,7 +95,7 @@ def test_first_problem_and_count_of_more(tmp_path: Path) -> None:
 
 
 def test_dc_charger_on_ac_only_model_is_rejected(tmp_path: Path) -> None:
-    from evfleet.catalog import load_catalog
+    from evfleet.inputs.catalog import load_catalog
 
     cat = load_catalog()
     ac_only = str(cat.loc[cat["dc_charge_kw"] <= 0, "model"].iloc[0])
@@ -238,7 +238,7 @@ def test_apply_series_to_scenario(tmp_path: Path) -> None:
 
 
 def test_tariff_and_catalog_imports(tmp_path: Path) -> None:
-    from evfleet.tariffs import load_tariff
+    from evfleet.inputs.tariffs import load_tariff
 
     tariff = load_tariff("onee_bt_bihoraire").to_dict()
     good = write(tmp_path, json.dumps(tariff), "t.json")

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from evfleet.cli import app
-from evfleet.kpis import compute_kpis
-from evfleet.results import write_run_outputs
-from evfleet.simulate import simulate
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.cli.core import app
+from evfleet.results.run_files import write_run_outputs
+from evfleet.simulation.simulate import simulate
 from factories import scenario_dict, tiny_scenario
 
 runner = CliRunner()
@@ -127,7 +127,7 @@ def test_cli_demo() -> None:
 def test_user_errors_keeps_a_deliberate_exit_status() -> None:
     import typer
 
-    from evfleet.cli import user_errors
+    from evfleet.cli.core import user_errors
 
     @user_errors
     def quits() -> None:

@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from evfleet.generate import generate_scenario
-from evfleet.live import SPEEDS, LiveSimulation
-from evfleet.simulate import SimulationOptions, simulate
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.live import SPEEDS, LiveSimulation
+from evfleet.simulation.simulate import SimulationOptions, simulate
 
 
 def _factory(n: int = 60, step_minutes: int = 60):
@@ -138,8 +138,8 @@ def test_idle_runner_holds_its_clock_until_read():
 
 
 def test_recorder_stores_rolling_chunks_in_the_store(tmp_path, monkeypatch):
-    from evfleet.live_record import LiveRecorder
-    from evfleet.store import open_store
+    from evfleet.store.live_record import LiveRecorder
+    from evfleet.store.runs import open_store
 
     db = tmp_path / "live.db"
     monkeypatch.setenv("EVFLEET_DB", str(db))
@@ -165,8 +165,8 @@ def test_recorder_stores_rolling_chunks_in_the_store(tmp_path, monkeypatch):
 
 
 def test_recorder_keeps_only_newest_chunks(tmp_path):
-    from evfleet.live_record import LiveRecorder
-    from evfleet.store import open_store
+    from evfleet.store.live_record import LiveRecorder
+    from evfleet.store.runs import open_store
 
     rec = LiveRecorder(db=tmp_path / "roll.db", chunk_steps=2, max_chunks=3)
     live = LiveSimulation(_factory(n=10), "uncontrolled", auto=False, recorder=rec)
@@ -177,13 +177,13 @@ def test_recorder_keeps_only_newest_chunks(tmp_path):
 
 
 def test_store_error_is_logged_and_never_stops_stepping(tmp_path, caplog):
-    from evfleet.live_record import LiveRecorder
+    from evfleet.store.live_record import LiveRecorder
 
     bad = tmp_path / "not-a-dir"
     bad.write_text("x")  # a file where the store's directory should be
     rec = LiveRecorder(db=bad / "sub" / "evfleet.db", chunk_steps=2)
     live = LiveSimulation(_factory(n=10), "uncontrolled", auto=False, recorder=rec)
-    with caplog.at_level("WARNING", logger="evfleet.live_record"):
+    with caplog.at_level("WARNING", logger="evfleet.store.live_record"):
         snap = live.step(6)
     assert snap.steps_done == 6
     assert rec.errors == 3 and rec.chunks_saved == 0 and rec.last_error
@@ -191,7 +191,7 @@ def test_store_error_is_logged_and_never_stops_stepping(tmp_path, caplog):
 
 
 def test_without_recorder_nothing_is_stored(tmp_path, monkeypatch):
-    from evfleet.store import open_store
+    from evfleet.store.runs import open_store
 
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "none.db"))
     LiveSimulation(_factory(n=10), "uncontrolled", auto=False).step(5)
@@ -200,8 +200,8 @@ def test_without_recorder_nothing_is_stored(tmp_path, monkeypatch):
 
 
 def test_recorder_works_from_the_stepping_thread(tmp_path):
-    from evfleet.live_record import LiveRecorder
-    from evfleet.store import open_store
+    from evfleet.store.live_record import LiveRecorder
+    from evfleet.store.runs import open_store
 
     rec = LiveRecorder(db=tmp_path / "thread.db")  # one chunk per simulated hour = one 60-min step here
     live = LiveSimulation(_factory(n=10), "uncontrolled", speed=3600.0 * 50, recorder=rec).start()

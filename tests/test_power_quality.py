@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evfleet.power_quality import PER_STEP_COLUMNS, assess
-from evfleet.pq_alerts import Thresholds, classify, detect_events, load_thresholds
-from evfleet.pq_models import (
+from evfleet.gridquality.alerts import Thresholds, classify, detect_events, load_thresholds
+from evfleet.gridquality.assess import PER_STEP_COLUMNS, assess
+from evfleet.gridquality.models import (
     nema_unbalance_pct,
     relative_ageing_rate,
     sum_harmonic,
@@ -22,9 +22,15 @@ from evfleet.pq_models import (
     transformer_thermal,
     voltage_deviation_pct,
 )
-from evfleet.pq_site import ChargerType, SiteElectrical, load_ieee519_limits, load_site_electrical, load_spectra
+from evfleet.gridquality.site import (
+    ChargerType,
+    SiteElectrical,
+    load_ieee519_limits,
+    load_site_electrical,
+    load_spectra,
+)
 from evfleet.scenario import scenario_from_dict
-from evfleet.simulate import RunResult, SimulationOptions
+from evfleet.simulation.simulate import RunResult, SimulationOptions
 from factories import scenario_dict
 
 V_PH = 230.0  # chosen so that a 6.9 kW single-phase charger draws exactly 30 A
@@ -338,8 +344,8 @@ def test_classify_and_events() -> None:
 
 
 def test_every_state_change_is_an_event() -> None:
-    from evfleet.generate import generate_scenario
-    from evfleet.simulate import simulate
+    from evfleet.inputs.generate import generate_scenario
+    from evfleet.simulation.simulate import simulate
 
     sc = generate_scenario(vehicles=60, seed=2)
     rep = assess(simulate(sc, "uncontrolled"))
@@ -502,7 +508,7 @@ def test_invariants_on_random_fleets(n: int, t: int, seed: int, v2g: bool) -> No
 
 
 def test_charger_curves() -> None:
-    from evfleet.power_quality import charger_curves
+    from evfleet.gridquality.assess import charger_curves
 
     df = charger_curves(loading=np.array([0.2, 1.0]))
     one = df[(df["charger"] == "ac7.4")].set_index("loading")
@@ -575,7 +581,7 @@ def test_voltage_event_limit_on_the_value_side() -> None:
 
 
 def test_charger_inferred_from_power_limit() -> None:
-    from evfleet.pq_fleet import fleet_layout
+    from evfleet.gridquality.layout import fleet_layout
 
     d = scenario_dict(n_steps=1, step_minutes=15, vehicles=[{"max_charge_kw": k} for k in (3.7, 7.4, 11.0, 20.0, 50.0,
                                                                                            120.0, 350.0)])  # fmt: skip

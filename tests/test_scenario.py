@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from evfleet.generate import ScenarioParams, generate_scenario
+from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.scenario import ScenarioError, load_scenario, save_scenario, scenario_from_dict
 from factories import scenario_dict
 
@@ -56,7 +56,7 @@ def test_generated_scenario_is_sensible(generated) -> None:
 
 
 def test_only_required_fields_load_and_run() -> None:
-    from evfleet.simulate import simulate
+    from evfleet.simulation.simulate import simulate
 
     sc = scenario_from_dict(scenario_dict())
     assert simulate(sc).power_kw.shape == (1, 4)

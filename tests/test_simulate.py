@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evfleet.scenario import Scenario
-from evfleet.simulate import SimulationOptions, simulate
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import ChargingProblem, Strategy
 from factories import random_scenario, tiny_scenario
 

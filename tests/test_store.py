@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from evfleet.kpis import compute_kpis
-from evfleet.results import site_table, vehicle_table, write_run_outputs
-from evfleet.store import (
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.results.run_files import site_table, vehicle_table, write_run_outputs
+from evfleet.store.runs import (
     SchemaTooNewError,
     StoreError,
     default_db_path,
@@ -83,8 +83,8 @@ def test_scenario_is_stored_once(isolated_store_env: Path, runs: dict) -> None:
 
 
 def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp_path: Path) -> None:
-    from evfleet.export import export
-    from evfleet.store import run_outputs_from_dir, utc_now
+    from evfleet.store.export import export
+    from evfleet.store.runs import run_outputs_from_dir, utc_now
 
     result = runs["half-power"]
     started = utc_now()
@@ -109,8 +109,8 @@ def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp
 def test_extra_site_columns_and_order_round_trip(isolated_store_env: Path, runs: dict, tmp_path: Path) -> None:
     """A run directory as the grid-quality module writes it (extra per-step columns, frequency moved to the end,
     pq_* KPIs, events.csv) is stored exactly: the exported site.csv is byte-identical."""
-    from evfleet.export import export
-    from evfleet.store import run_outputs_from_dir, utc_now
+    from evfleet.store.export import export
+    from evfleet.store.runs import run_outputs_from_dir, utc_now
 
     result = runs["uncontrolled"]
     started = utc_now()
@@ -137,7 +137,7 @@ def test_extra_site_columns_and_order_round_trip(isolated_store_env: Path, runs:
             kinds = conn.execute(sa.text("SELECT kind, severity, limit_value FROM grid_events")).fetchall()
         assert [tuple(k) for k in kinds] == [("thd_i", "alert", 5.0)]
     assert (tmp_path / "export" / "site.csv").read_bytes() == (out / "site.csv").read_bytes()
-    from evfleet.report import report_html
+    from evfleet.reports.run import report_html
 
     with open_store() as st:
         html = report_html(st, run_id)
@@ -164,7 +164,7 @@ def test_delete_run_removes_everything_and_keeps_others(isolated_store_env: Path
 
 
 def test_ids_prefix_ambiguous_unknown(isolated_store_env: Path, runs: dict, monkeypatch: pytest.MonkeyPatch) -> None:
-    import evfleet.store as store_mod
+    import evfleet.store.runs as store_mod
 
     counter = iter(range(1, 100))
     monkeypatch.setattr(store_mod, "_new_id", lambda prefix: f"{prefix}abc{next(counter):08d}")
@@ -186,8 +186,8 @@ def test_ids_prefix_ambiguous_unknown(isolated_store_env: Path, runs: dict, monk
 
 
 def test_comparison_group_in_one_transaction(isolated_store_env: Path, runs: dict) -> None:
-    from evfleet.compare import Comparison
-    from evfleet.simulate import SimulationOptions
+    from evfleet.analysis.compare import Comparison
+    from evfleet.simulation.simulate import SimulationOptions
 
     comp = Comparison(
         scenario=small_scenario(),
@@ -209,7 +209,7 @@ def test_comparison_group_in_one_transaction(isolated_store_env: Path, runs: dic
 
 
 def test_sweep_group(isolated_store_env: Path, runs: dict) -> None:
-    from evfleet.store import store_group
+    from evfleet.store.runs import store_group
 
     sid, ids = store_group("sweep", "half vs full", runs, meta={"half-power": {"factor": 0.5}})
     assert sid.startswith("s") and set(ids) == set(runs)
@@ -307,7 +307,7 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
     """Build a database at revision 0001 with a run in it, then open it with this evfleet (upgrades to head)."""
     from alembic import command
 
-    from evfleet.store_engine import _alembic_config, _make_engine
+    from evfleet.store.engine import _alembic_config, _make_engine
 
     assert known_revisions() == ["0001", "0002", "0003"]
     db = tmp_path / "old.db"
@@ -388,7 +388,7 @@ def test_live_session_rolling_chunks(isolated_store_env: Path, runs: dict) -> No
         )
         assert np.array_equal(st.trace(ids[1])["soc"], result.soc[:, 24:49])
         assert st.verify() == []
-        from evfleet.report import report_html
+        from evfleet.reports.run import report_html
 
         html = report_html(st, session)
         assert "stored live history" in html and "steps 24-47" in html

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from evfleet.cli import app
+from evfleet.cli.core import app
 from evfleet.scenario import save_scenario
-from evfleet.store import open_store, store_comparison
+from evfleet.store.runs import open_store, store_comparison
 from store_factories import isolated_env, run_pair, small_scenario
 
 runner = CliRunner()
@@ -60,7 +60,7 @@ def test_run_stores_what_it_wrote(isolated_store_env: Path, scenario_file: Path,
     """kpis.json, site.csv and events.csv as `evfleet run` wrote them (grid-quality columns and events included)."""
     import os
 
-    from evfleet.store import run_outputs_from_dir, utc_now
+    from evfleet.store.runs import run_outputs_from_dir, utc_now
 
     out_dir = tmp_path / "r"
     run_id = re.search(r"stored run (r\w+)", cli("run", scenario_file, "--out", out_dir, "--quiet")).group(1)
@@ -132,7 +132,7 @@ def test_import_export_round_trip_and_scenario(isolated_store_env: Path, tmp_pat
     assert sc2.n_vehicles == 6 and "Atlas E-Van" in set(sc2.vehicles.model)
     assert sc2.base_load_kw.max() <= 103 + 1e-9 and sc2.pv_kw.max() == 0
     tariff = tmp_path / "t.json"
-    from evfleet.tariffs import load_tariff
+    from evfleet.inputs.tariffs import load_tariff
 
     tariff.write_text(json.dumps(load_tariff("onee_mt_trihoraire").to_dict()))
     tid = re.search(r"imported tariff (i\w+)", cli("import", "tariff", tariff)).group(1)
@@ -151,9 +151,9 @@ def test_import_export_round_trip_and_scenario(isolated_store_env: Path, tmp_pat
 
 
 def _store_everything() -> tuple[list[str], str]:
-    from evfleet.compare import Comparison
-    from evfleet.kpis import compute_kpis
-    from evfleet.simulate import SimulationOptions
+    from evfleet.analysis.compare import Comparison
+    from evfleet.analysis.kpis import compute_kpis
+    from evfleet.simulation.simulate import SimulationOptions
 
     runs = run_pair(small_scenario())
     with open_store() as st:
@@ -290,10 +290,10 @@ def test_import_series_into_a_scenario(isolated_store_env: Path, scenario_file: 
 def test_report_of_a_run_in_memory_matches_the_cli_and_stores_nothing(
     isolated_store_env: Path, scenario_file: Path, tmp_path: Path
 ) -> None:
-    from evfleet.kpis import compute_kpis
-    from evfleet.report import run_report_html
+    from evfleet.analysis.kpis import compute_kpis
+    from evfleet.reports.run import run_report_html
     from evfleet.scenario import load_scenario
-    from evfleet.simulate import simulate
+    from evfleet.simulation.simulate import simulate
 
     res = simulate(load_scenario(scenario_file), "uncontrolled")
     k = compute_kpis(res)

@@ -15,7 +15,7 @@ import pytest
 
 import evfleet
 from evfleet.scenario import save_scenario
-from evfleet.store import open_store
+from evfleet.store.runs import open_store
 from store_factories import small_scenario
 
 SRC = str(Path(evfleet.__file__).resolve().parents[1])
@@ -24,8 +24,8 @@ WRITER = r"""
 import sys, time
 from pathlib import Path
 from evfleet.scenario import load_scenario
-from evfleet.simulate import simulate
-from evfleet.store import open_store
+from evfleet.simulation.simulate import simulate
+from evfleet.store.runs import open_store
 
 scenario, db, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 go = Path(sys.argv[4]) if len(sys.argv) > 4 else None
@@ -63,7 +63,7 @@ def test_kill_9_at_random_points_keeps_database_consistent(tmp_path: Path) -> No
     sc_path = save_scenario(small_scenario(vehicles=150, seed=5, days=2, pv=False), tmp_path / "sc.json")
     db = tmp_path / "db" / "evfleet.db"
     with open_store(db) as st:  # an earlier run that must survive every crash untouched
-        from evfleet.simulate import simulate
+        from evfleet.simulation.simulate import simulate
 
         first = st.save_run(simulate(small_scenario(pv=False), "uncontrolled"))
         reference = _snapshot(st, first)

@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from evfleet.results import site_table, vehicle_table
-from evfleet.store import SchemaTooNewError, open_store
+from evfleet.results.run_files import site_table, vehicle_table
+from evfleet.store.runs import SchemaTooNewError, open_store
 from store_factories import run_pair, small_scenario
 
 pytestmark = pytest.mark.slow
@@ -155,7 +155,7 @@ def test_postgres_concurrent_writers(pg_url: str, runs: dict) -> None:
 def test_postgres_newer_schema_refused_and_migration_from_first(pg_url: str, runs: dict) -> None:
     from alembic import command
 
-    from evfleet.store_engine import _alembic_config
+    from evfleet.store.engine import _alembic_config
 
     engine = sa.create_engine(pg_url)
     with engine.begin() as conn:

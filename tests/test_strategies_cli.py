@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from evfleet.cli import app
-from evfleet.compare import COMPARISON_COLUMNS, compare
-from evfleet.frequency import droop_activation, load_frequency_csv, synthetic_frequency
-from evfleet.generate import generate_scenario
+from evfleet.analysis.compare import COMPARISON_COLUMNS, compare
+from evfleet.cli.core import app
+from evfleet.inputs.frequency import droop_activation, load_frequency_csv, synthetic_frequency
+from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import save_scenario
-from evfleet.simulate import SimulationOptions
+from evfleet.simulation.simulate import SimulationOptions
 
 runner = CliRunner()
 
@@ -101,7 +101,7 @@ def test_synthetic_frequency_statistics_and_determinism() -> None:
     f1, a1 = synthetic_frequency(96 * 3, 15, seed=4)
     f2, _ = synthetic_frequency(96, 15, seed=4)
     assert np.array_equal(f1[:96], f2)  # a step does not depend on the horizon asked for
-    from evfleet.frequency import ou_deviation_hz
+    from evfleet.inputs.frequency import ou_deviation_hz
 
     x = ou_deviation_hz(200_000, 10.0, np.random.default_rng(1))
     assert np.std(x) == pytest.approx(0.020, rel=0.1)

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from evfleet.generate import generate_scenario
-from evfleet.simulate import SimulationOptions, build_problem, simulate
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
 from evfleet.strategies import get_strategy
 from evfleet.strategies.base import ChargingProblem
 
@@ -313,7 +313,7 @@ def test_valley_filling_is_the_qp_optimum(n: int, seed: int, limit: float, v2g: 
     relative); (2) the Frank-Wolfe gap at our plan, computed with a dense LP (scipy linprog) of the objective's
     gradient, is ~0: by convexity f(x*) - f_min <= gap, so the plan is the optimum of the convex QP.
     """
-    from evfleet.strategies.lp_model import build_model, solve
+    from evfleet.strategies.optim.model import build_model, solve
     from evfleet.strategies.valley_filling import site_scale_kw
 
     sc = small_scenario(n, seed, limit)
@@ -351,7 +351,7 @@ def test_valley_filling_is_the_qp_optimum(n: int, seed: int, limit: float, v2g: 
 
 def test_solver_failure_names_scenario_and_status() -> None:
     from evfleet.strategies import StrategyError
-    from evfleet.strategies.lp_model import build_model, solve
+    from evfleet.strategies.optim.model import build_model, solve
 
     sc = small_scenario(5, 3)
     p = offline_problem(sc, True)
@@ -386,12 +386,12 @@ def test_grid_support_with_reserve_matches_dense(seed: int, limit: float) -> Non
     sc = small_scenario(10, seed, limit)
     p = offline_problem(sc, True)
     strat = get_strategy("grid_support", reserve_price=0.4)
-    from evfleet.strategies.lp_model import build_model, solve
+    from evfleet.strategies.optim.model import build_model, solve
 
     sol = solve(build_model(p, strat.objective(p)))
     ref, _, _ = dense_lp(p, "grid_support", {"reserve_price": 0.4})
     assert sol.objective == pytest.approx(ref, rel=1e-6, abs=1e-6)
-    from evfleet.strategies.lp_model import discharge_eligible
+    from evfleet.strategies.optim.model import discharge_eligible
 
     if limit == 1.0:  # with room on the site, a priced band is offered whenever a vehicle can provide it
         assert (sol.reserve_kw.sum() > 0) == bool(discharge_eligible(p).any())

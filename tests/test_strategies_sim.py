@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from evfleet.generate import generate_scenario
-from evfleet.kpis import compute_kpis
-from evfleet.simulate import SimulationOptions, simulate
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import REGISTRY
 from evfleet.strategies.load_balancing import allocate, water_fill
 

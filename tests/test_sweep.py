@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from evfleet.batch.spec import SpecError, expand_points, parse_spec
+from evfleet.batch.sweep import SweepInterrupted, nondeterministic_columns, run_sweep
 from evfleet.strategies import REGISTRY
-from evfleet.sweep import SweepInterrupted, nondeterministic_columns, run_sweep
-from evfleet.sweep_spec import SpecError, expand_points, parse_spec
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PY = sys.executable
@@ -129,7 +129,7 @@ def test_random_draws_are_seeded_and_crossed_with_the_grid() -> None:
 
 
 def test_base_scenario_file_with_overrides(tmp_path: Path) -> None:
-    from evfleet.generate import generate_scenario
+    from evfleet.inputs.generate import generate_scenario
     from evfleet.scenario import save_scenario
 
     save_scenario(generate_scenario(vehicles=20, seed=3, start="2026-06-01"), tmp_path / "base.json")
@@ -371,7 +371,18 @@ def test_cli_ctrl_c_keeps_finished_points(tmp_path: Path, workers: str) -> None:
     spec_path.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out), "--workers", workers, "--no-progress"],
+        [
+            PY,
+            "-m",
+            "evfleet.cli",
+            "sweep",
+            str(spec_path),
+            "--out",
+            str(out),
+            "--workers",
+            workers,
+            "--no-progress",
+        ],
         env=env_with_src(),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -393,7 +404,7 @@ def test_cli_ctrl_c_keeps_finished_points(tmp_path: Path, workers: str) -> None:
 
 
 def test_savings_boxplot_has_one_box_group_per_v2g_setting(serial_table: pd.DataFrame, tmp_path: Path) -> None:
-    from evfleet.sweep_plots import load_sweep, savings_boxplot
+    from evfleet.dashboard.sweep_plots import load_sweep, savings_boxplot
 
     fig = savings_boxplot(serial_table)
     assert [t.name for t in fig.data] == ["V2G off", "V2G on"]
@@ -418,7 +429,7 @@ def test_traces_only_when_asked(tmp_path: Path) -> None:
 
 
 def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
-    from evfleet.sweep_store import load_stored_sweep
+    from evfleet.store.sweeps import load_stored_sweep
 
     db = tmp_path / "store" / "evfleet.db"
     spec_path = tmp_path / "spec.yaml"
@@ -434,16 +445,27 @@ def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
     again = subprocess.run([*cli, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "stored sweep" not in again.stdout  # nothing new: not stored twice
     out2 = tmp_path / "out2"
-    nostore = [PY, "-m", "evfleet.cli", "sweep", str(spec_path), "--out", str(out2), "--workers", "0", "--no-store"]
+    nostore = [
+        PY,
+        "-m",
+        "evfleet.cli",
+        "sweep",
+        str(spec_path),
+        "--out",
+        str(out2),
+        "--workers",
+        "0",
+        "--no-store",
+    ]
     res = subprocess.run([*nostore, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "stored sweep" not in res.stdout
 
 
 def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:
-    from evfleet.report import report_html
-    from evfleet.store import open_store
-    from evfleet.sweep_report import svg_box_plot
-    from evfleet.sweep_store import store_sweep
+    from evfleet.reports.run import report_html
+    from evfleet.reports.sweep import svg_box_plot
+    from evfleet.store.runs import open_store
+    from evfleet.store.sweeps import store_sweep
 
     spec = {"base": {"vehicles": 20, "start": "2026-06-01"}, "grid": {"seed": [1, 2], "import_limit_kw": [60, 500]}}
     outcome = run_sweep(parse_spec(spec), tmp_path / "out", progress=False)
@@ -452,7 +474,7 @@ def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:
     with open_store(db) as st:
         page = report_html(st, gid)
         st.save_group("comparison", "not a sweep", {}, meta={})
-    from evfleet.sweep_store import stored_sweeps
+    from evfleet.store.sweeps import stored_sweeps
 
     listed = stored_sweeps(db)
     assert [(s["id"], s["name"], s["n_points"], s["n_rows"]) for s in listed] == [

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from evfleet.scenario import scenario_from_dict
-from evfleet.simulate import SimulationOptions, simulate
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import REGISTRY
 from factories import scenario_dict
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evfleet.generate import generate_scenario
-from evfleet.simulate import SimulationOptions, simulate
+from evfleet.inputs.generate import generate_scenario
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
 
 

@@ -257,7 +257,7 @@ def drilldown_figure(result: Any, i: int, lang: str, height: int = 340) -> go.Fi
 
 
 def sources_frame(sources: Mapping[str, Any]) -> pd.DataFrame:
-    """One row per number of a model (``evfleet.catalog_sources.model_sources`` output): field, value, unit,
+    """One row per number of a model (``evfleet.inputs.catalog_sources.model_sources`` output): field, value, unit,
     status (sourced / assumption / user), reference titles and the first reference's URL."""
     rows = []
     for field, e in sources.get("fields", {}).items():

@@ -1,4 +1,4 @@
-"""Views of the live mode (no Streamlit): KPI cards and fleet counts of a :class:`evfleet.live.LiveSnapshot`.
+"""Views of the live mode (no Streamlit): KPI cards and fleet counts of a :class:`evfleet.simulation.live.LiveSnapshot`.
 
 Units: power [kW], energy [kWh], money [MAD], counts [vehicles].
 """

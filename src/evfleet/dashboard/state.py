@@ -7,7 +7,7 @@ under keys built from the generator parameters or the scenario's content hash, s
 ``max_entries`` bounds the memory. The live runner is one ``st.cache_resource`` object per (scenario, strategy,
 V2G): every tab reads the same runner, which alone steps the simulation. Set the environment variable
 ``EVFLEET_LIVE_AUTOSTEP=0`` to create runners that never step by themselves (tests). Each runner stores its
-history in the run store (one live session per simulated day, hourly chunks, see :mod:`evfleet.live_record`)
+history in the run store (one live session per simulated day, hourly chunks, see :mod:`evfleet.store.live_record`)
 unless ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``).
 """
 
@@ -25,14 +25,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard.i18n import t
 from evfleet.dashboard.views import KpiCard, default_strategy
-from evfleet.generate import ScenarioParams, generate_scenario
-from evfleet.kpis import compute_kpis
-from evfleet.live import SPEEDS, LiveSimulation
-from evfleet.live_record import LiveRecorder
+from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.scenario import Scenario
-from evfleet.simulate import RunResult, SimulationOptions, simulate
+from evfleet.simulation.live import SPEEDS, LiveSimulation
+from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
+from evfleet.store.live_record import LiveRecorder
 from evfleet.strategies import REGISTRY, StrategyError
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -268,7 +268,7 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _report(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _kpis: dict) -> str:
-    from evfleet.report import run_report_html
+    from evfleet.reports.run import run_report_html
 
     return run_report_html(_result, _kpis)
 
@@ -287,16 +287,16 @@ def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
 
 @st.cache_resource(max_entries=12, show_spinner=False)
 def _pq(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> Any:
-    from evfleet import power_quality  # type: ignore[attr-defined]
+    from evfleet.gridquality import assess as power_quality  # type: ignore[attr-defined]
 
     return power_quality.assess(_result)
 
 
 def pq_available() -> bool:
-    """True when the grid-quality module (``evfleet.power_quality``) is installed."""
+    """True when the grid-quality module (``evfleet.gridquality.assess``) is installed."""
     import importlib.util
 
-    return importlib.util.find_spec("evfleet.power_quality") is not None
+    return importlib.util.find_spec("evfleet.gridquality.assess") is not None
 
 
 def power_quality(ctrl: Controls) -> Any | None:
@@ -310,7 +310,7 @@ def power_quality(ctrl: Controls) -> Any | None:
 
 @st.cache_resource(show_spinner=False)
 def catalog() -> pd.DataFrame:
-    from evfleet.catalog import load_catalog
+    from evfleet.inputs.catalog import load_catalog
 
     return load_catalog()
 
@@ -334,12 +334,12 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
 
 @st.cache_resource(show_spinner=False)
 def catalog_details() -> pd.DataFrame | None:
-    """The catalogue with its per-number sources (``evfleet.catalog_sources``), or ``None`` if not installed."""
+    """The catalogue with its per-number sources (``evfleet.inputs.catalog_sources``), or ``None`` if not installed."""
     import importlib.util
 
-    if importlib.util.find_spec("evfleet.catalog_sources") is None:
+    if importlib.util.find_spec("evfleet.inputs.catalog_sources") is None:
         return None
-    from evfleet.catalog_sources import load_catalog_details
+    from evfleet.inputs.catalog_sources import load_catalog_details
 
     return load_catalog_details()
 
@@ -424,21 +424,21 @@ def live_refresh_s(ctrl: Controls) -> float:
 
 @st.cache_data(ttl=15, show_spinner=False)
 def _stored_sweeps(db: str | None) -> list[dict[str, Any]]:
-    from evfleet.sweep_store import stored_sweeps
+    from evfleet.store.sweeps import stored_sweeps
 
     return stored_sweeps(db)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _sweep_table(db: str | None, sweep_id: str) -> pd.DataFrame:
-    from evfleet.sweep_store import load_stored_sweep
+    from evfleet.store.sweeps import load_stored_sweep
 
     return load_stored_sweep(sweep_id, db)
 
 
 def sweeps_panel(lang: str) -> None:
     """The stored sweeps (newest first) and the box plot of savings per strategy of the chosen one."""
-    from evfleet.sweep_plots import savings_boxplot
+    from evfleet.dashboard.sweep_plots import savings_boxplot
 
     db = os.environ.get("EVFLEET_DB")  # part of the cache key: another store, other sweeps
     try:

@@ -88,7 +88,7 @@ class ChargingProblem:
         """
         if "taper_soc" not in self.extra or "taper_end_kw" not in self.extra:
             return None
-        from evfleet.charging_curve import taper_cuts
+        from evfleet.inputs.charging_curve import taper_cuts
 
         a, b = taper_cuts(self.max_charge_kw, self.extra["taper_soc"], self.extra["taper_end_kw"])
         return a, b / self.battery_kwh

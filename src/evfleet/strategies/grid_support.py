@@ -15,8 +15,8 @@ reserves a symmetric band ``r_s`` [kW] (FCR is a V2G service here; none with V2G
 power limits, the site within its limits, and enough energy headroom for ``reserve_duration_h`` hours of full
 activation: ``e + eta_c*T*r <= ceiling``,
 ``e - T*r/eta_d >= floor``. The delivered power follows the droop: ``p = p_plan + r * a(f)`` with ``a`` the
-activation of :func:`evfleet.frequency.droop_activation` (deadband +-10 mHz, full at +-200 mHz). The frequency is
-the scenario's ``frequency_hz`` series, else the seeded synthetic signal of :mod:`evfleet.frequency` (``seed``).
+activation of :func:`evfleet.inputs.frequency.droop_activation` (deadband +-10 mHz, full at +-200 mHz). The frequency is
+the scenario's ``frequency_hz`` series, else the seeded synthetic signal of :mod:`evfleet.inputs.frequency` (``seed``).
 
 Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
 (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
@@ -31,10 +31,10 @@ from typing import Any
 
 import numpy as np
 
-from evfleet.frequency import droop_activation, synthetic_frequency
+from evfleet.inputs.frequency import droop_activation, synthetic_frequency
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.lp_model import Objective, Solution, col_dt
-from evfleet.strategies.optimizer import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.model import Objective, Solution, col_dt
+from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
 from evfleet.strategies.price_optimization import price_objective
 
 __all__ = ["GridSupport", "peak_period_mask"]
@@ -154,7 +154,7 @@ class GridSupport(OptimizingStrategy):
         if online:
             return out
         # the activation must itself respect the physics: re-project and report what could not be delivered
-        from evfleet.strategies.lp_model import project_to_physics
+        from evfleet.strategies.optim.model import project_to_physics
 
         final, shortfall = project_to_physics(problem, out)
         self.report["fcr_projection_max_kw"] = shortfall

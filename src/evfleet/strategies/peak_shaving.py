@@ -5,7 +5,7 @@ Units: power [kW], energy [kWh], prices [MAD/kWh].
 Objective (``z`` the peak import [kW], ``w`` the cost tie-breaker [kW/MAD], default 1e-3)::
 
     min  z + w * (net cost as in price_optimization) + M * sum_i u_i
-    s.t. imp_t <= z  for every column t,  plus the fleet model of :mod:`evfleet.strategies.lp_model`
+    s.t. imp_t <= z  for every column t,  plus the fleet model of :mod:`evfleet.strategies.optim.model`
 
 With V2G, vehicles above their V2G floor discharge to shave base-load peaks (and recharge later). ``M`` defaults
 to ``10 / (eta_min * dt) + 100 w`` per kWh: more than the largest peak reduction one kWh of unmet energy could
@@ -15,8 +15,8 @@ buy (one kWh moved out of one step lowers that step by at most ``1 / (eta * dt)`
 from __future__ import annotations
 
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.lp_model import Objective
-from evfleet.strategies.optimizer import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.model import Objective
+from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
 from evfleet.strategies.price_optimization import price_objective
 
 __all__ = ["PeakShaving"]

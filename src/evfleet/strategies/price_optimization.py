@@ -7,7 +7,7 @@ Objective (``dt`` the column length [h], ``pi``/``pe`` import/export price, ``c_
     min  sum_t (pi_t * imp_t - min(pe_t, pi_t) * exp_t) * dt
        + (c_deg + 1e-4) * sum_s dis_s * dt  +  M * sum_i u_i  +  eps * z,    imp_t <= z
 
-subject to the fleet model of :mod:`evfleet.strategies.lp_model`. With V2G the optimiser arbitrages between
+subject to the fleet model of :mod:`evfleet.strategies.optim.model`. With V2G the optimiser arbitrages between
 cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI ``net_cost_mad`` (a site
 never imports and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any
@@ -25,8 +25,8 @@ variable makes the LP much slower for HiGHS's simplex (2,000 vehicles with V2G: 
 from __future__ import annotations
 
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.lp_model import Objective, col_dt
-from evfleet.strategies.optimizer import OptimizingStrategy, discharge_cost_mad_per_kwh
+from evfleet.strategies.optim.model import Objective, col_dt
+from evfleet.strategies.optim.receding import OptimizingStrategy, discharge_cost_mad_per_kwh
 
 __all__ = ["PriceOptimization", "price_objective"]
 

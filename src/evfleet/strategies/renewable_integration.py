@@ -6,7 +6,7 @@ Objective (``w`` a cost tie-breaker [kWh/MAD], default 1e-3)::
 
     min  sum_t (imp_t + exp_t) * dt + w * (net cost as in price_optimization) + M * sum_i u_i
 
-subject to the fleet model of :mod:`evfleet.strategies.lp_model`. Charging moves under the PV bell; with V2G,
+subject to the fleet model of :mod:`evfleet.strategies.optim.model`. Charging moves under the PV bell; with V2G,
 vehicles that stay store midday surplus and return it when the site imports again (the evening peak): each kWh
 stored instead of exported removes 1 kWh of export and ``eta_c * eta_d`` kWh of later import. ``M`` defaults
 to ``10 / eta_min + 100 w`` per kWh.
@@ -15,8 +15,8 @@ to ``10 / eta_min + 100 w`` per kWh.
 from __future__ import annotations
 
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.lp_model import Objective, col_dt
-from evfleet.strategies.optimizer import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.model import Objective, col_dt
+from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
 from evfleet.strategies.price_optimization import price_objective
 
 __all__ = ["RenewableIntegration"]

@@ -7,11 +7,11 @@ max |net base load|), ``w`` a cost tie-breaker [1/MAD], default 1e-6)::
 
     min  sum_t (s_t / S)^2 + w * (net cost as in price_optimization) + M * sum_i u_i
 
-subject to the fleet model of :mod:`evfleet.strategies.lp_model`. The minimiser fills the valleys of the base
+subject to the fleet model of :mod:`evfleet.strategies.optim.model`. The minimiser fills the valleys of the base
 load (the night) first, the classic valley-filling solution (Gan, Topcu & Low, "Optimal decentralized protocol
 for electric vehicle charging", IEEE Trans. Power Syst. 28(2), 2013). The square is exact: the model is a convex
 QP with a diagonal Hessian on the site power, solved to optimality (relative gap 1e-8) by HiGHS's interior-point
-QP solver HiPO (see :func:`evfleet.strategies.lp_model.solve`). ``M`` defaults to ``20 / (S * eta_min * dt) +
+QP solver HiPO (see :func:`evfleet.strategies.optim.model.solve`). ``M`` defaults to ``20 / (S * eta_min * dt) +
 100 w`` per kWh (above the objective's marginal value of a kWh). A charge cost ``earliness * t / H`` per kWh
 (default 1e-6) prefers earlier charging among equally flat plans.
 """
@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.lp_model import Objective
-from evfleet.strategies.optimizer import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.model import Objective
+from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
 from evfleet.strategies.price_optimization import price_objective
 
 __all__ = ["ValleyFilling", "site_scale_kw"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from evfleet.analysis.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
 from evfleet.dashboard.i18n import fmt_money, fmt_num, fmt_pct, t
-from evfleet.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
 
 ctrl = state.controls()
 lang = ctrl.lang

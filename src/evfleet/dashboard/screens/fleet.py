@@ -133,7 +133,7 @@ with c_info:
     st.markdown("\n".join(f"- **{k}**: {val}" for k, val in info.items()))
     details = state.catalog_details()
     if details is not None:
-        from evfleet.catalog_sources import model_sources
+        from evfleet.inputs.catalog_sources import model_sources
 
         with st.expander(t("sources", lang)):
             try:

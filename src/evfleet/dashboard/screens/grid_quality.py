@@ -1,5 +1,5 @@
 """Grid-quality page: compliance table, harmonic spectrum vs IEEE 519, PF and unbalance over time, event log.
-All figures are model estimates from ``evfleet.power_quality`` and are labelled so."""
+All figures are model estimates from ``evfleet.gridquality.assess`` and are labelled so."""
 
 from __future__ import annotations
 

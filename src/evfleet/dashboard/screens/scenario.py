@@ -12,10 +12,10 @@ import streamlit as st
 
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import t
-from evfleet.generate import CHARGER_TYPES, PROFILES, ScenarioParams
-from evfleet.results import site_table, vehicle_table
+from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
+from evfleet.inputs.tariffs import list_tariffs
+from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.scenario import ScenarioError, scenario_from_dict
-from evfleet.tariffs import list_tariffs
 
 ctrl = state.controls()
 lang = ctrl.lang

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evfleet.compare import compare
+from evfleet.analysis.compare import compare
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figure
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import t
-from evfleet.simulate import SimulationOptions
+from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
 ctrl = state.controls()

@@ -1,0 +1,98 @@
+"""``evfleet compare``: run several strategies on one scenario and compare them against the baseline.
+
+Writes ``DIR/comparison.csv`` and ``DIR/comparison.md`` (formats in docs/strategies.md) and prints the table.
+Units: money [MAD], power [kW], energy [kWh], runtime [s].
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+__all__ = ["register", "strategy_params"]
+
+
+def strategy_params(reserve_price: float | None, seed: int) -> dict[str, dict[str, Any]]:
+    """Per-strategy parameters from CLI options (only the ones given)."""
+    gs: dict[str, Any] = {"seed": seed}
+    if reserve_price is not None:
+        if not reserve_price >= 0:
+            raise ValueError(f"option '--reserve-price' must be >= 0 MAD/kW/h (value {reserve_price!r})")
+        gs["reserve_price"] = reserve_price
+    return {"grid_support": gs}
+
+
+def with_frequency(scenario: Any, frequency_csv: Path | None) -> Any:
+    """The scenario with its ``frequency_hz`` series replaced by the CSV's per-step means (if a file is given)."""
+    if frequency_csv is None:
+        return scenario
+    from evfleet.inputs.frequency import load_frequency_csv
+
+    f = load_frequency_csv(frequency_csv, scenario.n_steps, scenario.start, scenario.step_minutes)
+    return scenario.replace(frequency_hz=f)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``compare`` to ``app``."""
+    from evfleet.cli.core import print_table, user_errors
+
+    @app.command()
+    @user_errors
+    def compare(
+        scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON) or multi-depot fleet file.")],
+        out: Annotated[Path, typer.Option(help="Output directory for comparison.csv and comparison.md.")],
+        strategies: Annotated[str, typer.Option(help='"all" or a comma list of strategy names.')] = "all",
+        mode: Annotated[
+            str, typer.Option(help="offline (perfect foresight) or online (receding horizon).")
+        ] = "offline",
+        v2g: Annotated[bool, typer.Option("--v2g/--no-v2g", help="Allow discharging to the grid.")] = True,
+        forecast_noise: Annotated[float, typer.Option(help="Online mode: relative forecast error (0-1).")] = 0.0,
+        horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
+        seed: Annotated[int, typer.Option(help="Seed of forecast noise and synthetic frequency.")] = 0,
+        reserve_price: Annotated[
+            float | None, typer.Option(help="grid_support: FCR reserve price [MAD/kW/h] (default 0.15).")
+        ] = None,
+        frequency_csv: Annotated[
+            Path | None, typer.Option(help="CSV with a frequency_hz column (and optional time) for grid_support.")
+        ] = None,
+        no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the runs in the run store.")] = False,
+        db: Annotated[
+            str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
+        ] = None,
+        workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
+        scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
+    ) -> None:
+        """Run every strategy on the same scenario (or on each depot of a fleet file); compare against uncontrolled."""
+        from evfleet.analysis.compare import COMPARISON_COLUMNS, resolve_strategies, write_comparison
+        from evfleet.analysis.compare import compare as run_compare
+        from evfleet.batch.depots import is_fleet_file
+        from evfleet.cli.core import _run_options, _utc_now
+        from evfleet.scenario import load_scenario
+
+        try:
+            names = resolve_strategies(strategies)
+        except ValueError as exc:
+            raise ValueError(f"option '--strategies': {exc}") from None
+        opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+        if is_fleet_file(scenario):  # multi-depot fleet (docs/sweep.md): every depot in parallel on Dask
+            from evfleet.cli.depots import compare_fleet_command
+
+            if frequency_csv is not None:
+                raise ValueError(
+                    f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
+                )
+            return compare_fleet_command(scenario, out, ",".join(names), opts, workers, scheduler,
+                                         strategy_params(reserve_price, seed), db=db, store=not no_store)  # fmt: skip
+        sc = with_frequency(load_scenario(scenario), frequency_csv)
+        started_at = _utc_now()
+        comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed))
+        paths = write_comparison(comp, out)
+        print_table(comp.table.to_dict(orient="records"), COMPARISON_COLUMNS)
+        typer.echo(f"wrote {paths['csv']} and {paths['md']}")
+        if not no_store:
+            from evfleet.store.runs import store_comparison
+
+            comparison_id, _ = store_comparison(comp, db=db, started_at=started_at)
+            typer.echo(f"stored comparison {comparison_id} (see `evfleet history --comparisons`)")

@@ -1,0 +1,416 @@
+"""The ``evfleet`` command line: catalogue, tariffs, scenarios, runs and the demo.
+
+Every command that takes user input reports bad input as ``error: ...`` naming the field and value, and exits
+with status 2; nothing already written is modified by a failed command.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from evfleet import __version__
+
+app = typer.Typer(
+    name="evfleet",
+    help="Energy management for electric-vehicle fleets: simulate, optimise and compare charging strategies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+scenario_app = typer.Typer(help="Create and inspect scenario files.", no_args_is_help=True)
+app.add_typer(scenario_app, name="scenario")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print ``error: message`` to stderr and exit with ``code``."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the package's validation errors into a clean ``error:`` line and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:  # a deliberate exit (click's Exit is a RuntimeError): keep its status
+            raise
+        except (ValueError, FileNotFoundError, KeyError) as exc:
+            fail(str(exc))
+        except RuntimeError as exc:  # solver failures and other run-time errors: status 1
+            fail(str(exc), code=1)
+
+    return wrapper
+
+
+def parse_mapping(text: str | None, what: str, cast: Callable[[str], Any]) -> dict[str, Any] | None:
+    """Parse ``"a:1,b:2"`` into ``{"a": cast("1"), ...}``; raise ``ValueError`` naming the bad item."""
+    if not text:
+        return None
+    out: dict[str, Any] = {}
+    for item in text.split(","):
+        if ":" not in item:
+            raise ValueError(f"option '{what}': item {item!r} is not NAME:VALUE")
+        key, val = item.rsplit(":", 1)
+        try:
+            out[key.strip()] = cast(val.strip())
+        except ValueError:
+            raise ValueError(f"option '{what}': value of {key.strip()!r} is not a number (value {val!r})") from None
+    return out
+
+
+def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """Print rows as an aligned text table."""
+    if not rows:
+        typer.echo("(no rows)")
+        return
+    columns = columns or list(rows[0])
+
+    def fmt(x: Any) -> str:
+        if isinstance(x, float):
+            return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
+        return "" if x is None else str(x)
+
+    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    typer.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        typer.echo("  ".join(v.rjust(w) if v[:1].isdigit() or v[:1] == "-" else v.ljust(w) for v, w in
+                             zip(row, widths, strict=True)))  # fmt: skip
+
+
+def print_kpis(kpis: dict[str, Any]) -> None:
+    """Print KPIs as a two-column table with units from the names."""
+    rows = [{"kpi": k, "value": v} for k, v in kpis.items()]
+    print_table(rows, ["kpi", "value"])
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit(0)
+
+
+@app.command()
+@user_errors
+def catalog(
+    sort: Annotated[str, typer.Option(help="Column to sort by (descending for numbers).")] = "registrations",
+    fmt: Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")] = "table",
+    extra: Annotated[Path | None, typer.Option(help="Your own catalogue CSV/JSON to add or override models.")] = None,
+    detail: Annotated[
+        bool, typer.Option(help="All columns: sources of every number, bidirectional capability, DC curve.")
+    ] = False,
+    check: Annotated[
+        bool, typer.Option(help="Validate the catalogue (units, ranges, duplicates, sources) and exit.")
+    ] = False,
+    models: Annotated[
+        Path | None, typer.Option(help="With --check: a catalogue file in the shipped format to check instead.")
+    ] = None,
+    references: Annotated[Path | None, typer.Option(help="With --check: the references file to check against.")] = None,
+) -> None:
+    """Print the vehicle catalogue (sourced models and your additions), or check it with --check."""
+    from evfleet.inputs.catalog import CATALOG_COLUMNS
+    from evfleet.inputs.catalog_sources import DETAIL_COLUMNS, check_catalog, load_catalog_details
+
+    if check:
+        problems = check_catalog(models, references)
+        if extra is not None:
+            try:
+                load_catalog_details(extra)
+            except ValueError as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError(f"catalogue check failed ({len(problems)} problem(s)):\n  " + "\n  ".join(problems))
+        df = load_catalog_details(extra) if models is None else None
+        if df is None:
+            typer.echo(f"ok: {models} is a valid catalogue")
+            return
+        src_cols = [c for c in df.columns if c.endswith("_src") or c == "popularity_source"]
+        cells = df[src_cols].to_numpy().ravel()
+        assumed = sum(str(x).lower().startswith("assumption") for x in cells)
+        bev = int((df["powertrain"] == "bev").sum())
+        typer.echo(
+            f"ok: {len(df)} models ({bev} battery-electric), {int(df['v2g'].sum())} V2G-capable by source; "
+            f"{len(cells) - assumed} numbers sourced, {assumed} marked assumption"
+        )
+        return
+    df = load_catalog_details(extra) if detail else load_catalog_details(extra)[list(CATALOG_COLUMNS)]
+    columns = DETAIL_COLUMNS if detail else CATALOG_COLUMNS
+    if sort not in columns:
+        raise ValueError(f"option '--sort': unknown column {sort!r}; columns: {', '.join(columns)}")
+    numeric = columns[sort][0] in ("float", "int", "bool")
+    df = df.sort_values(sort, ascending=not numeric, kind="stable")
+    if fmt == "csv":
+        sys.stdout.write(df.to_csv(index=False))
+    elif fmt == "json":
+        typer.echo(df.to_json(orient="records", indent=2, force_ascii=False))
+    elif fmt == "table":
+        shown = ["model", "registrations", "battery_kwh", "ac_charge_kw", "dc_charge_kw", "ac_discharge_kw",
+                 "dc_discharge_kw", "v2g"] + (["bidirectional", "protocol"] if detail else [])  # fmt: skip
+        print_table(df[shown].to_dict(orient="records"))
+    else:
+        raise ValueError(f"option '--format' must be table, csv or json (value {fmt!r})")
+
+
+@app.command()
+@user_errors
+def tariffs(
+    name: Annotated[str | None, typer.Argument(help="A tariff id or file to show in full.")] = None,
+) -> None:
+    """List the shipped tariffs, or show one with its prices, status and sources."""
+    from evfleet.inputs.tariffs import list_tariffs, load_tariff
+
+    if name is None:
+        rows = []
+        for tid in list_tariffs():
+            t = load_tariff(tid)
+            prices = ", ".join(f"{p} {t.price_of(p):.4g}" for p in t.period_names)
+            rows.append({"id": tid, "periods (MAD/kWh)": prices, "name": t.name})
+        print_table(rows)
+        return
+    typer.echo(json.dumps(load_tariff(name).to_dict(), indent=2, ensure_ascii=False))
+
+
+@scenario_app.command("new")
+@user_errors
+def scenario_new(
+    out: Annotated[Path, typer.Option(help="Scenario file to write (JSON).")],
+    vehicles: Annotated[int, typer.Option(help="Number of vehicles (50-2,000 typical).")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the identical file.")] = 0,
+    start: Annotated[str | None, typer.Option(help="Start date (ISO, default today in the site's zone).")] = None,
+    start_hour: Annotated[int | None, typer.Option(help="Local hour of the first step (default by profile).")] = None,
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "Africa/Casablanca",
+    days: Annotated[int, typer.Option(help="Horizon in days.")] = 1,
+    step_minutes: Annotated[int, typer.Option(help="Step length in minutes.")] = 15,
+    profile: Annotated[str, typer.Option(help="depot, workplace or mixed.")] = "depot",
+    composition: Annotated[
+        str | None, typer.Option(help='Fleet as "MODEL:COUNT,..." (default: by popularity).')
+    ] = None,
+    bidirectional_share: Annotated[float, typer.Option(help="Share of bidirectional chargers (0-1).")] = 0.5,
+    charger_mix: Annotated[str | None, typer.Option(help='Charger shares, e.g. "ac11:0.7,dc50:0.3".')] = None,
+    soc_target: Annotated[float, typer.Option(help="Target SOC at departure (0-1).")] = 0.85,
+    soc_min: Annotated[float, typer.Option(help="SOC floor, also the V2G floor (0-1).")] = 0.20,
+    soc_max: Annotated[float, typer.Option(help="SOC ceiling (0-1).")] = 0.90,
+    import_limit_kw: Annotated[float | None, typer.Option(help="Site import limit [kW].")] = None,
+    export_limit_kw: Annotated[float | None, typer.Option(help="Site export limit [kW].")] = None,
+    pv_kwp: Annotated[float | None, typer.Option(help="PV peak power [kWp].")] = None,
+    base_load_peak_kw: Annotated[float | None, typer.Option(help="Peak of the non-EV site load [kW].")] = None,
+    tariff: Annotated[str, typer.Option(help="Tariff id (see `evfleet tariffs`) or file.")] = "onee_mt_trihoraire",
+    degradation_mad_per_kwh: Annotated[float, typer.Option(help="Battery wear cost per kWh discharged.")] = 0.40,
+    catalog_file: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue CSV/JSON.")] = None,
+    name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
+    assume_ev2gym_v2g_2024: Annotated[
+        bool,
+        typer.Option(
+            "--assume-ev2gym-v2g-2024",
+            help="What-if (assumption): treat EV2Gym's 2024 V2G-ready models (Tesla Model 3 included) as V2G-capable.",
+        ),
+    ] = False,
+) -> None:
+    """Generate a scenario file from a few parameters (deterministic by seed)."""
+    from evfleet.inputs.generate import ScenarioParams, generate_scenario
+    from evfleet.scenario import save_scenario
+
+    params = ScenarioParams(
+        vehicles=vehicles,
+        seed=seed,
+        start=start,
+        start_hour=start_hour,
+        timezone=timezone,
+        days=days,
+        step_minutes=step_minutes,
+        profile=profile,
+        composition=parse_mapping(composition, "--composition", int),
+        bidirectional_share=bidirectional_share,
+        charger_mix=parse_mapping(charger_mix, "--charger-mix", float) or ScenarioParams().charger_mix,
+        soc_target=soc_target,
+        soc_min=soc_min,
+        soc_max=soc_max,
+        import_limit_kw=import_limit_kw,
+        export_limit_kw=export_limit_kw,
+        pv_kwp=pv_kwp,
+        base_load_peak_kw=base_load_peak_kw,
+        tariff=tariff,
+        degradation_mad_per_kwh=degradation_mad_per_kwh,
+        catalog_file=str(catalog_file) if catalog_file else None,
+        name=name,
+        v2g_ready_2024=assume_ev2gym_v2g_2024,
+    )
+    sc = generate_scenario(params)
+    save_scenario(sc, out)
+    typer.echo(f"wrote {out}: {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min from {sc.start}")
+
+
+@scenario_app.command("show")
+@user_errors
+def scenario_show(path: Annotated[Path, typer.Argument(help="Scenario file.")]) -> None:
+    """Validate a scenario file and print a summary."""
+    from evfleet.scenario import load_scenario
+
+    sc = load_scenario(path)
+    v = sc.vehicles
+    rows = [
+        {"field": "name", "value": sc.name},
+        {"field": "start", "value": sc.start.isoformat()},
+        {"field": "steps", "value": f"{sc.n_steps} x {sc.step_minutes} min"},
+        {"field": "sessions", "value": sc.n_vehicles},
+        {"field": "V2G-capable sessions", "value": int((v.max_discharge_kw > 0).sum())},
+        {"field": "import limit kW", "value": sc.import_limit_kw},
+        {"field": "base load peak kW", "value": float(sc.base_load_kw.max())},
+        {"field": "PV peak kW", "value": float(sc.pv_kw.max())},
+        {"field": "sha256", "value": sc.content_hash},
+    ]
+    print_table(rows)
+
+
+def _utc_now() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, seed: int) -> Any:
+    from evfleet.simulation.simulate import SimulationOptions
+
+    opts = SimulationOptions(mode=mode, v2g=v2g, forecast_noise=forecast_noise, horizon_h=horizon_h, seed=seed)
+    opts.validate()
+    return opts
+
+
+@app.command()
+@user_errors
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario file (JSON) or multi-depot fleet file (docs/sweep.md).")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    strategy: Annotated[str, typer.Option(help="Strategy name.")] = "uncontrolled",
+    mode: Annotated[str, typer.Option(help="offline (perfect foresight) or online (receding horizon).")] = "offline",
+    v2g: Annotated[bool, typer.Option("--v2g/--no-v2g", help="Allow discharging to the grid.")] = True,
+    forecast_noise: Annotated[float, typer.Option(help="Online mode: relative forecast error (0-1).")] = 0.0,
+    horizon_h: Annotated[float, typer.Option(help="Online mode: look-ahead [h].")] = 24.0,
+    seed: Annotated[int, typer.Option(help="Seed of the forecast noise.")] = 0,
+    quiet: Annotated[bool, typer.Option(help="Do not print the KPI table.")] = False,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the run in the run store.")] = False,
+    db: Annotated[
+        str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
+    ] = None,
+    reserve_price: Annotated[
+        float | None, typer.Option(help="grid_support: FCR reserve price [MAD/kW/h] (default 0.15).")
+    ] = None,
+    frequency_csv: Annotated[
+        Path | None, typer.Option(help="grid_support: CSV with a frequency_hz column (and optional time).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
+    scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
+) -> None:
+    """Run one strategy on a scenario (or each depot of a fleet file), write its output files and store the run."""
+    from evfleet.batch.depots import is_fleet_file
+
+    if is_fleet_file(scenario):  # multi-depot fleet: see docs/sweep.md
+        from evfleet.cli.compare import strategy_params
+        from evfleet.cli.depots import run_fleet_command
+
+        if frequency_csv is not None:
+            raise ValueError(
+                f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
+            )
+        opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+        params = strategy_params(reserve_price, seed)
+        return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet, db=db, store=not no_store,
+                                 strategy_params=params)  # fmt: skip
+    from evfleet.analysis.kpis import compute_kpis
+    from evfleet.results.run_files import write_run_outputs
+    from evfleet.scenario import load_scenario
+    from evfleet.simulation.simulate import simulate
+    from evfleet.strategies import REGISTRY
+
+    if strategy not in REGISTRY:
+        raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
+    from evfleet.cli.compare import strategy_params, with_frequency
+
+    sc = with_frequency(load_scenario(scenario), frequency_csv)
+    params = strategy_params(reserve_price, seed).get(strategy, {})
+    started_at = _utc_now()
+    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
+    kpis = compute_kpis(result)
+    write_run_outputs(result, out, kpis)
+    if not quiet:
+        print_kpis(kpis)
+    typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv, events.csv, scenario.json")
+    if not no_store:
+        from evfleet.store.runs import run_outputs_from_dir, store_run
+
+        written = run_outputs_from_dir(out, started_at)  # store exactly what was written (incl. grid-quality files)
+        run_id = store_run(
+            result,
+            written["kpis"] or kpis,
+            db=db,
+            started_at=started_at,
+            events=written["events"],
+            site=written["site"],
+        )
+        typer.echo(f"stored run {run_id} (see `evfleet show {run_id}`)")
+
+
+@app.command()
+@user_errors
+def demo(
+    vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 500,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Also write the run's files here.")] = None,
+) -> None:
+    """Generate a depot scenario, run the uncontrolled baseline and print its KPIs."""
+    from evfleet.analysis.kpis import compute_kpis
+    from evfleet.inputs.generate import generate_scenario
+    from evfleet.results.run_files import write_run_outputs
+    from evfleet.simulation.simulate import simulate
+
+    sc = generate_scenario(vehicles=vehicles, seed=seed)
+    typer.echo(f"scenario {sc.name}: {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min")
+    result = simulate(sc, "uncontrolled")
+    kpis = compute_kpis(result)
+    print_kpis(kpis)
+    if out is not None:
+        write_run_outputs(result, out, kpis)
+        typer.echo(f"wrote {out}")
+
+
+#: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
+#: imports inside the command functions so that ``evfleet --help`` stays fast.
+COMMAND_MODULES: list[str] = [
+    "evfleet.cli.gridquality",
+    "evfleet.cli.store",
+    "evfleet.cli.compare",
+    "evfleet.cli.dashboard",
+    "evfleet.cli.sweep",
+]
+
+
+def _register_command_modules() -> None:
+    import importlib
+
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(app)
+
+
+_register_command_modules()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
