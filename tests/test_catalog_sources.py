@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from evfleet.cli.core import app
-from evfleet.inputs.catalog import CATALOG_COLUMNS, CatalogError, _data_path, load_catalog, normalise_model_name
+from evfleet.cli import app
+from evfleet.inputs.catalog import CATALOG_COLUMNS, CatalogError, data_path, load_catalog, normalise_model_name
 from evfleet.inputs.catalog_sources import (
     NUMBER_SOURCES,
     apply_ev2gym_v2g_2024,
@@ -28,9 +28,9 @@ from evfleet.scenario import FORMAT, scenario_from_dict
 from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
 
 runner = CliRunner()
-MODELS = _data_path("catalog", "models.csv")
+MODELS = data_path("catalog", "models.csv")
 EV2GYM_2024 = {
-    normalise_model_name(k) for k in json.loads(_data_path("ev2gym", "ev_specs_v2g_enabled2024.json").read_text())
+    normalise_model_name(k) for k in json.loads(data_path("ev2gym", "ev_specs_v2g_enabled2024.json").read_text())
 }
 
 

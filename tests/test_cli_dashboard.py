@@ -6,7 +6,7 @@ import sys
 
 from typer.testing import CliRunner
 
-from evfleet.cli.core import COMMAND_MODULES, app
+from evfleet.cli import COMMAND_MODULES, app
 from evfleet.cli.dashboard import app_path, dashboard_command
 from evfleet.dashboard.launch import server_args
 

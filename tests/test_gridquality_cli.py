@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from evfleet.cli.core import app
+from evfleet.cli import app
 from evfleet.gridquality.assess import assess
 from evfleet.inputs.generate import generate_scenario
 from evfleet.results.pq_files import SITE_CSV_COLUMNS, load_frequency_csv, load_run

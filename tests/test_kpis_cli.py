@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evfleet.analysis.kpis import compute_kpis
-from evfleet.cli.core import app
+from evfleet.cli import app
 from evfleet.results.run_files import write_run_outputs
 from evfleet.simulation.simulate import simulate
 from factories import scenario_dict, tiny_scenario
@@ -127,7 +127,7 @@ def test_cli_demo() -> None:
 def test_user_errors_keeps_a_deliberate_exit_status() -> None:
     import typer
 
-    from evfleet.cli.core import user_errors
+    from evfleet.cli._common import user_errors
 
     @user_errors
     def quits() -> None:

@@ -83,8 +83,9 @@ def test_scenario_is_stored_once(isolated_store_env: Path, runs: dict) -> None:
 
 
 def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp_path: Path) -> None:
+    from evfleet._common.ids import utc_now
     from evfleet.store.export import export
-    from evfleet.store.runs import run_outputs_from_dir, utc_now
+    from evfleet.store.runs import run_outputs_from_dir
 
     result = runs["half-power"]
     started = utc_now()
@@ -109,8 +110,9 @@ def test_export_csv_equals_run_outputs(isolated_store_env: Path, runs: dict, tmp
 def test_extra_site_columns_and_order_round_trip(isolated_store_env: Path, runs: dict, tmp_path: Path) -> None:
     """A run directory as the grid-quality module writes it (extra per-step columns, frequency moved to the end,
     pq_* KPIs, events.csv) is stored exactly: the exported site.csv is byte-identical."""
+    from evfleet._common.ids import utc_now
     from evfleet.store.export import export
-    from evfleet.store.runs import run_outputs_from_dir, utc_now
+    from evfleet.store.runs import run_outputs_from_dir
 
     result = runs["uncontrolled"]
     started = utc_now()
@@ -167,7 +169,7 @@ def test_ids_prefix_ambiguous_unknown(isolated_store_env: Path, runs: dict, monk
     import evfleet.store.runs as store_mod
 
     counter = iter(range(1, 100))
-    monkeypatch.setattr(store_mod, "_new_id", lambda prefix: f"{prefix}abc{next(counter):08d}")
+    monkeypatch.setattr(store_mod, "new_id", lambda prefix: f"{prefix}abc{next(counter):08d}")
     with open_store() as st:
         ids = [st.save_run(runs["uncontrolled"]) for _ in range(3)]
         assert ids[0] == "rabc00000001"

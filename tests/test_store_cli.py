@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from evfleet.cli.core import app
+from evfleet.cli import app
 from evfleet.scenario import save_scenario
 from evfleet.store.runs import open_store, store_comparison
 from store_factories import isolated_env, run_pair, small_scenario
@@ -60,7 +60,8 @@ def test_run_stores_what_it_wrote(isolated_store_env: Path, scenario_file: Path,
     """kpis.json, site.csv and events.csv as `evfleet run` wrote them (grid-quality columns and events included)."""
     import os
 
-    from evfleet.store.runs import run_outputs_from_dir, utc_now
+    from evfleet._common.ids import utc_now
+    from evfleet.store.runs import run_outputs_from_dir
 
     out_dir = tmp_path / "r"
     run_id = re.search(r"stored run (r\w+)", cli("run", scenario_file, "--out", out_dir, "--quiet")).group(1)

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from evfleet.analysis.compare import COMPARISON_COLUMNS, compare
-from evfleet.cli.core import app
+from evfleet.cli import app
 from evfleet.inputs.frequency import droop_activation, load_frequency_csv, synthetic_frequency
 from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import save_scenario

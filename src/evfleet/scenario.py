@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
+
 __all__ = [
     "FORMAT",
     "REQUIRED_SERIES",
@@ -56,7 +58,7 @@ _STR_FIELDS = ("id", "model")
 _FLOAT_FIELDS = tuple(f for f in REQUIRED_VEHICLE_FIELDS if f not in _INT_FIELDS + _STR_FIELDS)
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """The scenario is invalid; the message names the field, index and value."""
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.scenario import Scenario
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
@@ -72,7 +73,7 @@ def resolve_strategies(names: str | Sequence[str]) -> list[str]:
         expanded = list(REGISTRY) if name == "all" else [name]
         for n in expanded:
             if n not in REGISTRY:
-                raise ValueError(f"unknown strategy {n!r}; known: {', '.join(REGISTRY)}")
+                raise InputError(f"unknown strategy {n!r}; known: {', '.join(REGISTRY)}")
             if n not in out:
                 out.append(n)
     if BASELINE in out:
@@ -83,7 +84,7 @@ def resolve_strategies(names: str | Sequence[str]) -> list[str]:
 def comparison_table(kpis: dict[str, dict]) -> pd.DataFrame:
     """Table of strategies with savings against the baseline's net cost (baseline must be present)."""
     if BASELINE not in kpis:
-        raise ValueError(f"the comparison needs the {BASELINE!r} baseline")
+        raise InputError(f"the comparison needs the {BASELINE!r} baseline")
     base_cost = kpis[BASELINE]["net_cost_mad"]
     rows = []
     for name, k in kpis.items():

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
+
 __all__ = ["EconomicInputs", "RoiResult", "cost_by_period_table", "operating_summary", "roi"]
 
 
@@ -52,17 +54,17 @@ class EconomicInputs:
         for name in ("charger_capex_mad", "installation_mad", "software_capex_mad", "opex_mad_per_year"):
             val = getattr(self, name)
             if not (isinstance(val, int | float) and math.isfinite(val) and val >= 0):
-                raise ValueError(f"input '{name}' must be a number >= 0 (value {val!r})")
+                raise InputError(f"input '{name}' must be a number >= 0 (value {val!r})")
         if not (isinstance(self.n_chargers, int) and self.n_chargers >= 0):
-            raise ValueError(f"input 'n_chargers' must be an integer >= 0 (value {self.n_chargers!r})")
+            raise InputError(f"input 'n_chargers' must be an integer >= 0 (value {self.n_chargers!r})")
         if not 1 <= self.operating_days_per_year <= 366:
-            raise ValueError(
+            raise InputError(
                 f"input 'operating_days_per_year' must be within 1-366 (value {self.operating_days_per_year!r})"
             )
         if not 1 <= self.lifetime_years <= 50:
-            raise ValueError(f"input 'lifetime_years' must be within 1-50 (value {self.lifetime_years!r})")
+            raise InputError(f"input 'lifetime_years' must be within 1-50 (value {self.lifetime_years!r})")
         if not 0 <= self.discount_rate < 1:
-            raise ValueError(f"input 'discount_rate' must be within 0-1 (value {self.discount_rate!r})")
+            raise InputError(f"input 'discount_rate' must be within 0-1 (value {self.discount_rate!r})")
 
     @property
     def investment_mad(self) -> float:
@@ -97,7 +99,7 @@ def roi(inputs: EconomicInputs, baseline_net_cost_mad: float, strategy_net_cost_
     """
     inputs.validate()
     if not days > 0:
-        raise ValueError(f"input 'days' must be > 0 (value {days!r})")
+        raise InputError(f"input 'days' must be > 0 (value {days!r})")
     per_day = (float(baseline_net_cost_mad) - float(strategy_net_cost_mad)) / float(days)
     annual = per_day * inputs.operating_days_per_year
     benefit = annual - inputs.opex_mad_per_year

@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from evfleet import __version__
+from evfleet._common.errors import InputError, RunError
+
 __all__ = ["check_workers", "dask_client", "default_workers", "warm_up"]
 
 
@@ -28,9 +31,6 @@ def default_workers() -> int:
 
 def _import_engine() -> str:
     """Import the engine modules on a worker (first import costs ~1 s) and return the evfleet version."""
-    import evfleet.batch.depots
-    import evfleet.batch.sweep  # noqa: F401
-    from evfleet import __version__
 
     return __version__
 
@@ -42,19 +42,18 @@ def warm_up(client: Any) -> dict[str, str]:
 
 def check_workers(client: Any, where: str, timeout_s: float = 60.0) -> dict[str, str]:
     """Wait for a worker, import evfleet on every worker and check its version; raise ``RuntimeError`` if not."""
-    from evfleet import __version__
 
     try:
         client.wait_for_workers(1, timeout=timeout_s)
     except TimeoutError:
-        raise RuntimeError(f"no Dask worker is connected to {where} after {timeout_s:.0f} s") from None
+        raise RunError(f"no Dask worker is connected to {where} after {timeout_s:.0f} s") from None
     try:
         versions = warm_up(client)
     except ImportError as exc:
-        raise RuntimeError(f"the Dask workers of {where} cannot import evfleet: {exc}") from None
+        raise RunError(f"the Dask workers of {where} cannot import evfleet: {exc}") from None
     for addr, version in versions.items():
         if version != __version__:
-            raise RuntimeError(
+            raise RunError(
                 f"Dask worker {addr} of {where} runs evfleet {version}, this client {__version__}; "
                 "install the same version on every worker"
             )
@@ -88,14 +87,14 @@ def dask_client(
     from distributed import Client, LocalCluster
 
     if scheduler is not None and workers is not None:
-        raise ValueError(f"give either --workers or --scheduler, not both (values {workers!r}, {scheduler!r})")
+        raise InputError(f"give either --workers or --scheduler, not both (values {workers!r}, {scheduler!r})")
     if scheduler is not None:
         if "://" not in scheduler:
-            raise ValueError(f"option '--scheduler' must be an address like tcp://HOST:8786 (value {scheduler!r})")
+            raise InputError(f"option '--scheduler' must be an address like tcp://HOST:8786 (value {scheduler!r})")
         try:
             client = Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise RuntimeError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+            raise RunError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
         try:
             check_workers(client, f"the scheduler at {scheduler}")
             yield client
@@ -107,7 +106,7 @@ def dask_client(
         return
     n = default_workers() if workers is None else workers
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"option '--workers' must be an integer >= 1 (value {n!r})")
+        raise InputError(f"option '--workers' must be an integer >= 1 (value {n!r})")
     # Worker processes inherit an ignored SIGINT, so that Ctrl-C in a terminal (sent to the whole process group)
     # reaches only this process, which then cancels the tasks and closes the cluster cleanly.
     previous = signal.getsignal(signal.SIGINT) if _main_thread() else None

@@ -41,8 +41,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet.analysis.compare import BASELINE, comparison_table
+from evfleet.analysis.kpis import compute_kpis
 from evfleet.batch.spec import SCENARIO_KEYS, SpecError, coerce_value, scenario_path
-from evfleet.inputs.overrides import OVERRIDE_KEYS
+from evfleet.inputs.generate import ScenarioParams, generate_scenario
+from evfleet.inputs.overrides import OVERRIDE_KEYS, apply_site_overrides
+from evfleet.scenario import ScenarioError, load_scenario
+from evfleet.simulation.simulate import SimulationOptions, simulate
+from evfleet.strategies import REGISTRY
 
 __all__ = [
     "DepotSpec",
@@ -168,8 +175,6 @@ def parse_fleet(data: Any, origin: str = "<fleet>", base_dir: Path | None = None
                 generate[k] = coerce_value(k, value, f"{where}.generate.{key}")
             generate.update(overrides)  # site keys are generation parameters of a generated depot
             generate.setdefault("name", name)
-            from evfleet.inputs.generate import ScenarioParams
-            from evfleet.scenario import ScenarioError
 
             try:
                 ScenarioParams(**generate).validate()
@@ -185,7 +190,7 @@ def load_fleet(path: str | Path) -> Fleet:
     """Read and validate a fleet file (YAML or JSON)."""
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"fleet file not found: {p}")
+        raise InputFileNotFoundError(f"fleet file not found: {p}")
     try:
         data = _read_mapping(p)
     except Exception as exc:
@@ -198,9 +203,6 @@ def load_fleet(path: str | Path) -> Fleet:
 
 def build_depot_scenario(depot: DepotSpec) -> Any:
     """The depot's :class:`~evfleet.scenario.Scenario` (generated, or loaded with its site overrides)."""
-    from evfleet.inputs.generate import generate_scenario
-    from evfleet.inputs.overrides import apply_site_overrides
-    from evfleet.scenario import load_scenario
 
     if depot.scenario_file is not None:
         return apply_site_overrides(load_scenario(depot.scenario_file), **depot.overrides)
@@ -210,8 +212,6 @@ def build_depot_scenario(depot: DepotSpec) -> Any:
 def _run_depot(
     scenario: Any, strategy: str, options: Any, params: dict[str, Any] | None = None
 ) -> tuple[Any, dict[str, Any]]:
-    from evfleet.analysis.kpis import compute_kpis
-    from evfleet.simulation.simulate import simulate
 
     result = simulate(scenario, strategy, options, **(params or {}))
     return result, compute_kpis(result)
@@ -303,15 +303,13 @@ def run_fleet(
 
     The depots are independent problems (no shared limit is enforced yet; see the module docstring).
     """
-    from evfleet.simulation.simulate import SimulationOptions
-    from evfleet.strategies import REGISTRY
 
     if not isinstance(fleet, Fleet):
         fleet = load_fleet(fleet)
     names = [strategies] if isinstance(strategies, str) else list(strategies)
     for s in names:
         if s not in REGISTRY:
-            raise ValueError(f"unknown strategy {s!r}; known: {', '.join(REGISTRY)}")
+            raise InputError(f"unknown strategy {s!r}; known: {', '.join(REGISTRY)}")
     opts = options or SimulationOptions()
     opts.validate()
     pairs = [(d.name, s) for s in names for d in fleet.depots]
@@ -340,7 +338,6 @@ def run_fleet(
 
 def fleet_comparison_table(run: FleetRun) -> pd.DataFrame:
     """Per depot and fleet-wide: the comparison columns against each depot's (and the fleet's) baseline."""
-    from evfleet.analysis.compare import BASELINE, comparison_table
 
     frames = []
     for d in run.fleet.depots:

@@ -39,8 +39,11 @@ from typing import Any
 import numpy as np
 
 from evfleet import __version__
+from evfleet._common.errors import InputError, InputFileNotFoundError
 from evfleet.inputs.generate import ScenarioParams
 from evfleet.inputs.overrides import OVERRIDE_KEYS
+from evfleet.scenario import ScenarioError
+from evfleet.strategies import REGISTRY
 
 __all__ = [
     "RUN_DEFAULTS",
@@ -56,7 +59,7 @@ __all__ = [
 ]
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     """A sweep or fleet specification is invalid; the message names the key and the value."""
 
 
@@ -202,8 +205,6 @@ def coerce_value(key: str, value: Any, where: str) -> Any:
             raise bad("must be an ISO date") from None
         return value
     if key == "strategy":
-        from evfleet.strategies import REGISTRY
-
         if value not in REGISTRY:
             raise SpecError(f"{where}: unknown strategy (value {value!r}); known: {', '.join(REGISTRY)}")
         return value
@@ -323,7 +324,7 @@ def load_spec(path: str | Path) -> SweepSpec:
 
     p = Path(path)
     if not p.is_file():
-        raise FileNotFoundError(f"spec file not found: {p}")
+        raise InputFileNotFoundError(f"spec file not found: {p}")
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -360,7 +361,6 @@ def expand_points(spec: SweepSpec, default_start: str | None = None, base_hash: 
     ``default_start`` pins the start date when the spec sets none (so that a rerun on another day resumes the same
     points); ``base_hash`` is the content hash of the base scenario file, if any.
     """
-    from evfleet.scenario import ScenarioError
 
     grid_keys = list(spec.grid)
     combos = [dict(zip(grid_keys, values, strict=True)) for values in itertools.product(*spec.grid.values())]

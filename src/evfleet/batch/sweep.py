@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 
 from evfleet import __version__
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.batch.cluster import quiet_shutdown_logs
 from evfleet.batch.spec import (
     RUN_KEYS,
     SCENARIO_KEYS,
@@ -40,6 +42,11 @@ from evfleet.batch.spec import (
     load_spec,
     parse_spec,
 )
+from evfleet.inputs.generate import generate_scenario, today_iso
+from evfleet.inputs.overrides import apply_site_overrides
+from evfleet.results.run_files import write_run_outputs
+from evfleet.scenario import load_scenario
+from evfleet.simulation.simulate import SimulationOptions, simulate
 
 __all__ = [
     "NONDETERMINISTIC_COLUMNS",
@@ -103,8 +110,6 @@ class SweepOutcome:
 
 
 def _scenario_for(point: SweepPoint, base: Any) -> Any:
-    from evfleet.inputs.generate import generate_scenario
-    from evfleet.inputs.overrides import apply_site_overrides
 
     if base is not None:
         overrides = {k: v for k, v in point.scenario.items() if k != "base_scenario_hash"}
@@ -114,8 +119,6 @@ def _scenario_for(point: SweepPoint, base: Any) -> Any:
 
 def _baseline_kpis(scenario: Any, options: Any) -> tuple[dict[str, Any], float]:
     """KPIs of the uncontrolled run of ``scenario`` (cached per worker process by content hash and options)."""
-    from evfleet.analysis.kpis import compute_kpis
-    from evfleet.simulation.simulate import simulate
 
     key = (scenario.content_hash, repr(options))
     with _BASELINE_LOCK:
@@ -145,8 +148,6 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
 
     ``base``: the base :class:`~evfleet.scenario.Scenario` when the spec names a scenario file.
     """
-    from evfleet.analysis.kpis import compute_kpis
-    from evfleet.simulation.simulate import SimulationOptions, simulate
 
     t0 = time.perf_counter()
     cpu0 = time.thread_time()
@@ -162,8 +163,6 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
     result = simulate(scenario, run["strategy"], options)
     kpis = compute_kpis(result)
     if traces_dir is not None:
-        from evfleet.results.run_files import write_run_outputs
-
         write_run_outputs(result, Path(traces_dir) / point.point_id, kpis)
     if run["strategy"] == _BASELINE:
         base_kpis, base_runtime = kpis, 0.0
@@ -373,7 +372,6 @@ def _pinned_start(out: Path, spec: SweepSpec) -> str | None:
             pinned = None
         if isinstance(pinned, str):
             return pinned
-    from evfleet.inputs.generate import today_iso
 
     return today_iso()
 
@@ -402,8 +400,6 @@ def run_sweep(
     base = None
     base_hash = None
     if spec.scenario_file is not None:
-        from evfleet.scenario import load_scenario
-
         base = load_scenario(spec.scenario_file)
         base_hash = base.content_hash
     pinned = _pinned_start(out_dir, spec)
@@ -536,8 +532,6 @@ def _run_distributed(
                 bar.update()
             fut.release()
     except KeyboardInterrupt:
-        from evfleet.batch.cluster import quiet_shutdown_logs
-
         quiet_shutdown_logs()  # cancelling and tearing down print event-loop tracebacks otherwise
         client.cancel(list(futures))
         raise

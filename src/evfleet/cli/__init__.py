@@ -1,5 +1,25 @@
-"""The ``evfleet`` command line: ``app`` (Typer) and ``main`` (the console-script entry point)."""
+"""The ``evfleet`` command line: ``app`` (Typer) and ``main`` (the console-script entry point).
 
-from evfleet.cli.core import app, main
+``core`` defines the base commands (catalogue, tariffs, scenarios, run, demo); each module of
+:data:`COMMAND_MODULES` adds its own with ``register(app)``. Every command module imports the heavy layers inside
+its command functions, so that ``evfleet --help`` stays fast.
+"""
 
-__all__ = ["app", "main"]
+from __future__ import annotations
+
+from evfleet.cli import compare, core, dashboard, gridquality, store, sweep
+from evfleet.cli._common import app
+
+__all__ = ["COMMAND_MODULES", "app", "main"]
+
+#: The modules that add commands to ``app`` (each defines ``register(app: typer.Typer) -> None``).
+COMMAND_MODULES: list[str] = [m.__name__ for m in (gridquality, store, compare, dashboard, sweep)]
+
+assert core.app is app  # the base commands are registered on import of ``core``
+for _module in (gridquality, store, compare, dashboard, sweep):
+    _module.register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

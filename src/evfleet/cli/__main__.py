@@ -1,5 +1,5 @@
 """``python -m evfleet.cli``: the same as the ``evfleet`` command."""
 
-from evfleet.cli.core import main
+from evfleet.cli import main
 
 main()

@@ -7,36 +7,18 @@ Units: money [MAD], power [kW], energy [kWh], runtime [s].
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-__all__ = ["register", "strategy_params"]
+from evfleet._common.errors import InputError
+from evfleet.cli._common import print_table, run_options, strategy_params, user_errors, with_frequency
 
-
-def strategy_params(reserve_price: float | None, seed: int) -> dict[str, dict[str, Any]]:
-    """Per-strategy parameters from CLI options (only the ones given)."""
-    gs: dict[str, Any] = {"seed": seed}
-    if reserve_price is not None:
-        if not reserve_price >= 0:
-            raise ValueError(f"option '--reserve-price' must be >= 0 MAD/kW/h (value {reserve_price!r})")
-        gs["reserve_price"] = reserve_price
-    return {"grid_support": gs}
-
-
-def with_frequency(scenario: Any, frequency_csv: Path | None) -> Any:
-    """The scenario with its ``frequency_hz`` series replaced by the CSV's per-step means (if a file is given)."""
-    if frequency_csv is None:
-        return scenario
-    from evfleet.inputs.frequency import load_frequency_csv
-
-    f = load_frequency_csv(frequency_csv, scenario.n_steps, scenario.start, scenario.step_minutes)
-    return scenario.replace(frequency_hz=f)
+__all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add ``compare`` to ``app``."""
-    from evfleet.cli.core import print_table, user_errors
 
     @app.command()
     @user_errors
@@ -65,28 +47,28 @@ def register(app: typer.Typer) -> None:
         scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
     ) -> None:
         """Run every strategy on the same scenario (or on each depot of a fleet file); compare against uncontrolled."""
+        from evfleet._common.ids import utc_now
         from evfleet.analysis.compare import COMPARISON_COLUMNS, resolve_strategies, write_comparison
         from evfleet.analysis.compare import compare as run_compare
         from evfleet.batch.depots import is_fleet_file
-        from evfleet.cli.core import _run_options, _utc_now
         from evfleet.scenario import load_scenario
 
         try:
             names = resolve_strategies(strategies)
         except ValueError as exc:
-            raise ValueError(f"option '--strategies': {exc}") from None
-        opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+            raise InputError(f"option '--strategies': {exc}") from None
+        opts = run_options(mode, v2g, forecast_noise, horizon_h, seed)
         if is_fleet_file(scenario):  # multi-depot fleet (docs/sweep.md): every depot in parallel on Dask
             from evfleet.cli.depots import compare_fleet_command
 
             if frequency_csv is not None:
-                raise ValueError(
+                raise InputError(
                     f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
                 )
             return compare_fleet_command(scenario, out, ",".join(names), opts, workers, scheduler,
                                          strategy_params(reserve_price, seed), db=db, store=not no_store)  # fmt: skip
         sc = with_frequency(load_scenario(scenario), frequency_csv)
-        started_at = _utc_now()
+        started_at = utc_now()
         comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed))
         paths = write_comparison(comp, out)
         print_table(comp.table.to_dict(orient="records"), COMPARISON_COLUMNS)

@@ -8,90 +8,25 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from evfleet import __version__
-
-app = typer.Typer(
-    name="evfleet",
-    help="Energy management for electric-vehicle fleets: simulate, optimise and compare charging strategies.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from evfleet._common.errors import InputError
+from evfleet.cli._common import (
+    app,
+    parse_mapping,
+    print_kpis,
+    print_table,
+    run_options,
+    scenario_app,
+    strategy_params,
+    user_errors,
+    utc_now,
+    with_frequency,
 )
-scenario_app = typer.Typer(help="Create and inspect scenario files.", no_args_is_help=True)
-app.add_typer(scenario_app, name="scenario")
-
-
-def fail(message: str, code: int = 2) -> None:
-    """Print ``error: message`` to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the package's validation errors into a clean ``error:`` line and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except typer.Exit:  # a deliberate exit (click's Exit is a RuntimeError): keep its status
-            raise
-        except (ValueError, FileNotFoundError, KeyError) as exc:
-            fail(str(exc))
-        except RuntimeError as exc:  # solver failures and other run-time errors: status 1
-            fail(str(exc), code=1)
-
-    return wrapper
-
-
-def parse_mapping(text: str | None, what: str, cast: Callable[[str], Any]) -> dict[str, Any] | None:
-    """Parse ``"a:1,b:2"`` into ``{"a": cast("1"), ...}``; raise ``ValueError`` naming the bad item."""
-    if not text:
-        return None
-    out: dict[str, Any] = {}
-    for item in text.split(","):
-        if ":" not in item:
-            raise ValueError(f"option '{what}': item {item!r} is not NAME:VALUE")
-        key, val = item.rsplit(":", 1)
-        try:
-            out[key.strip()] = cast(val.strip())
-        except ValueError:
-            raise ValueError(f"option '{what}': value of {key.strip()!r} is not a number (value {val!r})") from None
-    return out
-
-
-def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
-    """Print rows as an aligned text table."""
-    if not rows:
-        typer.echo("(no rows)")
-        return
-    columns = columns or list(rows[0])
-
-    def fmt(x: Any) -> str:
-        if isinstance(x, float):
-            return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
-        return "" if x is None else str(x)
-
-    cells = [[fmt(r.get(c)) for c in columns] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-    typer.echo("  ".join("-" * w for w in widths))
-    for row in cells:
-        typer.echo("  ".join(v.rjust(w) if v[:1].isdigit() or v[:1] == "-" else v.ljust(w) for v, w in
-                             zip(row, widths, strict=True)))  # fmt: skip
-
-
-def print_kpis(kpis: dict[str, Any]) -> None:
-    """Print KPIs as a two-column table with units from the names."""
-    rows = [{"kpi": k, "value": v} for k, v in kpis.items()]
-    print_table(rows, ["kpi", "value"])
 
 
 @app.callback()
@@ -132,7 +67,7 @@ def catalog(
             except ValueError as exc:
                 problems.append(str(exc))
         if problems:
-            raise ValueError(f"catalogue check failed ({len(problems)} problem(s)):\n  " + "\n  ".join(problems))
+            raise InputError(f"catalogue check failed ({len(problems)} problem(s)):\n  " + "\n  ".join(problems))
         df = load_catalog_details(extra) if models is None else None
         if df is None:
             typer.echo(f"ok: {models} is a valid catalogue")
@@ -149,7 +84,7 @@ def catalog(
     df = load_catalog_details(extra) if detail else load_catalog_details(extra)[list(CATALOG_COLUMNS)]
     columns = DETAIL_COLUMNS if detail else CATALOG_COLUMNS
     if sort not in columns:
-        raise ValueError(f"option '--sort': unknown column {sort!r}; columns: {', '.join(columns)}")
+        raise InputError(f"option '--sort': unknown column {sort!r}; columns: {', '.join(columns)}")
     numeric = columns[sort][0] in ("float", "int", "bool")
     df = df.sort_values(sort, ascending=not numeric, kind="stable")
     if fmt == "csv":
@@ -161,7 +96,7 @@ def catalog(
                  "dc_discharge_kw", "v2g"] + (["bidirectional", "protocol"] if detail else [])  # fmt: skip
         print_table(df[shown].to_dict(orient="records"))
     else:
-        raise ValueError(f"option '--format' must be table, csv or json (value {fmt!r})")
+        raise InputError(f"option '--format' must be table, csv or json (value {fmt!r})")
 
 
 @app.command()
@@ -275,20 +210,6 @@ def scenario_show(path: Annotated[Path, typer.Argument(help="Scenario file.")]) 
     print_table(rows)
 
 
-def _utc_now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, seed: int) -> Any:
-    from evfleet.simulation.simulate import SimulationOptions
-
-    opts = SimulationOptions(mode=mode, v2g=v2g, forecast_noise=forecast_noise, horizon_h=horizon_h, seed=seed)
-    opts.validate()
-    return opts
-
-
 @app.command()
 @user_errors
 def run(
@@ -318,14 +239,13 @@ def run(
     from evfleet.batch.depots import is_fleet_file
 
     if is_fleet_file(scenario):  # multi-depot fleet: see docs/sweep.md
-        from evfleet.cli.compare import strategy_params
         from evfleet.cli.depots import run_fleet_command
 
         if frequency_csv is not None:
-            raise ValueError(
+            raise InputError(
                 f"option '--frequency-csv' is not supported with a fleet file (value {str(frequency_csv)!r})"
             )
-        opts = _run_options(mode, v2g, forecast_noise, horizon_h, seed)
+        opts = run_options(mode, v2g, forecast_noise, horizon_h, seed)
         params = strategy_params(reserve_price, seed)
         return run_fleet_command(scenario, out, strategy, opts, workers, scheduler, quiet, db=db, store=not no_store,
                                  strategy_params=params)  # fmt: skip
@@ -336,13 +256,12 @@ def run(
     from evfleet.strategies import REGISTRY
 
     if strategy not in REGISTRY:
-        raise ValueError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
-    from evfleet.cli.compare import strategy_params, with_frequency
+        raise InputError(f"option '--strategy': unknown strategy {strategy!r}; known: {', '.join(REGISTRY)}")
 
     sc = with_frequency(load_scenario(scenario), frequency_csv)
     params = strategy_params(reserve_price, seed).get(strategy, {})
-    started_at = _utc_now()
-    result = simulate(sc, strategy, _run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
+    started_at = utc_now()
+    result = simulate(sc, strategy, run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
     kpis = compute_kpis(result)
     write_run_outputs(result, out, kpis)
     if not quiet:
@@ -384,33 +303,3 @@ def demo(
     if out is not None:
         write_run_outputs(result, out, kpis)
         typer.echo(f"wrote {out}")
-
-
-#: Modules that add commands to ``app``; each defines ``register(app: typer.Typer) -> None`` and keeps its heavy
-#: imports inside the command functions so that ``evfleet --help`` stays fast.
-COMMAND_MODULES: list[str] = [
-    "evfleet.cli.gridquality",
-    "evfleet.cli.store",
-    "evfleet.cli.compare",
-    "evfleet.cli.dashboard",
-    "evfleet.cli.sweep",
-]
-
-
-def _register_command_modules() -> None:
-    import importlib
-
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(app)
-
-
-_register_command_modules()
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
-
-
-if __name__ == "__main__":
-    main()

@@ -7,37 +7,18 @@ headless), so it works from any directory with no set-up. See ``docs/dashboard.m
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from evfleet.cli._common import user_errors
+from evfleet.dashboard.launch import app_path, check_address, dashboard_command
+
 __all__ = ["app_path", "check_address", "dashboard_command", "register"]
-
-
-def app_path() -> Path:
-    """The dashboard's Streamlit script inside the installed package."""
-    return Path(__file__).resolve().parents[1] / "dashboard" / "app.py"
-
-
-def check_address(port: int, host: str) -> None:
-    """Raise ``ValueError`` naming a bad ``--port`` or ``--host``."""
-    if not 1 <= port <= 65535:
-        raise ValueError(f"option '--port' must be within 1-65535 (value {port!r})")
-    if not host or any(c.isspace() for c in host):
-        raise ValueError(f"option '--host' must be a host name or address (value {host!r})")
-
-
-def dashboard_command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
-    """The command line that starts the dashboard server as a child process (tests, benchmark)."""
-    check_address(port, host)
-    return [sys.executable, "-m", "evfleet.cli", "dashboard", "--port", str(port), "--host", host]
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``dashboard`` command to ``app``."""
-    from evfleet.cli.core import user_errors  # here, not at module level: evfleet.cli.core imports this module
 
     @app.command()
     @user_errors

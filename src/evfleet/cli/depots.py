@@ -18,6 +18,8 @@ from typing import Any
 
 import typer
 
+from evfleet.cli._common import print_table, utc_now
+
 __all__ = ["compare_fleet_command", "run_fleet_command"]
 
 _SHOWN = ["depot", "strategy", "n_vehicles", "net_cost_mad", "peak_import_kw", "unmet_energy_kwh", "runtime_s"]
@@ -26,12 +28,6 @@ _SHOWN = ["depot", "strategy", "n_vehicles", "net_cost_mad", "peak_import_kw", "
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
     """JSON-ready copy (NaN -> None)."""
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
-
-
-def _utc_now() -> str:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def _client_ctx(workers: int | None, scheduler: str | None) -> Any:
@@ -60,12 +56,12 @@ def run_fleet_command(
 
     With ``store`` every depot's run is kept in the run store (label ``FLEET/DEPOT``), as ``evfleet run`` does.
     """
+    from evfleet._common.files import write_json_atomic
     from evfleet.batch.depots import load_fleet, run_fleet
-    from evfleet.cli.core import print_table
-    from evfleet.results.run_files import write_json_atomic, write_run_outputs
+    from evfleet.results.run_files import write_run_outputs
 
     fleet = load_fleet(fleet_path)
-    started_at = _utc_now()
+    started_at = utc_now()
     with _client_ctx(workers, scheduler) as client:
         run = run_fleet(fleet, strategy, options, client=client, strategy_params=strategy_params)
     out.mkdir(parents=True, exist_ok=True)
@@ -126,10 +122,9 @@ def compare_fleet_command(
 
     With ``store`` each depot's comparison is kept in the run store (name ``FLEET/DEPOT``), as ``compare`` does.
     """
+    from evfleet._common.files import write_json_atomic
     from evfleet.analysis.compare import resolve_strategies
     from evfleet.batch.depots import fleet_comparison_table, load_fleet, run_fleet
-    from evfleet.cli.core import print_table
-    from evfleet.results.run_files import write_json_atomic
 
     fleet = load_fleet(fleet_path)
     names = resolve_strategies(strategies)

@@ -11,12 +11,14 @@ from typing import Annotated
 
 import typer
 
+from evfleet._common.errors import InputError
+from evfleet.cli._common import print_table, user_errors
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Add the grid-quality commands to ``app``."""
-    from evfleet.cli.core import print_table, user_errors  # here, not at import: cli.py imports this module
 
     @app.command("grid-report")
     @user_errors
@@ -43,7 +45,7 @@ def register(app: typer.Typer) -> None:
         from evfleet.results.pq_files import load_frequency_csv, load_run, write_power_quality_files
 
         if fmt not in ("table", "csv", "json"):
-            raise ValueError(f"option '--format' must be table, csv or json (value {fmt!r})")
+            raise InputError(f"option '--format' must be table, csv or json (value {fmt!r})")
         result = load_run(run_dir)
         el = load_site_electrical(electrical) if electrical is not None else None
         th = load_thresholds(thresholds) if thresholds is not None else None

@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from evfleet._common.errors import InputError
+from evfleet.cli._common import print_kpis, print_table, scenario_app, user_errors
+
 if TYPE_CHECKING:
     from evfleet.store.runs import Store
 
@@ -62,7 +65,7 @@ def _tariff_ref(store: Store, tariff: str) -> Iterator[str]:
         return
     rec = store.get_import(tariff)
     if rec["kind"] != "tariff":
-        raise ValueError(f"option '--tariff': import {rec['id']} is a {rec['kind']} dataset, not a tariff")
+        raise InputError(f"option '--tariff': import {rec['id']} is a {rec['kind']} dataset, not a tariff")
     with tempfile.TemporaryDirectory(prefix="evfleet-tariff-") as tmp:
         path = Path(tmp) / f"{rec['payload']['tariff'].get('id', 'imported')}.json"
         path.write_text(json.dumps(rec["payload"]["tariff"]), encoding="utf-8")
@@ -72,7 +75,6 @@ def _tariff_ref(store: Store, tariff: str) -> Iterator[str]:
 def register(app: typer.Typer) -> None:
     """Add the store commands to ``app`` (and ``scenario from-fleet`` to its ``scenario`` group)."""
     # Imported here, not at module level: ``python -m evfleet.cli.core`` runs cli.py as __main__ and imports it again.
-    from evfleet.cli.core import print_kpis, print_table, scenario_app, user_errors
 
     @app.command()
     @user_errors
@@ -84,7 +86,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """List stored runs (or comparisons, or imports), newest first."""
         if limit < 1:
-            raise ValueError(f"option '--limit' must be >= 1 (value {limit})")
+            raise InputError(f"option '--limit' must be >= 1 (value {limit})")
         with open_cli_store(db) as st:
             if comparisons:
                 rows = st.list_groups(limit)
@@ -192,7 +194,7 @@ def register(app: typer.Typer) -> None:
         with open_cli_store(db) as st:
             kind, full = st.resolve_id(run_id)
             if full != run_id.strip():
-                raise ValueError(f"rm needs the full id (value {run_id!r} matches {full}); nothing was deleted")
+                raise InputError(f"rm needs the full id (value {run_id!r} matches {full}); nothing was deleted")
             if kind == "run":
                 st.delete_run(full)
                 typer.echo(f"deleted run {full}")
@@ -233,13 +235,13 @@ def register(app: typer.Typer) -> None:
         from evfleet.inputs.fleet_scenario import scenario_from_fleet
 
         if kind not in ("fleet", "series", "tariff", "catalog"):
-            raise ValueError(f"argument KIND must be fleet, series, tariff or catalog (value {kind!r})")
+            raise InputError(f"argument KIND must be fleet, series, tariff or catalog (value {kind!r})")
         if scenario_out is not None and kind not in ("fleet", "series"):
-            raise ValueError("option '--scenario-out' applies to fleet and series imports only")
+            raise InputError("option '--scenario-out' applies to fleet and series imports only")
         if kind == "series" and (scenario is None) != (scenario_out is None):
-            raise ValueError("a series import takes --scenario and --scenario-out together")
+            raise InputError("a series import takes --scenario and --scenario-out together")
         if scenario is not None and kind != "series":
-            raise ValueError("option '--scenario' applies to series imports only")
+            raise InputError("option '--scenario' applies to series imports only")
         with open_cli_store(db) as st:
             try:
                 if kind == "fleet":
@@ -255,7 +257,7 @@ def register(app: typer.Typer) -> None:
                 lines = [str(exc), *(f"  {p}" for p in exc.problems[1:11])]
                 if len(exc.problems) > 11:
                     lines.append(f"  ... and {len(exc.problems) - 11} more")
-                raise ValueError("\n".join(lines)) from None
+                raise InputError("\n".join(lines)) from None
             sc = None
             if scenario is not None:
                 from evfleet.inputs.fleet_scenario import apply_series
@@ -309,12 +311,12 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Write a self-contained HTML report (KPIs, load curves, comparison, grid compliance, assumptions)."""
+        from evfleet._common.files import write_bytes_atomic
         from evfleet.reports.run import report_html
-        from evfleet.store.runs import write_bytes_durably
 
         with open_cli_store(db) as st:
             text = report_html(st, run_id)
-        write_bytes_durably(out, text.encode("utf-8"))
+        write_bytes_atomic(out, text.encode("utf-8"))
         typer.echo(f"wrote {out} ({len(text):,} bytes)")
 
     @app.command()
@@ -374,7 +376,7 @@ def register(app: typer.Typer) -> None:
         from evfleet.scenario import save_scenario
 
         if step_minutes not in (1, 2, 3, 5, 10, 15, 20, 30, 60):
-            raise ValueError(f"option '--step-minutes' must divide an hour (value {step_minutes})")
+            raise InputError(f"option '--step-minutes' must divide an hour (value {step_minutes})")
         with open_cli_store(db) as st:
             catalog = _import_catalog(st, None)
 
@@ -385,7 +387,7 @@ def register(app: typer.Typer) -> None:
                     return imp.parse_series(ref, timezone=timezone).payload
                 rec = st.get_import(ref)
                 if rec["kind"] != kind:
-                    raise ValueError(f"import {rec['id']} is a {rec['kind']} dataset, not a {kind}")
+                    raise InputError(f"import {rec['id']} is a {rec['kind']} dataset, not a {kind}")
                 return rec["payload"]
 
             fleet_payload = load(fleet, "fleet")

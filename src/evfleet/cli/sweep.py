@@ -7,11 +7,13 @@ from typing import Annotated
 
 import typer
 
+from evfleet._common.errors import InputError
+from evfleet.cli._common import user_errors
+
 
 def register(app: typer.Typer) -> None:
     """Add the ``sweep`` command to ``app``."""
     # Imported here, not at module level: under ``python -m evfleet.cli.core`` the CLI module is ``__main__``.
-    from evfleet.cli.core import user_errors
 
     @app.command()
     @user_errors
@@ -40,9 +42,9 @@ def register(app: typer.Typer) -> None:
 
         s = load_spec(spec)
         if scheduler is not None and workers is not None:
-            raise ValueError(f"give either --workers or --scheduler, not both (values {workers!r}, {scheduler!r})")
+            raise InputError(f"give either --workers or --scheduler, not both (values {workers!r}, {scheduler!r})")
         if workers is not None and workers < 0:
-            raise ValueError(f"option '--workers' must be >= 0 (value {workers!r})")
+            raise InputError(f"option '--workers' must be >= 0 (value {workers!r})")
         n_points = len(expand_points(s, default_start="2000-01-01"))  # validates every point before any start
         where = (
             f"scheduler {scheduler}"

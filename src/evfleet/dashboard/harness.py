@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from evfleet.cli.dashboard import dashboard_command
+from evfleet.dashboard.launch import dashboard_command
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "browser_page", "free_port", "serve", "wait_ready"]
 

@@ -7,9 +7,42 @@ opens does not pay for them (measured in ``docs/dashboard.md``).
 
 from __future__ import annotations
 
+import importlib
+import sys
 import threading
+from pathlib import Path
 
-__all__ = ["run_server", "server_args", "warm_up"]
+from evfleet._common.errors import InputError
+
+__all__ = ["WARM_MODULES", "app_path", "check_address", "dashboard_command", "run_server", "server_args", "warm_up"]
+
+#: The dashboard's heavy modules, imported by the warm-up thread while the server starts (not at import time, so
+#: that ``evfleet --help`` and the server's start stay fast).
+WARM_MODULES: tuple[str, ...] = (
+    "evfleet.dashboard.state",
+    "evfleet.dashboard.views",
+    "evfleet.dashboard.analysis_views",
+    "evfleet.dashboard.fleet_views",
+)
+
+
+def app_path() -> Path:
+    """The dashboard's Streamlit script inside the installed package."""
+    return Path(__file__).resolve().parent / "app.py"
+
+
+def check_address(port: int, host: str) -> None:
+    """Raise ``ValueError`` naming a bad ``--port`` or ``--host``."""
+    if not 1 <= port <= 65535:
+        raise InputError(f"option '--port' must be within 1-65535 (value {port!r})")
+    if not host or any(c.isspace() for c in host):
+        raise InputError(f"option '--host' must be a host name or address (value {host!r})")
+
+
+def dashboard_command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
+    """The command line that starts the dashboard server as a child process (tests, benchmark)."""
+    check_address(port, host)
+    return [sys.executable, "-m", "evfleet.cli", "dashboard", "--port", str(port), "--host", host]
 
 
 def server_args(app: str, port: int, host: str) -> list[str]:
@@ -44,7 +77,9 @@ def warm_up() -> None:
         # outside a script run Streamlit logs "missing ScriptRunContext" for each cached call: expected here
         logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
         logging.getLogger("streamlit.runtime.caching.cache_data_api").setLevel(logging.ERROR)
-        from evfleet.dashboard import analysis_views, fleet_views, state, views  # noqa: F401
+        state, views = (importlib.import_module(m) for m in WARM_MODULES[:2])
+        for name in WARM_MODULES[2:]:
+            importlib.import_module(name)
 
         state.warm_default_caches(500)
         sc = state.generated_check({**state.default_params(), "vehicles": 500})

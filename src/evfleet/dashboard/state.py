@@ -25,14 +25,21 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from evfleet._common.errors import InputError
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard.i18n import t
+from evfleet.dashboard.sweep_plots import savings_boxplot
 from evfleet.dashboard.views import KpiCard, default_strategy
+from evfleet.gridquality import assess as gq_assess
+from evfleet.inputs.catalog import load_catalog
+from evfleet.inputs.catalog_sources import load_catalog_details
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
+from evfleet.reports.run import run_report_html
 from evfleet.scenario import Scenario
 from evfleet.simulation.live import SPEEDS, LiveSimulation
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
 from evfleet.store.live_record import LiveRecorder
+from evfleet.store.sweeps import load_stored_sweep, stored_sweeps
 from evfleet.strategies import REGISTRY, StrategyError
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
@@ -223,23 +230,23 @@ def composition_from_csv(data: bytes) -> dict[str, int]:
     try:
         df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"fleet CSV: cannot read it ({exc})") from exc
+        raise InputError(f"fleet CSV: cannot read it ({exc})") from exc
     cols = {c.strip().lower(): c for c in df.columns}
     for need in ("model", "count"):
         if need not in cols:
-            raise ValueError(f"fleet CSV: column {need!r} is required (columns: {', '.join(map(str, df.columns))})")
+            raise InputError(f"fleet CSV: column {need!r} is required (columns: {', '.join(map(str, df.columns))})")
     comp: dict[str, int] = {}
     for i, (model, count) in enumerate(zip(df[cols["model"]], df[cols["count"]], strict=True), start=2):
         try:
             c = int(count)
         except (TypeError, ValueError):
-            raise ValueError(f"fleet CSV: row {i}, field 'count' is not an integer (value {count!r})") from None
+            raise InputError(f"fleet CSV: row {i}, field 'count' is not an integer (value {count!r})") from None
         if c < 0 or str(model).strip() in ("", "nan"):
-            raise ValueError(f"fleet CSV: row {i} is invalid (model {model!r}, count {count!r})")
+            raise InputError(f"fleet CSV: row {i} is invalid (model {model!r}, count {count!r})")
         comp[str(model).strip()] = comp.get(str(model).strip(), 0) + c
     total = sum(comp.values())
     if not N_MIN <= total <= N_MAX:
-        raise ValueError(f"fleet CSV: counts sum to {total}; the dashboard takes {N_MIN}-{N_MAX} vehicles")
+        raise InputError(f"fleet CSV: counts sum to {total}; the dashboard takes {N_MIN}-{N_MAX} vehicles")
     return comp
 
 
@@ -268,7 +275,6 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def _report(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _kpis: dict) -> str:
-    from evfleet.reports.run import run_report_html
 
     return run_report_html(_result, _kpis)
 
@@ -287,22 +293,11 @@ def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
 
 @st.cache_resource(max_entries=12, show_spinner=False)
 def _pq(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> Any:
-    from evfleet.gridquality import assess as power_quality  # type: ignore[attr-defined]
-
-    return power_quality.assess(_result)
+    return gq_assess.assess(_result)
 
 
-def pq_available() -> bool:
-    """True when the grid-quality module (``evfleet.gridquality.assess``) is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("evfleet.gridquality.assess") is not None
-
-
-def power_quality(ctrl: Controls) -> Any | None:
-    """The power-quality report of the current run, or ``None`` when the module is not available yet."""
-    if not pq_available():
-        return None
+def power_quality(ctrl: Controls) -> Any:
+    """The power-quality report of the current run (model estimates)."""
     key, _ = current_scenario(ctrl)
     res, _ = run(ctrl)
     return _pq(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res)
@@ -310,7 +305,6 @@ def power_quality(ctrl: Controls) -> Any | None:
 
 @st.cache_resource(show_spinner=False)
 def catalog() -> pd.DataFrame:
-    from evfleet.inputs.catalog import load_catalog
 
     return load_catalog()
 
@@ -328,19 +322,13 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
     for name in dict.fromkeys([strategy, "uncontrolled"]):
         res = _run(key, name, "offline", True, sc)
         _kpis(key, name, "offline", True, res)
-        if name == strategy and pq_available():
+        if name == strategy:
             _pq(key, name, "offline", True, res)
 
 
 @st.cache_resource(show_spinner=False)
-def catalog_details() -> pd.DataFrame | None:
-    """The catalogue with its per-number sources (``evfleet.inputs.catalog_sources``), or ``None`` if not installed."""
-    import importlib.util
-
-    if importlib.util.find_spec("evfleet.inputs.catalog_sources") is None:
-        return None
-    from evfleet.inputs.catalog_sources import load_catalog_details
-
+def catalog_details() -> pd.DataFrame:
+    """The catalogue with its per-number sources (``evfleet.inputs.catalog_sources``)."""
     return load_catalog_details()
 
 
@@ -424,21 +412,18 @@ def live_refresh_s(ctrl: Controls) -> float:
 
 @st.cache_data(ttl=15, show_spinner=False)
 def _stored_sweeps(db: str | None) -> list[dict[str, Any]]:
-    from evfleet.store.sweeps import stored_sweeps
 
     return stored_sweeps(db)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def _sweep_table(db: str | None, sweep_id: str) -> pd.DataFrame:
-    from evfleet.store.sweeps import load_stored_sweep
 
     return load_stored_sweep(sweep_id, db)
 
 
 def sweeps_panel(lang: str) -> None:
     """The stored sweeps (newest first) and the box plot of savings per strategy of the chosen one."""
-    from evfleet.dashboard.sweep_plots import savings_boxplot
 
     db = os.environ.get("EVFLEET_DB")  # part of the cache key: another store, other sweeps
     try:

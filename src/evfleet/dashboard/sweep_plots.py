@@ -10,6 +10,8 @@ from typing import Any
 
 import pandas as pd
 
+from evfleet._common.errors import InputError, InputFileNotFoundError
+
 __all__ = ["load_sweep", "savings_boxplot"]
 
 _LABELS = {
@@ -24,7 +26,7 @@ def load_sweep(out_dir: str | Path) -> pd.DataFrame:
     """The result table of a sweep directory (``DIR/results.parquet``)."""
     path = Path(out_dir) / "results.parquet"
     if not path.is_file():
-        raise FileNotFoundError(f"no sweep results in {out_dir} (missing results.parquet)")
+        raise InputFileNotFoundError(f"no sweep results in {out_dir} (missing results.parquet)")
     return pd.read_parquet(path)
 
 
@@ -33,7 +35,7 @@ def savings_boxplot(table: pd.DataFrame, column: str = "savings_pct", by_v2g: bo
     import plotly.graph_objects as go
 
     if column not in table:
-        raise ValueError(f"column {column!r} is not in the sweep table; known: {', '.join(_LABELS)}")
+        raise InputError(f"column {column!r} is not in the sweep table; known: {', '.join(_LABELS)}")
     fig = go.Figure()
     split = by_v2g and "v2g" in table and table["v2g"].nunique() > 1
     groups = table.groupby("v2g", sort=True) if split else [(None, table)]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet.gridquality.site import mapping_from_file
 
 __all__ = ["EVENT_COLUMNS", "INDICATORS", "STATES", "Thresholds", "classify", "detect_events", "load_thresholds"]
@@ -58,20 +59,20 @@ class Thresholds:
         where = f"{origin}: " if origin else ""
         fr = self.fractions
         if len(fr) != 3 or not all(isinstance(x, int | float) for x in fr) or not 0 < fr[0] <= fr[1] <= fr[2]:
-            raise ValueError(f"{where}field 'fractions' must be 3 increasing numbers > 0 (value {fr!r})")
+            raise InputError(f"{where}field 'fractions' must be 3 increasing numbers > 0 (value {fr!r})")
         for name, lv in self.levels.items():
             if name not in INDICATORS:
-                raise ValueError(f"{where}field 'levels.{name}' is not a known indicator; known: "
+                raise InputError(f"{where}field 'levels.{name}' is not a known indicator; known: "
                                  f"{', '.join(INDICATORS)} (value {lv!r})")  # fmt: skip
             ok = isinstance(lv, list | tuple) and len(lv) == 3
             ok = ok and all(isinstance(x, int | float) and not isinstance(x, bool) and np.isfinite(x) for x in lv)
             if not ok:
-                raise ValueError(f"{where}field 'levels.{name}' must be 3 finite numbers (value {lv!r})")
+                raise InputError(f"{where}field 'levels.{name}' must be 3 finite numbers (value {lv!r})")
             direction = INDICATORS[name][0]
             mono = lv[0] >= lv[1] >= lv[2] if direction == "low" else 0 <= lv[0] <= lv[1] <= lv[2]
             if not mono:
                 order = "decreasing" if direction == "low" else "increasing and >= 0"
-                raise ValueError(f"{where}field 'levels.{name}' must be {order} (value {list(lv)!r})")
+                raise InputError(f"{where}field 'levels.{name}' must be {order} (value {list(lv)!r})")
 
     def boundaries(self, limits: Mapping[str, float]) -> dict[str, tuple[float, float, float]]:
         """Boundaries of every indicator given the limits (``b3`` defaults to the limit)."""
@@ -96,17 +97,17 @@ def load_thresholds(path: str | Path) -> Thresholds:
     data = mapping_from_file(path)
     unknown = [k for k in data if k not in ("levels", "fractions")]
     if unknown:
-        raise ValueError(f"{path}: field '{unknown[0]}' is not a known field; known: levels, fractions "
+        raise InputError(f"{path}: field '{unknown[0]}' is not a known field; known: levels, fractions "
                          f"(value {data[unknown[0]]!r})")  # fmt: skip
     levels = data.get("levels", {})
     if not isinstance(levels, Mapping):
-        raise ValueError(f"{path}: field 'levels' must be an object (value {levels!r})")
+        raise InputError(f"{path}: field 'levels' must be an object (value {levels!r})")
     fractions = data.get("fractions", DEFAULT_FRACTIONS)
     try:
         return Thresholds(levels={k: tuple(v) if isinstance(v, list) else v for k, v in levels.items()},
                           fractions=tuple(fractions) if isinstance(fractions, list) else fractions)  # fmt: skip
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise InputError(f"{path}: {exc}") from None
 
 
 def _magnitude(name: str, values: np.ndarray, centre: float) -> np.ndarray:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet.gridquality.alerts import INDICATORS, STATES, Thresholds, detect_events
 from evfleet.gridquality.layout import FleetLayout, fleet_layout
 from evfleet.gridquality.models import (
@@ -45,6 +46,7 @@ from evfleet.gridquality.models import (
 )
 from evfleet.gridquality.site import HARMONICS, SiteElectrical, SpectrumModel, load_ieee519_limits
 from evfleet.gridquality.summary import assumptions_text, summary_kpis
+from evfleet.inputs.frequency import synthetic_frequency
 
 if TYPE_CHECKING:
     from evfleet.simulation.simulate import RunResult
@@ -112,10 +114,10 @@ class PowerQualityReport:
     def spectrum_at(self, step: int) -> pd.DataFrame:
         """``h, current_pct_of_il, limit_pct`` at ``step`` (worst phase of that step)."""
         if self.harmonics_pct_of_il is None or self.harmonic_limits_pct is None:
-            raise ValueError("field 'harmonics_pct_of_il' is not available in this report (value None)")
+            raise InputError("field 'harmonics_pct_of_il' is not available in this report (value None)")
         n_steps = self.harmonics_pct_of_il.shape[0]
         if not 0 <= step < n_steps:
-            raise ValueError(f"field 'step' must be within 0-{n_steps - 1} (value {step!r})")
+            raise InputError(f"field 'step' must be within 0-{n_steps - 1} (value {step!r})")
         return pd.DataFrame({"h": HARMONICS, "current_pct_of_il": self.harmonics_pct_of_il[step],
                              "limit_pct": self.harmonic_limits_pct})  # fmt: skip
 
@@ -159,13 +161,13 @@ def assess(
     elif isinstance(thresholds, Mapping):
         th = Thresholds(levels=dict(thresholds))
     else:
-        raise ValueError(f"field 'thresholds' must be Thresholds or a mapping (value {type(thresholds).__name__!r})")
+        raise InputError(f"field 'thresholds' must be Thresholds or a mapping (value {type(thresholds).__name__!r})")
     p = np.asarray(result.power_kw, dtype=float)
     n, T = p.shape
     if (n, T) != (sc.n_vehicles, sc.n_steps):
-        raise ValueError(f"field 'power_kw' must have shape {(sc.n_vehicles, sc.n_steps)} (value {p.shape})")
+        raise InputError(f"field 'power_kw' must have shape {(sc.n_vehicles, sc.n_steps)} (value {p.shape})")
     if not np.isfinite(p).all():
-        raise ValueError("field 'power_kw' must be finite (value contains NaN or inf)")
+        raise InputError("field 'power_kw' must be finite (value contains NaN or inf)")
     models = el.spectra()
     limits519 = load_ieee519_limits()
     lay = fleet_layout(sc, el, p)
@@ -302,7 +304,7 @@ def assess(
     if frequency_hz is not None:
         freq = np.asarray(frequency_hz, dtype=float)
         if freq.shape != (T,) or not np.isfinite(freq).all():
-            raise ValueError(f"field 'frequency_hz' must be {T} finite values (value shape {freq.shape})")
+            raise InputError(f"field 'frequency_hz' must be {T} finite values (value shape {freq.shape})")
         freq_src = "a user-supplied series"
     elif "frequency_hz" in sc.series:
         freq = np.asarray(sc.series["frequency_hz"], dtype=float)
@@ -310,7 +312,6 @@ def assess(
     else:
         # The same seeded signal the grid_support strategy follows (evfleet.inputs.frequency), so that the measured
         # fleet response refers to the frequency the fleet actually saw.
-        from evfleet.inputs.frequency import synthetic_frequency
 
         seed = int(result.strategy_params.get("seed", el.frequency_seed))
         freq = synthetic_frequency(T, sc.step_minutes, seed)[0] - 50.0 + el.nominal_hz
@@ -452,7 +453,7 @@ def charger_curves(electrical: SiteElectrical | None = None, loading: np.ndarray
     el = electrical if electrical is not None else SiteElectrical()
     x = np.linspace(0.05, 1.0, 20) if loading is None else np.asarray(loading, dtype=float)
     if x.ndim != 1 or not np.isfinite(x).all() or (x <= 0).any():
-        raise ValueError(f"field 'loading' must be a 1-D array of finite values > 0 (value {loading!r})")
+        raise InputError(f"field 'loading' must be a 1-D array of finite values > 0 (value {loading!r})")
     models = el.spectra()
     frames = []
     for name, ct in el.charger_types.items():  # one row block per charger type (a handful), not per vehicle

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet.gridquality.site import SiteElectrical
 
 __all__ = ["FleetLayout", "fleet_layout"]
@@ -40,7 +41,7 @@ def _charger_names(scenario: Any, el: SiteElectrical) -> np.ndarray:
         known = np.isin(names.astype(str), np.asarray(list(types), dtype=str))
         if not known.all():
             i = int(np.flatnonzero(~known)[0])
-            raise ValueError(f"field 'vehicles.charger[{i}]' is not a known charger type; known: "
+            raise InputError(f"field 'vehicles.charger[{i}]' is not a known charger type; known: "
                              f"{', '.join(types)} (value {_py(names[i])!r})")  # fmt: skip
         return names
     if el.default_charger is not None:
@@ -79,7 +80,7 @@ def _phase_slots(scenario: Any, el: SiteElectrical, single: np.ndarray, power_kw
         ok = np.isin(raw.astype(str), ["1", "2", "3", "L1", "L2", "L3"])
         if not ok[single].all():
             i = int(np.flatnonzero(single & ~ok)[0])
-            raise ValueError(f"field 'vehicles.phase[{i}]' must be 1, 2, 3 or L1-L3 (value {_py(raw[i])!r})")
+            raise InputError(f"field 'vehicles.phase[{i}]' must be 1, 2, 3 or L1-L3 (value {_py(raw[i])!r})")
         num = np.char.lstrip(raw.astype(str), "L")
         slot = np.where(single & ok, np.where(ok, num, "0").astype(np.int64) - 1, -1)
     if el.phase_map:

@@ -23,6 +23,8 @@ import math
 import numpy as np
 from scipy.signal import lfilter
 
+from evfleet._common.errors import InputError
+
 __all__ = [
     "fleet_frequency_response",
     "nema_unbalance_pct",
@@ -50,7 +52,7 @@ def nema_unbalance_pct(phase_a: np.ndarray) -> np.ndarray:
     """NEMA unbalance [%] of three phase magnitudes (3, T): ``100 · max|I_k - mean| / mean`` (0 where mean = 0)."""
     phase_a = np.asarray(phase_a, dtype=float)
     if phase_a.shape[0] != 3:
-        raise ValueError(f"field 'phase_a' must have 3 rows (value shape {phase_a.shape})")
+        raise InputError(f"field 'phase_a' must have 3 rows (value shape {phase_a.shape})")
     mean = phase_a.mean(axis=0)
     dev = np.abs(phase_a - mean).max(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -115,7 +117,7 @@ def relative_ageing_rate(hot_spot_c: np.ndarray, insulation: str = "normal") -> 
         return np.power(2.0, (th - 98.0) / 6.0)
     if insulation == "upgraded":
         return np.exp(15000.0 / (110.0 + 273.0) - 15000.0 / (th + 273.0))
-    raise ValueError(f"field 'insulation' must be 'normal' or 'upgraded' (value {insulation!r})")
+    raise InputError(f"field 'insulation' must be 'normal' or 'upgraded' (value {insulation!r})")
 
 
 def fleet_frequency_response(

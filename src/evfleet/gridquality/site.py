@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from evfleet._common.errors import InputError, InputFileNotFoundError
+
 __all__ = [
     "DEFAULT_CHARGER_TYPES",
     "HARMONICS",
@@ -162,7 +164,7 @@ def mapping_from_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or YAML (``.yaml``/``.yml``) file into a mapping; errors name the file."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"{p}: file not found")
+        raise InputFileNotFoundError(f"{p}: file not found")
     text = p.read_text(encoding="utf-8")
     try:
         if p.suffix.lower() in (".yaml", ".yml"):
@@ -172,11 +174,11 @@ def mapping_from_file(path: str | Path) -> dict[str, Any]:
         else:
             data = json.loads(text)
     except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
-        raise ValueError(
+        raise InputError(
             f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}"
         ) from exc
     if not isinstance(data, Mapping):
-        raise ValueError(f"{p}: field '<root>' must be an object (value {type(data).__name__!r})")
+        raise InputError(f"{p}: field '<root>' must be an object (value {type(data).__name__!r})")
     return dict(data)
 
 
@@ -212,7 +214,7 @@ class Ieee519Limits:
     def ratio_row(self, isc_il: float) -> int:
         """Table 2 row for I_SC/I_L: ``<20``, ``20-50``, ``50-100``, ``100-1000``, ``>1000`` (lower edge inclusive)."""
         if not isc_il > 0:
-            raise ValueError(f"field 'isc_il' must be > 0 (value {isc_il!r})")
+            raise InputError(f"field 'isc_il' must be > 0 (value {isc_il!r})")
         return int(np.searchsorted(self.ratio_edges, isc_il, side="right"))
 
     def current_limits_pct(self, isc_il: float, h: np.ndarray = HARMONICS) -> np.ndarray:
@@ -232,7 +234,7 @@ class Ieee519Limits:
         for row in self.voltage:
             if kv <= row["max_kv"]:
                 return row
-        raise ValueError(f"field 'pcc voltage' must be <= 69 kV for the tabulated IEEE 519 limits (value {kv!r})")
+        raise InputError(f"field 'pcc voltage' must be <= 69 kV for the tabulated IEEE 519 limits (value {kv!r})")
 
 
 @cache
@@ -466,7 +468,7 @@ class SiteElectrical:
         try:
             return cls(**kwargs)
         except ValueError as exc:
-            raise ValueError(f"{origin}: {exc}" if origin else str(exc)) from None
+            raise InputError(f"{origin}: {exc}" if origin else str(exc)) from None
 
     @classmethod
     def from_scenario(cls, scenario: Any) -> SiteElectrical:

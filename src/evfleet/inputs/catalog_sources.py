@@ -24,7 +24,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet.inputs.catalog import CATALOG_COLUMNS, CATALOG_RANGES, CatalogError, _data_path, normalise_model_name
+from evfleet.inputs.catalog_table import (
+    CATALOG_COLUMNS,
+    CATALOG_RANGES,
+    CatalogError,
+    data_path,
+    merge_catalog,
+    normalise_model_name,
+    read_catalog_file,
+)
+from evfleet.inputs.charging_curve import GENERIC_END_FRAC, GENERIC_TAPER_SOC
 
 __all__ = [
     "BIDIRECTIONAL",
@@ -98,8 +107,8 @@ _REFERENCE_COLUMNS = ("id", "kind", "publisher", "title", "url", "date_read", "s
 
 
 def _default_paths(models: str | Path | None, refs: str | Path | None) -> tuple[Path, Path]:
-    return (Path(models) if models else _data_path("catalog", "models.csv"),
-            Path(refs) if refs else _data_path("catalog", "references.csv"))  # fmt: skip
+    return (Path(models) if models else data_path("catalog", "models.csv"),
+            Path(refs) if refs else data_path("catalog", "references.csv"))  # fmt: skip
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -277,7 +286,6 @@ def _shipped_details() -> pd.DataFrame:
 
 def _fill_user_rows(extra: pd.DataFrame) -> pd.DataFrame:
     """Detail columns for user rows: their ``source`` text stands for every number's source."""
-    from evfleet.inputs.charging_curve import GENERIC_END_FRAC, GENERIC_TAPER_SOC
 
     out = extra.copy()
     src = out["source"].astype(str)
@@ -301,7 +309,6 @@ def load_catalog_details(extra: str | Path | pd.DataFrame | None = None) -> pd.D
     The first nine columns are those of :func:`evfleet.inputs.catalog.load_catalog`; ``extra`` rows (a user file or
     frame) add or override models, their ``source`` standing for each number's source.
     """
-    from evfleet.inputs.catalog import merge_catalog, read_catalog_file
 
     cat = _shipped_details().copy()
     if extra is not None:
@@ -363,7 +370,7 @@ def apply_ev2gym_v2g_2024(catalog: pd.DataFrame) -> pd.DataFrame:
     Every model listed in EV2Gym's ``ev_specs_v2g_enabled2024.json`` (Tesla Model 3 included) gets ``v2g`` yes
     and that file's AC/DC discharge powers [kW]; its ``source`` says so. Other rows are unchanged.
     """
-    raw = json.loads(_data_path("ev2gym", "ev_specs_v2g_enabled2024.json").read_text(encoding="utf-8"))
+    raw = json.loads(data_path("ev2gym", "ev_specs_v2g_enabled2024.json").read_text(encoding="utf-8"))
     spec = {normalise_model_name(k).lower(): v for k, v in raw.items()}
     out = catalog.copy()
     hit = out["model"].str.lower().isin(set(spec))

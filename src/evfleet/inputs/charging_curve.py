@@ -25,6 +25,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from evfleet._common.errors import InputError
+
 __all__ = [
     "GENERIC_END_FRAC",
     "GENERIC_TAPER_SOC",
@@ -106,12 +108,12 @@ def taper_fields(vehicles_extra: Mapping[str, np.ndarray], n: int) -> tuple[np.n
         try:
             arr = raw.astype(float)
         except (TypeError, ValueError):
-            raise ValueError(f"field 'vehicles.{name}' must hold numbers (value {raw[:3].tolist()!r}...)") from None
+            raise InputError(f"field 'vehicles.{name}' must hold numbers (value {raw[:3].tolist()!r}...)") from None
         if arr.shape != (n,):
-            raise ValueError(f"field 'vehicles.{name}' must have length {n} (value {arr.shape[0]})")
+            raise InputError(f"field 'vehicles.{name}' must have length {n} (value {arr.shape[0]})")
         bad = np.flatnonzero(~np.isfinite(arr) | (arr < lo) | (arr > hi))
         if bad.size:
             i = int(bad[0])
-            raise ValueError(f"field 'vehicles.{name}[{i}]' must be within {lo:g}-{hi:g} (value {float(arr[i])!r})")
+            raise InputError(f"field 'vehicles.{name}[{i}]' must be within {lo:g}-{hi:g} (value {float(arr[i])!r})")
         out.append(arr)
     return out[0], out[1]

@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
+from evfleet.inputs.catalog import load_catalog
+from evfleet.inputs.generate import CHARGER_TYPES, ScenarioParams, generate_scenario
 from evfleet.inputs.importers import SERIES_COLUMNS, _known_models
+from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
+from evfleet.inputs.tariffs import load_tariff
+from evfleet.scenario import FORMAT, scenario_from_dict
 
 __all__ = ["apply_series", "resample_series", "scenario_from_fleet"]
 
@@ -38,7 +44,7 @@ def resample_series(
     if target[0] < edges[0] - 1e-6 or target[-1] > edges[-1] + 1e-6:
         end = start + pd.Timedelta(seconds=float(target[-1]))
         covered_end = times[0] + pd.Timedelta(seconds=float(edges[-1] - edges[0]))
-        raise ValueError(
+        raise InputError(
             f"the series covers {times[0].isoformat()} to {covered_end.isoformat()}"
             f" but the scenario needs {start.isoformat()} to {end.isoformat()}"
         )
@@ -53,7 +59,6 @@ def apply_series(scenario: Any, payload: Mapping[str, Any]) -> Any:
     When an import price is given, the scenario's ``tou_period`` labels (from a tariff) no longer describe the prices
     and are dropped.
     """
-    from evfleet.scenario import scenario_from_dict
 
     times = pd.DatetimeIndex([pd.Timestamp(t) for t in payload["time"]])
     data = scenario.to_dict()
@@ -97,11 +102,6 @@ def scenario_from_fleet(
     the generator's defaults (base load ``50 + 0.3 N`` kW peak, PV ``0.4 N`` kWp, import limit
     ``base peak + 5 N`` kW: assumptions, listed in ``docs/model.md``).
     """
-    from evfleet.inputs.catalog import load_catalog
-    from evfleet.inputs.generate import CHARGER_TYPES, ScenarioParams, generate_scenario
-    from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
-    from evfleet.inputs.tariffs import load_tariff
-    from evfleet.scenario import FORMAT, scenario_from_dict
 
     catalog = load_catalog() if catalog is None else catalog
     tz = str(fleet.get("timezone", "Africa/Casablanca"))
@@ -143,7 +143,7 @@ def scenario_from_fleet(
     dep = pd.DatetimeIndex([pd.Timestamp(r["departure"]) for r in rows]).tz_convert(tz)
     t0 = pd.Timestamp(start).tz_localize(tz) if start else arr.min().floor(f"{step_minutes}min")
     if t0 > arr.min():
-        raise ValueError(f"option 'start' ({t0.isoformat()}) is after the first arrival ({arr.min().isoformat()})")
+        raise InputError(f"option 'start' ({t0.isoformat()}) is after the first arrival ({arr.min().isoformat()})")
     dt_s = step_minutes * 60.0
     arrival_step = np.floor((arr - t0).total_seconds().to_numpy() / dt_s + 1e-9).astype(np.int64)
     departure_step = np.ceil((dep - t0).total_seconds().to_numpy() / dt_s - 1e-9).astype(np.int64)
@@ -222,8 +222,6 @@ def scenario_from_fleet(
 def _catalog_tmp(catalog: pd.DataFrame) -> str | None:
     """A temporary CSV of the catalogue rows that are not shipped (for :class:`ScenarioParams.catalog_file`)."""
     import tempfile
-
-    from evfleet.inputs.catalog import load_catalog
 
     shipped = load_catalog()
     merged = catalog.merge(shipped, how="left", indicator=True)

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
+from evfleet._common.errors import InputError, InputFileNotFoundError
+
 __all__ = [
     "DEADBAND_HZ",
     "FULL_ACTIVATION_HZ",
@@ -92,21 +94,21 @@ def load_frequency_csv(path: str | Path, n_steps: int, start: pd.Timestamp | Non
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"frequency file {str(path)!r} does not exist")
+        raise InputFileNotFoundError(f"frequency file {str(path)!r} does not exist")
     df = pd.read_csv(path)
     if "frequency_hz" not in df.columns:
-        raise ValueError(f"frequency file {str(path)!r}: missing column 'frequency_hz' (columns: {list(df.columns)})")
+        raise InputError(f"frequency file {str(path)!r}: missing column 'frequency_hz' (columns: {list(df.columns)})")
     f = pd.to_numeric(df["frequency_hz"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(f) | (f < 45.0) | (f > 55.0))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(
+        raise InputError(
             f"frequency file {str(path)!r}: 'frequency_hz' row {i} must be a number within 45-55 Hz "
             f"(value {df['frequency_hz'].iloc[i]!r})"
         )
     if "time" in df.columns:
         if start is None:
-            raise ValueError("a frequency CSV with a 'time' column needs the scenario start")
+            raise InputError("a frequency CSV with a 'time' column needs the scenario start")
         times = pd.to_datetime(df["time"], utc=True)
         step = ((times - start.tz_convert("UTC")) / pd.Timedelta(minutes=step_minutes)).to_numpy()
         idx = np.floor(step).astype(np.int64)
@@ -115,10 +117,10 @@ def load_frequency_csv(path: str | Path, n_steps: int, start: pd.Timestamp | Non
         counts = np.bincount(idx[ok], minlength=n_steps)
         if (counts == 0).any():
             missing = int(np.flatnonzero(counts == 0)[0])
-            raise ValueError(f"frequency file {str(path)!r}: no sample for step {missing} of the scenario")
+            raise InputError(f"frequency file {str(path)!r}: no sample for step {missing} of the scenario")
         return sums / counts
     if len(f) == 0 or len(f) % n_steps:
-        raise ValueError(
+        raise InputError(
             f"frequency file {str(path)!r}: {len(f)} rows is not a multiple of the scenario's {n_steps} steps "
             "(add a 'time' column to resample)"
         )

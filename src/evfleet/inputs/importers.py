@@ -27,6 +27,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
+from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet.inputs.catalog import load_catalog, normalise_model_name, read_catalog_file
+from evfleet.inputs.generate import CHARGER_TYPES
+from evfleet.inputs.tariffs import load_tariff
+
 __all__ = [
     "FLEET_MODEL_COLUMNS",
     "FLEET_VEHICLE_COLUMNS",
@@ -71,7 +76,7 @@ class ImportProblem:
         return f"{self.file}: line {self.line}, column '{self.column}': {self.message} (value {self.value!r})"
 
 
-class ImportValidationError(ValueError):
+class ImportValidationError(InputError):
     """A file failed validation; ``problems`` lists every problem, the message names the first one."""
 
     def __init__(self, problems: list[ImportProblem]) -> None:
@@ -99,7 +104,7 @@ class ParsedImport:
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
     """Header (lower-case, stripped), rows with their file line numbers, and the file's sha256."""
     if not path.exists():
-        raise FileNotFoundError(f"{path}: file not found")
+        raise InputFileNotFoundError(f"{path}: file not found")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -186,21 +191,21 @@ def _validate_rows(
 def _soc(value: Any) -> float:
     text = str(value).strip()
     if text == "":
-        raise ValueError("is empty")
+        raise InputError("is empty")
     pct = text.endswith("%")
     try:
         num = float(text.rstrip("%").strip())
     except ValueError:
-        raise ValueError("is not a number (a fraction 0-1, or a percentage like '35%')") from None
+        raise InputError("is not a number (a fraction 0-1, or a percentage like '35%')") from None
     if not np.isfinite(num):
-        raise ValueError("is not a finite number")
+        raise InputError("is not a finite number")
     if pct:
         if not 0.0 <= num <= 100.0:
-            raise ValueError("must be within 0-100 %")
+            raise InputError("must be within 0-100 %")
         return num / 100.0
     if not 0.0 <= num <= 1.0:
         hint = " (write percentages with '%', e.g. '35%')" if 1.0 < num <= 100.0 else ""
-        raise ValueError(f"must be a fraction within 0-1{hint}")
+        raise InputError(f"must be a fraction within 0-1{hint}")
     return num
 
 
@@ -210,19 +215,19 @@ def _bool(value: Any) -> bool:
         return True
     if text in {"0", "false", "no", "n", "non", ""}:
         return False
-    raise ValueError("must be yes/no (or true/false)")
+    raise InputError("must be yes/no (or true/false)")
 
 
 def _finite(value: Any) -> float:
     text = str(value).strip()
     if text == "":
-        raise ValueError("is empty")
+        raise InputError("is empty")
     try:
         num = float(text)
     except ValueError:
-        raise ValueError("is not a number") from None
+        raise InputError("is not a number") from None
     if not np.isfinite(num):
-        raise ValueError("is not a finite number")
+        raise InputError("is not a finite number")
     return num
 
 
@@ -232,12 +237,12 @@ def _parse_time(text: str, info: ValidationInfo) -> pd.Timestamp:
     tz = ctx.get("timezone", "Africa/Casablanca")
     text = str(text).strip()
     if text == "":
-        raise ValueError("is empty")
+        raise InputError("is empty")
     m = _TIME_OF_DAY.match(text)
     if m:
         day = ctx.get("date")
         if day is None:
-            raise ValueError("is a time of day: give the date with --date YYYY-MM-DD, or write full dates")
+            raise InputError("is a time of day: give the date with --date YYYY-MM-DD, or write full dates")
         naive = datetime.combine(day, datetime.min.time()).replace(
             hour=int(m[1]), minute=int(m[2]), second=int(m[3] or 0)
         )
@@ -246,12 +251,12 @@ def _parse_time(text: str, info: ValidationInfo) -> pd.Timestamp:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError("is not a time (ISO 8601 like 2026-03-02T18:30 or 2026-03-02 18:30+01:00, or HH:MM)") from None
+        raise InputError("is not a time (ISO 8601 like 2026-03-02T18:30 or 2026-03-02 18:30+01:00, or HH:MM)") from None
     ts = pd.Timestamp(parsed)
     try:
         return ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
     except Exception as exc:  # non-existent/ambiguous local time at a DST change
-        raise ValueError(f"is not a valid local time in {tz}: {exc}") from None
+        raise InputError(f"is not a valid local time in {tz}: {exc}") from None
 
 
 # --- fleet --------------------------------------------------------------------------------------------------------
@@ -267,14 +272,13 @@ class _FleetRowBase(BaseModel):
     @field_validator("model", check_fields=False)
     @classmethod
     def _model_known(cls, value: str, info: ValidationInfo) -> str:
-        from evfleet.inputs.catalog import normalise_model_name
 
         ctx = info.context or {}
         name = normalise_model_name(value)
         catalog: pd.DataFrame = ctx["catalog"]
         idx = _known_models(catalog).get(name.lower())
         if idx is None:
-            raise ValueError("unknown model (see `evfleet catalog`, or add it with `evfleet import catalog FILE`)")
+            raise InputError("unknown model (see `evfleet catalog`, or add it with `evfleet import catalog FILE`)")
         return str(catalog["model"].iloc[idx])
 
 
@@ -305,23 +309,22 @@ class FleetVehicleRow(_FleetRowBase):
             if _TIME_OF_DAY.match(str(value).strip()) and dep <= arr:
                 dep = (dep.tz_localize(None) + timedelta(days=1)).tz_localize(dep.tz)  # overnight stay
             if dep <= arr:
-                raise ValueError(f"departure must be after arrival ({arr.isoformat()})")
+                raise InputError(f"departure must be after arrival ({arr.isoformat()})")
         return dep.isoformat()
 
     @field_validator("charger")
     @classmethod
     def _charger(cls, value: str, info: ValidationInfo) -> str:
-        from evfleet.inputs.generate import CHARGER_TYPES
 
         key = value.strip().lower()
         if key not in CHARGER_TYPES:
-            raise ValueError(f"unknown charger type; known: {', '.join(CHARGER_TYPES)}")
+            raise InputError(f"unknown charger type; known: {', '.join(CHARGER_TYPES)}")
         model = info.data.get("model")
         if model is not None and CHARGER_TYPES[key][1] == "DC":
             catalog: pd.DataFrame = (info.context or {})["catalog"]
             row = catalog.iloc[_known_models(catalog)[model.lower()]]
             if float(row["dc_charge_kw"]) <= 0:
-                raise ValueError(f"model {model!r} cannot charge on DC")
+                raise InputError(f"model {model!r} cannot charge on DC")
         return key
 
 
@@ -343,7 +346,6 @@ def parse_fleet(
 
     ``catalog`` defaults to the shipped catalogue; ``date`` (YYYY-MM-DD) anchors ``HH:MM`` times.
     """
-    from evfleet.inputs.catalog import load_catalog, normalise_model_name
 
     path = Path(path)
     catalog = load_catalog() if catalog is None else catalog
@@ -353,11 +355,11 @@ def parse_fleet(
         try:
             ctx["date"] = datetime.fromisoformat(date).date()
         except ValueError:
-            raise ValueError(f"option '--date' is not a date YYYY-MM-DD (value {date!r})") from None
+            raise InputError(f"option '--date' is not a date YYYY-MM-DD (value {date!r})") from None
     try:
         pd.Timestamp("2020-01-01", tz=timezone)
     except Exception:
-        raise ValueError(f"option '--timezone' is not a known IANA time zone (value {timezone!r})") from None
+        raise InputError(f"option '--timezone' is not a known IANA time zone (value {timezone!r})") from None
     per_vehicle = "vehicle_id" in header
     required = FLEET_VEHICLE_COLUMNS if per_vehicle else FLEET_MODEL_COLUMNS
     problems = _check_header(path, header, required)
@@ -436,7 +438,7 @@ class SeriesRow(BaseModel):
     @classmethod
     def _time(cls, value: str, info: ValidationInfo) -> str:
         if _TIME_OF_DAY.match(str(value).strip()):
-            raise ValueError("needs a date (ISO 8601 like 2026-03-02T18:30)")
+            raise InputError("needs a date (ISO 8601 like 2026-03-02T18:30)")
         return _parse_time(value, info).isoformat()
 
     @field_validator(*SERIES_COLUMNS)
@@ -446,7 +448,7 @@ class SeriesRow(BaseModel):
             return None
         lo, hi = SERIES_COLUMNS[str(info.field_name)][1]
         if not lo <= value <= hi:
-            raise ValueError(f"must be within {lo:g}-{hi:g} {SERIES_COLUMNS[str(info.field_name)][0]}")
+            raise InputError(f"must be within {lo:g}-{hi:g} {SERIES_COLUMNS[str(info.field_name)][0]}")
         return value
 
 
@@ -511,11 +513,10 @@ def series_to_csv(payload: Mapping[str, Any]) -> str:
 
 def parse_tariff(path: str | Path) -> ParsedImport:
     """Validate a tariff file (format ``evfleet.tariff/1``, JSON or YAML) with :func:`.tariffs.load_tariff`."""
-    from evfleet.inputs.tariffs import load_tariff
 
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: file not found")
+        raise InputFileNotFoundError(f"{path}: file not found")
     tariff = load_tariff(path)
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     return ParsedImport(
@@ -525,7 +526,6 @@ def parse_tariff(path: str | Path) -> ParsedImport:
 
 def parse_catalog(path: str | Path) -> ParsedImport:
     """Validate catalogue additions with :func:`evfleet.inputs.catalog.read_catalog_file`."""
-    from evfleet.inputs.catalog import read_catalog_file
 
     path = Path(path)
     df = read_catalog_file(path)

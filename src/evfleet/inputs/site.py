@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
+
 __all__ = ["BASE_LOAD_SHAPES", "CASABLANCA", "SiteLocation", "base_load_profile_kw", "pv_profile_kw"]
 
 
@@ -52,9 +54,9 @@ BASE_LOAD_SHAPES: dict[str, np.ndarray] = {
 def base_load_profile_kw(times: pd.DatetimeIndex, peak_kw: float, shape: str = "depot") -> np.ndarray:
     """Base (non-EV) site load at each local time [kW], linearly interpolated between hourly shape points."""
     if peak_kw < 0:
-        raise ValueError(f"base_load peak_kw must be >= 0 (value {peak_kw!r})")
+        raise InputError(f"base_load peak_kw must be >= 0 (value {peak_kw!r})")
     if shape not in BASE_LOAD_SHAPES:
-        raise ValueError(f"unknown base-load shape {shape!r}; known: {', '.join(BASE_LOAD_SHAPES)}")
+        raise InputError(f"unknown base-load shape {shape!r}; known: {', '.join(BASE_LOAD_SHAPES)}")
     prof = BASE_LOAD_SHAPES[shape]
     hour = times.hour.to_numpy() + times.minute.to_numpy() / 60.0
     xp = np.arange(25, dtype=float)
@@ -78,7 +80,7 @@ def pv_profile_kw(
     14 %); ``temp_air_c`` is a constant ambient temperature (assumption).
     """
     if pv_kwp < 0:
-        raise ValueError(f"pv_kwp must be >= 0 (value {pv_kwp!r})")
+        raise InputError(f"pv_kwp must be >= 0 (value {pv_kwp!r})")
     n = len(times)
     if pv_kwp == 0 or n == 0:
         return np.zeros(n)

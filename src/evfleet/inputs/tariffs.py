@@ -24,13 +24,15 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from evfleet._common.errors import InputError
+
 __all__ = ["DEFAULT_TARIFF", "Tariff", "TariffError", "list_tariffs", "load_tariff"]
 
 DEFAULT_TARIFF = "onee_mt_trihoraire"
 _STATUSES = {"sourced", "inference", "assumption"}
 
 
-class TariffError(ValueError):
+class TariffError(InputError):
     """A tariff file is invalid; the message names the file, field and value."""
 
 

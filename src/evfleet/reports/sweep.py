@@ -16,6 +16,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet.batch.sweep import summary_frame
+from evfleet.reports.html import page as _page
+from evfleet.store.sweeps import sweep_table
+
 __all__ = ["svg_box_plot", "sweep_report_body", "sweep_report_html"]
 
 _COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"]
@@ -108,7 +112,6 @@ def _groups(table: pd.DataFrame, column: str) -> tuple[list[tuple[str, np.ndarra
 
 def sweep_report_body(table: pd.DataFrame, meta: dict[str, Any], spec: dict[str, Any]) -> str:
     """The report's HTML body: summary table, box plots of savings and peak reduction, unmet energy, the spec."""
-    from evfleet.batch.sweep import summary_frame
 
     def fmt(x: Any) -> str:
         if isinstance(x, float):
@@ -143,8 +146,6 @@ def sweep_report_body(table: pd.DataFrame, meta: dict[str, Any], spec: dict[str,
 
 def sweep_report_html(store: Any, group_id: str) -> str:
     """A self-contained HTML report of a sweep stored by ``evfleet sweep``."""
-    from evfleet.reports.run import _page
-    from evfleet.store.sweeps import sweep_table
 
     group = store.get_group(group_id)
     table = sweep_table(group)

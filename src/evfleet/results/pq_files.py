@@ -12,7 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.files import write_csv_atomic, write_json_atomic
 from evfleet.gridquality.assess import PER_STEP_COLUMNS, PowerQualityReport
+from evfleet.scenario import load_scenario
+from evfleet.simulation.simulate import RunResult, SimulationOptions
 
 __all__ = [
     "SITE_CSV_COLUMNS",
@@ -32,7 +36,7 @@ def merge_site_columns(site: pd.DataFrame, report: PowerQualityReport) -> pd.Dat
     """``site`` with the grid-quality columns appended (replacing older ones of the same name)."""
     out = site.drop(columns=[c for c in SITE_CSV_COLUMNS if c in site.columns])
     if len(out) != len(report.per_step):
-        raise ValueError(f"field 'site.csv rows' must equal the run's {len(report.per_step)} steps (value {len(out)})")
+        raise InputError(f"field 'site.csv rows' must equal the run's {len(report.per_step)} steps (value {len(out)})")
     for col in SITE_CSV_COLUMNS:
         out[col] = report.per_step[col].to_numpy()
     return out
@@ -45,15 +49,8 @@ def events_table(report: PowerQualityReport) -> pd.DataFrame:
     return ev
 
 
-def _atomic_csv(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(path)
-
-
 def write_power_quality_files(report: PowerQualityReport, out_dir: str | Path) -> dict[str, Path]:
     """Write ``events.csv`` and update ``site.csv`` and ``kpis.json`` of an existing run directory."""
-    from evfleet.results.run_files import write_json_atomic
 
     out = Path(out_dir)
     site_path, kpi_path, ev_path = out / "site.csv", out / "kpis.json", out / "events.csv"
@@ -62,8 +59,8 @@ def write_power_quality_files(report: PowerQualityReport, out_dir: str | Path) -
     kpis = {k: v for k, v in kpis.items() if not k.startswith("pq_")}
     kpis.update(report.summary)
     site = merge_site_columns(site, report)
-    _atomic_csv(events_table(report), ev_path)
-    _atomic_csv(site, site_path)
+    write_csv_atomic(events_table(report), ev_path)
+    write_csv_atomic(site, site_path)
     write_json_atomic(kpi_path, kpis)
     return {"events": ev_path, "site": site_path, "kpis": kpi_path}
 
@@ -72,20 +69,20 @@ def load_frequency_csv(path: str | Path, n_steps: int) -> np.ndarray:
     """A frequency series [Hz] from a CSV with a ``frequency_hz`` column of ``n_steps`` rows (45-55 Hz)."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"{p}: file not found")
+        raise InputFileNotFoundError(f"{p}: file not found")
     try:
         df = pd.read_csv(p)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{p}: not a readable CSV: {exc}") from exc
+        raise InputError(f"{p}: not a readable CSV: {exc}") from exc
     if "frequency_hz" not in df.columns:
-        raise ValueError(f"{p}: field 'frequency_hz' is required (value columns {list(df.columns)!r})")
+        raise InputError(f"{p}: field 'frequency_hz' is required (value columns {list(df.columns)!r})")
     f = pd.to_numeric(df["frequency_hz"], errors="coerce").to_numpy(dtype=float)
     if len(f) != n_steps:
-        raise ValueError(f"{p}: field 'frequency_hz' must have {n_steps} rows, one per step (value {len(f)})")
+        raise InputError(f"{p}: field 'frequency_hz' must have {n_steps} rows, one per step (value {len(f)})")
     bad = np.flatnonzero(~np.isfinite(f) | (f < 45) | (f > 55))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{p}: field 'frequency_hz[{i}]' must be a number within 45-55 Hz "
+        raise InputError(f"{p}: field 'frequency_hz[{i}]' must be a number within 45-55 Hz "
                          f"(value {df['frequency_hz'].iloc[i]!r})")  # fmt: skip
     return f
 
@@ -96,36 +93,34 @@ def load_run(run_dir: str | Path) -> Any:
     Reads ``scenario.json``, ``trace.npz`` (``power_kw``, ``soc``, ``site_kw``, ``vehicle_id``) and, when present,
     ``kpis.json`` (strategy name, mode, v2g, ``strategy_*`` report keys). Fields not stored are left empty.
     """
-    from evfleet.scenario import load_scenario
-    from evfleet.simulation.simulate import RunResult, SimulationOptions
 
     d = Path(run_dir)
     if not d.is_dir():
-        raise FileNotFoundError(f"{d}: run directory not found")
+        raise InputFileNotFoundError(f"{d}: run directory not found")
     for name in ("scenario.json", "trace.npz"):
         if not (d / name).exists():
-            raise FileNotFoundError(f"{d / name}: file not found (is {d} a directory written by `evfleet run`?)")
+            raise InputFileNotFoundError(f"{d / name}: file not found (is {d} a directory written by `evfleet run`?)")
     sc = load_scenario(d / "scenario.json")
     try:
         with np.load(d / "trace.npz", allow_pickle=False) as z:
             trace = {k: z[k] for k in z.files}
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{d / 'trace.npz'}: not a readable trace: {exc}") from exc
+        raise InputError(f"{d / 'trace.npz'}: not a readable trace: {exc}") from exc
     for key in ("power_kw", "soc", "site_kw"):
         if key not in trace:
-            raise ValueError(f"{d / 'trace.npz'}: field '{key}' is required (value missing)")
+            raise InputError(f"{d / 'trace.npz'}: field '{key}' is required (value missing)")
     power = np.asarray(trace["power_kw"], dtype=float)
     if power.shape != (sc.n_vehicles, sc.n_steps):
-        raise ValueError(f"{d / 'trace.npz'}: field 'power_kw' must have shape {(sc.n_vehicles, sc.n_steps)} "
+        raise InputError(f"{d / 'trace.npz'}: field 'power_kw' must have shape {(sc.n_vehicles, sc.n_steps)} "
                          f"(value {power.shape})")  # fmt: skip
     if "vehicle_id" in trace and not np.array_equal(trace["vehicle_id"].astype(str), sc.vehicles.id.astype(str)):
-        raise ValueError(f"{d / 'trace.npz'}: field 'vehicle_id' does not match scenario.json (value differs)")
+        raise InputError(f"{d / 'trace.npz'}: field 'vehicle_id' does not match scenario.json (value differs)")
     kpis: dict[str, Any] = {}
     if (d / "kpis.json").exists():
         try:
             kpis = json.loads((d / "kpis.json").read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{d / 'kpis.json'}: not valid JSON: {exc}") from exc
+            raise InputError(f"{d / 'kpis.json'}: not valid JSON: {exc}") from exc
     mode = kpis.get("mode", "offline")
     opts = SimulationOptions(mode=mode if mode in ("offline", "online") else "offline", v2g=bool(kpis.get("v2g", True)))
     report = {k[len("strategy_") :]: v for k, v in kpis.items() if k.startswith("strategy_")}

@@ -7,17 +7,19 @@ Units as in the column names: power [kW], energy [kWh], prices [MAD/kWh], SOC fr
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from evfleet._common.files import write_json_atomic
 from evfleet.analysis.kpis import compute_kpis, step_table_columns
+from evfleet.gridquality.assess import assess
+from evfleet.results.pq_files import events_table, merge_site_columns
 from evfleet.simulation.simulate import RunResult
 
-__all__ = ["site_table", "vehicle_table", "write_json_atomic", "write_run_outputs"]
+__all__ = ["site_table", "vehicle_table", "write_run_outputs"]
 
 
 def site_table(result: RunResult) -> pd.DataFrame:
@@ -59,13 +61,6 @@ def vehicle_table(result: RunResult) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` through a temporary file renamed into place."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def write_run_outputs(
     result: RunResult,
     out_dir: str | Path,
@@ -86,9 +81,6 @@ def write_run_outputs(
     site = site_table(result)
     events = None
     if power_quality:
-        from evfleet.gridquality.assess import assess
-        from evfleet.results.pq_files import events_table, merge_site_columns
-
         report = assess(result, electrical, thresholds)
         site = merge_site_columns(site, report)
         kpis = {**kpis, **report.summary}

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet.scenario import Scenario
 from evfleet.simulation.simulate import Engine, build_problem
 from evfleet.store.live_record import LiveRecorder
@@ -110,9 +111,9 @@ class LiveSimulation:
         recorder: LiveRecorder | None = None,
     ) -> None:
         if not speed > 0:
-            raise ValueError(f"option 'speed' must be > 0 (value {speed!r})")
+            raise InputError(f"option 'speed' must be > 0 (value {speed!r})")
         if not horizon_h > 0:
-            raise ValueError(f"option 'horizon_h' must be > 0 (value {horizon_h!r})")
+            raise InputError(f"option 'horizon_h' must be > 0 (value {horizon_h!r})")
         self._factory = scenario_factory
         self.strategy_name = strategy
         self.strategy_params = dict(strategy_params or {})
@@ -132,9 +133,9 @@ class LiveSimulation:
         first = scenario_factory(0)
         self.window_steps = int(window_steps) if window_steps is not None else 2 * first.n_steps
         if self.window_steps < 1:
-            raise ValueError(f"option 'window_steps' must be >= 1 (value {window_steps!r})")
+            raise InputError(f"option 'window_steps' must be >= 1 (value {window_steps!r})")
         if not 0 <= start_step < first.n_steps:
-            raise ValueError(f"option 'start_step' must be within 0-{first.n_steps - 1} (value {start_step!r})")
+            raise InputError(f"option 'start_step' must be within 0-{first.n_steps - 1} (value {start_step!r})")
         self.start_step = int(start_step)
         self._reset_state(first)
 
@@ -303,7 +304,7 @@ class LiveSimulation:
     def set_speed(self, speed: float) -> None:
         """Change the speed (simulated s per wall s) without losing state."""
         if not speed > 0:
-            raise ValueError(f"option 'speed' must be > 0 (value {speed!r})")
+            raise InputError(f"option 'speed' must be > 0 (value {speed!r})")
         self._speed = float(speed)
         self._wake.set()
 

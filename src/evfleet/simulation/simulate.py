@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.inputs.charging_curve import taper_cuts, taper_fields
 from evfleet.scenario import Scenario
 from evfleet.strategies import ChargingProblem, Strategy, get_strategy
@@ -51,11 +52,11 @@ class SimulationOptions:
 
     def validate(self) -> None:
         if self.mode not in ("offline", "online"):
-            raise ValueError(f"option 'mode' must be 'offline' or 'online' (value {self.mode!r})")
+            raise InputError(f"option 'mode' must be 'offline' or 'online' (value {self.mode!r})")
         if not self.horizon_h > 0:
-            raise ValueError(f"option 'horizon_h' must be > 0 (value {self.horizon_h!r})")
+            raise InputError(f"option 'horizon_h' must be > 0 (value {self.horizon_h!r})")
         if not 0 <= self.forecast_noise <= 1:
-            raise ValueError(f"option 'forecast_noise' must be within 0-1 (value {self.forecast_noise!r})")
+            raise InputError(f"option 'forecast_noise' must be within 0-1 (value {self.forecast_noise!r})")
 
 
 @dataclass(frozen=True, eq=False)
@@ -292,7 +293,7 @@ def simulate(
         problem = build_problem(scenario, np.arange(n), v.energy_arrival_kwh.copy(), 0, T, opts.v2g)
         plan = np.asarray(strat.schedule(problem), dtype=float)
         if plan.shape != (n, T):
-            raise ValueError(f"strategy {strat.name!r} returned shape {plan.shape}, expected {(n, T)}")
+            raise InputError(f"strategy {strat.name!r} returned shape {plan.shape}, expected {(n, T)}")
     rng = np.random.default_rng(opts.seed)
     horizon_steps = max(1, round(opts.horizon_h / scenario.dt_h))
     for t in range(T):

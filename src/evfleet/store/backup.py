@@ -21,15 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from evfleet import __version__
-from evfleet.store.runs import (
-    DbLocation,
-    SchemaTooNewError,
-    Store,
-    StoreError,
-    known_revisions,
-    resolve_location,
-    utc_now,
-)
+from evfleet._common.errors import InputFileNotFoundError
+from evfleet._common.files import write_bytes_atomic
+from evfleet._common.ids import utc_now
+from evfleet.store.runs import DbLocation, SchemaTooNewError, Store, StoreError, known_revisions, resolve_location
 
 __all__ = ["BACKUP_FORMAT", "backup_store", "restore_store"]
 
@@ -126,7 +121,7 @@ def restore_store(archive: str | os.PathLike[str], db: str | None = None, force:
     """
     archive = Path(archive)
     if not archive.exists():
-        raise FileNotFoundError(f"{archive}: file not found")
+        raise InputFileNotFoundError(f"{archive}: file not found")
     loc: DbLocation = resolve_location(db)
     if loc.sqlite_path is None:
         raise StoreError(f"evfleet restore writes SQLite stores; restore {loc.display} with pg_restore")
@@ -181,11 +176,10 @@ def _install(blobs: dict[str, bytes], manifest: dict[str, Any], loc: DbLocation,
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     loc.trace_dir.mkdir(parents=True, exist_ok=True)
-    from evfleet.store.runs import write_bytes_durably
 
     for name, data in blobs.items():
         if name.startswith("traces/"):
-            write_bytes_durably(loc.trace_dir / name[7:], data)
+            write_bytes_atomic(loc.trace_dir / name[7:], data)
     if target.exists():
         bak = target.with_name(target.name + ".bak")
         src = sqlite3.connect(str(target), timeout=60)
@@ -196,7 +190,7 @@ def _install(blobs: dict[str, bytes], manifest: dict[str, Any], loc: DbLocation,
             dst.close()
             src.close()
     tmp = target.with_name(f".{target.name}.restore.tmp")
-    write_bytes_durably(tmp, blobs[_DB_MEMBER])
+    write_bytes_atomic(tmp, blobs[_DB_MEMBER])
     for suffix in ("-wal", "-shm"):
         Path(str(target) + suffix).unlink(missing_ok=True)
     os.replace(tmp, target)

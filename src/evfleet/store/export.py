@@ -14,7 +14,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet.store.rows import StoreError, _clean_json, write_bytes_durably
+from evfleet._common.files import write_bytes_atomic
+from evfleet._common.jsonsafe import clean_json
+from evfleet.analysis.compare import BASELINE, comparison_table
+from evfleet.inputs.importers import fleet_to_csv, series_to_csv
+from evfleet.store.rows import StoreError
 from evfleet.store.runs import Store
 
 __all__ = ["EXPORT_FORMATS", "export"]
@@ -26,11 +30,11 @@ RUN_EXPORT_FORMAT = "evfleet.run-export/1"
 def _run_meta(store: Store, run_id: str) -> dict[str, Any]:
     run = store.get_run(run_id)
     run.pop("trace", None)
-    return _clean_json(run)
+    return clean_json(run)
 
 
 def _write_text(path: Path, text: str) -> None:
-    write_bytes_durably(path, text.encode("utf-8"))
+    write_bytes_atomic(path, text.encode("utf-8"))
 
 
 def _trace_frame(trace: dict[str, np.ndarray], name: str) -> pd.DataFrame:
@@ -63,7 +67,7 @@ def _export_run(store: Store, run_id: str, fmt: str, out: Path) -> list[Path]:
             },
             "scenario": json.loads(scenario_json),
         }
-        _write_text(out, json.dumps(_clean_json(doc), ensure_ascii=False, allow_nan=False) + "\n")
+        _write_text(out, json.dumps(clean_json(doc), ensure_ascii=False, allow_nan=False) + "\n")
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     _write_text(out / "run.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
@@ -88,13 +92,12 @@ def _export_run(store: Store, run_id: str, fmt: str, out: Path) -> list[Path]:
                 continue
             df.to_parquet(out / f"{name}.parquet", index=False, compression="zstd")
             written.append(out / f"{name}.parquet")
-        write_bytes_durably(out / "trace.parquet", store.trace_file_bytes(run_id))
+        write_bytes_atomic(out / "trace.parquet", store.trace_file_bytes(run_id))
         written.append(out / "trace.parquet")
     return written
 
 
 def _export_group(store: Store, group_id: str, fmt: str, out: Path) -> list[Path]:
-    from evfleet.analysis.compare import BASELINE, comparison_table
 
     group = store.get_group(group_id)
     kpis = {r["label"] or r["strategy"]: r["kpis"] for r in group["runs"]}
@@ -108,7 +111,7 @@ def _export_group(store: Store, group_id: str, fmt: str, out: Path) -> list[Path
             "comparison": table.to_dict(orient="records"),
             "runs": {r["label"] or r["strategy"]: {"id": r["id"], "kpis": r["kpis"]} for r in group["runs"]},
         }
-        _write_text(out, json.dumps(_clean_json(doc), ensure_ascii=False, allow_nan=False, default=str) + "\n")
+        _write_text(out, json.dumps(clean_json(doc), ensure_ascii=False, allow_nan=False, default=str) + "\n")
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     written = []
@@ -124,12 +127,11 @@ def _export_group(store: Store, group_id: str, fmt: str, out: Path) -> list[Path
 
 
 def _export_import(store: Store, import_id: str, fmt: str, out: Path) -> list[Path]:
-    from evfleet.inputs.importers import fleet_to_csv, series_to_csv
 
     rec = store.get_import(import_id)
     payload = rec["payload"]
     if fmt == "json":
-        _write_text(out, json.dumps(_clean_json(rec), indent=2, ensure_ascii=False, default=str) + "\n")
+        _write_text(out, json.dumps(clean_json(rec), indent=2, ensure_ascii=False, default=str) + "\n")
         return [out]
     kind = rec["kind"]
     if kind == "fleet":

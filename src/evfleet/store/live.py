@@ -18,8 +18,11 @@ import pandas as pd
 import sqlalchemy as sa
 
 from evfleet import __version__
+from evfleet._common.files import write_bytes_atomic
+from evfleet._common.ids import new_id, utc_now
+from evfleet._common.jsonsafe import clean_json, dumps
 from evfleet.store import schema as S
-from evfleet.store.rows import StoreError, _clean_json, _dumps, _new_id, utc_now, write_bytes_durably
+from evfleet.store.rows import StoreError, rows_from_columns, trace_table_bytes
 
 if TYPE_CHECKING:
     from evfleet.scenario import Scenario
@@ -80,7 +83,7 @@ class StoreLive:
     ) -> str:
         """Create a live session for ``scenario`` (stored once by hash); return its id (``l...``)."""
         opts = asdict(options) if options is not None and hasattr(options, "__dataclass_fields__") else options
-        session_id = _new_id("l")
+        session_id = new_id("l")
         with self.engine.begin() as conn:
             h = self._ensure_scenario(conn, scenario)  # type: ignore[attr-defined]
             conn.execute(
@@ -91,8 +94,8 @@ class StoreLive:
                     "name": name,
                     "created_at": utc_now(),
                     "scenario_hash": h,
-                    "options_json": _dumps(_clean_json(dict(opts or {}))),
-                    "meta_json": _dumps(_clean_json(dict(meta or {}))),
+                    "options_json": dumps(clean_json(dict(opts or {}))),
+                    "meta_json": dumps(clean_json(dict(meta or {}))),
                 },
             )
         return session_id
@@ -114,7 +117,6 @@ class StoreLive:
         ``power_kw`` (N, k) [kW], ``soc`` (N, k+1) [0-1], ``site_kw`` (k,) [kW]. With ``max_chunks`` the oldest
         chunks beyond that number are deleted in the same transaction (rolling history).
         """
-        from evfleet.store.rows import trace_table_bytes
 
         group = self.get_group(session_id)  # type: ignore[attr-defined]
         if group["kind"] != "live":
@@ -147,16 +149,14 @@ class StoreLive:
             "import_cost_mad": float((imp * scenario.price_import_mad_per_kwh[sl]).sum() * dt),
             "peak_import_kw": float(imp.max()),
         }
-        run_id = _new_id("r")
+        run_id = new_id("r")
         data = trace_table_bytes(scenario.vehicles.id, power_kw, soc)
         rel = f"{run_id}.parquet"
         path = self.trace_dir / rel  # type: ignore[attr-defined]
-        write_bytes_durably(path, data)
+        write_bytes_atomic(path, data)
         import hashlib
 
-        from evfleet.store.runs import _rows_from_columns
-
-        rows = _rows_from_columns(window_step_columns(scenario, t0, power_kw, site_kw), k, S.SITE_STEP_COLUMNS)
+        rows = rows_from_columns(window_step_columns(scenario, t0, power_kw, site_kw), k, S.SITE_STEP_COLUMNS)
         for r in rows:
             r["run_id"] = run_id
         now = utc_now()
@@ -171,7 +171,7 @@ class StoreLive:
                         "scenario_hash": scenario.content_hash,
                         "strategy": strategy,
                         "mode": "live",
-                        "options_json": _dumps(group["options"]),
+                        "options_json": dumps(group["options"]),
                         "strategy_params_json": "{}",
                         "evfleet_version": __version__,
                         "started_at": now,
@@ -179,7 +179,7 @@ class StoreLive:
                         "status": CHUNK_STATUS,
                         "source": "live",
                         "label": f"steps {t0}-{t0 + k - 1}",
-                        "kpis_json": _dumps(kpis),
+                        "kpis_json": dumps(kpis),
                         "group_id": group["id"],
                     },
                 )

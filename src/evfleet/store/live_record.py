@@ -20,7 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.scenario import Scenario
+from evfleet.store.runs import open_store
 
 __all__ = ["LiveRecorder"]
 
@@ -42,9 +44,9 @@ class LiveRecorder:
         name: str = "live",
     ) -> None:
         if chunk_steps is not None and chunk_steps < 1:
-            raise ValueError(f"option 'chunk_steps' must be >= 1 (value {chunk_steps!r})")
+            raise InputError(f"option 'chunk_steps' must be >= 1 (value {chunk_steps!r})")
         if max_chunks is not None and max_chunks < 1:
-            raise ValueError(f"option 'max_chunks' must be >= 1 (value {max_chunks!r})")
+            raise InputError(f"option 'max_chunks' must be >= 1 (value {max_chunks!r})")
         self.db = db
         self.chunk_steps_option = chunk_steps
         self.max_chunks = max_chunks
@@ -114,8 +116,6 @@ class LiveRecorder:
 
     def _open(self) -> Any:
         if self._store is None:
-            from evfleet.store.runs import open_store
-
             self._store = open_store(self.db)
         return self._store
 

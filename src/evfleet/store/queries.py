@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from evfleet.inputs.catalog import CATALOG_COLUMNS, merge_catalog
+from evfleet.scenario import scenario_from_dict
 from evfleet.store import schema as S
 from evfleet.store.rows import StoreError, read_trace_bytes
 
@@ -139,7 +141,6 @@ class StoreQueries:
 
     def scenario(self, content_hash: str) -> Scenario:
         """The stored scenario with this content hash (checked against the hash)."""
-        from evfleet.scenario import scenario_from_dict
 
         with self.reader.connect() as conn:
             text = conn.execute(
@@ -252,7 +253,6 @@ class StoreQueries:
             ).fetchall()
         if not rows:
             return None
-        from evfleet.inputs.catalog import CATALOG_COLUMNS, merge_catalog
 
         out = pd.DataFrame(columns=list(CATALOG_COLUMNS))
         for (text,) in rows:

@@ -6,16 +6,17 @@ Units: power [kW] (grid side, + = charging), SOC fraction 0-1. Trace files are A
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from evfleet._common.errors import InputError
+from evfleet._common.jsonsafe import clean_json, dumps
+from evfleet.analysis.kpis import step_table_columns
+from evfleet.simulation.simulate import RunResult
+from evfleet.store import schema as S
 
 __all__ = [
     "TRACE_FORMAT",
@@ -23,15 +24,15 @@ __all__ = [
     "StoreError",
     "normalise_events",
     "read_trace_bytes",
+    "rows_from_columns",
+    "site_step_rows",
     "trace_table_bytes",
-    "utc_now",
-    "write_bytes_durably",
 ]
 
 TRACE_FORMAT = "parquet-zstd/1"
 
 
-class StoreError(ValueError):
+class StoreError(InputError):
     """A store operation failed on user input (unknown id, bad location, damaged file); nothing was changed."""
 
 
@@ -39,70 +40,7 @@ class SchemaTooNewError(StoreError):
     """The database was written by a newer evfleet (unknown schema revision); it is left untouched."""
 
 
-def utc_now() -> str:
-    """The current UTC time as ISO 8601 text with milliseconds."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:11]
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, allow_nan=False, sort_keys=False, default=_json_default)
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, pd.Timestamp | datetime):
-        return obj.isoformat()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def _clean_json(data: Any) -> Any:
-    """Replace non-finite floats by ``None`` so the JSON is strict."""
-    if isinstance(data, Mapping):
-        return {str(k): _clean_json(v) for k, v in data.items()}
-    if isinstance(data, list | tuple):
-        return [_clean_json(v) for v in data]
-    if isinstance(data, float | np.floating):
-        return float(data) if np.isfinite(data) else None
-    if isinstance(data, np.integer | np.bool_):
-        return data.item()
-    return data
-
-
 # --- trace files ------------------------------------------------------------------------------------------------
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def write_bytes_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file, fsync it, rename it to ``path`` and fsync the directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def trace_table_bytes(vehicle_id: np.ndarray, power_kw: np.ndarray, soc: np.ndarray) -> bytes:
@@ -174,8 +112,8 @@ def normalise_events(events: pd.DataFrame | Iterable[Mapping[str, Any]] | None) 
         )
     out = []
     for seq, rec in enumerate(records):
-        rec = _clean_json(rec)
-        row: dict[str, Any] = {"seq": seq, "detail_json": _dumps(rec)}
+        rec = clean_json(rec)
+        row: dict[str, Any] = {"seq": seq, "detail_json": dumps(rec)}
         for target in _EVENT_ALIASES:
             val = rec.get(mapping[target]) if target in mapping else None
             if target in ("value", "limit_value"):
@@ -196,3 +134,51 @@ def normalise_events(events: pd.DataFrame | Iterable[Mapping[str, Any]] | None) 
         row["kind"] = row["kind"] or "unknown"
         out.append(row)
     return out
+
+
+def site_step_rows(
+    result: RunResult, site: pd.DataFrame | None = None
+) -> tuple[list[dict[str, Any]], list[str] | None]:
+    """Rows of ``site_steps`` for a run, and the column order to keep (``None``: the default ``site.csv`` order).
+
+    Without ``site`` the rows are :func:`.kpis.step_table_columns`. With ``site`` (the run's ``site.csv`` as
+    written, e.g. with the grid-quality columns), its values are stored as given: columns of the fixed schema in their
+    columns, any other column in ``extra_json``; fixed columns it lacks are computed from the result.
+    """
+
+    n = result.scenario.n_steps
+    cols: dict[str, Any] = dict(step_table_columns(result))
+    order: list[str] | None = None
+    extras: dict[str, Any] = {}
+    if site is not None:
+        if len(site) != n:
+            raise StoreError(f"the site table must have one row per step ({n}) (value {len(site)} rows)")
+        order = [str(c) for c in site.columns]
+        if len(set(order)) != len(order):
+            raise StoreError(f"the site table has duplicate columns (value {order})")
+        for c in site.columns:
+            if c in S.SITE_STEP_COLUMNS:
+                cols[str(c)] = site[c].to_numpy()
+            else:
+                extras[str(c)] = site[c]
+    rows = rows_from_columns(cols, n, S.SITE_STEP_COLUMNS)
+    if extras:
+        records = pd.DataFrame(extras).to_dict(orient="records")
+        for r, e in zip(rows, records, strict=True):
+            r["extra_json"] = dumps(clean_json(e))
+    else:
+        for r in rows:
+            r["extra_json"] = None
+    return rows, order
+
+
+def rows_from_columns(columns: Mapping[str, Any], n: int, names: list[str]) -> list[dict[str, Any]]:
+    """``n`` row dicts with keys ``names`` from per-column arrays (a missing column gives ``None``)."""
+    lists: dict[str, list] = {}
+    for name in names:
+        if name in columns:
+            arr = np.asarray(columns[name])
+            lists[name] = [str(x) for x in arr] if arr.dtype.kind in "OUS" else arr.tolist()
+        else:
+            lists[name] = [None] * n
+    return [dict(zip(names, vals, strict=True)) for vals in zip(*(lists[k] for k in names), strict=True)]

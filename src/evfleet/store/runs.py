@@ -28,11 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
 from evfleet import __version__
+from evfleet._common.files import write_bytes_atomic
+from evfleet._common.ids import new_id, utc_now
+from evfleet._common.jsonsafe import clean_json, dumps
+from evfleet.analysis.kpis import compute_kpis
+from evfleet.results.run_files import vehicle_table
 from evfleet.store import schema as S
 from evfleet.store.engine import (
     ENV_DB,
@@ -50,14 +54,9 @@ from evfleet.store.rows import (
     TRACE_FORMAT,
     SchemaTooNewError,
     StoreError,
-    _clean_json,
-    _dumps,
-    _new_id,
     normalise_events,
     read_trace_bytes,
     trace_table_bytes,
-    utc_now,
-    write_bytes_durably,
 )
 
 if TYPE_CHECKING:
@@ -84,59 +83,9 @@ __all__ = [
     "store_group",
     "store_run",
     "trace_table_bytes",
-    "utc_now",
-    "write_bytes_durably",
 ]
 
 # --- the store --------------------------------------------------------------------------------------------------
-
-
-def site_step_rows(
-    result: RunResult, site: pd.DataFrame | None = None
-) -> tuple[list[dict[str, Any]], list[str] | None]:
-    """Rows of ``site_steps`` for a run, and the column order to keep (``None``: the default ``site.csv`` order).
-
-    Without ``site`` the rows are :func:`.kpis.step_table_columns`. With ``site`` (the run's ``site.csv`` as
-    written, e.g. with the grid-quality columns), its values are stored as given: columns of the fixed schema in their
-    columns, any other column in ``extra_json``; fixed columns it lacks are computed from the result.
-    """
-    from evfleet.analysis.kpis import step_table_columns
-
-    n = result.scenario.n_steps
-    cols: dict[str, Any] = dict(step_table_columns(result))
-    order: list[str] | None = None
-    extras: dict[str, Any] = {}
-    if site is not None:
-        if len(site) != n:
-            raise StoreError(f"the site table must have one row per step ({n}) (value {len(site)} rows)")
-        order = [str(c) for c in site.columns]
-        if len(set(order)) != len(order):
-            raise StoreError(f"the site table has duplicate columns (value {order})")
-        for c in site.columns:
-            if c in S.SITE_STEP_COLUMNS:
-                cols[str(c)] = site[c].to_numpy()
-            else:
-                extras[str(c)] = site[c]
-    rows = _rows_from_columns(cols, n, S.SITE_STEP_COLUMNS)
-    if extras:
-        records = pd.DataFrame(extras).to_dict(orient="records")
-        for r, e in zip(rows, records, strict=True):
-            r["extra_json"] = _dumps(_clean_json(e))
-    else:
-        for r in rows:
-            r["extra_json"] = None
-    return rows, order
-
-
-def _rows_from_columns(columns: Mapping[str, Any], n: int, names: list[str]) -> list[dict[str, Any]]:
-    lists: dict[str, list] = {}
-    for name in names:
-        if name in columns:
-            arr = np.asarray(columns[name])
-            lists[name] = [str(x) for x in arr] if arr.dtype.kind in "OUS" else arr.tolist()
-        else:
-            lists[name] = [None] * n
-    return [dict(zip(names, vals, strict=True)) for vals in zip(*(lists[k] for k in names), strict=True)]
 
 
 class Store(StoreQueries, StoreLive):
@@ -209,7 +158,7 @@ class Store(StoreQueries, StoreLive):
         data = trace_table_bytes(result.scenario.vehicles.id, result.power_kw, result.soc)
         rel = f"{run_id}.parquet"
         path = self.trace_dir / rel
-        write_bytes_durably(path, data)
+        write_bytes_atomic(path, data)
         meta = {
             "run_id": run_id,
             "path": rel,
@@ -238,8 +187,6 @@ class Store(StoreQueries, StoreLive):
     ) -> None:
         from dataclasses import asdict
 
-        from evfleet.results.run_files import vehicle_table
-
         sc = result.scenario
         h = self._ensure_scenario(conn, sc)
         conn.execute(
@@ -249,17 +196,17 @@ class Store(StoreQueries, StoreLive):
                 "scenario_hash": h,
                 "strategy": str(result.strategy),
                 "mode": str(result.options.mode),
-                "options_json": _dumps(_clean_json(asdict(result.options))),
-                "strategy_params_json": _dumps(_clean_json(dict(result.strategy_params))),
+                "options_json": dumps(clean_json(asdict(result.options))),
+                "strategy_params_json": dumps(clean_json(dict(result.strategy_params))),
                 "evfleet_version": __version__,
                 "started_at": started_at,
                 "finished_at": finished_at,
                 "status": status,
                 "source": source,
                 "label": label,
-                "kpis_json": _dumps(_clean_json(dict(kpis))),
+                "kpis_json": dumps(clean_json(dict(kpis))),
                 "group_id": group_id,
-                "site_columns_json": _dumps(site_rows[1]) if site_rows[1] is not None else None,
+                "site_columns_json": dumps(site_rows[1]) if site_rows[1] is not None else None,
             },
         )
         step_rows = [dict(r) for r in site_rows[0]]
@@ -269,7 +216,7 @@ class Store(StoreQueries, StoreLive):
             conn.execute(sa.insert(S.site_steps), step_rows)
         vt = vehicle_table(result)
         vcols = {c: vt[c].to_numpy() for c in vt.columns}
-        vrows = _rows_from_columns(vcols, len(vt), S.VEHICLE_COLUMNS)
+        vrows = rows_from_columns(vcols, len(vt), S.VEHICLE_COLUMNS)
         for i, r in enumerate(vrows):
             r["run_id"] = run_id
             r["idx"] = i
@@ -301,14 +248,13 @@ class Store(StoreQueries, StoreLive):
         transaction fails. ``site`` is the run's ``site.csv`` table as written (default: computed from ``result``);
         columns beyond the fixed schema (e.g. grid-quality estimates) are kept, and so is the column order.
         """
-        from evfleet.analysis.kpis import compute_kpis
 
         kpis = compute_kpis(result) if kpis is None else kpis
         finished = finished_at or utc_now()
         started = started_at or finished
         event_rows = normalise_events(events)  # validated before anything is written
         site_rows = site_step_rows(result, site)
-        run_id = _new_id("r")
+        run_id = new_id("r")
         path, meta = self._write_trace(run_id, result)
         try:
             with self.engine.begin() as conn:
@@ -349,13 +295,12 @@ class Store(StoreQueries, StoreLive):
 
         Return ``(group_id, {key: run_id})``.
         """
-        from evfleet.analysis.kpis import compute_kpis
 
         if kind not in ("comparison", "sweep", "live"):
             raise StoreError(f"group kind must be comparison, sweep or live (value {kind!r})")
         finished = finished_at or utc_now()
         started = started_at or finished
-        group_id = _new_id({"comparison": "c", "sweep": "s", "live": "l"}[kind])
+        group_id = new_id({"comparison": "c", "sweep": "s", "live": "l"}[kind])
         event_rows = {key: normalise_events((events or {}).get(key)) for key in results}
         site_rows = {key: site_step_rows(r, (sites or {}).get(key)) for key, r in results.items()}
         run_ids: dict[str, str] = {}
@@ -363,7 +308,7 @@ class Store(StoreQueries, StoreLive):
         metas = {}
         try:
             for key, result in results.items():
-                run_id = _new_id("r")
+                run_id = new_id("r")
                 path, tmeta = self._write_trace(run_id, result)
                 written.append(path)
                 run_ids[key] = run_id
@@ -378,8 +323,8 @@ class Store(StoreQueries, StoreLive):
                         "name": name,
                         "created_at": finished,
                         "scenario_hash": next(iter(scenario_hashes)) if len(scenario_hashes) == 1 else None,
-                        "options_json": _dumps(_clean_json(dict(options or {}))),
-                        "meta_json": _dumps(_clean_json(dict(meta or {}))),
+                        "options_json": dumps(clean_json(dict(options or {}))),
+                        "meta_json": dumps(clean_json(dict(meta or {}))),
                     },
                 )
                 for key, result in results.items():
@@ -408,7 +353,7 @@ class Store(StoreQueries, StoreLive):
         """Store a validated imported dataset (fleet, series, tariff or catalogue) in one transaction; return its id."""
         if kind not in ("fleet", "series", "tariff", "catalog"):
             raise StoreError(f"import kind must be fleet, series, tariff or catalog (value {kind!r})")
-        import_id = _new_id("i")
+        import_id = new_id("i")
         with self.engine.begin() as conn:
             conn.execute(
                 sa.insert(S.imports),
@@ -420,7 +365,7 @@ class Store(StoreQueries, StoreLive):
                     "source_sha256": source_sha256,
                     "imported_at": utc_now(),
                     "n_rows": int(n_rows),
-                    "payload_json": _dumps(_clean_json(payload)),
+                    "payload_json": dumps(clean_json(payload)),
                 },
             )
         return import_id

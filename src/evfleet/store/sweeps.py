@@ -20,6 +20,8 @@ from typing import Any
 import pandas as pd
 
 from evfleet import __version__
+from evfleet.batch.sweep import summary_frame
+from evfleet.store.runs import StoreError, open_store
 
 __all__ = ["is_stored_sweep", "load_stored_sweep", "store_sweep", "stored_sweeps", "sweep_table"]
 
@@ -38,8 +40,6 @@ def store_sweep(
     table: pd.DataFrame, spec: dict[str, Any], out_dir: str | Path, n_points: int, name: str, db: str | None = None
 ) -> str:
     """Store a sweep's table and summary as one ``sweep`` group; return its id (``s...``)."""
-    from evfleet.batch.sweep import summary_frame
-    from evfleet.store.runs import open_store
 
     columns = [str(c) for c in table.columns]
     rows = [[_cell(v) for v in rec] for rec in table.itertuples(index=False, name=None)]
@@ -67,7 +67,6 @@ def is_stored_sweep(group: dict[str, Any]) -> bool:
 
 def sweep_table(group: dict[str, Any]) -> pd.DataFrame:
     """The result table held by a stored sweep group; raises ``StoreError`` if the group is not one."""
-    from evfleet.store.runs import StoreError
 
     if not is_stored_sweep(group):
         raise StoreError(f"{group.get('id')!r} is a {group.get('kind')} group, not a sweep stored by `evfleet sweep`")
@@ -76,7 +75,6 @@ def sweep_table(group: dict[str, Any]) -> pd.DataFrame:
 
 def load_stored_sweep(ident: str, db: str | None = None) -> pd.DataFrame:
     """The result table of a stored sweep (id or unique prefix); raises ``StoreError`` if it is not one."""
-    from evfleet.store.runs import open_store
 
     with open_store(db) as st:
         return sweep_table(st.get_group(ident))
@@ -84,7 +82,6 @@ def load_stored_sweep(ident: str, db: str | None = None) -> pd.DataFrame:
 
 def stored_sweeps(db: str | None = None, limit: int | None = 50) -> list[dict[str, Any]]:
     """The sweeps kept in the store, newest first: ``id``, ``name``, ``created_at``, ``n_points``, ``n_rows``."""
-    from evfleet.store.runs import open_store
 
     with open_store(db) as st:
         groups = [g for g in st.list_groups(limit=None) if g["kind"] == "sweep"]

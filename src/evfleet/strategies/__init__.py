@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from evfleet._common.errors import InputError
 from evfleet.strategies.base import ChargingProblem, Strategy, StrategyError
 from evfleet.strategies.grid_support import GridSupport
 from evfleet.strategies.load_balancing import LoadBalancing
@@ -35,5 +36,5 @@ def strategy_names() -> list[str]:
 def get_strategy(name: str, **params: Any) -> Strategy:
     """A new strategy instance by CLI name; raises ``ValueError`` naming the unknown strategy."""
     if name not in REGISTRY:
-        raise ValueError(f"unknown strategy {name!r}; known: {', '.join(REGISTRY)}")
+        raise InputError(f"unknown strategy {name!r}; known: {', '.join(REGISTRY)}")
     return REGISTRY[name](**params)

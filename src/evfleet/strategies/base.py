@@ -16,10 +16,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from evfleet._common.errors import RunError
+from evfleet.inputs.charging_curve import taper_cuts
+
 __all__ = ["ChargingProblem", "Strategy", "StrategyError"]
 
 
-class StrategyError(RuntimeError):
+class StrategyError(RunError):
     """A strategy could not produce a schedule (e.g. a solver failure); the message names status and scenario."""
 
 
@@ -88,7 +91,6 @@ class ChargingProblem:
         """
         if "taper_soc" not in self.extra or "taper_end_kw" not in self.extra:
             return None
-        from evfleet.inputs.charging_curve import taper_cuts
 
         a, b = taper_cuts(self.max_charge_kw, self.extra["taper_soc"], self.extra["taper_end_kw"])
         return a, b / self.battery_kwh

@@ -31,9 +31,10 @@ from typing import Any
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.inputs.frequency import droop_activation, synthetic_frequency
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.optim.model import Objective, Solution, col_dt
+from evfleet.strategies.optim.model import Objective, Solution, col_dt, project_to_physics
 from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
 from evfleet.strategies.price_optimization import price_objective
 
@@ -74,7 +75,7 @@ class GridSupport(OptimizingStrategy):
         rho = self.param("reserve_price", 0.15)
         t_res = self.param("reserve_duration_h", 0.25)
         if rho < 0 or w_peak < 0 or t_res <= 0:
-            raise ValueError(
+            raise InputError(
                 f"strategy 'grid_support': reserve_price and pointe_weight must be >= 0 and reserve_duration_h > 0 "
                 f"(values {rho!r}, {w_peak!r}, {t_res!r})"
             )
@@ -154,7 +155,6 @@ class GridSupport(OptimizingStrategy):
         if online:
             return out
         # the activation must itself respect the physics: re-project and report what could not be delivered
-        from evfleet.strategies.optim.model import project_to_physics
 
         final, shortfall = project_to_physics(problem, out)
         self.report["fcr_projection_max_kw"] = shortfall

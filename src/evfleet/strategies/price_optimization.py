@@ -24,6 +24,7 @@ variable makes the LP much slower for HiGHS's simplex (2,000 vehicles with V2G: 
 
 from __future__ import annotations
 
+from evfleet._common.errors import InputError
 from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.model import Objective, col_dt
 from evfleet.strategies.optim.receding import OptimizingStrategy, discharge_cost_mad_per_kwh
@@ -54,6 +55,6 @@ class PriceOptimization(OptimizingStrategy):
         obj = price_objective(problem, self.param("unmet_penalty", 100.0))
         eps = self.param("peak_tiebreak", 0.0)
         if eps < 0:
-            raise ValueError(f"parameter 'peak_tiebreak' must be >= 0 (value {eps!r})")
+            raise InputError(f"parameter 'peak_tiebreak' must be >= 0 (value {eps!r})")
         obj.peak_cost = eps if eps > 0 else None
         return obj

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.strategies.base import ChargingProblem, Strategy
 from evfleet.strategies.optim.model import (
     Objective,
@@ -127,16 +128,16 @@ class OptimizingStrategy(Strategy):
         try:
             value = float(value)
         except (TypeError, ValueError):
-            raise ValueError(f"strategy {self.name!r}: parameter {name!r} must be a number (value {value!r})") from None
+            raise InputError(f"strategy {self.name!r}: parameter {name!r} must be a number (value {value!r})") from None
         if not np.isfinite(value):
-            raise ValueError(f"strategy {self.name!r}: parameter {name!r} must be finite (value {value!r})")
+            raise InputError(f"strategy {self.name!r}: parameter {name!r} must be finite (value {value!r})")
         return value
 
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
         """Build and solve the model of ``problem`` (no post-processing)."""
         presolve = str(self.params.get("presolve", self.presolve_online if online else self.presolve_offline))
         if presolve not in ("off", "on", "choose"):
-            raise ValueError(
+            raise InputError(
                 f"strategy {self.name!r}: parameter 'presolve' must be off, on or choose (value {presolve!r})"
             )
         return solve(
