@@ -56,6 +56,8 @@ from evfleet.store.rows import (
     StoreError,
     normalise_events,
     read_trace_bytes,
+    rows_from_columns,
+    site_step_rows,
     trace_table_bytes,
 )
 
