@@ -166,18 +166,6 @@ def test_strategies_page_runs_the_comparison(two_strategies):
     assert set(at.dataframe[0].value["Mode"]) == {"offline", "online"}
 
 
-def test_grid_quality_page_says_when_the_module_is_missing(monkeypatch):
-    monkeypatch.setattr(state, "pq_available", lambda: False)
-    at = _app()
-    at.switch_page("screens/grid_quality.py").run()
-    assert not at.exception
-    assert any("not available yet" in i.value for i in at.info)
-    assert not at.dataframe and not at.get("plotly_chart")
-    at.switch_page("screens/overview.py").run()
-    assert _metric(at, "Current TDD") == "–"
-
-
-@pytest.mark.skipif(not state.pq_available(), reason="evfleet.gridquality.assess not merged yet")
 def test_grid_quality_page_with_the_module():
     at = _app()
     at.switch_page("screens/grid_quality.py").run()

@@ -22,6 +22,7 @@ from evfleet.dashboard.fleet_views import (
     vehicle_info,
 )
 from evfleet.dashboard.i18n import t
+from evfleet.inputs.catalog_sources import model_sources
 
 ctrl = state.controls()
 lang = ctrl.lang
@@ -133,8 +134,6 @@ with c_info:
     st.markdown("\n".join(f"- **{k}**: {val}" for k, val in info.items()))
     details = state.catalog_details()
     if details is not None:
-        from evfleet.inputs.catalog_sources import model_sources
-
         with st.expander(t("sources", lang)):
             try:
                 src = sources_frame(model_sources(str(v.model[i]), details))

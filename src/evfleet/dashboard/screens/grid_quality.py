@@ -26,9 +26,6 @@ st.title(t("grid_title", lang))
 key, sc = state.current_scenario(ctrl)
 state.scenario_caption(sc, lang)
 report = state.power_quality(ctrl)
-if report is None:
-    st.info(t("pq_missing", lang), icon=":material/hourglass_empty:")
-    st.stop()
 
 st.caption(f":material/science: {t('model_estimate', lang)}")
 st.subheader(t("compliance", lang))

@@ -68,8 +68,6 @@ else:
 
     st.subheader(t("kpi_grid", lang))
     state.kpi_row(V.grid_cards(k, pq, lang))
-    if report is None:
-        st.caption(":material/info: " + t("pq_missing", lang))
     st.subheader(t("kpi_economic", lang))
     state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
     st.subheader(t("kpi_fleet", lang))
