@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test venv install install-dev browser postgres lint format bench clean
+.PHONY: run test test-fast venv install install-dev browser postgres lint format bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +42,17 @@ postgres:
 test: install-dev browser postgres
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
+
+# The quick loop while developing: no browser, no slow tests (Dask clusters, subprocesses, kill -9).
+test-fast: install-dev
+	$(BIN)/python -m pytest -q -m "not slow and not e2e"
 
 lint: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/lint-imports
 
 format: install-dev
 	$(BIN)/ruff format src tests benchmarks

@@ -309,12 +309,12 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
     """Build a database at revision 0001 with a run in it, then open it with this evfleet (upgrades to head)."""
     from alembic import command
 
-    from evfleet.store.engine import _alembic_config, _make_engine
+    from evfleet.store.engine import _alembic_config, make_engine
 
     assert known_revisions() == ["0001", "0002", "0003"]
     db = tmp_path / "old.db"
     loc = resolve_location(db)
-    engine = _make_engine(loc)
+    engine = make_engine(loc)
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "0001")
     tables = set(sa.inspect(engine).get_table_names())

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from evfleet import __version__
 from evfleet._common.errors import InputError, RunError
+from evfleet._common.version import __version__
 
 __all__ = ["check_workers", "dask_client", "default_workers", "warm_up"]
 

@@ -38,8 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from evfleet import __version__
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.version import __version__
 from evfleet.inputs.generate import ScenarioParams
 from evfleet.inputs.overrides import OVERRIDE_KEYS
 from evfleet.scenario import ScenarioError

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from evfleet import __version__
 from evfleet._common.errors import InputError
+from evfleet._common.version import __version__
 from evfleet.cli._common import (
     app,
     parse_mapping,

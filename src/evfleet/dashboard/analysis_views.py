@@ -20,10 +20,10 @@ from evfleet.dashboard.views import (
     LAYOUT,
     PALETTE,
     PERIOD_COLORS,
-    _bucket_mean,
-    _norm_status,
+    bucket_mean,
     downsample,
     local_naive,
+    norm_status,
     period_label,
 )
 
@@ -101,7 +101,7 @@ def compliance_frame(report: Any) -> pd.DataFrame:
     comp = report.compliance.copy()
     cols = [c for c in COMPLIANCE_HEADERS if c in comp.columns]
     out = comp[cols].reset_index(drop=True)
-    out["level"] = [_norm_status(s) for s in comp["status"]]
+    out["level"] = [norm_status(s) for s in comp["status"]]
     return out
 
 
@@ -174,7 +174,7 @@ def pf_unbalance_figure(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_bucket_mean(per_step["pf"].to_numpy(float), k),
+                y=bucket_mean(per_step["pf"].to_numpy(float), k),
                 name=t("pf", lang),
                 mode="lines",
                 line={"color": "#1f77b4"},
@@ -188,7 +188,7 @@ def pf_unbalance_figure(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_bucket_mean(per_step["unbalance_pct"].to_numpy(float), k),
+                y=bucket_mean(per_step["unbalance_pct"].to_numpy(float), k),
                 name=t("unbalance", lang),
                 mode="lines",
                 line={"color": "#ff7f0e"},

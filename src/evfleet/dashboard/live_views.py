@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evfleet.dashboard.i18n import fmt_num, t
-from evfleet.dashboard.views import LAYOUT, KpiCard, _bucket_mean, _status_text, downsample, local_naive, status_of
+from evfleet.dashboard.views import LAYOUT, KpiCard, bucket_mean, downsample, local_naive, status_of, status_text
 
 __all__ = ["fleet_counts_figure", "live_cards"]
 
@@ -39,7 +39,7 @@ def live_cards(snap: Any, lang: str) -> list[KpiCard]:
             t("unmet", lang),
             f"{fmt_num(tot['unmet_kwh'], lang, 1)} kWh",
             "optimal" if tot["unmet_kwh"] <= 1e-3 else "warning",
-            _status_text("optimal" if tot["unmet_kwh"] <= 1e-3 else "warning", lang),
+            status_text("optimal" if tot["unmet_kwh"] <= 1e-3 else "warning", lang),
         ),
     ]
 
@@ -57,7 +57,7 @@ def fleet_counts_figure(times: pd.DatetimeIndex, counts: Mapping[str, np.ndarray
               "n_discharging": ("discharging", "#d62728")}  # fmt: skip
     for key, (label, color) in styles.items():
         if key in counts:
-            fig.add_trace(go.Scatter(x=x[idx], y=_bucket_mean(counts[key], k), name=t(label, lang), mode="lines",
+            fig.add_trace(go.Scatter(x=x[idx], y=bucket_mean(counts[key], k), name=t(label, lang), mode="lines",
                                      line={"color": color, "shape": "hv", "width": 2}))  # fmt: skip
     fig.update_layout(**LAYOUT, height=height, title={"text": t("vehicles", lang), "x": 0},
                       yaxis_title=t("vehicles", lang))  # fmt: skip

@@ -88,7 +88,7 @@ def downsample(n: int, max_points: int = MAX_POINTS) -> tuple[int, np.ndarray]:
     return k, np.arange(0, n, k)
 
 
-def _bucket_mean(y: np.ndarray, k: int) -> np.ndarray:
+def bucket_mean(y: np.ndarray, k: int) -> np.ndarray:
     if k == 1:
         return np.asarray(y, dtype=float)
     y = np.asarray(y, dtype=float)
@@ -149,11 +149,11 @@ _STATUS_WORDS = {
 }
 
 
-def _norm_status(word: Any) -> str:
+def norm_status(word: Any) -> str:
     return _STATUS_WORDS.get(str(word).strip().lower(), "na")
 
 
-def _status_text(status: str | None, lang: str) -> str:
+def status_text(status: str | None, lang: str) -> str:
     return "" if status is None else "● " + t(f"status_{status}", lang)
 
 
@@ -198,7 +198,7 @@ def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
                 entry["limit"] = None if pd.isna(lim) else float(lim)
                 entry["value"] = val if pd.isna(cval) else float(cval)
                 entry["indicator"] = str(row.get("indicator", ""))
-                entry["status"] = _norm_status(row.get("status"))
+                entry["status"] = norm_status(row.get("status"))
                 entry["clause"] = str(row.get("clause", ""))
                 ratio = limit_ratio(key, entry["value"], entry["limit"])
                 if entry["status"] == "optimal" and ratio is not None:
@@ -261,7 +261,7 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
             else:
                 status = "na"
         text = fmt_pct(val, lang, dec) if unit == "%" else fmt_num(val, lang, dec)
-        detail = _status_text(status, lang)
+        detail = status_text(status, lang)
         if entry.get("limit") is not None:
             detail += " · " + t("limit", lang).lower() + " " + fmt_num(entry["limit"], lang, dec)
         help_ = t("model_estimate", lang) + (f": {entry['indicator']}" if entry.get("indicator") else "")
@@ -341,7 +341,7 @@ def fleet_cards(
             t("unmet", lang),
             f"{fmt_num(unmet_kwh, lang, 1)} kWh",
             unmet_status,
-            _status_text(unmet_status, lang),
+            status_text(unmet_status, lang),
             "battery energy missing at departure vs target",
         ),
     ]
@@ -426,7 +426,7 @@ def load_curve_figure(
             fig.add_trace(
                 go.Scatter(
                     x=x,
-                    y=_bucket_mean(data[key], k),
+                    y=bucket_mean(data[key], k),
                     name=name,
                     mode="lines",
                     line={"color": color, "dash": dash, "width": width},
@@ -437,7 +437,7 @@ def load_curve_figure(
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=_bucket_mean(data[key], k),
+                y=bucket_mean(data[key], k),
                 name=key.split(":", 1)[1],
                 mode="lines",
                 line={"color": PALETTE[i % len(PALETTE)], "width": 2.2},

@@ -19,7 +19,7 @@ import pandas as pd
 from evfleet._common.errors import InputError
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.generate import CHARGER_TYPES, ScenarioParams, generate_scenario
-from evfleet.inputs.importers import SERIES_COLUMNS, _known_models
+from evfleet.inputs.importers import SERIES_COLUMNS, known_models
 from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
 from evfleet.inputs.tariffs import load_tariff
 from evfleet.scenario import FORMAT, scenario_from_dict
@@ -150,7 +150,7 @@ def scenario_from_fleet(
     departure_step = np.maximum(departure_step, arrival_step + 1)
     n_steps = int(departure_step.max())
     times = pd.date_range(t0, periods=n_steps, freq=f"{step_minutes}min")
-    index = _known_models(catalog)
+    index = known_models(catalog)
     idx = np.array([index[r["model"].lower()] for r in rows])
     cat = {c: catalog[c].to_numpy() for c in catalog.columns}
     charger = np.array([r["charger"] for r in rows], dtype=object)

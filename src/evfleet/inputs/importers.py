@@ -262,7 +262,7 @@ def _parse_time(text: str, info: ValidationInfo) -> pd.Timestamp:
 # --- fleet --------------------------------------------------------------------------------------------------------
 
 
-def _known_models(catalog: pd.DataFrame) -> dict[str, int]:
+def known_models(catalog: pd.DataFrame) -> dict[str, int]:
     return {str(m).lower(): i for i, m in enumerate(catalog["model"])}
 
 
@@ -276,7 +276,7 @@ class _FleetRowBase(BaseModel):
         ctx = info.context or {}
         name = normalise_model_name(value)
         catalog: pd.DataFrame = ctx["catalog"]
-        idx = _known_models(catalog).get(name.lower())
+        idx = known_models(catalog).get(name.lower())
         if idx is None:
             raise InputError("unknown model (see `evfleet catalog`, or add it with `evfleet import catalog FILE`)")
         return str(catalog["model"].iloc[idx])
@@ -322,7 +322,7 @@ class FleetVehicleRow(_FleetRowBase):
         model = info.data.get("model")
         if model is not None and CHARGER_TYPES[key][1] == "DC":
             catalog: pd.DataFrame = (info.context or {})["catalog"]
-            row = catalog.iloc[_known_models(catalog)[model.lower()]]
+            row = catalog.iloc[known_models(catalog)[model.lower()]]
             if float(row["dc_charge_kw"]) <= 0:
                 raise InputError(f"model {model!r} cannot charge on DC")
         return key

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from evfleet import __version__
+from evfleet._common.version import __version__
 
 __all__ = ["CSS", "escape", "page"]
 

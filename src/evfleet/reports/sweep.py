@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet.batch.sweep import summary_frame
+from evfleet.analysis.sweep_summary import summary_frame
 from evfleet.reports.html import page as _page
 from evfleet.store.sweeps import sweep_table
 

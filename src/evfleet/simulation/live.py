@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -29,10 +29,29 @@ import pandas as pd
 from evfleet._common.errors import InputError
 from evfleet.scenario import Scenario
 from evfleet.simulation.simulate import Engine, build_problem
-from evfleet.store.live_record import LiveRecorder
 from evfleet.strategies import get_strategy
 
-__all__ = ["SPEEDS", "LiveSimulation", "LiveSnapshot"]
+__all__ = ["SPEEDS", "LiveRecorder", "LiveSimulation", "LiveSnapshot"]
+
+
+class LiveRecorder(Protocol):
+    """What :class:`LiveSimulation` calls after each applied step (``evfleet.store.live_record.LiveRecorder`` keeps
+    the history in the run store). Called from the stepping thread; units: [kW], SOC 0-1."""
+
+    def start_day(self, scenario: Scenario, day: int, meta: dict[str, Any] | None = None) -> None: ...
+
+    def record(
+        self, t: int, soc_before: np.ndarray, power_kw: np.ndarray, soc_after: np.ndarray, site_kw: float
+    ) -> None: ...
+
+    def end_day(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+    def flush(self) -> str | None: ...
+
+    def close(self) -> None: ...
+
 
 #: Speed presets: name -> simulated seconds per wall-clock second.
 SPEEDS: dict[str, float] = {"realtime": 1.0, "x60": 60.0, "x600": 600.0}
@@ -91,9 +110,9 @@ class LiveSimulation:
     ``horizon_h`` [h] caps the look-ahead of the re-planning. ``start_step`` starts the clock later in day 0 (e.g.
     at the current time of day): the steps before it are simulated at once, with the same online control, and
     are part of the history. With ``idle_pause_s`` [s], the thread holds the clock while nobody has read a
-    snapshot for that long (no viewer: no CPU spent) and goes on at the next read. With a ``recorder``
-    (:class:`evfleet.store.live_record.LiveRecorder`), the history is stored in the run store in rolling chunks from the
-    stepping thread (a store error is logged, never raised); ``None`` stores nothing.
+    snapshot for that long (no viewer: no CPU spent) and goes on at the next read. With a ``recorder`` (a
+    :class:`LiveRecorder`, e.g. ``evfleet.store.live_record.LiveRecorder``), the history is stored in the run store
+    in rolling chunks from the stepping thread (a store error is logged, never raised); ``None`` stores nothing.
     """
 
     def __init__(

@@ -20,10 +20,10 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from evfleet import __version__
 from evfleet._common.errors import InputFileNotFoundError
 from evfleet._common.files import write_bytes_atomic
 from evfleet._common.ids import utc_now
+from evfleet._common.version import __version__
 from evfleet.store.runs import DbLocation, SchemaTooNewError, Store, StoreError, known_revisions, resolve_location
 
 __all__ = ["BACKUP_FORMAT", "backup_store", "restore_store"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from evfleet import __version__
+from evfleet._common.version import __version__
 from evfleet.store.rows import SchemaTooNewError, StoreError
 
 __all__ = ["ENV_DB", "ENV_TRACE_DIR", "DbLocation", "default_db_path", "known_revisions", "resolve_location"]
@@ -130,7 +130,7 @@ def known_revisions() -> list[str]:
     return list(_known_revisions())
 
 
-def _make_engine(loc: DbLocation, write: bool = True) -> sa.Engine:
+def make_engine(loc: DbLocation, write: bool = True) -> sa.Engine:
     """An engine for ``loc``. On SQLite, ``write`` engines start every transaction with ``BEGIN IMMEDIATE`` (take
     the write lock first: two writers queue instead of failing); read engines use a deferred ``BEGIN``, a WAL
     snapshot that never waits for a writer."""
@@ -199,7 +199,7 @@ def _snapshot_before_upgrade(loc: DbLocation, current: str) -> Path | None:
     return dest
 
 
-def _migrate(engine: sa.Engine, reader: sa.Engine, loc: DbLocation) -> str:
+def migrate(engine: sa.Engine, reader: sa.Engine, loc: DbLocation) -> str:
     """Bring the schema to the newest known revision; refuse newer schemas untouched. Return the revision.
 
     The revision is first read without a write lock; only an upgrade takes it (and re-reads the revision under it,

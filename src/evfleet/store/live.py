@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from evfleet import __version__
 from evfleet._common.files import write_bytes_atomic
 from evfleet._common.ids import new_id, utc_now
 from evfleet._common.jsonsafe import clean_json, dumps
+from evfleet._common.version import __version__
 from evfleet.store import schema as S
 from evfleet.store.rows import StoreError, rows_from_columns, trace_table_bytes
 

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import sqlalchemy as sa
 
-from evfleet import __version__
 from evfleet._common.files import write_bytes_atomic
 from evfleet._common.ids import new_id, utc_now
 from evfleet._common.jsonsafe import clean_json, dumps
+from evfleet._common.version import __version__
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.results.run_files import vehicle_table
 from evfleet.store import schema as S
@@ -42,10 +42,10 @@ from evfleet.store.engine import (
     ENV_DB,
     ENV_TRACE_DIR,
     DbLocation,
-    _make_engine,
-    _migrate,
     default_db_path,
     known_revisions,
+    make_engine,
+    migrate,
     resolve_location,
 )
 from evfleet.store.live import CHUNK_STATUS, StoreLive
@@ -95,10 +95,10 @@ class Store(StoreQueries, StoreLive):
 
     def __init__(self, location: DbLocation) -> None:
         self.location = location
-        self.engine = _make_engine(location, write=True)
-        self.reader = _make_engine(location, write=False) if location.sqlite_path is not None else self.engine
+        self.engine = make_engine(location, write=True)
+        self.reader = make_engine(location, write=False) if location.sqlite_path is not None else self.engine
         try:
-            self.revision = _migrate(self.engine, self.reader, location)
+            self.revision = migrate(self.engine, self.reader, location)
         except Exception:
             self.close()
             raise

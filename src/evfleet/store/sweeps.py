@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from evfleet import __version__
-from evfleet.batch.sweep import summary_frame
+from evfleet._common.version import __version__
+from evfleet.analysis.sweep_summary import summary_frame
 from evfleet.store.runs import StoreError, open_store
 
 __all__ = ["is_stored_sweep", "load_stored_sweep", "store_sweep", "stored_sweeps", "sweep_table"]
