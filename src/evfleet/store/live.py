@@ -22,6 +22,7 @@ from evfleet._common.ids import new_id, utc_now
 from evfleet._common.jsonsafe import clean_json, dumps
 from evfleet._common.version import __version__
 from evfleet.store import schema as S
+from evfleet.store.engine import trace_file_path
 from evfleet.store.rows import StoreError, rows_from_columns, trace_table_bytes
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ class StoreLive:
         run_id = new_id("r")
         data = trace_table_bytes(scenario.vehicles.id, power_kw, soc)
         rel = f"{run_id}.parquet"
-        path = self.trace_dir / rel  # type: ignore[attr-defined]
+        path = trace_file_path(self.trace_dir, rel)  # type: ignore[attr-defined]
         write_bytes_atomic(path, data)
         import hashlib
 
@@ -202,7 +203,7 @@ class StoreLive:
             raise
         for old_path in dropped:
             if old_path is not None:
-                (self.trace_dir / old_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
+                trace_file_path(self.trace_dir, old_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
         return run_id
 
     def live_history(self, session_id: str) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from evfleet.inputs.catalog import CATALOG_COLUMNS, merge_catalog
 from evfleet.scenario import scenario_from_dict
 from evfleet.store import schema as S
+from evfleet.store.engine import trace_file_path
 from evfleet.store.rows import StoreError, read_trace_bytes
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class StoreQueries:
             row = conn.execute(sa.select(S.traces).where(S.traces.c.run_id == run_id)).first()
         if row is None:
             raise StoreError(f"run {run_id} has no trace")
-        path = self.trace_dir / row.path
+        path = trace_file_path(self.trace_dir, row.path)
         if not path.exists():
             raise StoreError(f"trace file of run {run_id} is missing: {path}")
         data = path.read_bytes()

@@ -47,6 +47,7 @@ from evfleet.store.engine import (
     make_engine,
     migrate,
     resolve_location,
+    trace_file_path,
 )
 from evfleet.store.live import CHUNK_STATUS, StoreLive
 from evfleet.store.queries import StoreQueries
@@ -159,7 +160,7 @@ class Store(StoreQueries, StoreLive):
     def _write_trace(self, run_id: str, result: RunResult) -> tuple[Path, dict[str, Any]]:
         data = trace_table_bytes(result.scenario.vehicles.id, result.power_kw, result.soc)
         rel = f"{run_id}.parquet"
-        path = self.trace_dir / rel
+        path = trace_file_path(self.trace_dir, rel)
         write_bytes_atomic(path, data)
         meta = {
             "run_id": run_id,
@@ -391,7 +392,7 @@ class Store(StoreQueries, StoreLive):
             trace, h = self._delete_run_rows(conn, run_id)
             self._drop_unused_scenario(conn, h)
         if trace is not None:
-            (self.trace_dir / trace).unlink(missing_ok=True)
+            trace_file_path(self.trace_dir, trace).unlink(missing_ok=True)
         return run_id
 
     def delete_group(self, ident: str) -> tuple[str, list[str]]:
@@ -405,7 +406,7 @@ class Store(StoreQueries, StoreLive):
                 trace, h = self._delete_run_rows(conn, run_id)
                 hashes.add(h)
                 if trace is not None:
-                    paths.append(self.trace_dir / trace)
+                    paths.append(trace_file_path(self.trace_dir, trace))
             conn.execute(sa.delete(S.groups).where(S.groups.c.id == group["id"]))
             for h in hashes:
                 self._drop_unused_scenario(conn, h)
