@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from evfleet._common.text import csv_safe_frame
+
 __all__ = [
     "fsync_dir",
     "write_atomic",
@@ -75,9 +77,13 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str], **to_csv: Any) -> Path:
-    """Write ``df`` as CSV (``index=False`` unless given) to ``path`` atomically and durably."""
+    """Write ``df`` as CSV (``index=False`` unless given) to ``path`` atomically and durably.
+
+    Text cells that a spreadsheet would read as a formula (``= + - @``, tab, CR first) are prefixed with ``'``.
+    """
     to_csv.setdefault("index", False)
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, **to_csv))
+    safe = csv_safe_frame(df)
+    return write_atomic(path, lambda tmp: safe.to_csv(tmp, **to_csv))
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from evfleet._common.errors import InputError
+from evfleet._common.text import csv_safe_frame
 from evfleet.cli._common import print_table, user_errors
 
 __all__ = ["register"]
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
         report = assess(result, el, th, frequency_hz=freq)
         comp = report.compliance
         if fmt == "csv":
-            sys.stdout.write(comp.to_csv(index=False))
+            sys.stdout.write(csv_safe_frame(comp).to_csv(index=False))
         elif fmt == "json":
             typer.echo(comp.to_json(orient="records", indent=2, force_ascii=False))
         else:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet._common.files import write_json_atomic
+from evfleet._common.files import write_csv_atomic, write_json_atomic
 from evfleet.analysis.kpis import compute_kpis, step_table_columns
 from evfleet.gridquality.assess import assess
 from evfleet.results.pq_files import events_table, merge_site_columns
@@ -101,10 +101,10 @@ def write_run_outputs(
         site_kw=result.site_kw,
         vehicle_id=np.asarray(result.scenario.vehicles.id, dtype=str),
     )
-    site.to_csv(paths["site"], index=False)
-    vehicle_table(result).to_csv(paths["vehicles"], index=False)
+    write_csv_atomic(site, paths["site"])
+    write_csv_atomic(vehicle_table(result), paths["vehicles"])
     paths["scenario"].write_text(result.scenario.to_json(), encoding="utf-8")
     if events is not None:
         paths["events"] = out / "events.csv"
-        events.to_csv(paths["events"], index=False)
+        write_csv_atomic(events, paths["events"])
     return paths
