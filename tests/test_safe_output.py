@@ -38,7 +38,8 @@ def test_numbers_stay_numbers() -> None:
 
 
 def test_run_files_never_hold_a_formula_cell(tmp_path: Path) -> None:
-    d = scenario_dict(vehicles=[{"model": v, "id": f"v{i}"} for i, v in enumerate(EVIL)], export_limit_kw=5.0)
+    names = EVIL[:-1]  # (a bare CR in a name breaks any CSV's rows: names with control characters are refused)
+    d = scenario_dict(vehicles=[{"model": v, "id": f"v{i}"} for i, v in enumerate(names)], export_limit_kw=5.0)
     res = simulate(scenario_from_dict(d), "uncontrolled")
     write_run_outputs(res, tmp_path / "run")
     for name in ("vehicles.csv", "site.csv"):
@@ -49,7 +50,7 @@ def test_run_files_never_hold_a_formula_cell(tmp_path: Path) -> None:
                     assert not (text_cell and cell.startswith(("=", "+", "@", "\t", "\r"))), (name, cell)
     with open(tmp_path / "run" / "vehicles.csv", newline="", encoding="utf-8") as fh:
         models = [csv_read_cell(r["model"]) for r in csv.DictReader(fh)]
-    assert models == EVIL
+    assert models == names
 
 
 def test_terminal_output_escapes_control_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
