@@ -68,3 +68,24 @@ def test_terminal_output_escapes_control_characters(tmp_path: Path, monkeypatch:
     res = runner.invoke(app, ["history"])
     assert res.exit_code == 0 and "\x1b" not in res.output and "\x07" not in res.output
     assert "depot\\x1b]0;pwned" in res.output
+
+
+def test_a_failed_run_writes_nothing_to_out(tmp_path: Path) -> None:
+    """A value that cannot be written (a NaN in an optional per-session field breaks strict JSON) fails before any
+    file exists; an existing output folder keeps its files."""
+    d = scenario_dict()
+    d["vehicles"]["note_kw"] = [float("nan")]
+    res = simulate(scenario_from_dict(d), "uncontrolled")
+    out = tmp_path / "run"
+    with pytest.raises(ValueError):
+        write_run_outputs(res, out)
+    assert not out.exists()
+    out.mkdir()
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(ValueError):
+        write_run_outputs(res, out)
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]  # no partial run, no staging folder
+    good = simulate(scenario_from_dict(scenario_dict()), "uncontrolled")
+    paths = write_run_outputs(good, out)
+    assert sorted(paths) == ["events", "kpis", "scenario", "site", "trace", "vehicles"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in paths.values()), "mine.txt"])

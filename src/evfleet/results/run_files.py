@@ -7,13 +7,16 @@ Units as in the column names: power [kW], energy [kWh], prices [MAD/kWh], SOC fr
 
 from __future__ import annotations
 
+import io
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from evfleet._common.files import write_csv_atomic, write_json_atomic
+from evfleet._common.files import write_files_atomic
+from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.kpis import compute_kpis, step_table_columns
 from evfleet.gridquality.assess import assess
 from evfleet.results.pq_files import events_table, merge_site_columns
@@ -85,26 +88,24 @@ def write_run_outputs(
         site = merge_site_columns(site, report)
         kpis = {**kpis, **report.summary}
         events = events_table(report)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {
-        "kpis": out / "kpis.json",
-        "trace": out / "trace.npz",
-        "site": out / "site.csv",
-        "vehicles": out / "vehicles.csv",
-        "scenario": out / "scenario.json",
-    }
-    write_json_atomic(paths["kpis"], kpis)
+    # Everything is serialised first (a NaN or a bad field fails here, before any file exists), then written all
+    # or nothing: a failed run leaves no partial output directory behind.
+    trace = io.BytesIO()
     np.savez_compressed(
-        paths["trace"],
+        trace,
         power_kw=result.power_kw,
         soc=result.soc,
         site_kw=result.site_kw,
         vehicle_id=np.asarray(result.scenario.vehicles.id, dtype=str),
     )
-    write_csv_atomic(site, paths["site"])
-    write_csv_atomic(vehicle_table(result), paths["vehicles"])
-    paths["scenario"].write_text(result.scenario.to_json(), encoding="utf-8")
+    files = {
+        "kpis.json": (json.dumps(kpis, indent=2, allow_nan=False) + "\n").encode("utf-8"),
+        "trace.npz": trace.getvalue(),
+        "site.csv": csv_safe_frame(site).to_csv(index=False).encode("utf-8"),
+        "vehicles.csv": csv_safe_frame(vehicle_table(result)).to_csv(index=False).encode("utf-8"),
+        "scenario.json": result.scenario.to_json().encode("utf-8"),
+    }
     if events is not None:
-        paths["events"] = out / "events.csv"
-        write_csv_atomic(events, paths["events"])
-    return paths
+        files["events.csv"] = csv_safe_frame(events).to_csv(index=False).encode("utf-8")
+    written = write_files_atomic(out, files)
+    return {name.split(".")[0]: path for name, path in written.items()}
