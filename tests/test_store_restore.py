@@ -216,3 +216,39 @@ def test_store_check_reports_and_repairs_orphan_trace_files(env: Path, archive: 
     out = cli("store", "check", "--repair", "--min-age-s", "0")
     assert "removed 1 orphan trace files; 0 left" in out and not orphan.exists()
     cli("store", "check", "--min-age-s", "-1", code=2)
+
+
+def test_live_sessions_are_pruned_by_age_and_total_size(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sc = small_scenario(vehicles=12, pv=False)
+    res = simulate(sc, "uncontrolled", SimulationOptions())
+    with open_store(env) as st:
+        user_run = st.save_run(res, {"net_cost_mad": 1.0})
+        sessions = []
+        for _ in range(4):
+            sid = st.start_live_session(sc, name="live")
+            st.save_live_chunk(sid, sc, 0, res.power_kw[:, :4], res.soc[:, :5], res.site_kw[:4])
+            sessions.append(sid)
+            time.sleep(0.01)
+        # by size: keep at most about two sessions' worth of trace bytes; the newest (kept) one is never deleted
+        one = st.stats  # sanity: the store works
+        assert one["runs"] == 5
+        with st.engine.connect() as conn:
+            sizes = dict(
+                conn.exec_driver_sql(
+                    "SELECT r.group_id, t.size_bytes FROM runs r JOIN traces t ON t.run_id = r.id "
+                    "WHERE r.group_id IS NOT NULL"
+                ).all()
+            )
+        budget = sizes[sessions[0]] + sizes[sessions[3]]
+        deleted = st.prune_live_sessions(max_age_days=365, max_total_bytes=budget, keep=(sessions[0],))
+        assert deleted == sessions[1:3]  # the oldest not kept, until two are left
+        assert {g["id"] for g in st.list_groups(limit=None)} == {sessions[0], sessions[3]}
+        # by age: seen from a week and a day later everything live goes, except what is kept
+        later = datetime.now(UTC) + timedelta(days=8)
+        assert st.prune_live_sessions(max_total_bytes=1 << 40, keep=(sessions[3],), now=later) == [sessions[0]]
+        assert [r["id"] for r in st.list_runs(limit=None) if r["id"] == user_run] == [user_run]  # user runs stay
+    monkeypatch.setenv("EVFLEET_LIVE_MAX_MB", "none")
+    with open_store(env) as st, pytest.raises(StoreError, match="EVFLEET_LIVE_MAX_MB"):
+        st.prune_live_sessions()
