@@ -38,7 +38,9 @@ class FixedReserve(Strategy):
 
     def plan(self, problem: ChargingProblem) -> ChargingPlan:
         conn = problem.connected()
-        return ChargingPlan(np.where(conn, self.params["setpoint_kw"], 0.0), np.where(conn, self.params["band_kw"], 0.0))
+        return ChargingPlan(
+            np.where(conn, self.params["setpoint_kw"], 0.0), np.where(conn, self.params["band_kw"], 0.0)
+        )
 
     def plan_first_step(self, problem: ChargingProblem) -> ChargingPlan:
         full = self.plan(problem)
