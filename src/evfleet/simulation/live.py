@@ -209,6 +209,8 @@ class LiveSimulation:
         self._times_utc = sc.times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
         if self.recorder is not None:
             opts = {"strategy": self.strategy_name, "v2g": self.v2g, "horizon_h": self.horizon_h}
+            if self.forecast_noise:
+                opts.update(forecast_noise=self.forecast_noise, seed=self.seed)
             self.recorder.start_day(sc, self._day, {"strategy": self.strategy_name, "options": opts})
 
     def step(self, n: int = 1) -> LiveSnapshot:

@@ -24,9 +24,10 @@ realised frequency ahead of time (the problem holds a forecast, ``frequency_fore
 Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
 (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
 Report (flat, become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
-``pointe_import_kwh`` (planned); the simulator adds what it delivered: ``fcr_energy_up_kwh`` (by lowering
-charge / discharging), ``fcr_energy_down_kwh`` (absorbed), ``fcr_projection_max_kw`` (the largest activation
-[kW] the physics cut) and ``frequency_source`` (``scenario`` or ``synthetic_ou``).
+``pointe_import_kwh`` (planned); the simulator fills in what it delivered (``None`` in the strategy's own report):
+``fcr_energy_up_kwh`` (by lowering charge / discharging), ``fcr_energy_down_kwh`` (absorbed),
+``fcr_projection_max_kw`` (the largest activation [kW] the physics cut) and ``frequency_source`` (``scenario``
+or ``synthetic_ou``).
 """
 
 from __future__ import annotations
@@ -104,15 +105,20 @@ class GridSupport(OptimizingStrategy):
         self._reserve_max = max(self._reserve_max, float(band.max(initial=0.0)))
         self._steps += band.size
         hours = float(dt[cols].sum()) if not online else self._steps * problem.dt_h
+        # The delivered-response keys are measured by the simulator (with the realised frequency): None until then.
+        measured = dict.fromkeys(("fcr_energy_up_kwh", "fcr_energy_down_kwh"))
         self.report.update(
             {
                 "reserve_price_mad_per_kw_h": rho,
                 "reserve_mean_kw": self._reserve_kwh / hours if hours else 0.0,
                 "reserve_max_kw": self._reserve_max,
                 "reserve_value_mad": rho * self._reserve_kwh,
+                **measured,
                 "pointe_import_kwh": float((sol.import_kw * peak_period_mask(problem) * dt).sum())
                 if not online
                 else None,
+                "frequency_source": None,
+                **({} if online else {"fcr_projection_max_kw": None}),
             }
         )
         return ChargingPlan(plan, reserve_kw=sol.reserve_kw)
