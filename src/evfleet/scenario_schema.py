@@ -113,9 +113,11 @@ class Compare:
     other: str
 
     def describe(self) -> str:
+        """The rule in the words of the error messages: ``> arrival_step``."""
         return f"{self.op} {self.other.rsplit('.', 1)[-1]}"
 
     def violated(self, values: Any, other: Any) -> Any:
+        """Where ``values`` break the rule against ``other`` (same unit, same shape): a bool array."""
         return values <= other if self.op == ">" else values > other
 
 
