@@ -104,6 +104,7 @@ def compute_kpis(result: RunResult) -> dict[str, float | int | str | None]:
         "import_limit_kw": sc.import_limit_kw,
         "site_over_limit_steps": int(result.site_over_limit_steps),
         "curtailed_energy_kwh": float(result.curtailed_kwh.sum()),
+        "curtailed_export_kwh": float(np.sum(result.curtailed_export_kwh)),
         "setpoints_clipped": int(result.requested_clip_count),
         "unmet_energy_kwh": float(unmet.sum()),
         "vehicles_unmet": int((unmet > 1e-3).sum()),

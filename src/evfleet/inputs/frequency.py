@@ -5,7 +5,8 @@ of the reserved band (positive = over-frequency = the fleet absorbs more power).
 
 Droop (ENTSO-E FCR, Continental Europe; regelleistung.net, see docs/strategies.md): no response within the
 +-10 mHz deadband, linear activation beyond it, full activation at +-200 mHz deviation from 50.00 Hz. We use the
-continuous characteristic ``a = sign(df) * clip((|df| - 0.010) / (0.200 - 0.010), 0, 1)``.
+continuous characteristic ``a = sign(df) * clip((|df| - 0.010) / (0.200 - 0.010), 0, 1)``, defined with its constants
+in :mod:`evfleet.physics` (the simulator applies it) and re-exported here.
 
 Synthetic signal (an *assumption*, not measured data): an Ornstein-Uhlenbeck process around 50 Hz,
 ``df(t+h) = df(t) * exp(-h/tau) + sigma * sqrt(1 - exp(-2h/tau)) * N(0, 1)``, stationary standard deviation
@@ -22,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet.physics import DEADBAND_HZ, FULL_ACTIVATION_HZ, NOMINAL_HZ, droop_activation
 
 __all__ = [
     "DEADBAND_HZ",
@@ -36,17 +37,6 @@ __all__ = [
     "synthetic_frequency",
 ]
 
-NOMINAL_HZ = 50.0
-DEADBAND_HZ = 0.010
-FULL_ACTIVATION_HZ = 0.200
-
-
-def droop_activation(frequency_hz: np.ndarray | float) -> np.ndarray:
-    """FCR activation in [-1, 1] for a frequency [Hz] (positive when above 50 Hz: absorb more)."""
-    df = np.asarray(frequency_hz, dtype=float) - NOMINAL_HZ
-    mag = np.clip((np.abs(df) - DEADBAND_HZ) / (FULL_ACTIVATION_HZ - DEADBAND_HZ), 0.0, 1.0)
-    return np.sign(df) * mag
-
 
 def ou_deviation_hz(
     n_samples: int, sample_s: float, rng: np.random.Generator, sigma_hz: float = 0.020, tau_s: float = 120.0
@@ -54,6 +44,8 @@ def ou_deviation_hz(
     """Frequency deviation [Hz] from an exact-discretised OU process, started in its stationary law."""
     if n_samples <= 0:
         return np.zeros(0)
+    from scipy.signal import lfilter  # deferred: scipy.signal costs ~0.8 s to import, needed only here
+
     phi = float(np.exp(-sample_s / tau_s))
     eps = rng.standard_normal(n_samples)
     x0 = sigma_hz * rng.standard_normal()
