@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet._common.files import write_text_atomic
 from evfleet.scenario_schema import (
     DEFAULT_TZ,
     FORMAT,
@@ -517,10 +518,5 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
-    """Write ``scenario`` as JSON (atomically: a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(scenario.to_json(), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write ``scenario`` as JSON (atomically and durably: serialised first, a temporary file renamed into place)."""
+    return write_text_atomic(path, scenario.to_json())
