@@ -115,7 +115,7 @@ def compute_kpis(result: RunResult) -> dict[str, float | int | str | None]:
     }
     for period, cost in cost_by_period(result).items():
         kpis[f"import_cost_{period}_mad"] = cost
-    for key, value in result.strategy_report.items():
+    for key, value in result.strategy_report.to_dict().items():
         if isinstance(value, int | float | str | bool) or value is None:
             kpis[f"strategy_{key}"] = value
     return kpis

@@ -389,7 +389,7 @@ def assess(
     hv_worst = int(np.argmax(vh_p95))
 
     resp = fleet_frequency_response(p.sum(axis=0), freq, el.nominal_hz)
-    report = result.strategy_report or {}
+    report = result.strategy_report.to_dict()
     freq_keys = {k: v for k, v in report.items() if any(s in k.lower() for s in ("freq", "fcr", "droop"))}
     grid_support = result.strategy == "grid_support" or bool(freq_keys)
 

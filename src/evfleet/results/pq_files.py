@@ -17,6 +17,7 @@ from evfleet._common.files import write_csv_atomic, write_json_atomic
 from evfleet.gridquality.assess import PER_STEP_COLUMNS, PowerQualityReport
 from evfleet.scenario import load_scenario
 from evfleet.simulation.simulate import RunResult, SimulationOptions
+from evfleet.strategies.report import StrategyReport
 
 __all__ = [
     "SITE_CSV_COLUMNS",
@@ -123,7 +124,11 @@ def load_run(run_dir: str | Path) -> Any:
             raise InputError(f"{d / 'kpis.json'}: not valid JSON: {exc}") from exc
     mode = kpis.get("mode", "offline")
     opts = SimulationOptions(mode=mode if mode in ("offline", "online") else "offline", v2g=bool(kpis.get("v2g", True)))
-    report = {k[len("strategy_") :]: v for k, v in kpis.items() if k.startswith("strategy_")}
+    reported = {k[len("strategy_") :]: v for k, v in kpis.items() if k.startswith("strategy_")}
+    try:
+        report = StrategyReport.from_dict(reported)
+    except (InputError, TypeError) as exc:
+        raise InputError(f"{d / 'kpis.json'}: the strategy_* KPIs are not a strategy report: {exc}") from exc
     n = sc.n_vehicles
     return RunResult(
         scenario=sc,

@@ -136,7 +136,8 @@ class LiveSimulation:
         self._factory = scenario_factory
         self.strategy_name = strategy
         self.strategy_params = dict(strategy_params or {})
-        get_strategy(strategy, **self.strategy_params)  # fail early on an unknown strategy
+        # fails early on an unknown strategy or parameter; each day is a new run of it (``start_run``)
+        self._strategy = get_strategy(strategy, **self.strategy_params)
         self.v2g = bool(v2g)
         self.horizon_h = float(horizon_h)
         self.auto = bool(auto)
@@ -182,7 +183,7 @@ class LiveSimulation:
     def _start_day(self, sc: Scenario) -> None:
         self._sc = sc
         self._engine = Engine(sc, self.v2g)
-        self._strategy = get_strategy(self.strategy_name, **self.strategy_params)
+        self._strategy.start_run()
         self._t = 0
         self._power = np.zeros(sc.n_vehicles)
         self._times_utc = sc.times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")

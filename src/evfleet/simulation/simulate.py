@@ -20,16 +20,19 @@ Every clip is counted, so a test can assert that an optimiser's schedule needed 
 
 from __future__ import annotations
 
+import copy
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from evfleet._common.errors import InputError
+from evfleet._common.errors import InputError, RunError
 from evfleet.inputs.charging_curve import taper_cuts, taper_fields
 from evfleet.scenario import Scenario
 from evfleet.strategies import ChargingProblem, Strategy, get_strategy
+from evfleet.strategies.report import StrategyReport
 
 __all__ = ["Engine", "RunResult", "SimulationOptions", "build_problem", "simulate", "unmet_reasons"]
 
@@ -65,7 +68,9 @@ class RunResult:
 
     ``soc[:, t]`` is the SOC at the start of step t (``soc[:, T]`` at the end); before arrival it is the arrival
     SOC and after departure it stays at the departure SOC. ``unmet_kwh`` is the battery energy missing at
-    departure versus ``soc_target`` [kWh]; ``unmet_reason`` names the binding limit.
+    departure versus ``soc_target`` [kWh]; ``unmet_reason`` names the binding limit. ``strategy_params`` are all
+    the strategy's parameters (``Strategy.params``); ``strategy_report`` is what it reported about this run
+    (``strategy_report.to_dict()`` is what files and the store keep).
     """
 
     scenario: Scenario
@@ -82,7 +87,7 @@ class RunResult:
     unmet_reason: np.ndarray
     runtime_s: float
     strategy_params: dict[str, Any] = field(default_factory=dict)
-    strategy_report: dict[str, Any] = field(default_factory=dict)
+    strategy_report: StrategyReport = field(default_factory=StrategyReport)
 
     @property
     def ev_kw(self) -> np.ndarray:
@@ -235,14 +240,14 @@ def unmet_reasons(
     scenario: Scenario,
     unmet_kwh: np.ndarray,
     curtailed_kwh: np.ndarray,
-    strategy_reasons: dict[int, str] | None = None,
+    strategy_reasons: Mapping[int, str] | None = None,
 ) -> np.ndarray:
     """Why each vehicle left below target: the binding limit (``""`` when the target was met).
 
     ``stay_too_short``: even full power from arrival cannot reach the target; ``site_limit``: the site protection
     curtailed it; ``strategy``: the strategy chose not to (e.g. a penalised trade-off). An optimiser may name the
-    binding limit of its own plan (``strategy_reasons``: vehicle index -> reason, from its report key
-    ``unmet_reason_by_vehicle``); it replaces ``strategy``.
+    binding limit of its own plan (``strategy_reasons``: scenario vehicle index -> reason, its report's
+    ``unmet_reason_by_vehicle``); it replaces ``strategy``. An index outside the scenario raises :class:`RunError`.
     """
     v = scenario.vehicles
     stay_h = (v.departure_step - v.arrival_step) * scenario.dt_h
@@ -252,8 +257,12 @@ def unmet_reasons(
     if strategy_reasons:
         idx = np.fromiter(strategy_reasons.keys(), dtype=np.int64, count=len(strategy_reasons))
         named = np.array(list(strategy_reasons.values()), dtype=object)
-        ok = (idx >= 0) & (idx < len(reason))
-        idx, named = idx[ok], named[ok]
+        bad = (idx < 0) | (idx >= len(reason))
+        if bad.any():
+            raise RunError(
+                f"strategy reported an unmet reason for vehicle index {int(idx[bad][0])}, outside the scenario's "
+                f"{len(reason)} vehicles"
+            )
         replace = reason[idx] == "strategy"
         reason[idx[replace]] = named[replace]
     return np.where(unmet_kwh > 1e-3, reason, "").astype(object)
@@ -278,6 +287,9 @@ def simulate(
     opts = options or SimulationOptions()
     opts.validate()
     strat = get_strategy(strategy, **strategy_params) if isinstance(strategy, str) else strategy
+    if strategy_params and not isinstance(strategy, str):
+        raise InputError(f"parameters {sorted(strategy_params)} are for a strategy given by name, not an instance")
+    strat.start_run()  # nothing of a previous run carries over
     t_start = time.perf_counter()
     n, T = scenario.n_vehicles, scenario.n_steps
     v = scenario.vehicles
@@ -332,8 +344,8 @@ def simulate(
         curtailed_kwh=engine.curtailed_kwh,
         site_over_limit_steps=engine.over_limit_steps,
         unmet_kwh=unmet,
-        unmet_reason=unmet_reasons(scenario, unmet, engine.curtailed_kwh, strat.report.get("unmet_reason_by_vehicle")),
+        unmet_reason=unmet_reasons(scenario, unmet, engine.curtailed_kwh, strat.report.unmet_reason_by_vehicle),
         runtime_s=runtime,
-        strategy_params=dict(strat.params),
-        strategy_report=dict(strat.report),
+        strategy_params=strat.params,
+        strategy_report=copy.deepcopy(strat.report),
     )

@@ -8,13 +8,24 @@ from evfleet._common.errors import InputError
 from evfleet.strategies.base import ChargingProblem, Strategy, StrategyError
 from evfleet.strategies.grid_support import GridSupport
 from evfleet.strategies.load_balancing import LoadBalancing
+from evfleet.strategies.params import StrategyParams
 from evfleet.strategies.peak_shaving import PeakShaving
 from evfleet.strategies.price_optimization import PriceOptimization
 from evfleet.strategies.renewable_integration import RenewableIntegration
+from evfleet.strategies.report import StrategyReport
 from evfleet.strategies.uncontrolled import Uncontrolled
 from evfleet.strategies.valley_filling import ValleyFilling
 
-__all__ = ["REGISTRY", "ChargingProblem", "Strategy", "StrategyError", "get_strategy", "strategy_names"]
+__all__ = [
+    "REGISTRY",
+    "ChargingProblem",
+    "Strategy",
+    "StrategyError",
+    "StrategyParams",
+    "StrategyReport",
+    "get_strategy",
+    "strategy_names",
+]
 
 #: CLI name -> strategy class. Add a strategy by adding its module and one line here.
 REGISTRY: dict[str, type[Strategy]] = {
@@ -34,7 +45,11 @@ def strategy_names() -> list[str]:
 
 
 def get_strategy(name: str, **params: Any) -> Strategy:
-    """A new strategy instance by CLI name; raises ``ValueError`` naming the unknown strategy."""
+    """A new strategy instance by CLI name with keyword ``params`` (validated by its parameter dataclass).
+
+    Raises :class:`~evfleet._common.errors.InputError` (a ``ValueError``) naming an unknown strategy, an unknown
+    parameter (listing the valid ones) or a bad value.
+    """
     if name not in REGISTRY:
         raise InputError(f"unknown strategy {name!r}; known: {', '.join(REGISTRY)}")
     return REGISTRY[name](**params)
