@@ -20,9 +20,10 @@ the scenario's ``frequency_hz`` series, else the seeded synthetic signal of :mod
 
 Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
 (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
-Report (flat, become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
+Parameters: :class:`GridSupportParams`. Report: ``report.reserve``, a :class:`~evfleet.strategies.report.ReserveReport`
+(its fields become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
 ``fcr_energy_up_kwh`` (delivered by lowering charge / discharging), ``fcr_energy_down_kwh`` (absorbed),
-``pointe_import_kwh`` (planned), ``frequency_source``.
+``pointe_import_kwh`` (planned), ``frequency_source``, ``fcr_projection_max_kw``.
 """
 
 from __future__ import annotations

@@ -20,13 +20,13 @@ import math
 import numbers
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from evfleet._common.errors import InputError
 
-__all__ = ["NoParams", "ParamInfo", "StrategyParams", "param", "param_info", "parse_params"]
+__all__ = ["NoParams", "ParamInfo", "StrategyParams", "markdown_rows", "param", "param_info", "parse_params"]
 
 P = TypeVar("P", bound="StrategyParams")
 
@@ -99,6 +99,23 @@ def param_info(cls: type[StrategyParams]) -> tuple[ParamInfo, ...]:
             )
         )
     return tuple(out)
+
+
+def markdown_rows(infos: Iterable[ParamInfo]) -> list[str]:
+    """Rows ``| name | unit | default | valid | meaning |`` of the parameter tables of ``docs/strategies.md``."""
+    rows = []
+    for p in infos:
+        default = f"automatic: {p.default_doc or 'from the problem'}" if p.default is None else f"`{p.default!r}`"
+        if p.choices is not None:
+            valid = " / ".join(f"`{c}`" for c in p.choices)
+        else:
+            valid = "integer" if p.kind == "int" else "number"
+            valid += f" >= {p.ge:g}" if p.ge is not None else ""
+            valid += f" > {p.gt:g}" if p.gt is not None else ""
+        if p.optional:
+            valid += " or `None`"
+        rows.append(f"| `{p.name}` | {p.unit or '-'} | {default} | {valid} | {p.doc} |")
+    return rows
 
 
 def _bad(info: ParamInfo, what: str, value: Any) -> InputError:
