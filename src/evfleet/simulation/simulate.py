@@ -283,7 +283,12 @@ def simulate(
     options: SimulationOptions | None = None,
     **strategy_params: Any,
 ) -> RunResult:
-    """Run ``strategy`` on ``scenario`` and return the physically enforced :class:`RunResult`."""
+    """Run ``strategy`` on ``scenario`` and return the physically enforced :class:`RunResult`.
+
+    ``strategy`` is a registered name (built with ``strategy_params``) or an instance (then without parameters),
+    which starts a new run (:meth:`~evfleet.strategies.base.Strategy.start_run`): nothing of a previous run carries
+    over, so an instance run twice gives the same result and report.
+    """
     opts = options or SimulationOptions()
     opts.validate()
     strat = get_strategy(strategy, **strategy_params) if isinstance(strategy, str) else strategy

@@ -140,7 +140,8 @@ class Strategy(ABC):
 
     @property
     def params(self) -> dict[str, Any]:
-        """Every parameter by name (defaults included; ``None`` = automatic): ``type(self)(**s.params)`` is ``s``."""
+        """Every parameter by name, defaults included (``None``: automatic); ``type(self)(**self.params)`` builds the
+        same parameters. A new dict at each call (changing it does not change the strategy)."""
         return dataclasses.asdict(self.config)
 
     def start_run(self) -> None:
