@@ -536,8 +536,8 @@ def store_run(
 
     For ``evfleet run`` and any caller holding a :class:`.RunResult`; ``events`` are grid-quality
     :class:`~evfleet.gridquality.alerts.Event` records or the rows of ``events.csv`` (exactly its columns, see
-    :func:`~evfleet.store.rows.normalise_events`); ``site`` the ``site.csv`` table as written (default: computed from the
-    result). One transaction: either the whole run lands or nothing does.
+    :func:`~evfleet.store.rows.normalise_events`); ``site`` the ``site.csv`` table as written (default: computed
+    from the result). One transaction: either the whole run lands or nothing does.
     """
     with open_store(db) as st:
         return st.save_run(
