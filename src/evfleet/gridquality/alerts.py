@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from numbers import Integral, Real
 from pathlib import Path
 from typing import Any
@@ -163,10 +164,12 @@ class Event:
         """
         check_columns(row.keys(), EVENT_COLUMNS, where)
         raw_time = row["time"]
-        try:
-            time = pd.Timestamp(raw_time)
-        except (TypeError, ValueError):
-            time = pd.NaT
+        time = pd.NaT
+        if isinstance(raw_time, str | datetime):
+            try:
+                time = pd.Timestamp(raw_time)
+            except ValueError:
+                time = pd.NaT
         if pd.isna(time):
             raise InputError(f"field '{where}.time' must be an ISO-8601 time (value {raw_time!r})")
         step = row["step"]
@@ -174,19 +177,28 @@ class Event:
             step = int(step)
         if not isinstance(step, Integral) or isinstance(step, bool):
             raise InputError(f"field '{where}.step' must be an integer step index (value {row['step']!r})")
+        if step < 0:
+            raise InputError(f"field '{where}.step' must be >= 0 (value {row['step']!r})")
+        indicator = row["indicator"]
+        if not isinstance(indicator, str) or indicator not in INDICATORS:
+            raise InputError(f"field '{where}.indicator' is not a known alert indicator; known: "
+                             f"{', '.join(INDICATORS)} (value {indicator!r})")  # fmt: skip
         nums = {}
         for key in ("value", "limit"):
             x = row[key]
             if not isinstance(x, Real) or isinstance(x, bool):
                 raise InputError(f"field '{where}.{key}' must be a number (value {x!r})")
             nums[key] = float(x)
-        try:
-            return cls(time, int(step), str(row["indicator"]), nums["value"], nums["limit"],
-                       Status.of(row["state"], f"{where}.state"),
-                       Status.of(row["previous_state"], f"{where}.previous_state"))  # fmt: skip
-        except InputError as exc:
-            msg = str(exc)
-            raise InputError(msg if msg.startswith(f"field '{where}") else f"{where}: {msg}") from None
+        return cls(time, int(step), indicator, nums["value"], nums["limit"],
+                   _alert_state(row["state"], f"{where}.state"),
+                   _alert_state(row["previous_state"], f"{where}.previous_state"))  # fmt: skip
+
+
+def _alert_state(word: Any, where: str) -> Status:
+    """The alert state named ``word`` exactly (one of :data:`STATES`)."""
+    if isinstance(word, str) and word in STATES:
+        return Status(word)
+    raise InputError(f"field '{where}' must be one of {', '.join(STATES)} (value {word!r})")
 
 
 def events_from_rows(rows: pd.DataFrame | Iterable[Mapping[str, Any]], where: str = "events") -> list[Event]:
