@@ -47,15 +47,6 @@ class Status(StrEnum):
     CRITICAL = "critical"
     NA = "na"
 
-    @classmethod
-    def of(cls, word: Any, where: str = "status") -> Status:
-        """The status named ``word`` exactly; :class:`InputError` naming ``where`` otherwise."""
-        try:
-            return cls(word)
-        except ValueError:
-            known = ", ".join(s.value for s in cls)
-            raise InputError(f"field '{where}' must be one of {known} (value {word!r})") from None
-
 
 #: Alert states by state index (0 optimal ... 3 critical), as :func:`evfleet.gridquality.alerts.classify` numbers
 #: them.
