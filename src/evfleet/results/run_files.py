@@ -189,6 +189,9 @@ def load_run(run_dir: str | Path) -> RunResult:
     if power.shape != (sc.n_vehicles, sc.n_steps):
         raise InputError(f"{d / 'trace.npz'}: field 'power_kw' must have shape {(sc.n_vehicles, sc.n_steps)} "
                          f"(value {power.shape})")  # fmt: skip
+    for key, shape in (("soc", (sc.n_vehicles, sc.n_steps + 1)), ("site_kw", (sc.n_steps,))):
+        if np.shape(trace[key]) != shape:
+            raise InputError(f"{d / 'trace.npz'}: field '{key}' must have shape {shape} (value {np.shape(trace[key])})")
     if "vehicle_id" in trace and not np.array_equal(trace["vehicle_id"].astype(str), sc.vehicles.id.astype(str)):
         raise InputError(f"{d / 'trace.npz'}: field 'vehicle_id' does not match scenario.json (value differs)")
     unmet, reason = _read_vehicles(d / "vehicles.csv", np.asarray(sc.vehicles.id))
