@@ -174,7 +174,8 @@ def compliance_index(compliance: pd.DataFrame) -> dict[Indicator, int]:
 
 
 def status_text(status: Status | None, lang: str) -> str:
-    return "" if status is None else "● " + t(f"status_{status.value}", lang)
+    """``● <status word>`` in ``lang`` (empty for a neutral figure)."""
+    return "" if status is None else "● " + t(f"status_{Status(status).value}", lang)
 
 
 def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
