@@ -134,8 +134,8 @@ class Event:
             raise InputError(f"field 'indicator' is not a known alert indicator; known: {', '.join(INDICATORS)} "
                              f"(value {self.indicator!r})")  # fmt: skip
         for name in ("state", "previous_state"):
-            if getattr(self, name) not in ALERT_STATES:
-                raise InputError(f"field '{name}' must be one of {', '.join(STATES)} (value {getattr(self, name)!r})")
+            # the exact word is accepted and stored as its Status
+            object.__setattr__(self, name, _alert_state(getattr(self, name), name))
         if self.step < 0:
             raise InputError(f"field 'step' must be >= 0 (value {self.step!r})")
 
