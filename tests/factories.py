@@ -99,3 +99,17 @@ def random_scenario(rng: np.random.Generator, n: int, n_steps: int, step_minutes
         export_limit_kw=float(rng.uniform(0, 50)),
         degradation_mad_per_kwh=float(rng.uniform(0, 0.5)),
     )
+
+
+def local_cluster(processes: bool, n_workers: int = 2) -> Any:
+    """A local Dask cluster on 127.0.0.1 with its dashboard on a free port (Dask's 8787 may be taken)."""
+    from distributed import LocalCluster
+
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=1,
+        processes=processes,
+        host="127.0.0.1",
+        protocol="tcp://",
+        dashboard_address=":0",
+    )

@@ -19,6 +19,7 @@ from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import save_scenario
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
+from factories import local_cluster
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 STRATEGIES = ["uncontrolled"] + [s for s in ("load_balancing", "price_optimization") if s in REGISTRY]
@@ -93,13 +94,14 @@ def test_overrides_and_fleet_kpis(fleet_file: Path) -> None:
     assert list(table["depot"]) == ["north", "south", "(fleet)"]
 
 
+@pytest.mark.slow
 def test_serial_and_dask_give_the_same_kpis(fleet_file: Path) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     opts = SimulationOptions()
     serial = run_fleet(fleet_file, STRATEGIES, opts)
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        local_cluster(processes=False) as cluster,
         Client(cluster) as client,
     ):
         dist = run_fleet(fleet_file, STRATEGIES, opts, client=client)
@@ -123,6 +125,7 @@ def test_fleet_comparison_sums_depot_savings(fleet_file: Path) -> None:
         )
 
 
+@pytest.mark.slow
 def test_cli_run_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -173,6 +176,7 @@ def test_fleet_compare_command_writes_tables_and_stores(fleet_file: Path, tmp_pa
     assert all(g["n_runs"] == len(REGISTRY) for g in groups)
 
 
+@pytest.mark.slow
 def test_cli_compare_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "cmp"
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}

@@ -136,3 +136,30 @@ def test_user_errors_keeps_a_deliberate_exit_status() -> None:
     with pytest.raises(typer.Exit) as info:
         quits()
     assert info.value.exit_code == 3
+
+
+def test_user_errors_reports_only_evfleet_errors_and_lets_bugs_through(tmp_path) -> None:
+    """A KeyError is a programming bug: it keeps its traceback instead of becoming "error: 'foo'" with status 2."""
+    import typer
+
+    from evfleet._common.errors import InputError, RunError
+    from evfleet.cli._common import user_errors
+
+    def raising(exc: BaseException):
+        @user_errors
+        def command() -> None:
+            raise exc
+
+        return command
+
+    with pytest.raises(KeyError):
+        raising(KeyError("foo"))()
+    with pytest.raises(TypeError):
+        raising(TypeError("bad"))()
+    for exc, code in ((InputError("field 'x' must be > 0 (value -1)"), 2), (RunError("solver failed"), 1)):
+        with pytest.raises(typer.Exit) as info:
+            raising(exc)()
+        assert info.value.exit_code == code
+    with pytest.raises(typer.Exit) as info:  # a file the user named: bad input, status 2
+        raising(FileNotFoundError(2, "No such file or directory", str(tmp_path / "missing.json")))()
+    assert info.value.exit_code == 2

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from evfleet.inputs.generate import generate_scenario
-from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
+from evfleet.problem import ChargingProblem, build_problem
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
-from evfleet.strategies.base import ChargingProblem
 
 EPS_DIS = 1e-4  # documented tie-break cost per kWh discharged
 

@@ -18,6 +18,7 @@ import yaml
 from evfleet.batch.spec import SpecError, expand_points, parse_spec
 from evfleet.batch.sweep import SweepInterrupted, nondeterministic_columns, run_sweep
 from evfleet.strategies import REGISTRY
+from factories import local_cluster
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 PY = sys.executable
@@ -212,25 +213,25 @@ def test_torn_checkpoint_line_is_ignored(tmp_path: Path) -> None:
 # --- Dask --------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_distributed_table_is_identical_to_serial(tmp_path: Path, serial_table: pd.DataFrame) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     with (
-        LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster,
+        local_cluster(processes=False) as cluster,
         Client(cluster) as client,
     ):
         outcome = run_sweep(parse_spec(small_spec()), tmp_path, client=client, progress=False)
     pd.testing.assert_frame_equal(deterministic(outcome.table), deterministic(serial_table))
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(tmp_path: Path, serial_table: pd.DataFrame) -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     killed: list[int] = []
     with (
-        LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-        ) as cluster,
+        local_cluster(processes=True) as cluster,
         Client(cluster) as client,
     ):
         pids = client.run(os.getpid)
@@ -281,6 +282,7 @@ def _wait_for(path: Path, timeout_s: float = 30.0) -> None:
         time.sleep(0.1)
 
 
+@pytest.mark.slow
 def test_sweep_against_a_scheduler_in_another_process(tmp_path: Path, serial_table: pd.DataFrame) -> None:
     sched_file = tmp_path / "scheduler.json"
     env = env_with_src()
@@ -349,6 +351,7 @@ def test_sweep_against_a_scheduler_in_another_process(tmp_path: Path, serial_tab
                 p.wait()
 
 
+@pytest.mark.slow
 def test_cli_bad_spec_exits_2_naming_key_and_value(tmp_path: Path) -> None:
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text("base: {vehicles: 20}\ngrid: {v2g: [maybe]}\n", encoding="utf-8")
@@ -364,6 +367,7 @@ def test_cli_bad_spec_exits_2_naming_key_and_value(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["0", "2"])
 def test_cli_ctrl_c_keeps_finished_points(tmp_path: Path, workers: str) -> None:
     spec_path = tmp_path / "spec.yaml"
@@ -428,6 +432,7 @@ def test_traces_only_when_asked(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(deterministic(plain.table), deterministic(traced.table))
 
 
+@pytest.mark.slow
 def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
     from evfleet.store.sweeps import load_stored_sweep
 
@@ -486,3 +491,23 @@ def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:
     assert f"median {np.median(unmet):.3g}" in page  # the box's tooltip carries the real median
     svg = svg_box_plot([("a", np.array([1.0, 2.0, 3.0])), ("b", np.array([]))], "y [%]")
     assert svg.count("<rect") == 1 and svg.count("<circle") == 3
+
+
+@pytest.mark.slow
+def test_local_cluster_starts_when_dask_dashboard_port_is_taken(tmp_path: Path) -> None:
+    """``evfleet sweep``'s local cluster binds its dashboard to a free port, not Dask's 8787."""
+    import socket
+
+    from evfleet.batch.cluster import dask_client
+
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", 8787))
+        sock.listen()
+    except OSError:
+        pass  # already taken by another process: the case under test all the same
+    try:
+        with dask_client(workers=1) as client:
+            assert client.submit(lambda x: x + 1, 1).result() == 2
+    finally:
+        sock.close()

@@ -118,7 +118,8 @@ def dask_client(
             threads_per_worker=1,
             processes=processes,
             host="127.0.0.1",
-            dashboard_address=None,
+            protocol="tcp://",
+            dashboard_address=":0",  # a free port: Dask's default 8787 may be taken (None still binds it)
             silence_logs=logging.ERROR,
         )
     finally:

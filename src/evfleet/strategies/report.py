@@ -51,17 +51,19 @@ class ReserveReport:
     x reserved kW·h; ``fcr_energy_up_kwh``: delivered to the grid by lowering charge or discharging,
     ``fcr_energy_down_kwh``: absorbed [kWh]; ``pointe_import_kwh``: the planned import in the ``pointe`` period
     (offline; ``None`` online); ``frequency_source``: ``scenario`` or ``synthetic_ou``; ``fcr_projection_max_kw``:
-    the largest correction of the activated plan to the physics [kW] (offline; ``None`` online).
+    the largest activation [kW] the physics cut. The delivered energies, the source and the cut are measured by the
+    simulator with the realised frequency (``None`` in the strategy's own report); for a strategy of its own that
+    plans a band without reporting one, the simulator's figures are the whole section.
     """
 
-    reserve_price_mad_per_kw_h: float
-    reserve_mean_kw: float
-    reserve_max_kw: float
-    reserve_value_mad: float
-    fcr_energy_up_kwh: float
-    fcr_energy_down_kwh: float
-    pointe_import_kwh: float | None
-    frequency_source: str
+    reserve_price_mad_per_kw_h: float | None = None
+    reserve_mean_kw: float | None = None
+    reserve_max_kw: float | None = None
+    reserve_value_mad: float | None = None
+    fcr_energy_up_kwh: float | None = None
+    fcr_energy_down_kwh: float | None = None
+    pointe_import_kwh: float | None = None
+    frequency_source: str | None = None
     fcr_projection_max_kw: float | None = None
 
 
@@ -96,8 +98,8 @@ class StrategyReport:
             section = getattr(self, attr)
             if section is not None:
                 values = dataclasses.asdict(section)
-                if attr == "reserve" and values["fcr_projection_max_kw"] is None:
-                    del values["fcr_projection_max_kw"]
+                if attr == "reserve":  # unset figures are left out (the planned pointe import is None online)
+                    values = {k: v for k, v in values.items() if v is not None or k == "pointe_import_kwh"}
                 out.update(values)
         if self.projection_max_kw is not None:
             out["projection_max_kw"] = self.projection_max_kw

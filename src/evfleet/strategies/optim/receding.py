@@ -20,7 +20,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from evfleet.strategies.base import ChargingProblem, Strategy
+from evfleet.problem import ChargingPlan, ChargingProblem
+from evfleet.strategies.base import Strategy
 from evfleet.strategies.optim.model import (
     Objective,
     Solution,
@@ -48,8 +49,8 @@ def discharge_cost_mad_per_kwh(problem: ChargingProblem) -> float:
 def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -> ChargingProblem:
     """A coarser copy of ``problem``: columns ``0..fine_steps-1`` kept, the rest merged in blocks.
 
-    Forecast series become block means (energy-preserving); ``extra["col_dt_h"]`` gives each column's length.
-    Arrivals round up and departures round down to column edges.
+    Forecast series become block means (energy-preserving); ``col_dt_h`` gives each column's length [h] and
+    ``block_edges`` its first original column. Arrivals round up and departures round down to column edges.
     """
     H = problem.n_steps
     if block_steps <= 1 or fine_steps + 1 >= H:
@@ -73,9 +74,6 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
     arrival = np.searchsorted(edges, problem.arrival, side="left")
     departure = np.searchsorted(edges, problem.departure, side="right") - 1
     departure = np.maximum(np.minimum(departure, new_h), np.minimum(arrival + 1, new_h))
-    extra = dict(problem.extra)
-    extra["col_dt_h"] = widths * problem.dt_h
-    extra["block_edges"] = edges
     return dataclasses.replace(
         problem,
         n_steps=new_h,
@@ -86,8 +84,10 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
         price_import_mad_per_kwh=mean(problem.price_import_mad_per_kwh),
         price_export_mad_per_kwh=mean(problem.price_export_mad_per_kwh),
         tou_period=first(problem.tou_period),
-        frequency_hz=None if problem.frequency_hz is None else mean(problem.frequency_hz),
-        extra=extra,
+        times=problem.times[edges[:-1]],
+        frequency_forecast_hz=mean(problem.frequency_forecast_hz),
+        col_dt_h=widths * problem.dt_h,
+        block_edges=edges,
     )
 
 
@@ -144,9 +144,9 @@ class OptimizingStrategy(Strategy):
     def objective(self, problem: ChargingProblem) -> Objective:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> np.ndarray:
-        """Hook: adjust the physical plan (e.g. frequency response) and add to the report."""
-        return plan
+    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> ChargingPlan:
+        """Hook: the plan of the projected setpoints ``plan`` (n, H) [kW] (e.g. with a reserve band) and the report."""
+        return ChargingPlan(plan)
 
     # --- helpers --------------------------------------------------------------------------------------------
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
@@ -165,9 +165,15 @@ class OptimizingStrategy(Strategy):
 
     # --- the Strategy interface -----------------------------------------------------------------------------
     def schedule(self, problem: ChargingProblem) -> np.ndarray:
+        return self.plan(problem).setpoint_kw
+
+    def first_step(self, problem: ChargingProblem) -> np.ndarray:
+        return self.plan_first_step(problem).setpoint_kw
+
+    def plan(self, problem: ChargingProblem) -> ChargingPlan:
         sol = self.solve_problem(problem)
-        plan, adjust = project_to_physics(problem, sol.power_kw)
-        plan = self.finish(problem, sol, plan, online=False)
+        power, adjust = project_to_physics(problem, sol.power_kw)
+        plan = self.finish(problem, sol, power, online=False)
         self.report.solve = SolveReport(
             objective=sol.objective,
             solver_status=sol.status,
@@ -181,15 +187,15 @@ class OptimizingStrategy(Strategy):
         self._record_reasons(problem, sol)
         return plan
 
-    def first_step(self, problem: ChargingProblem) -> np.ndarray:
+    def plan_first_step(self, problem: ChargingProblem) -> ChargingPlan:
         t0 = time.perf_counter()
         cfg = self.config
         fine = cfg.fine_steps if cfg.fine_steps is not None else max(1, round(0.5 / problem.dt_h))
         block = cfg.block_steps if cfg.block_steps is not None else max(1, round(2.0 / problem.dt_h))
         coarse = block_problem(problem, fine, block)
         sol = self.solve_problem(coarse, online=True)
-        plan, adjust = project_to_physics(coarse, sol.power_kw)
-        plan = self.finish(coarse, sol, plan, online=True)
+        power, adjust = project_to_physics(coarse, sol.power_kw)
+        plan = self.finish(coarse, sol, power, online=True)
         elapsed = time.perf_counter() - t0
         self._online_replans += 1
         self._online_solve_s += elapsed
@@ -204,7 +210,8 @@ class OptimizingStrategy(Strategy):
         leaving = coarse.departs_in_horizon & (coarse.departure <= 1)
         if leaving.any():
             self._record_reasons(coarse, _mask_unmet(sol, leaving))
-        return plan[:, 0]
+        reserve = None if plan.reserve_kw is None else plan.reserve_kw[:, 0]
+        return ChargingPlan(plan.setpoint_kw[:, 0], reserve)
 
 
 def _mask_unmet(sol: Solution, keep: np.ndarray) -> Solution:
