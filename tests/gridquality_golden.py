@@ -23,6 +23,7 @@ from evfleet.gridquality.site import SiteElectrical
 from evfleet.inputs.generate import generate_scenario
 from evfleet.scenario import scenario_from_dict
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
+from evfleet.strategies.report import StrategyReport
 
 GOLDEN = Path(__file__).resolve().parent / "data" / "gridquality_golden.npz"
 SEP = "__"
@@ -77,7 +78,7 @@ def run_case(inputs: dict[str, Any]) -> PowerQualityReport:
         unmet_reason=np.full(n, "", dtype=object),
         runtime_s=0.0,
         strategy_params=inputs["strategy_params"],
-        strategy_report=inputs["strategy_report"],
+        strategy_report=StrategyReport.from_dict(inputs["strategy_report"]),
     )
     el = None if inputs["electrical"] is None else SiteElectrical.from_mapping(inputs["electrical"])
     th = None if inputs["thresholds"] is None else {k: tuple(v) for k, v in inputs["thresholds"].items()}
@@ -121,7 +122,7 @@ def _cases() -> dict[str, dict[str, Any]]:
             "power_kw": res.power_kw,
             "strategy": res.strategy,
             "strategy_params": json.loads(_json(res.strategy_params)),
-            "strategy_report": json.loads(_json(res.strategy_report)),
+            "strategy_report": json.loads(_json(res.strategy_report.to_dict())),
             "electrical": None,
             "thresholds": None,
             "frequency_hz": None,

@@ -3,6 +3,9 @@ simulator with the realised frequency, online strategies never see that frequenc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 import pytest
 
@@ -16,22 +19,37 @@ from evfleet.simulation.engine import Engine
 from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import Strategy
 from evfleet.strategies.optim.model import project_to_physics
+from evfleet.strategies.params import StrategyParams, param
 from factories import random_scenario, scenario_dict, tiny_scenario
+
+
+@dataclass(frozen=True)
+class _PowerParams(StrategyParams):
+    power_kw: float = param(0.0, "power of every connected vehicle", "kW")
+
+
+@dataclass(frozen=True)
+class _ReserveParams(StrategyParams):
+    setpoint_kw: float = param(0.0, "setpoint of every connected vehicle", "kW")
+    band_kw: float = param(0.0, "symmetric reserve band of every connected vehicle", "kW", ge=0.0)
+    seed: int = param(0, "seed of the synthetic frequency signal", ge=0)
 
 
 class ConstantPower(Strategy):
     """``power_kw`` to every connected vehicle at every step (a plain, non-causal plan)."""
 
     name = "constant_power"
+    params_class: ClassVar[type[StrategyParams]] = _PowerParams
 
     def schedule(self, problem: ChargingProblem) -> np.ndarray:
-        return np.where(problem.connected(), float(self.params.get("power_kw", 0.0)), 0.0)
+        return np.where(problem.connected(), float(self.params["power_kw"]), 0.0)
 
 
 class FixedReserve(Strategy):
     """Setpoint ``setpoint_kw`` with a symmetric reserve band ``band_kw`` at every connected step."""
 
     name = "fixed_reserve"
+    params_class: ClassVar[type[StrategyParams]] = _ReserveParams
 
     def schedule(self, problem: ChargingProblem) -> np.ndarray:
         return self.plan(problem).setpoint_kw
@@ -142,7 +160,7 @@ def test_simulator_applies_the_reserve_activation_of_the_realised_frequency(mode
     sc = _reserve_scenario([50.0, 50.105, 49.895, 50.3])  # activation 0, +0.5, -0.5, +1
     r = simulate(sc, FixedReserve(setpoint_kw=5.0, band_kw=4.0), SimulationOptions(mode=mode))
     np.testing.assert_allclose(r.power_kw[0], [5.0, 7.0, 3.0, 9.0])
-    rep = r.strategy_report
+    rep = r.strategy_report.to_dict()
     assert rep["frequency_source"] == "scenario"
     assert rep["fcr_energy_down_kwh"] == pytest.approx(2.0 + 4.0)  # absorbed: +2 kW and +4 kW for 1 h
     assert rep["fcr_energy_up_kwh"] == pytest.approx(2.0)
@@ -155,7 +173,7 @@ def test_reserve_activation_is_cut_by_the_physics_and_reported() -> None:
     sc = _reserve_scenario([50.3, 50.3, 50.0, 50.0])
     r = simulate(sc, FixedReserve(setpoint_kw=5.0, band_kw=30.0))
     np.testing.assert_allclose(r.power_kw[0, :2], [20.0, 20.0])
-    assert r.strategy_report["fcr_projection_max_kw"] == pytest.approx(15.0)
+    assert r.strategy_report.to_dict()["fcr_projection_max_kw"] == pytest.approx(15.0)
     assert r.requested_clip_count == 0
 
 
@@ -164,7 +182,7 @@ def test_without_a_frequency_series_the_seeded_synthetic_signal_is_realised() ->
     r = simulate(sc, FixedReserve(setpoint_kw=5.0, band_kw=4.0, seed=3))
     act = synthetic_frequency(sc.n_steps, sc.step_minutes, 3)[1]
     np.testing.assert_allclose(r.power_kw[0], 5.0 + 4.0 * act, atol=1e-12)
-    assert r.strategy_report["frequency_source"] == "synthetic_ou"
+    assert r.strategy_report.to_dict()["frequency_source"] == "synthetic_ou"
 
 
 def _freq_variants(n_steps: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +220,8 @@ def test_grid_support_online_setpoints_ignore_the_future_frequency() -> None:
     opts = SimulationOptions(mode="online", horizon_h=8.0)
     ra = simulate(sc.replace(frequency_hz=fa), "grid_support", opts, reserve_price=0.5)
     rb = simulate(sc.replace(frequency_hz=fb), "grid_support", opts, reserve_price=0.5)
-    assert ra.strategy_report["reserve_mean_kw"] > 0
+    assert ra.strategy_report.to_dict()["reserve_mean_kw"] > 0
     np.testing.assert_array_equal(ra.power_kw[:, : k + 1], rb.power_kw[:, : k + 1])
     assert not np.allclose(ra.power_kw, rb.power_kw)  # the realised activation differs after k
-    assert ra.strategy_report["fcr_energy_up_kwh"] + ra.strategy_report["fcr_energy_down_kwh"] > 0
+    assert ra.strategy_report.to_dict()["fcr_energy_up_kwh"] + ra.strategy_report.to_dict()["fcr_energy_down_kwh"] > 0
     assert droop_activation(fa[: k + 1]).any()

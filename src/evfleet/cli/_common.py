@@ -24,6 +24,7 @@ __all__ = [
     "app",
     "debug_enabled",
     "fail",
+    "frequency_from_csv",
     "parse_mapping",
     "print_kpis",
     "print_table",
@@ -158,11 +159,16 @@ def strategy_params(reserve_price: float | None, seed: int) -> dict[str, dict[st
     return {"grid_support": gs}
 
 
+def frequency_from_csv(scenario: Any, frequency_csv: Path) -> Any:
+    """Per-step mean frequency [Hz] of the scenario's steps from a ``--frequency-csv`` file (both file shapes of
+    :func:`evfleet.inputs.frequency.load_frequency_csv`); the one reader of ``run``, ``compare`` and ``grid-report``."""
+    from evfleet.inputs.frequency import load_frequency_csv
+
+    return load_frequency_csv(frequency_csv, scenario.n_steps, scenario.start, scenario.step_minutes)
+
+
 def with_frequency(scenario: Any, frequency_csv: Path | None) -> Any:
     """The scenario with its ``frequency_hz`` series replaced by the CSV's per-step means (if a file is given)."""
     if frequency_csv is None:
         return scenario
-    from evfleet.inputs.frequency import load_frequency_csv
-
-    f = load_frequency_csv(frequency_csv, scenario.n_steps, scenario.start, scenario.step_minutes)
-    return scenario.replace(frequency_hz=f)
+    return scenario.replace(frequency_hz=frequency_from_csv(scenario, frequency_csv))

@@ -196,7 +196,7 @@ def assess(
     # 15-17: spectrum at the worst step, fleet frequency response, summary, compliance, assumptions
     hs = steps.harmonic_summary(cur, vd, ih, v_ph)
     resp = fleet_frequency_response(p.sum(axis=0), freq.hz, el.nominal_hz)
-    grid_support, freq_keys = steps.grid_support_run(result.strategy, result.strategy_report)
+    grid_support, freq_keys = steps.grid_support_run(result.strategy, result.strategy_report.to_dict())
     summary = summary_kpis(series, ind_limits, sc.dt_h, el, {
         "isc_il": cur.isc_il, "i_sc_a": pcc.i_sc_a, "i_l_a": i_l, "tdd_lim": cur.tdd_limit_pct,
         "rated_kva": pcc.rated_kva, "z": pcc.z_ohm, "ageing": tr.ageing_rate, "hot_spot": tr.hot_spot_c,

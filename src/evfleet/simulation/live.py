@@ -147,7 +147,8 @@ class LiveSimulation:
         self._factory = scenario_factory
         self.strategy_name = strategy
         self.strategy_params = dict(strategy_params or {})
-        get_strategy(strategy, **self.strategy_params)  # fail early on an unknown strategy
+        # fails early on an unknown strategy or parameter; each day is a new run of it (``start_run``)
+        self._strategy = get_strategy(strategy, **self.strategy_params)
         self.v2g = bool(v2g)
         self.horizon_h = float(horizon_h)
         self.auto = bool(auto)
@@ -193,7 +194,7 @@ class LiveSimulation:
 
     def _start_day(self, sc: Scenario) -> None:
         self._sc = sc
-        self._strategy = get_strategy(self.strategy_name, **self.strategy_params)
+        self._strategy.start_run()  # each day is a new run of the same strategy object
         self._engine = Engine(sc, self.v2g, RealisedFrequency(sc, frequency_seed(self._strategy)))
         self._loop = RecedingLoop(
             sc,

@@ -30,19 +30,23 @@ limit is counted in ``curtailed_kwh`` (the uncontrolled baseline relies on it, i
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from evfleet._common.errors import InputError
+from evfleet._common.errors import InputError, RunError
 from evfleet._common.tolerances import ENERGY_EPS_KWH, UNMET_TOL_KWH
 from evfleet.problem import build_problem
 from evfleet.scenario import Scenario
 from evfleet.simulation.control import RecedingLoop, frequency_seed
 from evfleet.simulation.engine import Engine, RealisedFrequency
 from evfleet.strategies import Strategy, get_strategy
+from evfleet.strategies.report import ReserveReport, StrategyReport
 
 __all__ = ["RunResult", "SimulationOptions", "simulate", "unmet_reasons"]
 
@@ -77,7 +81,9 @@ class RunResult:
 
     ``soc[:, t]`` is the SOC at the start of step t (``soc[:, T]`` at the end); before arrival it is the arrival
     SOC and after departure it stays at the departure SOC. ``unmet_kwh`` is the battery energy missing at
-    departure versus ``soc_target`` [kWh]; ``unmet_reason`` names the binding limit. ``curtailed_kwh`` /
+    departure versus ``soc_target`` [kWh]; ``unmet_reason`` names the binding limit. ``strategy_params`` are all
+    the strategy's parameters (``Strategy.params``); ``strategy_report`` is what it reported about this run
+    (``strategy_report.to_dict()`` is what files and the store keep). ``curtailed_kwh`` /
     ``curtailed_export_kwh`` (N) are the charging / discharging energies [kWh grid side] removed by the site
     protection at the import / export limit; ``requested_clip_count`` counts the setpoints the simulator changed
     (power bounds, SOC window, export protection), ``requested_clip_max_kw`` the largest change [kW].
@@ -97,7 +103,7 @@ class RunResult:
     unmet_reason: np.ndarray
     runtime_s: float
     strategy_params: dict[str, Any] = field(default_factory=dict)
-    strategy_report: dict[str, Any] = field(default_factory=dict)
+    strategy_report: StrategyReport = field(default_factory=StrategyReport)
     curtailed_export_kwh: np.ndarray | None = None
 
     def __post_init__(self) -> None:
@@ -119,15 +125,16 @@ def unmet_reasons(
     scenario: Scenario,
     unmet_kwh: np.ndarray,
     curtailed_kwh: np.ndarray,
-    strategy_reasons: dict[int, str] | None = None,
+    strategy_reasons: Mapping[int, str] | None = None,
 ) -> np.ndarray:
     """Why each vehicle left below target: the binding limit (``""`` when the target was met).
 
     ``stay_too_short``: even full power from arrival cannot reach the target; ``site_limit``: the site protection
     curtailed it; ``strategy``: the strategy chose not to (e.g. a penalised trade-off). An optimiser may name the
-    binding limit of its own plan (``strategy_reasons``: vehicle index -> reason, from its report key
+    binding limit of its own plan (``strategy_reasons``: scenario vehicle index -> reason, its report's
     ``unmet_reason_by_vehicle``; the simulator adds ``frequency_response`` for a vehicle that delivered reserve
-    activation and that the strategy did not name); it replaces ``strategy``.
+    activation and that the strategy did not name); it replaces ``strategy``. An index outside the scenario raises
+    :class:`RunError`.
     """
     v = scenario.vehicles
     stay_h = (v.departure_step - v.arrival_step) * scenario.dt_h
@@ -137,8 +144,12 @@ def unmet_reasons(
     if strategy_reasons:
         idx = np.fromiter(strategy_reasons.keys(), dtype=np.int64, count=len(strategy_reasons))
         named = np.array(list(strategy_reasons.values()), dtype=object)
-        ok = (idx >= 0) & (idx < len(reason))
-        idx, named = idx[ok], named[ok]
+        bad = (idx < 0) | (idx >= len(reason))
+        if bad.any():
+            raise RunError(
+                f"strategy reported an unmet reason for vehicle index {int(idx[bad][0])}, outside the scenario's "
+                f"{len(reason)} vehicles"
+            )
         replace = reason[idx] == "strategy"
         reason[idx[replace]] = named[replace]
     return np.where(unmet_kwh > UNMET_TOL_KWH, reason, "").astype(object)
@@ -150,10 +161,18 @@ def simulate(
     options: SimulationOptions | None = None,
     **strategy_params: Any,
 ) -> RunResult:
-    """Run ``strategy`` on ``scenario`` and return the physically enforced :class:`RunResult`."""
+    """Run ``strategy`` on ``scenario`` and return the physically enforced :class:`RunResult`.
+
+    ``strategy`` is a registered name (built with ``strategy_params``) or an instance (then without parameters),
+    which starts a new run (:meth:`~evfleet.strategies.base.Strategy.start_run`): nothing of a previous run carries
+    over, so an instance run twice gives the same result and report.
+    """
     opts = options or SimulationOptions()
     opts.validate()
     strat = get_strategy(strategy, **strategy_params) if isinstance(strategy, str) else strategy
+    if strategy_params and not isinstance(strategy, str):
+        raise InputError(f"parameters {sorted(strategy_params)} are for a strategy given by name, not an instance")
+    strat.start_run()  # nothing of a previous run carries over
     t_start = time.perf_counter()
     n, T = scenario.n_vehicles, scenario.n_steps
     v = scenario.vehicles
@@ -196,20 +215,17 @@ def simulate(
     e_dep = soc[np.arange(n), dep] * v.battery_kwh
     unmet = np.maximum(v.energy_target_kwh - e_dep, 0.0)
     unmet = np.where(unmet > ENERGY_EPS_KWH, unmet, 0.0)
-    report = dict(strat.report)
+    report = copy.deepcopy(strat.report)
     if engine.reserve_planned:
         # What the reserve delivered is measured here, with the realised frequency (the strategy never saw it).
-        reasons = dict(report.get("unmet_reason_by_vehicle") or {})
         for i in np.flatnonzero(engine.fcr_active):  # once per run, not per step
-            reasons.setdefault(int(i), "frequency_response")
-        report.update(
-            {
-                "fcr_energy_up_kwh": engine.fcr_up_kwh,
-                "fcr_energy_down_kwh": engine.fcr_down_kwh,
-                "fcr_projection_max_kw": engine.fcr_cut_max_kw,
-                "frequency_source": frequency.source,
-                "unmet_reason_by_vehicle": reasons,
-            }
+            report.unmet_reason_by_vehicle.setdefault(int(i), "frequency_response")
+        report.reserve = dataclasses.replace(
+            report.reserve or ReserveReport(),
+            fcr_energy_up_kwh=engine.fcr_up_kwh,
+            fcr_energy_down_kwh=engine.fcr_down_kwh,
+            fcr_projection_max_kw=engine.fcr_cut_max_kw,
+            frequency_source=frequency.source,
         )
     return RunResult(
         scenario=scenario,
@@ -223,9 +239,9 @@ def simulate(
         curtailed_kwh=engine.curtailed_kwh,
         site_over_limit_steps=engine.over_limit_steps,
         unmet_kwh=unmet,
-        unmet_reason=unmet_reasons(scenario, unmet, engine.curtailed_kwh, report.get("unmet_reason_by_vehicle")),
+        unmet_reason=unmet_reasons(scenario, unmet, engine.curtailed_kwh, report.unmet_reason_by_vehicle),
         runtime_s=runtime,
-        strategy_params=dict(strat.params),
+        strategy_params=strat.params,
         strategy_report=report,
         curtailed_export_kwh=engine.curtailed_export_kwh,
     )

@@ -192,7 +192,10 @@ class StoreQueries:
         return _typed(df)
 
     def events(self, ident: str) -> pd.DataFrame:
-        """The run's grid-quality events as they were given (original columns), in their original order."""
+        """The run's grid-quality events as ``events.csv`` rows (``EVENT_COLUMNS``), in their original order.
+
+        Runs stored before events were checked keep the columns they were given.
+        """
         run_id = self.run_id(ident)
         with self.reader.connect() as conn:
             rows = conn.execute(

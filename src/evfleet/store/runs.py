@@ -64,6 +64,7 @@ from evfleet.store.rows import (
 
 if TYPE_CHECKING:
     from evfleet.analysis.compare import Comparison
+    from evfleet.gridquality.alerts import Event
     from evfleet.scenario import Scenario
     from evfleet.simulation.simulate import RunResult
 
@@ -241,7 +242,7 @@ class Store(StoreQueries, StoreLive):
         finished_at: str | None = None,
         source: str = "run",
         label: str | None = None,
-        events: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
+        events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None = None,
         group_id: str | None = None,
         site: pd.DataFrame | None = None,
     ) -> str:
@@ -529,14 +530,15 @@ def store_run(
     finished_at: str | None = None,
     source: str = "run",
     label: str | None = None,
-    events: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
+    events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None = None,
     site: pd.DataFrame | None = None,
 ) -> str:
     """Store one run in the store at ``db`` (default location if ``None``) and return its run id.
 
     For ``evfleet run`` and any caller holding a :class:`.RunResult`; ``events`` are grid-quality
-    events (e.g. the rows of ``events.csv``); ``site`` the ``site.csv`` table as written (default: computed from the
-    result). One transaction: either the whole run lands or nothing does.
+    :class:`~evfleet.gridquality.alerts.Event` records or the rows of ``events.csv`` (exactly its columns, see
+    :func:`~evfleet.store.rows.normalise_events`); ``site`` the ``site.csv`` table as written (default: computed
+    from the result). One transaction: either the whole run lands or nothing does.
     """
     with open_store(db) as st:
         return st.save_run(

@@ -13,6 +13,8 @@ from typing import Any
 from evfleet._common.errors import InputError
 from evfleet.problem import ChargingPlan, ChargingProblem
 from evfleet.strategies.base import Strategy, StrategyError
+from evfleet.strategies.params import StrategyParams
+from evfleet.strategies.report import StrategyReport
 
 __all__ = [
     "REGISTRY",
@@ -20,7 +22,9 @@ __all__ = [
     "ChargingProblem",
     "Strategy",
     "StrategyError",
+    "StrategyParams",
     "StrategyRegistry",
+    "StrategyReport",
     "get_strategy",
     "strategy_names",
 ]
@@ -79,7 +83,11 @@ def strategy_names() -> list[str]:
 
 
 def get_strategy(name: str, **params: Any) -> Strategy:
-    """A new strategy instance by CLI name; raises ``ValueError`` naming the unknown strategy."""
+    """A new strategy instance by CLI name with keyword ``params`` (validated by its parameter dataclass).
+
+    Raises :class:`~evfleet._common.errors.InputError` (a ``ValueError``) naming an unknown strategy, an unknown
+    parameter (listing the valid ones) or a bad value.
+    """
     if name not in REGISTRY:
         raise InputError(f"unknown strategy {name!r}; known: {', '.join(REGISTRY)}")
     return REGISTRY[name](**params)

@@ -8,6 +8,7 @@ forecasts over a receding horizon, the first column applied).
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
@@ -15,8 +16,10 @@ import numpy as np
 
 from evfleet._common.errors import RunError
 from evfleet.problem import ChargingPlan, ChargingProblem
+from evfleet.strategies.params import NoParams, StrategyParams, parse_params
+from evfleet.strategies.report import StrategyReport
 
-__all__ = ["ChargingPlan", "ChargingProblem", "Strategy", "StrategyError"]
+__all__ = ["ChargingPlan", "ChargingProblem", "Strategy", "StrategyError", "StrategyParams", "StrategyReport"]
 
 
 class StrategyError(RunError):
@@ -27,17 +30,36 @@ class Strategy(ABC):
     """A charging strategy. Subclasses set ``name`` and implement :meth:`schedule`.
 
     ``feedback = True`` marks a causal rule (no foresight): the simulator calls it at every step with the
-    current state even in offline mode. ``params`` are strategy-specific options.
+    current state even in offline mode. ``params_class`` is the strategy's frozen parameter dataclass
+    (:mod:`evfleet.strategies.params`): ``Strategy(**params)`` validates the keyword parameters into
+    ``self.config`` (an unknown name or a bad value raises :class:`~evfleet._common.errors.InputError`), and
+    ``self.params`` is the plain dict of all of them (``dataclasses.asdict``, what runs store).
+
+    ``self.report`` (:class:`~evfleet.strategies.report.StrategyReport`) is what the strategy reports about the
+    current run. A strategy keeps no state from one run to the next: the simulator calls :meth:`start_run` at the
+    start of each run (call it yourself when you drive ``schedule``/``first_step`` by hand for a new run).
     """
 
     name: ClassVar[str] = ""
     feedback: ClassVar[bool] = False
     uses_solver: ClassVar[bool] = False
     description: ClassVar[str] = ""
+    params_class: ClassVar[type[StrategyParams]] = NoParams
 
     def __init__(self, **params: Any) -> None:
-        self.params = dict(params)
-        self.report: dict[str, Any] = {}
+        self.config: StrategyParams = parse_params(self.params_class, self.name or type(self).__name__, params)
+        self.report: StrategyReport = StrategyReport()
+        self.start_run()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter by name, defaults included (``None``: automatic); ``type(self)(**self.params)`` builds the
+        same parameters. A new dict at each call (changing it does not change the strategy)."""
+        return dataclasses.asdict(self.config)
+
+    def start_run(self) -> None:
+        """Begin a new run: a fresh report, nothing kept from a previous run. Subclasses reset their run state."""
+        self.report = StrategyReport()
 
     @abstractmethod
     def schedule(self, problem: ChargingProblem) -> np.ndarray:

@@ -23,7 +23,8 @@ realised frequency ahead of time (the problem holds a forecast, ``frequency_fore
 
 Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
 (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
-Report (flat, become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
+Parameters: :class:`GridSupportParams`. Report: ``report.reserve``, a :class:`~evfleet.strategies.report.ReserveReport`
+(its fields become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
 ``pointe_import_kwh`` (planned); the simulator fills in what it delivered (``None`` in the strategy's own report):
 ``fcr_energy_up_kwh`` (by lowering charge / discharging), ``fcr_energy_down_kwh`` (absorbed),
 ``fcr_projection_max_kw`` (the largest activation [kW] the physics cut) and ``frequency_source`` (``scenario``
@@ -32,17 +33,41 @@ or ``synthetic_ou``).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from evfleet._common.errors import InputError
 from evfleet.problem import ChargingPlan, ChargingProblem
 from evfleet.strategies.optim.model import Objective, Solution, col_dt
-from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
+from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
+from evfleet.strategies.report import ReserveReport
 
-__all__ = ["GridSupport", "peak_period_mask"]
+__all__ = ["GridSupport", "GridSupportParams", "peak_period_mask"]
+
+
+@dataclass(frozen=True)
+class GridSupportParams(SolverParams):
+    """Parameters of :class:`GridSupport` (and the solver parameters of :class:`SolverParams`)."""
+
+    unmet_penalty: float | None = param(
+        None, "M: penalty of a kWh left unmet at departure", "MAD/kWh", gt=0.0,
+        default_doc="max(100, 10 (pi_max + W) / eta_min + 10 rho H / (eta_min T)), H the horizon [h]",
+    )  # fmt: skip
+    pointe_weight: float = param(
+        10.0, "W: extra cost of a kWh imported in the pointe period (peak-period import reduction)", "MAD/kWh", ge=0.0
+    )
+    reserve_price: float = param(
+        0.15, "rho: value of a kW of symmetric frequency-containment band for one hour (0: no reserve); an "
+        "assumption, no Moroccan reserve market exists", "MAD/kW/h", ge=0.0,
+    )  # fmt: skip
+    reserve_duration_h: float = param(
+        0.25, "T: hours of full activation the reserved band must hold in energy headroom (an assumption)", "h",
+        gt=0.0,
+    )  # fmt: skip
+    seed: int = param(0, "seed of the synthetic frequency signal (used when the scenario has no frequency_hz)", ge=0)
 
 
 def peak_period_mask(problem: ChargingProblem) -> np.ndarray:
@@ -64,29 +89,27 @@ class GridSupport(OptimizingStrategy):
     description = "LP: minimise import in the pointe period by V2G; reserve an FCR band and follow the droop."
     #: measured: one online re-plan at 2,000 vehicles takes 0.5 s with presolve, 0.8 s without
     presolve_online = "choose"
+    params_class: ClassVar[type[StrategyParams]] = GridSupportParams
+    config: GridSupportParams
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
+    def start_run(self) -> None:
+        super().start_run()
+        # per-run state: the running totals of the reserve band
         self._reserve_kwh = 0.0
         self._reserve_max = 0.0
         self._steps = 0
 
     def objective(self, problem: ChargingProblem) -> Objective:
-        w_peak = self.param("pointe_weight", 10.0)
-        rho = self.param("reserve_price", 0.15)
-        t_res = self.param("reserve_duration_h", 0.25)
-        if rho < 0 or w_peak < 0 or t_res <= 0:
-            raise InputError(
-                f"strategy 'grid_support': reserve_price and pointe_weight must be >= 0 and reserve_duration_h > 0 "
-                f"(values {rho!r}, {w_peak!r}, {t_res!r})"
-            )
+        w_peak = self.config.pointe_weight
+        rho = self.config.reserve_price
+        t_res = self.config.reserve_duration_h
         dt = col_dt(problem)
         _, eta = min_dt_eta(problem)
         horizon_h = float(dt.sum())
         pi_max = float(problem.price_import_mad_per_kwh.max(initial=0.0))
-        penalty = self.param(
-            "unmet_penalty", max(100.0, 10.0 * (pi_max + w_peak) / eta + 10.0 * rho * horizon_h / (eta * t_res))
-        )
+        penalty = self.config.unmet_penalty
+        if penalty is None:
+            penalty = max(100.0, 10.0 * (pi_max + w_peak) / eta + 10.0 * rho * horizon_h / (eta * t_res))
         obj = price_objective(problem, penalty)
         obj.import_cost = obj.import_cost + w_peak * peak_period_mask(problem) * dt
         if rho > 0:
@@ -99,26 +122,22 @@ class GridSupport(OptimizingStrategy):
         dt = col_dt(problem)
         cols = slice(0, 1) if online else slice(None)
         reserve = sol.reserve_kw[:, cols]
-        rho = self.param("reserve_price", 0.15)
+        rho = self.config.reserve_price
         band = reserve.sum(axis=0)
         self._reserve_kwh += float((band * dt[cols]).sum())
         self._reserve_max = max(self._reserve_max, float(band.max(initial=0.0)))
         self._steps += band.size
         hours = float(dt[cols].sum()) if not online else self._steps * problem.dt_h
-        # The delivered-response keys are measured by the simulator (with the realised frequency): None until then.
-        measured = dict.fromkeys(("fcr_energy_up_kwh", "fcr_energy_down_kwh"))
-        self.report.update(
-            {
-                "reserve_price_mad_per_kw_h": rho,
-                "reserve_mean_kw": self._reserve_kwh / hours if hours else 0.0,
-                "reserve_max_kw": self._reserve_max,
-                "reserve_value_mad": rho * self._reserve_kwh,
-                **measured,
-                "pointe_import_kwh": float((sol.import_kw * peak_period_mask(problem) * dt).sum())
-                if not online
-                else None,
-                "frequency_source": None,
-                **({} if online else {"fcr_projection_max_kw": None}),
-            }
+        # What the reserve delivered (fcr_energy_*, frequency_source, fcr_projection_max_kw) is measured by the
+        # simulator with the realised frequency: None until then.
+        self.report.reserve = ReserveReport(
+            reserve_price_mad_per_kw_h=rho,
+            reserve_mean_kw=self._reserve_kwh / hours if hours else 0.0,
+            reserve_max_kw=self._reserve_max,
+            reserve_value_mad=rho * self._reserve_kwh,
+            fcr_energy_up_kwh=None,
+            fcr_energy_down_kwh=None,
+            pointe_import_kwh=float((sol.import_kw * peak_period_mask(problem) * dt).sum()) if not online else None,
+            frequency_source=None,
         )
         return ChargingPlan(plan, reserve_kw=sol.reserve_kw)
