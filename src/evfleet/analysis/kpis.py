@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from evfleet._common.tolerances import POWER_EPS_KW, UNMET_TOL_KWH
 from evfleet.simulation.simulate import RunResult
 
 __all__ = [
@@ -45,8 +46,8 @@ def fleet_state_counts(result: RunResult) -> dict[str, np.ndarray]:
     t = np.arange(result.scenario.n_steps)
     conn = (v.arrival_step[:, None] <= t[None, :]) & (t[None, :] < v.departure_step[:, None])
     p = result.power_kw
-    charging = (p > 1e-6).sum(axis=0)
-    discharging = (p < -1e-6).sum(axis=0)
+    charging = (p > POWER_EPS_KW).sum(axis=0)
+    discharging = (p < -POWER_EPS_KW).sum(axis=0)
     connected = conn.sum(axis=0)
     return {
         "connected": connected,
@@ -189,8 +190,8 @@ def kpi_record(result: RunResult) -> Kpis:
         curtailed_export_kwh=_f(np.sum(result.curtailed_export_kwh)),
         setpoints_clipped=int(result.requested_clip_count),
         unmet_energy_kwh=float(unmet.sum()),
-        vehicles_unmet=int((unmet > 1e-3).sum()),
-        vehicles_served_pct=float(100.0 * (unmet <= 1e-3).mean()) if n else 100.0,
+        vehicles_unmet=int((unmet > UNMET_TOL_KWH).sum()),
+        vehicles_served_pct=float(100.0 * (unmet <= UNMET_TOL_KWH).mean()) if n else 100.0,
         mean_soc_departure=_f(soc_dep.mean()) if n else None,
         pv_energy_kwh=pv_kwh,
         pv_self_consumption_pct=_f(100.0 * (1.0 - pv_exported / pv_kwh)) if pv_kwh > 0 else None,

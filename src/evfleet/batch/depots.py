@@ -42,6 +42,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
 from evfleet._common.structured import read_structured_file
+from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.batch.spec import SCENARIO_KEYS, SpecError, coerce_value, scenario_path
@@ -249,7 +250,7 @@ def fleet_kpis(results: Sequence[Any], kpis: Sequence[dict[str, Any]], upstream_
         if upstream_limit_kw is not None:
             excess = imp - upstream_limit_kw
             out["upstream_limit_kw"] = float(upstream_limit_kw)
-            out["upstream_over_limit_steps"] = int((excess > 1e-6).sum())
+            out["upstream_over_limit_steps"] = int((excess > POWER_EPS_KW).sum())
             out["upstream_max_excess_kw"] = float(max(excess.max(), 0.0))
     return out
 

@@ -17,6 +17,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard.i18n import fmt_num, fmt_pct, t
 from evfleet.dashboard.views import LAYOUT, local_naive
 
@@ -99,8 +100,8 @@ def fleet_table(
             "model": models.astype(str),
             "in_fleet": in_fleet.astype(int),
             "connected": n_conn.astype(int),
-            "charging": np.bincount(codes, weights=conn & (p > 1e-6), minlength=m).astype(int),
-            "discharging": np.bincount(codes, weights=conn & (p < -1e-6), minlength=m).astype(int),
+            "charging": np.bincount(codes, weights=conn & (p > POWER_EPS_KW), minlength=m).astype(int),
+            "discharging": np.bincount(codes, weights=conn & (p < -POWER_EPS_KW), minlength=m).astype(int),
             "mean_soc_pct": mean_soc,
             "net_power_kw": np.bincount(codes, weights=np.where(conn, p, 0.0), minlength=m),
             "_battery_fleet": np.bincount(codes, weights=v.battery_kwh, minlength=m) / np.bincount(codes, minlength=m),

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from evfleet._common.tolerances import UNMET_TOL_KWH
 from evfleet.dashboard.i18n import fmt_num, t
 from evfleet.dashboard.views import LAYOUT, KpiCard, bucket_mean, downsample, local_naive, status_of, status_text
 from evfleet.gridquality.records import Status
@@ -25,7 +26,7 @@ def live_cards(snap: Any, lang: str) -> list[KpiCard]:
     site = snap.site_kw
     ratio = site / limit if limit > 0 else None
     tot = snap.totals
-    unmet_status = Status.OPTIMAL if tot["unmet_kwh"] <= 1e-3 else Status.WARNING
+    unmet_status = Status.OPTIMAL if tot["unmet_kwh"] <= UNMET_TOL_KWH else Status.WARNING
     return [
         KpiCard(
             "site_now",

@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evfleet._common.errors import InputError
+from evfleet._common.tolerances import UNMET_TOL_KWH
 from evfleet.dashboard.i18n import STRINGS, fmt_num, fmt_pct, t
 from evfleet.gridquality.records import Indicator, Status, Verdict
 
@@ -346,7 +347,7 @@ def fleet_cards(
 ) -> list[KpiCard]:
     """Fleet KPI cards: connected, charging, discharging, idle, mean SOC (connected vehicles), unmet energy."""
     share = unmet_kwh / charged_kwh if charged_kwh > 0 else (0.0 if unmet_kwh <= 0 else 1.0)
-    unmet_status = Status.OPTIMAL if unmet_kwh <= 1e-3 else Status.WARNING if share < 0.01 else Status.CRITICAL
+    unmet_status = Status.OPTIMAL if unmet_kwh <= UNMET_TOL_KWH else Status.WARNING if share < 0.01 else Status.CRITICAL
     detail = t("at_step", lang, time=when) if when else ""
     return [
         KpiCard("connected", t("connected", lang), fmt_num(counts["connected"], lang), None, detail),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import __doc__ as kpi_doc
 from evfleet.analysis.kpis import compute_kpis
@@ -179,7 +180,7 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
             "check": "site import within the connection limit",
             "value": f"peak {peak:,.1f} kW",
             "limit": f"{limit:,.1f} kW",
-            "result": Verdict.PASS if peak <= limit + 1e-6 else Verdict.FAIL,
+            "result": Verdict.PASS if peak <= limit + POWER_EPS_KW else Verdict.FAIL,
         },
         {
             "check": "steps over a site limit after protection",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.scenario import Scenario
 from evfleet.simulation.control import RecedingLoop, frequency_seed
 from evfleet.simulation.engine import Engine, RealisedFrequency
@@ -96,8 +97,8 @@ class LiveSnapshot:
     def counts(self) -> dict[str, int]:
         """Vehicles connected / charging / discharging / idle now."""
         conn = int(self.connected.sum())
-        ch = int((self.power_kw > 1e-6).sum())
-        dis = int((self.power_kw < -1e-6).sum())
+        ch = int((self.power_kw > POWER_EPS_KW).sum())
+        dis = int((self.power_kw < -POWER_EPS_KW).sum())
         return {"connected": conn, "charging": ch, "discharging": dis, "idle": conn - ch - dis}
 
 
@@ -256,8 +257,8 @@ class LiveSimulation:
         self._ring_f["pv_kw"][i] = float(sc.pv_kw[t])
         self._ring_f["price_import_mad_per_kwh"][i] = price_imp
         self._ring_i["n_connected"][i] = int(conn.sum())
-        self._ring_i["n_charging"][i] = int((p > 1e-6).sum())
-        self._ring_i["n_discharging"][i] = int((p < -1e-6).sum())
+        self._ring_i["n_charging"][i] = int((p > POWER_EPS_KW).sum())
+        self._ring_i["n_discharging"][i] = int((p < -POWER_EPS_KW).sum())
         self._ring_pos = (i + 1) % self.window_steps
         self._ring_len = min(self._ring_len + 1, self.window_steps)
         self._steps_done += 1

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from evfleet._common.errors import InputError, RunError
-from evfleet._common.tolerances import ENERGY_EPS_KWH, UNMET_TOL_KWH
+from evfleet._common.tolerances import ENERGY_EPS_KWH, ENERGY_TOL_KWH, UNMET_TOL_KWH
 from evfleet.problem import build_problem
 from evfleet.scenario import Scenario
 from evfleet.simulation.control import RecedingLoop, frequency_seed
@@ -139,8 +139,9 @@ def unmet_reasons(
     v = scenario.vehicles
     stay_h = (v.departure_step - v.arrival_step) * scenario.dt_h
     reachable = np.minimum(v.energy_ceiling_kwh, v.energy_arrival_kwh + v.charge_efficiency * v.max_charge_kw * stay_h)
-    short = reachable < v.energy_target_kwh - 1e-6
-    reason = np.where(short, "stay_too_short", np.where(curtailed_kwh > 1e-6, "site_limit", "strategy")).astype(object)
+    short = reachable < v.energy_target_kwh - ENERGY_TOL_KWH
+    curtailed = curtailed_kwh > ENERGY_TOL_KWH
+    reason = np.where(short, "stay_too_short", np.where(curtailed, "site_limit", "strategy")).astype(object)
     if strategy_reasons:
         idx = np.fromiter(strategy_reasons.keys(), dtype=np.int64, count=len(strategy_reasons))
         named = np.array(list(strategy_reasons.values()), dtype=object)

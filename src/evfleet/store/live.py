@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from evfleet._common.files import write_bytes_atomic
 from evfleet._common.ids import new_id, utc_now
 from evfleet._common.jsonsafe import clean_json, dumps
+from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet._common.version import __version__
 from evfleet.store import schema as S
 from evfleet.store.engine import trace_file_path
@@ -45,8 +46,8 @@ def window_step_columns(
     v = scenario.vehicles
     t = np.arange(t0, t1)
     conn = (v.arrival_step[:, None] <= t[None, :]) & (t[None, :] < v.departure_step[:, None])
-    charging = (power_kw > 1e-6).sum(axis=0)
-    discharging = (power_kw < -1e-6).sum(axis=0)
+    charging = (power_kw > POWER_EPS_KW).sum(axis=0)
+    discharging = (power_kw < -POWER_EPS_KW).sum(axis=0)
     connected = conn.sum(axis=0)
     cols: dict[str, np.ndarray] = {
         "time": np.asarray([x.isoformat() for x in scenario.times[sl]]),

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from evfleet._common.tolerances import UNMET_TOL_KWH
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.fleet_views import (
@@ -118,12 +119,12 @@ v = sc.vehicles
 veh = v.extra.get("vehicle")
 options = list(range(sc.n_vehicles))
 worst = int(np.argmax(res.unmet_kwh)) if sc.n_vehicles else 0
-default_i = worst if sc.n_vehicles and res.unmet_kwh[worst] > 1e-3 else 0
+default_i = worst if sc.n_vehicles and res.unmet_kwh[worst] > UNMET_TOL_KWH else 0
 
 
 def _label(i: int) -> str:
     extra = f" · {veh[i]}" if veh is not None else ""
-    flag = " ⚠" if res.unmet_kwh[i] > 1e-3 else ""
+    flag = " ⚠" if res.unmet_kwh[i] > UNMET_TOL_KWH else ""
     return f"{v.id[i]}{extra} · {v.model[i]}{flag}"
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
@@ -62,7 +63,7 @@ else:
     v = sc.vehicles
     conn = (v.arrival_step <= step) & (step < v.departure_step)
     p = res.power_kw[:, step]
-    ch, dis = int((conn & (p > 1e-6)).sum()), int((conn & (p < -1e-6)).sum())
+    ch, dis = int((conn & (p > POWER_EPS_KW)).sum()), int((conn & (p < -POWER_EPS_KW)).sum())
     counts = {"connected": int(conn.sum()), "charging": ch, "discharging": dis, "idle": int(conn.sum()) - ch - dis}
     mean_soc = float(res.soc[conn, step].mean()) if conn.any() else None
 
