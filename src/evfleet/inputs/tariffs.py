@@ -87,7 +87,9 @@ class Tariff:
 
 def _check(cond: bool, origin: str, field_name: str, value: object, what: str) -> None:
     if not cond:
-        raise TariffError(f"{origin}: field {field_name!r} {what} (value {value!r})")
+        shown = repr(value)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise TariffError(f"{origin}: field {field_name!r} {what} (value {shown})")
 
 
 def tariff_from_dict(data: dict, origin: str = "<tariff>") -> Tariff:
@@ -111,38 +113,45 @@ def tariff_from_dict(data: dict, origin: str = "<tariff>") -> Tariff:
         "must be a non-empty object",
     )
     for name, spec in periods.items():
-        price = spec.get("price_mad_per_kwh") if isinstance(spec, dict) else None
-        _check(
-            isinstance(price, int | float) and np.isfinite(price) and price >= 0,
-            origin,
-            f"periods.{name}.price_mad_per_kwh",
-            price,
-            "must be a number >= 0",
-        )
+        _check(isinstance(spec, dict), origin, f"periods.{name}", spec, "must be an object")
+        price = spec.get("price_mad_per_kwh")
+        _check(_is_number(price) and price >= 0, origin, f"periods.{name}.price_mad_per_kwh", price,
+               "must be a finite number >= 0")  # fmt: skip
         status = spec.get("status", "assumption")
         _check(
-            status in _STATUSES,
+            isinstance(status, str) and status in _STATUSES,
             origin,
             f"periods.{name}.status",
             status,
             f"must be one of {sorted(_STATUSES)}",
         )
     default = data.get("default_period", next(iter(periods)))
-    _check(default in periods, origin, "default_period", default, "must name one of the periods")
+    _check(isinstance(default, str) and default in periods, origin, "default_period", default,
+           "must name one of the periods")  # fmt: skip
     seasons = data.get("seasons", {}) or {}
+    _check(isinstance(seasons, dict), origin, "seasons", seasons, "must be an object of named seasons")
     for sname, season in seasons.items():
+        _check(isinstance(season, dict), origin, f"seasons.{sname}", season, "must be an object")
         months = season.get("months", [])
         _check(
-            isinstance(months, list) and all(isinstance(m, int) and 1 <= m <= 12 for m in months),
+            isinstance(months, list) and all(_is_int(m) and 1 <= m <= 12 for m in months),
             origin,
             f"seasons.{sname}.months",
             months,
             "must be a list of months 1-12",
         )
-        for period, spans in (season.get("hours") or {}).items():
+        hours = season.get("hours") or {}
+        _check(isinstance(hours, dict), origin, f"seasons.{sname}.hours", hours, "must be an object period -> spans")
+        for period, spans in hours.items():
             _check(period in periods, origin, f"seasons.{sname}.hours", period, "names an unknown period")
+            _check(isinstance(spans, list), origin, f"seasons.{sname}.hours.{period}", spans, "must be a list")
             for span in spans:
-                ok = isinstance(span, list) and len(span) == 2 and 0 <= span[0] < span[1] <= 24
+                ok = (
+                    isinstance(span, list)
+                    and len(span) == 2
+                    and all(_is_number(x) for x in span)
+                    and 0 <= span[0] < span[1] <= 24
+                )
                 _check(
                     ok,
                     origin,
@@ -151,9 +160,14 @@ def tariff_from_dict(data: dict, origin: str = "<tariff>") -> Tariff:
                     "must be [start_h, end_h) within 0-24",
                 )
     exp = data.get("export_price_mad_per_kwh", 0.0)
-    _check(isinstance(exp, int | float) and exp >= 0, origin, "export_price_mad_per_kwh", exp, "must be >= 0")
+    _check(_is_number(exp) and exp >= 0, origin, "export_price_mad_per_kwh", exp, "must be a finite number >= 0")
     dem = data.get("demand_charge_mad_per_kw", 0.0)
-    _check(isinstance(dem, int | float) and dem >= 0, origin, "demand_charge_mad_per_kw", dem, "must be >= 0")
+    _check(_is_number(dem) and dem >= 0, origin, "demand_charge_mad_per_kw", dem, "must be a finite number >= 0")
+    sources = data.get("sources", [])
+    _check(isinstance(sources, list) and all(isinstance(s, str) for s in sources), origin, "sources", sources,
+           "must be a list of texts")  # fmt: skip
+    _check(isinstance(data["id"], str) and data["id"].strip() != "", origin, "id", data["id"], "must be a text")
+    _check(isinstance(data["name"], str), origin, "name", data["name"], "must be a text")
     return Tariff(
         id=str(data["id"]),
         name=str(data["name"]),
@@ -165,6 +179,15 @@ def tariff_from_dict(data: dict, origin: str = "<tariff>") -> Tariff:
         sources=tuple(data.get("sources", [])),
         raw=data,
     )
+
+
+def _is_number(x: object) -> bool:
+    """A finite real number (``true``/``false`` are not prices)."""
+    return isinstance(x, int | float) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _shipped_dir() -> Path:
