@@ -149,3 +149,38 @@ async def raw_exchange(ws: ClientConnection, frame: str, timeout: float = 5.0) -
 
     await ws.send(frame)
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+@contextlib.asynccontextmanager
+async def server_running(tmp_path: Path, config: dict | None = None, db_name: str = "operate.db") -> AsyncIterator[Any]:
+    """The whole ``evfleet serve`` (store, registry, OCPP, control loop, API) in this event loop, on free ports."""
+    from evfleet.operate.server import OperateServer
+
+    srv = OperateServer(load_config(data=config or {}), tmp_path / db_name, "127.0.0.1", 0, 0)
+    await srv.start()
+    try:
+        yield srv
+    finally:
+        await srv.stop()
+
+
+async def register_sim(reg: Registry, depot: Any) -> None:
+    """Register a SimDepot's stations, vehicles and tokens directly in the registry."""
+    bodies = depot.bodies()
+    for b in bodies["stations"]:
+        await reg.add_station(b)
+    for b in bodies["vehicles"]:
+        await reg.add_vehicle(b)
+    for b in bodies["id_tokens"]:
+        await reg.add_token(b)
+
+
+async def until(cond: Any, timeout: float = 20.0, step: float = 0.05) -> None:
+    """Wait until ``cond()`` is true (bounded)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(step)
