@@ -158,13 +158,22 @@ class StationLink:
         async with self._call_lock:  # type: ignore[attr-defined]  # one outstanding call per direction (OCPP-J)
             try:
                 await self._send(call.to_json())  # type: ignore[attr-defined]
-                response = await self._get_specific_response(call.unique_id, timeout_s)  # type: ignore[attr-defined]
-            except TimeoutError:
-                raise OperatorCallError(
-                    "timeout", f"{action}: no answer from {self.station.id} in {timeout_s} s"
-                ) from None
             except ConnectionClosed:
                 raise OperatorCallError("offline", f"{action}: station {self.station.id} disconnected") from None
+            answer = asyncio.ensure_future(self._get_specific_response(call.unique_id, timeout_s))  # type: ignore[attr-defined]
+            closed = asyncio.ensure_future(self.connection.wait_closed())
+            try:
+                await asyncio.wait({answer, closed}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                closed.cancel()
+                if not answer.done():
+                    answer.cancel()
+            if answer.done() and not answer.cancelled() and answer.exception() is None:
+                response = answer.result()
+            elif self.connection.state.name in ("CLOSING", "CLOSED"):
+                raise OperatorCallError("offline", f"{action}: station {self.station.id} disconnected")
+            else:
+                raise OperatorCallError("timeout", f"{action}: no answer from {self.station.id} in {timeout_s} s")
         if response.message_type_id == MessageType.CallError:
             return "CallError", {
                 "errorCode": response.error_code,
