@@ -353,6 +353,19 @@ def create_app(ctx: ApiContext) -> FastAPI:
             "strategy": reg.config.control.strategy,
         }
 
+    @app.get("/api/v1/stats", tags=["control"], dependencies=[viewer])
+    async def stats() -> dict[str, Any]:
+        """Counters: rows written by the store, frames received, control cycles and their last duration."""
+        return {
+            "rows_written": reg.db.rows_written,
+            "store_queue": reg.db.queue_size(),
+            "frames_received": sum(link.frames_received for link in cs.links.values()),
+            "connections": len(cs.links),
+            "cycles": ctx.controller.cycles,
+            "last_cycle_s": ctx.controller.last_cycle_s,
+            "profiles_sent": ctx.controller.profiles_sent,
+        }
+
     @app.get("/api/v1/alerts", tags=["control"], dependencies=[viewer])
     async def alerts(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
         """Newest first."""

@@ -237,10 +237,11 @@ class OperateDB:
 
     # -- writing -------------------------------------------------------------------------------------------
 
-    def write(self, fn: Callable[[sa.Connection], Any]) -> Future[Any]:
-        """Queue ``fn(conn)`` for the writer's next transaction; return a future set after the commit."""
+    def write(self, fn: Callable[[sa.Connection], Any], urgent: bool = False) -> Future[Any]:
+        """Queue ``fn(conn)`` for the writer's next transaction; return a future set after the commit. ``urgent``:
+        commit as soon as what is queued now is written (someone waits), instead of after the flush interval."""
         fut: Future[Any] = Future()
-        self._queue.put(("fn", fn, fut))
+        self._queue.put(("urgent" if urgent else "fn", fn, fut))
         return fut
 
     def insert_many(self, table: sa.Table, rows: list[Mapping[str, Any]]) -> None:
@@ -250,7 +251,7 @@ class OperateDB:
 
     async def write_durable(self, fn: Callable[[sa.Connection], Any], timeout_s: float = 30.0) -> Any:
         """Run ``fn(conn)`` in the writer and wait until it is committed; return its result."""
-        fut = self.write(fn)
+        fut = self.write(fn, urgent=True)
         return await asyncio.wait_for(asyncio.wrap_future(fut), timeout_s)
 
     def upsert(self, table: sa.Table, row: Mapping[str, Any]) -> Future[Any]:
@@ -258,9 +259,13 @@ class OperateDB:
         stmt = table.insert().prefix_with("OR REPLACE")
         return self.write(lambda conn: conn.execute(stmt, [dict(row)]))
 
+    def queue_size(self) -> int:
+        """Writes waiting for the writer thread."""
+        return self._queue.qsize()
+
     def flush(self, timeout_s: float = 30.0) -> None:
         """Block until everything queued so far is committed."""
-        self.write(lambda conn: None).result(timeout=timeout_s)
+        self.write(lambda conn: None, urgent=True).result(timeout=timeout_s)
 
     def _run(self) -> None:
         while True:
@@ -271,22 +276,23 @@ class OperateDB:
             deadline = time.monotonic() + self.flush_interval_s
             n_rows = 0
             stop = False
+            urgent = item[0] == "urgent"
             while n_rows < self.batch_rows:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 and not urgent:
                     break
                 try:
-                    nxt = self._queue.get(timeout=left)
+                    nxt = self._queue.get_nowait() if urgent else self._queue.get(timeout=left)
                 except queue.Empty:
                     break
                 if nxt is _STOP:
                     stop = True
                     break
                 batch.append(nxt)
+                urgent = urgent or nxt[0] == "urgent"
                 if nxt[0] == "rows":
                     n_rows += len(nxt[2])
-                elif nxt[0] == "fn" and n_rows == 0 and len(batch) > 50:
-                    break
+
             self._commit(batch)
             if stop:
                 return
@@ -304,14 +310,14 @@ class OperateDB:
                         conn.execute(table.insert(), rows)
                         self.rows_written += len(rows)
                     pending = {}
-                    futures.append((b, a(conn)))
+                    futures.append((b, a(conn)))  # "fn" and "urgent"
                 for table, rows in pending.items():
                     conn.execute(table.insert(), rows)
                     self.rows_written += len(rows)
         except BaseException as exc:  # a failed batch fails every waiter; the writer keeps running
             self._error = exc
             for kind, _a, b in batch:
-                if kind == "fn" and not b.done():
+                if kind != "rows" and not b.done():
                     b.set_exception(RunError(f"operate store write failed: {exc}"))
             return
         for fut, result in futures:

@@ -13,6 +13,7 @@ is the EV's reported SoC when there is one (``ev``), else the arrival estimate p
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import itertools
@@ -519,9 +520,14 @@ class Registry:
             evse_rows.append({"station_id": sid, "evse_id": eid, "max_power_kw": ekw, "phases": phases, "conns": conns})
         if len({r["evse_id"] for r in evse_rows}) != len(evse_rows):
             raise InputError(f"station {sid}: EVSE ids must be unique")
+        old = self.stations.get(sid)
+        if old is not None and self.passwords.check(sid, old.password_hash, password):
+            pw_hash = old.password_hash  # the same password: keep its hash (argon2 is deliberately slow)
+        else:
+            pw_hash = hash_password(password)
         st = Station(
             id=sid,
-            password_hash=hash_password(password),
+            password_hash=pw_hash,
             ocpp_version=version,
             max_power_kw=max_kw,
             registration=registration,
@@ -533,7 +539,7 @@ class Registry:
 
     async def add_station(self, body: Mapping[str, Any]) -> Station:
         """Register (or re-register) a station from its API body; stored before it returns."""
-        st, evse_rows = self.station_from_body(body)
+        st, evse_rows = await asyncio.get_running_loop().run_in_executor(None, self.station_from_body, body)
         old = self.stations.get(st.id)
         for r in evse_rows:
             evse = Evse(st.id, r["evse_id"], r["max_power_kw"], r["phases"])
@@ -552,7 +558,8 @@ class Registry:
             st.online, st.booted, st.link, st.clock_skew_s = old.online, old.booted, old.link, old.clock_skew_s
             st.vendor, st.model, st.serial, st.firmware = old.vendor, old.model, old.serial, old.firmware
             st.created_at = old.created_at
-        self.passwords.forget(st.id)
+        if old is None or old.password_hash != st.password_hash:
+            self.passwords.forget(st.id)
         row = {c.name: getattr(st, c.name) for c in T.stations.columns}
 
         def write(conn: sa.Connection) -> None:

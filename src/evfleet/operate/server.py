@@ -167,12 +167,11 @@ class OperateServer:
     async def _register_config(self) -> None:
         reg, acc = self.registry, self.accounts
         assert reg is not None and acc is not None
-        for body in self.config.stations:
-            await reg.add_station(body)
+        for k in range(0, len(self.config.stations), 64):  # hashed in the executor, stored in shared commits
+            await asyncio.gather(*(reg.add_station(b) for b in self.config.stations[k : k + 64]))
         for body in self.config.vehicles:
             await reg.add_vehicle(body)
-        for body in self.config.id_tokens:
-            await reg.add_token(body)
+        await asyncio.gather(*(reg.add_token(b) for b in self.config.id_tokens))
         for body in self.config.users:
             if body.get("name") not in acc.users:
                 await acc.add_user(body.get("name"), body.get("password"), body.get("role", "viewer"))
