@@ -19,7 +19,8 @@ import time
 import numpy as np
 
 from evfleet.inputs.generate import generate_scenario
-from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
+from evfleet.problem import build_problem
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
 from evfleet.strategies.optim.model import build_model, discharge_eligible, solve
 

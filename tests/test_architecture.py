@@ -160,3 +160,29 @@ def test_public_api_names_resolve():
         assert getattr(evfleet, name) is not None, name
     with pytest.raises(AttributeError, match="no attribute 'simulat'"):
         _ = evfleet.simulat
+
+
+def test_import_simulate_does_not_load_the_solver():
+    """The simulator (and the registry's names) load no solver and no optimising strategy until one is asked for."""
+    mods = _imported_after(
+        "import evfleet.simulation.simulate; from evfleet.strategies import REGISTRY; list(REGISTRY)"
+    )
+    assert "highspy" not in mods
+    assert "scipy.signal" not in mods  # the synthetic frequency signal imports it when a run needs it
+    light = {"evfleet.strategies.base", "evfleet.strategies.params", "evfleet.strategies.report"}
+    assert not {m for m in mods if m.startswith("evfleet.strategies.") and m not in light}
+    solver = _imported_after("from evfleet.strategies import get_strategy; get_strategy('price_optimization')")
+    assert "highspy" in solver  # the registry does load a strategy on lookup
+
+
+def test_registry_is_a_lazy_mapping_of_the_strategy_classes():
+    from evfleet.strategies import REGISTRY, Strategy, strategy_names
+
+    names = ["uncontrolled", "load_balancing", "peak_shaving", "valley_filling", "price_optimization",
+             "grid_support", "renewable_integration"]  # fmt: skip
+    assert list(REGISTRY) == names == strategy_names() and len(REGISTRY) == 7
+    for name, cls in REGISTRY.items():
+        assert issubclass(cls, Strategy) and cls.name == name
+    assert "nope" not in REGISTRY
+    with pytest.raises(KeyError):
+        REGISTRY["nope"]

@@ -24,8 +24,9 @@ from evfleet.inputs.catalog_sources import (
 )
 from evfleet.inputs.charging_curve import dc_limit_kw, session_taper, taper_cuts, taper_fields
 from evfleet.inputs.generate import generate_scenario
+from evfleet.problem import build_problem
 from evfleet.scenario import FORMAT, scenario_from_dict
-from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
+from evfleet.simulation.simulate import SimulationOptions, simulate
 
 runner = CliRunner()
 MODELS = data_path("catalog", "models.csv")
@@ -292,8 +293,8 @@ def test_bad_taper_fields_are_named() -> None:
 def test_problem_carries_the_taper_fields_for_optimisers() -> None:
     sc = scenario_from_dict(_one_dc_vehicle(taper=True))
     problem = build_problem(sc, np.arange(1), sc.vehicles.energy_arrival_kwh.copy(), 0, sc.n_steps, False)
-    np.testing.assert_allclose(problem.extra["taper_soc"], [0.8])
-    np.testing.assert_allclose(problem.extra["taper_end_kw"], [20.0])
+    np.testing.assert_allclose(problem.taper_soc, [0.8])
+    np.testing.assert_allclose(problem.taper_end_kw, [20.0])
     plain = scenario_from_dict(_one_dc_vehicle(taper=False))
     problem = build_problem(plain, np.arange(1), plain.vehicles.energy_arrival_kwh.copy(), 0, plain.n_steps, False)
-    assert "taper_soc" not in problem.extra
+    assert problem.taper_soc is None and problem.taper_end_kw is None

@@ -281,6 +281,9 @@ def test_a_failing_strategy_is_reported_not_crashed(monkeypatch):
 def test_live_mode_stores_its_history_in_chunks(tmp_path, monkeypatch):
     from evfleet.store.runs import open_store
 
+    # the live clock starts at the current time of day: pin it mid-day, so that the four steps below never cross
+    # the end of the scenario day (which starts a new session) whatever the hour the test runs at
+    monkeypatch.setattr(state, "live_start_step", lambda sc, now=None: 40)
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "live.db"))
     monkeypatch.setenv("EVFLEET_LIVE_STORE", "1")
     at = _app(60)

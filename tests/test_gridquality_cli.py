@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from evfleet.cli import app
 from evfleet.gridquality.assess import assess
+from evfleet.inputs.frequency import load_frequency_csv
 from evfleet.inputs.generate import generate_scenario
-from evfleet.results.pq_files import SITE_CSV_COLUMNS, load_frequency_csv, load_run
-from evfleet.results.run_files import write_run_outputs
+from evfleet.results.pq_files import SITE_CSV_COLUMNS
+from evfleet.results.run_files import load_run, write_run_outputs
 from evfleet.scenario import save_scenario
 from evfleet.simulation.simulate import simulate
 

@@ -138,12 +138,15 @@ def test_user_errors_keeps_a_deliberate_exit_status() -> None:
     assert info.value.exit_code == 3
 
 
-def test_user_errors_reports_only_evfleet_errors_and_lets_bugs_through(tmp_path) -> None:
-    """A KeyError is a programming bug: it keeps its traceback instead of becoming "error: 'foo'" with status 2."""
+def test_user_errors_maps_every_failure_to_a_status(tmp_path, monkeypatch, capsys) -> None:
+    """Bad input: 2; a run failure or a full disk: 1; a bug (a KeyError): 1 with "internal error", never reported as
+    bad input ("error: 'foo'" with status 2), and its traceback with --debug."""
+    import errno
+
     import typer
 
     from evfleet._common.errors import InputError, RunError
-    from evfleet.cli._common import user_errors
+    from evfleet.cli._common import ENV_DEBUG, user_errors
 
     def raising(exc: BaseException):
         @user_errors
@@ -152,14 +155,41 @@ def test_user_errors_reports_only_evfleet_errors_and_lets_bugs_through(tmp_path)
 
         return command
 
-    with pytest.raises(KeyError):
-        raising(KeyError("foo"))()
-    with pytest.raises(TypeError):
-        raising(TypeError("bad"))()
-    for exc, code in ((InputError("field 'x' must be > 0 (value -1)"), 2), (RunError("solver failed"), 1)):
+    def status(exc: BaseException) -> tuple[int, str]:
         with pytest.raises(typer.Exit) as info:
             raising(exc)()
-        assert info.value.exit_code == code
-    with pytest.raises(typer.Exit) as info:  # a file the user named: bad input, status 2
-        raising(FileNotFoundError(2, "No such file or directory", str(tmp_path / "missing.json")))()
-    assert info.value.exit_code == 2
+        return info.value.exit_code, capsys.readouterr().err
+
+    monkeypatch.delenv(ENV_DEBUG, raising=False)
+    assert status(InputError("field 'x' must be > 0 (value -1)")) == (2, "error: field 'x' must be > 0 (value -1)\n")
+    assert status(RunError("solver failed"))[0] == 1
+    code, err = status(KeyError("foo"))
+    assert code == 1 and "internal error KeyError" in err and "--debug" in err
+    missing = tmp_path / "missing.json"
+    assert status(FileNotFoundError(2, "No such file or directory", str(missing))) == (
+        2,
+        f"error: {missing}: No such file or directory\n",
+    )
+    code, err = status(OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "out")))
+    assert code == 1 and "no space left" in err
+    monkeypatch.setenv(ENV_DEBUG, "1")
+    with pytest.raises(KeyError):
+        raising(KeyError("foo"))()
+
+
+def test_version_and_control_characters_in_errors(capsys) -> None:
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == __import__("evfleet").__version__
+    import typer
+
+    from evfleet._common.errors import InputError
+    from evfleet.cli._common import user_errors
+
+    @user_errors
+    def command() -> None:
+        raise InputError("name 'evil\x1b[2J\x07' is not known")
+
+    with pytest.raises(typer.Exit):
+        command()
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[2J\\x07" in err

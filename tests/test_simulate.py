@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,14 +11,21 @@ from hypothesis import strategies as st
 
 from evfleet.scenario import Scenario
 from evfleet.simulation.simulate import SimulationOptions, simulate
-from evfleet.strategies import ChargingProblem, Strategy
+from evfleet.strategies import ChargingProblem, Strategy, StrategyParams
+from evfleet.strategies.params import param
 from factories import random_scenario, tiny_scenario
+
+
+@dataclass(frozen=True)
+class RandomSetpointsParams(StrategyParams):
+    seed: int = param(0, "seed of the setpoints", ge=0)
 
 
 class RandomSetpoints(Strategy):
     """Deliberately wild setpoints (outside every limit) to exercise the simulator's enforcement."""
 
     name = "random_setpoints"
+    params_class = RandomSetpointsParams
 
     def schedule(self, problem: ChargingProblem) -> np.ndarray:
         rng = np.random.default_rng(self.params.get("seed", 0) + problem.t0)

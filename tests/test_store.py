@@ -128,7 +128,7 @@ def test_extra_site_columns_and_order_round_trip(isolated_store_env: Path, runs:
     kpis = json.loads((out / "kpis.json").read_text())
     (out / "kpis.json").write_text(json.dumps({**kpis, "pq_compliant": True, "pq_checks_failed": 0}))
     (out / "events.csv").write_text(
-        "time,step,indicator,value,limit,state,previous_state\nt,3,thd_i,7.1,5,alert,normal\n"
+        "time,step,indicator,value,limit,state,previous_state\n2026-03-02T00:45:00+00:00,3,thd_v_pct,9.1,8,critical,good\n"
     )
     written = run_outputs_from_dir(out, started)
     run_id = store_run(result, written["kpis"], events=written["events"], site=written["site"])
@@ -137,13 +137,13 @@ def test_extra_site_columns_and_order_round_trip(isolated_store_env: Path, runs:
         assert st.get_run(run_id)["kpis"]["pq_compliant"] is True
         with st.reader.connect() as conn:
             kinds = conn.execute(sa.text("SELECT kind, severity, limit_value FROM grid_events")).fetchall()
-        assert [tuple(k) for k in kinds] == [("thd_i", "alert", 5.0)]
+        assert [tuple(k) for k in kinds] == [("thd_v_pct", "critical", 8.0)]
     assert (tmp_path / "export" / "site.csv").read_bytes() == (out / "site.csv").read_bytes()
     from evfleet.reports.run import report_html
 
     with open_store() as st:
         html = report_html(st, run_id)
-    assert "pq_compliant" in html and "model estimates" in html and "thd_i" in html
+    assert "pq_compliant" in html and "model estimates" in html and "<td>thd_v_pct</td><td>critical</td>" in html
     with pytest.raises(StoreError, match="one row per step"):
         store_run(result, site=site.iloc[:-1])
 
@@ -238,17 +238,16 @@ def test_failed_group_write_leaves_nothing(isolated_store_env: Path, runs: dict)
 
 
 def test_events_are_stored_and_returned(isolated_store_env: Path, runs: dict) -> None:
+    """Events in the exact ``events.csv`` shape are stored as given; the table columns come from the Event."""
     events = pd.DataFrame(
         {
+            "time": ["2026-03-02T00:45:00+00:00", "2026-03-02T10:00:00+00:00"],
             "step": [3, 40],
-            "time": ["t3", "t40"],
-            "kind": ["thd_voltage", "voltage_dip"],
-            "severity": ["warning", "alarm"],
-            "value": [6.1, 0.82],
-            "limit": [5.0, 0.9],
-            "unit": ["%", "pu"],
-            "standard": ["IEEE 519", "EN 50160"],
-            "bus": ["transformer", "feeder-2"],
+            "indicator": ["thd_v_pct", "pf"],
+            "value": [9.1, 0.82],
+            "limit": [8.0, 0.95],
+            "state": ["critical", "critical"],
+            "previous_state": ["good", "warning"],
         }
     )
     run_id = store_run(runs["uncontrolled"], events=events)
@@ -257,9 +256,9 @@ def test_events_are_stored_and_returned(isolated_store_env: Path, runs: dict) ->
         pd.testing.assert_frame_equal(got, events)
         assert st.get_run(run_id)["n_events"] == 2
         with st.engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT kind, limit_value, standard FROM grid_events ORDER BY seq")).fetchall()
-        assert [tuple(r) for r in rows] == [("thd_voltage", 5.0, "IEEE 519"), ("voltage_dip", 0.9, "EN 50160")]
-    with pytest.raises(StoreError, match="kind"):
+            rows = conn.execute(sa.text("SELECT kind, limit_value, unit FROM grid_events ORDER BY seq")).fetchall()
+        assert [tuple(r) for r in rows] == [("thd_v_pct", 8.0, "%"), ("pf", 0.95, "-")]
+    with pytest.raises(StoreError, match="'x'"):
         normalise_events(pd.DataFrame({"x": [1]}))
 
 

@@ -117,7 +117,9 @@ def test_postgres_round_trip_group_and_delete(pg_url: str, runs: dict) -> None:
     with open_store(pg_url) as st:
         assert st.engine.dialect.name == "postgresql" and st.revision == "0003"
         result = runs["uncontrolled"]
-        run_id = st.save_run(result, events=[{"kind": "thd", "value": 3.2}])
+        event = {"time": "2026-03-02T00:45:00+00:00", "step": 3, "indicator": "thd_v_pct", "value": 3.2,
+                 "limit": 4.0, "state": "warning", "previous_state": "good"}  # fmt: skip
+        run_id = st.save_run(result, events=[event])
         pd.testing.assert_frame_equal(st.site_steps(run_id), site_table(result))
         pd.testing.assert_frame_equal(st.vehicle_summaries(run_id), vehicle_table(result))
         assert np.array_equal(st.trace(run_id)["soc"], result.soc)

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 from evfleet.inputs.generate import generate_scenario
-from evfleet.simulation.simulate import SimulationOptions, build_problem, simulate
+from evfleet.problem import ChargingProblem, build_problem
+from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
-from evfleet.strategies.base import ChargingProblem
 
 EPS_DIS = 1e-4  # documented tie-break cost per kWh discharged
 
@@ -271,7 +271,7 @@ def test_lp_optimum_matches_dense_linprog(n: int, seed: int, limit: float, v2g: 
     params = {"reserve_price": 0.0} if kind == "grid_support" else {}
     strat = get_strategy(kind, **params)
     strat.schedule(p)
-    ours = strat.report["objective"]
+    ours = strat.report.solve.objective
     ref, _, _ = dense_lp(p, kind)
     assert ours == pytest.approx(ref, rel=1e-6, abs=1e-6)
 
@@ -283,14 +283,14 @@ def test_price_optimization_peak_tiebreak_matches_dense(seed: int) -> None:
     strat = get_strategy("price_optimization", peak_tiebreak=1e-4)
     plan = strat.schedule(p)
     ref, _, _ = dense_lp(p, "price_optimization", {"peak_tiebreak": 1e-4})
-    assert strat.report["objective"] == pytest.approx(ref, rel=1e-6, abs=1e-6)
+    assert strat.report.solve.objective == pytest.approx(ref, rel=1e-6, abs=1e-6)
     # Same energy cost as without the tie-breaker (to the tie-breaker's size), never a higher peak.
     plain = get_strategy("price_optimization")
     plain_plan = plain.schedule(p)
     peak = (p.base_load_kw - p.pv_kw + plan.sum(axis=0)).max()
     plain_peak = (p.base_load_kw - p.pv_kw + plain_plan.sum(axis=0)).max()
     assert peak <= plain_peak + 1e-6
-    assert strat.report["objective"] <= plain.report["objective"] + 1e-4 * plain_peak + 1e-6
+    assert strat.report.solve.objective <= plain.report.solve.objective + 1e-4 * plain_peak + 1e-6
 
 
 @pytest.mark.parametrize("kind", LP_KINDS)
@@ -300,7 +300,7 @@ def test_each_lp_strategy_matches_dense_on_a_tight_site(kind: str) -> None:
     strat = get_strategy(kind, **({"reserve_price": 0.0} if kind == "grid_support" else {}))
     strat.schedule(p)
     ref, _, _ = dense_lp(p, kind)
-    assert strat.report["objective"] == pytest.approx(ref, rel=1e-6, abs=1e-6)
+    assert strat.report.solve.objective == pytest.approx(ref, rel=1e-6, abs=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -345,7 +345,7 @@ def test_valley_filling_is_the_qp_optimum(n: int, seed: int, limit: float, v2g: 
     assert fw_gap <= 1e-6 * max(1.0, abs(true_val))
     # and the simulator needs no clipping of the plan
     plan = strat.schedule(p)
-    assert strat.report["projection_max_kw"] <= 1e-5
+    assert strat.report.projection_max_kw <= 1e-5
     assert np.isfinite(plan).all()
 
 
@@ -371,7 +371,7 @@ def test_monotone_in_site_limit_and_v2g(kind: str) -> None:
             p = offline_problem(sc.replace(import_limit_kw=sc.import_limit_kw * factor), v2g)
             strat = get_strategy(kind, **({"reserve_price": 0.0} if kind == "grid_support" else {}))
             strat.schedule(p)
-            values[(factor, v2g)] = strat.report["objective"]
+            values[(factor, v2g)] = strat.report.solve.objective
     tol = 1e-7
     for (factor, v2g), val in values.items():
         if v2g:
@@ -402,8 +402,8 @@ def test_reserve_band_respects_power_limits_and_physics() -> None:
     opts = SimulationOptions(mode="offline", v2g=True)
     r = simulate(sc, "grid_support", opts, reserve_price=0.5)
     assert r.requested_clip_count == 0
-    rep = r.strategy_report
-    assert rep["reserve_mean_kw"] > 0
-    assert rep["reserve_value_mad"] == pytest.approx(0.5 * rep["reserve_mean_kw"] * sc.n_steps * sc.dt_h, rel=1e-9)
-    assert rep["fcr_energy_up_kwh"] >= 0 and rep["fcr_energy_down_kwh"] >= 0
-    assert rep["frequency_source"] == "synthetic_ou"
+    rep = r.strategy_report.reserve
+    assert rep.reserve_mean_kw > 0
+    assert rep.reserve_value_mad == pytest.approx(0.5 * rep.reserve_mean_kw * sc.n_steps * sc.dt_h, rel=1e-9)
+    assert rep.fcr_energy_up_kwh >= 0 and rep.fcr_energy_down_kwh >= 0
+    assert rep.frequency_source == "synthetic_ou"

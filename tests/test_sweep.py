@@ -464,6 +464,12 @@ def test_cli_stores_a_finished_sweep_once(tmp_path: Path) -> None:
     ]
     res = subprocess.run([*nostore, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "stored sweep" not in res.stdout
+    # every point done but never stored (as a sweep killed after its last point): the rerun stores it, once
+    cli2 = [a for a in nostore if a != "--no-store"]
+    res = subprocess.run([*cli2, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "0 points run" in res.stdout and "stored sweep" in res.stdout, res.stdout
+    res = subprocess.run([*cli2, "--db", str(db)], env=env_with_src(), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 and "stored sweep" not in res.stdout
 
 
 def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:

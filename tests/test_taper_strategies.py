@@ -38,7 +38,7 @@ def test_taper_respected_without_clipping(name: str, mode: str) -> None:
     sc = tapered_scenario()
     r = simulate(sc, name, SimulationOptions(mode=mode, v2g=True))
     assert r.requested_clip_count == 0, (name, mode, r.requested_clip_max_kw)
-    assert r.strategy_report.get("projection_max_kw", 0.0) < 1e-5
+    assert (r.strategy_report.projection_max_kw or 0.0) < 1e-5
     # The applied power never exceeds the curve at the SOC of the start of the step.
     e = r.energy_kwh[:, :-1]
     limit = 50.0 - (50.0 - 8.0) * np.clip((e / 60.0 - 0.5) / 0.5, 0.0, None)

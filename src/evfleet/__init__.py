@@ -48,7 +48,7 @@ _API: dict[str, str] = {
     "Comparison": "evfleet.analysis.compare",
     "assess_grid_quality": "evfleet.gridquality.assess",
     "write_run_outputs": "evfleet.results.run_files",
-    "load_run": "evfleet.results.pq_files",
+    "load_run": "evfleet.results.run_files",
     "open_store": "evfleet.store.runs",
 }
 #: Names whose attribute in the module differs from the public name.
@@ -93,8 +93,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see the real objects
     from evfleet.inputs.catalog import load_catalog
     from evfleet.inputs.generate import ScenarioParams, generate_scenario
     from evfleet.inputs.tariffs import list_tariffs, load_tariff
-    from evfleet.results.pq_files import load_run
-    from evfleet.results.run_files import write_run_outputs
+    from evfleet.results.run_files import load_run, write_run_outputs
     from evfleet.scenario import Scenario, ScenarioError, load_scenario, save_scenario
     from evfleet.simulation.live import LiveSimulation
     from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate

@@ -5,7 +5,8 @@ Units: power [kW], energy [kWh], prices [MAD/kWh], SOC as a fraction 0-1, time a
 
 A scenario holds fleet arrays of length N (one entry per plug-in session) and site series of length T. Its file
 format ``evfleet.scenario/1`` is a public interface documented in ``docs/model.md``; loading validates every field
-and names the first offending field, index and value.
+by looping over the field table of :mod:`evfleet.scenario_schema` and names the first offending field, index and
+value.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet._common.files import write_text_atomic
+from evfleet.scenario_schema import (
+    DEFAULT_TZ,
+    FORMAT,
+    Field,
+    column_fields,
+    cross_rules_after,
+    field_for,
+    fields_in,
+)
 
 __all__ = [
     "FORMAT",
@@ -35,27 +46,11 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-FORMAT = "evfleet.scenario/1"
-DEFAULT_TZ = "Africa/Casablanca"
-REQUIRED_SERIES = ("price_import_mad_per_kwh", "price_export_mad_per_kwh", "base_load_kw", "pv_kw")
-REQUIRED_VEHICLE_FIELDS = (
-    "id",
-    "model",
-    "arrival_step",
-    "departure_step",
-    "battery_kwh",
-    "soc_arrival",
-    "soc_target",
-    "soc_min",
-    "soc_max",
-    "max_charge_kw",
-    "max_discharge_kw",
-    "charge_efficiency",
-    "discharge_efficiency",
-)
-_INT_FIELDS = ("arrival_step", "departure_step")
-_STR_FIELDS = ("id", "model")
-_FLOAT_FIELDS = tuple(f for f in REQUIRED_VEHICLE_FIELDS if f not in _INT_FIELDS + _STR_FIELDS)
+#: The named columns of the Scenario (required array fields of the table), in table order.
+REQUIRED_SERIES = tuple(f.key for f in column_fields("series"))
+REQUIRED_VEHICLE_FIELDS = tuple(f.key for f in column_fields("vehicles"))
+_TEXT_COLUMNS = tuple(f.key for f in column_fields("vehicles") if f.kind == "strings")
+_SERIES_KEYS = tuple(f.key for f in fields_in("series"))
 
 
 class ScenarioError(InputError):
@@ -191,7 +186,7 @@ class Scenario:
         vehicles: dict[str, list] = {}
         for name in REQUIRED_VEHICLE_FIELDS:
             arr = getattr(v, name)
-            vehicles[name] = [str(x) for x in arr] if name in _STR_FIELDS else arr.tolist()
+            vehicles[name] = [str(x) for x in arr] if name in _TEXT_COLUMNS else arr.tolist()
         for name, arr in v.extra.items():
             vehicles[name] = _to_list(arr)
         series = {name: _to_list(arr) for name, arr in self.series.items()}
@@ -229,7 +224,7 @@ class Scenario:
         for key, value in changes.items():
             if key in ("import_limit_kw", "export_limit_kw"):
                 data["site"][key] = value
-            elif key in REQUIRED_SERIES or key in data["series"] or key in ("tou_period", "frequency_hz"):
+            elif key in _SERIES_KEYS or key in data["series"]:
                 data["series"][key] = _to_list(np.asarray(value))
             else:
                 data[key] = value
@@ -243,22 +238,13 @@ def _to_list(arr: Any) -> list:
     return arr.tolist()
 
 
+# --- validation, driven by the field table (evfleet.scenario_schema.FIELDS) -----------------------------------------
+
+
 def _err(field_name: str, index: int | None, value: Any, what: str, origin: str = "") -> ScenarioError:
     where = f"{origin}: " if origin else ""
     at = f"[{index}]" if index is not None else ""
     return ScenarioError(f"{where}field '{field_name}{at}' {what} (value {value!r})")
-
-
-def _num_array(values: Any, name: str, n: int, origin: str, integer: bool = False) -> np.ndarray:
-    if not isinstance(values, list | tuple | np.ndarray):
-        raise _err(name, None, type(values).__name__, "must be a list", origin)
-    if len(values) != n:
-        raise _err(name, None, len(values), f"must have length {n}", origin)
-    for i, x in enumerate(values):
-        ok = isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
-        if not ok or not np.isfinite(x) or (integer and float(x) != int(x)):
-            raise _err(name, i, x, "must be a finite " + ("integer" if integer else "number"), origin)
-    return np.asarray(values, dtype=np.int64 if integer else float)
 
 
 def _first_bad(mask: np.ndarray) -> int | None:
@@ -266,164 +252,256 @@ def _first_bad(mask: np.ndarray) -> int | None:
     return int(idx[0]) if idx.size else None
 
 
+def _require(raw: Mapping[str, Any], section: str, origin: str) -> None:
+    """Every required field of ``section`` is present (the first missing one in table order is named)."""
+    for f in fields_in(section):
+        if f.required and f.key not in raw:
+            raise _err(f.path, None, None, "is required", origin)
+
+
+# One value. ``refs`` holds the top-level values read so far (a range may refer to ``n_steps``).
+
+
+def _read_time(f: Field, value: Any, origin: str) -> pd.Timestamp:
+    """An ISO-8601 time with a UTC offset."""
+    try:
+        time = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise _err(f.path, None, value, "is not an ISO-8601 time", origin) from None
+    if time.tzinfo is None:
+        raise _err(f.path, None, value, "must carry a UTC offset (e.g. +01:00)", origin)
+    return time
+
+
+def _read_integer(f: Field, value: Any, origin: str, refs: Mapping[str, Any]) -> int:
+    """An int (not a bool) within the field's range."""
+    if not isinstance(value, int) or isinstance(value, bool) or (f.rule and f.rule.violated(value, refs)):
+        raise _err(f.path, None, value, _must_be("an integer", f, refs), origin)
+    return int(value)
+
+
+def _read_number(f: Field, value: Any, origin: str, refs: Mapping[str, Any]) -> float:
+    """A finite int or float (not a bool) within the field's range, as a float."""
+    number = isinstance(value, int | float) and not isinstance(value, bool) and np.isfinite(value)
+    if not number or (f.rule and f.rule.violated(value, refs)):
+        raise _err(f.path, None, value, _must_be("a number", f, refs), origin)
+    return float(value)
+
+
+def _must_be(noun: str, f: Field, refs: Mapping[str, Any]) -> str:
+    """``must be an integer within 1-1440``: the noun, then the field's range."""
+    return f"must be {noun} {f.rule.describe(refs)}" if f.rule is not None else f"must be {noun}"
+
+
+def _read_object(f: Field, value: Any, origin: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _err(f.path, None, value, "must be an object", origin)
+    return value
+
+
+def _check_zone(f: Field, value: Any, origin: str) -> None:
+    try:
+        pd.Timestamp("2020-01-01", tz=value)
+    except Exception:
+        raise _err(f.path, None, value, "is not a known IANA time zone", origin) from None
+
+
+# Arrays of length n (T per step, N per session), named ``name`` (the path, with the key for a ``*`` row).
+
+
+def _all_plain_numbers(values: Any, integer: bool) -> bool:
+    """Vectorised: every element is a finite int or float (a whole number below 2**53 if ``integer``).
+
+    ``False`` only means "look element by element": :func:`_first_bad_number` decides."""
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1 or values.dtype.kind not in "iuf":
+            return False
+        arr = values.astype(float)
+    else:
+        if not set(map(type, values)) <= {int, float}:
+            return False
+        try:
+            arr = np.asarray(values, dtype=float)
+        except OverflowError:
+            return False
+    ok = np.isfinite(arr)
+    if integer:
+        ok &= (arr == np.trunc(arr)) & (np.abs(arr) < 2.0**53)
+    return bool(ok.all())
+
+
+def _first_bad_number(values: Any, integer: bool) -> tuple[int, Any] | None:
+    """Index and value of the first element that is not a finite number (a whole number if ``integer``)."""
+    for i, x in enumerate(values):
+        ok = isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool)
+        if not ok or not np.isfinite(x) or (integer and float(x) != int(x)):
+            return i, x
+    return None
+
+
+def _read_numbers(values: Any, name: str, n: int, origin: str, integer: bool = False) -> np.ndarray:
+    """``n`` finite numbers (whole numbers if ``integer``) as a float (int64) array."""
+    if not isinstance(values, list | tuple | np.ndarray):
+        raise _err(name, None, type(values).__name__, "must be a list", origin)
+    if len(values) != n:
+        raise _err(name, None, len(values), f"must have length {n}", origin)
+    if not _all_plain_numbers(values, integer):
+        bad = _first_bad_number(values, integer)
+        if bad is not None:
+            raise _err(name, bad[0], bad[1], "must be a finite " + ("integer" if integer else "number"), origin)
+    return np.asarray(values, dtype=np.int64 if integer else float)
+
+
+def _read_integers(values: Any, name: str, n: int, origin: str) -> np.ndarray:
+    return _read_numbers(values, name, n, origin, integer=True)
+
+
+def _read_strings(values: Any, name: str, n: int, origin: str) -> np.ndarray:
+    """``n`` non-empty strings as an object array."""
+    if not isinstance(values, list) or len(values) != n:
+        raise _err(name, None, len(values) if isinstance(values, list) else values, f"must have length {n}", origin)
+    if not (set(map(type, values)) <= {str} and all(values)):
+        for i, x in enumerate(values):
+            if not isinstance(x, str) or not x:
+                raise _err(name, i, x, "must be a non-empty string", origin)
+    return np.asarray(values, dtype=object)
+
+
+def _read_names(values: Any, name: str, n: int, origin: str) -> np.ndarray:
+    """``n`` values of any type, kept as text (an object array of str)."""
+    if not isinstance(values, list) or len(values) != n:
+        raise _err(name, None, values if not isinstance(values, list) else len(values), f"must be a list of {n} names",
+                   origin)  # fmt: skip
+    return np.asarray([str(x) for x in values], dtype=object)
+
+
+def _read_values(values: Any, name: str, n: int, origin: str) -> np.ndarray:
+    """``n`` values of any type: a numeric or bool array if they are all numbers, else kept as text."""
+    if not isinstance(values, list) or len(values) != n:
+        raise _err(name, None, len(values) if isinstance(values, list) else values, f"must have length {n}", origin)
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "biuf" else np.asarray([str(x) for x in values], dtype=object)
+
+
+_READ_ARRAY = {
+    "numbers": _read_numbers,
+    "integers": _read_integers,
+    "strings": _read_strings,
+    "names": _read_names,
+    "values": _read_values,
+}
+
+
+def _check_unique(values: np.ndarray, name: str, origin: str) -> None:
+    """No value repeats an earlier one (the first repeat and the index of its first occurrence are named)."""
+    i = _first_bad(pd.Series(values, dtype=object).duplicated(keep="first").to_numpy())
+    if i is not None:
+        j = int(np.flatnonzero(values[:i] == values[i])[0])
+        raise _err(name, i, values[i], f"duplicates {name}[{j}]", origin)
+
+
+def _check_rules(section: str, cols: Mapping[str, np.ndarray], refs: Mapping[str, Any], origin: str) -> None:
+    """The ranges of the section's columns in table order, each followed by the cross-field rules it completes."""
+    for f in fields_in(section):
+        if f.key not in cols:
+            continue
+        if f.rule is not None:
+            _raise_first(f.rule.violated(cols[f.key], refs), f.path, cols[f.key], f"must be {f.rule.describe(refs)}",
+                         origin)  # fmt: skip
+        for rule in cross_rules_after(f.path):
+            values, other = cols[rule.field.rpartition(".")[2]], cols[rule.other.rpartition(".")[2]]
+            _raise_first(rule.violated(values, other), rule.field, values, f"must be {rule.describe()}", origin)
+
+
+def _raise_first(mask: np.ndarray, name: str, values: np.ndarray, what: str, origin: str) -> None:
+    bad = _first_bad(mask)
+    if bad is not None:
+        raise _err(name, bad, values[bad].item(), what, origin)
+
+
+# The three objects. A missing site limit is read as null and named by the number check, not as "is required".
+
+
+def _read_site(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str) -> tuple[dict[str, float], dict]:
+    """The site limits [kW] and the other site keys (kept as they are)."""
+    limits = {f.key: _read_number(f, raw.get(f.key), origin, refs) for f in fields_in("site")}
+    return limits, {k: v for k, v in raw.items() if k not in limits}
+
+
+def _read_series(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str) -> dict[str, np.ndarray]:
+    """Every series [T], in the file's order (a key without a row of its own is read by the ``series.*`` row)."""
+    _require(raw, "series", origin)
+    n_steps = refs["n_steps"]
+    series = {key: _frozen(_READ_ARRAY[field_for("series", key).kind](values, f"series.{key}", n_steps, origin))
+              for key, values in raw.items()}  # fmt: skip
+    _check_rules("series", series, refs, origin)
+    return series
+
+
+def _read_vehicles(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str) -> Vehicles:
+    """The sessions [N]: N is the length of ``vehicles.id``; the ids are checked for repeats before the numbers are
+    read, the ranges and cross-field rules once every column is read; other keys are kept in ``extra``."""
+    _require(raw, "vehicles", origin)
+    columns = column_fields("vehicles")
+    ids = raw[columns[0].key]
+    if not isinstance(ids, list):
+        raise _err(columns[0].path, None, type(ids).__name__, "must be a list", origin)
+    n = len(ids)
+    text = [f for f in columns if f.kind == "strings"]
+    cols = {f.key: _read_strings(raw[f.key], f.path, n, origin) for f in text}
+    for f in text:
+        if f.unique:
+            _check_unique(cols[f.key], f.path, origin)
+    for f in columns:
+        if f.kind != "strings":
+            cols[f.key] = _READ_ARRAY[f.kind](raw[f.key], f.path, n, origin)
+    _check_rules("vehicles", cols, refs, origin)
+    extra = {key: _frozen(_read_values(values, f"vehicles.{key}", n, origin))
+             for key, values in raw.items() if key not in cols}  # fmt: skip
+    return Vehicles(**{k: _frozen(v) for k, v in cols.items()}, extra=extra)
+
+
+_READ_OBJECT = {"site": _read_site, "series": _read_series, "vehicles": _read_vehicles}
+
+
 def scenario_from_dict(data: Mapping[str, Any], origin: str = "") -> Scenario:
     """Validate a mapping of format ``evfleet.scenario/1`` and build a :class:`Scenario`.
 
-    Raises :class:`ScenarioError` naming the first offending field, index and value.
+    The checks follow the field table :data:`evfleet.scenario_schema.FIELDS` row by row; raises
+    :class:`ScenarioError` naming the first offending field, index and value.
     """
     if not isinstance(data, Mapping):
         raise _err("<root>", None, type(data).__name__, "must be a JSON object", origin)
     if data.get("format") != FORMAT:
         raise _err("format", None, data.get("format"), f"must be {FORMAT!r}", origin)
-    for key in (
-        "name",
-        "start",
-        "step_minutes",
-        "n_steps",
-        "site",
-        "degradation_mad_per_kwh",
-        "series",
-        "vehicles",
-    ):
-        if key not in data:
-            raise _err(key, None, None, "is required", origin)
-    try:
-        start = pd.Timestamp(data["start"])
-    except (ValueError, TypeError):
-        raise _err("start", None, data["start"], "is not an ISO-8601 time", origin) from None
-    if start.tzinfo is None:
-        raise _err("start", None, data["start"], "must carry a UTC offset (e.g. +01:00)", origin)
-    step_minutes = data["step_minutes"]
-    if not isinstance(step_minutes, int) or isinstance(step_minutes, bool) or not 1 <= step_minutes <= 1440:
-        raise _err("step_minutes", None, step_minutes, "must be an integer within 1-1440", origin)
-    n_steps = data["n_steps"]
-    if not isinstance(n_steps, int) or isinstance(n_steps, bool) or n_steps < 1:
-        raise _err("n_steps", None, n_steps, "must be an integer >= 1", origin)
-    site = data["site"]
-    if not isinstance(site, Mapping):
-        raise _err("site", None, site, "must be an object", origin)
-    limits = {}
-    for key in ("import_limit_kw", "export_limit_kw"):
-        val = site.get(key)
-        if not isinstance(val, int | float) or isinstance(val, bool) or not np.isfinite(val) or val < 0:
-            raise _err(f"site.{key}", None, val, "must be a number >= 0", origin)
-        limits[key] = float(val)
-    deg = data["degradation_mad_per_kwh"]
-    if not isinstance(deg, int | float) or isinstance(deg, bool) or not np.isfinite(deg) or deg < 0:
-        raise _err("degradation_mad_per_kwh", None, deg, "must be a number >= 0", origin)
-
-    raw_series = data["series"]
-    if not isinstance(raw_series, Mapping):
-        raise _err("series", None, raw_series, "must be an object", origin)
-    series: dict[str, np.ndarray] = {}
-    for key in REQUIRED_SERIES:
-        if key not in raw_series:
-            raise _err(f"series.{key}", None, None, "is required", origin)
-    for key, values in raw_series.items():
-        if key == "tou_period":
-            if not isinstance(values, list) or len(values) != n_steps:
-                raise _err("series.tou_period", None, values if not isinstance(values, list) else len(values),
-                           f"must be a list of {n_steps} names", origin)  # fmt: skip
-            series[key] = _frozen(np.asarray([str(x) for x in values], dtype=object))
-            continue
-        arr = _num_array(values, f"series.{key}", n_steps, origin)
-        series[key] = _frozen(arr)
-    for key in ("base_load_kw", "pv_kw"):
-        bad = _first_bad(series[key] < 0)
-        if bad is not None:
-            raise _err(f"series.{key}", bad, float(series[key][bad]), "must be >= 0", origin)
-    if "frequency_hz" in series:
-        bad = _first_bad((series["frequency_hz"] < 45) | (series["frequency_hz"] > 55))
-        if bad is not None:
-            raise _err(
-                "series.frequency_hz",
-                bad,
-                float(series["frequency_hz"][bad]),
-                "must be within 45-55 Hz",
-                origin,
-            )
-
-    raw_v = data["vehicles"]
-    if not isinstance(raw_v, Mapping):
-        raise _err("vehicles", None, raw_v, "must be an object", origin)
-    for key in REQUIRED_VEHICLE_FIELDS:
-        if key not in raw_v:
-            raise _err(f"vehicles.{key}", None, None, "is required", origin)
-    ids = raw_v["id"]
-    if not isinstance(ids, list):
-        raise _err("vehicles.id", None, type(ids).__name__, "must be a list", origin)
-    n = len(ids)
-    cols: dict[str, np.ndarray] = {}
-    for key in _STR_FIELDS:
-        vals = raw_v[key]
-        if not isinstance(vals, list) or len(vals) != n:
-            raise _err(f"vehicles.{key}", None, len(vals) if isinstance(vals, list) else vals, f"must have length {n}",
-                       origin)  # fmt: skip
-        for i, x in enumerate(vals):
-            if not isinstance(x, str) or not x:
-                raise _err(f"vehicles.{key}", i, x, "must be a non-empty string", origin)
-        cols[key] = np.asarray(vals, dtype=object)
-    seen: dict[str, int] = {}
-    for i, x in enumerate(cols["id"]):
-        if x in seen:
-            raise _err("vehicles.id", i, x, f"duplicates vehicles.id[{seen[x]}]", origin)
-        seen[x] = i
-    for key in _INT_FIELDS:
-        cols[key] = _num_array(raw_v[key], f"vehicles.{key}", n, origin, integer=True)
-    for key in _FLOAT_FIELDS:
-        cols[key] = _num_array(raw_v[key], f"vehicles.{key}", n, origin)
-
-    def check(mask: np.ndarray, key: str, what: str) -> None:
-        bad = _first_bad(mask)
-        if bad is not None:
-            val = cols[key][bad]
-            raise _err(f"vehicles.{key}", bad, val.item() if hasattr(val, "item") else val, what, origin)
-
-    check(cols["arrival_step"] < 0, "arrival_step", "must be >= 0")
-    check(cols["departure_step"] > n_steps, "departure_step", f"must be <= n_steps ({n_steps})")
-    check(cols["departure_step"] <= cols["arrival_step"], "departure_step", "must be > arrival_step")
-    check(cols["battery_kwh"] <= 0, "battery_kwh", "must be > 0")
-    for key in ("soc_arrival", "soc_target", "soc_min", "soc_max"):
-        check((cols[key] < 0) | (cols[key] > 1), key, "must be within 0-1 (a fraction, not %)")
-    check(cols["soc_min"] > cols["soc_max"], "soc_min", "must be <= soc_max")
-    check(cols["soc_target"] > cols["soc_max"], "soc_target", "must be <= soc_max")
-    check(cols["max_charge_kw"] < 0, "max_charge_kw", "must be >= 0")
-    check(cols["max_discharge_kw"] < 0, "max_discharge_kw", "must be >= 0")
-    for key in ("charge_efficiency", "discharge_efficiency"):
-        check((cols[key] <= 0) | (cols[key] > 1), key, "must be within (0, 1]")
-
-    extra_v: dict[str, np.ndarray] = {}
-    for key, vals in raw_v.items():
-        if key in REQUIRED_VEHICLE_FIELDS:
-            continue
-        if not isinstance(vals, list) or len(vals) != n:
-            raise _err(f"vehicles.{key}", None, len(vals) if isinstance(vals, list) else vals, f"must have length {n}",
-                       origin)  # fmt: skip
-        arr = np.asarray(vals)
-        extra_v[key] = _frozen(arr if arr.dtype.kind in "biuf" else np.asarray([str(x) for x in vals], dtype=object))
-
-    vehicles = Vehicles(**{k: _frozen(v) for k, v in cols.items()}, extra=extra_v)
-    known = {"format", "name", "start", "step_minutes", "n_steps", "site", "degradation_mad_per_kwh", "series",
-             "vehicles"}  # fmt: skip
-    extra = {k: v for k, v in data.items() if k not in known}
-    tz = extra.get("timezone", DEFAULT_TZ)
-    try:
-        pd.Timestamp("2020-01-01", tz=tz)
-    except Exception:
-        raise _err("timezone", None, tz, "is not a known IANA time zone", origin) from None
-    site_extra = {k: v for k, v in site.items() if k not in ("import_limit_kw", "export_limit_kw")}
+    _require(data, "", origin)
+    got: dict[str, Any] = {}  # the top-level values read so far, in table order
+    for f in fields_in(""):
+        value = data.get(f.key)
+        if f.kind == "time":
+            got[f.key] = _read_time(f, value, origin)
+        elif f.kind == "integer":
+            got[f.key] = _read_integer(f, value, origin, got)
+        elif f.kind == "number":
+            got[f.key] = _read_number(f, value, origin, got)
+        elif f.kind == "object":
+            got[f.key] = _READ_OBJECT[f.key](_read_object(f, value, origin), got, origin)
+        elif f.kind == "zone":
+            _check_zone(f, data.get(f.key, DEFAULT_TZ), origin)
+    limits, site_extra = got["site"]
+    required = {f.key for f in fields_in("") if f.required}  # Scenario attributes; the rest is kept in ``extra``
     return Scenario(
         name=str(data["name"]),
-        start=start,
-        step_minutes=int(step_minutes),
-        n_steps=int(n_steps),
+        start=got["start"],
+        step_minutes=got["step_minutes"],
+        n_steps=got["n_steps"],
         import_limit_kw=limits["import_limit_kw"],
         export_limit_kw=limits["export_limit_kw"],
-        degradation_mad_per_kwh=float(deg),
-        series=series,
-        vehicles=vehicles,
+        degradation_mad_per_kwh=got["degradation_mad_per_kwh"],
+        series=got["series"],
+        vehicles=got["vehicles"],
         site_extra=site_extra,
-        extra=extra,
+        extra={k: v for k, v in data.items() if k not in required},
     )
 
 
@@ -440,10 +518,5 @@ def load_scenario(path: str | Path) -> Scenario:
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> Path:
-    """Write ``scenario`` as JSON (atomically: a temporary file renamed into place)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(scenario.to_json(), encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write ``scenario`` as JSON (atomically and durably: serialised first, a temporary file renamed into place)."""
+    return write_text_atomic(path, scenario.to_json())

@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from evfleet._common.text import csv_safe_frame
 
 __all__ = [
     "fsync_dir",
     "write_atomic",
     "write_bytes_atomic",
     "write_csv_atomic",
+    "write_files_atomic",
     "write_json_atomic",
     "write_parquet_atomic",
     "write_text_atomic",
@@ -75,11 +80,39 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> Path:
 
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike[str], **to_csv: Any) -> Path:
-    """Write ``df`` as CSV (``index=False`` unless given) to ``path`` atomically and durably."""
+    """Write ``df`` as CSV (``index=False`` unless given) to ``path`` atomically and durably.
+
+    Text cells that a spreadsheet would read as a formula (``= + - @``, tab, CR first) are prefixed with ``'``.
+    """
     to_csv.setdefault("index", False)
-    return write_atomic(path, lambda tmp: df.to_csv(tmp, **to_csv))
+    safe = csv_safe_frame(df)
+    return write_atomic(path, lambda tmp: safe.to_csv(tmp, **to_csv))
 
 
 def write_parquet_atomic(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     """Write ``df`` as Parquet (no index) to ``path`` atomically and durably."""
     return write_atomic(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def write_files_atomic(out_dir: str | os.PathLike[str], files: Mapping[str, bytes]) -> dict[str, Path]:
+    """Write several files into ``out_dir`` all or nothing: staged (fsync'ed) in a hidden folder inside it, then
+    renamed into place; on any failure before the renames nothing in ``out_dir`` changes. Other files of the folder
+    are never touched. Return name -> path."""
+    out = Path(out_dir)
+    for name in files:
+        if not name or Path(name).name != name:
+            raise ValueError(f"not a plain file name: {name!r}")
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".evfleet-staging-", dir=out))
+    try:
+        for name, data in files.items():
+            with open(stage / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for name in files:
+            os.replace(stage / name, out / name)
+        fsync_dir(out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return {name: out / name for name in files}

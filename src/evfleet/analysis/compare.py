@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet._common.files import write_csv_atomic, write_text_atomic
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.scenario import Scenario
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
@@ -165,10 +166,6 @@ def write_comparison(comp: Comparison, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"csv": out / "comparison.csv", "md": out / "comparison.md"}
-    tmp = paths["csv"].with_suffix(".csv.tmp")
-    comp.table.to_csv(tmp, index=False)
-    tmp.replace(paths["csv"])
-    tmp = paths["md"].with_suffix(".md.tmp")
-    tmp.write_text(comparison_markdown(comp), encoding="utf-8")
-    tmp.replace(paths["md"])
+    write_csv_atomic(comp.table, paths["csv"])
+    write_text_atomic(paths["md"], comparison_markdown(comp))
     return paths

@@ -32,7 +32,6 @@ per-depot tasks, the shared client and the coincident-sum KPI above are the piec
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.structured import read_structured_file
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.batch.spec import SCENARIO_KEYS, SpecError, coerce_value, scenario_path
@@ -107,12 +107,7 @@ class Fleet:
 
 
 def _read_mapping(path: Path) -> Any:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json":
-        return json.loads(text)
-    import yaml
-
-    return yaml.safe_load(text)
+    return read_structured_file(path, as_yaml=path.suffix.lower() != ".json")
 
 
 def is_fleet_file(path: str | Path) -> bool:
@@ -193,8 +188,8 @@ def load_fleet(path: str | Path) -> Fleet:
         raise InputFileNotFoundError(f"fleet file not found: {p}")
     try:
         data = _read_mapping(p)
-    except Exception as exc:
-        raise SpecError(f"{p}: cannot be read as YAML/JSON: {exc}") from None
+    except InputError as exc:
+        raise SpecError(str(exc)) from None
     return parse_fleet(data, origin=str(p), base_dir=p.parent)
 
 

@@ -31,6 +31,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
+import os
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
@@ -39,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.structured import read_structured_file
 from evfleet._common.version import __version__
 from evfleet.inputs.generate import ScenarioParams
 from evfleet.inputs.overrides import OVERRIDE_KEYS
@@ -240,6 +243,25 @@ def _parse_distribution(key: str, value: Any, where: str) -> dict[str, list[Any]
     return {kind: [lo, hi]}
 
 
+#: The most points a sweep may have (grid product x draws); ``EVFLEET_SWEEP_MAX_POINTS`` sets another bound.
+MAX_SWEEP_POINTS = 10_000
+ENV_SWEEP_MAX_POINTS = "EVFLEET_SWEEP_MAX_POINTS"
+
+
+def max_sweep_points() -> int:
+    """The bound on a sweep's number of points in force (:data:`MAX_SWEEP_POINTS` or the environment's)."""
+    raw = os.environ.get(ENV_SWEEP_MAX_POINTS, "").strip()
+    if not raw:
+        return MAX_SWEEP_POINTS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SpecError(f"{ENV_SWEEP_MAX_POINTS} must be a whole number (value {raw!r})") from None
+    if value < 1:
+        raise SpecError(f"{ENV_SWEEP_MAX_POINTS} must be >= 1 (value {raw!r})")
+    return value
+
+
 def parse_spec(data: Any, origin: str = "<spec>", base_dir: Path | None = None) -> SweepSpec:
     """Validate a spec mapping (as loaded from YAML) and return a :class:`SweepSpec`."""
     if not isinstance(data, dict):
@@ -279,6 +301,14 @@ def parse_spec(data: Any, origin: str = "<spec>", base_dir: Path | None = None) 
     draws = raw_random.get("draws", 0 if not raw_random else None)
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < (1 if raw_random else 0):
         raise SpecError(f"{origin}: random.draws must be an integer >= 1 (value {draws!r})")
+    n_points = math.prod(len(v) for v in grid.values()) * max(int(draws or 0), 1)  # counted, never materialised
+    limit = max_sweep_points()
+    if n_points > limit:
+        raise SpecError(
+            f"{origin}: the sweep has {n_points:,} points, more than the bound of {limit:,} "
+            f"(grid {' x '.join(str(len(v)) for v in grid.values()) or '1'}, draws {draws or 1}; "
+            f"set {ENV_SWEEP_MAX_POINTS} to allow more)"
+        )
     # The draws' own seed is ``rng_seed``; ``seed: INT`` is accepted for it too, while ``seed: {randint: ...}``
     # draws the scenario seed.
     seed_is_rng = "seed" in raw_random and not isinstance(raw_random["seed"], dict)
@@ -320,15 +350,13 @@ def parse_spec(data: Any, origin: str = "<spec>", base_dir: Path | None = None) 
 
 def load_spec(path: str | Path) -> SweepSpec:
     """Read a YAML (or JSON) spec file and validate it."""
-    import yaml
-
     p = Path(path)
     if not p.is_file():
         raise InputFileNotFoundError(f"spec file not found: {p}")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{p}: not valid YAML: {exc}") from None
+        data = read_structured_file(p, as_yaml=True)
+    except InputError as exc:
+        raise SpecError(str(exc)) from None
     return parse_spec(data, origin=str(p), base_dir=p.parent)
 
 

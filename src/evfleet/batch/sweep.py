@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.files import write_parquet_atomic, write_text_atomic
 from evfleet._common.version import __version__
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.analysis.sweep_summary import summary_frame
@@ -225,21 +226,6 @@ def results_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return df.sort_values("point_index", kind="stable").reset_index(drop=True)
 
 
-def _write_parquet_atomic(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-# --- summary ----------------------------------------------------------------------------------------------------
-
-
 def _fmt(x: Any) -> str:
     if x is None or (isinstance(x, float) and not np.isfinite(x)):
         return "–"
@@ -389,7 +375,7 @@ def run_sweep(
         "n_points": len(points),
         "evfleet_version": __version__,
     }
-    _write_text_atomic(out_dir / "sweep.json", json.dumps(meta, indent=2, default=str) + "\n")
+    write_text_atomic(out_dir / "sweep.json", json.dumps(meta, indent=2, default=str) + "\n")
     wanted = {p.point_id for p in points}
     index_of = {p.point_id: p.index for p in points}
     todo = [p for p in points if p.point_id not in done]
@@ -406,8 +392,8 @@ def run_sweep(
         nonlocal last_write
         rows = [{**r, "point_index": index_of[pid]} for pid, r in done.items() if pid in wanted]
         table = results_frame(rows)
-        _write_parquet_atomic(table, files["results"])
-        _write_text_atomic(files["summary"], summary_markdown(table, n_points=len(points)))
+        write_parquet_atomic(table, files["results"])
+        write_text_atomic(files["summary"], summary_markdown(table, n_points=len(points)))
         last_write = time.monotonic()
         return table
 

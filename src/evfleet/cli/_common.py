@@ -6,6 +6,8 @@ layers inside their command functions.
 
 from __future__ import annotations
 
+import errno
+import os
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -15,10 +17,14 @@ import typer
 
 from evfleet._common.errors import InputError, RunError
 from evfleet._common.ids import utc_now
+from evfleet._common.text import terminal_safe
 
 __all__ = [
+    "ENV_DEBUG",
     "app",
+    "debug_enabled",
     "fail",
+    "frequency_from_csv",
     "parse_mapping",
     "print_kpis",
     "print_table",
@@ -42,14 +48,27 @@ app.add_typer(scenario_app, name="scenario")
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Print ``error: message`` to stderr and exit with ``code``."""
-    typer.echo(f"error: {message}", err=True)
+    """Print ``error: message`` to stderr (control characters escaped) and exit with ``code``."""
+    typer.echo(f"error: {terminal_safe(message, keep_newlines=True)}", err=True)
     raise typer.Exit(code)
 
 
+#: Environment variable that makes an internal failure print its traceback (same as ``evfleet --debug``).
+ENV_DEBUG = "EVFLEET_DEBUG"
+
+
+def debug_enabled() -> bool:
+    """True when tracebacks of internal failures are wanted (``evfleet --debug`` or ``EVFLEET_DEBUG=1``)."""
+    return os.environ.get(ENV_DEBUG, "").strip().lower() in ("1", "true", "yes", "on")
+
+
 def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn evfleet's own errors into a clean ``error:`` line: exit status 2 for bad input (and unreadable files), 1 for
-    run failures. Any other exception is a bug and keeps its traceback."""
+    """The error boundary of every command: one ``error:`` line and an exit status, never a traceback.
+
+    - bad input (:class:`InputError`, and a file the user named that cannot be read or written): status 2;
+    - a run that could not complete (:class:`RunError`, e.g. a solver failure) or a full disk: status 1;
+    - anything else is a bug in evfleet: status 1 with a short message, the traceback with ``--debug``.
+    """
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -61,8 +80,19 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc))
         except RunError as exc:  # solver failures and other run-time errors: status 1
             fail(str(exc), code=1)
-        except OSError as exc:  # a file the user named cannot be read or written: status 2
-            fail(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": ") if exc.filename else str(exc))
+        except OSError as exc:
+            where = f" ({exc.filename})" if exc.filename else ""
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):  # the machine, not the input: status 1
+                fail(f"no space left on the device{where}; nothing was kept of the partial output", code=1)
+            fail(f"{exc.filename}: {exc.strerror or exc}" if exc.filename else str(exc))
+        except Exception as exc:
+            if debug_enabled():
+                raise
+            fail(
+                f"internal error {type(exc).__name__}: {exc} — a bug in evfleet, please report it "
+                "(run again with --debug for the traceback)",
+                code=1,
+            )
 
     return wrapper
 
@@ -93,11 +123,11 @@ def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) ->
     def fmt(x: Any) -> str:
         if isinstance(x, float):
             return f"{x:,.2f}" if abs(x) >= 100 else f"{x:.4g}"
-        return "" if x is None else str(x)
+        return "" if x is None else terminal_safe(x)
 
     cells = [[fmt(r.get(c)) for c in columns] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    typer.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    typer.echo("  ".join(terminal_safe(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
     typer.echo("  ".join("-" * w for w in widths))
     for row in cells:
         typer.echo("  ".join(v.rjust(w) if v[:1].isdigit() or v[:1] == "-" else v.ljust(w) for v, w in
@@ -129,11 +159,16 @@ def strategy_params(reserve_price: float | None, seed: int) -> dict[str, dict[st
     return {"grid_support": gs}
 
 
+def frequency_from_csv(scenario: Any, frequency_csv: Path) -> Any:
+    """Per-step mean frequency [Hz] of the scenario's steps from a ``--frequency-csv`` file (both file shapes of
+    :func:`evfleet.inputs.frequency.load_frequency_csv`); the one reader of ``run``, ``compare`` and ``grid-report``."""
+    from evfleet.inputs.frequency import load_frequency_csv
+
+    return load_frequency_csv(frequency_csv, scenario.n_steps, scenario.start, scenario.step_minutes)
+
+
 def with_frequency(scenario: Any, frequency_csv: Path | None) -> Any:
     """The scenario with its ``frequency_hz`` series replaced by the CSV's per-step means (if a file is given)."""
     if frequency_csv is None:
         return scenario
-    from evfleet.inputs.frequency import load_frequency_csv
-
-    f = load_frequency_csv(frequency_csv, scenario.n_steps, scenario.start, scenario.step_minutes)
-    return scenario.replace(frequency_hz=f)
+    return scenario.replace(frequency_hz=frequency_from_csv(scenario, frequency_csv))

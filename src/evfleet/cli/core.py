@@ -7,6 +7,7 @@ with status 2; nothing already written is modified by a failed command.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,8 +15,10 @@ from typing import Annotated
 import typer
 
 from evfleet._common.errors import InputError
+from evfleet._common.text import csv_safe_frame
 from evfleet._common.version import __version__
 from evfleet.cli._common import (
+    ENV_DEBUG,
     app,
     parse_mapping,
     print_kpis,
@@ -29,13 +32,24 @@ from evfleet.cli._common import (
 )
 
 
-@app.callback()
-def _root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         typer.echo(__version__)
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal failure (also EVFLEET_DEBUG=1).")
+    ] = False,
+) -> None:
+    if debug:
+        os.environ[ENV_DEBUG] = "1"
 
 
 @app.command()
@@ -88,7 +102,7 @@ def catalog(
     numeric = columns[sort][0] in ("float", "int", "bool")
     df = df.sort_values(sort, ascending=not numeric, kind="stable")
     if fmt == "csv":
-        sys.stdout.write(df.to_csv(index=False))
+        sys.stdout.write(csv_safe_frame(df).to_csv(index=False))
     elif fmt == "json":
         typer.echo(df.to_json(orient="records", indent=2, force_ascii=False))
     elif fmt == "table":

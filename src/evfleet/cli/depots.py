@@ -18,6 +18,7 @@ from typing import Any
 
 import typer
 
+from evfleet._common.files import write_csv_atomic
 from evfleet.cli._common import print_table, utc_now
 
 __all__ = ["compare_fleet_command", "run_fleet_command"]
@@ -68,7 +69,7 @@ def run_fleet_command(
     for d in fleet.depots:
         write_run_outputs(run.results[(d.name, strategy)], out / d.name, run.kpis[(d.name, strategy)])
     table = run.depot_table()
-    table.to_csv(out / "depots.csv", index=False)
+    write_csv_atomic(table, out / "depots.csv")
     write_json_atomic(
         out / "fleet_kpis.json",
         {
@@ -132,7 +133,7 @@ def compare_fleet_command(
         run = run_fleet(fleet, names, options, client=client, strategy_params=strategy_params)
     out.mkdir(parents=True, exist_ok=True)
     table = fleet_comparison_table(run)
-    table.to_csv(out / "comparison.csv", index=False)
+    write_csv_atomic(table, out / "comparison.csv")
     (out / "comparison.md").write_text(_markdown(table, fleet.name), encoding="utf-8")
     write_json_atomic(
         out / "fleet_kpis.json",

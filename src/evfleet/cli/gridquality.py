@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from evfleet._common.errors import InputError
-from evfleet.cli._common import print_table, user_errors
+from evfleet._common.text import csv_safe_frame
+from evfleet.cli._common import frequency_from_csv, print_table, user_errors
 
 __all__ = ["register"]
 
@@ -29,7 +30,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         thresholds: Annotated[Path | None, typer.Option(help="Alert thresholds (JSON/YAML).")] = None,
         frequency_csv: Annotated[
-            Path | None, typer.Option(help="CSV with a frequency_hz column, one row per step.")
+            Path | None,
+            typer.Option(help="CSV with a frequency_hz column (and optional time): one row per step, or a multiple."),
         ] = None,
         fmt: Annotated[str, typer.Option("--format", help="Output format: table, csv or json.")] = "table",
         assumptions: Annotated[bool, typer.Option(help="Also print the model's assumptions and sources.")] = False,
@@ -41,29 +43,30 @@ def register(app: typer.Typer) -> None:
         """Print the compliance table (indicator, value, limit, status, clause) of a run: model estimates."""
         from evfleet.gridquality.alerts import load_thresholds
         from evfleet.gridquality.assess import assess
+        from evfleet.gridquality.records import Verdict, compliance_rows
         from evfleet.gridquality.site import load_site_electrical
-        from evfleet.results.pq_files import load_frequency_csv, load_run, write_power_quality_files
+        from evfleet.results.pq_files import event_table, report_events, write_power_quality_files
+        from evfleet.results.run_files import load_run
 
         if fmt not in ("table", "csv", "json"):
             raise InputError(f"option '--format' must be table, csv or json (value {fmt!r})")
         result = load_run(run_dir)
         el = load_site_electrical(electrical) if electrical is not None else None
         th = load_thresholds(thresholds) if thresholds is not None else None
-        freq = load_frequency_csv(frequency_csv, result.scenario.n_steps) if frequency_csv is not None else None
+        freq = frequency_from_csv(result.scenario, frequency_csv) if frequency_csv is not None else None
         report = assess(result, el, th, frequency_hz=freq)
         comp = report.compliance
         if fmt == "csv":
-            sys.stdout.write(comp.to_csv(index=False))
+            sys.stdout.write(csv_safe_frame(comp).to_csv(index=False))
         elif fmt == "json":
             typer.echo(comp.to_json(orient="records", indent=2, force_ascii=False))
         else:
             typer.echo(f"grid quality of {run_dir} (strategy {result.strategy}): MODEL ESTIMATES, see --assumptions")
             print_table(comp.to_dict(orient="records"), ["indicator", "value", "limit", "status", "clause"])
-            failed = int((comp["status"] == "fail").sum())
+            failed = sum(row.status is Verdict.FAIL for row in compliance_rows(comp).values())
             typer.echo(f"{failed} check(s) failed; {len(report.events)} alert event(s)")
         if events:
-            ev = report.events.assign(time=[t.isoformat() for t in report.events["time"]])
-            print_table(ev.to_dict(orient="records"))
+            print_table(event_table(report_events(report)).to_dict(orient="records"))
         if assumptions:
             for line in report.assumptions:
                 typer.echo(f"- {line}")

@@ -1,4 +1,5 @@
-"""Commands of the run store: history, show, rm, import, export, report, backup, restore, scenario from-fleet.
+"""Commands of the run store: history, show, rm, import, export, report, backup, restore, store check, scenario
+from-fleet.
 
 Every command takes ``--db`` (a path or SQLAlchemy URL; default ``$EVFLEET_DB`` or the user data directory).
 Bad input prints ``error: ...`` naming file, line, column and value, exits with status 2 and stores nothing.
@@ -74,7 +75,40 @@ def _tariff_ref(store: Store, tariff: str) -> Iterator[str]:
 
 def register(app: typer.Typer) -> None:
     """Add the store commands to ``app`` (and ``scenario from-fleet`` to its ``scenario`` group)."""
-    # Imported here, not at module level: ``python -m evfleet.cli.core`` runs cli.py as __main__ and imports it again.
+    store_app = typer.Typer(help="Check and repair the run store.", no_args_is_help=True)
+    app.add_typer(store_app, name="store")
+
+    @store_app.command("check")
+    @user_errors
+    def store_check(
+        repair: Annotated[
+            bool, typer.Option("--repair", help="Delete orphan trace files (older than --min-age-s).")
+        ] = False,
+        min_age_s: Annotated[
+            float, typer.Option(help="Orphan trace files younger than this [s] may belong to a write in progress.")
+        ] = 600.0,
+        db: DbOption = None,
+    ) -> None:
+        """Check the store's consistency and list orphan trace files; exit status 1 when a problem remains."""
+        if not min_age_s >= 0:
+            raise InputError(f"option '--min-age-s' must be >= 0 s (value {min_age_s!r})")
+        with open_cli_store(db) as st:
+            problems = st.verify()
+            orphans = st.orphan_trace_files()
+            removed = st.clean_orphan_trace_files(min_age_s=min_age_s) if repair else 0
+            left = st.orphan_trace_files() if repair else orphans
+        for p in problems:
+            typer.echo(f"problem: {p}")
+        size = sum(f.stat().st_size for f in left if f.exists())
+        typer.echo(
+            f"store {st.location.display}: {len(problems)} consistency problems, {len(orphans)} orphan trace files"
+        )
+        if repair:
+            typer.echo(f"removed {removed} orphan trace files; {len(left)} left ({size:,} bytes)")
+        elif orphans:
+            typer.echo("run `evfleet store check --repair` to delete the orphan trace files")
+        if problems or (repair and left):
+            raise typer.Exit(1)
 
     @app.command()
     @user_errors
@@ -339,7 +373,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def restore(
         file: Annotated[Path, typer.Argument(metavar="FILE", help="Archive written by `evfleet backup`.")],
-        force: Annotated[bool, typer.Option(help="Replace a database that holds runs (kept as .bak).")] = False,
+        force: Annotated[
+            bool, typer.Option(help="Replace a store that holds data (kept as <db>.bak-<UTC time>).")
+        ] = False,
         db: DbOption = None,
     ) -> None:
         """Restore a backup into the store (checksums verified before anything is written)."""

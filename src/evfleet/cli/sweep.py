@@ -71,12 +71,25 @@ def register(app: typer.Typer) -> None:
             f"{outcome.n_run} points run, {outcome.n_skipped} already done, {len(outcome.errors)} failed "
             f"in {outcome.elapsed_s:.1f} s; wrote {out}/results.parquet and {out}/summary.md"
         )
-        # A complete sweep is stored once, by the invocation that finished it.
-        if not no_store and outcome.n_run > 0 and outcome.n_done == outcome.n_points:
+        # A complete sweep is stored once in each store: DIR/stored.json records where it went, so a sweep killed
+        # after its last point but before this step is stored by the next run of the same command.
+        if not no_store and outcome.n_done == outcome.n_points:
+            import json
+
+            from evfleet._common.files import write_json_atomic
+            from evfleet.store.runs import resolve_location
             from evfleet.store.sweeps import store_sweep
 
-            group_id = store_sweep(outcome.table, s.to_dict(), out, outcome.n_points, name=spec.stem, db=db)
-            typer.echo(f"stored sweep {group_id} (see `evfleet history --comparisons`)")
+            marker = out / "stored.json"
+            where = resolve_location(db).display
+            try:
+                stored = json.loads(marker.read_text(encoding="utf-8")).get("stored", []) if marker.exists() else []
+            except (ValueError, AttributeError):
+                stored = []
+            if not any(isinstance(e, dict) and e.get("db") == where for e in stored):
+                group_id = store_sweep(outcome.table, s.to_dict(), out, outcome.n_points, name=spec.stem, db=db)
+                write_json_atomic(marker, {"stored": [*stored, {"db": where, "group_id": group_id}]})
+                typer.echo(f"stored sweep {group_id} (see `evfleet history --comparisons`)")
         if outcome.errors:
             first = outcome.errors[0]
             typer.echo(f"error: {len(outcome.errors)} points failed (see {out}/errors.jsonl); first: "

@@ -21,11 +21,12 @@ from evfleet.dashboard.views import (
     PALETTE,
     PERIOD_COLORS,
     bucket_mean,
+    compliance_level,
     downsample,
     local_naive,
-    norm_status,
     period_label,
 )
+from evfleet.gridquality.records import Status
 
 __all__ = [
     "COMPARISON_HEADERS",
@@ -96,17 +97,24 @@ def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.F
 
 
 def compliance_frame(report: Any) -> pd.DataFrame:
-    """The report's compliance table (columns of :data:`COMPLIANCE_HEADERS`) with ``level``, the status
-    normalised to optimal/good/warning/critical/na (used for the cell colours)."""
+    """The report's compliance table (columns of :data:`COMPLIANCE_HEADERS`) with ``level``, the
+    :class:`~evfleet.gridquality.records.Status` of each row's status (:func:`~.views.compliance_level`), used for
+    the cell colours."""
     comp = report.compliance.copy()
     cols = [c for c in COMPLIANCE_HEADERS if c in comp.columns]
     out = comp[cols].reset_index(drop=True)
-    out["level"] = [norm_status(s) for s in comp["status"]]
+    out["level"] = [compliance_level(s) for s in comp["status"]]
     return out
 
 
 #: status level -> background colour of a status cell (light tints: the text stays readable)
-LEVEL_BACKGROUNDS = {"optimal": "#d4edda", "good": "#d6e9f8", "warning": "#ffe8c2", "critical": "#f8d0d0", "na": ""}
+LEVEL_BACKGROUNDS: dict[Status, str] = {
+    Status.OPTIMAL: "#d4edda",
+    Status.GOOD: "#d6e9f8",
+    Status.WARNING: "#ffe8c2",
+    Status.CRITICAL: "#f8d0d0",
+    Status.NA: "",
+}
 
 
 def events_frame(events: pd.DataFrame, tz: str) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from evfleet.dashboard.i18n import fmt_num, t
 from evfleet.dashboard.views import LAYOUT, KpiCard, bucket_mean, downsample, local_naive, status_of, status_text
+from evfleet.gridquality.records import Status
 
 __all__ = ["fleet_counts_figure", "live_cards"]
 
@@ -24,6 +25,7 @@ def live_cards(snap: Any, lang: str) -> list[KpiCard]:
     site = snap.site_kw
     ratio = site / limit if limit > 0 else None
     tot = snap.totals
+    unmet_status = Status.OPTIMAL if tot["unmet_kwh"] <= 1e-3 else Status.WARNING
     return [
         KpiCard(
             "site_now",
@@ -38,8 +40,8 @@ def live_cards(snap: Any, lang: str) -> list[KpiCard]:
             "unmet",
             t("unmet", lang),
             f"{fmt_num(tot['unmet_kwh'], lang, 1)} kWh",
-            "optimal" if tot["unmet_kwh"] <= 1e-3 else "warning",
-            status_text("optimal" if tot["unmet_kwh"] <= 1e-3 else "warning", lang),
+            unmet_status,
+            status_text(unmet_status, lang),
         ),
     ]
 

@@ -20,13 +20,18 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from evfleet._common.errors import InputError
 from evfleet.dashboard.i18n import STRINGS, fmt_num, fmt_pct, t
+from evfleet.gridquality.records import Indicator, Status, Verdict
 
 __all__ = [
+    "COMPLIANCE_LEVELS",
     "MAX_POINTS",
     "STATUS_COLORS",
     "KpiCard",
     "assumptions_markdown",
+    "compliance_index",
+    "compliance_level",
     "default_strategy",
     "downsample",
     "economic_cards",
@@ -44,7 +49,13 @@ __all__ = [
 
 MAX_POINTS = 3000
 #: status -> Streamlit named colour of the KPI card's delta line.
-STATUS_COLORS = {"optimal": "green", "good": "blue", "warning": "orange", "critical": "red", "na": "gray"}
+STATUS_COLORS: dict[Status, str] = {
+    Status.OPTIMAL: "green",
+    Status.GOOD: "blue",
+    Status.WARNING: "orange",
+    Status.CRITICAL: "red",
+    Status.NA: "gray",
+}
 #: tariff period -> shading colour on load curves.
 PERIOD_COLORS = {"creuses": "#2ca02c", "pleines": "#ffbf00", "pointe": "#d62728"}
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -102,84 +113,95 @@ def bucket_mean(y: np.ndarray, k: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class KpiCard:
-    """One KPI card: ``label``, formatted ``value``, ``status`` (optimal/good/warning/critical/na or ``None`` for
-    a neutral figure), ``detail`` (shown under the value in the status colour) and a ``help`` tooltip."""
+    """One KPI card: ``label``, formatted ``value``, ``status`` (a :class:`Status`, or ``None`` for a neutral
+    figure), ``detail`` (shown under the value in the status colour) and a ``help`` tooltip."""
 
     key: str
     label: str
     value: str
-    status: str | None = None
+    status: Status | None = None
     detail: str = ""
     help: str = ""
 
     @property
     def color(self) -> str:
-        return STATUS_COLORS.get(self.status or "", "gray")
+        return "gray" if self.status is None else STATUS_COLORS[self.status]
 
 
-def status_of(value: float | None, thresholds: Sequence[float], higher_is_better: bool = False) -> str:
+def status_of(value: float | None, thresholds: Sequence[float], higher_is_better: bool = False) -> Status:
     """Map ``value`` to optimal/good/warning/critical with three ascending ``thresholds`` (na for ``None``).
 
     With ``higher_is_better=False``: value <= t0 optimal, <= t1 good, <= t2 warning, else critical; mirrored
     (>= t2 optimal, >= t1 good, >= t0 warning) when higher is better.
     """
     if value is None or not math.isfinite(float(value)):
-        return "na"
+        return Status.NA
     t0, t1, t2 = thresholds
     if higher_is_better:
-        return "optimal" if value >= t2 else "good" if value >= t1 else "warning" if value >= t0 else "critical"
-    return "optimal" if value <= t0 else "good" if value <= t1 else "warning" if value <= t2 else "critical"
+        return (Status.OPTIMAL if value >= t2 else Status.GOOD if value >= t1 else
+                Status.WARNING if value >= t0 else Status.CRITICAL)  # fmt: skip
+    return (Status.OPTIMAL if value <= t0 else Status.GOOD if value <= t1 else
+            Status.WARNING if value <= t2 else Status.CRITICAL)  # fmt: skip
 
 
-_STATUS_WORDS = {
-    "optimal": "optimal",
-    "ok": "optimal",
-    "pass": "optimal",
-    "info": "na",
-    "compliant": "optimal",
-    "normal": "optimal",
-    "good": "good",
-    "warning": "warning",
-    "marginal": "warning",
-    "alert": "warning",
-    "critical": "critical",
-    "fail": "critical",
-    "violation": "critical",
-    "non-compliant": "critical",
+#: status of a compliance row -> display level: the report's verdict (a failed check is critical, a passed one is
+#: graded later by its distance to the limit), or a level the report gives itself.
+COMPLIANCE_LEVELS: dict[str, Status] = {
+    Verdict.PASS: Status.OPTIMAL,
+    Verdict.FAIL: Status.CRITICAL,
+    Verdict.INFO: Status.NA,
+    **{s: s for s in Status},
 }
 
 
-def norm_status(word: Any) -> str:
-    return _STATUS_WORDS.get(str(word).strip().lower(), "na")
+def compliance_level(word: Any) -> Status:
+    """The display level of a compliance row's ``status`` (exact words of :data:`COMPLIANCE_LEVELS`)."""
+    level = COMPLIANCE_LEVELS.get(word) if isinstance(word, str) else None
+    if level is None:
+        raise InputError(f"field 'compliance.status' must be one of {', '.join(COMPLIANCE_LEVELS)} (value {word!r})")
+    return level
 
 
-def status_text(status: str | None, lang: str) -> str:
-    return "" if status is None else "● " + t(f"status_{status}", lang)
+def compliance_index(compliance: pd.DataFrame) -> dict[Indicator, int]:
+    """Row position of each indicator in a report's compliance table (labels matched exactly, see
+    :class:`~evfleet.gridquality.records.Indicator`; an unknown label raises ``InputError``)."""
+    out: dict[Indicator, int] = {}
+    if "indicator" not in compliance:
+        return out
+    for i, label in enumerate(compliance["indicator"].tolist()):
+        out.setdefault(Indicator.parse(label, f"compliance[{i}].indicator")[0], i)
+    return out
+
+
+def status_text(status: Status | None, lang: str) -> str:
+    """``● <status word>`` in ``lang`` (empty for a neutral figure)."""
+    return "" if status is None else "● " + t(f"status_{Status(status).value}", lang)
 
 
 def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
     """Headline grid-quality figures of a power-quality report (``None`` report -> empty dict).
 
-    For each indicator, the report's compliance row when it has one (its value, e.g. TDD p95, its limit, clause
-    and status); else the worst per-step value (max transformer loading [%], max TDD [%], min PF, max
-    unbalance [%], max |voltage deviation| [%], max THD_v [%]). A passing check is graded by its distance to the
-    limit (value/limit, or (1-PF)/(1-PF_min): <= 0.5 optimal, <= 0.8 good, else warning); a failing one is
-    critical.
+    For each indicator, the report's compliance row when it has one (its :class:`Indicator` row, e.g. TDD p95:
+    value, limit, clause and status); else the worst per-step value (max transformer loading [%], max TDD [%],
+    min PF, max unbalance [%], max |voltage deviation| [%], max THD_v [%]). A passing check is graded by its
+    distance to the limit (value/limit, or (1-PF)/(1-PF_min): <= 0.5 optimal, <= 0.8 good, else warning); a
+    failing one is critical.
     """
     if report is None:
         return {}
     ps = report.per_step
     comp = getattr(report, "compliance", None)
     specs = {
-        "transformer_loading": ("transformer_loading_pct", "max", ("transformer",)),
-        "tdd": ("tdd_pct", "max", ("tdd",)),
-        "pf": ("pf", "min", ("pf", "power factor", "power_factor")),
-        "unbalance": ("unbalance_pct", "max", ("unbalance", "imbalance")),
-        "voltage": ("voltage_deviation_pct", "absmax", ("voltage dev", "voltage_dev")),
-        "thd_v": ("thd_v_pct", "max", ("thd_v", "thdv", "voltage thd")),
+        "transformer_loading": ("transformer_loading_pct", "max", Indicator.TRANSFORMER_LOADING_MAX),
+        "tdd": ("tdd_pct", "max", Indicator.TDD_P95),
+        "pf": ("pf", "min", Indicator.PF_MIN),
+        "unbalance": ("unbalance_pct", "max", Indicator.UNBALANCE_MAX),
+        "voltage": ("voltage_deviation_pct", "absmax", Indicator.VOLTAGE_DEVIATION_MAX),
+        "thd_v": ("thd_v_pct", "max", Indicator.VOLTAGE_THD_P95),
     }
+    rows = compliance_index(comp) if comp is not None else {}
     out: dict[str, dict[str, Any]] = {}
-    for key, (col, how, words) in specs.items():
+    for key, (col, how, indicator) in specs.items():
         if col not in ps:
             continue
         s = pd.to_numeric(ps[col], errors="coerce").to_numpy(dtype=float)
@@ -188,21 +210,18 @@ def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
             continue
         val = float(s.max() if how == "max" else s.min() if how == "min" else np.abs(s).max())
         entry: dict[str, Any] = {"value": val, "limit": None, "status": None, "clause": ""}
-        if comp is not None and len(comp):
-            names = comp["indicator"].astype(str).str.lower()
-            hit = np.flatnonzero([any(w in nm for w in words) for nm in names])
-            if hit.size:
-                row = comp.iloc[int(hit[0])]
-                lim = pd.to_numeric(pd.Series([row.get("limit")]), errors="coerce").iloc[0]
-                cval = pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0]
-                entry["limit"] = None if pd.isna(lim) else float(lim)
-                entry["value"] = val if pd.isna(cval) else float(cval)
-                entry["indicator"] = str(row.get("indicator", ""))
-                entry["status"] = norm_status(row.get("status"))
-                entry["clause"] = str(row.get("clause", ""))
-                ratio = limit_ratio(key, entry["value"], entry["limit"])
-                if entry["status"] == "optimal" and ratio is not None:
-                    entry["status"] = status_of(ratio, (0.5, 0.8, 10.0))
+        if indicator in rows:
+            row = comp.iloc[rows[indicator]]
+            lim = pd.to_numeric(pd.Series([row.get("limit")]), errors="coerce").iloc[0]
+            cval = pd.to_numeric(pd.Series([row.get("value")]), errors="coerce").iloc[0]
+            entry["limit"] = None if pd.isna(lim) else float(lim)
+            entry["value"] = val if pd.isna(cval) else float(cval)
+            entry["indicator"] = str(row.get("indicator", ""))
+            entry["status"] = compliance_level(row.get("status"))
+            entry["clause"] = str(row.get("clause", ""))
+            ratio = limit_ratio(key, entry["value"], entry["limit"])
+            if entry["status"] is Status.OPTIMAL and ratio is not None:
+                entry["status"] = status_of(ratio, (0.5, 0.8, 10.0))
         out[key] = entry
     return out
 
@@ -249,17 +268,17 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
     for key, unit, dec, thresholds, hib in specs:
         entry = pq.get(key)
         if entry is None:
-            cards.append(KpiCard(key, t(key, lang), "–", "na", t("status_na", lang), t("pq_missing", lang)))
+            cards.append(KpiCard(key, t(key, lang), "–", Status.NA, t("status_na", lang), t("pq_missing", lang)))
             continue
         val = entry["value"]
         status = entry.get("status")
-        if status in (None, "na"):
+        if status in (None, Status.NA):
             if thresholds is not None:
                 status = status_of(val, thresholds, higher_is_better=hib)
             elif entry.get("limit"):
                 status = status_of(val / entry["limit"], (0.5, 0.8, 1.0))
             else:
-                status = "na"
+                status = Status.NA
         text = fmt_pct(val, lang, dec) if unit == "%" else fmt_num(val, lang, dec)
         detail = status_text(status, lang)
         if entry.get("limit") is not None:
@@ -287,7 +306,8 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
         base = float(base_kpis["net_cost_mad"])
         sav = base - net
         pct = 100.0 * sav / base if base else None
-        status = None if abs(sav) < 0.5 else ("warning" if sav < 0 else "optimal" if (pct or 0) >= 10 else "good")
+        status = (None if abs(sav) < 0.5 else Status.WARNING if sav < 0 else
+                  Status.OPTIMAL if (pct or 0) >= 10 else Status.GOOD)  # fmt: skip
         cards.append(
             KpiCard(
                 "savings",
@@ -326,7 +346,7 @@ def fleet_cards(
 ) -> list[KpiCard]:
     """Fleet KPI cards: connected, charging, discharging, idle, mean SOC (connected vehicles), unmet energy."""
     share = unmet_kwh / charged_kwh if charged_kwh > 0 else (0.0 if unmet_kwh <= 0 else 1.0)
-    unmet_status = "optimal" if unmet_kwh <= 1e-3 else "warning" if share < 0.01 else "critical"
+    unmet_status = Status.OPTIMAL if unmet_kwh <= 1e-3 else Status.WARNING if share < 0.01 else Status.CRITICAL
     detail = t("at_step", lang, time=when) if when else ""
     return [
         KpiCard("connected", t("connected", lang), fmt_num(counts["connected"], lang), None, detail),

@@ -16,7 +16,6 @@ IEC 60076-7:2018, "Power transformers - Part 7: Loading guide for mineral-oil-im
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -27,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.errors import InputError
+from evfleet._common.structured import read_structured_file
 
 __all__ = [
     "DEFAULT_CHARGER_TYPES",
@@ -163,20 +163,7 @@ def _data_path(name: str) -> Path:
 def mapping_from_file(path: str | Path) -> dict[str, Any]:
     """Read a JSON or YAML (``.yaml``/``.yml``) file into a mapping; errors name the file."""
     p = Path(path)
-    if not p.exists():
-        raise InputFileNotFoundError(f"{p}: file not found")
-    text = p.read_text(encoding="utf-8")
-    try:
-        if p.suffix.lower() in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
-    except Exception as exc:  # json.JSONDecodeError, yaml.YAMLError
-        raise InputError(
-            f"{p}: not valid {'YAML' if p.suffix.lower() in ('.yaml', '.yml') else 'JSON'}: {exc}"
-        ) from exc
+    data = read_structured_file(p)
     if not isinstance(data, Mapping):
         raise InputError(f"{p}: field '<root>' must be an object (value {type(data).__name__!r})")
     return dict(data)

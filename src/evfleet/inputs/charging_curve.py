@@ -9,9 +9,9 @@ up to a knee ``taper_soc`` and then falls linearly to ``end_kw`` at ``soc = 1``:
     limit(soc) = peak_kw - (peak_kw - end_kw) * (soc - taper_soc) / (1 - taper_soc)   for soc >  taper_soc
 
 Because ``end_kw <= peak_kw`` the limit is the minimum of two affine functions of ``soc``, so an optimiser can
-impose it with two linear cuts ``p <= peak_kw`` and ``p <= a + b * soc`` (see :func:`taper_cuts`); with battery
-energy ``e`` [kWh] and capacity ``B`` [kWh], ``soc = e / B``. The simulator applies it with the SOC at the start
-of each step (an explicit discretisation).
+impose it with two linear cuts ``p <= peak_kw`` and ``p <= a + b * soc`` (see :func:`evfleet.physics.taper_cuts`,
+re-exported here); with battery energy ``e`` [kWh] and capacity ``B`` [kWh], ``soc = e / B``. The simulator
+applies it with the SOC at the start of each step (an explicit discretisation).
 
 The generic curve (knee 0.8, end 20 % of peak) is an assumption: the knee is the middle of the 0.7-0.9 transition
 SOC range of EV2Gym's charging model (Orfanoudakis et al., 2024, itself after the ACN-Sim two-stage model); the
@@ -26,6 +26,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from evfleet._common.errors import InputError
+from evfleet.physics import taper_cuts
 
 __all__ = [
     "GENERIC_END_FRAC",
@@ -56,22 +57,6 @@ def dc_limit_kw(soc: np.ndarray | float, peak_kw: np.ndarray | float, taper_soc:
     safe = np.where(span > 1e-9, span, 1.0)
     line = peak - (peak - end) * (soc - knee) / safe
     return np.where((soc > knee) & (span > 1e-9), np.minimum(peak, line), peak)
-
-
-def taper_cuts(peak_kw: np.ndarray | float, taper_soc: np.ndarray | float,
-               end_kw: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Coefficients ``(a, b)`` of the taper cut ``p <= a + b * soc`` [kW, kW per unit SOC].
-
-    Together with ``p <= peak_kw`` it reproduces :func:`dc_limit_kw` exactly for ``0 <= soc <= 1``. With no taper
-    (knee 1) the cut is ``p <= peak_kw`` (``b = 0``).
-    """
-    peak = np.asarray(peak_kw, dtype=float)
-    knee = np.asarray(taper_soc, dtype=float)
-    end = np.minimum(np.asarray(end_kw, dtype=float), peak)
-    span = 1.0 - knee
-    b = np.where(span > 1e-9, -(peak - end) / np.where(span > 1e-9, span, 1.0), 0.0)
-    a = peak - b * knee
-    return a, b
 
 
 def session_taper(vehicle_peak_kw: np.ndarray, charger_kw: np.ndarray, taper_soc: np.ndarray,

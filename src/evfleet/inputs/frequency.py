@@ -5,7 +5,8 @@ of the reserved band (positive = over-frequency = the fleet absorbs more power).
 
 Droop (ENTSO-E FCR, Continental Europe; regelleistung.net, see docs/strategies.md): no response within the
 +-10 mHz deadband, linear activation beyond it, full activation at +-200 mHz deviation from 50.00 Hz. We use the
-continuous characteristic ``a = sign(df) * clip((|df| - 0.010) / (0.200 - 0.010), 0, 1)``.
+continuous characteristic ``a = sign(df) * clip((|df| - 0.010) / (0.200 - 0.010), 0, 1)``, defined with its constants
+in :mod:`evfleet.physics` (the simulator applies it) and re-exported here.
 
 Synthetic signal (an *assumption*, not measured data): an Ornstein-Uhlenbeck process around 50 Hz,
 ``df(t+h) = df(t) * exp(-h/tau) + sigma * sqrt(1 - exp(-2h/tau)) * N(0, 1)``, stationary standard deviation
@@ -22,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet.physics import DEADBAND_HZ, FULL_ACTIVATION_HZ, NOMINAL_HZ, droop_activation
 
 __all__ = [
     "DEADBAND_HZ",
@@ -36,17 +37,6 @@ __all__ = [
     "synthetic_frequency",
 ]
 
-NOMINAL_HZ = 50.0
-DEADBAND_HZ = 0.010
-FULL_ACTIVATION_HZ = 0.200
-
-
-def droop_activation(frequency_hz: np.ndarray | float) -> np.ndarray:
-    """FCR activation in [-1, 1] for a frequency [Hz] (positive when above 50 Hz: absorb more)."""
-    df = np.asarray(frequency_hz, dtype=float) - NOMINAL_HZ
-    mag = np.clip((np.abs(df) - DEADBAND_HZ) / (FULL_ACTIVATION_HZ - DEADBAND_HZ), 0.0, 1.0)
-    return np.sign(df) * mag
-
 
 def ou_deviation_hz(
     n_samples: int, sample_s: float, rng: np.random.Generator, sigma_hz: float = 0.020, tau_s: float = 120.0
@@ -54,6 +44,8 @@ def ou_deviation_hz(
     """Frequency deviation [Hz] from an exact-discretised OU process, started in its stationary law."""
     if n_samples <= 0:
         return np.zeros(0)
+    from scipy.signal import lfilter  # deferred: scipy.signal costs ~0.8 s to import, needed only here
+
     phi = float(np.exp(-sample_s / tau_s))
     eps = rng.standard_normal(n_samples)
     x0 = sigma_hz * rng.standard_normal()
@@ -85,43 +77,58 @@ def synthetic_frequency(
     return f_step, a_step
 
 
-def load_frequency_csv(path: str | Path, n_steps: int, start: pd.Timestamp | None = None, step_minutes: int = 15):
-    """Per-step mean frequency [Hz] (n_steps,) from a CSV with a ``frequency_hz`` column.
+def load_frequency_csv(
+    path: str | Path, n_steps: int, start: pd.Timestamp | None = None, step_minutes: int = 15
+) -> np.ndarray:
+    """Per-step mean frequency [Hz] (``n_steps``,) from a CSV with a ``frequency_hz`` column (45-55 Hz).
 
-    With a ``time`` column (ISO timestamps), samples are averaged per step from ``start``; every step must have
-    at least one sample. Without one, the number of rows must be a multiple of ``n_steps`` (block means).
-    Raises ``ValueError`` naming the file, column and value on bad input.
+    The one loader of ``evfleet run/compare --frequency-csv`` and ``evfleet grid-report --frequency-csv``; it
+    accepts two shapes:
+
+    * with a ``time`` column (ISO timestamps; without an offset they are taken as UTC): samples are averaged per
+      step of ``step_minutes`` [min] from ``start`` (required then); every step needs a sample, samples outside
+      the run are ignored;
+    * without one: one row per step, or a multiple of ``n_steps`` rows averaged in consecutive blocks.
+
+    Raises :class:`~evfleet._common.errors.InputError` (``InputFileNotFoundError`` for a missing file) naming the
+    file, the column or row and the value.
     """
     path = Path(path)
+    where = f"frequency file {str(path)!r}"
     if not path.exists():
-        raise InputFileNotFoundError(f"frequency file {str(path)!r} does not exist")
-    df = pd.read_csv(path)
+        raise InputFileNotFoundError(f"{where} does not exist")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where}: not a readable CSV: {exc}") from exc
     if "frequency_hz" not in df.columns:
-        raise InputError(f"frequency file {str(path)!r}: missing column 'frequency_hz' (columns: {list(df.columns)})")
+        raise InputError(f"{where}: missing column 'frequency_hz' (columns: {list(df.columns)})")
     f = pd.to_numeric(df["frequency_hz"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(f) | (f < 45.0) | (f > 55.0))
     if bad.size:
         i = int(bad[0])
         raise InputError(
-            f"frequency file {str(path)!r}: 'frequency_hz' row {i} must be a number within 45-55 Hz "
-            f"(value {df['frequency_hz'].iloc[i]!r})"
+            f"{where}: 'frequency_hz' row {i} must be a number within 45-55 Hz (value {df['frequency_hz'].iloc[i]!r})"
         )
     if "time" in df.columns:
         if start is None:
-            raise InputError("a frequency CSV with a 'time' column needs the scenario start")
-        times = pd.to_datetime(df["time"], utc=True)
-        step = ((times - start.tz_convert("UTC")) / pd.Timedelta(minutes=step_minutes)).to_numpy()
+            raise InputError(f"{where}: a 'time' column needs the scenario start (value start=None)")
+        times = pd.to_datetime(df["time"], utc=True, errors="coerce")
+        if times.isna().any():
+            i = int(np.flatnonzero(times.isna().to_numpy())[0])
+            raise InputError(f"{where}: 'time' row {i} must be an ISO-8601 time (value {df['time'].iloc[i]!r})")
+        step = ((times - start.tz_convert("UTC")) / pd.Timedelta(minutes=step_minutes)).to_numpy(dtype=float)
         idx = np.floor(step).astype(np.int64)
         ok = (idx >= 0) & (idx < n_steps)
         sums = np.bincount(idx[ok], weights=f[ok], minlength=n_steps)
         counts = np.bincount(idx[ok], minlength=n_steps)
         if (counts == 0).any():
             missing = int(np.flatnonzero(counts == 0)[0])
-            raise InputError(f"frequency file {str(path)!r}: no sample for step {missing} of the scenario")
+            raise InputError(f"{where}: no sample for step {missing} of the scenario")
         return sums / counts
     if len(f) == 0 or len(f) % n_steps:
         raise InputError(
-            f"frequency file {str(path)!r}: {len(f)} rows is not a multiple of the scenario's {n_steps} steps "
-            "(add a 'time' column to resample)"
+            f"{where}: field 'frequency_hz' must have {n_steps} rows, one per step, or a multiple of {n_steps} "
+            f"(block means), or a 'time' column to resample (value {len(f)} rows)"
         )
     return f.reshape(n_steps, -1).mean(axis=1)

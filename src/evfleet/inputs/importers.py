@@ -28,6 +28,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.text import csv_read_cell, csv_safe_cell
 from evfleet.inputs.catalog import load_catalog, normalise_model_name, read_catalog_file
 from evfleet.inputs.generate import CHARGER_TYPES
 from evfleet.inputs.tariffs import load_tariff
@@ -133,7 +134,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], 
         if len(cells) != len(header):
             rows.append((start_line, {"__width__": str(len(cells))}))
             continue
-        rows.append((start_line, {h: c.strip() for h, c in zip(header, cells, strict=True)}))
+        rows.append((start_line, {h: csv_read_cell(c.strip()) for h, c in zip(header, cells, strict=True)}))
     return header, rows, hashlib.sha256(raw).hexdigest()
 
 
@@ -412,7 +413,11 @@ def fleet_to_csv(payload: Mapping[str, Any]) -> str:
     for r in rows:
         writer.writerow(
             [
-                ("yes" if r[c] else "no") if isinstance(r[c], bool) else repr(r[c]) if isinstance(r[c], float) else r[c]
+                ("yes" if r[c] else "no")
+                if isinstance(r[c], bool)
+                else repr(r[c])
+                if isinstance(r[c], float)
+                else csv_safe_cell(r[c])
                 for c in cols
             ]
         )

@@ -15,16 +15,15 @@ Arrêté n° 2451-14 of 21 July 2014 (ONEE tariffs); one.org.ma actualité id=29
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from evfleet._common.errors import InputError
+from evfleet._common.structured import read_structured_file
 
 __all__ = ["DEFAULT_TARIFF", "Tariff", "TariffError", "list_tariffs", "load_tariff"]
 
@@ -187,9 +186,8 @@ def load_tariff(name_or_path: str | Path = DEFAULT_TARIFF) -> Tariff:
         path = shipped
     if not path.exists():
         raise TariffError(f"{path}: file not found")
-    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(text) if path.suffix.lower() in {".yaml", ".yml"} else json.loads(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise TariffError(f"{path}: cannot parse: {exc}") from exc
+        data = read_structured_file(path)
+    except InputError as exc:
+        raise TariffError(str(exc)) from None
     return tariff_from_dict(data, str(path))

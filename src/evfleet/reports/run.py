@@ -17,6 +17,7 @@ import pandas as pd
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import __doc__ as kpi_doc
 from evfleet.analysis.kpis import compute_kpis
+from evfleet.gridquality.records import Verdict
 from evfleet.inputs.tariffs import load_tariff
 from evfleet.reports.html import escape as _e
 from evfleet.reports.html import page as _page
@@ -44,7 +45,12 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+#: compliance verdict -> CSS class of its cell (``info`` plain).
+VERDICT_CLASSES = {Verdict.PASS: "ok", Verdict.FAIL: "bad", Verdict.INFO: ""}
+
+
 def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
+    """An HTML table; numbers right-aligned, :class:`Verdict` cells coloured by :data:`VERDICT_CLASSES`."""
     if not rows:
         return "<p class='note'>(none)</p>"
     cols = list(columns or rows[0].keys())
@@ -54,7 +60,11 @@ def _table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = No
         cells = []
         for c in cols:
             v = r.get(c)
-            cls = " class='n'" if isinstance(v, int | float) and not isinstance(v, bool) else ""
+            if isinstance(v, Verdict):
+                cls = f" class='{VERDICT_CLASSES[v]}'" if VERDICT_CLASSES[v] else ""
+                v = v.value
+            else:
+                cls = " class='n'" if isinstance(v, int | float) and not isinstance(v, bool) else ""
             cells.append(f"<td{cls}>{_e(_fmt(v))}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<div class='tw'><table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>"
@@ -169,19 +179,19 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
             "check": "site import within the connection limit",
             "value": f"peak {peak:,.1f} kW",
             "limit": f"{limit:,.1f} kW",
-            "result": "pass" if peak <= limit + 1e-6 else "fail",
+            "result": Verdict.PASS if peak <= limit + 1e-6 else Verdict.FAIL,
         },
         {
             "check": "steps over a site limit after protection",
             "value": k.get("site_over_limit_steps"),
             "limit": "0",
-            "result": "pass" if not k.get("site_over_limit_steps") else "fail",
+            "result": Verdict.PASS if not k.get("site_over_limit_steps") else Verdict.FAIL,
         },
         {
             "check": "EV energy curtailed by site protection [kWh]",
             "value": k.get("curtailed_energy_kwh"),
             "limit": "—",
-            "result": "info",
+            "result": Verdict.INFO,
         },
     ]
     if "frequency_hz" in site:
@@ -192,7 +202,7 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
                 "check": "grid frequency within 50 Hz ± 1 % (the scenario's series, or the grid-quality estimate)",
                 "value": f"{share:.2f} % of steps ({f.min():.3f}-{f.max():.3f} Hz)",
                 "limit": ">= 99.5 % of the time (EN 50160, interconnected systems, measured over a year)",
-                "result": "pass" if share >= 99.5 else "fail",
+                "result": Verdict.PASS if share >= 99.5 else Verdict.FAIL,
             }
         )
     if "pq_compliant" in k:
@@ -202,14 +212,10 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
                 "check": "grid-quality checks (model estimates: harmonics, unbalance, power factor, transformer, ...)",
                 "value": f"{failed} failed" if failed is not None else "—",
                 "limit": "0 failed (limits and standards: indicators below)",
-                "result": "pass" if k["pq_compliant"] else "fail",
+                "result": Verdict.PASS if k["pq_compliant"] else Verdict.FAIL,
             }
         )
-    body = (
-        _table(rows, ["check", "value", "limit", "result"])
-        .replace(">pass<", " class='ok'>pass<")
-        .replace(">fail<", " class='bad'>fail<")
-    )
+    body = _table(rows, ["check", "value", "limit", "result"])
     pq = [{"indicator": key, "value": v} for key, v in k.items() if key.startswith("pq_")]
     if pq:
         body += (
@@ -223,8 +229,13 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
             "Runs made with the grid-quality module store its events and they appear here.</p>"
         )
     else:
-        group_cols = [c for c in ("kind", "type", "indicator", "severity", "state", "standard") if c in events.columns]
-        summary = events.groupby(group_cols, dropna=False).size().reset_index(name="events") if group_cols else events
+        # events.csv rows (EVENT_COLUMNS): counted per indicator and new state; runs stored before events were
+        # checked may hold other columns, listed as they are
+        group_cols = ["indicator", "state"]
+        if set(group_cols) <= set(events.columns):
+            summary = events.groupby(group_cols, dropna=False).size().reset_index(name="events")
+        else:
+            summary = events
         of = f" of {name}" if name else ""
         body += f"<h4>Grid-quality events{_e(of)} ({len(events)})</h4>" + _table(summary.to_dict(orient="records"))
     return body

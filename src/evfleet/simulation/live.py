@@ -4,10 +4,13 @@ Units: power [kW] (positive = charging), energy [kWh], money [MAD], SOC fraction
 for the pacing and steps of ``step_minutes`` of simulated time.
 
 One :class:`LiveSimulation` owns its stepping: a single daemon thread advances the physics
-(:class:`.simulate.Engine`) one step at a time; at each step the strategy re-plans from the current state
-(:func:`evfleet.simulation.simulate.build_problem` over the vehicles connected now, ``first_step`` applied: receding
-horizon). Viewers only read immutable :class:`LiveSnapshot` objects, so any number of them can watch without
-changing the speed. When a day's scenario ends, the next day's scenario comes from ``scenario_factory(day)``.
+(:class:`evfleet.simulation.engine.Engine`) one step at a time; at each step the strategy re-plans from the current
+state with the receding-horizon loop of ``simulate``'s online mode (:class:`evfleet.simulation.control.RecedingLoop`:
+the same horizons, forecasts and forecast noise), so a day stepped live gives the same trajectory as
+``simulate(..., SimulationOptions(mode="online", ...))`` with the same options. Viewers only read immutable
+:class:`LiveSnapshot` objects, so any number of them can watch without changing the speed. When a day's scenario
+ends, the next day's scenario comes from ``scenario_factory(day)`` (the forecast noise continues from one random
+stream started at ``seed``).
 
 Memory is bounded: the site series are kept in preallocated ring buffers of ``window_steps`` steps, and the
 per-vehicle state of only the current day is held.
@@ -28,7 +31,8 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet.scenario import Scenario
-from evfleet.simulation.simulate import Engine, build_problem
+from evfleet.simulation.control import RecedingLoop, frequency_seed
+from evfleet.simulation.engine import Engine, RealisedFrequency
 from evfleet.strategies import get_strategy
 
 __all__ = ["SPEEDS", "LiveRecorder", "LiveSimulation", "LiveSnapshot"]
@@ -107,9 +111,10 @@ class LiveSimulation:
     ``scenario_factory(day)`` returns the scenario of day ``day`` (0, 1, ...); ``strategy`` is a registered name.
     ``speed`` is simulated seconds per wall second (see :data:`SPEEDS`). ``window_steps`` bounds the history kept
     (default: two scenario days). ``auto=False`` never starts the thread: call :meth:`step` yourself (tests).
-    ``horizon_h`` [h] caps the look-ahead of the re-planning. ``start_step`` starts the clock later in day 0 (e.g.
-    at the current time of day): the steps before it are simulated at once, with the same online control, and
-    are part of the history. With ``idle_pause_s`` [s], the thread holds the clock while nobody has read a
+    ``horizon_h`` [h] caps the look-ahead of the re-planning; ``forecast_noise`` (relative, 0-1) and ``seed`` are
+    the base-load and PV forecast noise, as in ``SimulationOptions``. ``start_step`` starts the clock later in
+    day 0 (e.g. at the current time of day): the steps before it are simulated at once, with the same online
+    control, and are part of the history. With ``idle_pause_s`` [s], the thread holds the clock while nobody has read a
     snapshot for that long (no viewer: no CPU spent) and goes on at the next read. With a ``recorder`` (a
     :class:`LiveRecorder`, e.g. ``evfleet.store.live_record.LiveRecorder``), the history is stored in the run store
     in rolling chunks from the stepping thread (a store error is logged, never raised); ``None`` stores nothing.
@@ -128,15 +133,22 @@ class LiveSimulation:
         start_step: int = 0,
         idle_pause_s: float | None = None,
         recorder: LiveRecorder | None = None,
+        forecast_noise: float = 0.0,
+        seed: int = 0,
     ) -> None:
         if not speed > 0:
             raise InputError(f"option 'speed' must be > 0 (value {speed!r})")
         if not horizon_h > 0:
             raise InputError(f"option 'horizon_h' must be > 0 (value {horizon_h!r})")
+        if not 0 <= forecast_noise <= 1:
+            raise InputError(f"option 'forecast_noise' must be within 0-1 (value {forecast_noise!r})")
+        self.forecast_noise = float(forecast_noise)
+        self.seed = int(seed)
         self._factory = scenario_factory
         self.strategy_name = strategy
         self.strategy_params = dict(strategy_params or {})
-        get_strategy(strategy, **self.strategy_params)  # fail early on an unknown strategy
+        # fails early on an unknown strategy or parameter; each day is a new run of it (``start_run``)
+        self._strategy = get_strategy(strategy, **self.strategy_params)
         self.v2g = bool(v2g)
         self.horizon_h = float(horizon_h)
         self.auto = bool(auto)
@@ -172,6 +184,7 @@ class LiveSimulation:
         self._steps_done = 0
         self._day = 0
         self._last_step_s = 0.0
+        self._rng = np.random.default_rng(self.seed)
         if self.recorder is not None:
             self.recorder.discard()
         self._start_day(first)
@@ -181,30 +194,25 @@ class LiveSimulation:
 
     def _start_day(self, sc: Scenario) -> None:
         self._sc = sc
-        self._engine = Engine(sc, self.v2g)
-        self._strategy = get_strategy(self.strategy_name, **self.strategy_params)
+        self._strategy.start_run()  # each day is a new run of the same strategy object
+        self._engine = Engine(sc, self.v2g, RealisedFrequency(sc, frequency_seed(self._strategy)))
+        self._loop = RecedingLoop(
+            sc,
+            self._strategy,
+            self._engine,
+            online=True,
+            horizon_h=self.horizon_h,
+            forecast_noise=self.forecast_noise,
+            rng=self._rng,
+        )
         self._t = 0
         self._power = np.zeros(sc.n_vehicles)
         self._times_utc = sc.times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
         if self.recorder is not None:
             opts = {"strategy": self.strategy_name, "v2g": self.v2g, "horizon_h": self.horizon_h}
+            if self.forecast_noise:
+                opts.update(forecast_noise=self.forecast_noise, seed=self.seed)
             self.recorder.start_day(sc, self._day, {"strategy": self.strategy_name, "options": opts})
-
-    def _setpoint(self, t: int) -> np.ndarray:
-        sc, eng, strat = self._sc, self._engine, self._strategy
-        n = sc.n_vehicles
-        setpoint = np.zeros(n)
-        idx = np.flatnonzero(eng.connected(t))
-        if idx.size:
-            if strat.feedback:
-                h = 1
-            else:
-                horizon = max(1, round(self.horizon_h / sc.dt_h))
-                dep_max = int(sc.vehicles.departure_step[idx].max())
-                h = int(min(sc.n_steps - t, max(1, min(horizon, dep_max - t))))
-            problem = build_problem(sc, idx, eng.e[idx], t, h, self.v2g)
-            setpoint[idx] = strat.first_step(problem)
-        return setpoint
 
     def step(self, n: int = 1) -> LiveSnapshot:
         """Advance ``n`` steps now (re-planning at each) and return the new snapshot."""
@@ -220,7 +228,7 @@ class LiveSimulation:
         conn = eng.connected(t)
         rec = self.recorder
         soc_before = eng.e / sc.vehicles.battery_kwh if rec is not None else None
-        p, site = eng.step(t, self._setpoint(t))
+        p, site = self._loop.step(t)
         if rec is not None:
             rec.record(t, soc_before, p, eng.e / sc.vehicles.battery_kwh, site)
         self._power = p

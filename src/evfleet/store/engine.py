@@ -22,7 +22,16 @@ import sqlalchemy as sa
 from evfleet._common.version import __version__
 from evfleet.store.rows import SchemaTooNewError, StoreError
 
-__all__ = ["ENV_DB", "ENV_TRACE_DIR", "DbLocation", "default_db_path", "known_revisions", "resolve_location"]
+__all__ = [
+    "ENV_DB",
+    "ENV_TRACE_DIR",
+    "DbLocation",
+    "default_db_path",
+    "is_plain_trace_name",
+    "known_revisions",
+    "resolve_location",
+    "trace_file_path",
+]
 
 ENV_DB = "EVFLEET_DB"
 ENV_TRACE_DIR = "EVFLEET_TRACE_DIR"
@@ -30,6 +39,32 @@ _SQLITE_BUSY_TIMEOUT_S = 60.0
 
 
 # --- location ---------------------------------------------------------------------------------------------------
+
+
+def is_plain_trace_name(name: object) -> bool:
+    """True when ``name`` is a bare file name (no folder, no ``..``, not absolute, no control characters)."""
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= 255
+        and name not in (".", "..")
+        and not any(c in name for c in "/\\:")
+        and all(c.isprintable() for c in name)
+    )
+
+
+def trace_file_path(trace_dir: Path, name: str) -> Path:
+    """The trace file ``name`` inside ``trace_dir``; raise :class:`StoreError` for any path that would leave it.
+
+    Trace paths are read from the database, which a restored backup may have crafted (``../../x``, ``/etc/x``):
+    they are accepted only as bare file names that resolve inside the trace directory.
+    """
+    if not is_plain_trace_name(name):
+        raise StoreError(f"trace path {name!r} in the store is not a plain file name; refusing to use it")
+    base = Path(trace_dir).resolve()
+    path = (base / name).resolve()
+    if path.parent != base:
+        raise StoreError(f"trace path {name!r} leaves the trace directory {base}; refusing to use it")
+    return path
 
 
 def default_db_path() -> Path:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from evfleet._common.files import write_bytes_atomic
 from evfleet._common.jsonsafe import clean_json
+from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.inputs.importers import fleet_to_csv, series_to_csv
 from evfleet.store.rows import StoreError
@@ -84,7 +85,7 @@ def _export_run(store: Store, run_id: str, fmt: str, out: Path) -> list[Path]:
         if not events.empty:
             tables["events"] = events
         for name, df in tables.items():
-            _write_text(out / f"{name}.csv", df.to_csv(index=False))
+            _write_text(out / f"{name}.csv", csv_safe_frame(df).to_csv(index=False))
             written.append(out / f"{name}.csv")
     else:
         for name, df in (("site", site), ("vehicles", vehicles), ("events", events)):
@@ -116,7 +117,7 @@ def _export_group(store: Store, group_id: str, fmt: str, out: Path) -> list[Path
     out.mkdir(parents=True, exist_ok=True)
     written = []
     if fmt == "csv":
-        _write_text(out / "comparison.csv", table.to_csv(index=False))
+        _write_text(out / "comparison.csv", csv_safe_frame(table).to_csv(index=False))
         written.append(out / "comparison.csv")
     else:
         table.to_parquet(out / "comparison.parquet", index=False)
@@ -139,7 +140,7 @@ def _export_import(store: Store, import_id: str, fmt: str, out: Path) -> list[Pa
     elif kind == "series":
         text = series_to_csv(payload)
     elif kind == "catalog":
-        text = pd.DataFrame(payload["rows"]).to_csv(index=False)
+        text = csv_safe_frame(pd.DataFrame(payload["rows"])).to_csv(index=False)
     else:
         raise StoreError(f"a {kind} import exports as json only (it is a nested document)")
     if fmt == "csv":

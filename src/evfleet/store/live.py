@@ -10,7 +10,9 @@ and a few chunk KPIs computed from those arrays. ``max_chunks`` keeps only the n
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +24,7 @@ from evfleet._common.ids import new_id, utc_now
 from evfleet._common.jsonsafe import clean_json, dumps
 from evfleet._common.version import __version__
 from evfleet.store import schema as S
+from evfleet.store.engine import trace_file_path
 from evfleet.store.rows import StoreError, rows_from_columns, trace_table_bytes
 
 if TYPE_CHECKING:
@@ -68,10 +71,87 @@ def window_step_columns(
     return cols
 
 
+#: Retention of live sessions (docs/store.md): sessions older than this [days] are deleted ...
+LIVE_MAX_AGE_DAYS = 7.0
+#: ... and then the oldest ones until the live sessions' trace files total at most this [bytes].
+LIVE_MAX_BYTES = 200 * 1024 * 1024
+ENV_LIVE_MAX_AGE_DAYS = "EVFLEET_LIVE_MAX_AGE_DAYS"
+ENV_LIVE_MAX_MB = "EVFLEET_LIVE_MAX_MB"
+
+
+def live_retention() -> tuple[float, int]:
+    """The retention rule in force: (maximum age [days], maximum total trace size [bytes]), from the environment
+    (``EVFLEET_LIVE_MAX_AGE_DAYS``, ``EVFLEET_LIVE_MAX_MB``) or the defaults; a bad value raises naming it."""
+    out = []
+    for env, default, scale in ((ENV_LIVE_MAX_AGE_DAYS, LIVE_MAX_AGE_DAYS, 1.0), (ENV_LIVE_MAX_MB, None, 1.0)):
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            out.append(default)
+            continue
+        try:
+            value = float(raw) * scale
+        except ValueError:
+            raise StoreError(f"{env} must be a number (value {raw!r})") from None
+        if not (np.isfinite(value) and value > 0):
+            raise StoreError(f"{env} must be > 0 (value {raw!r})")
+        out.append(value)
+    age, mb = out
+    return float(age), (LIVE_MAX_BYTES if mb is None else int(mb * 1024 * 1024))
+
+
 class StoreLive:
     """Live-session methods of :class:`evfleet.store.runs.Store`."""
 
     engine: sa.Engine
+
+    def prune_live_sessions(
+        self,
+        max_age_days: float | None = None,
+        max_total_bytes: int | None = None,
+        keep: tuple[str, ...] = (),
+        now: datetime | None = None,
+    ) -> list[str]:
+        """Apply the live-session retention rule; return the ids of the deleted sessions.
+
+        A live session whose newest chunk is older than ``max_age_days`` [days] is deleted; then, oldest first, live
+        sessions are deleted while the trace files of all live sessions total more than ``max_total_bytes``. The
+        sessions in ``keep`` (e.g. the one being recorded) are never deleted. Defaults: :func:`live_retention`.
+        User runs, comparisons and sweeps are never touched.
+        """
+        age_days, total_max = live_retention()
+        age_days = age_days if max_age_days is None else float(max_age_days)
+        total_max = total_max if max_total_bytes is None else int(max_total_bytes)
+        now = now or datetime.now(UTC)
+        last = sa.func.max(sa.func.coalesce(S.runs.c.finished_at, S.runs.c.started_at))
+        q = (
+            sa.select(
+                S.groups.c.id,
+                S.groups.c.created_at,
+                last.label("last"),
+                sa.func.coalesce(sa.func.sum(S.traces.c.size_bytes), 0).label("bytes"),
+            )
+            .select_from(S.groups)
+            .outerjoin(S.runs, S.runs.c.group_id == S.groups.c.id)
+            .outerjoin(S.traces, S.traces.c.run_id == S.runs.c.id)
+            .where(S.groups.c.kind == "live")
+            .group_by(S.groups.c.id, S.groups.c.created_at)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).all()
+        sessions = sorted(((r.last or r.created_at), r.id, int(r.bytes)) for r in rows)
+        cutoff = now - timedelta(days=age_days)
+        doomed = [sid for when, sid, _ in sessions if sid not in keep and datetime.fromisoformat(when) < cutoff]
+        total = sum(b for _, sid, b in sessions if sid not in doomed)
+        for _, sid, size in sessions:  # oldest first
+            if total <= total_max:
+                break
+            if sid in keep or sid in doomed:
+                continue
+            doomed.append(sid)
+            total -= size
+        for sid in doomed:
+            self.delete_group(sid)  # type: ignore[attr-defined]
+        return doomed
 
     def start_live_session(
         self,
@@ -152,7 +232,7 @@ class StoreLive:
         run_id = new_id("r")
         data = trace_table_bytes(scenario.vehicles.id, power_kw, soc)
         rel = f"{run_id}.parquet"
-        path = self.trace_dir / rel  # type: ignore[attr-defined]
+        path = trace_file_path(self.trace_dir, rel)  # type: ignore[attr-defined]
         write_bytes_atomic(path, data)
         import hashlib
 
@@ -202,7 +282,7 @@ class StoreLive:
             raise
         for old_path in dropped:
             if old_path is not None:
-                (self.trace_dir / old_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
+                trace_file_path(self.trace_dir, old_path).unlink(missing_ok=True)  # type: ignore[attr-defined]
         return run_id
 
     def live_history(self, session_id: str) -> pd.DataFrame:

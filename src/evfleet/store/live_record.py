@@ -136,6 +136,7 @@ class LiveRecorder:
                     sc, name=self.name, options=meta.pop("options", None), meta=meta
                 )
                 self.session_ids.append(self._session)
+                store.prune_live_sessions(keep=(self._session,))  # retention rule (docs/store.md)
             run_id = store.save_live_chunk(
                 self._session, sc, t0, power, soc, site, strategy=str(self._meta.get("strategy", "live")),
                 max_chunks=self.max_chunks,

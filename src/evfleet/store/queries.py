@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from evfleet.inputs.catalog import CATALOG_COLUMNS, merge_catalog
 from evfleet.scenario import scenario_from_dict
 from evfleet.store import schema as S
+from evfleet.store.engine import trace_file_path
 from evfleet.store.rows import StoreError, read_trace_bytes
 
 if TYPE_CHECKING:
@@ -191,7 +192,10 @@ class StoreQueries:
         return _typed(df)
 
     def events(self, ident: str) -> pd.DataFrame:
-        """The run's grid-quality events as they were given (original columns), in their original order."""
+        """The run's grid-quality events as ``events.csv`` rows (``EVENT_COLUMNS``), in their original order.
+
+        Runs stored before events were checked keep the columns they were given.
+        """
         run_id = self.run_id(ident)
         with self.reader.connect() as conn:
             rows = conn.execute(
@@ -213,7 +217,7 @@ class StoreQueries:
             row = conn.execute(sa.select(S.traces).where(S.traces.c.run_id == run_id)).first()
         if row is None:
             raise StoreError(f"run {run_id} has no trace")
-        path = self.trace_dir / row.path
+        path = trace_file_path(self.trace_dir, row.path)
         if not path.exists():
             raise StoreError(f"trace file of run {run_id} is missing: {path}")
         data = path.read_bytes()

@@ -15,6 +15,7 @@ import pandas as pd
 from evfleet._common.errors import InputError
 from evfleet._common.jsonsafe import clean_json, dumps
 from evfleet.analysis.kpis import step_table_columns
+from evfleet.gridquality.alerts import Event, events_from_rows
 from evfleet.simulation.simulate import RunResult
 from evfleet.store import schema as S
 
@@ -76,64 +77,43 @@ def read_trace_bytes(data: bytes) -> dict[str, np.ndarray]:
 
 # --- events -----------------------------------------------------------------------------------------------------
 
-_EVENT_ALIASES = {
-    "step": ("step",),
-    "time": ("time", "timestamp", "start", "start_time"),
-    "kind": ("kind", "type", "indicator", "event", "metric", "quantity"),
-    "severity": ("severity", "state", "level", "status"),
-    "value": ("value", "measured", "max_value"),
-    "limit_value": ("limit", "limit_value", "threshold"),
-    "unit": ("unit", "units"),
-    "standard": ("standard", "reference", "norm"),
-}
 
+def normalise_events(
+    events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """Grid-quality events as rows of the ``grid_events`` table (``detail_json``: the ``events.csv`` row).
 
-def normalise_events(events: pd.DataFrame | Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
-    """Grid-quality events as rows of the ``grid_events`` table; unknown columns are kept in ``detail_json``.
-
-    Accepts the ``events.csv`` of the grid-quality module (or any table with a ``kind``/``type``/``indicator`` column).
+    Takes :class:`~evfleet.gridquality.alerts.Event` records as the alert code produced them, or ``events.csv``
+    rows (a DataFrame or mappings) with exactly its columns (:data:`~evfleet.gridquality.alerts.EVENT_COLUMNS`):
+    an unknown or missing column or a bad value raises :class:`StoreError` naming it. Stored columns: ``kind`` =
+    indicator, ``severity`` = state, ``value``, ``limit_value`` = limit, ``unit`` (the indicator's), ``standard``
+    empty.
     """
     if events is None:
         return []
-    frame = events if isinstance(events, pd.DataFrame) else pd.DataFrame(list(events))
-    if frame.empty:
-        return []
-    records = frame.to_dict(orient="records")
-    cols = list(frame.columns)
-    mapping: dict[str, str] = {}
-    for target, aliases in _EVENT_ALIASES.items():
-        for alias in aliases:
-            if alias in cols and alias not in mapping.values():
-                mapping[target] = alias
-                break
-    if "kind" not in mapping:
-        raise StoreError(
-            f"grid-quality events need a 'kind' (or 'type'/'indicator') column; columns: {', '.join(map(str, cols))}"
-        )
-    out = []
-    for seq, rec in enumerate(records):
-        rec = clean_json(rec)
-        row: dict[str, Any] = {"seq": seq, "detail_json": dumps(rec)}
-        for target in _EVENT_ALIASES:
-            val = rec.get(mapping[target]) if target in mapping else None
-            if target in ("value", "limit_value"):
-                try:
-                    val = None if val is None or val == "" else float(val)
-                except (TypeError, ValueError):
-                    val = None
-                if val is not None and not np.isfinite(val):
-                    val = None
-            elif target == "step":
-                try:
-                    val = None if val is None or val == "" else int(val)
-                except (TypeError, ValueError):
-                    val = None
-            elif val is not None:
-                val = str(val)
-            row[target] = val
-        row["kind"] = row["kind"] or "unknown"
-        out.append(row)
-    return out
+    try:
+        if isinstance(events, pd.DataFrame):
+            no_table = events.empty and len(events.columns) == 0
+            records = [] if no_table else events_from_rows(events, "events")
+        else:
+            records = [e if isinstance(e, Event) else Event.from_row(e, f"events[{i}]") for i, e in enumerate(events)]
+    except InputError as exc:
+        raise StoreError(str(exc)) from None
+    return [
+        {
+            "seq": seq,
+            "step": e.step,
+            "time": e.time.isoformat(),
+            "kind": e.indicator,
+            "severity": e.state.value,
+            "value": e.value if np.isfinite(e.value) else None,
+            "limit_value": e.limit if np.isfinite(e.limit) else None,
+            "unit": e.unit,
+            "standard": None,
+            "detail_json": dumps(clean_json(e.to_row())),
+        }
+        for seq, e in enumerate(records)
+    ]
 
 
 def site_step_rows(

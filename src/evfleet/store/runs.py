@@ -47,6 +47,7 @@ from evfleet.store.engine import (
     make_engine,
     migrate,
     resolve_location,
+    trace_file_path,
 )
 from evfleet.store.live import CHUNK_STATUS, StoreLive
 from evfleet.store.queries import StoreQueries
@@ -63,6 +64,7 @@ from evfleet.store.rows import (
 
 if TYPE_CHECKING:
     from evfleet.analysis.compare import Comparison
+    from evfleet.gridquality.alerts import Event
     from evfleet.scenario import Scenario
     from evfleet.simulation.simulate import RunResult
 
@@ -159,7 +161,7 @@ class Store(StoreQueries, StoreLive):
     def _write_trace(self, run_id: str, result: RunResult) -> tuple[Path, dict[str, Any]]:
         data = trace_table_bytes(result.scenario.vehicles.id, result.power_kw, result.soc)
         rel = f"{run_id}.parquet"
-        path = self.trace_dir / rel
+        path = trace_file_path(self.trace_dir, rel)
         write_bytes_atomic(path, data)
         meta = {
             "run_id": run_id,
@@ -240,7 +242,7 @@ class Store(StoreQueries, StoreLive):
         finished_at: str | None = None,
         source: str = "run",
         label: str | None = None,
-        events: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
+        events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None = None,
         group_id: str | None = None,
         site: pd.DataFrame | None = None,
     ) -> str:
@@ -391,7 +393,7 @@ class Store(StoreQueries, StoreLive):
             trace, h = self._delete_run_rows(conn, run_id)
             self._drop_unused_scenario(conn, h)
         if trace is not None:
-            (self.trace_dir / trace).unlink(missing_ok=True)
+            trace_file_path(self.trace_dir, trace).unlink(missing_ok=True)
         return run_id
 
     def delete_group(self, ident: str) -> tuple[str, list[str]]:
@@ -405,7 +407,7 @@ class Store(StoreQueries, StoreLive):
                 trace, h = self._delete_run_rows(conn, run_id)
                 hashes.add(h)
                 if trace is not None:
-                    paths.append(self.trace_dir / trace)
+                    paths.append(trace_file_path(self.trace_dir, trace))
             conn.execute(sa.delete(S.groups).where(S.groups.c.id == group["id"]))
             for h in hashes:
                 self._drop_unused_scenario(conn, h)
@@ -528,14 +530,15 @@ def store_run(
     finished_at: str | None = None,
     source: str = "run",
     label: str | None = None,
-    events: pd.DataFrame | Iterable[Mapping[str, Any]] | None = None,
+    events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None = None,
     site: pd.DataFrame | None = None,
 ) -> str:
     """Store one run in the store at ``db`` (default location if ``None``) and return its run id.
 
     For ``evfleet run`` and any caller holding a :class:`.RunResult`; ``events`` are grid-quality
-    events (e.g. the rows of ``events.csv``); ``site`` the ``site.csv`` table as written (default: computed from the
-    result). One transaction: either the whole run lands or nothing does.
+    :class:`~evfleet.gridquality.alerts.Event` records or the rows of ``events.csv`` (exactly its columns, see
+    :func:`~evfleet.store.rows.normalise_events`); ``site`` the ``site.csv`` table as written (default: computed
+    from the result). One transaction: either the whole run lands or nothing does.
     """
     with open_store(db) as st:
         return st.save_run(

@@ -14,31 +14,60 @@ so discharge of capable vehicles above their V2G floor goes first into the peak 
 reserves a symmetric band ``r_s`` [kW] (FCR is a V2G service here; none with V2G off): ``p +- r`` within its
 power limits, the site within its limits, and enough energy headroom for ``reserve_duration_h`` hours of full
 activation: ``e + eta_c*T*r <= ceiling``,
-``e - T*r/eta_d >= floor``. The delivered power follows the droop: ``p = p_plan + r * a(f)`` with ``a`` the
-activation of :func:`evfleet.inputs.frequency.droop_activation` (deadband +-10 mHz, full at +-200 mHz). The frequency is
-the scenario's ``frequency_hz`` series, else the seeded synthetic signal of :mod:`evfleet.inputs.frequency` (``seed``).
+``e - T*r/eta_d >= floor``. The strategy plans the setpoint and the band (a :class:`~evfleet.problem.ChargingPlan`);
+the *simulator* delivers the droop response at each step, ``p = p_plan + r * a(f_t)`` within the physics, with
+``a`` the activation of :func:`evfleet.physics.droop_activation` (deadband +-10 mHz, full at +-200 mHz) and
+``f_t`` the realised frequency: the scenario's ``frequency_hz`` series, else the seeded synthetic signal of
+:mod:`evfleet.inputs.frequency` (this strategy's ``seed`` parameter, default 0). The strategy never sees the
+realised frequency ahead of time (the problem holds a forecast, ``frequency_forecast_hz``).
 
 Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
 (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
-Report (flat, become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
-``fcr_energy_up_kwh`` (delivered by lowering charge / discharging), ``fcr_energy_down_kwh`` (absorbed),
-``pointe_import_kwh`` (planned), ``frequency_source``.
+Parameters: :class:`GridSupportParams`. Report: ``report.reserve``, a :class:`~evfleet.strategies.report.ReserveReport`
+(its fields become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
+``pointe_import_kwh`` (planned); the simulator fills in what it delivered (``None`` in the strategy's own report):
+``fcr_energy_up_kwh`` (by lowering charge / discharging), ``fcr_energy_down_kwh`` (absorbed),
+``fcr_projection_max_kw`` (the largest activation [kW] the physics cut) and ``frequency_source`` (``scenario``
+or ``synthetic_ou``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from evfleet._common.errors import InputError
-from evfleet.inputs.frequency import droop_activation, synthetic_frequency
-from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.optim.model import Objective, Solution, col_dt, project_to_physics
-from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
+from evfleet.problem import ChargingPlan, ChargingProblem
+from evfleet.strategies.optim.model import Objective, Solution, col_dt
+from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
+from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
+from evfleet.strategies.report import ReserveReport
 
-__all__ = ["GridSupport", "peak_period_mask"]
+__all__ = ["GridSupport", "GridSupportParams", "peak_period_mask"]
+
+
+@dataclass(frozen=True)
+class GridSupportParams(SolverParams):
+    """Parameters of :class:`GridSupport` (and the solver parameters of :class:`SolverParams`)."""
+
+    unmet_penalty: float | None = param(
+        None, "M: penalty of a kWh left unmet at departure", "MAD/kWh", gt=0.0,
+        default_doc="max(100, 10 (pi_max + W) / eta_min + 10 rho H / (eta_min T)), H the horizon [h]",
+    )  # fmt: skip
+    pointe_weight: float = param(
+        10.0, "W: extra cost of a kWh imported in the pointe period (peak-period import reduction)", "MAD/kWh", ge=0.0
+    )
+    reserve_price: float = param(
+        0.15, "rho: value of a kW of symmetric frequency-containment band for one hour (0: no reserve); an "
+        "assumption, no Moroccan reserve market exists", "MAD/kW/h", ge=0.0,
+    )  # fmt: skip
+    reserve_duration_h: float = param(
+        0.25, "T: hours of full activation the reserved band must hold in energy headroom (an assumption)", "h",
+        gt=0.0,
+    )  # fmt: skip
+    seed: int = param(0, "seed of the synthetic frequency signal (used when the scenario has no frequency_hz)", ge=0)
 
 
 def peak_period_mask(problem: ChargingProblem) -> np.ndarray:
@@ -60,32 +89,27 @@ class GridSupport(OptimizingStrategy):
     description = "LP: minimise import in the pointe period by V2G; reserve an FCR band and follow the droop."
     #: measured: one online re-plan at 2,000 vehicles takes 0.5 s with presolve, 0.8 s without
     presolve_online = "choose"
+    params_class: ClassVar[type[StrategyParams]] = GridSupportParams
+    config: GridSupportParams
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self._freq_cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._fcr_up = 0.0
-        self._fcr_down = 0.0
+    def start_run(self) -> None:
+        super().start_run()
+        # per-run state: the running totals of the reserve band
         self._reserve_kwh = 0.0
         self._reserve_max = 0.0
         self._steps = 0
 
     def objective(self, problem: ChargingProblem) -> Objective:
-        w_peak = self.param("pointe_weight", 10.0)
-        rho = self.param("reserve_price", 0.15)
-        t_res = self.param("reserve_duration_h", 0.25)
-        if rho < 0 or w_peak < 0 or t_res <= 0:
-            raise InputError(
-                f"strategy 'grid_support': reserve_price and pointe_weight must be >= 0 and reserve_duration_h > 0 "
-                f"(values {rho!r}, {w_peak!r}, {t_res!r})"
-            )
+        w_peak = self.config.pointe_weight
+        rho = self.config.reserve_price
+        t_res = self.config.reserve_duration_h
         dt = col_dt(problem)
         _, eta = min_dt_eta(problem)
         horizon_h = float(dt.sum())
         pi_max = float(problem.price_import_mad_per_kwh.max(initial=0.0))
-        penalty = self.param(
-            "unmet_penalty", max(100.0, 10.0 * (pi_max + w_peak) / eta + 10.0 * rho * horizon_h / (eta * t_res))
-        )
+        penalty = self.config.unmet_penalty
+        if penalty is None:
+            penalty = max(100.0, 10.0 * (pi_max + w_peak) / eta + 10.0 * rho * horizon_h / (eta * t_res))
         obj = price_objective(problem, penalty)
         obj.import_cost = obj.import_cost + w_peak * peak_period_mask(problem) * dt
         if rho > 0:
@@ -93,69 +117,27 @@ class GridSupport(OptimizingStrategy):
             obj.reserve_duration_h = t_res
         return obj
 
-    def activation(self, problem: ChargingProblem) -> tuple[np.ndarray, str]:
-        """Mean droop activation per column of ``problem`` and the signal's source."""
-        edges = problem.extra.get("block_edges")
-        if problem.frequency_hz is not None and edges is None:
-            return droop_activation(problem.frequency_hz), "scenario"
-        seed = int(self.param("seed", 0))
-        minutes = int(problem.extra.get("step_minutes", round(problem.dt_h * 60)))
-        total = problem.t0 + (int(edges[-1]) if edges is not None else problem.n_steps)
-        if problem.frequency_hz is not None:  # blocked online problem with a scenario signal: first column only
-            act = np.zeros(problem.n_steps)
-            act[0] = droop_activation(problem.frequency_hz[0])
-            return act, "scenario"
-        cached = self._freq_cache.get(minutes)
-        if cached is None or len(cached[1]) < total:
-            n_days = max(1, -(-total // max(1, round(24 * 60 / minutes))))
-            cached = synthetic_frequency(n_days * round(24 * 60 / minutes), minutes, seed)
-            self._freq_cache[minutes] = cached
-        act = cached[1][problem.t0 : total]
-        if edges is not None:
-            act = np.add.reduceat(act, edges[:-1]) / np.diff(edges)
-        return act, "synthetic_ou"
-
-    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> np.ndarray:
+    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> ChargingPlan:
+        """The plan with its reserve band (the simulator activates it); adds the band's statistics to the report."""
         dt = col_dt(problem)
         cols = slice(0, 1) if online else slice(None)
         reserve = sol.reserve_kw[:, cols]
-        act, source = self.activation(problem)
-        act = act[cols]
-        delivered = reserve * act[None, :]
-        out = plan.copy()
-        out[:, cols] = plan[:, cols] + delivered
-        # A vehicle that delivered activation energy and later leaves short of target (with no other binding
-        # limit) is explained as "frequency_response" in vehicles.csv.
-        active = np.flatnonzero(np.abs(delivered).sum(axis=1) > 1e-9)
-        for i in problem.vehicle_index[active]:
-            self._reasons.setdefault(int(i), "frequency_response")
-        self.report["unmet_reason_by_vehicle"] = dict(self._reasons)
-        rho = self.param("reserve_price", 0.15)
+        rho = self.config.reserve_price
         band = reserve.sum(axis=0)
         self._reserve_kwh += float((band * dt[cols]).sum())
         self._reserve_max = max(self._reserve_max, float(band.max(initial=0.0)))
         self._steps += band.size
-        self._fcr_up += float((np.maximum(-delivered, 0.0) * dt[cols][None, :]).sum())
-        self._fcr_down += float((np.maximum(delivered, 0.0) * dt[cols][None, :]).sum())
         hours = float(dt[cols].sum()) if not online else self._steps * problem.dt_h
-        self.report.update(
-            {
-                "reserve_price_mad_per_kw_h": rho,
-                "reserve_mean_kw": self._reserve_kwh / hours if hours else 0.0,
-                "reserve_max_kw": self._reserve_max,
-                "reserve_value_mad": rho * self._reserve_kwh,
-                "fcr_energy_up_kwh": self._fcr_up,
-                "fcr_energy_down_kwh": self._fcr_down,
-                "pointe_import_kwh": float((sol.import_kw * peak_period_mask(problem) * dt).sum())
-                if not online
-                else None,
-                "frequency_source": source,
-            }
+        # What the reserve delivered (fcr_energy_*, frequency_source, fcr_projection_max_kw) is measured by the
+        # simulator with the realised frequency: None until then.
+        self.report.reserve = ReserveReport(
+            reserve_price_mad_per_kw_h=rho,
+            reserve_mean_kw=self._reserve_kwh / hours if hours else 0.0,
+            reserve_max_kw=self._reserve_max,
+            reserve_value_mad=rho * self._reserve_kwh,
+            fcr_energy_up_kwh=None,
+            fcr_energy_down_kwh=None,
+            pointe_import_kwh=float((sol.import_kw * peak_period_mask(problem) * dt).sum()) if not online else None,
+            frequency_source=None,
         )
-        if online:
-            return out
-        # the activation must itself respect the physics: re-project and report what could not be delivered
-
-        final, shortfall = project_to_physics(problem, out)
-        self.report["fcr_projection_max_kw"] = shortfall
-        return final
+        return ChargingPlan(plan, reserve_kw=sol.reserve_kw)

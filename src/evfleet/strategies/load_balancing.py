@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from evfleet.physics import charge_limit_kw
 from evfleet.strategies.base import ChargingProblem, Strategy
 
 __all__ = ["LoadBalancing", "allocate", "water_fill"]
@@ -110,9 +111,7 @@ class LoadBalancing(Strategy):
                 e[c],
                 problem.energy_target_kwh[c],
                 problem.energy_ceiling_kwh[c],
-                problem.max_charge_kw[c]
-                if cut is None
-                else np.minimum(problem.max_charge_kw[c], np.maximum(cut[0][c] + cut[1][c] * e[c], 0.0)),
+                charge_limit_kw(problem.max_charge_kw[c], e[c], None if cut is None else (cut[0][c], cut[1][c])),
                 problem.charge_efficiency[c],
                 problem.dt_h,
                 (problem.departure[c] - k) * problem.dt_h,

@@ -24,12 +24,28 @@ variable makes the LP much slower for HiGHS's simplex (2,000 vehicles with V2G: 
 
 from __future__ import annotations
 
-from evfleet._common.errors import InputError
+from dataclasses import dataclass
+from typing import ClassVar
+
 from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.model import Objective, col_dt
-from evfleet.strategies.optim.receding import OptimizingStrategy, discharge_cost_mad_per_kwh
+from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, discharge_cost_mad_per_kwh
+from evfleet.strategies.params import StrategyParams, param
 
-__all__ = ["PriceOptimization", "price_objective"]
+__all__ = ["PriceOptimization", "PriceOptimizationParams", "price_objective"]
+
+
+@dataclass(frozen=True)
+class PriceOptimizationParams(SolverParams):
+    """Parameters of :class:`PriceOptimization` (and the solver parameters of :class:`SolverParams`)."""
+
+    unmet_penalty: float = param(
+        100.0, "M: penalty of a kWh left unmet at departure (far above any tariff)", "MAD/kWh", gt=0.0
+    )
+    peak_tiebreak: float = param(
+        0.0, "eps: cost of the peak import, breaks the ties of a flat tariff period (0: off; 1e-4 is good)", "MAD/kW",
+        ge=0.0,
+    )  # fmt: skip
 
 
 def price_objective(problem: ChargingProblem, unmet_penalty: float = 100.0, weight: float = 1.0) -> Objective:
@@ -50,11 +66,11 @@ class PriceOptimization(OptimizingStrategy):
 
     name = "price_optimization"
     description = "LP: minimise import cost - export revenue + battery degradation under the time-of-use tariff."
+    params_class: ClassVar[type[StrategyParams]] = PriceOptimizationParams
+    config: PriceOptimizationParams
 
     def objective(self, problem: ChargingProblem) -> Objective:
-        obj = price_objective(problem, self.param("unmet_penalty", 100.0))
-        eps = self.param("peak_tiebreak", 0.0)
-        if eps < 0:
-            raise InputError(f"parameter 'peak_tiebreak' must be >= 0 (value {eps!r})")
+        obj = price_objective(problem, self.config.unmet_penalty)
+        eps = self.config.peak_tiebreak
         obj.peak_cost = eps if eps > 0 else None
         return obj

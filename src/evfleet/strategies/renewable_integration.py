@@ -14,12 +14,28 @@ to ``10 / eta_min + 100 w`` per kWh.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.model import Objective, col_dt
-from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
+from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 
-__all__ = ["RenewableIntegration"]
+__all__ = ["RenewableIntegration", "RenewableIntegrationParams"]
+
+
+@dataclass(frozen=True)
+class RenewableIntegrationParams(SolverParams):
+    """Parameters of :class:`RenewableIntegration` (and the solver parameters of :class:`SolverParams`)."""
+
+    unmet_penalty: float | None = param(
+        None, "M: penalty of a kWh left unmet at departure", "kWh of grid exchange per kWh", gt=0.0,
+        default_doc="10 / eta_min + 100 tie_breaker",
+    )  # fmt: skip
+    tie_breaker: float = param(1e-3, "w: weight of the net cost, breaks ties between equal grid exchanges",
+                               "kWh/MAD", ge=0.0)  # fmt: skip
 
 
 class RenewableIntegration(OptimizingStrategy):
@@ -27,11 +43,15 @@ class RenewableIntegration(OptimizingStrategy):
 
     name = "renewable_integration"
     description = "LP: maximise PV self-consumption (minimise grid import + export); V2G shifts PV to the evening."
+    params_class: ClassVar[type[StrategyParams]] = RenewableIntegrationParams
+    config: RenewableIntegrationParams
 
     def objective(self, problem: ChargingProblem) -> Objective:
-        w = self.param("tie_breaker", 1e-3)
+        w = self.config.tie_breaker
         _, eta = min_dt_eta(problem)
-        penalty = self.param("unmet_penalty", 10.0 / eta + 100.0 * w)
+        penalty = self.config.unmet_penalty
+        if penalty is None:
+            penalty = 10.0 / eta + 100.0 * w
         obj = price_objective(problem, penalty, weight=w)
         dt = col_dt(problem)
         obj.import_cost = obj.import_cost + dt

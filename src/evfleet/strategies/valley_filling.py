@@ -18,14 +18,34 @@ QP solver HiPO (see :func:`evfleet.strategies.optim.model.solve`). ``M`` default
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
 from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.model import Objective
-from evfleet.strategies.optim.receding import OptimizingStrategy, min_dt_eta
+from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
+from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 
-__all__ = ["ValleyFilling", "site_scale_kw"]
+__all__ = ["ValleyFilling", "ValleyFillingParams", "site_scale_kw"]
+
+
+@dataclass(frozen=True)
+class ValleyFillingParams(SolverParams):
+    """Parameters of :class:`ValleyFilling` (and the solver parameters of :class:`SolverParams`)."""
+
+    unmet_penalty: float | None = param(
+        None, "M: penalty of a kWh left unmet at departure", "1/kWh", gt=0.0,
+        default_doc="20 / (S eta_min dt) + 100 tie_breaker",
+    )  # fmt: skip
+    tie_breaker: float = param(1e-6, "w: weight of the net cost, breaks ties between equally flat plans", "1/MAD",
+                               ge=0.0)  # fmt: skip
+    earliness: float = param(
+        1e-6, "cost of a kWh charged at the end of the horizon (t/H of it at column t): prefer earlier charging",
+        "1/kWh", ge=0.0,
+    )  # fmt: skip
 
 
 def site_scale_kw(problem: ChargingProblem) -> float:
@@ -39,16 +59,20 @@ class ValleyFilling(OptimizingStrategy):
 
     name = "valley_filling"
     description = "QP: minimise sum of squared site power (flatten the load curve, fill the night valley)."
+    params_class: ClassVar[type[StrategyParams]] = ValleyFillingParams
+    config: ValleyFillingParams
 
     def objective(self, problem: ChargingProblem) -> Objective:
-        w = self.param("tie_breaker", 1e-6)
+        w = self.config.tie_breaker
         scale = site_scale_kw(problem)
         dt, eta = min_dt_eta(problem)
-        penalty = self.param("unmet_penalty", 20.0 / (scale * eta * dt) + 100.0 * w)
+        penalty = self.config.unmet_penalty
+        if penalty is None:
+            penalty = 20.0 / (scale * eta * dt) + 100.0 * w
         obj = price_objective(problem, penalty, weight=w)
         obj.site_quadratic = 1.0 / scale**2
         # Where the site curve is already flat (e.g. at the import limit) the timing of charging is a tie; break
         # it towards earlier charging (1e-6 per kWh over the horizon) so that a receding-horizon controller does
         # not keep deferring and pile the load up before the morning departures.
-        obj.charge_cost = self.param("earliness", 1e-6) * np.arange(problem.n_steps) / max(problem.n_steps, 1)
+        obj.charge_cost = self.config.earliness * np.arange(problem.n_steps) / max(problem.n_steps, 1)
         return obj

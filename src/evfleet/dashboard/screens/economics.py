@@ -10,6 +10,7 @@ from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
 from evfleet.dashboard.i18n import fmt_money, fmt_num, fmt_pct, t
+from evfleet.gridquality.records import Status
 
 ctrl = state.controls()
 lang = ctrl.lang
@@ -75,7 +76,7 @@ inputs = EconomicInputs(
 r = roi(inputs, base_k["net_cost_mad"], k["net_cost_mad"], days)
 st.caption(t("savings_source", lang, strategy=ctrl.strategy, days=days))
 pay = r.simple_payback_months
-pay_status = "na" if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
+pay_status = Status.CRITICAL if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
 cards = [
     V.KpiCard("investment", t("investment", lang), fmt_money(r.investment_mad, lang)),
     V.KpiCard(
@@ -88,14 +89,14 @@ cards = [
         "payback",
         t("payback", lang),
         "∞" if pay is None else f"{fmt_num(pay, lang, 1)} {t('months', lang)}",
-        "critical" if pay is None else pay_status,
+        pay_status,
         t("payback_never", lang) if pay is None else t("payback_target", lang),
     ),
     V.KpiCard(
         "npv",
         t("npv", lang),
         fmt_money(r.npv_mad, lang),
-        "good" if r.npv_mad > 0 else "warning",
+        Status.GOOD if r.npv_mad > 0 else Status.WARNING,
         fmt_pct(100 * inputs.discount_rate, lang),
     ),
     V.KpiCard("roi", t("roi", lang), fmt_pct(r.roi_pct, lang)),

@@ -19,6 +19,7 @@ from evfleet.dashboard.analysis_views import (
 )
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import t
+from evfleet.gridquality.records import Indicator
 
 ctrl = state.controls()
 lang = ctrl.lang
@@ -35,15 +36,13 @@ heads = localise_columns(COMPLIANCE_HEADERS, lang)
 shown = comp.rename(columns=heads)
 # a small table (about ten rows): a Styler is cheap here and gives the status cells their colour
 styled = shown.style.apply(
-    lambda col: [f"background-color: {LEVEL_BACKGROUNDS.get(lv, '')}" for lv in levels], subset=[heads["status"]]
+    lambda col: [f"background-color: {LEVEL_BACKGROUNDS[lv]}" for lv in levels], subset=[heads["status"]]
 ).format({heads["value"]: "{:.3g}", heads["limit"]: "{:.3g}"}, na_rep="–")
 st.dataframe(styled, hide_index=True, width="stretch", key="pq_compliance", height=38 + 35 * max(len(shown), 1))
 c1, c2 = st.columns(2)
 with c1:
-    clause = ""
-    if "clause" in report.compliance and len(report.compliance):
-        tdd_rows = report.compliance[report.compliance["indicator"].astype(str).str.lower().str.contains("tdd")]
-        clause = str(tdd_rows["clause"].iloc[0]) if len(tdd_rows) else ""
+    tdd_row = V.compliance_index(report.compliance).get(Indicator.TDD_P95)
+    clause = "" if tdd_row is None else str(report.compliance["clause"].iloc[tdd_row])
     state.plot(spectrum_figure(report.spectrum, lang, clause), key="pq_spectrum")
     if clause:
         st.caption(clause)

@@ -10,6 +10,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
+from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import t
 from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
@@ -167,7 +168,7 @@ with tab_dl:
         icon=":material/download:",
     )
     buf = io.StringIO()
-    site_table(res).to_csv(buf, index=False)
+    csv_safe_frame(site_table(res)).to_csv(buf, index=False)
     e2.download_button(
         t("dl_site", lang),
         buf.getvalue(),
@@ -177,7 +178,7 @@ with tab_dl:
         icon=":material/download:",
     )
     buf = io.StringIO()
-    vehicle_table(res).to_csv(buf, index=False)
+    csv_safe_frame(vehicle_table(res)).to_csv(buf, index=False)
     e3.download_button(
         t("dl_vehicles", lang),
         buf.getvalue(),

@@ -11,7 +11,7 @@ vehicle-major, so the model grows with the number of plug-in hours, not with ``n
 * per column t: ``imp[t], exp[t] >= 0`` site import/export, optionally ``z`` (peak import) and per vehicle with a
   binding target a slack ``u[i] >= 0`` of unmet battery energy.
 
-Constraints (the simulator's physics, see :mod:`evfleet.simulation.simulate`):
+Constraints (the simulator's physics, see :mod:`evfleet.physics` and :mod:`evfleet.simulation.engine`):
 
 * energy: ``e[s] = e[s-1] + eta_c*dt*ch[s] - dt/eta_d*dis[s]`` (``e[-1] = energy_kwh``);
 * window: ``lo_i <= e[s] <= hi_i`` with ``hi_i = max(ceiling, e0)`` and ``lo_i`` the V2G floor ``soc_min*B`` for
@@ -50,13 +50,14 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from evfleet.strategies.base import ChargingProblem, StrategyError
+from evfleet._common.tolerances import ENERGY_EPS_KWH, QP_NOISE_KW
+from evfleet.physics import next_energy_kwh, power_bounds_kw
+from evfleet.problem import ChargingProblem
+from evfleet.strategies.base import StrategyError
 
 __all__ = ["FleetModel", "Objective", "Solution", "build_model", "project_to_physics", "solve"]
 
 _EPS = 1e-9
-#: Discharge below this [kW] (0.1 W) in a QP (interior-point) solution is solver noise.
-_QP_ZERO_KW = 1e-4
 
 
 @dataclass
@@ -140,19 +141,18 @@ def _slots(problem: ChargingProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 def discharge_eligible(problem: ChargingProblem) -> np.ndarray:
     """Vehicles allowed to discharge: V2G on, a bidirectional charger, and arrival at/above the V2G floor."""
-    e_arr = np.asarray(problem.extra.get("energy_arrival_kwh", problem.energy_kwh), dtype=float)
+    e_arr = np.asarray(problem.energy_arrival_kwh, dtype=float)
     return (
         bool(problem.v2g)
         & (problem.max_discharge_kw > 0)
-        & (e_arr >= problem.energy_v2g_floor_kwh - 1e-9)
-        & (problem.energy_kwh >= problem.energy_v2g_floor_kwh - 1e-9)
+        & (e_arr >= problem.energy_v2g_floor_kwh - ENERGY_EPS_KWH)
+        & (problem.energy_kwh >= problem.energy_v2g_floor_kwh - ENERGY_EPS_KWH)
     )
 
 
 def col_dt(problem: ChargingProblem) -> np.ndarray:
     """Length of each column [h] (move blocking may give columns of different length)."""
-    dts = problem.extra.get("col_dt_h")
-    return np.full(problem.n_steps, problem.dt_h) if dts is None else np.asarray(dts, dtype=float)
+    return problem.column_dt_h()
 
 
 def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
@@ -489,7 +489,7 @@ def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, so
         # An interior-point solution (no crossover for QPs) leaves 1e-9 to 1e-5 kW on variables that are zero at the
         # optimum; drop such discharges so that no phantom V2G energy is reported (dropping a discharge only
         # raises the battery energy, never a shortfall; the projection keeps the ceiling).
-        dis[dis < _QP_ZERO_KW] = 0.0
+        dis[dis < QP_NOISE_KW] = 0.0
     dt_col = col_dt(p)
     eta_c = p.charge_efficiency[:, None]
     eta_d = p.discharge_efficiency[:, None]
@@ -522,8 +522,9 @@ def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, so
 def project_to_physics(problem: ChargingProblem, power_kw: np.ndarray) -> tuple[np.ndarray, float]:
     """Apply the simulator's per-vehicle limits to a schedule (loop over columns, vectorised over vehicles).
 
-    Removes solver-tolerance excursions (~1e-7) so the simulator never has to clip; returns the schedule and the
-    largest adjustment [kW] (a diagnostic: it stays at tolerance level for an exact model).
+    The bounds and the energy update are those of :mod:`evfleet.physics` (the simulator's engine uses the same
+    functions). Removes solver-tolerance excursions (~1e-7) so the simulator never has to clip; returns the
+    schedule and the largest adjustment [kW] (a diagnostic: it stays at tolerance level for an exact model).
     """
     n, H = power_kw.shape
     dt_col = col_dt(problem)
@@ -532,19 +533,17 @@ def project_to_physics(problem: ChargingProblem, power_kw: np.ndarray) -> tuple[
     if not problem.v2g:
         out = np.maximum(out, 0.0)
     e = problem.energy_kwh.astype(float).copy()
-    hi = np.maximum(problem.energy_ceiling_kwh, e)
-    floor = problem.energy_v2g_floor_kwh
+    limits = problem.limits()
     eta_c, eta_d = problem.charge_efficiency, problem.discharge_efficiency
     worst = 0.0
     for k in range(H):
         dt = dt_col[k]
-        upper = np.minimum(problem.charge_limit_kw(e), np.maximum(hi - e, 0.0) / (eta_c * dt))
-        lower = -np.minimum(problem.max_discharge_kw, np.maximum(e - floor, 0.0) * eta_d / dt)
-        col = np.clip(out[:, k], lower, np.maximum(upper, lower))
+        lower, upper = power_bounds_kw(limits, e, dt)
+        col = np.clip(out[:, k], lower, upper)
         if n:
             worst = max(worst, float(np.max(np.abs(col - out[:, k]))))
         out[:, k] = col
-        e = e + eta_c * np.maximum(col, 0.0) * dt - np.maximum(-col, 0.0) * dt / eta_d
+        e = next_energy_kwh(e, col, dt, eta_c, eta_d)
     return out, worst
 
 

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from evfleet._common.errors import InputError
-from evfleet.strategies.base import ChargingProblem, Strategy
+from evfleet.problem import ChargingPlan, ChargingProblem
+from evfleet.strategies.base import Strategy
 from evfleet.strategies.optim.model import (
     Objective,
     Solution,
@@ -30,8 +31,10 @@ from evfleet.strategies.optim.model import (
     solve,
     unmet_reasons_from_solution,
 )
+from evfleet.strategies.params import StrategyParams, param
+from evfleet.strategies.report import OnlineReport, SolveReport
 
-__all__ = ["OptimizingStrategy", "block_problem", "discharge_cost_mad_per_kwh"]
+__all__ = ["OptimizingStrategy", "SolverParams", "block_problem", "discharge_cost_mad_per_kwh"]
 
 #: Tiny extra cost per kWh discharged [MAD/kWh] so that charging and discharging one battery in the same step is
 #: never a tie (a single charger cannot do both). Part of every formulation (documented in docs/strategies.md).
@@ -46,8 +49,8 @@ def discharge_cost_mad_per_kwh(problem: ChargingProblem) -> float:
 def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -> ChargingProblem:
     """A coarser copy of ``problem``: columns ``0..fine_steps-1`` kept, the rest merged in blocks.
 
-    Forecast series become block means (energy-preserving); ``extra["col_dt_h"]`` gives each column's length.
-    Arrivals round up and departures round down to column edges.
+    Forecast series become block means (energy-preserving); ``col_dt_h`` gives each column's length [h] and
+    ``block_edges`` its first original column. Arrivals round up and departures round down to column edges.
     """
     H = problem.n_steps
     if block_steps <= 1 or fine_steps + 1 >= H:
@@ -71,9 +74,6 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
     arrival = np.searchsorted(edges, problem.arrival, side="left")
     departure = np.searchsorted(edges, problem.departure, side="right") - 1
     departure = np.maximum(np.minimum(departure, new_h), np.minimum(arrival + 1, new_h))
-    extra = dict(problem.extra)
-    extra["col_dt_h"] = widths * problem.dt_h
-    extra["block_edges"] = edges
     return dataclasses.replace(
         problem,
         n_steps=new_h,
@@ -84,119 +84,134 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
         price_import_mad_per_kwh=mean(problem.price_import_mad_per_kwh),
         price_export_mad_per_kwh=mean(problem.price_export_mad_per_kwh),
         tou_period=first(problem.tou_period),
-        frequency_hz=None if problem.frequency_hz is None else mean(problem.frequency_hz),
-        extra=extra,
+        times=problem.times[edges[:-1]],
+        frequency_forecast_hz=mean(problem.frequency_forecast_hz),
+        col_dt_h=widths * problem.dt_h,
+        block_edges=edges,
     )
+
+
+@dataclass(frozen=True)
+class SolverParams(StrategyParams):
+    """The parameters every solver strategy takes (its own dataclass adds its objective's parameters)."""
+
+    unmet_penalty: float | None = param(
+        None,
+        "M: penalty of a kWh of battery energy left unmet at departure (slack only where physics forbid the target)",
+        "objective units per kWh",
+        gt=0.0,
+        default_doc="strategy-specific, above any gain from leaving a kWh unmet",
+    )
+    fine_steps: int | None = param(
+        None, "online move blocking: look-ahead columns kept at the simulation step", "steps", ge=1,
+        default_doc="0.5 h of steps",
+    )  # fmt: skip
+    block_steps: int | None = param(
+        None, "online move blocking: steps merged into one column after the fine ones (1: no blocking)", "steps",
+        ge=1, default_doc="2 h of steps",
+    )  # fmt: skip
+    time_limit_s: float = param(600.0, "HiGHS time limit of one solve", "s", gt=0.0)
+    presolve: str | None = param(
+        None, "HiGHS presolve", choices=("off", "on", "choose"),
+        default_doc="per mode, chosen by measurement: off (grid_support online: choose)",
+    )  # fmt: skip
 
 
 class OptimizingStrategy(Strategy):
     """Base of the LP/QP strategies: subclasses implement :meth:`objective` (and may post-process the plan).
 
-    Parameters (all strategies): ``unmet_penalty`` [objective units per kWh, default: strategy-specific, large
-    enough that slack is used only when a target is physically unreachable], ``fine_steps`` (default: 0.5 h of
-    steps) and ``block_steps`` (default: 2 h of steps) for the online move blocking, ``time_limit_s`` (600),
-    ``presolve`` (HiGHS presolve, ``"off"``/``"on"``/``"choose"``; default per mode: ``presolve_offline`` and
-    ``presolve_online`` below, chosen by measurement, see docs/strategies.md).
+    Parameters: :class:`SolverParams` (``unmet_penalty``, ``fine_steps``/``block_steps`` of the online move
+    blocking, ``time_limit_s``, ``presolve``), extended by each strategy's own dataclass. ``presolve`` ``None``
+    uses ``presolve_offline``/``presolve_online`` below (chosen by measurement, see docs/strategies.md).
     """
 
     uses_solver: ClassVar[bool] = True
+    params_class: ClassVar[type[StrategyParams]] = SolverParams
+    config: SolverParams
     #: The model is already reduced by construction (variables only while connected, no energy variables for
     #: plain vehicles), so HiGHS's presolve mostly costs time: off by default (2,000 vehicles, V2G: price
     #: optimisation 1.7 -> 1.0 s, grid support with a reserve 217 -> 14 s).
     presolve_offline: ClassVar[str] = "off"
     presolve_online: ClassVar[str] = "off"
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        self.report = {}
+    def start_run(self) -> None:
+        super().start_run()
         self._online_replans = 0
         self._online_solve_s = 0.0
         self._online_max_s = 0.0
-        self._reasons: dict[int, str] = {}
 
     # --- to implement ---------------------------------------------------------------------------------------
     def objective(self, problem: ChargingProblem) -> Objective:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> np.ndarray:
-        """Hook: adjust the physical plan (e.g. frequency response) and add to the report."""
-        return plan
+    def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> ChargingPlan:
+        """Hook: the plan of the projected setpoints ``plan`` (n, H) [kW] (e.g. with a reserve band) and the report."""
+        return ChargingPlan(plan)
 
     # --- helpers --------------------------------------------------------------------------------------------
-    def param(self, name: str, default: float) -> float:
-        value = self.params.get(name, default)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise InputError(f"strategy {self.name!r}: parameter {name!r} must be a number (value {value!r})") from None
-        if not np.isfinite(value):
-            raise InputError(f"strategy {self.name!r}: parameter {name!r} must be finite (value {value!r})")
-        return value
-
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
         """Build and solve the model of ``problem`` (no post-processing)."""
-        presolve = str(self.params.get("presolve", self.presolve_online if online else self.presolve_offline))
-        if presolve not in ("off", "on", "choose"):
-            raise InputError(
-                f"strategy {self.name!r}: parameter 'presolve' must be off, on or choose (value {presolve!r})"
-            )
+        presolve = self.config.presolve or (self.presolve_online if online else self.presolve_offline)
         return solve(
             build_model(problem, self.objective(problem)),
-            time_limit_s=self.param("time_limit_s", 600.0),
+            time_limit_s=self.config.time_limit_s,
             options={"presolve": presolve},
         )
 
     def _record_reasons(self, problem: ChargingProblem, sol: Solution) -> None:
         reasons = unmet_reasons_from_solution(problem, sol)
         for i in np.flatnonzero(reasons != ""):
-            self._reasons[int(problem.vehicle_index[i])] = str(reasons[i])
-        self.report["unmet_reason_by_vehicle"] = dict(self._reasons)
+            self.report.unmet_reason_by_vehicle[int(problem.vehicle_index[i])] = str(reasons[i])
 
     # --- the Strategy interface -----------------------------------------------------------------------------
     def schedule(self, problem: ChargingProblem) -> np.ndarray:
+        return self.plan(problem).setpoint_kw
+
+    def first_step(self, problem: ChargingProblem) -> np.ndarray:
+        return self.plan_first_step(problem).setpoint_kw
+
+    def plan(self, problem: ChargingProblem) -> ChargingPlan:
         sol = self.solve_problem(problem)
-        plan, adjust = project_to_physics(problem, sol.power_kw)
-        plan = self.finish(problem, sol, plan, online=False)
-        self.report.update(
-            {
-                "objective": sol.objective,
-                "solver_status": sol.status,
-                "build_s": sol.build_s,
-                "solve_s": sol.solve_s,
-                "n_variables": sol.n_col,
-                "n_constraints": sol.n_row,
-                "planned_unmet_kwh": float(sol.unmet_kwh.sum()),
-                "projection_max_kw": adjust,
-            }
+        power, adjust = project_to_physics(problem, sol.power_kw)
+        plan = self.finish(problem, sol, power, online=False)
+        self.report.solve = SolveReport(
+            objective=sol.objective,
+            solver_status=sol.status,
+            build_s=sol.build_s,
+            solve_s=sol.solve_s,
+            n_variables=sol.n_col,
+            n_constraints=sol.n_row,
+            planned_unmet_kwh=float(sol.unmet_kwh.sum()),
         )
+        self.report.projection_max_kw = adjust
         self._record_reasons(problem, sol)
         return plan
 
-    def first_step(self, problem: ChargingProblem) -> np.ndarray:
+    def plan_first_step(self, problem: ChargingProblem) -> ChargingPlan:
         t0 = time.perf_counter()
-        fine = int(self.param("fine_steps", max(1, round(0.5 / problem.dt_h))))
-        block = int(self.param("block_steps", max(1, round(2.0 / problem.dt_h))))
-        coarse = block_problem(problem, max(fine, 1), max(block, 1))
+        cfg = self.config
+        fine = cfg.fine_steps if cfg.fine_steps is not None else max(1, round(0.5 / problem.dt_h))
+        block = cfg.block_steps if cfg.block_steps is not None else max(1, round(2.0 / problem.dt_h))
+        coarse = block_problem(problem, fine, block)
         sol = self.solve_problem(coarse, online=True)
-        plan, adjust = project_to_physics(coarse, sol.power_kw)
-        plan = self.finish(coarse, sol, plan, online=True)
+        power, adjust = project_to_physics(coarse, sol.power_kw)
+        plan = self.finish(coarse, sol, power, online=True)
         elapsed = time.perf_counter() - t0
         self._online_replans += 1
         self._online_solve_s += elapsed
         self._online_max_s = max(self._online_max_s, elapsed)
-        self.report.update(
-            {
-                "online_replans": self._online_replans,
-                "online_replan_mean_s": self._online_solve_s / self._online_replans,
-                "online_replan_max_s": self._online_max_s,
-                "projection_max_kw": max(float(self.report.get("projection_max_kw", 0.0)), adjust),
-            }
+        self.report.online = OnlineReport(
+            online_replans=self._online_replans,
+            online_replan_mean_s=self._online_solve_s / self._online_replans,
+            online_replan_max_s=self._online_max_s,
         )
+        self.report.projection_max_kw = max(self.report.projection_max_kw or 0.0, adjust)
         # A vehicle departing at the end of the first column is decided now: record why it falls short.
         leaving = coarse.departs_in_horizon & (coarse.departure <= 1)
         if leaving.any():
             self._record_reasons(coarse, _mask_unmet(sol, leaving))
-        return plan[:, 0]
+        reserve = None if plan.reserve_kw is None else plan.reserve_kw[:, 0]
+        return ChargingPlan(plan.setpoint_kw[:, 0], reserve)
 
 
 def _mask_unmet(sol: Solution, keep: np.ndarray) -> Solution:
