@@ -28,7 +28,9 @@ from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.inputs.tariffs import Tariff, load_tariff
 from evfleet.operate.config import DepotConfig
 from evfleet.operate.registry import Evse, Station
-from evfleet.strategies import ChargingProblem, Strategy, get_strategy
+from evfleet.physics import NOMINAL_HZ
+from evfleet.problem import ChargingProblem
+from evfleet.strategies import Strategy, get_strategy
 
 __all__ = [
     "Plan",
@@ -160,8 +162,11 @@ def build_live_problem(
         export_limit_kw=0.0,
         degradation_mad_per_kwh=0.0,
         v2g=False,
+        step_minutes=int(c.plan_step_minutes),
+        times=times,
+        energy_arrival_kwh=energy,
+        frequency_forecast_hz=np.full(H, NOMINAL_HZ),  # a live depot has no frequency forecast: nominal
         scenario_name=config.site.name,
-        extra={"step_minutes": c.plan_step_minutes, "times": times, "energy_arrival_kwh": energy},
     )
 
 
