@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test test-fast venv install install-dev browser postgres lint format bench clean
+.PHONY: run test test-fast venv install install-dev browser postgres lint format bench demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,20 @@ format: install-dev
 
 bench: install
 	$(BIN)/python benchmarks/bench_engine.py
+
+# The live demo: the central system, a simulated depot of 20 OCPP stations replaying a 40-vehicle day at x120, and the
+# dashboard; Ctrl+C stops all three. API: http://127.0.0.1:8000/docs
+DEMO_DIR ?= .demo
+demo: install
+	@mkdir -p $(DEMO_DIR)
+	$(BIN)/evfleet scenario new --vehicles 40 --seed 1 --out $(DEMO_DIR)/day.json
+	@set -e; \
+	$(BIN)/evfleet serve --db $(DEMO_DIR)/operate.db --ocpp-port 9000 --api-port 8000 & SERVE=$$!; \
+	trap 'kill $$SERVE $$SIM 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 1 120); do $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=2)" 2>/dev/null && break; sleep 0.5; done; \
+	$(BIN)/evfleet depot-sim --stations 20 --csms ws://127.0.0.1:9000/ocpp --scenario $(DEMO_DIR)/day.json --speed 120 \
+	  --register http://127.0.0.1:8000 --meter-interval 5 & SIM=$$!; \
+	$(BIN)/evfleet dashboard --port $(PORT)
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,251 @@
+"""The live plan: a :class:`ChargingProblem` of the vehicles connected now, an online strategy, the depot's limits.
+
+This is the one module of ``evfleet.operate`` that imports the problem type (from ``evfleet.strategies``); the
+strategies are the simulator's, unchanged (``get_strategy(name).first_step(problem)``). The problem is built
+here directly from the sessions (arrays of length n connected vehicles, H steps of ``plan_step_minutes``):
+vehicle i is connected from column 0 to its departure, its energy is its SOC times its battery, its target and
+limits come from the session (catalogue, EVSE, ISO 15118), the base load is the site's forecast and the import
+limit is the binding site limit minus what the controller cannot steer (connectors that rejected a profile or do
+not answer, counted at their last measured power).
+
+The strategy's first column is then made feasible for the hardware (:func:`enforce_limits`): each EVSE at most its
+own and its vehicle's limit, each station at most its limit, and the site at most its limit (proportional cuts).
+Units: power [kW], energy [kWh], time [h].
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from evfleet._common.tolerances import POWER_EPS_KW
+from evfleet.inputs.tariffs import Tariff, load_tariff
+from evfleet.operate.config import DepotConfig
+from evfleet.operate.registry import Evse, Station
+from evfleet.physics import NOMINAL_HZ
+from evfleet.problem import ChargingProblem
+from evfleet.strategies import Strategy, get_strategy
+
+__all__ = [
+    "Plan",
+    "build_live_problem",
+    "enforce_limits",
+    "load_site_tariff",
+    "make_strategy",
+    "plan_depot",
+    "safe_shares_kw",
+]
+
+
+@dataclass
+class Plan:
+    """One control cycle's plan: setpoints [kW] per (station id, EVSE id) and the site's figures [kW]."""
+
+    at: datetime
+    strategy: str
+    setpoints_kw: dict[tuple[str, int], float]
+    fixed_kw: dict[tuple[str, int], float]
+    limit_kw: float
+    base_kw: float
+    runtime_s: float
+    n_vehicles: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_kw(self) -> float:
+        return float(sum(self.setpoints_kw.values()) + sum(self.fixed_kw.values()))
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "at": self.at.isoformat(),
+            "strategy": self.strategy,
+            "n_vehicles": self.n_vehicles,
+            "limit_kw": self.limit_kw,
+            "base_kw": self.base_kw,
+            "planned_ev_kw": self.total_kw,
+            "runtime_s": self.runtime_s,
+            "setpoints": [
+                {"station_id": s, "evse_id": e, "setpoint_kw": kw, "steered": True}
+                for (s, e), kw in self.setpoints_kw.items()
+            ]
+            + [
+                {"station_id": s, "evse_id": e, "setpoint_kw": kw, "steered": False}
+                for (s, e), kw in self.fixed_kw.items()
+            ],
+            "notes": list(self.notes),
+        }
+
+
+def make_strategy(name: str) -> Strategy:
+    """An online strategy of ``evfleet.strategies`` by name (raises ``InputError`` for an unknown one)."""
+    return get_strategy(name)
+
+
+def safe_shares_kw(config: DepotConfig, stations: list[Station]) -> dict[str, float]:
+    """Each station's fail-safe cap [kW]: its share of ``limit - worst base load`` in proportion to its maximum
+    (never above its maximum), so that the caps of all registered stations sum to at most the site's room."""
+    room = max(config.site.limit_kw - config.site.worst_base_kw, 0.0)
+    total = sum(st.max_power_kw for st in stations)
+    if total <= 0:
+        return {}
+    scale = min(1.0, room / total)
+    return {st.id: math.floor(st.max_power_kw * scale * 10.0) / 10.0 for st in stations}
+
+
+def _station_cap_kw(st: Station) -> float:
+    """A station's room [kW]: its maximum, or its accepted fail-safe cap when lower (the station enforces it)."""
+    if st.default_profile_status == "Accepted" and st.default_profile_kw is not None:
+        return min(st.max_power_kw, st.default_profile_kw)
+    return st.max_power_kw
+
+
+def build_live_problem(
+    config: DepotConfig,
+    evses: list[tuple[Station, Evse]],
+    now: datetime,
+    import_limit_kw: float,
+    tariff: Tariff | None = None,
+) -> ChargingProblem:
+    """The :class:`ChargingProblem` of the sessions on ``evses`` at ``now`` (see module docstring)."""
+    c, d = config.control, config.defaults
+    dt_h = c.plan_step_minutes / 60.0
+    sessions = [e.session for _st, e in evses]
+    n = len(sessions)
+    horizon = max(1, round(c.horizon_h / dt_h))
+    dep_h = np.array(
+        [max((s.departure - now).total_seconds() / 3600.0, dt_h) if s.departure else c.horizon_h for s in sessions],
+        dtype=float,
+    )
+    dep_steps = np.ceil(dep_h / dt_h - 1e-9).astype(np.int64)
+    H = int(min(horizon, max(1, int(dep_steps.max()) if n else 1)))
+    battery = np.array([s.battery_kwh for s in sessions], dtype=float)
+    soc = np.array([s.soc for s in sessions], dtype=float)
+    target = np.array([s.target_soc for s in sessions], dtype=float)
+    energy = soc * battery
+    times = pd.date_range(
+        pd.Timestamp(now).tz_convert(config.site.timezone), periods=H, freq=f"{c.plan_step_minutes}min"
+    )
+    if tariff is not None:
+        price_imp, price_exp, periods = tariff.price_series(times)
+    else:
+        price_imp, price_exp, periods = np.zeros(H), np.zeros(H), np.full(H, "-", dtype=object)
+    return ChargingProblem(
+        dt_h=dt_h,
+        t0=0,
+        n_steps=H,
+        vehicle_index=np.arange(n),
+        arrival=np.zeros(n, dtype=np.int64),
+        departure=np.minimum(dep_steps, H),
+        departs_in_horizon=dep_steps <= H,
+        battery_kwh=battery,
+        energy_kwh=energy,
+        energy_target_kwh=target * battery,
+        energy_floor_kwh=np.minimum(d.soc_min, soc) * battery,
+        energy_v2g_floor_kwh=np.full(n, d.soc_min) * battery,
+        energy_ceiling_kwh=np.maximum(1.0, soc) * battery,
+        max_charge_kw=np.array([s.max_charge_kw for s in sessions], dtype=float),
+        max_discharge_kw=np.zeros(n),
+        charge_efficiency=np.array([s.charge_efficiency for s in sessions], dtype=float),
+        discharge_efficiency=np.full(n, 0.92),
+        base_load_kw=np.full(H, config.site.base_load_kw),
+        pv_kw=np.zeros(H),
+        price_import_mad_per_kwh=np.asarray(price_imp, dtype=float),
+        price_export_mad_per_kwh=np.asarray(price_exp, dtype=float),
+        tou_period=np.asarray(periods),
+        import_limit_kw=float(import_limit_kw),
+        export_limit_kw=0.0,
+        degradation_mad_per_kwh=0.0,
+        v2g=False,
+        step_minutes=int(c.plan_step_minutes),
+        times=times,
+        energy_arrival_kwh=energy,
+        frequency_forecast_hz=np.full(H, NOMINAL_HZ),  # a live depot has no frequency forecast: nominal
+        scenario_name=config.site.name,
+    )
+
+
+def enforce_limits(
+    setpoint_kw: np.ndarray,
+    evse_max_kw: np.ndarray,
+    station_of: np.ndarray,
+    station_room_kw: np.ndarray,
+    site_room_kw: float,
+) -> np.ndarray:
+    """Setpoints [kW] within each EVSE's limit, each station's room (indexed by ``station_of``) and the site's room
+    (proportional cuts; vectorised). Never negative."""
+    p = np.clip(np.nan_to_num(setpoint_kw), 0.0, np.maximum(evse_max_kw, 0.0))
+    if p.size == 0:
+        return p
+    per_station = np.bincount(station_of, weights=p, minlength=len(station_room_kw))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(per_station > station_room_kw, np.maximum(station_room_kw, 0.0) / per_station, 1.0)
+    p = p * scale[station_of]
+    total = p.sum()
+    room = max(site_room_kw, 0.0)
+    if total > room:
+        p = p * (room / total)
+    return np.floor(p * 10.0 + 1e-9) / 10.0  # whole 0.1 kW, rounded down (the stations' resolution)
+
+
+def plan_depot(
+    config: DepotConfig,
+    strategy: Strategy,
+    evses: list[tuple[Station, Evse]],
+    now: datetime,
+    tariff: Tariff | None = None,
+) -> Plan:
+    """Plan the connected ``evses``: steered ones get setpoints; offline or failed ones are counted at their last
+    measured power (or their EVSE maximum when never measured)."""
+    t0 = time.perf_counter()
+    steered: list[tuple[Station, Evse]] = []
+    fixed: dict[tuple[str, int], float] = {}
+    for st, e in evses:
+        if st.online and e.failed is None:
+            steered.append((st, e))
+        else:
+            fixed[(st.id, e.id)] = float(e.measured_kw if e.measured_kw is not None else e.max_power_kw)
+    limit = config.site.limit_kw
+    site_room = limit - config.site.base_load_kw - sum(fixed.values())
+    notes = []
+    if fixed:
+        notes.append(f"{len(fixed)} EVSE(s) not steered (offline, rejected or silent): counted at their last power")
+    setpoints: dict[tuple[str, int], float] = {}
+    if steered:
+        problem = build_live_problem(config, steered, now, limit - sum(fixed.values()), tariff)
+        raw = np.asarray(strategy.first_step(problem), dtype=float)
+        station_ids = list(dict.fromkeys(st.id for st, _e in steered))
+        index = {sid: i for i, sid in enumerate(station_ids)}
+        by_id = {st.id: st for st, _e in steered}
+        fixed_per_station = np.zeros(len(station_ids))
+        for (sid, _eid), kw in fixed.items():
+            if sid in index:
+                fixed_per_station[index[sid]] += kw
+        station_room = np.array([_station_cap_kw(by_id[s]) for s in station_ids]) - fixed_per_station
+        station_of = np.array([index[st.id] for st, _e in steered], dtype=np.int64)
+        evse_max = np.minimum(np.array([e.max_power_kw for _st, e in steered]), problem.max_charge_kw)
+        p = enforce_limits(raw, evse_max, station_of, station_room, site_room)
+        if float(raw.sum()) > float(p.sum()) + 10 * POWER_EPS_KW + 0.1 * len(p):
+            notes.append(f"the strategy's {raw.sum():.1f} kW were cut to {p.sum():.1f} kW by the hardware limits")
+        setpoints = {(st.id, e.id): float(v) for (st, e), v in zip(steered, p, strict=True)}
+    return Plan(
+        at=now,
+        strategy=strategy.name,
+        setpoints_kw=setpoints,
+        fixed_kw=fixed,
+        limit_kw=limit,
+        base_kw=config.site.base_load_kw,
+        runtime_s=time.perf_counter() - t0,
+        n_vehicles=len(evses),
+        notes=notes,
+    )
+
+
+def load_site_tariff(config: DepotConfig) -> Tariff | None:
+    """The site's tariff (``site.tariff``), or None (prices 0: price-driven strategies then only share power)."""
+    return load_tariff(config.site.tariff) if config.site.tariff else None
