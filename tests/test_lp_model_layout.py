@@ -410,7 +410,11 @@ def assert_same_model(new: FleetModel, old: dict) -> None:
         _same_array(key, getattr(new, key), old[key])
     _same_sparse("matrix", new.matrix, old["matrix"])
     _same_sparse("hessian", new.hessian, old["hessian"])
-    assert new.offsets == old["offsets"]
+    assert {name: new.layout.start[name] for name in old["offsets"]} == old["offsets"]
+    assert new.layout.start["sigma"] == (
+        old["n_col"] - old["problem"].n_steps if old["hessian"] is not None else old["n_col"]
+    )
+    assert new.layout.n_col == new.n_col
 
 
 # --- the tests ---------------------------------------------------------------------------------------------------
