@@ -22,7 +22,8 @@ from evfleet.inputs.generate import generate_scenario
 from evfleet.problem import build_problem
 from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
-from evfleet.strategies.optim.model import build_model, discharge_eligible, solve
+from evfleet.strategies.optim.highs import solve
+from evfleet.strategies.optim.model import build_model, discharge_eligible
 
 
 def offline(sc, name: str) -> tuple[float, float, float]:

@@ -18,7 +18,7 @@ from evfleet.scenario import scenario_from_dict
 from evfleet.simulation.engine import Engine
 from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import Strategy
-from evfleet.strategies.optim.model import project_to_physics
+from evfleet.strategies.optim.diagnostics import project_to_physics
 from evfleet.strategies.params import StrategyParams, param
 from factories import random_scenario, scenario_dict, tiny_scenario
 

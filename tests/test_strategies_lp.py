@@ -313,7 +313,8 @@ def test_valley_filling_is_the_qp_optimum(n: int, seed: int, limit: float, v2g: 
     relative); (2) the Frank-Wolfe gap at our plan, computed with a dense LP (scipy linprog) of the objective's
     gradient, is ~0: by convexity f(x*) - f_min <= gap, so the plan is the optimum of the convex QP.
     """
-    from evfleet.strategies.optim.model import build_model, solve
+    from evfleet.strategies.optim.highs import solve
+    from evfleet.strategies.optim.model import build_model
     from evfleet.strategies.valley_filling import site_scale_kw
 
     sc = small_scenario(n, seed, limit)
@@ -351,7 +352,8 @@ def test_valley_filling_is_the_qp_optimum(n: int, seed: int, limit: float, v2g: 
 
 def test_solver_failure_names_scenario_and_status() -> None:
     from evfleet.strategies import StrategyError
-    from evfleet.strategies.optim.model import build_model, solve
+    from evfleet.strategies.optim.highs import solve
+    from evfleet.strategies.optim.model import build_model
 
     sc = small_scenario(5, 3)
     p = offline_problem(sc, True)
@@ -386,7 +388,8 @@ def test_grid_support_with_reserve_matches_dense(seed: int, limit: float) -> Non
     sc = small_scenario(10, seed, limit)
     p = offline_problem(sc, True)
     strat = get_strategy("grid_support", reserve_price=0.4)
-    from evfleet.strategies.optim.model import build_model, solve
+    from evfleet.strategies.optim.highs import solve
+    from evfleet.strategies.optim.model import build_model
 
     sol = solve(build_model(p, strat.objective(p)))
     ref, _, _ = dense_lp(p, "grid_support", {"reserve_price": 0.4})

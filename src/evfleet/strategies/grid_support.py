@@ -39,7 +39,8 @@ from typing import ClassVar
 import numpy as np
 
 from evfleet.problem import ChargingPlan, ChargingProblem
-from evfleet.strategies.optim.model import Objective, Solution, col_dt
+from evfleet.strategies.optim.highs import Solution
+from evfleet.strategies.optim.model import Objective, col_dt
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective

@@ -74,7 +74,7 @@ _SECTIONS: tuple[tuple[str, type], ...] = (("reserve", ReserveReport), ("solve",
 class StrategyReport:
     """The report of one run (a fresh one per run: :meth:`evfleet.strategies.base.Strategy.start_run`).
 
-    ``projection_max_kw``: the largest adjustment [kW] :func:`~evfleet.strategies.optim.model.project_to_physics`
+    ``projection_max_kw``: the largest adjustment [kW] :func:`~evfleet.strategies.optim.diagnostics.project_to_physics`
     made to a solver plan (tolerance level for an exact model; ``None`` without a solver). ``unmet_reason_by_vehicle``
     maps a *scenario* vehicle index (``ChargingProblem.vehicle_index``) to the binding limit the strategy names for
     its unmet energy (``stay_too_short``, ``soc_window``, ``site_limit``, ``frequency_response``, ...); the

@@ -11,7 +11,7 @@ subject to the fleet model of :mod:`evfleet.strategies.optim.model`. The minimis
 load (the night) first, the classic valley-filling solution (Gan, Topcu & Low, "Optimal decentralized protocol
 for electric vehicle charging", IEEE Trans. Power Syst. 28(2), 2013). The square is exact: the model is a convex
 QP with a diagonal Hessian on the site power, solved to optimality (relative gap 1e-8) by HiGHS's interior-point
-QP solver HiPO (see :func:`evfleet.strategies.optim.model.solve`). ``M`` defaults to ``20 / (S * eta_min * dt) +
+QP solver HiPO (see :func:`evfleet.strategies.optim.highs.solve`). ``M`` defaults to ``20 / (S * eta_min * dt) +
 100 w`` per kWh (above the objective's marginal value of a kWh). A charge cost ``earliness * t / H`` per kWh
 (default 1e-6) prefers earlier charging among equally flat plans.
 """

@@ -1,63 +1,67 @@
-"""The shared sparse LP/QP model of a charging problem, built directly as CSC arrays and solved by HiGHS.
+"""The shared sparse LP/QP model of a charging problem, built directly as CSC arrays (solved in ``optim.highs``).
 
-Units: power [kW] (grid side), battery energy [kWh], prices [MAD/kWh], step length ``dt_h`` [h].
+Units: power [kW] (grid side), battery energy [kWh], prices [MAD/kWh], column length ``dt`` [h].
 
 Variables exist only while a vehicle is connected ("slots": one per vehicle and connected column), laid out
-vehicle-major, so the model grows with the number of plug-in hours, not with ``n_vehicles * n_steps``:
+vehicle-major, so the model grows with the number of plug-in hours, not with ``n_vehicles * n_steps``. The
+:class:`ColumnLayout` allocates the column blocks in this order (a block may be empty):
 
-* ``ch[s] in [0, max_charge_kw]`` charging power, ``dis[s] in [0, max_discharge_kw]`` discharging power (only for
-  V2G-eligible vehicles), ``e[s]`` battery energy at the *end* of slot s, ``r[s] >= 0`` reserved symmetric
-  frequency band (V2G-eligible slots, only when a reserve is priced);
-* per column t: ``imp[t], exp[t] >= 0`` site import/export, optionally ``z`` (peak import) and per vehicle with a
-  binding target a slack ``u[i] >= 0`` of unmet battery energy.
+* ``ch[s] in [0, max_charge_kw]`` charging power of every slot;
+* ``dis[s] in [0, max_discharge_kw]`` discharging power of the V2G-eligible slots;
+* ``e[s]`` battery energy at the *end* of slot s, for the "stateful" slots (V2G-eligible or DC-tapered vehicles);
+* ``r[s] >= 0`` reserved symmetric frequency band of the V2G-eligible slots (only when a reserve is priced);
+* ``imp[t], exp[t] >= 0`` site import/export per column;
+* ``z >= 0`` the peak import (only with a peak cost);
+* ``u[i] >= 0`` unmet battery energy per vehicle departing inside the horizon;
+* ``sigma[t]`` free, the scaled site power (QP only).
 
-Constraints (the simulator's physics, see :mod:`evfleet.physics` and :mod:`evfleet.simulation.engine`):
+The row families, one function each, appended in this order by :func:`build_model` (the simulator's physics, see
+:mod:`evfleet.physics` and :mod:`evfleet.simulation.engine`):
 
-* energy: ``e[s] = e[s-1] + eta_c*dt*ch[s] - dt/eta_d*dis[s]`` (``e[-1] = energy_kwh``);
-* window: ``lo_i <= e[s] <= hi_i`` with ``hi_i = max(ceiling, e0)`` and ``lo_i`` the V2G floor ``soc_min*B`` for
-  vehicles allowed to discharge, the session floor otherwise (never binding without discharge);
-* V2G eligibility: a vehicle may discharge only if it arrived at or above its V2G floor (the simulator stops V2G
-  at ``soc_min``; the exact rule "discharge only while above the floor" is non-convex, so a vehicle arriving
-  below the floor is not discharged during that session: a conservative, physics-safe restriction);
-* site: ``imp[t] - exp[t] - sum_s(ch - dis) = base[t] - pv[t]``, ``imp <= max(I, net_base)``,
-  ``exp <= max(E, -net_base)``; where the net base load alone exceeds the import limit no vehicle charges
-  (the simulator would curtail it), where it exceeds the export limit none discharges;
-* target: ``e[last slot of i] + u[i] >= target_i`` for vehicles departing inside the horizon (penalised slack:
-  an unreachable target never makes the model infeasible; ``u`` > 0 only where physics forbid the target);
-* reserve (optional): ``ch - dis + r <= max_charge``, ``ch - dis - r >= -max_discharge``, energy headroom
-  ``e + eta_c*T_res*r <= hi``, ``e - T_res/eta_d*r >= lo``, and the site limits with ``+-sum r``.
+* :func:`energy_balance_rows` ``e[s] - e[s-1] - eta_c*dt*ch[s] + dt/eta_d*dis[s] = 0`` (``e[-1] = e0``);
+* :func:`site_balance_rows` ``imp[t] - exp[t] - sum_s(ch - dis) = base[t] - pv[t]``;
+* :func:`plain_ceiling_rows` ``sum_s eta_c*dt*ch[s] <= hi - e0`` for a "plain" vehicle (no energy variables);
+* :func:`target_rows` ``e[last slot of i] + u[i] >= target_i`` (plain: ``sum eta_c*dt*ch + u >= target - e0``);
+* :func:`dc_taper_rows` ``ch[s] - slope*e[s-1] <= a`` (the DC charging curve, tapered vehicles);
+* :func:`peak_rows` ``imp[t] - z <= 0``;
+* :func:`reserve_power_rows`, :func:`reserve_taper_rows`, :func:`reserve_energy_rows`, :func:`reserve_site_rows`:
+  the band ``r`` fits the power limits, the DC taper, the energy window for ``T_res`` hours and the site limits;
+* :func:`site_power_rows` ``imp[t] - exp[t] - S*sigma[t] = 0`` with ``S = 1/sqrt(w)`` [kW] (QP only), and the
+  diagonal Hessian of :func:`site_quadratic_hessian`.
 
-* site power (QP only): ``sigma[t]`` free, ``imp[t] - exp[t] - S * sigma[t] = 0`` with ``S = 1/sqrt(w)`` [kW].
+The energy window ``lo_i <= e[s] <= hi_i`` (``hi_i = max(ceiling, e0)``; ``lo_i`` the V2G floor ``soc_min*B`` for
+vehicles allowed to discharge, the session floor otherwise) and the site limits ``imp <= max(I, net_base)``,
+``exp <= max(E, -net_base)`` are column bounds (:func:`column_bounds`). Where the net base load alone exceeds
+the import limit no vehicle charges (the simulator would curtail it), where it exceeds the export limit none
+discharges. V2G eligibility: a vehicle may discharge only if it arrived at or above its V2G floor (the simulator
+stops V2G at ``soc_min``; the exact rule "discharge only while above the floor" is non-convex, so a vehicle
+arriving below the floor is not discharged during that session: a conservative, physics-safe restriction). The
+target slack ``u`` is penalised: an unreachable target never makes the model infeasible.
 
-Objective: ``sum c.x + 1/2 x'Qx`` assembled from an :class:`Objective`. Solved by HiGHS: dual simplex for LPs;
-for QPs its interior-point solver HiPO (optimality tolerance 1e-8; needs ``highspy-extras``), or its active-set
-solver ``qpasm`` where HiPO is not installed. A solver failure raises
-:class:`~evfleet.strategies.base.StrategyError` naming the scenario and the HiGHS model status.
-
-References: HiGHS, Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018);
-HiPO, Zanetti & Gondzio, "A factorisation-based regularised interior point method using the augmented system",
-arXiv:2508.04370 (2025).
+Objective: ``sum c.x + 1/2 x'Qx`` assembled from an :class:`Objective` (:func:`column_costs`).
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
 import time
 from dataclasses import dataclass, field
 
-import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from evfleet._common.tolerances import ENERGY_EPS_KWH, QP_NOISE_KW
-from evfleet.physics import next_energy_kwh, power_bounds_kw
+from evfleet._common.tolerances import ENERGY_EPS_KWH
 from evfleet.problem import ChargingProblem
-from evfleet.strategies.base import StrategyError
 
-__all__ = ["FleetModel", "Objective", "Solution", "build_model", "project_to_physics", "solve"]
-
-_EPS = 1e-9
+__all__ = [
+    "ColumnLayout",
+    "FleetModel",
+    "ModelSets",
+    "Objective",
+    "RowBuilder",
+    "build_model",
+    "col_dt",
+    "discharge_eligible",
+]
 
 
 @dataclass
@@ -86,6 +90,29 @@ class Objective:
 
 
 @dataclass
+class ColumnLayout:
+    """The model's variable blocks, allocated in order: each block's first column and size by name."""
+
+    start: dict[str, int] = field(default_factory=dict)
+    size: dict[str, int] = field(default_factory=dict)
+    n_col: int = 0
+
+    def allocate(self, name: str, size: int) -> None:
+        """Append block ``name`` of ``size`` columns after the blocks allocated so far."""
+        self.start[name] = self.n_col
+        self.size[name] = int(size)
+        self.n_col += int(size)
+
+    def span(self, name: str) -> slice:
+        """The columns of block ``name`` as a slice (to index column arrays or a solution)."""
+        return slice(self.start[name], self.start[name] + self.size[name])
+
+    def cols(self, name: str, k: np.ndarray | None = None) -> np.ndarray:
+        """Column indices of block ``name``: all of them, or its entries ``k``."""
+        return self.start[name] + (np.arange(self.size[name]) if k is None else np.asarray(k))
+
+
+@dataclass
 class FleetModel:
     """The assembled model (CSC matrix and bounds) and the index maps needed to read a solution."""
 
@@ -104,29 +131,41 @@ class FleetModel:
     slot_col: np.ndarray
     dis_slots: np.ndarray
     target_vehicles: np.ndarray
-    offsets: dict[str, int] = field(default_factory=dict)
+    layout: ColumnLayout
     build_s: float = 0.0
 
 
 @dataclass
-class Solution:
-    """A solved model: setpoints (n, H) [kW] and diagnostics."""
+class RowBuilder:
+    """Rows of the model as COO triplets and row bounds, appended family by family."""
 
-    power_kw: np.ndarray
-    charge_kw: np.ndarray
-    discharge_kw: np.ndarray
-    reserve_kw: np.ndarray
-    energy_end_kwh: np.ndarray
-    unmet_kwh: np.ndarray
-    import_kw: np.ndarray
-    export_kw: np.ndarray
-    objective: float
-    status: str
-    build_s: float
-    solve_s: float
-    n_col: int
-    n_row: int
-    site_active: np.ndarray
+    n_row: int = 0
+    rows: list[np.ndarray] = field(default_factory=list)
+    cols: list[np.ndarray] = field(default_factory=list)
+    vals: list[np.ndarray] = field(default_factory=list)
+    lower: list[np.ndarray] = field(default_factory=list)
+    upper: list[np.ndarray] = field(default_factory=list)
+
+    def open(self, lower: np.ndarray, upper: np.ndarray) -> int:
+        """Append ``len(lower)`` rows ``lower <= a.x <= upper``; return the index of the first one."""
+        first = self.n_row
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.n_row += len(lower)
+        return first
+
+    def add(self, r: np.ndarray, c: np.ndarray, v: np.ndarray | float) -> None:
+        """Coefficients ``v`` at rows ``r`` and columns ``c`` (a scalar ``v`` is broadcast)."""
+        self.rows.append(np.asarray(r, dtype=np.int64))
+        self.cols.append(np.asarray(c, dtype=np.int64))
+        self.vals.append(np.broadcast_to(np.asarray(v, dtype=float), np.shape(r)))
+
+    def matrix(self, n_col: int) -> sp.csc_matrix:
+        """The constraint matrix (``n_row`` x ``n_col``)."""
+        r_all = np.concatenate(self.rows)
+        c_all = np.concatenate(self.cols)
+        v_all = np.concatenate(self.vals)
+        return sp.csc_matrix((v_all, (r_all, c_all)), shape=(self.n_row, n_col))
 
 
 def _slots(problem: ChargingProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -155,25 +194,67 @@ def col_dt(problem: ChargingProblem) -> np.ndarray:
     return problem.column_dt_h()
 
 
-def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
-    """Assemble the sparse model of ``problem`` with ``objective`` (no Python loop over vehicles).
+@dataclass(frozen=True)
+class ModelSets:
+    """Index sets and per-slot data of a problem's model (slots ``s``, vehicles ``i``, columns ``t``).
+
+    Slots: ``slot_v``/``slot_t`` vehicle and column of each slot, ``slot_start[i]`` the first slot of vehicle i
+    (``slot_start[n]`` the number of slots), ``first[s]`` the first slot of its vehicle; ``dis_slots`` the
+    V2G-eligible slots, ``st_slots`` the stateful ones (with an energy variable, at ``e_pos[s]`` in the ``e``
+    block), ``plain_slots`` the others. Vehicles: ``eligible`` may discharge, ``stateful`` has energy variables,
+    ``tapered`` has a binding DC taper cut ``p <= a + slope*e`` (``cut = (a, slope)``), ``tgt`` departs inside the
+    horizon (``e_tgt`` its target [kWh]), ``plain`` is connected and not stateful; ``e0``, ``hi``, ``lo`` [kWh].
+    Columns: ``dt_col`` [h], ``net_base = base - pv`` [kW], ``no_charge_col``/``no_dis_col`` where the net base
+    alone is above the import / below minus the export limit (``imp_cap``, ``exp_cap`` [kW]). Per slot:
+    ``eta_c``, ``eta_d``, ``dt_s`` [h].
+    """
+
+    H: int
+    dt_col: np.ndarray
+    slot_v: np.ndarray
+    slot_t: np.ndarray
+    slot_start: np.ndarray
+    first: np.ndarray
+    eligible: np.ndarray
+    stateful: np.ndarray
+    tapered: np.ndarray
+    cut: tuple[np.ndarray, np.ndarray] | None
+    net_base: np.ndarray
+    imp_cap: float
+    exp_cap: float
+    no_charge_col: np.ndarray
+    no_dis_col: np.ndarray
+    dis_slots: np.ndarray
+    st_slots: np.ndarray
+    e_pos: np.ndarray
+    plain_slots: np.ndarray
+    tgt: np.ndarray
+    e_tgt: np.ndarray
+    plain: np.ndarray
+    eta_c: np.ndarray
+    eta_d: np.ndarray
+    dt_s: np.ndarray
+    e0: np.ndarray
+    hi: np.ndarray
+    lo: np.ndarray
+    departs: np.ndarray
+
+
+def model_sets(problem: ChargingProblem, objective: Objective) -> ModelSets:
+    """The index sets of ``problem``'s model under ``objective`` (which vehicles need energy variables).
 
     A vehicle that never discharges and holds no reserve ("plain") charges monotonically, so its energy window
-    reduces to one row ``sum_s eta_c*dt*ch[s] <= hi - e0`` (and its target row): no energy variables. Energy
-    variables and dynamics rows exist only for "stateful" vehicles (V2G-eligible). This is exact and shrinks the model.
+    reduces to one row (:func:`plain_ceiling_rows`): no energy variables. Energy variables exist only for
+    "stateful" vehicles: V2G-eligible ones (all with ``aggregate_plain=False``) and those whose DC taper cut can
+    bind (the battery can pass the knee: ``a + slope*max(ceiling, e0) < max_charge_kw``).
     """
-    t_start = time.perf_counter()
-    H = problem.n_steps
     dt_col = col_dt(problem)
     slot_v, slot_t, offsets, length = _slots(problem)
     S = len(slot_v)
-    slots = np.arange(S)
     first = np.zeros(S, dtype=bool)
     first[offsets[:-1][length > 0]] = True
     eligible = discharge_eligible(problem)
-    reserve = objective.reserve_revenue is not None
     stateful = eligible.copy() if objective.aggregate_plain else np.ones(problem.n_vehicles, dtype=bool)
-    # DC taper p <= a + slope*e (energy at the start of the step): binding only if the battery can pass the knee.
     cut = problem.taper_cut()
     tapered = np.zeros(problem.n_vehicles, dtype=bool)
     if cut is not None:
@@ -183,386 +264,322 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     net_base = problem.base_load_kw - problem.pv_kw
     imp_cap = max(problem.import_limit_kw, 0.0)
     exp_cap = max(problem.export_limit_kw, 0.0)
-    no_charge_col = net_base > imp_cap - 1e-9
-    no_dis_col = net_base < -exp_cap + 1e-9
-
-    dis_slots = np.flatnonzero(eligible[slot_v])
-    Sd = len(dis_slots)
-    st_slots = np.flatnonzero(stateful[slot_v])  # slots with an energy variable
-    Se = len(st_slots)
+    st_slots = np.flatnonzero(stateful[slot_v])
     e_pos = np.full(S, -1, dtype=np.int64)
-    e_pos[st_slots] = np.arange(Se)
-    Sr = Sd if reserve else 0
+    e_pos[st_slots] = np.arange(len(st_slots))
     has = length > 0
     tgt = np.flatnonzero(problem.departs_in_horizon & has)
-    m = len(tgt)
-    plain = np.flatnonzero(~stateful & has)
-    peak = objective.peak_cost is not None
-
-    # Column offsets.
-    o_ch, o_dis, o_e = 0, S, S + Sd
-    o_r = o_e + Se
-    o_imp = o_r + Sr
-    o_exp = o_imp + H
-    o_z = o_exp + H
-    o_u = o_z + (1 if peak else 0)
-    n_col = o_u + m
-
-    eta_c = problem.charge_efficiency[slot_v]
-    eta_d = problem.discharge_efficiency[slot_v]
-    dt_s = dt_col[slot_t]
     e0 = problem.energy_kwh
-    hi = np.maximum(problem.energy_ceiling_kwh, e0)
-    lo = np.where(eligible, np.minimum(problem.energy_v2g_floor_kwh, e0), np.minimum(problem.energy_floor_kwh, e0))
+    lo_v2g = np.minimum(problem.energy_v2g_floor_kwh, e0)
+    return ModelSets(
+        H=problem.n_steps,
+        dt_col=dt_col,
+        slot_v=slot_v,
+        slot_t=slot_t,
+        slot_start=offsets,
+        first=first,
+        eligible=eligible,
+        stateful=stateful,
+        tapered=tapered,
+        cut=cut,
+        net_base=net_base,
+        imp_cap=imp_cap,
+        exp_cap=exp_cap,
+        no_charge_col=net_base > imp_cap - 1e-9,
+        no_dis_col=net_base < -exp_cap + 1e-9,
+        dis_slots=np.flatnonzero(eligible[slot_v]),
+        st_slots=st_slots,
+        e_pos=e_pos,
+        plain_slots=np.flatnonzero(~stateful[slot_v]),
+        tgt=tgt,
+        e_tgt=problem.energy_target_kwh[tgt],
+        plain=np.flatnonzero(~stateful & has),
+        eta_c=problem.charge_efficiency[slot_v],
+        eta_d=problem.discharge_efficiency[slot_v],
+        dt_s=dt_col[slot_t],
+        e0=e0,
+        hi=np.maximum(problem.energy_ceiling_kwh, e0),
+        lo=np.where(eligible, lo_v2g, np.minimum(problem.energy_floor_kwh, e0)),
+        departs=problem.departs_in_horizon,
+    )
 
-    # Bounds and costs.
-    lower = np.zeros(n_col)
-    upper = np.empty(n_col)
-    cost = np.zeros(n_col)
-    upper[o_ch:o_dis] = np.where(no_charge_col[slot_t], 0.0, problem.max_charge_kw[slot_v])
-    upper[o_dis:o_e] = np.where(no_dis_col[slot_t[dis_slots]], 0.0, problem.max_discharge_kw[slot_v[dis_slots]])
-    lower[o_e:o_r] = lo[slot_v[st_slots]]
-    upper[o_e:o_r] = hi[slot_v[st_slots]]
-    upper[o_r:o_imp] = np.inf
-    upper[o_imp:o_exp] = np.maximum(imp_cap, net_base)
-    upper[o_exp:o_z] = np.maximum(exp_cap, -net_base)
-    if peak:
-        upper[o_z] = np.inf
-        cost[o_z] = objective.peak_cost
-    e_tgt = problem.energy_target_kwh[tgt]
-    upper[o_u:] = np.maximum(e_tgt - lo[tgt], 0.0)
-    cost[o_ch:o_dis] = np.broadcast_to(np.asarray(objective.charge_cost, dtype=float), (H,))[slot_t] * dt_s
-    cost[o_dis:o_e] = objective.discharge_cost * dt_s[dis_slots]
-    if reserve:
-        cost[o_r:o_imp] = -np.asarray(objective.reserve_revenue, dtype=float)[slot_t[dis_slots]] * dt_s[dis_slots]
+
+def column_layout(ms: ModelSets, objective: Objective) -> ColumnLayout:
+    """The column blocks in order: ``ch``, ``dis``, ``e``, ``r``, ``imp``, ``exp``, ``z``, ``u``, ``sigma``."""
+    cols = ColumnLayout()
+    cols.allocate("ch", len(ms.slot_v))
+    cols.allocate("dis", len(ms.dis_slots))
+    cols.allocate("e", len(ms.st_slots))
+    cols.allocate("r", len(ms.dis_slots) if objective.reserve_revenue is not None else 0)
+    cols.allocate("imp", ms.H)
+    cols.allocate("exp", ms.H)
+    cols.allocate("z", 1 if objective.peak_cost is not None else 0)
+    cols.allocate("u", len(ms.tgt))
+    cols.allocate("sigma", ms.H if objective.site_quadratic else 0)
+    return cols
+
+
+def column_bounds(problem: ChargingProblem, ms: ModelSets, cols: ColumnLayout) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of every column [kW, kWh].
+
+    ``0 <= ch[s] <= cmax_i`` (0 where ``net_base[t] > I``); ``0 <= dis[s] <= dmax_i`` (0 where
+    ``net_base[t] < -E``); the energy window ``lo_i <= e[s] <= hi_i``; ``r[s] >= 0``; the site limits
+    ``0 <= imp[t] <= max(I, net_base[t])``, ``0 <= exp[t] <= max(E, -net_base[t])``; ``z >= 0``;
+    ``0 <= u[i] <= max(target_i - lo_i, 0)``; ``sigma[t]`` free.
+    """
+    sv, st, ds = ms.slot_v, ms.slot_t, ms.dis_slots
+    lower = np.zeros(cols.n_col)
+    upper = np.empty(cols.n_col)
+    upper[cols.span("ch")] = np.where(ms.no_charge_col[st], 0.0, problem.max_charge_kw[sv])
+    upper[cols.span("dis")] = np.where(ms.no_dis_col[st[ds]], 0.0, problem.max_discharge_kw[sv[ds]])
+    lower[cols.span("e")] = ms.lo[sv[ms.st_slots]]
+    upper[cols.span("e")] = ms.hi[sv[ms.st_slots]]
+    upper[cols.span("r")] = np.inf
+    upper[cols.span("imp")] = np.maximum(ms.imp_cap, ms.net_base)
+    upper[cols.span("exp")] = np.maximum(ms.exp_cap, -ms.net_base)
+    upper[cols.span("z")] = np.inf
+    upper[cols.span("u")] = np.maximum(ms.e_tgt - ms.lo[ms.tgt], 0.0)
+    lower[cols.span("sigma")] = -np.inf
+    upper[cols.span("sigma")] = np.inf
+    return lower, upper
+
+
+def column_costs(ms: ModelSets, cols: ColumnLayout, objective: Objective) -> np.ndarray:
+    """The linear costs ``c`` of the objective [MAD per unit of each column].
+
+    ``c_ch[s] = charge_cost[t]*dt``, ``c_dis[s] = discharge_cost*dt``, ``c_r[s] = -reserve_revenue[t]*dt``,
+    ``c_imp[t] = import_cost[t]``, ``c_exp[t] = export_cost[t]``, ``c_z = peak_cost``, ``c_u = unmet_penalty``;
+    ``e`` and ``sigma`` cost nothing (the QP's cost is the Hessian's).
+    """
+    ds, dt_s = ms.dis_slots, ms.dt_s
+    cost = np.zeros(cols.n_col)
+    cost[cols.span("ch")] = np.broadcast_to(np.asarray(objective.charge_cost, dtype=float), (ms.H,))[ms.slot_t] * dt_s
+    cost[cols.span("dis")] = objective.discharge_cost * dt_s[ds]
+    if objective.reserve_revenue is not None:
+        cost[cols.span("r")] = -np.asarray(objective.reserve_revenue, dtype=float)[ms.slot_t[ds]] * dt_s[ds]
     if objective.import_cost is not None:
-        cost[o_imp:o_exp] = objective.import_cost
+        cost[cols.span("imp")] = objective.import_cost
     if objective.export_cost is not None:
-        cost[o_exp:o_z] = objective.export_cost
-    cost[o_u:] = objective.unmet_penalty
+        cost[cols.span("exp")] = objective.export_cost
+    if objective.peak_cost is not None:
+        cost[cols.span("z")] = objective.peak_cost
+    cost[cols.span("u")] = objective.unmet_penalty
+    return cost
 
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    vals: list[np.ndarray] = []
-    row_lower: list[np.ndarray] = []
-    row_upper: list[np.ndarray] = []
 
-    def add(r: np.ndarray, c: np.ndarray, v: np.ndarray | float) -> None:
-        rows.append(np.asarray(r, dtype=np.int64))
-        cols.append(np.asarray(c, dtype=np.int64))
-        vals.append(np.broadcast_to(np.asarray(v, dtype=float), np.shape(r)))
+def energy_balance_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """Battery dynamics of the stateful slots [kWh], one row per slot ``s`` of vehicle i.
 
-    # Dynamics of stateful slots: e[j] - e[j-1] - eta_c*dt*ch + dt/eta_d*dis = e0 (first slot) or 0.
-    n_row = 0
-    add(n_row + np.arange(Se), o_e + np.arange(Se), 1.0)
-    prev = st_slots[~first[st_slots]]
-    add(n_row + e_pos[prev], o_e + e_pos[prev] - 1, -1.0)
-    add(n_row + e_pos[st_slots], o_ch + st_slots, -eta_c[st_slots] * dt_s[st_slots])
-    add(n_row + e_pos[dis_slots], o_dis + np.arange(Sd), dt_s[dis_slots] / eta_d[dis_slots])
-    dyn_rhs = np.where(first[st_slots], e0[slot_v[st_slots]], 0.0)
-    row_lower.append(dyn_rhs)
-    row_upper.append(dyn_rhs)
-    n_row += Se
+    ``e[s] - e[s-1] - eta_c*dt*ch[s] + dt/eta_d*dis[s] = 0``, and ``= e0_i`` on the first slot (``e[-1] = e0``).
+    """
+    st, ds, e_pos = ms.st_slots, ms.dis_slots, ms.e_pos
+    rhs = np.where(ms.first[st], ms.e0[ms.slot_v[st]], 0.0)
+    r0 = rows.open(rhs, rhs)
+    rows.add(r0 + np.arange(len(st)), cols.cols("e"), 1.0)
+    prev = st[~ms.first[st]]
+    rows.add(r0 + e_pos[prev], cols.cols("e", e_pos[prev] - 1), -1.0)
+    rows.add(r0 + e_pos[st], cols.cols("ch", st), -ms.eta_c[st] * ms.dt_s[st])
+    rows.add(r0 + e_pos[ds], cols.cols("dis"), ms.dt_s[ds] / ms.eta_d[ds])
 
-    # Site balance: imp - exp - sum(ch - dis) = net base load.
-    add(n_row + np.arange(H), o_imp + np.arange(H), 1.0)
-    add(n_row + np.arange(H), o_exp + np.arange(H), -1.0)
-    add(n_row + slot_t, o_ch + slots, -1.0)
-    add(n_row + slot_t[dis_slots], o_dis + np.arange(Sd), 1.0)
-    row_lower.append(net_base)
-    row_upper.append(net_base)
-    n_row += H
 
-    # Plain vehicles: sum eta_c*dt*ch <= hi - e0 (the ceiling; the energy rises monotonically).
-    plain_row = np.full(problem.n_vehicles, -1, dtype=np.int64)
-    plain_row[plain] = n_row + np.arange(len(plain))
-    plain_slots = np.flatnonzero(~stateful[slot_v])
-    add(plain_row[slot_v[plain_slots]], o_ch + plain_slots, eta_c[plain_slots] * dt_s[plain_slots])
-    row_lower.append(np.full(len(plain), -np.inf))
-    row_upper.append(hi[plain] - e0[plain])
-    n_row += len(plain)
+def site_balance_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """Site power balance per column t [kW]: ``imp[t] - exp[t] - sum_s(ch[s] - dis[s]) = base[t] - pv[t]``."""
+    t = np.arange(ms.H)
+    r0 = rows.open(ms.net_base, ms.net_base)
+    rows.add(r0 + t, cols.cols("imp"), 1.0)
+    rows.add(r0 + t, cols.cols("exp"), -1.0)
+    rows.add(r0 + ms.slot_t, cols.cols("ch"), -1.0)
+    rows.add(r0 + ms.slot_t[ms.dis_slots], cols.cols("dis"), 1.0)
 
-    # Targets: e[last] + u >= target (stateful) ; sum eta_c*dt*ch + u >= target - e0 (plain).
-    tgt_row = np.full(problem.n_vehicles, -1, dtype=np.int64)
-    tgt_row[tgt] = n_row + np.arange(m)
-    st_t = tgt[stateful[tgt]]
-    last_slot = offsets[1:][st_t] - 1
-    add(tgt_row[st_t], o_e + e_pos[last_slot], 1.0)
-    pl_t = stateful[slot_v[plain_slots]] | ~problem.departs_in_horizon[slot_v[plain_slots]]
-    ps = plain_slots[~pl_t]
-    add(tgt_row[slot_v[ps]], o_ch + ps, eta_c[ps] * dt_s[ps])
-    add(n_row + np.arange(m), o_u + np.arange(m), 1.0)
-    row_lower.append(np.where(stateful[tgt], e_tgt, e_tgt - e0[tgt]))
-    row_upper.append(np.full(m, np.inf))
-    n_row += m
 
-    def add_taper_rows(ts: np.ndarray, extra: list[tuple[np.ndarray, float]]) -> int:
-        """Rows ``ch[j] (+ extra terms) - slope*e[j-1] <= a`` for slots ``ts`` (first slot: ``<= a + slope*e0``)."""
-        kt = np.arange(len(ts))
-        a_s, slope_s = cut[0][slot_v[ts]], cut[1][slot_v[ts]]
-        add(n_row + kt, o_ch + ts, 1.0)
-        for cols_extra, coef in extra:
-            add(n_row + kt, cols_extra, coef)
-        later = ~first[ts]
-        add(n_row + kt[later], o_e + e_pos[ts[later]] - 1, -slope_s[later])
-        row_lower.append(np.full(len(ts), -np.inf))
-        row_upper.append(np.where(first[ts], np.maximum(a_s + slope_s * e0[slot_v[ts]], 0.0), a_s))
-        return len(ts)
+def plain_ceiling_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """Energy ceiling of each plain vehicle i [kWh] (its energy rises monotonically).
 
-    if tapered.any():  # DC taper on the charging power
-        n_row += add_taper_rows(np.flatnonzero(tapered[slot_v]), [])
-    if peak:
-        add(n_row + np.arange(H), o_imp + np.arange(H), 1.0)
-        add(n_row + np.arange(H), np.full(H, o_z), -1.0)
-        row_lower.append(np.full(H, -np.inf))
-        row_upper.append(np.zeros(H))
-        n_row += H
-    if reserve:
-        # The band is offered by V2G-eligible vehicles (index k over their slots ds): symmetric around the plan.
-        t_res = objective.reserve_duration_h
-        ds = dis_slots
-        k = np.arange(Sd)
-        for sign in (1.0, -1.0):  # p + r <= cmax ; p - r >= -dmax
-            add(n_row + k, o_ch + ds, 1.0)
-            add(n_row + k, o_dis + k, -1.0)
-            add(n_row + k, o_r + k, sign)
-            if sign > 0:
-                row_lower.append(np.full(Sd, -np.inf))
-                row_upper.append(problem.max_charge_kw[slot_v[ds]].astype(float))
-            else:
-                row_lower.append(-problem.max_discharge_kw[slot_v[ds]].astype(float))
-                row_upper.append(np.full(Sd, np.inf))
-            n_row += Sd
-        if tapered.any():  # the upward band also stays under the DC taper: p + r <= a + slope*e_prev
-            sel = tapered[slot_v[ds]]
-            n_row += add_taper_rows(ds[sel], [(o_dis + k[sel], -1.0), (o_r + k[sel], 1.0)])
-        # energy headroom for T_res hours of full activation
-        add(n_row + k, o_e + e_pos[ds], 1.0)
-        add(n_row + k, o_r + k, eta_c[ds] * t_res)
-        row_lower.append(np.full(Sd, -np.inf))
-        row_upper.append(hi[slot_v[ds]])
-        n_row += Sd
-        add(n_row + k, o_e + e_pos[ds], 1.0)
-        add(n_row + k, o_r + k, -t_res / eta_d[ds])
-        row_lower.append(lo[slot_v[ds]])
-        row_upper.append(np.full(Sd, np.inf))
-        n_row += Sd
-        ub_ev = np.maximum(imp_cap - net_base, 0.0)
-        lb_ev = np.minimum(-exp_cap - net_base, 0.0)
-        for sign in (1.0, -1.0):
-            add(n_row + slot_t, o_ch + slots, 1.0)
-            add(n_row + slot_t[ds], o_dis + k, -1.0)
-            add(n_row + slot_t[ds], o_r + k, sign)
-            row_lower.append(np.full(H, -np.inf) if sign > 0 else lb_ev)
-            row_upper.append(ub_ev if sign > 0 else np.full(H, np.inf))
-            n_row += H
+    ``sum_s eta_c*dt*ch[s] <= hi_i - e0_i`` over the slots of i.
+    """
+    plain, ps = ms.plain, ms.plain_slots
+    r0 = rows.open(np.full(len(plain), -np.inf), ms.hi[plain] - ms.e0[plain])
+    plain_row = np.full(len(ms.e0), -1, dtype=np.int64)
+    plain_row[plain] = r0 + np.arange(len(plain))
+    rows.add(plain_row[ms.slot_v[ps]], cols.cols("ch", ps), ms.eta_c[ps] * ms.dt_s[ps])
 
+
+def target_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """Departure target of every vehicle i leaving inside the horizon [kWh], with the penalised slack ``u[i]``.
+
+    Stateful: ``e[last slot of i] + u[i] >= target_i``; plain: ``sum_s eta_c*dt*ch[s] + u[i] >= target_i - e0_i``.
+    """
+    tgt, m = ms.tgt, len(ms.tgt)
+    r0 = rows.open(np.where(ms.stateful[tgt], ms.e_tgt, ms.e_tgt - ms.e0[tgt]), np.full(m, np.inf))
+    tgt_row = np.full(len(ms.e0), -1, dtype=np.int64)
+    tgt_row[tgt] = r0 + np.arange(m)
+    st_t = tgt[ms.stateful[tgt]]
+    last_slot = ms.slot_start[1:][st_t] - 1
+    rows.add(tgt_row[st_t], cols.cols("e", ms.e_pos[last_slot]), 1.0)
+    ps = ms.plain_slots[ms.departs[ms.slot_v[ms.plain_slots]]]
+    rows.add(tgt_row[ms.slot_v[ps]], cols.cols("ch", ps), ms.eta_c[ps] * ms.dt_s[ps])
+    rows.add(r0 + np.arange(m), cols.cols("u"), 1.0)
+
+
+def _taper_cut_rows(
+    rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, ts: np.ndarray, extra: list[tuple[np.ndarray, float]]
+) -> None:
+    """Taper cuts ``ch[s] (+ extra terms) - slope*e[s-1] <= a`` [kW] for slots ``ts``.
+
+    On a vehicle's first slot ``e[s-1] = e0`` is a constant: ``ch[s] (+ extra) <= max(a + slope*e0, 0)``.
+    """
+    assert ms.cut is not None
+    kt = np.arange(len(ts))
+    a_s, slope_s = ms.cut[0][ms.slot_v[ts]], ms.cut[1][ms.slot_v[ts]]
+    upper = np.where(ms.first[ts], np.maximum(a_s + slope_s * ms.e0[ms.slot_v[ts]], 0.0), a_s)
+    r0 = rows.open(np.full(len(ts), -np.inf), upper)
+    rows.add(r0 + kt, cols.cols("ch", ts), 1.0)
+    for cols_extra, coef in extra:
+        rows.add(r0 + kt, cols_extra, coef)
+    later = ~ms.first[ts]
+    rows.add(r0 + kt[later], cols.cols("e", ms.e_pos[ts[later]] - 1), -slope_s[later])
+
+
+def dc_taper_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """DC charging curve of the tapered slots [kW]: ``ch[s] <= a_i + slope_i*e[s-1]`` (energy at the step's start)."""
+    _taper_cut_rows(rows, cols, ms, np.flatnonzero(ms.tapered[ms.slot_v]), [])
+
+
+def peak_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """Peak import per column t [kW]: ``imp[t] - z <= 0``."""
+    t = np.arange(ms.H)
+    r0 = rows.open(np.full(ms.H, -np.inf), np.zeros(ms.H))
+    rows.add(r0 + t, cols.cols("imp"), 1.0)
+    rows.add(r0 + t, cols.cols("z", np.zeros(ms.H, dtype=np.int64)), -1.0)
+
+
+def reserve_power_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, problem: ChargingProblem) -> None:
+    """The symmetric band within the power limits of each V2G-eligible slot [kW].
+
+    Up: ``ch[s] - dis[s] + r[s] <= cmax_i``; down: ``ch[s] - dis[s] - r[s] >= -dmax_i``.
+    """
+    ds = ms.dis_slots
+    k = np.arange(len(ds))
+    for sign in (1.0, -1.0):
+        if sign > 0:
+            r0 = rows.open(np.full(len(ds), -np.inf), problem.max_charge_kw[ms.slot_v[ds]].astype(float))
+        else:
+            r0 = rows.open(-problem.max_discharge_kw[ms.slot_v[ds]].astype(float), np.full(len(ds), np.inf))
+        rows.add(r0 + k, cols.cols("ch", ds), 1.0)
+        rows.add(r0 + k, cols.cols("dis"), -1.0)
+        rows.add(r0 + k, cols.cols("r"), sign)
+
+
+def reserve_taper_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """The upward band under the DC taper [kW]: ``ch[s] - dis[s] + r[s] <= a_i + slope_i*e[s-1]`` (tapered slots)."""
+    ds = ms.dis_slots
+    k = np.arange(len(ds))
+    sel = ms.tapered[ms.slot_v[ds]]
+    _taper_cut_rows(rows, cols, ms, ds[sel], [(cols.cols("dis", k[sel]), -1.0), (cols.cols("r", k[sel]), 1.0)])
+
+
+def reserve_energy_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, duration_h: float) -> None:
+    """Energy headroom for ``T_res = duration_h`` hours of full activation [kWh], per V2G-eligible slot.
+
+    Up: ``e[s] + eta_c*T_res*r[s] <= hi_i``; down: ``e[s] - T_res/eta_d*r[s] >= lo_i``.
+    """
+    ds = ms.dis_slots
+    e_cols = cols.cols("e", ms.e_pos[ds])
+    r0 = rows.open(np.full(len(ds), -np.inf), ms.hi[ms.slot_v[ds]])
+    rows.add(r0 + np.arange(len(ds)), e_cols, 1.0)
+    rows.add(r0 + np.arange(len(ds)), cols.cols("r"), ms.eta_c[ds] * duration_h)
+    r0 = rows.open(ms.lo[ms.slot_v[ds]], np.full(len(ds), np.inf))
+    rows.add(r0 + np.arange(len(ds)), e_cols, 1.0)
+    rows.add(r0 + np.arange(len(ds)), cols.cols("r"), -duration_h / ms.eta_d[ds])
+
+
+def reserve_site_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
+    """The fleet's band within the site limits per column t [kW].
+
+    Up: ``sum_s(ch - dis + r) <= max(I - net_base, 0)``; down: ``sum_s(ch - dis - r) >= min(-E - net_base, 0)``.
+    """
+    ds = ms.dis_slots
+    ub_ev = np.maximum(ms.imp_cap - ms.net_base, 0.0)
+    lb_ev = np.minimum(-ms.exp_cap - ms.net_base, 0.0)
+    for sign in (1.0, -1.0):
+        r0 = rows.open(np.full(ms.H, -np.inf), ub_ev) if sign > 0 else rows.open(lb_ev, np.full(ms.H, np.inf))
+        rows.add(r0 + ms.slot_t, cols.cols("ch"), 1.0)
+        rows.add(r0 + ms.slot_t[ds], cols.cols("dis"), -1.0)
+        rows.add(r0 + ms.slot_t[ds], cols.cols("r"), sign)
+
+
+def site_power_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, weight: float) -> None:
+    """The QP's scaled site power per column t [kW]: ``imp[t] - exp[t] - S*sigma[t] = 0``, ``S = 1/sqrt(w)``.
+
+    The exact quadratic ``w * sum_t c_t * (imp_t - exp_t)^2`` then is ``sum_t c_t * sigma_t^2`` (see
+    :func:`site_quadratic_hessian`).
+    """
+    t = np.arange(ms.H)
+    scale_kw = 1.0 / np.sqrt(weight)
+    r0 = rows.open(np.zeros(ms.H), np.zeros(ms.H))
+    rows.add(r0 + t, cols.cols("imp"), 1.0)
+    rows.add(r0 + t, cols.cols("exp"), -1.0)
+    rows.add(r0 + t, cols.cols("sigma"), -scale_kw)
+
+
+def site_quadratic_hessian(problem: ChargingProblem, ms: ModelSets, cols: ColumnLayout) -> sp.csc_matrix:
+    """Diagonal Hessian ``Q[sigma_t, sigma_t] = 2 c_t`` with ``c_t = dt_col[t]/dt`` [1].
+
+    ``c_t`` is the number of steps a merged move-blocking column stands for. A separable Hessian keeps HiGHS's
+    interior-point Newton system in normal-equation form (fast).
+    """
+    diag = 2.0 * ms.dt_col / problem.dt_h
+    sigma = cols.cols("sigma")
+    return sp.csc_matrix((diag, (sigma, sigma)), shape=(cols.n_col, cols.n_col))
+
+
+def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
+    """Assemble the sparse model of ``problem`` with ``objective`` (no Python loop over vehicles).
+
+    The columns are the blocks of :func:`column_layout`; the rows are the families below, in this order. A vehicle
+    that never discharges and holds no reserve ("plain") needs no energy variables (:func:`model_sets`): exact,
+    and it shrinks the model.
+    """
+    t_start = time.perf_counter()
+    ms = model_sets(problem, objective)
+    cols = column_layout(ms, objective)
+    col_lower, col_upper = column_bounds(problem, ms, cols)
+    cost = column_costs(ms, cols, objective)
+    rows = RowBuilder()
+    energy_balance_rows(rows, cols, ms)
+    site_balance_rows(rows, cols, ms)
+    plain_ceiling_rows(rows, cols, ms)
+    target_rows(rows, cols, ms)
+    if ms.tapered.any():
+        dc_taper_rows(rows, cols, ms)
+    if objective.peak_cost is not None:
+        peak_rows(rows, cols, ms)
+    if objective.reserve_revenue is not None:
+        reserve_power_rows(rows, cols, ms, problem)
+        if ms.tapered.any():
+            reserve_taper_rows(rows, cols, ms)
+        reserve_energy_rows(rows, cols, ms, objective.reserve_duration_h)
+        reserve_site_rows(rows, cols, ms)
     hessian = None
     if objective.site_quadratic:
-        # Exact quadratic ``w * sum_t c_t * s_t^2`` (c_t = dt_col/dt, the number of steps a merged move-blocking
-        # column stands for) on the site power s_t = imp_t - exp_t: one free column sigma_t per step with the row
-        # imp_t - exp_t - S * sigma_t = 0, S = 1/sqrt(w), so the Hessian is diagonal (2 c_t on sigma_t). A
-        # separable Hessian keeps HiGHS's interior-point Newton system in normal-equation form (fast).
-        scale_kw = 1.0 / np.sqrt(objective.site_quadratic)
-        o_s = n_col
-        cost = np.concatenate([cost, np.zeros(H)])
-        lower = np.concatenate([lower, np.full(H, -np.inf)])
-        upper = np.concatenate([upper, np.full(H, np.inf)])
-        add(n_row + np.arange(H), o_imp + np.arange(H), 1.0)
-        add(n_row + np.arange(H), o_exp + np.arange(H), -1.0)
-        add(n_row + np.arange(H), o_s + np.arange(H), -scale_kw)
-        row_lower.append(np.zeros(H))
-        row_upper.append(np.zeros(H))
-        n_row += H
-        n_col += H
-        diag = 2.0 * dt_col / problem.dt_h
-        hessian = sp.csc_matrix((diag, (o_s + np.arange(H), o_s + np.arange(H))), shape=(n_col, n_col))
-    r_all = np.concatenate(rows)
-    c_all = np.concatenate(cols)
-    v_all = np.concatenate(vals)
-    matrix = sp.csc_matrix((v_all, (r_all, c_all)), shape=(n_row, n_col))
+        site_power_rows(rows, cols, ms, objective.site_quadratic)
+        hessian = site_quadratic_hessian(problem, ms, cols)
     return FleetModel(
         problem=problem,
         objective=objective,
-        n_col=n_col,
-        n_row=n_row,
+        n_col=cols.n_col,
+        n_row=rows.n_row,
         cost=cost,
-        col_lower=lower,
-        col_upper=upper,
-        row_lower=np.concatenate(row_lower),
-        row_upper=np.concatenate(row_upper),
-        matrix=matrix,
+        col_lower=col_lower,
+        col_upper=col_upper,
+        row_lower=np.concatenate(rows.lower),
+        row_upper=np.concatenate(rows.upper),
+        matrix=rows.matrix(cols.n_col),
         hessian=hessian,
-        slot_vehicle=slot_v,
-        slot_col=slot_t,
-        dis_slots=dis_slots,
-        target_vehicles=tgt,
-        offsets={"ch": o_ch, "dis": o_dis, "e": o_e, "r": o_r, "imp": o_imp, "exp": o_exp, "z": o_z, "u": o_u},
+        slot_vehicle=ms.slot_v,
+        slot_col=ms.slot_t,
+        dis_slots=ms.dis_slots,
+        target_vehicles=ms.tgt,
+        layout=cols,
         build_s=time.perf_counter() - t_start,
     )
-
-
-@functools.cache
-def qp_solver() -> str:
-    """Default HiGHS QP solver: ``"hipo"`` (interior point) with ``highspy-extras`` installed, else ``"qpasm"``."""
-    return "hipo" if importlib.util.find_spec("highspy_extras") is not None else "qpasm"
-
-
-def solve(
-    model: FleetModel, time_limit_s: float = 600.0, solver: str = "choose", options: dict | None = None
-) -> Solution:
-    """Solve ``model`` with HiGHS; raise :class:`StrategyError` (scenario name, model status) unless optimal."""
-    t0 = time.perf_counter()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("time_limit", float(time_limit_s))
-    h.setOptionValue("threads", 1)
-    if model.hessian is None and solver != "choose":
-        h.setOptionValue("solver", solver)
-    elif model.hessian is not None:
-        chosen = qp_solver() if solver == "choose" else solver
-        h.setOptionValue("solver", chosen)
-        q = model.hessian.tocoo()
-        if chosen == "hipo" and np.all(q.row == q.col):
-            # A diagonal Hessian keeps the normal equations A (Q + D)^-1 A' sparse; HiPO's own choice (the
-            # augmented system) is 2-3x slower on these models (measured in docs/strategies.md).
-            h.setOptionValue("hipo_system", "normaleq")
-    for key, value in (options or {}).items():
-        h.setOptionValue(key, value)
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_col
-    lp.num_row_ = model.n_row
-    lp.col_cost_ = model.cost
-    lp.col_lower_ = model.col_lower
-    lp.col_upper_ = model.col_upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
-    a = model.matrix
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    lp.a_matrix_.num_col_ = model.n_col
-    lp.a_matrix_.num_row_ = model.n_row
-    if model.hessian is not None:
-        hm = highspy.HighsModel()
-        hm.lp_ = lp
-        q = model.hessian
-        hm.hessian_.dim_ = model.n_col
-        hm.hessian_.format_ = highspy.HessianFormat.kTriangular
-        hm.hessian_.start_ = q.indptr.astype(np.int32)
-        hm.hessian_.index_ = q.indices.astype(np.int32)
-        hm.hessian_.value_ = q.data
-        status = h.passModel(hm)
-    else:
-        status = h.passModel(lp)
-    name = model.problem.scenario_name or "<unnamed>"
-    if status == highspy.HighsStatus.kError:
-        raise StrategyError(f"scenario {name!r}: HiGHS rejected the model (status {status})")
-    h.run()
-    ms = h.getModelStatus()
-    if ms != highspy.HighsModelStatus.kOptimal:
-        raise StrategyError(
-            f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
-        )
-    x = np.asarray(h.getSolution().col_value)
-    obj = float(h.getInfo().objective_function_value)
-    solve_s = time.perf_counter() - t0
-    return _read_solution(model, x, obj, h.modelStatusToString(ms), solve_s)
-
-
-def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, solve_s: float) -> Solution:
-    p = model.problem
-    n, H = p.n_vehicles, p.n_steps
-    o = model.offsets
-    S = len(model.slot_vehicle)
-    sv, st = model.slot_vehicle, model.slot_col
-    ch = np.zeros((n, H))
-    dis = np.zeros((n, H))
-    res = np.zeros((n, H))
-    ch[sv, st] = np.maximum(x[o["ch"] : o["ch"] + S], 0.0)
-    ds = model.dis_slots
-    dis[sv[ds], st[ds]] = np.maximum(x[o["dis"] : o["dis"] + len(ds)], 0.0)
-    if o["imp"] - o["r"] > 0:
-        res[sv[ds], st[ds]] = np.maximum(x[o["r"] : o["imp"]], 0.0)
-    if model.hessian is not None:
-        # An interior-point solution (no crossover for QPs) leaves 1e-9 to 1e-5 kW on variables that are zero at the
-        # optimum; drop such discharges so that no phantom V2G energy is reported (dropping a discharge only
-        # raises the battery energy, never a shortfall; the projection keeps the ceiling).
-        dis[dis < QP_NOISE_KW] = 0.0
-    dt_col = col_dt(p)
-    eta_c = p.charge_efficiency[:, None]
-    eta_d = p.discharge_efficiency[:, None]
-    e_end = p.energy_kwh + ((eta_c * ch - dis / eta_d) * dt_col[None, :]).sum(axis=1)
-    unmet = np.zeros(n)
-    m = len(model.target_vehicles)
-    unmet[model.target_vehicles] = np.maximum(x[o["u"] : o["u"] + m], 0.0)
-    imp = x[o["imp"] : o["imp"] + H]
-    exp = x[o["exp"] : o["exp"] + H]
-    ub = model.col_upper[o["imp"] : o["imp"] + H]
-    return Solution(
-        power_kw=ch - dis,
-        charge_kw=ch,
-        discharge_kw=dis,
-        reserve_kw=res,
-        energy_end_kwh=e_end,
-        unmet_kwh=unmet,
-        import_kw=imp,
-        export_kw=exp,
-        objective=obj,
-        status=status,
-        build_s=model.build_s,
-        solve_s=solve_s,
-        n_col=model.n_col,
-        n_row=model.n_row,
-        site_active=imp >= ub - 1e-6 * max(1.0, float(np.max(ub, initial=1.0))),
-    )
-
-
-def project_to_physics(problem: ChargingProblem, power_kw: np.ndarray) -> tuple[np.ndarray, float]:
-    """Apply the simulator's per-vehicle limits to a schedule (loop over columns, vectorised over vehicles).
-
-    The bounds and the energy update are those of :mod:`evfleet.physics` (the simulator's engine uses the same
-    functions). Removes solver-tolerance excursions (~1e-7) so the simulator never has to clip; returns the
-    schedule and the largest adjustment [kW] (a diagnostic: it stays at tolerance level for an exact model).
-    """
-    n, H = power_kw.shape
-    dt_col = col_dt(problem)
-    conn = problem.connected()
-    out = np.where(conn, power_kw, 0.0)
-    if not problem.v2g:
-        out = np.maximum(out, 0.0)
-    e = problem.energy_kwh.astype(float).copy()
-    limits = problem.limits()
-    eta_c, eta_d = problem.charge_efficiency, problem.discharge_efficiency
-    worst = 0.0
-    for k in range(H):
-        dt = dt_col[k]
-        lower, upper = power_bounds_kw(limits, e, dt)
-        col = np.clip(out[:, k], lower, upper)
-        if n:
-            worst = max(worst, float(np.max(np.abs(col - out[:, k]))))
-        out[:, k] = col
-        e = next_energy_kwh(e, col, dt, eta_c, eta_d)
-    return out, worst
-
-
-def unmet_reasons_from_solution(problem: ChargingProblem, sol: Solution, tol_kwh: float = 1e-3) -> np.ndarray:
-    """Binding limit per vehicle with unmet slack: ``stay_too_short``, ``soc_window``, ``site_limit`` or ``""``."""
-    reach = problem.reachable_energy_kwh()
-    full_power = problem.energy_kwh + problem.charge_efficiency * problem.max_charge_kw * (
-        (problem.departure - problem.arrival) * problem.dt_h
-    )
-    conn = problem.connected()
-    not_full = sol.charge_kw < problem.max_charge_kw[:, None] - 1e-6
-    site_bound = (conn & not_full & sol.site_active[None, :]).any(axis=1)
-    reason = np.where(
-        problem.energy_ceiling_kwh < problem.energy_target_kwh - 1e-9,
-        "soc_window",
-        np.where(
-            full_power < problem.energy_target_kwh - 1e-9,
-            "stay_too_short",
-            np.where(site_bound | (reach < problem.energy_target_kwh - 1e-9), "site_limit", "strategy"),
-        ),
-    )
-    return np.where(sol.unmet_kwh > tol_kwh, reason, "").astype(object)

@@ -22,15 +22,9 @@ import numpy as np
 
 from evfleet.problem import ChargingPlan, ChargingProblem
 from evfleet.strategies.base import Strategy
-from evfleet.strategies.optim.model import (
-    Objective,
-    Solution,
-    build_model,
-    col_dt,
-    project_to_physics,
-    solve,
-    unmet_reasons_from_solution,
-)
+from evfleet.strategies.optim.diagnostics import project_to_physics, unmet_reasons_from_solution
+from evfleet.strategies.optim.highs import Solution, solve
+from evfleet.strategies.optim.model import Objective, build_model, col_dt
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.report import OnlineReport, SolveReport
 

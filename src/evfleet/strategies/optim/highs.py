@@ -1,0 +1,167 @@
+"""Solving a :class:`~evfleet.strategies.optim.model.FleetModel` with HiGHS and reading its solution.
+
+Units: power [kW], energy [kWh], objective [MAD], times [s].
+
+HiGHS gets the model as CSC arrays (one thread): dual simplex for LPs; for QPs its interior-point solver HiPO
+(optimality tolerance 1e-8; needs ``highspy-extras``), or its active-set solver ``qpasm`` where HiPO is not
+installed. A solver failure raises :class:`~evfleet.strategies.base.StrategyError` naming the scenario and the
+HiGHS model status. The solution is read back block by block through the model's
+:class:`~evfleet.strategies.optim.model.ColumnLayout`.
+
+References: HiGHS, Huangfu & Hall, "Parallelizing the dual revised simplex method", Math. Prog. Comp. 10 (2018);
+HiPO, Zanetti & Gondzio, "A factorisation-based regularised interior point method using the augmented system",
+arXiv:2508.04370 (2025).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+
+from evfleet._common.tolerances import QP_NOISE_KW
+from evfleet.strategies.base import StrategyError
+from evfleet.strategies.optim.model import FleetModel, col_dt
+
+__all__ = ["Solution", "qp_solver", "solve"]
+
+
+@dataclass
+class Solution:
+    """A solved model: setpoints (n, H) [kW] and diagnostics."""
+
+    power_kw: np.ndarray
+    charge_kw: np.ndarray
+    discharge_kw: np.ndarray
+    reserve_kw: np.ndarray
+    energy_end_kwh: np.ndarray
+    unmet_kwh: np.ndarray
+    import_kw: np.ndarray
+    export_kw: np.ndarray
+    objective: float
+    status: str
+    build_s: float
+    solve_s: float
+    n_col: int
+    n_row: int
+    site_active: np.ndarray
+
+
+@functools.cache
+def qp_solver() -> str:
+    """Default HiGHS QP solver: ``"hipo"`` (interior point) with ``highspy-extras`` installed, else ``"qpasm"``."""
+    return "hipo" if importlib.util.find_spec("highspy_extras") is not None else "qpasm"
+
+
+def solve(
+    model: FleetModel, time_limit_s: float = 600.0, solver: str = "choose", options: dict | None = None
+) -> Solution:
+    """Solve ``model`` with HiGHS; raise :class:`StrategyError` (scenario name, model status) unless optimal."""
+    t0 = time.perf_counter()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", float(time_limit_s))
+    h.setOptionValue("threads", 1)
+    if model.hessian is None and solver != "choose":
+        h.setOptionValue("solver", solver)
+    elif model.hessian is not None:
+        chosen = qp_solver() if solver == "choose" else solver
+        h.setOptionValue("solver", chosen)
+        q = model.hessian.tocoo()
+        if chosen == "hipo" and np.all(q.row == q.col):
+            # A diagonal Hessian keeps the normal equations A (Q + D)^-1 A' sparse; HiPO's own choice (the
+            # augmented system) is 2-3x slower on these models (measured in docs/strategies.md).
+            h.setOptionValue("hipo_system", "normaleq")
+    for key, value in (options or {}).items():
+        h.setOptionValue(key, value)
+    lp = highspy.HighsLp()
+    lp.num_col_ = model.n_col
+    lp.num_row_ = model.n_row
+    lp.col_cost_ = model.cost
+    lp.col_lower_ = model.col_lower
+    lp.col_upper_ = model.col_upper
+    lp.row_lower_ = model.row_lower
+    lp.row_upper_ = model.row_upper
+    a = model.matrix
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.a_matrix_.num_col_ = model.n_col
+    lp.a_matrix_.num_row_ = model.n_row
+    if model.hessian is not None:
+        hm = highspy.HighsModel()
+        hm.lp_ = lp
+        q = model.hessian
+        hm.hessian_.dim_ = model.n_col
+        hm.hessian_.format_ = highspy.HessianFormat.kTriangular
+        hm.hessian_.start_ = q.indptr.astype(np.int32)
+        hm.hessian_.index_ = q.indices.astype(np.int32)
+        hm.hessian_.value_ = q.data
+        status = h.passModel(hm)
+    else:
+        status = h.passModel(lp)
+    name = model.problem.scenario_name or "<unnamed>"
+    if status == highspy.HighsStatus.kError:
+        raise StrategyError(f"scenario {name!r}: HiGHS rejected the model (status {status})")
+    h.run()
+    ms = h.getModelStatus()
+    if ms != highspy.HighsModelStatus.kOptimal:
+        raise StrategyError(
+            f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
+        )
+    x = np.asarray(h.getSolution().col_value)
+    obj = float(h.getInfo().objective_function_value)
+    solve_s = time.perf_counter() - t0
+    return _read_solution(model, x, obj, h.modelStatusToString(ms), solve_s)
+
+
+def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, solve_s: float) -> Solution:
+    """Setpoints, reserve band, end energies, unmet energy and site flows of the solution ``x`` of ``model``."""
+    p = model.problem
+    n, H = p.n_vehicles, p.n_steps
+    cols = model.layout
+    sv, st = model.slot_vehicle, model.slot_col
+    ch = np.zeros((n, H))
+    dis = np.zeros((n, H))
+    res = np.zeros((n, H))
+    ch[sv, st] = np.maximum(x[cols.span("ch")], 0.0)
+    ds = model.dis_slots
+    dis[sv[ds], st[ds]] = np.maximum(x[cols.span("dis")], 0.0)
+    if cols.size["r"] > 0:
+        res[sv[ds], st[ds]] = np.maximum(x[cols.span("r")], 0.0)
+    if model.hessian is not None:
+        # An interior-point solution (no crossover for QPs) leaves 1e-9 to 1e-5 kW on variables that are zero at the
+        # optimum; drop such discharges so that no phantom V2G energy is reported (dropping a discharge only
+        # raises the battery energy, never a shortfall; the projection keeps the ceiling).
+        dis[dis < QP_NOISE_KW] = 0.0
+    dt_col = col_dt(p)
+    eta_c = p.charge_efficiency[:, None]
+    eta_d = p.discharge_efficiency[:, None]
+    e_end = p.energy_kwh + ((eta_c * ch - dis / eta_d) * dt_col[None, :]).sum(axis=1)
+    unmet = np.zeros(n)
+    unmet[model.target_vehicles] = np.maximum(x[cols.span("u")], 0.0)
+    imp = x[cols.span("imp")]
+    exp = x[cols.span("exp")]
+    ub = model.col_upper[cols.span("imp")]
+    return Solution(
+        power_kw=ch - dis,
+        charge_kw=ch,
+        discharge_kw=dis,
+        reserve_kw=res,
+        energy_end_kwh=e_end,
+        unmet_kwh=unmet,
+        import_kw=imp,
+        export_kw=exp,
+        objective=obj,
+        status=status,
+        build_s=model.build_s,
+        solve_s=solve_s,
+        n_col=model.n_col,
+        n_row=model.n_row,
+        site_active=imp >= ub - 1e-6 * max(1.0, float(np.max(ub, initial=1.0))),
+    )
