@@ -196,3 +196,20 @@ def test_tariff_loader_raises_only_its_error_type(key: str, value: object) -> No
     data[key] = value
     with contextlib.suppress(InputError):
         tariff_from_dict(data, "<fuzz>")
+
+
+@pytest.mark.parametrize(
+    "content", [b"hello, not a database\n", bytes(range(256)) * 20, b"SQLite format 3\x00" + b"\xff" * 4096]
+)
+def test_a_db_that_is_not_a_store_is_refused_before_anything_is_written(tmp_path: Path, content: bytes) -> None:
+    scenario = tmp_path / "in" / "scenario.json"
+    scenario.parent.mkdir()
+    scenario.write_text(json.dumps(base_scenario()), encoding="utf-8")
+    db = tmp_path / "bad.db"
+    db.write_bytes(content)
+    for args in (["run", str(scenario)], ["compare", str(scenario), "--strategies", "uncontrolled"], ["history"]):
+        extra = ["--out", str(tmp_path / "out")] if args[0] != "history" else []
+        res = runner.invoke(app, [*args, *extra, "--db", str(db)])
+        assert res.exit_code == 2 and "not an evfleet store" in res.output, (args, res.output)
+        assert not (tmp_path / "out").exists()
+    assert db.read_bytes() == content  # the file the user named is left as it was

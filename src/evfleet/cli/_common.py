@@ -22,6 +22,7 @@ from evfleet._common.text import terminal_safe
 __all__ = [
     "ENV_DEBUG",
     "app",
+    "check_store",
     "debug_enabled",
     "fail",
     "frequency_from_csv",
@@ -95,6 +96,15 @@ def user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             )
 
     return wrapper
+
+
+def check_store(db: str | None, no_store: bool) -> None:
+    """Open (and close) the run store a command will write to, so a bad ``--db`` fails before any output exists."""
+    if no_store:
+        return
+    from evfleet.store.runs import open_store
+
+    open_store(db).close()
 
 
 def parse_mapping(text: str | None, what: str, cast: Callable[[str], Any]) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from evfleet._common.errors import InputError
-from evfleet.cli._common import print_table, run_options, strategy_params, user_errors, with_frequency
+from evfleet.cli._common import check_store, print_table, run_options, strategy_params, user_errors, with_frequency
 
 __all__ = ["register"]
 
@@ -68,6 +68,7 @@ def register(app: typer.Typer) -> None:
             return compare_fleet_command(scenario, out, ",".join(names), opts, workers, scheduler,
                                          strategy_params(reserve_price, seed), db=db, store=not no_store)  # fmt: skip
         sc = with_frequency(load_scenario(scenario), frequency_csv)
+        check_store(db, no_store)
         started_at = utc_now()
         comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed))
         paths = write_comparison(comp, out)

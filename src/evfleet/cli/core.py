@@ -20,6 +20,7 @@ from evfleet._common.version import __version__
 from evfleet.cli._common import (
     ENV_DEBUG,
     app,
+    check_store,
     parse_mapping,
     print_kpis,
     print_table,
@@ -274,6 +275,7 @@ def run(
 
     sc = with_frequency(load_scenario(scenario), frequency_csv)
     params = strategy_params(reserve_price, seed).get(strategy, {})
+    check_store(db, no_store)
     started_at = utc_now()
     result = simulate(sc, strategy, run_options(mode, v2g, forecast_noise, horizon_h, seed), **params)
     kpis = compute_kpis(result)

@@ -101,6 +101,13 @@ class Store(StoreQueries, StoreLive):
         self.reader = make_engine(location, write=False) if location.sqlite_path is not None else self.engine
         try:
             self.revision = migrate(self.engine, self.reader, location)
+        except sa.exc.DatabaseError as exc:  # a --db that is not a database (or a damaged one): bad input
+            self.close()
+            if location.sqlite_path is not None:
+                raise StoreError(
+                    f"{location.display}: not an evfleet store (SQLite says: {exc.orig}); give another --db"
+                ) from None
+            raise StoreError(f"cannot open the store {location.display}: {exc.orig}") from None
         except Exception:
             self.close()
             raise
