@@ -90,3 +90,47 @@ def test_cli_reports_a_yaml_bomb_with_status_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["sweep", str(path), "--out", str(tmp_path / "out"), "--workers", "0"])
     assert res.exit_code == 2 and "not supported" in res.output
     assert not (tmp_path / "out").exists()
+
+
+def _scenario(**changes):
+    from scenario_corpus import base_scenario
+
+    data = base_scenario()
+    for path, value in changes.items():
+        node = data
+        *head, last = path.split(".")
+        for key in head:
+            node = node[key]
+        node[last] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "fragment"),
+    [
+        ({"n_steps": 2_000_000}, "field 'n_steps' must be an integer within 1-105120 (value 2000000)"),
+        ({"name": "depot\x1b[2J"}, "field 'name' must be a text of at most 200 characters, no control characters"),
+        ({"name": "x" * 5000}, "field 'name' must be a text of at most 200"),
+        ({"name": 5}, "field 'name' must be a text"),
+        ({"vehicles.model": ["Nissan Leaf", "bad\x07model", "Renault 5"]}, "field 'vehicles.model[1]'"),
+        ({"vehicles.note_kw": [1.0, float("nan"), 2.0]}, "field 'vehicles.note_kw[1]' must be a finite number"),
+    ],
+)
+def test_scenario_bounds_and_text_are_checked_at_load(changes: dict, fragment: str) -> None:
+    from evfleet.scenario import ScenarioError, scenario_from_dict
+
+    with pytest.raises(ScenarioError) as info:
+        scenario_from_dict(_scenario(**changes))
+    assert fragment in str(info.value)
+    assert len(str(info.value)) < 1000  # a huge value is not echoed whole
+
+
+def test_sessions_times_steps_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import evfleet.scenario as scenario_module
+    from evfleet.scenario import ScenarioError, scenario_from_dict
+
+    data = _scenario()  # 3 sessions x 4 steps = 12 cells
+    scenario_from_dict(data)
+    monkeypatch.setattr(scenario_module, "MAX_SESSION_STEPS", 10)
+    with pytest.raises(ScenarioError, match=r"field 'vehicles.id' must list at most .* sessions x steps.*\(value 3\)"):
+        scenario_from_dict(data)

@@ -4,6 +4,7 @@ receive control sequences from user-supplied names."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -38,7 +39,7 @@ def test_numbers_stay_numbers() -> None:
 
 
 def test_run_files_never_hold_a_formula_cell(tmp_path: Path) -> None:
-    names = EVIL[:-1]  # (a bare CR in a name breaks any CSV's rows: names with control characters are refused)
+    names = EVIL[:-2]  # names with control characters (tab, CR) are refused at load; the cell tests cover them
     d = scenario_dict(vehicles=[{"model": v, "id": f"v{i}"} for i, v in enumerate(names)], export_limit_kw=5.0)
     res = simulate(scenario_from_dict(d), "uncontrolled")
     write_run_outputs(res, tmp_path / "run")
@@ -54,38 +55,54 @@ def test_run_files_never_hold_a_formula_cell(tmp_path: Path) -> None:
 
 
 def test_terminal_output_escapes_control_characters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert terminal_safe("a\x1b[2Jb\x07\x9b") == "a\\x1b[2Jb\\x07\\x9b"
-    assert terminal_safe("line\nnext", keep_newlines=True) == "line\nnext"
-    isolated_env(tmp_path, monkeypatch)
-    d = scenario_dict()
-    d["name"] = "depot\x1b]0;pwned\x07\x1b[2J"
-    sc_path = tmp_path / "sc.json"
+    import sqlite3
+
     from evfleet.scenario import save_scenario
 
-    save_scenario(scenario_from_dict(d), sc_path)
+    assert terminal_safe("a\x1b[2Jb\x07\x9b") == "a\\x1b[2Jb\\x07\\x9b"
+    assert terminal_safe("line\nnext", keep_newlines=True) == "line\nnext"
+    db = isolated_env(tmp_path, monkeypatch)
+    sc_path = tmp_path / "sc.json"
+    save_scenario(scenario_from_dict(scenario_dict()), sc_path)
     res = runner.invoke(app, ["run", str(sc_path), "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
+    # a name holding control characters is refused at load, and the refusal itself shows it escaped
+    bad = json.loads(sc_path.read_text(encoding="utf-8"))
+    bad["name"] = "depot\x1b]0;pwned\x07"
+    (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
+    res = runner.invoke(app, ["run", str(tmp_path / "bad.json"), "--out", str(tmp_path / "out2")])
+    assert res.exit_code == 2 and "\x1b" not in res.output and "\\x1b]0;pwned" in res.output, res.output
+    # a store written by anything else: `history` still prints no control character
+    con = sqlite3.connect(str(db))
+    con.execute("UPDATE scenarios SET name = ?", ("depot\x1b]0;pwned\x07\x1b[2J",))
+    con.commit()
+    con.close()
     res = runner.invoke(app, ["history"])
     assert res.exit_code == 0 and "\x1b" not in res.output and "\x07" not in res.output
     assert "depot\\x1b]0;pwned" in res.output
 
 
-def test_a_failed_run_writes_nothing_to_out(tmp_path: Path) -> None:
-    """A value that cannot be written (a NaN in an optional per-session field breaks strict JSON) fails before any
-    file exists; an existing output folder keeps its files."""
-    d = scenario_dict()
-    d["vehicles"]["note_kw"] = [float("nan")]
-    res = simulate(scenario_from_dict(d), "uncontrolled")
+def test_a_failed_run_writes_nothing_to_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run whose files cannot all be made (here: the vehicle table fails after the site table was made) leaves
+    no file behind; an existing output folder keeps its files."""
+    import evfleet.results.run_files as run_files
+
+    res = simulate(scenario_from_dict(scenario_dict()), "uncontrolled")
     out = tmp_path / "run"
-    with pytest.raises(ValueError):
+
+    def broken(result):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(run_files, "vehicle_table", broken)
+    with pytest.raises(RuntimeError):
         write_run_outputs(res, out)
     assert not out.exists()
     out.mkdir()
     (out / "mine.txt").write_text("keep")
-    with pytest.raises(ValueError):
+    with pytest.raises(RuntimeError):
         write_run_outputs(res, out)
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]  # no partial run, no staging folder
-    good = simulate(scenario_from_dict(scenario_dict()), "uncontrolled")
-    paths = write_run_outputs(good, out)
+    monkeypatch.undo()
+    paths = write_run_outputs(res, out)
     assert sorted(paths) == ["events", "kpis", "scenario", "site", "trace", "vehicles"]
     assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in paths.values()), "mine.txt"])

@@ -27,6 +27,9 @@ from evfleet._common.files import write_text_atomic
 from evfleet.scenario_schema import (
     DEFAULT_TZ,
     FORMAT,
+    MAX_SESSION_STEPS,
+    MAX_SESSIONS,
+    MAX_TEXT_CHARS,
     Field,
     column_fields,
     cross_rules_after,
@@ -364,7 +367,15 @@ def _read_strings(values: Any, name: str, n: int, origin: str) -> np.ndarray:
         for i, x in enumerate(values):
             if not isinstance(x, str) or not x:
                 raise _err(name, i, x, "must be a non-empty string", origin)
+    for i, x in enumerate(values):
+        if not _plain_text(x):
+            raise _err(name, i, x[:80], f"must be at most {MAX_TEXT_CHARS} characters, no control characters", origin)
     return np.asarray(values, dtype=object)
+
+
+def _plain_text(x: str) -> bool:
+    """At most :data:`MAX_TEXT_CHARS` characters and no control character (a name is shown on terminals and pages)."""
+    return len(x) <= MAX_TEXT_CHARS and x.isprintable()
 
 
 def _read_names(values: Any, name: str, n: int, origin: str) -> np.ndarray:
@@ -380,6 +391,9 @@ def _read_values(values: Any, name: str, n: int, origin: str) -> np.ndarray:
     if not isinstance(values, list) or len(values) != n:
         raise _err(name, None, len(values) if isinstance(values, list) else values, f"must have length {n}", origin)
     arr = np.asarray(values)
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        i = int(np.flatnonzero(~np.isfinite(arr))[0])
+        raise _err(name, i, values[i], "must be a finite number (or text)", origin)
     return arr if arr.dtype.kind in "biuf" else np.asarray([str(x) for x in values], dtype=object)
 
 
@@ -447,6 +461,9 @@ def _read_vehicles(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str)
     if not isinstance(ids, list):
         raise _err(columns[0].path, None, type(ids).__name__, "must be a list", origin)
     n = len(ids)
+    if n > MAX_SESSIONS or n * int(refs["n_steps"]) > MAX_SESSION_STEPS:
+        raise _err(columns[0].path, None, n, f"must list at most {MAX_SESSIONS:,} sessions and at most "
+                   f"{MAX_SESSION_STEPS:,} sessions x steps (n_steps {refs['n_steps']})", origin)  # fmt: skip
     text = [f for f in columns if f.kind == "strings"]
     cols = {f.key: _read_strings(raw[f.key], f.path, n, origin) for f in text}
     for f in text:
@@ -488,6 +505,11 @@ def scenario_from_dict(data: Mapping[str, Any], origin: str = "") -> Scenario:
             got[f.key] = _READ_OBJECT[f.key](_read_object(f, value, origin), got, origin)
         elif f.kind == "zone":
             _check_zone(f, data.get(f.key, DEFAULT_TZ), origin)
+    name = data.get("name")
+    if not isinstance(name, str) or not _plain_text(name):
+        shown = name[:80] if isinstance(name, str) else name
+        raise _err("name", None, shown, f"must be a text of at most {MAX_TEXT_CHARS} characters, no control "
+                   "characters", origin)  # fmt: skip
     limits, site_extra = got["site"]
     required = {f.key for f in fields_in("") if f.required}  # Scenario attributes; the rest is kept in ``extra``
     return Scenario(

@@ -54,6 +54,13 @@ Kind = Literal[
 ]  # fmt: skip
 ARRAY_KINDS = ("numbers", "integers", "strings", "names", "values")
 
+#: Bounds of a scenario (docs/model.md): steps (a year of 5-min steps), sessions, sessions x steps (the simulator
+#: holds arrays of that size), length of a text (names, ids, models; control characters are refused too).
+MAX_N_STEPS = 105_120
+MAX_SESSIONS = 200_000
+MAX_SESSION_STEPS = 50_000_000
+MAX_TEXT_CHARS = 200
+
 
 @dataclass(frozen=True)
 class Range:
@@ -162,7 +169,7 @@ FIELDS: tuple[Field, ...] = (
     Field("name", "text", meaning="name of the scenario"),
     Field("start", "time", meaning="start of step 0; step t starts at `start + t·step_minutes`"),
     Field("step_minutes", "integer", "min", rule=Range(1, 1440), meaning="step length"),
-    Field("n_steps", "integer", "steps", rule=Range(1), meaning="T: every series has this length"),
+    Field("n_steps", "integer", "steps", rule=Range(1, MAX_N_STEPS), meaning="T: every series has this length"),
     Field("site", "object", meaning="the connection point"),
     Field("site.import_limit_kw", "number", "kW", rule=_GE0, meaning="largest import from the grid"),
     Field("site.export_limit_kw", "number", "kW", rule=_GE0, meaning="largest export to the grid"),
