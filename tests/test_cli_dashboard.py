@@ -68,3 +68,34 @@ def test_warm_up_fills_the_shared_caches_once(monkeypatch):
     state.warm_default_caches(50)
     assert len(calls) == first  # the second call is served from the cache
     st.cache_resource.clear()
+
+
+def test_other_machines_need_a_password_and_errors_stay_on_the_server(monkeypatch):
+    from evfleet.dashboard.launch import ENV_DASHBOARD_PASSWORD, MAX_UPLOAD_MB, is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.3.4.5")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.0.2.7") and not is_loopback("depot.example")
+    monkeypatch.delenv(ENV_DASHBOARD_PASSWORD, raising=False)
+    calls = []
+    monkeypatch.setattr("evfleet.dashboard.launch.run_server", lambda *a: calls.append(a))
+    res = runner.invoke(app, ["dashboard", "--host", "0.0.0.0"])
+    assert res.exit_code == 2 and ENV_DASHBOARD_PASSWORD in res.output and not calls
+    monkeypatch.setenv(ENV_DASHBOARD_PASSWORD, "s3cret")
+    res = runner.invoke(app, ["dashboard", "--host", "0.0.0.0", "--port", "8766"])
+    assert res.exit_code == 0 and calls == [(str(app_path()), 8766, "0.0.0.0")]
+    opts = dict(zip(*[iter(server_args(str(app_path()), 8600, "127.0.0.1")[2:])] * 2, strict=True))
+    assert opts["--client.showErrorDetails"] == "none" and opts["--server.maxUploadSize"] == str(MAX_UPLOAD_MB)
+
+
+def test_the_password_gate(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from evfleet.dashboard.launch import ENV_DASHBOARD_PASSWORD
+
+    monkeypatch.setenv(ENV_DASHBOARD_PASSWORD, "s3cret")
+    at = AppTest.from_file(str(app_path()), default_timeout=120).run()
+    assert not at.exception and len(at.text_input) == 1 and not at.metric  # nothing shown before the password
+    at.text_input[0].input("wrong").run()
+    assert at.error and not at.metric
+    at.text_input[0].input("s3cret").run()
+    assert not at.exception and at.metric  # the overview's cards

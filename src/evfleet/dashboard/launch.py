@@ -8,13 +8,26 @@ opens does not pay for them (measured in ``docs/dashboard.md``).
 from __future__ import annotations
 
 import importlib
+import ipaddress
+import os
 import sys
 import threading
 from pathlib import Path
 
 from evfleet._common.errors import InputError
 
-__all__ = ["WARM_MODULES", "app_path", "check_address", "dashboard_command", "run_server", "server_args", "warm_up"]
+__all__ = [
+    "ENV_DASHBOARD_PASSWORD",
+    "MAX_UPLOAD_MB",
+    "WARM_MODULES",
+    "app_path",
+    "check_address",
+    "dashboard_command",
+    "is_loopback",
+    "run_server",
+    "server_args",
+    "warm_up",
+]
 
 #: The dashboard's heavy modules, imported by the warm-up thread while the server starts (not at import time, so
 #: that ``evfleet --help`` and the server's start stay fast).
@@ -31,12 +44,35 @@ def app_path() -> Path:
     return Path(__file__).resolve().parent / "app.py"
 
 
+#: A password the dashboard asks for before showing anything (required to bind an address other than this
+#: machine's: the dashboard has no accounts of its own yet).
+ENV_DASHBOARD_PASSWORD = "EVFLEET_DASHBOARD_PASSWORD"
+#: Largest file a visitor may upload [MB] (scenarios, fleets).
+MAX_UPLOAD_MB = 16
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address of this machine only (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def check_address(port: int, host: str) -> None:
-    """Raise ``ValueError`` naming a bad ``--port`` or ``--host``."""
+    """Raise :class:`InputError` naming a bad ``--port`` or ``--host``, or a non-loopback ``--host`` without a
+    dashboard password (``EVFLEET_DASHBOARD_PASSWORD``)."""
     if not 1 <= port <= 65535:
         raise InputError(f"option '--port' must be within 1-65535 (value {port!r})")
     if not host or any(c.isspace() for c in host):
         raise InputError(f"option '--host' must be a host name or address (value {host!r})")
+    if not is_loopback(host) and not os.environ.get(ENV_DASHBOARD_PASSWORD):
+        raise InputError(
+            f"option '--host' {host!r} makes the dashboard reachable from other machines: set "
+            f"{ENV_DASHBOARD_PASSWORD} to a password first (visitors must give it), or bind 127.0.0.1"
+        )
 
 
 def dashboard_command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
@@ -64,6 +100,10 @@ def server_args(app: str, port: int, host: str) -> list[str]:
         "viewer",
         "--theme.base",
         "light",
+        "--client.showErrorDetails",
+        "none",  # visitors see a generic message; the details go to the server's log
+        "--server.maxUploadSize",
+        str(MAX_UPLOAD_MB),
     ]
 
 
