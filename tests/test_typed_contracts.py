@@ -40,8 +40,8 @@ from evfleet.gridquality.records import (
 )
 from evfleet.inputs.generate import generate_scenario
 from evfleet.results import pq_files, run_files
-from evfleet.results.pq_files import event_table, report_events
 from evfleet.results.alert_files import split_events
+from evfleet.results.pq_files import event_table, report_events
 from evfleet.results.run_files import load_run, write_run_outputs
 from evfleet.scenario import save_scenario
 from evfleet.simulation.simulate import simulate

@@ -128,7 +128,9 @@ class OperatorAlert:
             step = int(row["step"])
             value, limit = float(row["value"]), float(row["limit"])
         except (TypeError, ValueError) as exc:
-            raise InputError(f"field '{where}' has a bad time, step, value or limit ({exc}) (value {dict(row)!r})")
+            raise InputError(
+                f"field '{where}' has a bad time, step, value or limit ({exc}) (value {dict(row)!r})"
+            ) from None
         text = {k: "" if pd.isna(row[k]) else str(row[k]) for k in ("kind", "object", "unit", "severity",
                                                                      "reason", "action")}  # fmt: skip
         return cls(time, step, text["kind"], text["object"], value, limit, text["unit"], text["severity"],
@@ -237,7 +239,9 @@ def _nothing_to_do(result: RunResult, baseline: RunResult | None) -> list[Operat
     if not reason:
         v = sc.vehicles
         stay_h = (v.departure_step - v.arrival_step) * sc.dt_h
-        deliverable = np.minimum(v.energy_ceiling_kwh - v.energy_arrival_kwh, v.charge_efficiency * v.max_charge_kw * stay_h)
+        deliverable = np.minimum(
+            v.energy_ceiling_kwh - v.energy_arrival_kwh, v.charge_efficiency * v.max_charge_kw * stay_h
+        )
         need = np.maximum(v.energy_target_kwh - v.energy_arrival_kwh, 0.0)
         if sc.n_vehicles and bool(np.all(deliverable - need <= 1e-6 * np.maximum(need, 1.0))):
             reason = "no session has slack: every vehicle needs full power for its whole stay"

@@ -4,11 +4,12 @@
 adds :data:`ADDED_COLUMNS`: ``category`` (``grid_quality`` or ``operator``), ``kind`` (``state_change`` for a
 grid-quality event, else the alert kind of :data:`evfleet.analysis.alerts.ALERT_KINDS`), ``object``, ``unit``,
 ``reason``, ``action`` (for a grid-quality row: ``model estimate: <indicator> <previous> -> <state>`` and a
-pointer to the grid-quality page). An operator row also fills the grid columns: ``indicator`` = its kind, ``value`` = its
-quantity, ``limit``, ``state`` = its severity (``info``/``warning``/``critical``), ``previous_state`` empty. Rows
-are sorted by step (grid-quality events first within a step). :func:`split_events` reads the file back into the
-grid-quality rows (exactly ``EVENT_COLUMNS``) and the :class:`~evfleet.analysis.alerts.OperatorAlert` records; a
-file written before operator alerts existed (no ``category`` column) is all grid-quality rows.
+pointer to the grid-quality page). An operator row also fills the grid columns: ``indicator`` = its kind,
+``value`` = its quantity, ``limit``, ``state`` = its severity (``info``/``warning``/``critical``),
+``previous_state`` empty. Rows are sorted by step (grid-quality events first within a step).
+:func:`split_events` reads the file back into the grid-quality rows (exactly ``EVENT_COLUMNS``) and the
+:class:`~evfleet.analysis.alerts.OperatorAlert` records; a file written before operator alerts existed (no
+``category`` column) is all grid-quality rows.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def events_with_alerts(grid_events: pd.DataFrame | None, alerts: Sequence[Operat
         g["category"] = GRID_CATEGORY
         g["kind"] = "state_change"
         g["object"] = "site"
-        g["unit"] = [INDICATORS[str(i)][1] if str(i) in INDICATORS else "" for i in g["indicator"]]
+        # the indicator's unit ("" for the power factor, a ratio: "-" would be a formula-guarded cell)
+        g["unit"] = [INDICATORS[str(i)][1].strip("-") if str(i) in INDICATORS else "" for i in g["indicator"]]
         g["reason"] = [f"model estimate: {i} {p} -> {st}" for i, p, st in
                        zip(g["indicator"], g["previous_state"], g["state"], strict=True)]  # fmt: skip
         g["action"] = "see the grid-quality page (model estimates, not measurements)"
@@ -99,4 +101,3 @@ def split_events(df: pd.DataFrame) -> tuple[pd.DataFrame, list[OperatorAlert]]:
         rec = {**rec, "severity": rec.get("state")}
         alerts.append(OperatorAlert.from_row(rec, f"events[operator {i}]"))
     return grid, alerts
-

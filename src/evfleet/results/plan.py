@@ -156,7 +156,9 @@ def build_plan(result: RunResult) -> RunPlan:
             "n_sessions": counts,
             "energy_kwh": np.maximum(cp, 0.0).sum(axis=1) * sc.dt_h,
             "peak_kw": np.abs(cp).max(axis=1, initial=0.0),
-            "utilisation_pct": 100.0 * np.maximum(cp, 0.0).sum(axis=1) / np.maximum(layout.rating_kw * sc.n_steps, 1e-12),
+            "utilisation_pct": 100.0
+            * np.maximum(cp, 0.0).sum(axis=1)
+            / np.maximum(layout.rating_kw * sc.n_steps, 1e-12),
         }
     )
     return RunPlan(sc, result.strategy, result.options.mode, layout, vehicles, chargers, p, cp,
@@ -352,9 +354,11 @@ def setpoints_from_profiles(doc: Mapping[str, Any], scenario: Scenario) -> np.nd
         sched = cp["chargingSchedule"][0]
         start_s = (pd.Timestamp(sched["startSchedule"]) - t0).total_seconds()
         if start_s % step_s:
-            raise InputError(f"field 'profiles[{j}].startSchedule' must fall on a step (value {sched['startSchedule']!r})")
+            raise InputError(
+                f"field 'profiles[{j}].startSchedule' must fall on a step (value {sched['startSchedule']!r})"
+            )
         a = int(start_s // step_s)
-        b = a + int(math.ceil(int(sched.get("duration", 0)) / step_s))
+        b = a + math.ceil(int(sched.get("duration", 0)) / step_s)
         periods = sched["chargingSchedulePeriod"]
         starts = [a + int(p["startPeriod"]) // step_s for p in periods] + [b]
         for p, s0, s1 in zip(periods, starts[:-1], starts[1:], strict=True):
@@ -391,4 +395,3 @@ def plan_export(plan: RunPlan, fmt: str, dialect: str = "excel") -> bytes:
         return plan_csv(plan, dialect)
     data = plan_json(plan) if fmt == "json" else ocpp_profiles(plan)
     return (json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-

@@ -57,7 +57,7 @@ def events_table(report: PowerQualityReport) -> pd.DataFrame:
 
 
 def write_power_quality_files(report: PowerQualityReport, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``events.csv`` (keeping its operator alerts) and update ``site.csv`` and ``kpis.json`` of an existing run directory."""
+    """Write ``events.csv`` (keeping its operator alerts), update ``site.csv`` and ``kpis.json`` of a run directory."""
 
     out = Path(out_dir)
     site_path, kpi_path, ev_path = out / "site.csv", out / "kpis.json", out / "events.csv"
@@ -69,8 +69,9 @@ def write_power_quality_files(report: PowerQualityReport, out_dir: str | Path) -
     alerts = []  # the operator alerts already in events.csv are kept (their own category)
     if ev_path.exists():
         try:
-            _grid, alerts = split_events(pd.read_csv(ev_path, keep_default_na=False, na_values={"value": [""],
-                                                                                                "limit": [""]}))
+            _grid, alerts = split_events(
+                pd.read_csv(ev_path, keep_default_na=False, na_values={"value": [""], "limit": [""]})
+            )
         except pd.errors.EmptyDataError:
             alerts = []
     write_csv_atomic(events_with_alerts(events_table(report), alerts), ev_path)
