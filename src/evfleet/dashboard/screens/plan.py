@@ -95,7 +95,7 @@ with tab_c:
 st.subheader(t("plan_export", lang))
 dialects = ["excel-fr", "excel"] if lang == "fr" else ["excel", "excel-fr"]
 dialect = st.radio(t("plan_dialect", lang), dialects, format_func=lambda d: t(f"dialect_{d}", lang), horizontal=True,
-                   key="plan_dialect")  # fmt: skip
+                   key=f"plan_dialect_{lang}")  # fmt: skip
 base = f"{sc.name}_{ctrl.strategy}_plan"
 d1, d2, d3 = st.columns(3)
 d1.download_button(t("dl_plan_csv", lang), state.plan_file(ctrl, "csv", dialect), file_name=f"{base}.csv",
