@@ -81,12 +81,12 @@ def test_plan_page_tables_charts_and_exports(downloads):
     assert len(vt) == sc.n_vehicles
     np.testing.assert_allclose(
         vt["Expected at departure (%)"], 100 * res.soc[np.arange(sc.n_vehicles), sc.vehicles.departure_step]
-    )
+    )  # the table keeps full precision (formatted by the column config)
     assert len(at.get("plotly_chart")) >= 1
     csv_name = next(f for f in downloads if f.endswith("_plan.csv"))
     df = pd.read_csv(io.BytesIO(downloads[csv_name]))
     assert list(df.columns) == PLAN_CSV_COLUMNS and len(df) == sc.n_vehicles * sc.n_steps
-    np.testing.assert_allclose(df["setpoint_kw"].to_numpy().reshape(res.power_kw.shape), res.power_kw)
+    np.testing.assert_allclose(df["setpoint_kw"].to_numpy().reshape(res.power_kw.shape), res.power_kw, atol=1e-4)
     ocpp = json.loads(downloads[next(f for f in downloads if f.endswith("_plan_ocpp.json"))])
     assert ocpp["format"] == "evfleet.ocpp-profiles/1" and len(ocpp["profiles"]) == sc.n_vehicles
     # the French Excel dialect

@@ -18,21 +18,22 @@ pytestmark = [
 ]
 
 
-def test_plan_exports_download_in_chromium(tmp_path):
+@pytest.mark.parametrize("n", [100, 550])  # 550: above PLAN_EAGER_MAX_SESSIONS, built when clicked
+def test_plan_exports_download_in_chromium(tmp_path, n):
     with serve() as url, browser_page(1400, 1000) as page:
-        page.goto(f"{url}/plan?vehicles=100")
-        wait_ready(page, charts=1, timeout_ms=120_000)
+        page.goto(f"{url}/plan?vehicles={n}")
+        wait_ready(page, charts=1, timeout_ms=240_000)
         assert page.get_by_role("heading", name="Charging plan").count() == 1
-        with page.expect_download(timeout=60_000) as dl:
+        with page.expect_download(timeout=180_000) as dl:
             page.get_by_role("button", name="Plan CSV (vehicle × step)").click()
         path = tmp_path / dl.value.suggested_filename
         dl.value.save_as(path)
         assert path.name.endswith("_plan.csv")
         df = pd.read_csv(io.BytesIO(path.read_bytes()))
-        assert list(df.columns) == PLAN_CSV_COLUMNS and df["vehicle_id"].nunique() == 100
-        assert len(df) == 100 * df["step"].nunique()
-        with page.expect_download(timeout=60_000) as dl:
+        assert list(df.columns) == PLAN_CSV_COLUMNS and df["vehicle_id"].nunique() == n
+        assert len(df) == n * df["step"].nunique()
+        with page.expect_download(timeout=180_000) as dl:
             page.get_by_role("button", name="OCPP 2.0.1 charging profiles").click()
         doc = json.loads(Path(dl.value.path()).read_text(encoding="utf-8"))
-        assert doc["format"] == "evfleet.ocpp-profiles/1" and len(doc["profiles"]) == 100
+        assert doc["format"] == "evfleet.ocpp-profiles/1" and len(doc["profiles"]) == n
         assert {p["request"]["chargingProfile"]["chargingProfilePurpose"] for p in doc["profiles"]} == {"TxProfile"}

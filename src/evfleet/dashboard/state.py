@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -322,10 +323,20 @@ def _plan_export(key: str, strategy: str, mode: str, v2g: bool, fmt: str, dialec
     return plan_export(_plan, fmt, dialect)
 
 
-def plan_file(ctrl: Controls, fmt: str, dialect: str = "excel") -> bytes:
-    """The plan export (``evfleet plan --format fmt --dialect dialect``) of the current run."""
+#: Plans with more sessions than this are exported when the user clicks (a deferred download), not on each display.
+PLAN_EAGER_MAX_SESSIONS = 500
+
+
+def plan_file(ctrl: Controls, fmt: str, dialect: str = "excel") -> bytes | Callable[[], bytes]:
+    """The plan export (``evfleet plan --format fmt --dialect dialect``) of the current run: the bytes, or for a
+    plan of more than :data:`PLAN_EAGER_MAX_SESSIONS` sessions a function that builds them (cached) when the
+    download is clicked."""
     key, _ = current_scenario(ctrl)
-    return _plan_export(key, ctrl.strategy, ctrl.mode, ctrl.v2g, fmt, dialect, run_plan(ctrl))
+    plan = run_plan(ctrl)
+    args = (key, ctrl.strategy, ctrl.mode, ctrl.v2g, fmt, dialect, plan)
+    if len(plan.vehicles) > PLAN_EAGER_MAX_SESSIONS:
+        return lambda: _plan_export(*args)
+    return _plan_export(*args)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
