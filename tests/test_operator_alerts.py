@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from evfleet.analysis.alerts import ALERT_COLUMNS, alerts_frame, operator_alerts, subscribed_power_kva
@@ -156,3 +158,30 @@ def test_alerts_frame_columns_and_empty():
     df = alerts_frame(operator_alerts(res))
     assert list(df.columns) == ALERT_COLUMNS and len(df) >= 2
     json.dumps(df.assign(time=df["time"].astype(str)).to_dict(orient="records"))
+
+
+@given(st.lists(st.booleans(), max_size=60))
+def test_episodes_cover_exactly_the_true_steps(mask):
+    from evfleet.analysis.alerts import episodes
+
+    m = np.array(mask, dtype=bool)
+    starts, ends = episodes(m)
+    covered = np.zeros(len(m), dtype=bool)
+    for a, b in zip(starts, ends, strict=True):
+        assert a < b and not covered[a:b].any()
+        covered[a:b] = True
+        assert (a == 0 or not m[a - 1]) and (b == len(m) or not m[b])  # maximal runs
+    assert np.array_equal(covered, m)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 4), min_size=1, max_size=12), st.integers(1, 5))
+def test_connector_power_sums_its_sessions(conn, n_conn):
+    from evfleet.analysis.alerts import connector_power_kw
+
+    conn = np.minimum(np.array(conn), n_conn - 1)
+    p = np.random.default_rng(len(conn)).normal(size=(len(conn), 7))
+    out = connector_power_kw(p, conn, n_conn)
+    np.testing.assert_allclose(out.sum(axis=0), p.sum(axis=0))
+    for c in range(n_conn):
+        np.testing.assert_allclose(out[c], p[conn == c].sum(axis=0))

@@ -47,6 +47,7 @@ __all__ = [
     "OperatorAlert",
     "alerts_frame",
     "connector_power_kw",
+    "episodes",
     "operator_alerts",
     "subscribed_power_kva",
 ]
@@ -165,7 +166,7 @@ def connector_power_kw(power_kw: np.ndarray, session_connector: np.ndarray, n_co
     return out
 
 
-def _episodes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def episodes(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(start, end) step indices of the runs of True in ``mask`` (end exclusive)."""
     m = np.concatenate([[False], np.asarray(mask, dtype=bool), [False]])
     d = np.diff(m.astype(np.int8))
@@ -180,7 +181,7 @@ def _limit_alerts(result: RunResult, limit_kw: float, kind: str, what: str, acti
     sc = result.scenario
     site = np.asarray(result.site_kw, dtype=float)
     tol = max(_LIMIT_TOL_KW, _LIMIT_TOL_FRACTION * limit_kw)
-    starts, ends = _episodes(site >= limit_kw - tol)
+    starts, ends = episodes(site >= limit_kw - tol)
     times = sc.times
     end_times = times.append(pd.DatetimeIndex([times[-1] + pd.Timedelta(minutes=sc.step_minutes)]))
     out = []
@@ -275,7 +276,7 @@ def _charger_alerts(result: RunResult, layout: Any) -> list[OperatorAlert]:
     over = np.abs(connector_power_kw(result.power_kw, layout.session_connector, len(layout)))
     over_mask = over > layout.rating_kw[:, None] + POWER_EPS_KW
     for c in np.flatnonzero(over_mask.any(axis=1)).tolist():
-        starts, ends = _episodes(over_mask[c])
+        starts, ends = episodes(over_mask[c])
         for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
             out.append(
                 OperatorAlert(times[a], a, "charger_overloaded", str(labels[c]), float(over[c, a:b].max()),
