@@ -253,8 +253,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mad": ("MAD", "MAD"),
     "payback_target": ("target < 24 months", "objectif < 24 mois"),
     "savings_source": (
-        "Savings come from the simulation ({strategy} vs uncontrolled, {days:g} day(s) simulated).",
-        "Les économies viennent de la simulation ({strategy} vs non piloté, {days:g} jour(s) simulé(s)).",
+        "Savings come from the simulation ({strategy} vs uncontrolled, {days} day(s) simulated).",
+        "Les économies viennent de la simulation ({strategy} vs non piloté, {days} jour(s) simulé(s)).",
     ),
     "col_period": ("Tariff period", "Période tarifaire"),
     "col_price": ("Price (MAD/kWh)", "Prix (MAD/kWh)"),
@@ -402,8 +402,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "strategy_renewable_integration": ("Solar self-consumption", "Autoconsommation solaire"),
     "strategy_timer": ("Off-peak timer", "Minuterie heures creuses"),
     "strategy_desc_uncontrolled": (
-        "Charges every vehicle at full power from arrival until its target: the baseline the others are compared"
-        " with.",
+        "Charges every vehicle at full power from arrival until its target: the baseline the others are compared with.",
         "Charge chaque véhicule à pleine puissance dès son arrivée jusqu'à sa cible : la référence des autres "
         "stratégies.",
     ),
@@ -461,10 +460,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "ev_voltage_deviation_pct": ("voltage deviation [%]", "écart de tension [%]"),
     "ev_frequency_hz": ("frequency [Hz]", "fréquence [Hz]"),
     "assumptions_lang_note": (
-        "",
+        "Technical text of the grid-quality model, written in English by the computing module.",
         "Texte technique du modèle de qualité réseau, rédigé en anglais par le module de calcul.",
     ),
-    "sources_lang_note": ("", "Références citées dans leur langue d'origine."),
+    "sources_lang_note": ("References cited in their own language.", "Références citées dans leur langue d'origine."),
     "col_field": ("Figure", "Donnée"),
     "col_unit": ("Unit", "Unité"),
     "col_source_status": ("Status", "Statut"),
@@ -484,6 +483,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "csv_excel_fr": ("French Excel (; and ,)", "Excel français (; et ,)"),
     "ratio_limit_hover": ("× limit", "× limite"),
     "search_placeholder": ("Tesla, Nissan, …", "Tesla, Nissan, …"),
+    "choose_options": ("Choose options", "Choisir"),
+    "col_step": ("Step", "Pas"),
+    "src_sourced": ("sourced", "sourcé"),
+    "src_assumption": ("assumption", "hypothèse"),
+    "src_secondary": ("secondary", "secondaire"),
+    "src_user": ("user", "utilisateur"),
+    "strategies_about": ("What each strategy does", "Ce que fait chaque stratégie"),
 }
 
 
@@ -601,8 +607,10 @@ CLAUSE_FR: tuple[tuple[str, str], ...] = (
     (r"even h: 25 % of odd", "h pair : 25 % de l'impair"),
     (r"short-time allowance 1\.5 x limit", "tolérance de courte durée 1,5 × la limite"),
     (r", individual", ", individuel"),
-    (r"evfleet flag level \(no Moroccan PF rule located\)", "seuil d'alerte evfleet (aucune règle marocaine "
-     "sur le facteur de puissance trouvée)"),
+    (
+        r"evfleet flag level \(no Moroccan PF rule located\)",
+        "seuil d'alerte evfleet (aucune règle marocaine sur le facteur de puissance trouvée)",
+    ),
     (r"NEMA definition on phase currents", "définition NEMA sur les courants de phase"),
     (r"evfleet flag level", "seuil d'alerte evfleet"),
     (r"rated ([\d.]+) kVA", r"assigné \1 kVA"),

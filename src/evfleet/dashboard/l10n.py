@@ -163,7 +163,7 @@ def fmt_datetime(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:
     return _ts(x).strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
 
 
-def fmt_time(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:  # noqa: ARG001 (same in both)
+def fmt_time(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:
     """A time of day, 24-hour clock in both languages: ``06:30``."""
     return _ts(x).strftime("%H:%M")
 
