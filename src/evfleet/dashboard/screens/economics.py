@@ -10,7 +10,7 @@ from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
 from evfleet.dashboard.i18n import strategy_label, t
-from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct, mad_scale
+from evfleet.dashboard.l10n import display_frame, fmt_int, fmt_number, fmt_pct, mad_scale
 from evfleet.gridquality.records import Status
 
 ctrl = state.controls()
@@ -82,7 +82,14 @@ inputs = EconomicInputs(
     int(n_ch), float(capex), float(inst), float(soft), float(opex), int(op_days), int(life), float(rate) / 100.0
 )
 r = roi(inputs, base_k["net_cost_mad"], k["net_cost_mad"], days)
-st.caption(t("savings_source", lang, strategy=strategy_label(ctrl.strategy, lang), days=fmt_number(days, lang)))
+st.caption(
+    t(
+        "savings_source",
+        lang,
+        strategy=strategy_label(ctrl.strategy, lang),
+        days=fmt_int(days, lang) if float(days).is_integer() else fmt_number(days, lang),
+    )
+)
 pay = r.simple_payback_months
 pay_status = Status.CRITICAL if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
 inv_div, inv_unit = mad_scale(r.investment_mad)

@@ -11,7 +11,7 @@ import streamlit as st
 
 from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
-from evfleet.dashboard.i18n import t
+from evfleet.dashboard.i18n import STRINGS, t
 from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
 from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
 from evfleet.inputs.tariffs import list_tariffs
@@ -51,7 +51,13 @@ with tab_params, st.form("scenario_form"):
         index=steps.index(int(p["step_minutes"])) if int(p["step_minutes"]) in steps else 2,
         key="sc_step",
     )
-    profile = b2.selectbox(t("profile", lang), PROFILES, index=PROFILES.index(p["profile"]), key="sc_profile")
+    profile = b2.selectbox(
+        t("profile", lang),
+        PROFILES,
+        index=PROFILES.index(p["profile"]),
+        key="sc_profile",
+        format_func=lambda x: t(f"profile_{x}", lang) if f"profile_{x}" in STRINGS else x,
+    )
     tariffs = list_tariffs()
     tariff = b3.selectbox(
         t("tariff", lang), tariffs, index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0, key="sc_tariff"
