@@ -13,27 +13,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-ENGLISH_WORDS = frozenset(
-    (
-        "the of and with without from for by per at to is are not this that which every each all any none only when "
-        "where than be been it its your you here into over under after before while can could will would should peak "
-        "import export cost costs savings saving revenue degradation wear battery energy power load loading curve time "
-        "times limit limits vehicle vehicles charging charger chargers discharging discharge fleet strategy strategies "
-        "model models target departure arrival run runs step steps day days year years month months online offline live "
-        "uncontrolled price optimization shaving balancing filling grid renewable integration timer pass fail warning "
-        "critical good unbalance current voltage harmonic factor deviation frequency band rated ageing row odd even "
-        "allowance report download downloads upload results search mean unmet connected idle sweep sweeps share smart "
-        "software lifetime discount cash flow payback investment inputs quotes assumptions estimate simulated "
-        "simulation running paused language overview economics quality compliance indicator indicators value values "
-        "status state states previous event events log spectrum order choose apply error reset resume speed real "
-        "automatic same back generated file upload seed random start days minutes profile tariff composition window "
-        "floor ceiling unit link reference field figure figures weight popularity registrations sold site's what does "
-        "helps baseline compared full until spare urgent most reached minimises flattens cheap periods allowed paid "
-        "offers cuts starts begins simple "
-    ).split()  # noqa: SIM905 (a word list reads better as text)
-) - {"simple", "site", "mode", "pause", "info", "source", "type", "total", "net", "options", "optimal", "support",
-     "table", "phase", "clause", "sessions", "session", "points", "rate", "transformer", "europe", "or", "on", "a",
-     "an", "as", "figure", "figures", "profile", "simulation", "minutes", "composition"}  # fmt: skip
+_WORDS = """
+the of and with without from for by per at to is are not this that which every each all any none only when
+where than be been it its your you here into over under after before while can could will would should peak
+import export cost costs savings saving revenue degradation wear battery energy power load loading curve time
+times limit limits vehicle vehicles charging charger chargers discharging discharge fleet strategy strategies
+model models target departure arrival run runs step steps day days year years month months online offline live
+uncontrolled price optimization shaving balancing filling grid renewable integration timer pass fail warning
+critical good unbalance current voltage harmonic factor deviation frequency band rated ageing row odd even
+allowance report download downloads upload results search mean unmet connected idle sweep sweeps share smart
+software lifetime discount cash flow payback investment inputs quotes assumptions estimate simulated
+simulation running paused language overview economics quality compliance indicator indicators value values
+status state states previous event events log spectrum order choose apply error reset resume speed real
+automatic same back generated file upload seed random start days minutes profile tariff composition window
+floor ceiling unit link reference field figure figures weight popularity registrations sold site's what does
+helps baseline compared full until spare urgent most reached minimises flattens cheap periods allowed paid
+offers cuts starts begins simple
+"""
+#: words of the list that are French as well (or too short to judge)
+_ALSO_FRENCH = {"simple", "site", "mode", "pause", "info", "source", "type", "total", "net", "options", "optimal",
+                "support", "table", "phase", "clause", "sessions", "session", "points", "rate", "transformer",
+                "europe", "or", "on", "a", "an", "as", "figure", "figures", "profile", "simulation", "minutes",
+                "composition"}  # fmt: skip
+ENGLISH_WORDS = frozenset(_WORDS.split()) - _ALSO_FRENCH
 #: all-capitals English acronyms whose French differs (PF = FP, NPV = VAN)
 ENGLISH_ACRONYMS = frozenset({"PF", "NPV"})
 #: texts shown as they are in both languages (the language selector names its languages in their own words)
