@@ -49,6 +49,8 @@ __all__ = [
 #: French thousands separator (narrow no-break space): a number never breaks across lines.
 FR_THOUSANDS = "\u202f"
 DASH = "–"
+#: most decimals a significant-figure number shows (smaller magnitudes are shown as 0)
+MAX_DECIMALS = 4
 #: CSV dialect -> (field separator, decimal mark, encoding)
 CSV_DIALECTS: dict[str, tuple[str, str, str]] = {
     "standard": (",", ".", "utf-8"),
@@ -88,7 +90,7 @@ def _localise(text: str, lang: str) -> str:
 
 def fmt_number(x: float | int | None, lang: str = "en", sig: int | None = 3, decimals: int | None = None) -> str:
     """A number for display: ``sig`` significant figures (``10,696`` -> ``10,700``, ``0.50712`` -> ``0.507``,
-    ``25.3``) with thousands separators; ``decimals`` fixes the decimals instead. French: ``10 700``, ``0,507``
+    ``25.3``) with thousands separators, at most :data:`MAX_DECIMALS` decimals (``1.6e-12`` -> ``0``); ``decimals`` fixes the decimals instead. French: ``10 700``, ``0,507``
     (narrow no-break space, decimal comma, minus sign U+2212). ``None``/NaN/inf -> ``–``."""
     if _missing(x):
         return DASH
@@ -96,9 +98,11 @@ def fmt_number(x: float | int | None, lang: str = "en", sig: int | None = 3, dec
     if decimals is None:
         if sig is None:
             decimals = 0
+        elif abs(v) < 0.5 * 10**-MAX_DECIMALS:
+            v, decimals = 0.0, 0  # solver noise (1e-12 kWh) is zero on screen
         else:
             v = round_sig(v, sig)
-            decimals = _decimals_for(v, sig)
+            decimals = min(_decimals_for(v, sig), MAX_DECIMALS)
     text = f"{v:,.{decimals}f}"
     if text.startswith("-") and float(text.replace(",", "")) == 0:
         text = text[1:]  # no "-0"
