@@ -108,8 +108,10 @@ def test_live_mode_advances(url, page):
 TRUNCATED_JS = """() => [...document.querySelectorAll('[data-testid=stMetric]')].flatMap(card => {
   const box = card.getBoundingClientRect();
   return [card, ...card.querySelectorAll('*')]
-    .filter(el => el.clientWidth > 0 && (el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > box.right + 1))
-    .map(el => card.innerText.replace(/\\n/g, ' | ') + ' [' + el.tagName + ' ' + el.scrollWidth + '>' + el.clientWidth + ']');
+    .filter(el => el.clientWidth > 0
+      && (el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > box.right + 1))
+    .map(el => card.innerText.replace(/\\n/g, ' | ')
+      + ' [' + el.tagName + ' ' + el.scrollWidth + '>' + el.clientWidth + ']');
 })"""
 #: the visible text of the page: main area, sidebar, chart texts (SVG), tooltips are checked by AppTest
 TEXT_JS = """() => {

@@ -90,8 +90,9 @@ def _localise(text: str, lang: str) -> str:
 
 def fmt_number(x: float | int | None, lang: str = "en", sig: int | None = 3, decimals: int | None = None) -> str:
     """A number for display: ``sig`` significant figures (``10,696`` -> ``10,700``, ``0.50712`` -> ``0.507``,
-    ``25.3``) with thousands separators, at most :data:`MAX_DECIMALS` decimals (``1.6e-12`` -> ``0``); ``decimals`` fixes the decimals instead. French: ``10 700``, ``0,507``
-    (narrow no-break space, decimal comma, minus sign U+2212). ``None``/NaN/inf -> ``–``."""
+    ``25.3``) with thousands separators, at most :data:`MAX_DECIMALS` decimals (``1.6e-12`` -> ``0``);
+    ``decimals`` fixes the decimals instead. French: ``10 700``, ``0,507`` (narrow no-break space, decimal
+    comma, minus sign U+2212). ``None``/NaN/inf -> ``–``."""
     if _missing(x):
         return DASH
     v = float(x)
