@@ -65,6 +65,7 @@ def english_words(text: str) -> list[str]:
     text = re.sub(r"%?\{[^}]*\}", " ", text)  # Plotly hover placeholders, format fields
     text = re.sub(r"<[^>]+>", " ", text)  # HTML tags in titles
     text = re.sub(r"`[^`]*`", " ", text)  # commands quoted in code
+    text = re.sub(r"«[^»]*»", " ", text)  # identifiers quoted in French (file columns)
     chunks = [c for c in re.split(r"\s+", text) if c and not re.search(r"[\d_.=/:@\\]", c.strip(".,;:()"))]
     found = []
     for chunk in chunks:

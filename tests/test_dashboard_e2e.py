@@ -115,13 +115,14 @@ TRUNCATED_JS = """() => [...document.querySelectorAll('[data-testid=stMetric]')]
 })"""
 #: the visible text of the page: main area, sidebar, chart texts (SVG), tooltips are checked by AppTest
 TEXT_JS = """() => {
+  const icons = new Set([...document.querySelectorAll('[data-testid=stIconMaterial]')].map(i => i.textContent));
   const parts = [];
   for (const sel of ['[data-testid=stMain]', '[data-testid=stSidebar]']) {
     const el = document.querySelector(sel);
     if (el) parts.push(...el.innerText.split('\\n'));
   }
   parts.push(...[...document.querySelectorAll('.js-plotly-plot .main-svg text')].map(t => t.textContent));
-  return parts.filter(x => x.trim());
+  return parts.filter(x => x.trim() && !icons.has(x.trim()));  // icon ligatures ("upload") are not words
 }"""
 #: page path -> charts to wait for
 PAGES = {"": 2, "economics": 2, "fleet": 2, "strategies": 0, "grid_quality": 2, "scenario": 0}

@@ -289,7 +289,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "apply": ("Apply", "Appliquer"),
     "upload": ("Upload", "Importer"),
     "upload_scenario": ("Scenario file (JSON, evfleet.scenario/1)", "Fichier scénario (JSON, evfleet.scenario/1)"),
-    "upload_fleet": ("Fleet CSV (columns `model`, `count`)", "CSV de flotte (colonnes `model`, `count`)"),
+    "upload_fleet": ("Fleet CSV (columns `model`, `count`)", "CSV de flotte (colonnes « model » et « count »)"),
     "use_generated": ("Back to the generated scenario", "Revenir au scénario généré"),
     "downloads": ("Downloads", "Téléchargements"),
     "dl_scenario": ("Scenario (JSON)", "Scénario (JSON)"),

@@ -487,6 +487,23 @@ def kpi_row(cards: list[KpiCard], per_row: int = 6) -> None:
             )
 
 
+#: Streamlit writes the file uploader's button and size line in English whatever the page's language; on a
+#: French page they are replaced by French text (CSS: the English text hidden, the French one generated).
+FRENCH_CHROME_CSS = """<style>
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p { display: none; }
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer]::after { content: "Parcourir"; }
+[data-testid=stFileUploaderDropzoneInstructions] > div > span { display: none; }
+[data-testid=stFileUploaderDropzoneInstructions] > div::after {
+  content: "16 Mo au plus par fichier"; font-size: 0.875rem; opacity: 0.7; }
+</style>"""
+
+
+def french_chrome(lang: str) -> None:
+    """On a French page, Streamlit's own English texts (file uploader) in French."""
+    if lang == "fr":
+        st.html(FRENCH_CHROME_CSS)
+
+
 def assumptions_expander(assumptions: Any, lang: str) -> None:
     """The grid-quality model's assumptions in an expander. The text is written in English by
     :mod:`evfleet.gridquality`; a French page says so and marks the block ``lang="en"``."""
