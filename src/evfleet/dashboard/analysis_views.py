@@ -173,7 +173,7 @@ def spectrum_figure(spectrum: pd.DataFrame, lang: str, source: str = "", height:
             marker={"symbol": "line-ew-open", "size": 16, "color": "#d62728", "line": {"width": 3}},
         )
     )
-    title = f"{t('spectrum', lang)} · {t('model_estimate', lang)}"
+    title = f"{t('spectrum', lang)}<br><sup>{t('model_estimate', lang)}</sup>"  # two lines: fits half a page
     layout = {**LAYOUT, "hovermode": "closest"}
     fig.update_layout(
         **layout,
@@ -188,6 +188,7 @@ def spectrum_figure(spectrum: pd.DataFrame, lang: str, source: str = "", height:
         },
         yaxis_title=t("pct_il", lang),
     )
+    fig.update_layout(margin={"t": 75})
     return fig
 
 
@@ -239,9 +240,11 @@ def pf_unbalance_figure(
         if unbalance_limit is not None:
             fig.add_hline(y=unbalance_limit, line_dash="dash", line_color="#d62728", row=2, col=1)
     fig.update_layout(
-        **LAYOUT, height=height, title={"text": f"{t('pf_unbalance', lang)} · {t('model_estimate', lang)}", "x": 0}
+        **LAYOUT,
+        height=height,
+        title={"text": f"{t('pf_unbalance', lang)}<br><sup>{t('model_estimate', lang)}</sup>", "x": 0},
     )
-    fig.update_layout(margin={"b": 110})
+    fig.update_layout(margin={"b": 110, "t": 90})
     return fig
 
 

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
+
 __all__ = [
     "CSV_DIALECTS",
     "FR_THOUSANDS",
@@ -260,8 +262,6 @@ def display_frame(
 def csv_text(df: pd.DataFrame, dialect: str = "standard") -> str:
     """A table as CSV text: ``standard`` (``,`` and ``.``) or ``excel_fr`` (``;`` and ``,``); no index."""
     if dialect not in CSV_DIALECTS:
-        from evfleet._common.errors import InputError
-
         raise InputError(f"field 'dialect' must be one of {', '.join(CSV_DIALECTS)} (value {dialect!r})")
     sep, dec, _ = CSV_DIALECTS[dialect]
     return df.to_csv(index=False, sep=sep, decimal=dec)

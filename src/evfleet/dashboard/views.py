@@ -572,9 +572,10 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
     fig.update_layout(
         **layout,
         height=height,
-        title={"text": f"{t('radar', lang)} · {t('model_estimate', lang)}", "x": 0},
+        title={"text": f"{t('radar', lang)}<br><sup>{t('model_estimate', lang)}</sup>", "x": 0},
         polar={"radialaxis": {"range": [0, max([1.2, *shown]) if shown else 1.2]}},
     )
+    fig.update_layout(margin={"t": 75})
     return fig
 
 
