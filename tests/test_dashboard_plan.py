@@ -119,5 +119,5 @@ def test_overview_shows_the_operator_alerts_first_and_neutral_grid_quality_cards
     shown = _table(at, "What to do")
     assert len(shown) == min(5, len(alerts))
     assert set(shown["Alert"]) <= {t(f"alert_{a.kind}", "en") for a in alerts}
-    tdd = next(m for m in at.metric if m.label == t("tdd", "en"))
+    tdd = next(m for m in at.metric if m.label == t("card_tdd_pct", "en"))
     assert tdd.proto.delta == t("model_estimate_card", "en")  # no alarm colour on model estimates

@@ -30,6 +30,7 @@ if _password and not st.session_state.get("_authenticated"):  # required to serv
     st.stop()
 ctrl = state.sidebar()
 lang = ctrl.lang
+state.french_chrome(lang)
 PAGES = [
     ("overview", "page_overview", ":material/dashboard:"),
     ("fleet", "page_fleet", ":material/electric_car:"),
