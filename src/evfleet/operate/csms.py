@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import inspect
 import json
 import logging
 import re
@@ -30,17 +32,22 @@ from typing import Any
 from urllib.parse import unquote
 
 from ocpp import messages as ocpp_messages
-from ocpp.exceptions import OCPPError, SecurityError, TypeConstraintViolationError
+from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
+from ocpp.exceptions import NotImplementedError as OcppNotImplementedError
+from ocpp.exceptions import NotSupportedError, OCPPError, SecurityError, TypeConstraintViolationError
 from ocpp.messages import Call, CallError, MessageType, unpack, validate_payload
 from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result as result16
+from ocpp.v16.enums import Action as Action16
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result as result201
+from ocpp.v201.enums import Action as Action201
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, NegotiationError
 
 from evfleet.operate.registry import Evse, Registry, Station, iso, parse_time
+from evfleet.operate.schemas import validate_call
 from evfleet.operate.security import parse_basic_auth
 
 __all__ = ["MAX_ERRORS_PER_MINUTE", "CentralSystem", "OperatorCallError", "StationLink"]
@@ -144,6 +151,40 @@ class StationLink:
         elif msg.message_type_id in (MessageType.CallResult, MessageType.CallError):
             self._response_queue.put_nowait(msg)  # type: ignore[attr-defined]
 
+    async def _handle_call(self, msg: Call) -> None:
+        """Answer a station's call: the ``ocpp`` library's ``ChargePoint._handle_call`` with the redundant work
+        removed (measured in ``benchmarks/bench_ocpp.py``, ``docs/operate.md``). The call's payload is schema-checked
+        **once** (:func:`evfleet.operate.schemas.validate_call`: a compiled check, the library's own on a failure); the answer, which evfleet builds itself from the library's typed
+        ``call_result`` dataclasses, is not re-validated on every frame (the tests' stations are ``ocpp`` library
+        clients, which check every answer they get against the schema); key case conversion is memoised per key (same rules:
+        the library's own functions) and handler signatures are read once per handler."""
+        handlers = self.route_map.get(msg.action)  # type: ignore[attr-defined]
+        if handlers is None or "_on_action" not in handlers:
+            _raise_unknown_action(msg.action, self._ocpp_version)
+        if not handlers.get("_skip_schema_validation", False):
+            await validate_call(msg, self._ocpp_version)  # compiled check, the library's for the CallError
+        kwargs = _to_snake(msg.payload)
+        handler = handlers["_on_action"]
+        try:
+            response = handler(**kwargs, call_unique_id=msg.unique_id) if _wants_id(handler) else handler(**kwargs)
+            if inspect.isawaitable(response):
+                response = await response
+        except Exception as error:  # a handler's bug: InternalError to the station, the connection stays up
+            LOG.exception("station %s: error while handling %s", self.station.id, msg.action)
+            await self._send(msg.create_call_error(error).to_json())  # type: ignore[attr-defined]
+            return
+        payload = _to_camel(remove_nones(serialize_as_dict(response)))
+        await self._send(msg.create_call_result(payload).to_json())  # type: ignore[attr-defined]
+        after_handler = handlers.get("_after_action")
+        if after_handler is not None:
+            done = (
+                after_handler(**kwargs, call_unique_id=msg.unique_id)
+                if _wants_id(after_handler)
+                else after_handler(**kwargs)
+            )
+            if inspect.isawaitable(done):
+                asyncio.ensure_future(done)
+
     # -- central-system initiated calls ----------------------------------------------------------------
 
     async def raw_call(self, action: str, payload: dict[str, Any], timeout_s: float) -> tuple[str, dict[str, Any]]:
@@ -226,6 +267,54 @@ class StationLink:
 
     def _tx_started(self) -> None:
         self.registry.emit("replan", "plug_in")
+
+
+def _raise_unknown_action(action: str, version: str) -> None:
+    """``NotImplemented`` for an action of the version without a handler, ``NotSupported`` for an unknown one."""
+    known = Action16 if version == "1.6" else Action201
+    try:
+        known(action)
+    except ValueError:
+        raise NotSupportedError(details={"cause": f"{action} not supported by OCPP{version}."}) from None
+    raise OcppNotImplementedError(details={"cause": f"No handler for {action} registered."})
+
+
+@functools.lru_cache(maxsize=4096)
+def _snake_key(key: str) -> str:
+    return next(iter(camel_to_snake_case({key: None})))
+
+
+@functools.lru_cache(maxsize=4096)
+def _camel_key(key: str) -> str:
+    return next(iter(snake_to_camel_case({key: None})))
+
+
+def _to_snake(data: Any) -> Any:
+    """``camel_to_snake_case`` of the ``ocpp`` library, memoised per key."""
+    if isinstance(data, dict):
+        return {_snake_key(k): _to_snake(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_to_snake(v) for v in data]
+    return data
+
+
+def _to_camel(data: Any) -> Any:
+    """``snake_to_camel_case`` of the ``ocpp`` library, memoised per key."""
+    if isinstance(data, dict):
+        return {_camel_key(k): _to_camel(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_to_camel(v) for v in data]
+    return data
+
+
+def _wants_id(handler: Callable[..., Any]) -> bool:
+    """Whether a handler takes ``call_unique_id`` (read once per handler function, not per station)."""
+    return _function_wants_id(getattr(handler, "__func__", handler))
+
+
+@functools.lru_cache(maxsize=512)
+def _function_wants_id(fn: Callable[..., Any]) -> bool:
+    return "call_unique_id" in inspect.signature(fn).parameters
 
 
 def _guess_id(raw: str | bytes) -> str:
@@ -583,6 +672,7 @@ class CentralSystem:
             process_request=self._process_request,
             ssl=self.ssl_context(),
             max_size=self.config.ocpp.max_message_bytes,
+            compression=None,  # no permessage-deflate: OCPP frames are small and compressing them cost ~10% CPU
             ping_interval=30,
             ping_timeout=30,
             close_timeout=5,
