@@ -87,6 +87,7 @@ class StationLink:
         self.registry = csms.registry
         self.connection = connection
         self._errors: deque[float] = deque()
+        self._after_tasks: set[asyncio.Future[Any]] = set()
         self.frames_received = 0
 
     # -- framing ---------------------------------------------------------------------------------------
@@ -152,12 +153,13 @@ class StationLink:
             self._response_queue.put_nowait(msg)  # type: ignore[attr-defined]
 
     async def _handle_call(self, msg: Call) -> None:
-        """Answer a station's call: the ``ocpp`` library's ``ChargePoint._handle_call`` with the redundant work
-        removed (measured in ``benchmarks/bench_ocpp.py``, ``docs/operate.md``). The call's payload is schema-checked
-        **once** (:func:`evfleet.operate.schemas.validate_call`: a compiled check, the library's own on a failure); the answer, which evfleet builds itself from the library's typed
-        ``call_result`` dataclasses, is not re-validated on every frame (the tests' stations are ``ocpp`` library
-        clients, which check every answer they get against the schema); key case conversion is memoised per key (same rules:
-        the library's own functions) and handler signatures are read once per handler."""
+        """Answer a station's call: the ``ocpp`` library's ``ChargePoint._handle_call`` without its redundant work
+        (measured in ``benchmarks/bench_ocpp.py``, ``docs/operate.md``). The call's payload is schema-checked
+        **once** (:func:`evfleet.operate.schemas.validate_call`: a compiled check, the library's own on a failure).
+        The answer, which evfleet builds from the library's typed ``call_result`` dataclasses, is not re-validated
+        on every frame (the tests' stations are ``ocpp`` library clients, which check every answer against its
+        schema). Key case conversion is memoised per key (the library's own rules) and handler signatures are read
+        once per handler function."""
         handlers = self.route_map.get(msg.action)  # type: ignore[attr-defined]
         if handlers is None or "_on_action" not in handlers:
             _raise_unknown_action(msg.action, self._ocpp_version)
@@ -183,7 +185,9 @@ class StationLink:
                 else after_handler(**kwargs)
             )
             if inspect.isawaitable(done):
-                asyncio.ensure_future(done)
+                task = asyncio.ensure_future(done)
+                self._after_tasks.add(task)
+                task.add_done_callback(self._after_tasks.discard)
 
     # -- central-system initiated calls ----------------------------------------------------------------
 
