@@ -71,7 +71,11 @@ evses = sa.Table(
     sa.Column("evse_id", sa.Integer, primary_key=True),
     sa.Column("max_power_kw", sa.Float, nullable=False),
     sa.Column("phases", sa.Integer, nullable=False, default=3),
+    sa.Column("bidirectional", sa.Boolean, nullable=False, default=False),  # declared V2X (discharge) capable
 )
+
+#: Columns added after a table's first release: (table, column, SQL type and default), added to older stores.
+_ADDED_COLUMNS = (("op_evses", "bidirectional", "BOOLEAN NOT NULL DEFAULT 0"),)
 
 connectors = sa.Table(
     "op_connectors",
@@ -227,6 +231,11 @@ class OperateDB:
             cur.close()
 
         METADATA.create_all(self.engine)
+        with self.engine.begin() as conn:  # a store made by an earlier evfleet: add the newer columns
+            for table, column, decl in _ADDED_COLUMNS:
+                have = {r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self.flush_interval_s = flush_interval_s
         self.batch_rows = batch_rows
         self._queue: queue.Queue[Any] = queue.Queue()

@@ -65,6 +65,8 @@ class SimEV:
     target_soc: float
     efficiency: float = 0.92
     refused: bool = False
+    max_discharge_kw: float = 0.0  # V2G: what it can feed back [kW] (0: charge only)
+    soc_min: float = 0.1  # it never discharges below this SOC
 
 
 @dataclass
@@ -80,7 +82,8 @@ class SimConnector:
     tx_profile_kw: float | None = None
     tx_default_kw: float | None = None
     meter_wh: float = 0.0
-    power_kw: float = 0.0
+    export_wh: float = 0.0  # energy fed back (V2G) [Wh]
+    power_kw: float = 0.0  # negative while discharging
     started_reported: bool = False
 
 
@@ -100,6 +103,7 @@ class SimStation:
     answer: str = "Accepted"
     silent: bool = False
     clock_skew_s: float = 0.0
+    bidirectional: bool = False  # V2X capable (2.0.1): a negative TxProfile limit is a discharge setpoint
     online: bool = False
     booted: bool = False
     boot_status: str | None = None
@@ -123,13 +127,17 @@ class SimStation:
             prof = c.tx_profile_kw if c.tx_profile_kw is not None else c.tx_default_kw
             if prof is None:
                 prof = self.tx_default_kw
+            if prof is not None and prof < 0:  # a discharge setpoint (only installed on a bidirectional station)
+                can = min(c.max_kw, c.ev.max_discharge_kw)
+                lim[i] = max(prof, -can) if (c.ev.soc - c.ev.soc_min) * c.ev.battery_kwh > 1e-6 else 0.0
+                continue
             if prof is not None:
                 p = min(p, prof)
             room = (c.ev.soc_max - c.ev.soc) * c.ev.battery_kwh
             lim[i] = max(p, 0.0) if room > 1e-6 else 0.0
-        total = lim.sum()
+        total = np.maximum(lim, 0.0).sum()
         if self.station_max_kw is not None and total > self.station_max_kw:
-            lim *= self.station_max_kw / total
+            lim = np.where(lim > 0, lim * self.station_max_kw / total, lim)
         return lim
 
     def step(self, dt_real_s: float, speed: float) -> float:
@@ -142,6 +150,10 @@ class SimStation:
                 e = p * dt_h
                 c.meter_wh += e * 1000.0
                 c.ev.soc = min(c.ev.soc + c.ev.efficiency * e / c.ev.battery_kwh, c.ev.soc_max)
+            elif c.ev is not None and p < 0:
+                e = -p * dt_h  # fed back [kWh]; the battery gives e / efficiency
+                c.export_wh += e * 1000.0
+                c.ev.soc = max(c.ev.soc - e / c.ev.efficiency / c.ev.battery_kwh, c.ev.soc_min)
         return float(lim.sum())
 
     # -- profiles --------------------------------------------------------------------------------------------
@@ -169,6 +181,8 @@ class SimStation:
                     return "Rejected"
                 conn.tx_default_kw = kw
             return "Accepted"
+        if kw < 0 and not (self.bidirectional and self.version == "2.0.1" and purpose == "TxProfile"):
+            return "Rejected"  # a charge-only station: a negative limit makes no sense to it
         if purpose == "TxProfile":
             conn = self.connector(target_id)
             if conn is None or conn.ev is None:
@@ -199,7 +213,7 @@ class SimStation:
             return None
 
     def meter_payload(self, c: SimConnector) -> Any:
-        amps = c.power_kw * 1000.0 / (VOLTAGE_V * c.phases) if c.phases else 0.0
+        amps = abs(c.power_kw) * 1000.0 / (VOLTAGE_V * c.phases) if c.phases else 0.0
         soc = None if c.ev is None else round(c.ev.soc * 100.0, 1)
         if self.version == "1.6":
             values = [
@@ -223,6 +237,15 @@ class SimStation:
                 "unitOfMeasure": {"unit": "Wh"},
             },
         ]
+        if self.bidirectional:
+            values[0]["value"] = round(max(c.power_kw, 0.0) * 1000, 1)
+            values.append(
+                {
+                    "value": round(max(-c.power_kw, 0.0) * 1000, 1),
+                    "measurand": "Power.Active.Export",
+                    "unitOfMeasure": {"unit": "W"},
+                }
+            )
         values += [
             {
                 "value": round(amps, 1),
@@ -607,6 +630,7 @@ class SimDepot:
         id_prefix: str = "SIM",
         ssl: Any = None,
         response_timeout_s: float = 30.0,
+        bidirectional: bool = False,
     ) -> None:
         if n_stations < 1:
             raise InputError(f"option '--stations' must be >= 1 (value {n_stations})")
@@ -629,6 +653,7 @@ class SimDepot:
                 url=csms_url,
                 connectors=[SimConnector(evse_id=j + 1, max_kw=evse_kw) for j in range(evses_per_station)],
                 max_kw=evse_kw * evses_per_station,
+                bidirectional=bidirectional,
             )
             for k in range(n_stations)
         ]
@@ -665,6 +690,7 @@ class SimDepot:
                 "password": st.password,
                 "ocpp_version": st.version,
                 "max_power_kw": st.max_kw,
+                "bidirectional": st.bidirectional,
                 "evses": [
                     {"id": c.evse_id, "connectors": [c.evse_id], "max_power_kw": c.max_kw, "phases": c.phases}
                     for c in st.connectors
@@ -721,6 +747,8 @@ class SimDepot:
                 departure_sim_s=float(self._dep_s[i]),
                 target_soc=float(v.soc_target[i]),
                 efficiency=float(v.charge_efficiency[i]),
+                max_discharge_kw=float(v.max_discharge_kw[i]),
+                soc_min=float(min(v.soc_min[i], v.soc_arrival[i])),
             )
             c.tx_id, c.tx_profile_kw, c.started_reported = None, None, False
             self.plugged += 1
