@@ -5,7 +5,8 @@ this process by the depot simulator (the ``ocpp`` library's ChargePoint, OCPP 1.
 transaction and sends one MeterValues of 6 sampled values per round (power, energy register, current on 3 phases,
 SoC), as fast as the answers come. Prints messages/s answered, sampled values/s, whether the store kept up (rows
 written vs. sampled values sent, queue length) and the ratio to the issue's goal (2,000 msg/s). The emulator shares
-the machine's cores with the server, so the figure is a lower bound of what the server alone can take.
+the machine's cores with the server, so that figure is a lower bound of what the server alone can take; the
+server's own CPU time per message (``/proc``, all its threads) gives its capacity on one core whatever the load.
 
     python benchmarks/bench_ocpp.py [--stations 200] [--evses 2] [--rounds 10] [--ocpp 1.6|2.0.1]
         [--profile serve.prof]          # cProfile of the server process; print its top functions
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import pstats
 import socket
 import subprocess
@@ -39,6 +41,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) used so far by process ``pid`` (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _http(port: int, path: str, timeout: float = 60) -> dict:
@@ -96,12 +104,14 @@ async def main(a: argparse.Namespace) -> None:
             await asyncio.sleep(0.3)
         await asyncio.sleep(6)  # the event-driven control cycles settle
         before = _http(api_port, "/api/v1/stats")
+        cpu0 = _cpu_s(proc.pid)
         t = time.perf_counter()
         for _ in range(a.rounds):
             await asyncio.gather(*(st.send_meter_values() for st in depot.stations))
         elapsed = time.perf_counter() - t
         n_msgs = a.rounds * n_conn
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # the store's last group commit
+        cpu = _cpu_s(proc.pid) - cpu0
         after = _http(api_port, "/api/v1/stats")
         rows = after["rows_written"] - before["rows_written"]
         rate = n_msgs / elapsed
@@ -111,6 +121,11 @@ async def main(a: argparse.Namespace) -> None:
             f"{rate:.0f} msg/s ({6 * n_msgs / elapsed:.0f} sampled values/s), {rate / GOAL_MSG_PER_S:.2f} x the "
             f"goal of {GOAL_MSG_PER_S:.0f} msg/s; store wrote {rows} rows (expected {6 * n_msgs}), queue "
             f"{after['store_queue']}"
+        )
+        print(
+            f"server CPU: {cpu:.2f} s for {n_msgs} messages = {1e6 * cpu / n_msgs:.0f} us per message (receive, "
+            f"check, store, answer; writer thread included) = at most {n_msgs / cpu:.0f} msg/s on one core, "
+            f"{n_msgs / cpu / GOAL_MSG_PER_S:.2f} x the goal"
         )
         ticker.cancel()
         await asyncio.gather(ticker, return_exceptions=True)

@@ -56,6 +56,7 @@ class ControlConfig:
     profile_timeout_s: float = 10.0
     stale_after_s: float = 180.0
     min_replan_gap_s: float = 1.0
+    live_snapshot_s: float = 1.0  # how often the live view is written for the dashboard (0: never)
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,10 @@ __all__ = [
     "connectors",
     "evses",
     "id_tokens",
+    "live",
     "meter_values",
     "profiles",
+    "requests",
     "schedule",
     "sessions",
     "stations",
@@ -183,6 +185,25 @@ alerts = sa.Table(
     sa.Column("kind", sa.String(40), nullable=False),
     sa.Column("station_id", sa.String(64)),
     sa.Column("message", sa.Text, nullable=False),
+)
+
+live = sa.Table(  # the depot's live view (evfleet.operate.views.depot_snapshot), one row, for the dashboard
+    "op_live",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("snapshot", sa.Text, nullable=False),  # JSON
+)
+
+requests = sa.Table(  # what a dashboard user asked the running server to do (polled by evfleet serve)
+    "op_requests",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("done_at", sa.String(40)),
 )
 
 users = sa.Table(
