@@ -609,6 +609,72 @@ class Link201(StationLink, ChargePoint201):
     def after_ev_charging_needs(self, **kw: Any) -> None:
         self.registry.emit("replan", "ev_charging_needs")
 
+    @on("NotifyEVChargingSchedule")
+    def on_ev_charging_schedule(
+        self, time_base: str, evse_id: int, charging_schedule: dict[str, Any], **kw: Any
+    ) -> Any:
+        """K15/K17: the EV's own schedule within evfleet's profile (ISO 15118): kept in the EVSE's view."""
+        evse = self.station.evses.get(evse_id)
+        if evse is None or evse.session is None:
+            return result201.NotifyEVChargingSchedule(status="Rejected")
+        periods = charging_schedule.get("charging_schedule_period") or []
+        evse.ev_schedule = {
+            "time_base": time_base,
+            "charging_rate_unit": charging_schedule.get("charging_rate_unit"),
+            "periods": [{"start_period": p.get("start_period"), "limit": p.get("limit")} for p in periods][:48],
+        }
+        return result201.NotifyEVChargingSchedule(status="Accepted")
+
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(
+        self,
+        request_id: int,
+        charging_limit_source: str,
+        evse_id: int,
+        charging_profile: list[dict[str, Any]],
+        **kw: Any,
+    ) -> Any:
+        """K09: the answer to GetChargingProfiles, in one or more reports: kept in the station's view."""
+        reports = self.station.reported_profiles
+        if reports.get("request_id") != request_id:
+            reports.clear()
+            reports.update({"request_id": request_id, "profiles": []})
+        for p in charging_profile:
+            reports["profiles"].append(
+                {
+                    "evse_id": evse_id,
+                    "source": charging_limit_source,
+                    "id": p.get("id"),
+                    "stack_level": p.get("stack_level"),
+                    "purpose": p.get("charging_profile_purpose"),
+                    "kind": p.get("charging_profile_kind"),
+                }
+            )
+        reports["complete"] = not kw.get("tbc", False)
+        return result201.ReportChargingProfiles()
+
+    @on("NotifyChargingLimit")
+    def on_notify_charging_limit(self, charging_limit: dict[str, Any], **kw: Any) -> Any:
+        """K11-K12: a limit set on the station by another source (EMS, SO, ...): an alert (evfleet's plan does
+        not know it; the station enforces the lower of both)."""
+        source = charging_limit.get("charging_limit_source")
+        self.registry.alert(
+            "external_limit",
+            f"a charging limit from {source} is set on the station (EVSE {kw.get('evse_id', 'all')}); "
+            "the station applies the lower of it and evfleet's profiles",
+            self.station.id,
+        )
+        return result201.NotifyChargingLimit()
+
+    @on("ClearedChargingLimit")
+    def on_cleared_charging_limit(self, charging_limit_source: str, **kw: Any) -> Any:
+        """K13: the external limit is gone."""
+        self.registry.alert(
+            "external_limit_cleared", f"the charging limit from {charging_limit_source} is cleared", self.station.id,
+            level="info",
+        )  # fmt: skip
+        return result201.ClearedChargingLimit()
+
     @on("DataTransfer")
     def on_data_transfer(self, vendor_id: str, **kw: Any) -> Any:
         return result201.DataTransfer(status="UnknownVendorId")

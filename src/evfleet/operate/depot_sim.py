@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
@@ -194,6 +194,17 @@ class SimStation:
             conn.tx_profile_kw = kw
             return "Accepted"
         return "Rejected"
+
+    def composite_kw(self, evse_id: int) -> float | None:
+        """The limit the station applies on ``evse_id`` now [kW] (its profiles combined; None: no profile),
+        what it answers to GetCompositeSchedule (1.6, 2.0.1 K08)."""
+        c = self.connector(evse_id)
+        limits = [self.station_max_kw] if self.station_max_kw is not None else []
+        if c is not None:
+            prof = c.tx_profile_kw if c.tx_profile_kw is not None else c.tx_default_kw
+            prof = self.tx_default_kw if prof is None else prof
+            limits += [prof] if prof is not None else []
+        return min(limits) if limits else None
 
     def connector(self, evse_id: int) -> SimConnector | None:
         return next((c for c in self.connectors if c.evse_id == evse_id), None)
@@ -550,6 +561,22 @@ class _SimCP16(ChargePoint16):
     def on_reset(self, type: str, **kw: Any) -> Any:
         return result16.Reset(status="Accepted")
 
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, connector_id: int, duration: int, **kw: Any) -> Any:
+        limit = self.station.composite_kw(connector_id)
+        if limit is None or (connector_id and self.station.connector(connector_id) is None):
+            return result16.GetCompositeSchedule(status="Rejected")
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=_ts(self.station.clock_skew_s),
+            charging_schedule={
+                "duration": duration,
+                "charging_rate_unit": "W",
+                "charging_schedule_period": [{"start_period": 0, "limit": round(limit * 1000.0, 1)}],
+            },
+        )
+
 
 class _SimCP201(ChargePoint201):
     station: SimStation
@@ -561,13 +588,64 @@ class _SimCP201(ChargePoint201):
         p = charging_profile
         kw_limit = _profile_kw(self.station, p["charging_schedule"], "2.0.1")
         status = self.station.install(evse_id, p["charging_profile_purpose"], kw_limit, p.get("transaction_id"))
+        if status == "Accepted":  # K01.FR.05: a profile with the same id replaces the earlier one
+            self.profiles = {k: v for k, v in getattr(self, "profiles", {}).items() if k[1] != p["id"]}
+            self.profiles[(evse_id, p["id"])] = p
         return result201.SetChargingProfile(status=status)
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, duration: int, evse_id: int, **kw: Any) -> Any:
+        limit = self.station.composite_kw(evse_id)
+        if limit is None or (evse_id and self.station.connector(evse_id) is None):
+            return result201.GetCompositeSchedule(status="Rejected")
+        return result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": _ts(self.station.clock_skew_s),
+                "charging_rate_unit": "W",
+                "charging_schedule_period": [{"start_period": 0, "limit": round(limit * 1000.0, 1)}],
+            },
+        )
+
+    @on("GetChargingProfiles")
+    def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any], **kw: Any) -> Any:
+        found = self._matching(kw.get("evse_id"), charging_profile)
+        return result201.GetChargingProfiles(status="Accepted" if found else "NoProfiles")
+
+    @after("GetChargingProfiles")
+    async def after_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any], **kw: Any) -> None:
+        found = self._matching(kw.get("evse_id"), charging_profile)
+        by_evse: dict[int, list[dict[str, Any]]] = {}
+        for (evse_id, _pid), p in found:
+            by_evse.setdefault(evse_id, []).append(p)
+        items = list(by_evse.items())
+        for k, (evse_id, profiles) in enumerate(items):  # K09: one report per EVSE, tbc on all but the last
+            await self.station.call(
+                call201.ReportChargingProfiles(
+                    request_id=request_id, charging_limit_source="CSO", evse_id=evse_id,
+                    charging_profile=profiles, tbc=k < len(items) - 1,
+                )
+            )  # fmt: skip
+
+    def _matching(self, evse_id: int | None, criterion: dict[str, Any]) -> list[tuple[tuple[int, int], Any]]:
+        ids = criterion.get("charging_profile_id")
+        purpose = criterion.get("charging_profile_purpose")
+        return [
+            (k, p)
+            for k, p in getattr(self, "profiles", {}).items()
+            if (evse_id is None or k[0] == evse_id)
+            and (not ids or p["id"] in ids)
+            and (purpose is None or p["charging_profile_purpose"] == purpose)
+        ]
 
     @on("ClearChargingProfile")
     def on_clear_charging_profile(self, **kw: Any) -> Any:
         self.station.station_max_kw = None
         for c in self.station.connectors:
             c.tx_profile_kw = c.tx_default_kw = None
+        self.profiles = {}  # K10: cleared
         return result201.ClearChargingProfile(status="Accepted")
 
     @on("GetVariables")

@@ -200,6 +200,7 @@ class Evse:
     setpoint_kw: float | None = None
     profile_status: str | None = None
     failed: str | None = None  # why the last profile did not take (Rejected, Timeout, ...), else None
+    ev_schedule: dict[str, Any] | None = None  # the EV's own schedule (2.0.1 NotifyEVChargingSchedule, K15/K17)
 
     def is_stale(self, stale_after_s: float, now_mono: float | None = None) -> bool:
         if self.measured_at is None:
@@ -223,6 +224,7 @@ class Evse:
             "setpoint_kw": self.setpoint_kw,
             "profile_status": self.profile_status,
             "failed": self.failed,
+            "ev_schedule": self.ev_schedule,
         }
 
 
@@ -251,6 +253,7 @@ class Station:
     clock_skew_s: float | None = None
     default_profile_kw: float | None = None
     default_profile_status: str | None = None
+    reported_profiles: dict[str, Any] = field(default_factory=dict)  # 2.0.1 ReportChargingProfiles (K09)
 
     def evse_of_connector(self, connector_id: int) -> Evse | None:
         """The EVSE holding 1.6 connector ``connector_id`` (connector ids are unique in a 1.6 station)."""
@@ -278,6 +281,7 @@ class Station:
             "clock_skew_s": self.clock_skew_s,
             "default_profile_kw": self.default_profile_kw,
             "default_profile_status": self.default_profile_status,
+            "reported_profiles": self.reported_profiles or None,
             "evses": [e.view(stale_after_s) for e in self.evses.values()],
         }
 
@@ -919,6 +923,7 @@ class Registry:
                 evse.session = None
                 evse.measured_kw = 0.0
                 evse.setpoint_kw = None
+                evse.ev_schedule = None
         self.emit("plug_out", s)
 
     def set_ev_needs(
