@@ -588,7 +588,7 @@ class _SimCP201(ChargePoint201):
         p = charging_profile
         kw_limit = _profile_kw(self.station, p["charging_schedule"], "2.0.1")
         status = self.station.install(evse_id, p["charging_profile_purpose"], kw_limit, p.get("transaction_id"))
-        if status == "Accepted":  # K01.FR.05: a profile with the same id replaces the earlier one
+        if status == "Accepted":  # K01: a profile with the same id replaces the earlier one
             self.profiles = {k: v for k, v in getattr(self, "profiles", {}).items() if k[1] != p["id"]}
             self.profiles[(evse_id, p["id"])] = p
         return result201.SetChargingProfile(status=status)
