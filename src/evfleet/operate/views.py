@@ -11,7 +11,7 @@ import json
 import time
 from typing import Any
 
-from evfleet._common.jsonsafe import clean_json, json_default
+from evfleet._common.jsonsafe import json_default
 from evfleet.operate.registry import Registry, Station
 
 __all__ = ["connectors_view", "depot_snapshot", "setpoints_view", "site_view"]
@@ -114,4 +114,4 @@ def depot_snapshot(reg: Registry, plan: dict[str, Any] | None = None, stats: dic
         "plan": plan or {},
         "stats": stats or {},
     }
-    return json.dumps(clean_json(body), default=json_default)
+    return json.dumps(body, default=json_default)  # plain Python values already (no numpy): no clean_json walk
