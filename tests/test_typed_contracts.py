@@ -53,7 +53,7 @@ runner = CliRunner()
 KPI_KEYS = [
     "strategy", "mode", "v2g", "n_vehicles", "n_steps", "step_minutes", "energy_charged_kwh",
     "energy_discharged_kwh", "import_energy_kwh", "export_energy_kwh", "import_cost_mad", "export_revenue_mad",
-    "degradation_cost_mad", "net_cost_mad", "demand_charge_rate_mad_per_kw", "v2g_value_mad", "peak_import_kw",
+    "degradation_cost_mad", "net_cost_mad", "demand_charge_rate_mad_per_kw", "v2g_displaced_cost_mad", "peak_import_kw",
     "peak_ev_kw", "peak_base_net_kw", "mean_import_kw", "load_factor", "peak_to_average", "import_limit_kw",
     "site_over_limit_steps", "curtailed_energy_kwh", "curtailed_export_kwh", "setpoints_clipped",
     "unmet_energy_kwh", "vehicles_unmet", "vehicles_served_pct", "mean_soc_departure", "pv_energy_kwh",

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet.analysis.cost import run_cost_mad
 
 __all__ = ["EconomicInputs", "RoiResult", "cost_by_period_table", "operating_summary", "roi"]
 
@@ -162,22 +163,27 @@ def cost_by_period_table(result: Any, baseline: Any | None = None) -> pd.DataFra
     return pd.DataFrame(data).sort_values("price_mad_per_kwh", kind="stable").reset_index(drop=True)
 
 
-def operating_summary(kpis: dict[str, Any], baseline_kpis: dict[str, Any] | None) -> dict[str, float | None]:
-    """Operating economics of one run [MAD]: import cost, export revenue, V2G value, degradation, net cost,
-    savings against the baseline (absolute and % of the baseline's net cost)."""
+def operating_summary(
+    kpis: dict[str, Any], baseline_kpis: dict[str, Any] | None, no_v2g_kpis: dict[str, Any] | None = None
+) -> dict[str, float | None]:
+    """Operating economics of one run [MAD]: import cost, export revenue, the gross displaced cost of the
+    discharged energy, degradation, cost (:func:`~evfleet.analysis.cost.run_cost_mad`), savings against
+    ``baseline_kpis`` (absolute and % of its cost) and, given the same strategy's run without V2G
+    (``no_v2g_kpis``), ``v2g_value_mad`` = its cost − this run's cost (else ``None``)."""
+    cost = run_cost_mad(kpis)
     out: dict[str, float | None] = {
         "import_cost_mad": float(kpis["import_cost_mad"]),
         "export_revenue_mad": float(kpis["export_revenue_mad"]),
-        "v2g_value_mad": float(kpis["v2g_value_mad"]),
+        "v2g_displaced_cost_mad": float(kpis["v2g_displaced_cost_mad"]),
         "degradation_cost_mad": float(kpis["degradation_cost_mad"]),
-        "net_cost_mad": float(kpis["net_cost_mad"]),
-        "v2g_net_value_mad": float(kpis["v2g_value_mad"]) - float(kpis["degradation_cost_mad"]),
+        "net_cost_mad": cost,
+        "v2g_value_mad": run_cost_mad(no_v2g_kpis) - cost if no_v2g_kpis is not None else None,
         "savings_mad": None,
         "savings_pct": None,
     }
     if baseline_kpis is not None:
-        base = float(baseline_kpis["net_cost_mad"])
-        sav = base - float(kpis["net_cost_mad"])
+        base = run_cost_mad(baseline_kpis)
+        sav = base - cost
         out["savings_mad"] = sav
         out["savings_pct"] = 100.0 * sav / base if base else None
     return out

@@ -39,6 +39,14 @@ def register(app: typer.Typer) -> None:
         frequency_csv: Annotated[
             Path | None, typer.Option(help="CSV with a frequency_hz column (and optional time) for grid_support.")
         ] = None,
+        v2g_value: Annotated[
+            bool,
+            typer.Option(
+                "--v2g-value/--no-v2g-value",
+                help="With V2G: run each strategy again without V2G for "
+                "v2g_value_mad (its cost without V2G minus its cost with V2G).",
+            ),
+        ] = True,
         no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the runs in the run store.")] = False,
         db: Annotated[
             str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
@@ -46,9 +54,10 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
         scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
     ) -> None:
-        """Run every strategy on the same scenario (or on each depot of a fleet file); compare against uncontrolled."""
+        """Run every strategy on the same scenario (or on each depot of a fleet file); compare against both baselines
+        (uncontrolled and timer), the headline against the cheaper one."""
         from evfleet._common.ids import utc_now
-        from evfleet.analysis.compare import COMPARISON_COLUMNS, resolve_strategies, write_comparison
+        from evfleet.analysis.compare import CLI_COLUMNS, headline_text, resolve_strategies, write_comparison
         from evfleet.analysis.compare import compare as run_compare
         from evfleet.batch.depots import is_fleet_file
         from evfleet.scenario import load_scenario
@@ -70,9 +79,12 @@ def register(app: typer.Typer) -> None:
         sc = with_frequency(load_scenario(scenario), frequency_csv)
         check_store(db, no_store)
         started_at = utc_now()
-        comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed))
+        comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed), v2g_value=v2g_value)
         paths = write_comparison(comp, out)
-        print_table(comp.table.to_dict(orient="records"), COMPARISON_COLUMNS)
+        print_table(comp.table.to_dict(orient="records"), CLI_COLUMNS)
+        typer.echo(f"headline: {headline_text(comp)}".replace("`", ""))
+        for row in comp.table[comp.table["nothing_to_do"]].itertuples(index=False):
+            typer.echo(f"nothing to do: {row.strategy}: {row.nothing_to_do_reason}")
         typer.echo(f"wrote {paths['csv']} and {paths['md']}")
         if not no_store:
             from evfleet.store.runs import store_comparison

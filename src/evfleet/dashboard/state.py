@@ -26,6 +26,7 @@ import pandas as pd
 import streamlit as st
 
 from evfleet._common.errors import InputError
+from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard.i18n import t
 from evfleet.dashboard.sweep_plots import savings_boxplot
@@ -287,8 +288,19 @@ def report_html(ctrl: Controls) -> str:
 
 
 def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
-    """The uncontrolled baseline on the current scenario (same options)."""
-    return run(ctrl, "uncontrolled")
+    """The cheaper of the two baselines (``uncontrolled``, ``timer``) on the current scenario (same options): the
+    headline saving is against it (:func:`evfleet.analysis.compare.best_baseline`); ``kpis["strategy"]`` names it."""
+    runs = {name: run(ctrl, name) for name in BASELINES}
+    return runs[best_baseline({name: k for name, (_, k) in runs.items()})]
+
+
+def no_v2g_run(ctrl: Controls) -> tuple[RunResult, dict] | None:
+    """The sidebar's strategy run without V2G (for ``v2g_value_mad``), or ``None`` when V2G is off."""
+    if not ctrl.v2g:
+        return None
+    key, sc = current_scenario(ctrl)
+    res = _run(key, ctrl.strategy, ctrl.mode, False, sc)
+    return res, _kpis(key, ctrl.strategy, ctrl.mode, False, res)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
@@ -319,7 +331,7 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
     key = _params_key(params)
     sc = _generated(key, json.dumps(params, default=str))
     strategy = default_strategy(list(REGISTRY))
-    for name in dict.fromkeys([strategy, "uncontrolled"]):
+    for name in dict.fromkeys([strategy, *BASELINES]):
         res = _run(key, name, "offline", True, sc)
         _kpis(key, name, "offline", True, res)
         if name == strategy:

@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 
 from evfleet._common.errors import InputError
 from evfleet._common.tolerances import UNMET_TOL_KWH
+from evfleet.analysis.cost import run_cost_mad
 from evfleet.dashboard.i18n import STRINGS, fmt_num, fmt_pct, t
 from evfleet.gridquality.records import Indicator, Status, Verdict
 
@@ -290,9 +291,15 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
     return cards
 
 
-def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None, lang: str) -> list[KpiCard]:
-    """Economic KPI cards: net cost, savings vs uncontrolled (MAD and %), V2G revenue, degradation cost."""
-    net = float(kpis["net_cost_mad"])
+def economic_cards(
+    kpis: Mapping[str, Any],
+    base_kpis: Mapping[str, Any] | None,
+    lang: str,
+    no_v2g_kpis: Mapping[str, Any] | None = None,
+) -> list[KpiCard]:
+    """Economic KPI cards: cost, savings against ``base_kpis`` (the cheaper baseline, MAD and %), V2G value (cost
+    without V2G − cost with it, from ``no_v2g_kpis``; "–" without it), degradation cost."""
+    net = run_cost_mad(kpis)
     cards = [
         KpiCard(
             "net_cost",
@@ -304,7 +311,7 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
         )
     ]
     if base_kpis is not None:
-        base = float(base_kpis["net_cost_mad"])
+        base = run_cost_mad(base_kpis)
         sav = base - net
         pct = 100.0 * sav / base if base else None
         status = (None if abs(sav) < 0.5 else Status.WARNING if sav < 0 else
@@ -315,18 +322,18 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
                 t("savings", lang),
                 f"{fmt_num(sav, lang)} MAD",
                 status,
-                fmt_pct(pct, lang),
-                "uncontrolled net cost - this strategy's net cost",
+                f"{fmt_pct(pct, lang)} vs {base_kpis.get('strategy', 'uncontrolled')}",
+                "cost of the cheaper baseline (uncontrolled or timer) - this strategy's cost",
             )
         )
     cards.append(
         KpiCard(
             "v2g_revenue",
             t("v2g_revenue", lang),
-            f"{fmt_num(kpis['v2g_value_mad'], lang)} MAD",
+            "–" if no_v2g_kpis is None else f"{fmt_num(run_cost_mad(no_v2g_kpis) - net, lang)} MAD",
             None,
             f"{fmt_num(kpis['energy_discharged_kwh'], lang)} kWh",
-            "discharged energy valued at the price it displaced",
+            "cost of the same strategy without V2G - its cost with V2G (a second run)",
         )
     )
     cards.append(

@@ -21,8 +21,10 @@ res, k = state.run(ctrl)
 base, base_k = state.baseline(ctrl)
 days = sc.n_steps * sc.dt_h / 24.0
 
-state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
-ops = operating_summary(k, base_k)
+no_v2g = state.no_v2g_run(ctrl)
+no_v2g_k = None if no_v2g is None else no_v2g[1]
+state.kpi_row(V.economic_cards(k, base_k, lang, no_v2g_k), per_row=4)
+ops = operating_summary(k, base_k, no_v2g_k)
 table = cost_by_period_table(res, base)
 c1, c2 = st.columns([7, 3])
 with c1:
@@ -30,8 +32,8 @@ with c1:
 with c2:
     st.metric(
         t("v2g_net", lang),
-        f"{fmt_num(ops['v2g_net_value_mad'], lang)} MAD",
-        help="V2G value - degradation cost",
+        f"{fmt_num(ops['v2g_value_mad'], lang)} MAD",
+        help="cost of the same strategy without V2G - its cost with V2G (a second run; degradation included)",
         border=True,
     )
     st.metric(t("savings", lang), fmt_pct(ops["savings_pct"], lang), border=True)
@@ -74,7 +76,7 @@ inputs = EconomicInputs(
     int(n_ch), float(capex), float(inst), float(soft), float(opex), int(op_days), int(life), float(rate) / 100.0
 )
 r = roi(inputs, base_k["net_cost_mad"], k["net_cost_mad"], days)
-st.caption(t("savings_source", lang, strategy=ctrl.strategy, days=days))
+st.caption(t("savings_source", lang, strategy=ctrl.strategy, baseline=base_k["strategy"], days=days))
 pay = r.simple_payback_months
 pay_status = Status.CRITICAL if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
 cards = [

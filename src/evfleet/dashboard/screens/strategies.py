@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evfleet.analysis.compare import compare
+from evfleet.analysis.compare import compare, headline_text
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figure
@@ -67,11 +67,15 @@ st.dataframe(
         H["peak_import_kw"]: num(format="%.0f"),
         H["load_factor"]: num(format="%.2f"),
         H["v2g_energy_kwh"]: num(format="%.0f"),
-        H["v2g_revenue_mad"]: num(format="%.0f"),
+        H["v2g_value_mad"]: num(format="%.1f"),
+        H["savings_vs_timer_mad"]: num(format="%.0f"),
+        H["savings_vs_best_baseline_pct"]: num(format="%.1f%%"),
         H["unmet_energy_kwh"]: num(format="%.1f"),
         H["runtime_s"]: num(format="%.2f"),
     },
 )
+for m, c in comps.items():
+    st.caption(f"{t('cmp_headline', lang)} ({m}): {headline_text(c)}")
 state.plot(comparison_figure(table, lang), key="cmp_bars")
 
 st.subheader(t("overlay", lang))
