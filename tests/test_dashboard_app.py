@@ -223,7 +223,7 @@ def test_scenario_page_apply_upload_and_downloads(tmp_path):
 def test_bad_fleet_csv_names_the_problem():
     with pytest.raises(ValueError, match="count"):
         state.composition_from_csv(b"model,number\nA,1\n")
-    with pytest.raises(ValueError, match="row 3"):
+    with pytest.raises(ValueError, match="line 3"):
         state.composition_from_csv(b"model,count\nTesla Model 3,60\nX,abc\n")
     with pytest.raises(ValueError, match="sum to 5"):
         state.composition_from_csv(b"model,count\nTesla Model 3,5\n")

@@ -14,11 +14,11 @@ unless ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,7 @@ from evfleet.gridquality import assess as gq_assess
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.catalog_sources import load_catalog_details
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
+from evfleet.inputs.importers import fleet_composition, parse_fleet
 from evfleet.reports.run import run_report_html
 from evfleet.scenario import Scenario
 from evfleet.simulation.live import SPEEDS, LiveSimulation
@@ -226,25 +227,11 @@ def generated_check(params: dict[str, Any]) -> Scenario:
     return _generated(_params_key(params), json.dumps(params, default=str))
 
 
-def composition_from_csv(data: bytes) -> dict[str, int]:
-    """Fleet composition from a CSV with columns ``model,count``; raises ``ValueError`` naming row and value."""
-    try:
-        df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"fleet CSV: cannot read it ({exc})") from exc
-    cols = {c.strip().lower(): c for c in df.columns}
-    for need in ("model", "count"):
-        if need not in cols:
-            raise InputError(f"fleet CSV: column {need!r} is required (columns: {', '.join(map(str, df.columns))})")
-    comp: dict[str, int] = {}
-    for i, (model, count) in enumerate(zip(df[cols["model"]], df[cols["count"]], strict=True), start=2):
-        try:
-            c = int(count)
-        except (TypeError, ValueError):
-            raise InputError(f"fleet CSV: row {i}, field 'count' is not an integer (value {count!r})") from None
-        if c < 0 or str(model).strip() in ("", "nan"):
-            raise InputError(f"fleet CSV: row {i} is invalid (model {model!r}, count {count!r})")
-        comp[str(model).strip()] = comp.get(str(model).strip(), 0) + c
+def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]:
+    """Fleet composition from an uploaded fleet CSV, through the CLI's importer
+    (:func:`evfleet.inputs.importers.parse_fleet`: ``model,count`` or per-vehicle rows, ``,``/``;`` separators,
+    decimal commas, unknown models answered with the closest catalogue names); raises ``InputError``."""
+    comp = fleet_composition(parse_fleet(Path(name), data=data))
     total = sum(comp.values())
     if not N_MIN <= total <= N_MAX:
         raise InputError(f"fleet CSV: counts sum to {total}; the dashboard takes {N_MIN}-{N_MAX} vehicles")
