@@ -154,7 +154,7 @@ def test_strategies_page_runs_the_comparison(two_strategies):
     at.button(key="cmp_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value.set_index("Strategy")
-    assert set(table.index) == {"uncontrolled", HalfPower.name}
+    assert set(table.index) == {"uncontrolled", "timer", HalfPower.name}  # both baselines always run
     assert table.loc["uncontrolled", "Savings (MAD)"] == 0
     _, res = _expected(at, HalfPower.name)
     assert HalfPower.name in table.index
@@ -178,14 +178,14 @@ def test_economics_inputs_change_the_roi():
     at.selectbox(key="strategy").select("uncontrolled").run()
     at.switch_page("screens/economics.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    at.number_input(key="econ_n_chargers").set_value(10).run()
-    at.number_input(key="econ_capex").set_value(20000.0).run()
-    at.number_input(key="econ_install").set_value(1000.0).run()
+    # the EMS itself against the timer: software + metering + bidirectional surcharge
     at.number_input(key="econ_software").set_value(40000.0).run()
-    assert _metric(at, "Investment") == "250,000 MAD"
-    at.number_input(key="econ_capex").set_value(30000.0).run()
-    assert _metric(at, "Investment") == "350,000 MAD"
-    # uncontrolled vs uncontrolled saves nothing: no payback, honestly
+    at.number_input(key="econ_metering").set_value(10000.0).run()
+    assert _metric(at, "Investment") == "50,000 MAD"
+    at.number_input(key="econ_n_bidi").set_value(2).run()
+    at.number_input(key="econ_bidi_extra").set_value(25000.0).run()
+    assert _metric(at, "Investment") == "100,000 MAD"
+    # uncontrolled costs more than the timer: no saving against the timer, no payback, honestly
     assert _metric(at, "Simple payback") == "∞"
     table = at.dataframe[0].value
     _, res = _expected(at)

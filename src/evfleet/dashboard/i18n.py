@@ -224,6 +224,23 @@ STRINGS: dict[str, tuple[str, str]] = {
     "charger_capex": ("Charger capex per unit (MAD)", "Coût d'une borne (MAD)"),
     "installation": ("Installation per unit (MAD)", "Installation par borne (MAD)"),
     "software_capex": ("EMS software and integration (MAD)", "Logiciel EMS et intégration (MAD)"),
+    "metering_capex": ("Metering (MAD)", "Comptage (MAD)"),
+    "n_bidi_chargers": ("Bidirectional chargers bought", "Bornes bidirectionnelles achetées"),
+    "bidi_extra": ("Extra per bidirectional charger (MAD)", "Surcoût par borne bidirectionnelle (MAD)"),
+    "roi_source": (
+        "ROI of the EMS itself against the timer: saving = timer cost − {strategy} cost ({days:g} day(s) simulated, "
+        "× {op_days} days a year); investment = what the EMS adds (assumptions: enter your quotes).",
+        "ROI du seul EMS face à la minuterie : économie = coût minuterie − coût {strategy} ({days:g} jour(s) "
+        "simulé(s), × {op_days} jours par an) ; investissement = ce que l'EMS ajoute (hypothèses : vos devis).",
+    ),
+    "diesel_title": ("Whole infrastructure vs a diesel fleet (optional)", "Infrastructure complète vs flotte diesel"),
+    "km_per_year": ("km per vehicle per year", "km par véhicule et par an"),
+    "diesel_l_100": ("Diesel (l/100 km)", "Gazole (l/100 km)"),
+    "diesel_price": ("Diesel price (MAD/l)", "Prix du gazole (MAD/l)"),
+    "diesel_source": (
+        "Benefit = diesel fuel {fuel} a year − EV electricity {ev} a year − opex (your inputs).",
+        "Gain = gazole {fuel} par an − électricité des VE {ev} par an − exploitation (vos données).",
+    ),
     "opex": ("Opex (MAD/year)", "Exploitation (MAD/an)"),
     "operating_days": ("Operating days per year", "Jours d'exploitation par an"),
     "lifetime": ("Lifetime (years)", "Durée de vie (ans)"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evfleet.analysis.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
+from evfleet.analysis.cost import run_cost_mad
+from evfleet.analysis.economics import (
+    DieselInputs,
+    EconomicInputs,
+    EmsInputs,
+    cost_by_period_table,
+    ems_roi,
+    infrastructure_vs_diesel,
+    operating_summary,
+)
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
@@ -59,24 +68,25 @@ st.dataframe(
 )
 
 st.subheader(t("roi_inputs", lang))
-veh = sc.vehicles.extra.get("vehicle")
-n_default = len(set(veh.tolist())) if veh is not None else sc.n_vehicles
-d = EconomicInputs()
+# ROI of the EMS itself against the timer (analysis.economics.ems_roi): the chargers exist already, so the
+# investment is what the EMS adds and the benefit is the saving against the timer baseline
+timer_res, timer_k = state.run(ctrl, "timer")
+d = EmsInputs()
 i1, i2, i3, i4 = st.columns(4)
-n_ch = i1.number_input(t("n_chargers", lang), 0, 100_000, int(n_default), key="econ_n_chargers")
-capex = i2.number_input(t("charger_capex", lang), 0.0, 1e7, d.charger_capex_mad, 1000.0, key="econ_capex")
-inst = i3.number_input(t("installation", lang), 0.0, 1e7, d.installation_mad, 500.0, key="econ_install")
-soft = i4.number_input(t("software_capex", lang), 0.0, 1e9, d.software_capex_mad, 10_000.0, key="econ_software")
+soft = i1.number_input(t("software_capex", lang), 0.0, 1e9, d.software_capex_mad, 10_000.0, key="econ_software")
+meter = i2.number_input(t("metering_capex", lang), 0.0, 1e9, d.metering_capex_mad, 1000.0, key="econ_metering")
+n_bidi = i3.number_input(t("n_bidi_chargers", lang), 0, 100_000, d.n_bidirectional_chargers, key="econ_n_bidi")
+bidi = i4.number_input(t("bidi_extra", lang), 0.0, 1e7, d.bidirectional_extra_mad_per_charger, 1000.0,
+                       key="econ_bidi_extra")  # fmt: skip
 j1, j2, j3, j4 = st.columns(4)
 opex = j1.number_input(t("opex", lang), 0.0, 1e9, d.opex_mad_per_year, 1000.0, key="econ_opex")
-op_days = j2.number_input(t("operating_days", lang), 1, 366, d.operating_days_per_year, key="econ_days")
+op_days = j2.number_input(t("operating_days", lang), 1, 366, 365, key="econ_days")
 life = j3.number_input(t("lifetime", lang), 1, 50, d.lifetime_years, key="econ_life")
 rate = j4.number_input(t("discount", lang), 0.0, 99.0, 100 * d.discount_rate, 0.5, key="econ_rate")
-inputs = EconomicInputs(
-    int(n_ch), float(capex), float(inst), float(soft), float(opex), int(op_days), int(life), float(rate) / 100.0
-)
-r = roi(inputs, base_k["net_cost_mad"], k["net_cost_mad"], days)
-st.caption(t("savings_source", lang, strategy=ctrl.strategy, baseline=base_k["strategy"], days=days))
+inputs = EmsInputs(float(soft), float(meter), int(n_bidi), float(bidi), float(opex), int(life), float(rate) / 100.0)
+annual_vs_timer = (run_cost_mad(timer_k) - run_cost_mad(k)) / days * int(op_days)
+r = ems_roi(inputs, annual_vs_timer)
+st.caption(t("roi_source", lang, strategy=ctrl.strategy, days=days, op_days=int(op_days)))
 pay = r.simple_payback_months
 pay_status = Status.CRITICAL if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
 cards = [
@@ -105,3 +115,39 @@ cards = [
 ]
 state.kpi_row(cards, per_row=3)
 state.plot(cashflow_figure(r.cashflow, lang, pay), key="econ_cashflow")
+
+with st.expander(t("diesel_title", lang), icon=":material/local_gas_station:"):
+    # optional: the whole infrastructure (chargers, installation, EMS) against the fuel of a diesel fleet
+    veh = sc.vehicles.extra.get("vehicle")
+    n_default = len(set(veh.tolist())) if veh is not None else sc.n_vehicles
+    e = EconomicInputs()
+    dd = DieselInputs()
+    k1, k2, k3 = st.columns(3)
+    n_ch = k1.number_input(t("n_chargers", lang), 0, 100_000, int(n_default), key="econ_n_chargers")
+    capex = k2.number_input(t("charger_capex", lang), 0.0, 1e7, e.charger_capex_mad, 1000.0, key="econ_capex")
+    inst = k3.number_input(t("installation", lang), 0.0, 1e7, e.installation_mad, 500.0, key="econ_install")
+    l1, l2, l3 = st.columns(3)
+    km = l1.number_input(t("km_per_year", lang), 0.0, 1e6, dd.km_per_vehicle_per_year, 1000.0, key="econ_km")
+    cons = l2.number_input(t("diesel_l_100", lang), 0.0, 100.0, dd.diesel_l_per_100km, 0.5, key="econ_l100")
+    price = l3.number_input(t("diesel_price", lang), 0.0, 100.0, dd.diesel_price_mad_per_l, 0.5, key="econ_dprice")
+    infra = EconomicInputs(int(n_ch), float(capex), float(inst), float(soft + meter), float(opex), 365, int(life),
+                           float(rate) / 100.0)  # fmt: skip
+    diesel = DieselInputs(int(n_default), float(km), float(cons), float(price))
+    ev_year = run_cost_mad(k) / days * int(op_days)
+    rd = infrastructure_vs_diesel(infra, diesel, ev_year)
+    st.caption(t("diesel_source", lang, fuel=fmt_money(diesel.fuel_cost_mad_per_year, lang),
+                 ev=fmt_money(ev_year, lang)))  # fmt: skip
+    state.kpi_row(
+        [
+            V.KpiCard("diesel_investment", t("investment", lang), fmt_money(rd.investment_mad, lang)),
+            V.KpiCard("diesel_benefit", t("annual_savings", lang), fmt_money(rd.net_annual_benefit_mad, lang)),
+            V.KpiCard(
+                "diesel_payback",
+                t("payback", lang),
+                "∞"
+                if rd.simple_payback_months is None
+                else f"{fmt_num(rd.simple_payback_months, lang, 1)} {t('months', lang)}",
+            ),
+        ],
+        per_row=3,
+    )
