@@ -118,9 +118,9 @@ def test_fleet_table_matches_the_simulation():
         assert row["Mean SOC (%)"] == pytest.approx(100 * res.soc[sel, step].mean())
     assert row["Net power (kW)"] == pytest.approx(res.power_kw[sel, step].sum())
     # search box
-    at.text_input(key="fleet_search").input("tesla").run()
+    at.text_input(key="fleet_search").input("renault").run()
     models = at.dataframe[0].value["Model"]
-    assert len(models) and models.str.contains("Tesla").all()
+    assert len(models) and models.str.contains("Renault").all()
     # drill-down lists the vehicle's facts and, with the sourced catalogue, where the model's numbers come from
     assert any("Departure" in m.value for m in at.markdown)
     if state.catalog_details() is not None:
