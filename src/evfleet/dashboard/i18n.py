@@ -225,6 +225,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "installation": ("Installation per unit (MAD)", "Installation par borne (MAD)"),
     "software_capex": ("EMS software and integration (MAD)", "Logiciel EMS et intégration (MAD)"),
     "metering_capex": ("Metering (MAD)", "Comptage (MAD)"),
+    "fleet_mix": ("Fleet mix (docs/model.md)", "Composition de flotte (docs/model.md)"),
     "n_bidi_chargers": ("Bidirectional chargers bought", "Bornes bidirectionnelles achetées"),
     "bidi_extra": ("Extra per bidirectional charger (MAD)", "Surcoût par borne bidirectionnelle (MAD)"),
     "roi_source": (
