@@ -129,3 +129,13 @@ def test_flags_reach_the_table_the_markdown_and_the_headline() -> None:
     # renewable_integration ties price_optimization's cost here, but the headline never picks a flagged one
     assert comp.headline["strategy"] == "price_optimization"
     assert np.isfinite(t.loc["renewable_integration", "savings_mad"])  # the CSV keeps the figures
+
+
+def test_an_old_record_s_gross_v2g_figure_is_not_shown_as_the_value() -> None:
+    comp = compare(v2g_scenario(10.0), ["price_optimization"], SimulationOptions(v2g=True))
+    old = {name: {k: v for k, v in kp.items() if k != "v2g_displaced_cost_mad"} for name, kp in comp.kpis.items()}
+    old["price_optimization"]["v2g_value_mad"] = 999.0  # what a record from before the rename holds (gross)
+    from evfleet.analysis.compare import comparison_table
+
+    assert comparison_table(old)["v2g_value_mad"].isna().all()
+    assert comparison_table(comp.kpis).set_index("strategy").loc["price_optimization", "v2g_value_mad"] > 1.0

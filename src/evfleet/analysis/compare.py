@@ -152,6 +152,12 @@ def _saving(base: Mapping[str, Any] | None, k: Mapping[str, Any]) -> tuple[float
     return sav, (100.0 * sav / base_cost if base_cost else None)
 
 
+def _v2g_value(k: Mapping[str, Any]) -> float | None:
+    """``v2g_value_mad`` of a comparison's KPIs. Records written before the rename (no ``v2g_displaced_cost_mad``
+    key) held the gross displaced cost under that name: it is not a value, so it is not shown (``None``)."""
+    return k.get("v2g_value_mad") if "v2g_displaced_cost_mad" in k else None
+
+
 def comparison_table(kpis: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Table of strategies with savings against each baseline and against the cheaper one (a baseline must be
     present). ``v2g_value_mad`` and ``nothing_to_do`` come from the comparison's KPIs (:func:`compare` adds them;
@@ -179,7 +185,7 @@ def comparison_table(kpis: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                 "peak_import_kw": k["peak_import_kw"],
                 "load_factor": k["load_factor"],
                 "v2g_energy_kwh": k["energy_discharged_kwh"],
-                "v2g_value_mad": k.get("v2g_value_mad"),
+                "v2g_value_mad": _v2g_value(k),
                 "unmet_energy_kwh": k["unmet_energy_kwh"],
                 "nothing_to_do": bool(reason),
                 "nothing_to_do_reason": reason or "",
