@@ -58,11 +58,14 @@ COMPARISON_HEADERS = {
     "net_cost_mad": "cmp_net_cost",
     "savings_mad": "cmp_savings",
     "savings_pct": "cmp_savings_pct",
+    "savings_vs_timer_mad": "cmp_savings_timer",
+    "savings_vs_best_baseline_pct": "cmp_savings_best_pct",
     "peak_import_kw": "cmp_peak",
     "load_factor": "cmp_load_factor",
     "v2g_energy_kwh": "cmp_v2g_kwh",
-    "v2g_revenue_mad": "cmp_v2g_mad",
+    "v2g_value_mad": "cmp_v2g_mad",
     "unmet_energy_kwh": "cmp_unmet",
+    "nothing_to_do_reason": "cmp_nothing",
     "runtime_s": "cmp_runtime",
 }
 COMPLIANCE_HEADERS = {

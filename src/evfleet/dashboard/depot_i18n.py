@@ -1,12 +1,10 @@
 """English and French texts of the dashboard's login with evfleet accounts and of the live depot page.
 
-They are added to :data:`evfleet.dashboard.i18n.STRINGS` (key -> (English, French)) when this module is imported,
-so ``t(key, lang)`` finds them like every other dashboard text.
+They are part of :data:`evfleet.dashboard.i18n.STRINGS` (key -> (English, French)): ``i18n`` adds them when it is
+imported, so ``t(key, lang)`` finds them like every other dashboard text.
 """
 
 from __future__ import annotations
-
-from evfleet.dashboard.i18n import STRINGS
 
 __all__ = ["DEPOT_STRINGS"]
 
@@ -81,5 +79,3 @@ DEPOT_STRINGS: dict[str, tuple[str, str]] = {
     "depot_col_kind": ("Kind", "Type"),
     "depot_col_message": ("Message", "Message"),
 }
-
-STRINGS.update({k: v for k, v in DEPOT_STRINGS.items() if k not in STRINGS})

@@ -131,6 +131,8 @@ def fleet_table(
         "v2g_capable",
     ]
     table = cat[spec_cols].merge(fleet, on="model", how="outer")
+    # 0 registrations = no figure found (docs/catalog.md): blank, never shown as a count
+    table["registrations"] = table["registrations"].where(table["registrations"] > 0)
     table["battery_kwh"] = table["battery_kwh"].fillna(table["_battery_fleet"])
     for col in ("in_fleet", "connected", "charging", "discharging"):
         table[col] = table[col].fillna(0).astype(int)

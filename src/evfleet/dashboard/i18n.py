@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import re
 
+from evfleet.dashboard.depot_i18n import DEPOT_STRINGS
+
 __all__ = [
     "LANGS",
     "STRATEGY_LABEL_KEYS",
@@ -96,8 +98,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "voltage": ("Voltage deviation", "Écart de tension"),
     "thd_v": ("Voltage THD", "THD tension"),
     "net_cost": ("Net cost", "Coût net"),
-    "savings": ("Savings vs uncontrolled", "Économies vs non piloté"),
-    "v2g_revenue": ("V2G revenue", "Revenu V2G"),
+    "savings": ("Savings vs baseline", "Économies vs référence"),
+    "v2g_revenue": ("V2G value", "Valeur V2G"),
     "degradation": ("Battery degradation", "Dégradation batterie"),
     "connected": ("Connected", "Connectés"),
     "charging": ("Charging", "En Charge"),
@@ -205,6 +207,26 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cmp_v2g_mad": ("V2G value (MAD)", "Valeur V2G (MAD)"),
     "cmp_unmet": ("Unmet (kWh)", "Non servi (kWh)"),
     "cmp_runtime": ("Run time (s)", "Durée de calcul (s)"),
+    "cmp_savings_timer": ("Savings vs timer (MAD)", "Économies vs minuterie (MAD)"),
+    "cmp_savings_best_pct": ("Savings vs best baseline (%)", "Économies vs meilleure référence (%)"),
+    "cmp_nothing": ("Nothing to do", "Rien à faire"),
+    "cmp_headline": ("Headline", "En bref"),
+    "headline_base": (
+        "{baseline} ({cost} MAD), the cheaper baseline",
+        "{baseline} ({cost} MAD), la référence la moins chère",
+    ),
+    "headline_none": (
+        "no strategy with something to do was compared against {base}",
+        "aucune stratégie ayant un levier n'a été comparée à {base}",
+    ),
+    "headline_saves": (
+        "{strategy} saves {amount} MAD{pct} against {base}; its cost {cost} MAD",
+        "{strategy} économise {amount} MAD{pct} face à {base} ; son coût {cost} MAD",
+    ),
+    "headline_costs": (
+        "{strategy} costs {amount} MAD{pct} more than {base}; its cost {cost} MAD",
+        "{strategy} coûte {amount} MAD{pct} de plus que {base} ; son coût {cost} MAD",
+    ),
     # grid page
     "grid_title": ("Grid quality at the point of common coupling", "Qualité réseau au point de raccordement"),
     "compliance": ("Compliance", "Conformité"),
@@ -237,6 +259,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "charger_capex": ("Charger capex per unit (MAD)", "Coût d'une borne (MAD)"),
     "installation": ("Installation per unit (MAD)", "Installation par borne (MAD)"),
     "software_capex": ("EMS software and integration (MAD)", "Logiciel EMS et intégration (MAD)"),
+    "metering_capex": ("Metering (MAD)", "Comptage (MAD)"),
+    "fleet_mix": ("Fleet mix (docs/model.md)", "Composition de flotte (docs/model.md)"),
+    "n_bidi_chargers": ("Bidirectional chargers bought", "Bornes bidirectionnelles achetées"),
+    "bidi_extra": ("Extra per bidirectional charger (MAD)", "Surcoût par borne bidirectionnelle (MAD)"),
+    "roi_source": (
+        "ROI of the EMS itself against the timer: saving = timer cost − {strategy} cost ({days:g} day(s) simulated, "
+        "× {op_days} days a year); investment = what the EMS adds (assumptions: enter your quotes).",
+        "ROI du seul EMS face à la minuterie : économie = coût minuterie − coût {strategy} ({days:g} jour(s) "
+        "simulé(s), × {op_days} jours par an) ; investissement = ce que l'EMS ajoute (hypothèses : vos devis).",
+    ),
+    "diesel_title": ("Whole infrastructure vs a diesel fleet (optional)", "Infrastructure complète vs flotte diesel"),
+    "km_per_year": ("km per vehicle per year", "km par véhicule et par an"),
+    "diesel_l_100": ("Diesel (l/100 km)", "Gazole (l/100 km)"),
+    "diesel_price": ("Diesel price (MAD/l)", "Prix du gazole (MAD/l)"),
+    "diesel_source": (
+        "Benefit = diesel fuel {fuel} a year − EV electricity {ev} a year − opex (your inputs).",
+        "Gain = gazole {fuel} par an − électricité des VE {ev} par an − exploitation (vos données).",
+    ),
     "opex": ("Opex (MAD/year)", "Exploitation (MAD/an)"),
     "operating_days": ("Operating days per year", "Jours d'exploitation par an"),
     "lifetime": ("Lifetime (years)", "Durée de vie (ans)"),
@@ -253,8 +293,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mad": ("MAD", "MAD"),
     "payback_target": ("target < 24 months", "objectif < 24 mois"),
     "savings_source": (
-        "Savings come from the simulation ({strategy} vs uncontrolled, {days} day(s) simulated).",
-        "Les économies viennent de la simulation ({strategy} vs non piloté, {days} jour(s) simulé(s)).",
+        "Savings come from the simulation ({strategy} vs {baseline}, {days} day(s) simulated).",
+        "Les économies viennent de la simulation ({strategy} vs {baseline}, {days} jour(s) simulé(s)).",
     ),
     "col_period": ("Tariff period", "Période tarifaire"),
     "col_price": ("Price (MAD/kWh)", "Prix (MAD/kWh)"),
@@ -263,7 +303,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_base_import_kwh": ("Uncontrolled import (kWh)", "Soutirage non piloté (kWh)"),
     "col_base_import_cost": ("Uncontrolled cost (MAD)", "Coût non piloté (MAD)"),
     "per_day": ("per day", "par jour"),
-    "v2g_net": ("V2G value net of degradation", "Valeur V2G nette de la dégradation"),
+    "v2g_net": ("V2G value (cost without V2G − with)", "Valeur V2G (coût sans V2G − avec)"),
     # scenario page
     "scenario_title": ("Scenario", "Scénario"),
     "params": ("Parameters", "Paramètres"),
@@ -476,7 +516,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "card_net_cost": ("Net cost ({unit})", "Coût net ({unit})"),
     "card_savings": ("Savings ({unit})", "Économies ({unit})"),
     "card_savings_pct": ("Savings (%)", "Économies (%)"),
-    "card_v2g_revenue": ("V2G revenue ({unit})", "Revenu V2G ({unit})"),
+    "card_v2g_revenue": ("V2G value ({unit})", "Valeur V2G ({unit})"),
     "card_degradation": ("Battery wear ({unit})", "Usure batterie ({unit})"),
     "card_v2g_net": ("V2G net ({unit})", "V2G net ({unit})"),
     "card_connected": ("Connected", "Connectés"),
@@ -516,12 +556,13 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Coût du soutirage - revenu d'injection + dégradation des batteries, sur la période simulée.",
     ),
     "help_savings": (
-        "Uncontrolled charging's net cost - this strategy's net cost.",
-        "Coût net de la recharge non pilotée - coût net de cette stratégie.",
+        "Net cost of the cheaper baseline (uncontrolled or off-peak timer) - this strategy's net cost.",
+        "Coût net de la référence la moins chère (non pilotée ou minuterie heures creuses) - coût net de cette "
+        "stratégie.",
     ),
     "help_v2g_revenue": (
-        "Discharged energy valued at the price it displaced.",
-        "Énergie déchargée valorisée au prix qu'elle remplace.",
+        "Net cost of the same strategy without V2G - its net cost with V2G (a second run, degradation included).",
+        "Coût net de la même stratégie sans V2G - son coût net avec V2G (un second calcul, dégradation comprise).",
     ),
     "help_degradation": (
         "Degradation cost per kWh discharged × energy discharged.",
@@ -635,6 +676,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "src_user": ("user", "utilisateur"),
     "strategies_about": ("What each strategy does", "Ce que fait chaque stratégie"),
 }
+STRINGS.update({k: v for k, v in DEPOT_STRINGS.items() if k not in STRINGS})  # login and live-depot texts
 
 
 def t(key: str, lang: str = "en", **fmt: object) -> str:

@@ -14,12 +14,12 @@ unless ``EVFLEET_LIVE_STORE=0`` (``evfleet dashboard --no-store``).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from evfleet._common.errors import InputError
+from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
@@ -36,6 +37,7 @@ from evfleet.gridquality import assess as gq_assess
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.catalog_sources import load_catalog_details
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
+from evfleet.inputs.importers import fleet_composition, parse_fleet
 from evfleet.reports.run import run_report_html
 from evfleet.results.alert_files import run_alerts
 from evfleet.results.plan import RunPlan, build_plan, plan_export
@@ -236,25 +238,11 @@ def generated_check(params: dict[str, Any]) -> Scenario:
     return _generated(_params_key(params), json.dumps(params, default=str))
 
 
-def composition_from_csv(data: bytes) -> dict[str, int]:
-    """Fleet composition from a CSV with columns ``model,count``; raises ``ValueError`` naming row and value."""
-    try:
-        df = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig")
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"fleet CSV: cannot read it ({exc})") from exc
-    cols = {c.strip().lower(): c for c in df.columns}
-    for need in ("model", "count"):
-        if need not in cols:
-            raise InputError(f"fleet CSV: column {need!r} is required (columns: {', '.join(map(str, df.columns))})")
-    comp: dict[str, int] = {}
-    for i, (model, count) in enumerate(zip(df[cols["model"]], df[cols["count"]], strict=True), start=2):
-        try:
-            c = int(count)
-        except (TypeError, ValueError):
-            raise InputError(f"fleet CSV: row {i}, field 'count' is not an integer (value {count!r})") from None
-        if c < 0 or str(model).strip() in ("", "nan"):
-            raise InputError(f"fleet CSV: row {i} is invalid (model {model!r}, count {count!r})")
-        comp[str(model).strip()] = comp.get(str(model).strip(), 0) + c
+def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]:
+    """Fleet composition from an uploaded fleet CSV, through the CLI's importer
+    (:func:`evfleet.inputs.importers.parse_fleet`: ``model,count`` or per-vehicle rows, ``,``/``;`` separators,
+    decimal commas, unknown models answered with the closest catalogue names); raises ``InputError``."""
+    comp = fleet_composition(parse_fleet(Path(name), data=data))
     total = sum(comp.values())
     if not N_MIN <= total <= N_MAX:
         raise InputError(f"fleet CSV: counts sum to {total}; the dashboard takes {N_MIN}-{N_MAX} vehicles")
@@ -299,8 +287,19 @@ def report_html(ctrl: Controls) -> str:
 
 
 def baseline(ctrl: Controls) -> tuple[RunResult, dict]:
-    """The uncontrolled baseline on the current scenario (same options)."""
-    return run(ctrl, "uncontrolled")
+    """The cheaper of the two baselines (``uncontrolled``, ``timer``) on the current scenario (same options): the
+    headline saving is against it (:func:`evfleet.analysis.compare.best_baseline`); ``kpis["strategy"]`` names it."""
+    runs = {name: run(ctrl, name) for name in BASELINES}
+    return runs[best_baseline({name: k for name, (_, k) in runs.items()})]
+
+
+def no_v2g_run(ctrl: Controls) -> tuple[RunResult, dict] | None:
+    """The sidebar's strategy run without V2G (for ``v2g_value_mad``), or ``None`` when V2G is off."""
+    if not ctrl.v2g:
+        return None
+    key, sc = current_scenario(ctrl)
+    res = _run(key, ctrl.strategy, ctrl.mode, False, sc)
+    return res, _kpis(key, ctrl.strategy, ctrl.mode, False, res)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
@@ -378,7 +377,7 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
     key = _params_key(params)
     sc = _generated(key, json.dumps(params, default=str))
     strategy = default_strategy(list(REGISTRY))
-    for name in dict.fromkeys([strategy, "uncontrolled"]):
+    for name in dict.fromkeys([strategy, *BASELINES]):
         res = _run(key, name, "offline", True, sc)
         _kpis(key, name, "offline", True, res)
         if name == strategy:

@@ -22,7 +22,8 @@ import plotly.graph_objects as go
 
 from evfleet._common.errors import InputError
 from evfleet._common.tolerances import UNMET_TOL_KWH
-from evfleet.dashboard.i18n import STRINGS, clause_text, indicator_label, t
+from evfleet.analysis.cost import run_cost_mad
+from evfleet.dashboard.i18n import STRINGS, clause_text, indicator_label, strategy_label, t
 from evfleet.dashboard.l10n import fmt_int, fmt_number, fmt_pct, mad_scale
 from evfleet.gridquality.records import Indicator, Status, Verdict
 
@@ -295,10 +296,16 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
     return cards
 
 
-def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None, lang: str) -> list[KpiCard]:
-    """Economic KPI cards: net cost, savings vs uncontrolled (MAD and %), V2G revenue, degradation cost (the
-    money unit, MAD, k MAD or M MAD, in each label)."""
-    net = float(kpis["net_cost_mad"])
+def economic_cards(
+    kpis: Mapping[str, Any],
+    base_kpis: Mapping[str, Any] | None,
+    lang: str,
+    no_v2g_kpis: Mapping[str, Any] | None = None,
+) -> list[KpiCard]:
+    """Economic KPI cards: cost, savings against ``base_kpis`` (the cheaper baseline, MAD and %), V2G value (cost
+    without V2G − cost with it, from ``no_v2g_kpis``; "–" without it), degradation cost (the money unit, MAD,
+    k MAD or M MAD, in each label)."""
+    net = run_cost_mad(kpis)
     div, unit = mad_scale(net)
     cards = [
         KpiCard(
@@ -311,7 +318,7 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
         )
     ]
     if base_kpis is not None:
-        base = float(base_kpis["net_cost_mad"])
+        base = run_cost_mad(base_kpis)
         sav = base - net
         pct = 100.0 * sav / base if base else None
         status = (None if abs(sav) < 0.5 else Status.WARNING if sav < 0 else
@@ -323,17 +330,17 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
                 t("card_savings", lang, unit=unit_s),
                 fmt_number(sav / div_s, lang),
                 status,
-                f"{fmt_pct(pct, lang)} {t('vs_uncontrolled', lang)}",
+                f"{fmt_pct(pct, lang)} vs {strategy_label(str(base_kpis.get('strategy', 'uncontrolled')), lang)}",
                 t("help_savings", lang),
             )
         )
-    v2g = float(kpis["v2g_value_mad"])
-    div_v, unit_v = mad_scale(v2g)
+    v2g = None if no_v2g_kpis is None else run_cost_mad(no_v2g_kpis) - net
+    div_v, unit_v = mad_scale(v2g or 0.0)
     cards.append(
         KpiCard(
             "v2g_revenue",
             t("card_v2g_revenue", lang, unit=unit_v),
-            fmt_number(v2g / div_v, lang),
+            "–" if v2g is None else fmt_number(v2g / div_v, lang),
             None,
             t("discharged_detail", lang, energy=fmt_number(kpis["energy_discharged_kwh"], lang)),
             t("help_v2g_revenue", lang),

@@ -13,6 +13,7 @@ from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, t
 from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
+from evfleet.inputs.fleet_mix import fleet_mix_names
 from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
 from evfleet.inputs.tariffs import list_tariffs
 from evfleet.results.run_files import site_table, vehicle_table
@@ -91,7 +92,13 @@ with tab_params, st.form("scenario_form"):
         for col, name in zip(mix_cols, CHARGER_TYPES, strict=True)
     }
     comp_text = ",".join(f"{m}:{c}" for m, c in (p.get("composition") or {}).items())
-    composition = st.text_input(t("composition", lang), comp_text, key="sc_composition")
+    e1, e2 = st.columns([1, 3])
+    mixes = fleet_mix_names()
+    mix_id = p.get("fleet_mix") or mixes[0]
+    fleet_mix_id = e1.selectbox(
+        t("fleet_mix", lang), mixes, index=mixes.index(mix_id) if mix_id in mixes else 0, key="sc_fleet_mix"
+    )
+    composition = e2.text_input(t("composition", lang), comp_text, key="sc_composition")
     submitted = st.form_submit_button(t("apply", lang), type="primary")
 
 if submitted:
@@ -125,6 +132,7 @@ if submitted:
             "degradation_mad_per_kwh": float(degr),
             "charger_mix": {k: v for k, v in mix.items() if v > 0},
             "composition": comp,
+            "fleet_mix": fleet_mix_id,
         }
         ScenarioParams(**new).validate()
         if not state.N_MIN <= new["vehicles"] <= state.N_MAX:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evfleet.analysis.compare import compare
+from evfleet.analysis.compare import compare, headline_saving
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figure
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
-from evfleet.dashboard.l10n import display_frame
+from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
@@ -79,11 +79,25 @@ st.dataframe(
         H["peak_import_kw"]: num(format="%.0f"),
         H["load_factor"]: num(format="%.2f"),
         H["v2g_energy_kwh"]: num(format="%.0f"),
-        H["v2g_revenue_mad"]: num(format="%.0f"),
+        H["v2g_value_mad"]: num(format="%.1f"),
+        H["savings_vs_timer_mad"]: num(format="%.0f"),
+        H["savings_vs_best_baseline_pct"]: num(format="%.1f%%"),
         H["unmet_energy_kwh"]: num(format="%.1f"),
         H["runtime_s"]: num(format="%.2f"),
     },
 )
+for m, c in comps.items():
+    h = headline_saving(c.kpis)  # computed in evfleet.analysis.compare; only worded here
+    base = t("headline_base", lang, baseline=strategy_label(h["baseline"], lang),
+             cost=fmt_number(h["baseline_cost_mad"], lang))  # fmt: skip
+    if h["strategy"] is None:
+        text = t("headline_none", lang, base=base)
+    else:
+        pct = "" if h["savings_pct"] is None else f" ({fmt_pct(h['savings_pct'], lang)})"
+        text = t("headline_saves" if h["savings_mad"] >= 0 else "headline_costs", lang,
+                 strategy=strategy_label(h["strategy"], lang), amount=fmt_number(abs(h["savings_mad"]), lang),
+                 pct=pct, base=base, cost=fmt_number(h["cost_mad"], lang))  # fmt: skip
+    st.caption(f"{t('cmp_headline', lang)} ({mode_label(m, lang)}): {text}")
 state.plot(comparison_figure(table, lang), key="cmp_bars")
 
 st.subheader(t("overlay", lang))
