@@ -157,7 +157,7 @@ def _reserve_scenario(frequency_hz: list[float] | None = None):
 
 @pytest.mark.parametrize("mode", ["offline", "online"])
 def test_simulator_applies_the_reserve_activation_of_the_realised_frequency(mode: str) -> None:
-    sc = _reserve_scenario([50.0, 50.105, 49.895, 50.3])  # activation 0, +0.5, -0.5, +1
+    sc = _reserve_scenario([50.0, 50.1, 49.9, 50.3])  # activation Δf/200 mHz: 0, +0.5, -0.5, +1
     r = simulate(sc, FixedReserve(setpoint_kw=5.0, band_kw=4.0), SimulationOptions(mode=mode))
     np.testing.assert_allclose(r.power_kw[0], [5.0, 7.0, 3.0, 9.0])
     rep = r.strategy_report.to_dict()
