@@ -216,3 +216,22 @@ def test_limits_are_the_sites_under_every_strategy() -> None:
 def test_fcr_activation_as_traded(mhz: float, want: float) -> None:
     """Δf / 200 mHz, 0 inside the ±10 mHz deadband (not shifted), saturated beyond ±200 mHz."""
     assert float(droop_activation(50.0 + mhz / 1000.0)) == pytest.approx(want, abs=1e-6)
+
+
+def test_phases_follow_the_physical_charger() -> None:
+    """Two sessions one after the other share the default layout's first ac7.4 charger (wired L1): both load L1;
+    a third, overlapping, gets the second charger (L2). Given ``site.chargers`` with a phase are obeyed."""
+    d = scenario_dict(n_steps=4, step_minutes=15, vehicles=[{"max_charge_kw": 7.4}] * 3, import_limit_kw=100.0)
+    d["vehicles"]["arrival_step"] = [0, 2, 0]
+    d["vehicles"]["departure_step"] = [2, 4, 4]
+    d["vehicles"]["charger"] = ["ac7.4"] * 3
+    sc = scenario_from_dict(d)
+    el = SiteElectrical(transformer_kva=100.0)
+    p = np.array([[7.4, 7.4, 0, 0], [0, 0, 7.4, 7.4], [3.0, 3.0, 3.0, 3.0]])
+    ps = assess(make_result(sc, p), el).per_step
+    assert (ps["i_l1_a"] > 0).all() and (ps["i_l2_a"] > 0).all() and (ps["i_l3_a"] == 0).all()
+    assert ps["i_l1_a"].iloc[0] == pytest.approx(ps["i_l1_a"].iloc[3])  # the second session on the same charger
+    d["site"]["chargers"] = [{"charger_id": "A", "type": "ac7.4", "phase": "L3"},
+                             {"charger_id": "B", "type": "ac7.4", "phase": "L3"}]  # fmt: skip
+    ps = assess(make_result(scenario_from_dict(d), p), el).per_step
+    assert (ps["i_l1_a"] == 0).all() and (ps["i_l2_a"] == 0).all() and (ps["i_l3_a"] > 0).all()

@@ -232,7 +232,7 @@ def assess(
     unb = steps.unbalance(fund, ih, pcc, v_ph, sc.step_minutes)
     tr = steps.transformer_loading(fund.i1_a, pcc.rated_kva, sc.dt_h, el, v_ph)
     dv = steps.voltage_deviation(fund, pcc, el, v_ph)
-    specs, feeder_of, feeder_src = steps.lv_feeders(el, len(sc.vehicles), sc.import_limit_kw, base)
+    specs, feeder_of, feeder_src = steps.lv_feeders(el, lay.position, sc.import_limit_kw, base)
     feeders = steps.cable_drops(dev, q_dev, specs, feeder_of, feeder_src, v_ph)
     freq = steps.frequency_series(sc.n_steps, sc.step_minutes, sc.series, result.strategy_params, el, frequency_hz)
 
@@ -326,7 +326,7 @@ def _more_assumptions(el: SiteElectrical, limits519: Any, lay: FleetLayout, bill
         f"Billed cos φ: imported kWh and inductive kvarh of the run (capacitive kvarh not counted), threshold "
         f"{billed.threshold:g} from {billed.threshold_source}; PV inverters at PF {el.pv_pf:g}; capacitor bank: "
         f"{bank} (resonance not modelled); the instantaneous PF is a chart only.",
-        f"LV cables: {feeders.source}; sessions on feeders by position (round robin); resistivity at operating "
+        f"LV cables: {feeders.source}; chargers on feeders by position (round robin); resistivity at operating "
         "temperature (Cu 0.0225, Al 0.036 Ω·mm²/m), 0.08 mΩ/m reactance, neutral of the same section; all "
         "chargers of a feeder at its end (the farthest charger, a bound).",
         f"Generation share (PV peak + largest connected V2G discharge) / average load = {100 * gen_share:.0f} %.",

@@ -12,6 +12,7 @@ name), then the wiring of its connector (:func:`session_phase_slots`) or ``SiteE
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -177,15 +178,64 @@ def _phase_slots(scenario: Any, el: SiteElectrical, single: np.ndarray, power_kw
     return slot
 
 
-def fleet_layout(scenario: Any, el: SiteElectrical, power_kw: np.ndarray) -> FleetLayout:
-    """Charger type, spectrum model, phase slot and reference power of every session.
+def _connectors(scenario: Any, el: SiteElectrical) -> Any:
+    """The scenario's charger layout (:func:`evfleet.inputs.chargers.charger_layout`); when the sessions name
+    charger types of the site model that the layout does not know (custom ``charger_types``) and there is no
+    ``site.chargers``: one charger per session, 1-phase ones wired L1, L2, L3 by position (the same rotation)."""
+    from evfleet.inputs.chargers import CHARGER_TYPE_SPECS, charger_layout  # deferred: light module import
 
-    A 1-phase vehicle on a 3-phase AC charger is a 1-phase load (model ``ac_1ph`` when the charger's model is
-    ``ac_3ph``) on the phase given by :func:`session_phase_slots`: its charger's position among the 3-phase AC
-    sessions (one charger per session until a charger layout is given) rotates L1, L2, L3.
+    v = scenario.vehicles
+    custom = "charger" in v.extra and not np.isin(np.asarray(v.extra["charger"], dtype=object).astype(str),
+                                                  list(CHARGER_TYPE_SPECS)).all()  # fmt: skip
+    if scenario.site_extra.get("chargers") is not None or not custom:
+        return charger_layout(scenario)
+    names = _charger_names(scenario, el)
+    n = len(names)
+    phases = np.array([el.charger_types[str(x)].phases for x in names], dtype=np.int64)
+    rank = np.cumsum(phases == 1) - 1
+    phase = np.where(phases == 1, np.array(["L1", "L2", "L3"], dtype=object)[rank % 3], "L123")
+    return SimpleNamespace(charger_id=np.array([f"C{i + 1:03d}" for i in range(n)], dtype=object),
+                           charger_type=names, rating_kw=np.array([el.charger_types[str(x)].rated_kw for x in names]),
+                           phases=phases, phase=phase, session_connector=np.arange(n), source="per session")  # fmt: skip
+
+
+def _charger_positions(cl: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per connector (C,): index of its physical charger in creation order, and that index among the 3-phase
+    chargers (the position the 3-phase rotation uses; -1 for 1-phase chargers)."""
+    ids = np.asarray(cl.charger_id, dtype=object).astype(str)
+    _, first, inv = np.unique(ids, return_index=True, return_inverse=True)
+    rank = np.argsort(np.argsort(first))  # charger index in order of first appearance
+    charger_idx = rank[inv]
+    three = np.asarray(cl.phases) == 3
+    three_chargers = np.unique(charger_idx[three])
+    pos3 = np.full(len(ids), -1, dtype=np.int64)
+    if three_chargers.size:
+        pos3[three] = np.searchsorted(three_chargers, charger_idx[three])
+    return charger_idx.astype(np.int64), pos3
+
+
+def fleet_layout(scenario: Any, el: SiteElectrical, power_kw: np.ndarray) -> FleetLayout:
+    """Charger type, spectrum model, phase slot, reference power and charger position of every session.
+
+    The connectors come from :func:`evfleet.inputs.chargers.charger_layout` (``site.chargers`` or the documented
+    default layout): a session uses its connector's type when ``site.chargers`` is given, a 1-phase connector loads
+    its wired phase (``phase_assignment`` ``wiring``, the default), and a 1-phase vehicle on a 3-phase AC charger
+    is a 1-phase load (model ``ac_1ph`` when the charger's model is ``ac_3ph``) on the phase given by
+    :func:`session_phase_slots` (rotation by the charger's position among the 3-phase chargers).
+    ``position`` (N,) is the index of each session's physical charger (the LV feeders are assigned by it).
     """
     types = el.charger_types
-    names = _charger_names(scenario, el)
+    cl = _connectors(scenario, el)
+    conn = np.asarray(cl.session_connector, dtype=np.int64)
+    if cl.source == "scenario":
+        names = np.asarray(cl.charger_type, dtype=object)[conn]
+        known = np.isin(names.astype(str), np.asarray(list(types), dtype=str))
+        if not known.all():
+            i = int(np.flatnonzero(~known)[0])
+            raise InputError(f"field 'site.chargers' type of session {i} is not a known charger type of the site "
+                             f"model; known: {', '.join(types)} (value {_py(names[i])!r})")  # fmt: skip
+    else:
+        names = _charger_names(scenario, el)
     n = len(names)
     uniq, inv = np.unique(names.astype(str), return_inverse=True)
     onboard, onboard_src = onboard_phases(scenario)
@@ -195,6 +245,8 @@ def fleet_layout(scenario: Any, el: SiteElectrical, power_kw: np.ndarray) -> Fle
     nph_c = nph_of_type[inv] if len(uniq) else np.zeros(0, dtype=np.int64)
     is_ac = ac_of_type[inv] if len(uniq) else np.zeros(0, dtype=bool)
     rated = rated_of_type[inv] if len(uniq) else np.zeros(0)
+    if cl.source == "scenario" and n:  # the connector's own power limit
+        rated = np.minimum(rated, np.asarray(cl.rating_kw, dtype=float)[conn])
     model_c = np.array([types[u].model for u in uniq], dtype=object)[inv] if len(uniq) else np.zeros(0, dtype=object)
     single_vehicle = is_ac & (nph_c == 3) & (onboard == 1)
     # the on-board charger is the converter: a 1-phase vehicle's spectrum is that of a 1-phase on-board charger
@@ -205,15 +257,23 @@ def fleet_layout(scenario: Any, el: SiteElectrical, power_kw: np.ndarray) -> Fle
     mc = np.asarray(scenario.vehicles.max_charge_kw, dtype=float)
     # AC: the vehicle's on-board charger is the converter, limited by the EVSE; DC: the off-board charger.
     p_ref = np.where(is_ac & (mc > 0), np.minimum(mc, rated), rated) if n else np.zeros(0)
-    # position of each session's charger among the 3-phase AC ones (one charger per session, in session order)
-    three_ac = is_ac & (nph_c == 3)
-    position = np.where(three_ac, np.cumsum(three_ac) - 1, np.arange(n))
-    wiring = session_phase_slots(nph_c, np.full(n, "L123"), position, onboard, is_ac, el.three_phase_rotation)
-    single = nph == 1
-    slot = np.where(nph_c == 1, _phase_slots(scenario, el, nph_c == 1, power_kw), wiring)
+    charger_idx, pos3 = _charger_positions(cl)
+    position = charger_idx[conn] if n else np.zeros(0, dtype=np.int64)
+    conn_phases = np.asarray(cl.phases, dtype=np.int64)[conn] if n else np.zeros(0, dtype=np.int64)
+    conn_phase = np.asarray(cl.phase, dtype=object)[conn].astype(str) if n else np.zeros(0, dtype=str)
+    # the grid model's type decides the phases; the wiring of a connector of another kind is rotated by position
+    wired_1 = np.where(conn_phases == 1, conn_phase, np.array(["L1", "L2", "L3"])[position % 3]) if n else conn_phase
+    pos_rot = np.where(pos3[conn] >= 0, pos3[conn], position) if n else position
+    wiring = session_phase_slots(np.where(nph_c == 1, 1, 3), np.where(nph_c == 1, wired_1, "L123"), pos_rot, onboard,
+                                 is_ac, el.three_phase_rotation)  # fmt: skip
+    single_c = nph_c == 1
+    if el.phase_assignment == "wiring":
+        explicit = _phase_slots(scenario, el, single_c, power_kw, explicit_only=True)
+        slot = np.where(single_c & (explicit >= 0), explicit, wiring)
+    else:
+        slot = np.where(single_c, _phase_slots(scenario, el, single_c, power_kw), wiring)
     if single_vehicle.any():  # an explicit phase (vehicles.phase, phase_map) keeps priority
-        explicit = _phase_slots(scenario, el.with_changes(phase_assignment="single"), single_vehicle, power_kw,
-                                explicit_only=True)  # fmt: skip
+        explicit = _phase_slots(scenario, el, single_vehicle, power_kw, explicit_only=True)
         slot = np.where(single_vehicle & (explicit >= 0), explicit, slot)
-    slot = np.where(single, slot, 3)
-    return FleetLayout(names, models, model_idx, slot, nph, p_ref, onboard, onboard_src, np.arange(n))
+    slot = np.where(nph == 1, slot, 3)
+    return FleetLayout(names, models, model_idx, slot, nph, p_ref, onboard, onboard_src, position)

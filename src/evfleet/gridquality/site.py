@@ -51,7 +51,7 @@ __all__ = [
 H_MAX = 50
 #: Harmonic orders assessed (2..50), as in IEEE 519-2014 Table 2.
 HARMONICS = np.arange(2, H_MAX + 1)
-PHASE_ASSIGNMENTS = ("round_robin", "balanced", "single")
+PHASE_ASSIGNMENTS = ("wiring", "round_robin", "balanced", "single")
 #: Harmonic summation across devices: ``iec`` (IEC TR 61000-3-6 exponents 1 / 1.4 / 2) or ``correlated`` (α = 1).
 SUMMATIONS = ("iec", "correlated")
 #: Conductor resistivity [Ω·mm²/m] at the operating temperature used for voltage-drop calculations (the values of
@@ -339,7 +339,7 @@ class SiteElectrical:
     cable_drop_limit_pct: float = 5.0
     charger_types: Mapping[str, ChargerType] = field(default_factory=lambda: dict(DEFAULT_CHARGER_TYPES))
     default_charger: str | None = None
-    phase_assignment: str = "round_robin"
+    phase_assignment: str = "wiring"
     phase_map: Mapping[str, int] = field(default_factory=dict)
     voltage_band_pct: float = 10.0
     pf_limit: float = 0.95

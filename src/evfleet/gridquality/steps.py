@@ -623,10 +623,10 @@ class Feeders:
     drop_max_pct: np.ndarray
 
 
-def lv_feeders(el: SiteElectrical, n_sessions: int, import_limit_kw: float, base_kw: np.ndarray) -> tuple[
+def lv_feeders(el: SiteElectrical, position: np.ndarray, import_limit_kw: float, base_kw: np.ndarray) -> tuple[
         tuple[dict[str, Any], ...], np.ndarray, str]:  # fmt: skip
-    """Step 12a: the feeders and the feeder of every session (by position, round robin: session k on feeder
-    k mod F). ``feeders`` when given; else ``F = max(1, ceil((import_limit - peak base load) / feeder_kw))``
+    """Step 12a: the feeders and the feeder of every session (by its charger's position, round robin: the charger
+    at position k on feeder k mod F, every connector of a charger on the same feeder). ``feeders`` when given; else ``F = max(1, ceil((import_limit - peak base load) / feeder_kw))``
     identical feeders of ``feeder_length_m`` m x ``feeder_mm2`` mm² ``feeder_material`` (assumptions)."""
     specs = el.cable_specs()
     if specs:
@@ -640,7 +640,7 @@ def lv_feeders(el: SiteElectrical, n_sessions: int, import_limit_kw: float, base
         source = (f"{f} default feeders (ceil of the EV share of the import limit, {ev_kw:g} kW, / feeder_kw "
                   f"{el.feeder_kw:g} kW), each {el.feeder_length_m:g} m of {el.feeder_mm2:g} mm² "
                   f"{el.feeder_material}: assumptions")  # fmt: skip
-    return tuple(specs), np.arange(n_sessions) % len(specs), source
+    return tuple(specs), np.asarray(position, dtype=np.int64) % len(specs), source
 
 
 def cable_drops(devices: Devices, q_dev: np.ndarray, specs: tuple[Mapping[str, Any], ...], feeder: np.ndarray,
