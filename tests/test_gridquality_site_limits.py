@@ -44,7 +44,7 @@ def test_phase_phasors_and_vuf_by_hand() -> None:
     VUF = |Z|·33.333 / |230 - Z·33.333| = 1.054093 / 229.668844 = 0.458962 %."""
     ph = models.phase_current_phasors(np.array([[23.0], [0.0], [0.0]]), np.zeros((3, 1)), 230.0)
     assert ph[0, 0] == pytest.approx(100.0, abs=1e-9) and abs(ph[1, 0]) == pytest.approx(0.0, abs=1e-12)
-    i0, i1, i2 = models.sequence_components(ph)
+    _, i1, i2 = models.sequence_components(ph)
     z = complex(0.01, 0.03)
     want = 100 * abs(z) * (100 / 3) / abs(230 - z * 100 / 3)
     got = models.voltage_unbalance_factor_pct(i1, i2, 0.01, 0.03, 230.0)
@@ -198,7 +198,7 @@ def test_limits_are_the_sites_under_every_strategy() -> None:
     seen = {}
     for strategy in ("uncontrolled", "peak_shaving", "price_optimization", "valley_filling"):
         rep = assess(simulate(sc, strategy))
-        seen[strategy] = tuple(rep.summary[k] for k in keys) + (tuple(rep.harmonic_limits_pct),)
+        seen[strategy] = (*(rep.summary[k] for k in keys), tuple(rep.harmonic_limits_pct))
         assert "IEEE 519-2022" in rep.compliance.set_index("indicator").loc["TDD p95 [%]", "clause"]
     assert len(set(seen.values())) == 1, seen
     rep = assess(simulate(sc, "uncontrolled"))
@@ -211,8 +211,11 @@ def test_limits_are_the_sites_under_every_strategy() -> None:
 # --- FCR activation ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("mhz", "want"), [(5, 0.0), (-5, 0.0), (10, 0.0), (-10, 0.0), (100, 0.5), (-100, -0.5),
-                                           (200, 1.0), (-200, -1.0), (300, 1.0), (-300, -1.0), (11, 0.055)])  # fmt: skip
+FCR_CASES = [(5, 0.0), (-5, 0.0), (10, 0.0), (-10, 0.0), (100, 0.5), (-100, -0.5), (200, 1.0), (-200, -1.0),
+             (300, 1.0), (-300, -1.0), (11, 0.055)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mhz", "want"), FCR_CASES)
 def test_fcr_activation_as_traded(mhz: float, want: float) -> None:
     """Δf / 200 mHz, 0 inside the ±10 mHz deadband (not shifted), saturated beyond ±200 mHz."""
     assert float(droop_activation(50.0 + mhz / 1000.0)) == pytest.approx(want, abs=1e-6)

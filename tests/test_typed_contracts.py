@@ -311,9 +311,9 @@ def test_views_map_status_enums_with_dicts(short_run: tuple[Path, Path], report)
     assert pq["thd_v"]["indicator"] == Indicator.VOLTAGE_THD_P95.value
     assert pq["pf"]["indicator"] == Indicator.BILLED_COS_PHI.value  # the billed figure, not the per-step PF
     assert pq["unbalance"]["indicator"] == Indicator.VOLTAGE_UNBALANCE_P95.value
-    failed = dataclasses.replace(report, compliance=report.compliance.assign(
-        status=["fail" if lbl == Indicator.TDD_P95.value else st
-                for lbl, st in zip(report.compliance["indicator"], report.compliance["status"], strict=True)]))  # fmt: skip
+    comp_rows = zip(report.compliance["indicator"], report.compliance["status"], strict=True)
+    status = ["fail" if lbl == Indicator.TDD_P95.value else st for lbl, st in comp_rows]
+    failed = dataclasses.replace(report, compliance=report.compliance.assign(status=status))
     assert V.pq_indicators(failed)["tdd"]["status"] is Status.CRITICAL
     assert rows[Indicator.PF_MIN].status is Verdict.INFO and rows[Indicator.UNBALANCE_MAX].status is Verdict.INFO
     comp = A.compliance_frame(report)

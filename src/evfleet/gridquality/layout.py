@@ -196,7 +196,8 @@ def _connectors(scenario: Any, el: SiteElectrical) -> Any:
     phase = np.where(phases == 1, np.array(["L1", "L2", "L3"], dtype=object)[rank % 3], "L123")
     return SimpleNamespace(charger_id=np.array([f"C{i + 1:03d}" for i in range(n)], dtype=object),
                            charger_type=names, rating_kw=np.array([el.charger_types[str(x)].rated_kw for x in names]),
-                           phases=phases, phase=phase, session_connector=np.arange(n), source="per session")  # fmt: skip
+                           phases=phases, phase=phase, session_connector=np.arange(n),
+                           source="per session")  # fmt: skip
 
 
 def _charger_positions(cl: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -626,8 +626,9 @@ class Feeders:
 def lv_feeders(el: SiteElectrical, position: np.ndarray, import_limit_kw: float, base_kw: np.ndarray) -> tuple[
         tuple[dict[str, Any], ...], np.ndarray, str]:  # fmt: skip
     """Step 12a: the feeders and the feeder of every session (by its charger's position, round robin: the charger
-    at position k on feeder k mod F, every connector of a charger on the same feeder). ``feeders`` when given; else ``F = max(1, ceil((import_limit - peak base load) / feeder_kw))``
-    identical feeders of ``feeder_length_m`` m x ``feeder_mm2`` mm² ``feeder_material`` (assumptions)."""
+    at position k on feeder k mod F, every connector of a charger on the same feeder). ``feeders`` when given;
+    else ``F = max(1, ceil((import_limit - peak base load) / feeder_kw))`` identical feeders of
+    ``feeder_length_m`` m x ``feeder_mm2`` mm² ``feeder_material`` (assumptions)."""
     specs = el.cable_specs()
     if specs:
         source = f"{len(specs)} feeders given in the site model"
