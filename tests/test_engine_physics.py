@@ -218,8 +218,8 @@ def test_grid_support_online_setpoints_ignore_the_future_frequency() -> None:
     k = 12
     fa, fb = _freq_variants(sc.n_steps, k)
     opts = SimulationOptions(mode="online", horizon_h=8.0)
-    ra = simulate(sc.replace(frequency_hz=fa), "grid_support", opts, reserve_price=0.5)
-    rb = simulate(sc.replace(frequency_hz=fb), "grid_support", opts, reserve_price=0.5)
+    ra = simulate(sc.replace(frequency_hz=fa), "grid_support", opts, reserve_price=0.5, fcr_min_offer_kw=0.0)
+    rb = simulate(sc.replace(frequency_hz=fb), "grid_support", opts, reserve_price=0.5, fcr_min_offer_kw=0.0)
     assert ra.strategy_report.to_dict()["reserve_mean_kw"] > 0
     np.testing.assert_array_equal(ra.power_kw[:, : k + 1], rb.power_kw[:, : k + 1])
     assert not np.allclose(ra.power_kw, rb.power_kw)  # the realised activation differs after k

@@ -324,8 +324,11 @@ def model_sets(problem: ChargingProblem, objective: Objective) -> ModelSets:
         hi=np.maximum(problem.energy_ceiling_kwh, e0),
         lo=np.where(eligible, lo_v2g, np.minimum(problem.energy_floor_kwh, e0)),
         departs=problem.departs_in_horizon,
-        uni_slots=(np.flatnonzero(~eligible[slot_v]) if objective.reserve_revenue is not None
-                   and objective.reserve_unidirectional else np.zeros(0, dtype=np.int64)),  # fmt: skip
+        uni_slots=(
+            np.flatnonzero(~eligible[slot_v])
+            if objective.reserve_revenue is not None and objective.reserve_unidirectional
+            else np.zeros(0, dtype=np.int64)
+        ),  # fmt: skip
     )
 
 
