@@ -231,7 +231,8 @@ def test_report_dict_has_the_kpi_keys_in_order() -> None:
         for k in (
             "reserve_price_mad_per_kw_h", "reserve_mean_kw", "reserve_max_kw", "reserve_value_mad",
             "fcr_energy_up_kwh", "fcr_energy_down_kwh", "pointe_import_kwh", "frequency_source",
-            "fcr_projection_max_kw", "reserve_block_h", "reserve_min_offer_kw", "objective", "solver_status", "build_s", "solve_s", "n_variables",
+            "fcr_projection_max_kw", "reserve_block_h", "reserve_min_offer_kw",
+            "objective", "solver_status", "build_s", "solve_s", "n_variables",
             "n_constraints", "planned_unmet_kwh", "projection_max_kw",
         )
     ]  # fmt: skip

@@ -26,8 +26,8 @@ FCR as traded (entsoe.eu, regelleistung.net): the pooled band is constant in 4-h
 :meth:`GridSupport.solve_problem`), and vehicles without V2G may hold a band by modulating their charging
 (``fcr_participation``). The reserve revenue is in the objective and reported as ``reserve_value_mad``.
 
-Defaults are assumptions (Morocco has no FCR market: a what-if priced with European figures): ``reserve_price`` 0.15 MAD/kW/h
-(the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
+Defaults are assumptions (Morocco has no FCR market: a what-if priced with European figures): ``reserve_price``
+0.15 MAD/kW/h (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
 Parameters: :class:`GridSupportParams`. Report: ``report.reserve``, a :class:`~evfleet.strategies.report.ReserveReport`
 (its fields become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
 ``pointe_import_kwh`` (planned); the simulator fills in what it delivered (``None`` in the strategy's own report):

@@ -328,7 +328,7 @@ def model_sets(problem: ChargingProblem, objective: Objective) -> ModelSets:
             np.flatnonzero(~eligible[slot_v])
             if objective.reserve_revenue is not None and objective.reserve_unidirectional
             else np.zeros(0, dtype=np.int64)
-        ),  # fmt: skip
+        ),
     )
 
 
