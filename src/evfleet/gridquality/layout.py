@@ -12,6 +12,7 @@ name), then the wiring of its connector (:func:`session_phase_slots`) or ``SiteE
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,6 +41,16 @@ class FleetLayout:
     position: np.ndarray | None = None
 
 
+@cache
+def _catalogue_phases() -> dict[str, tuple[int, bool]]:
+    """``{model name (lower case): (ac_phases, sourced)}`` of the shipped catalogue."""
+    from evfleet.inputs.catalog_sources import load_catalog_details  # deferred: the catalogue costs a file read
+
+    cat = load_catalog_details()
+    return {str(m).lower(): (int(ph), str(src) != "assumption")
+            for m, ph, src in zip(cat["model"], cat["ac_phases"], cat["ac_phases_src"], strict=True)}  # fmt: skip
+
+
 def onboard_phases(scenario: Any) -> tuple[np.ndarray, str]:
     """Phases (N,) of each session's on-board charger (1 or 3) and where they come from in words.
 
@@ -57,18 +68,16 @@ def onboard_phases(scenario: Any) -> tuple[np.ndarray, str]:
             raise InputError(f"field 'vehicles.onboard_phases[{i}]' must be 1 or 3 (value {_py(raw[i])!r})")
         return raw.astype(float).astype(np.int64), "the scenario's vehicles.onboard_phases"
     if n:
-        from evfleet.inputs.catalog_sources import load_catalog_details  # deferred: the catalogue costs a file read
-
-        cat = load_catalog_details()
-        by_name = dict(zip(cat["model"].str.lower(), cat["ac_phases"].astype(int), strict=True))
-        src = dict(zip(cat["model"].str.lower(), cat["ac_phases_src"].astype(str), strict=True))
-        names = pd.Series(np.asarray(v.model, dtype=object)).astype(str).str.lower()
-        ph = names.map(by_name)
-        n_known = int(ph.notna().sum())
-        n_sourced = int(names.map(src).fillna("assumption").ne("assumption")[ph.notna()].sum())
-        out = ph.fillna(3).to_numpy(dtype=np.int64)
-        return out, (f"the catalogue's ac_phases of vehicles.model ({n_known} of {n} sessions found, {n_sourced} "
-                     f"of them sourced, the others assumptions; unknown models: 3 phases, an assumption)")  # fmt: skip
+        table = _catalogue_phases()
+        uniq, inv = np.unique(np.asarray(v.model, dtype=object).astype(str), return_inverse=True)
+        found = [table.get(u.lower()) for u in uniq]  # one lookup per model name, not per session
+        ph_u = np.array([3 if f is None else f[0] for f in found], dtype=np.int64)
+        known_u = np.array([f is not None for f in found], dtype=bool)
+        sourced_u = np.array([f is not None and f[1] for f in found], dtype=bool)
+        n_known, n_sourced = int(known_u[inv].sum()), int(sourced_u[inv].sum())
+        return ph_u[inv], (f"the catalogue's ac_phases of vehicles.model ({n_known} of {n} sessions found, "
+                           f"{n_sourced} of them sourced, the others assumptions; unknown models: 3 phases, an "
+                           "assumption)")  # fmt: skip
     return np.full(n, 3, dtype=np.int64), "3 phases for every vehicle (an assumption: no model, no onboard_phases)"
 
 
