@@ -112,6 +112,7 @@ def flatten(report: PowerQualityReport) -> dict[str, np.ndarray]:
     out["harmonics_pct_of_il"] = np.asarray(report.harmonics_pct_of_il, dtype=float)
     out["harmonic_limits_pct"] = np.asarray(report.harmonic_limits_pct, dtype=float)
     out["alert_bounds"] = np.asarray(_json(dict(report.alert_bounds or {})))
+    out["alert_clauses"] = np.asarray(_json(dict(report.alert_clauses or {})))
     return out
 
 

@@ -238,3 +238,23 @@ def test_phases_follow_the_physical_charger() -> None:
                              {"charger_id": "B", "type": "ac7.4", "phase": "L3"}]  # fmt: skip
     ps = assess(make_result(scenario_from_dict(d), p), el).per_step
     assert (ps["i_l1_a"] == 0).all() and (ps["i_l2_a"] == 0).all() and (ps["i_l3_a"] > 0).all()
+
+
+def test_default_depot_raises_no_alarm_from_a_metric_artefact() -> None:
+    """The default depot (500 vehicles, uncontrolled): no warning or critical alert; the instantaneous PF and the
+    current deviation are information; every alert indicator names the clause of its limit."""
+    from evfleet.gridquality.alerts import ALERT_INDICATORS
+    from evfleet.inputs.generate import generate_scenario
+
+    rep = assess(simulate(generate_scenario(seed=0, start="2026-06-15"), "uncontrolled"))
+    assert not rep.events["state"].isin(["warning", "critical"]).any(), rep.events
+    assert set(rep.events["indicator"]) <= set(ALERT_INDICATORS)
+    assert set(rep.per_step["pq_state"]) <= {"optimal", "good"}
+    comp = rep.compliance.set_index("indicator")
+    assert comp.loc["power factor min", "status"] == "info" and comp.loc["power factor min", "value"] < 0.6
+    assert comp.loc["billed cos φ", "status"] == "pass" and comp.loc["billed cos φ", "value"] > 0.95
+    assert comp.loc["current unbalance max [%]", "status"] == "info"
+    assert rep.summary["pq_compliant"] and rep.summary["pq_pcc"] == "mv"
+    assert rep.summary["pq_generation_note"]  # PV 200 kWp on this depot: above 10 % of the average load
+    assert rep.alert_clauses is not None and all(rep.alert_clauses[k] for k in ALERT_INDICATORS)
+    assert "EN 50160" in rep.alert_clauses["vuf_pct"] and "IEEE 519-2022" in rep.alert_clauses["tdd_pct"]

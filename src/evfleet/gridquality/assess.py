@@ -103,7 +103,8 @@ class PowerQualityReport:
     previous_state``; ``assumptions``: the model, its inputs and sources, in words. ``harmonics_pct_of_il``
     (T, 49): harmonic currents h = 2..50 [% of I_L] on each step's worst phase (see :meth:`spectrum_at`);
     ``harmonic_limits_pct`` (49,): their IEEE 519 limits. ``alert_bounds``: the boundaries (b1, b2, b3) used for
-    each indicator's states (units of the indicator; mHz of deviation for frequency, see :mod:`.alerts`).
+    each indicator's states (units of the indicator; mHz of deviation for frequency, see :mod:`.alerts`);
+    ``alert_clauses``: the standard or contract clause of each alert indicator's limit (what a warning rests on).
     """
 
     per_step: pd.DataFrame
@@ -115,6 +116,7 @@ class PowerQualityReport:
     harmonics_pct_of_il: np.ndarray | None = None
     harmonic_limits_pct: np.ndarray | None = None
     alert_bounds: Mapping[str, tuple[float, float, float]] | None = None
+    alert_clauses: Mapping[str, str] | None = None
 
     def spectrum_at(self, step: int) -> pd.DataFrame:
         """``h, current_pct_of_il, limit_pct`` at ``step`` (worst phase of that step)."""
@@ -270,8 +272,27 @@ def assess(
     assumptions = assumptions_text(el, lay, models, pcc.rated_kva, pcc.r_ohm, pcc.x_ohm, pcc.i_sc_a, i_l, il_basis,
                                    cur.isc_il, freq.source, grid_support, freq_keys, resp)  # fmt: skip
     assumptions += _more_assumptions(el, limits519, lay, billed, feeders, gen_share)
+    clauses = _alert_clauses(compliance)
     return PowerQualityReport(per_step, summary, compliance, hs.spectrum, events, assumptions, hs.ih_worst_phase_pct,
-                              cur.ih_limit_pct, dict(bounds))  # fmt: skip
+                              cur.ih_limit_pct, dict(bounds), clauses)  # fmt: skip
+
+
+#: The compliance row whose clause each alert indicator's limit comes from.
+_ALERT_ROWS = {
+    "tdd_pct": "TDD p95 [%]",
+    "thd_v_pct": "voltage THD p95 [%]",
+    "vuf_pct": "voltage unbalance p95 [%]",
+    "transformer_loading_pct": "transformer loading max [%]",
+    "voltage_deviation_pct": "voltage deviation max abs [%]",
+    "cable_drop_pct": "LV cable voltage drop max [%]",
+    "frequency_hz": "time outside frequency band [h]",
+}
+
+
+def _alert_clauses(compliance: pd.DataFrame) -> dict[str, str]:
+    """``{alert indicator: clause}`` from the compliance table (the same clause as the verdict)."""
+    by_label = dict(zip(compliance["indicator"], compliance["clause"], strict=True))
+    return {ind: str(by_label.get(label, "")) for ind, label in _ALERT_ROWS.items()}
 
 
 def _site_kpis(el: SiteElectrical, limits519: Any, cur: steps.CurrentDistortion, tdd_iec: np.ndarray,
