@@ -21,6 +21,8 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet.gridquality.site import SiteElectrical
+from evfleet.inputs.catalog_sources import load_catalog_details
+from evfleet.inputs.chargers import CHARGER_TYPE_SPECS, charger_layout
 
 __all__ = ["FleetLayout", "fleet_layout", "onboard_phases", "session_phase_slots"]
 
@@ -44,8 +46,6 @@ class FleetLayout:
 @cache
 def _catalogue_phases() -> dict[str, tuple[int, bool]]:
     """``{model name (lower case): (ac_phases, sourced)}`` of the shipped catalogue."""
-    from evfleet.inputs.catalog_sources import load_catalog_details  # deferred: the catalogue costs a file read
-
     cat = load_catalog_details()
     return {str(m).lower(): (int(ph), str(src) != "assumption")
             for m, ph, src in zip(cat["model"], cat["ac_phases"], cat["ac_phases_src"], strict=True)}  # fmt: skip
@@ -191,8 +191,6 @@ def _connectors(scenario: Any, el: SiteElectrical) -> Any:
     """The scenario's charger layout (:func:`evfleet.inputs.chargers.charger_layout`); when the sessions name
     charger types of the site model that the layout does not know (custom ``charger_types``) and there is no
     ``site.chargers``: one charger per session, 1-phase ones wired L1, L2, L3 by position (the same rotation)."""
-    from evfleet.inputs.chargers import CHARGER_TYPE_SPECS, charger_layout  # deferred: light module import
-
     v = scenario.vehicles
     custom = "charger" in v.extra and not np.isin(np.asarray(v.extra["charger"], dtype=object).astype(str),
                                                   list(CHARGER_TYPE_SPECS)).all()  # fmt: skip

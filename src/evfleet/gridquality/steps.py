@@ -823,7 +823,7 @@ def compliance_table(
     p95 = "p95 of steps"
     hw, hv = hs.h_worst, hs.hv_worst
     i_rated = pcc.rated_kva * 1e3 / (3.0 * el.lv_kv * 1e3 / math.sqrt(3.0))
-    gen_clause = (f"IEEE 519-{ed}: {limits.generation_text}" if limits.generation_share is not None else
+    gen_clause = (limits.generation_text if limits.generation_share is not None else
                   f"IEEE 519-{ed} has no generation note")  # fmt: skip
     gen_flag = limits.generation_share is not None and generation_share >= limits.generation_share
     rows = [
