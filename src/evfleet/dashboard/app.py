@@ -33,6 +33,7 @@ lang = ctrl.lang
 PAGES = [
     ("overview", "page_overview", ":material/dashboard:"),
     ("fleet", "page_fleet", ":material/electric_car:"),
+    ("plan", "page_plan", ":material/event_note:"),
     ("strategies", "page_strategies", ":material/compare_arrows:"),
     ("grid_quality", "page_grid", ":material/electric_bolt:"),
     ("economics", "page_economics", ":material/payments:"),

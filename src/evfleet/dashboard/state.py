@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -35,6 +36,8 @@ from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.catalog_sources import load_catalog_details
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.reports.run import run_report_html
+from evfleet.results.alert_files import run_alerts
+from evfleet.results.plan import RunPlan, build_plan, plan_export
 from evfleet.scenario import Scenario
 from evfleet.simulation.live import SPEEDS, LiveSimulation
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
@@ -301,6 +304,53 @@ def power_quality(ctrl: Controls) -> Any:
     key, _ = current_scenario(ctrl)
     res, _ = run(ctrl)
     return _pq(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _plan(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> RunPlan:
+    return build_plan(_result)
+
+
+def run_plan(ctrl: Controls) -> RunPlan:
+    """The charging plan of the current run (:func:`evfleet.results.plan.build_plan`)."""
+    key, _ = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    return _plan(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _plan_export(key: str, strategy: str, mode: str, v2g: bool, fmt: str, dialect: str, _plan: RunPlan) -> bytes:
+    return plan_export(_plan, fmt, dialect)
+
+
+#: Plans with more sessions than this are exported when the user clicks (a deferred download), not on each display.
+PLAN_EAGER_MAX_SESSIONS = 500
+
+
+def plan_file(ctrl: Controls, fmt: str, dialect: str = "excel") -> bytes | Callable[[], bytes]:
+    """The plan export (``evfleet plan --format fmt --dialect dialect``) of the current run: the bytes, or for a
+    plan of more than :data:`PLAN_EAGER_MAX_SESSIONS` sessions a function that builds them (cached) when the
+    download is clicked."""
+    key, _ = current_scenario(ctrl)
+    plan = run_plan(ctrl)
+    args = (key, ctrl.strategy, ctrl.mode, ctrl.v2g, fmt, dialect, plan)
+    if len(plan.vehicles) > PLAN_EAGER_MAX_SESSIONS:
+        return lambda: _plan_export(*args)
+    return _plan_export(*args)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _alerts(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _base: RunResult) -> list:
+    return run_alerts(_result, _base)
+
+
+def operator_alerts(ctrl: Controls) -> list:
+    """The operator alerts of the current run (:func:`evfleet.results.alert_files.run_alerts`, the same as in
+    ``events.csv``), with the cached uncontrolled baseline."""
+    key, _ = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    base, _ = baseline(ctrl)
+    return _alerts(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res, base)
 
 
 @st.cache_resource(show_spinner=False)

@@ -8,8 +8,10 @@ import streamlit as st
 
 from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard import live_views as LV
+from evfleet.dashboard import plan_views as PV
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
+from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import t
 
 ctrl = state.controls()
@@ -67,8 +69,22 @@ else:
     counts = {"connected": int(conn.sum()), "charging": ch, "discharging": dis, "idle": int(conn.sum()) - ch - dis}
     mean_soc = float(res.soc[conn, step].mean()) if conn.any() else None
 
+    # first: only the alarms the operator can act on (grid-quality states stay on their page, model estimates)
+    alerts = state.operator_alerts(ctrl)
+    st.subheader(t("alerts_title", lang))
+    if alerts:
+        st.caption(t("alerts_counts", lang, **PV.alert_summary(alerts, lang)["severity"]))
+        table = PV.alerts_table(alerts, sc.timezone, lang).rename(columns=localise_columns(PV.ALERT_HEADERS, lang))
+        st.dataframe(table.head(5), hide_index=True, width="stretch", key="overview_alerts")
+        if len(table) > 5:
+            with st.expander(t("alerts_more", lang, n=len(table))):
+                st.dataframe(table, hide_index=True, width="stretch", key="overview_alerts_all")
+    else:
+        st.success(t("alerts_none", lang), icon=":material/check_circle:")
+
     st.subheader(t("kpi_grid", lang))
-    state.kpi_row(V.grid_cards(k, pq, lang))
+    state.kpi_row(PV.model_estimate_cards(V.grid_cards(k, pq, lang), lang))
+    st.caption(t("alerts_pq_note", lang))
     st.subheader(t("kpi_economic", lang))
     state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
     st.subheader(t("kpi_fleet", lang))
