@@ -153,8 +153,8 @@ class GridSupport(OptimizingStrategy):
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
         """Solve with the FCR minimum offer by two LPs: the blocks' pooled bands without the minimum, then again
         with the blocks that came out below it closed (band 0). A heuristic for the exact rule ``B_k = 0 or
-        B_k >= m`` (the MIP of :func:`~evfleet.strategies.optim.model.reserve_block_rows`, too slow at 500
-        vehicles): its plan meets the rule; its objective is never better than the MIP's (tested)."""
+        B_k >= m`` (the MIP of :func:`~evfleet.strategies.optim.model.reserve_block_rows` did not finish in 10 min
+        at 500 vehicles): its plan meets the rule; its objective is never better than the MIP's (tested)."""
         obj = self.objective(problem)
         presolve = self.config.presolve or (self.presolve_online if online else self.presolve_offline)
         opts = {"time_limit_s": self.config.time_limit_s, "options": {"presolve": presolve}}
