@@ -1,8 +1,10 @@
 """Benchmark of the grid-quality assessment: all indicators for 2,000 vehicles x 96 steps (goal: well under 0.5 s).
 
 Prints the wall time of :func:`evfleet.gridquality.assess.assess` (median of repeats; scenario generation and the
-simulation excluded) with every charger type present, for the default round-robin phase placement and for the
-``balanced`` placement (which adds a one-off greedy assignment of the 1-phase chargers), plus the ratio to the goal.
+simulation excluded) with every charger type present: the whole assessment (charger layout, both harmonic
+summations, voltage unbalance, billed cos φ, LV cables, alerts), for the default placement by the charger layout's
+wiring and for the ``balanced`` placement (which adds a one-off greedy assignment of the 1-phase chargers), plus
+the ratio to the goal.
 
 Run: ``python benchmarks/bench_power_quality.py``.
 """
@@ -40,9 +42,11 @@ def bench(n: int, step_minutes: int, repeats: int, el: SiteElectrical, label: st
 
 
 def main() -> None:
-    bench(2000, 15, 9, SiteElectrical(), "round_robin phases")
+    bench(2000, 15, 9, SiteElectrical(), "wiring phases (charger layout)")
     bench(2000, 15, 5, SiteElectrical(phase_assignment="balanced"), "balanced phases")
-    bench(2000, 5, 3, SiteElectrical(), "round_robin phases")
+    bench(2000, 15, 5, SiteElectrical(harmonic_summation="correlated", capacitor_bank_step_kvar=50.0,
+                                      capacitor_bank_steps=10), "correlated summation, capacitor bank")  # fmt: skip
+    bench(2000, 5, 3, SiteElectrical(), "wiring phases (charger layout)")
 
 
 if __name__ == "__main__":

@@ -5,9 +5,12 @@ with and without PV, default and custom site models, synthetic / scenario / user
 the assessment's *inputs* (scenario JSON, power N×T [kW], strategy name/params/report, site model, thresholds,
 frequency) and every array and figure of the resulting report to ``tests/data/gridquality_golden.npz``.
 
-The file was generated with the code of ``assess`` before it was split into step functions
-(``gridquality/steps.py``); ``tests/test_gridquality_golden.py`` rebuilds each case from the stored inputs only
-(no simulation, so later changes to the simulator or the strategies cannot move the reference) and compares.
+The file was first generated with the code of ``assess`` before it was split into step functions
+(``gridquality/steps.py``) and deliberately regenerated (recomputed by this script, never edited) for issue 14:
+site-defined I_L and MV PCC, IEEE 519-2022, voltage unbalance, billed cos φ, LV cables, both summations, and the
+FCR activation Δf / 200 mHz that moves the grid_support run. ``tests/test_gridquality_golden.py`` rebuilds each
+case from the stored inputs only (no simulation, so later changes to the simulator or the strategies cannot move
+the reference) and compares.
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ def flatten(report: PowerQualityReport) -> dict[str, np.ndarray]:
     out["harmonics_pct_of_il"] = np.asarray(report.harmonics_pct_of_il, dtype=float)
     out["harmonic_limits_pct"] = np.asarray(report.harmonic_limits_pct, dtype=float)
     out["alert_bounds"] = np.asarray(_json(dict(report.alert_bounds or {})))
+    out["alert_clauses"] = np.asarray(_json(dict(report.alert_clauses or {})))
     return out
 
 

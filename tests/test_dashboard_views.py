@@ -121,7 +121,7 @@ def _fake_report(T: int) -> SimpleNamespace:
         "frequency_hz": 50 + rng.normal(0, 0.02, T),
     })  # fmt: skip
     compliance = pd.DataFrame({
-        "indicator": ["TDD p95 [%]", "power factor min", "current unbalance max [%]", "transformer loading max [%]"],
+        "indicator": ["TDD p95 [%]", "billed cos φ", "current unbalance max [%]", "transformer loading max [%]"],
         "value": [4.0, 0.93, 2.5, 90.0], "limit": [8.0, 0.95, 3.0, 100.0],
         "status": ["good", "warning", "good", "optimal"], "clause": ["IEEE 519 Table 2", "", "", ""],
     })  # fmt: skip

@@ -157,7 +157,7 @@ def _reserve_scenario(frequency_hz: list[float] | None = None):
 
 @pytest.mark.parametrize("mode", ["offline", "online"])
 def test_simulator_applies_the_reserve_activation_of_the_realised_frequency(mode: str) -> None:
-    sc = _reserve_scenario([50.0, 50.105, 49.895, 50.3])  # activation 0, +0.5, -0.5, +1
+    sc = _reserve_scenario([50.0, 50.1, 49.9, 50.3])  # activation Δf/200 mHz: 0, +0.5, -0.5, +1
     r = simulate(sc, FixedReserve(setpoint_kw=5.0, band_kw=4.0), SimulationOptions(mode=mode))
     np.testing.assert_allclose(r.power_kw[0], [5.0, 7.0, 3.0, 9.0])
     rep = r.strategy_report.to_dict()
@@ -218,8 +218,8 @@ def test_grid_support_online_setpoints_ignore_the_future_frequency() -> None:
     k = 12
     fa, fb = _freq_variants(sc.n_steps, k)
     opts = SimulationOptions(mode="online", horizon_h=8.0)
-    ra = simulate(sc.replace(frequency_hz=fa), "grid_support", opts, reserve_price=0.5)
-    rb = simulate(sc.replace(frequency_hz=fb), "grid_support", opts, reserve_price=0.5)
+    ra = simulate(sc.replace(frequency_hz=fa), "grid_support", opts, reserve_price=0.5, fcr_min_offer_kw=0.0)
+    rb = simulate(sc.replace(frequency_hz=fb), "grid_support", opts, reserve_price=0.5, fcr_min_offer_kw=0.0)
     assert ra.strategy_report.to_dict()["reserve_mean_kw"] > 0
     np.testing.assert_array_equal(ra.power_kw[:, : k + 1], rb.power_kw[:, : k + 1])
     assert not np.allclose(ra.power_kw, rb.power_kw)  # the realised activation differs after k

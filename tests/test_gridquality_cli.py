@@ -65,7 +65,7 @@ def test_grid_report_table_and_formats(run_dir: Path) -> None:
     assert res.exit_code == 0, res.output
     header = next(line for line in res.output.splitlines() if line.startswith("indicator"))
     assert header.split() == ["indicator", "value", "limit", "status", "clause"]
-    assert "TDD p95" in res.output and "IEEE 519-2014 Table 2" in res.output
+    assert "TDD p95" in res.output and "IEEE 519-2022 Table 2" in res.output
     js = runner.invoke(app, ["grid-report", str(run_dir), "--format", "json"])
     rows = json.loads(js.output)
     assert {r["status"] for r in rows} <= {"pass", "fail", "info"}

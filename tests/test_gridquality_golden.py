@@ -1,7 +1,7 @@
-"""``assess`` is unchanged by its split into step functions: every array and figure of the report equals the record.
+"""``assess`` is unchanged since its record: every array and figure of the report equals the record.
 
-The record (``tests/data/gridquality_golden.npz``) was written by ``python tests/gridquality_golden.py`` with the
-code of ``assess`` before the split; each case is rebuilt here from its stored inputs only (scenario, power,
+The record (``tests/data/gridquality_golden.npz``) was written by ``python tests/gridquality_golden.py`` (last
+regenerated for issue 14, see that module); each case is rebuilt here from its stored inputs only (scenario, power,
 strategy name/params/report, site model, thresholds, frequency).
 """
 

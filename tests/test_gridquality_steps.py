@@ -73,11 +73,13 @@ def test_a_three_phase_group_is_spread_on_every_phase() -> None:
 
 
 def test_demand_current_and_its_basis() -> None:
+    """I_L is the site's: max_demand_kva, else the tariff's subscribed power, else the transformer rating."""
     el = SiteElectrical(max_demand_kva=690.0)
-    assert steps.demand_current(el, np.ones((3, 2)), V_PH) == (1000.0, "max_demand_kva = 690 kVA (input)")
-    i_l, basis = steps.demand_current(SiteElectrical(), np.array([[5.0], [7.0], [6.0]]), V_PH)
-    assert i_l == 7.0 and basis.startswith("the largest fundamental phase current")
-    assert steps.demand_current(SiteElectrical(), np.zeros((3, 1)), V_PH)[0] == 1e-9
+    assert steps.demand_current(el, 1250.0, 500.0, V_PH) == (1000.0, "max_demand_kva = 690 kVA (site input)", 690.0)
+    i_l, basis, s_kva = steps.demand_current(SiteElectrical(), 1250.0, 345.0, V_PH)
+    assert i_l == pytest.approx(500.0) and s_kva == 345.0 and "subscribed power" in basis
+    i_l, basis, s_kva = steps.demand_current(SiteElectrical(), 1380.0, None, V_PH)
+    assert i_l == pytest.approx(2000.0) and s_kva == 1380.0 and basis.startswith("the transformer rating")
 
 
 def test_frequency_series_sources() -> None:

@@ -351,7 +351,10 @@ _STRATEGIES = {
     "valley": lambda: get_strategy("valley_filling"),
     "renewable": lambda: get_strategy("renewable_integration"),
     "support": lambda: get_strategy("grid_support", reserve_price=0.0),
-    "reserve": lambda: get_strategy("grid_support", reserve_price=0.4),
+    # the per-step band of V2G vehicles (the path kept verbatim); the FCR products are tested in test_fcr_blocks.py
+    "reserve": lambda: get_strategy(
+        "grid_support", reserve_price=0.4, fcr_block_h=0.0, fcr_min_offer_kw=0.0, fcr_participation="v2g_only"
+    ),
 }
 
 

@@ -96,7 +96,8 @@ def test_run_grid_support_with_frequency_csv(scenario_file, tmp_path) -> None:
 
 def test_droop_characteristic() -> None:
     a = droop_activation(np.array([50.0, 50.009, 50.011, 50.105, 50.2, 50.5, 49.895, 49.7]))
-    assert a.tolist() == pytest.approx([0, 0, 1 / 190, 0.5, 1, 1, -0.5, -1])
+    # Δf / 200 mHz outside the ±10 mHz deadband (not shifted): 11 mHz -> 0.055, 105 mHz -> 0.525
+    assert a.tolist() == pytest.approx([0, 0, 0.055, 0.525, 1, 1, -0.525, -1])
 
 
 def test_synthetic_frequency_statistics_and_determinism() -> None:

@@ -387,7 +387,10 @@ def test_monotone_in_site_limit_and_v2g(kind: str) -> None:
 def test_grid_support_with_reserve_matches_dense(seed: int, limit: float) -> None:
     sc = small_scenario(10, seed, limit)
     p = offline_problem(sc, True)
-    strat = get_strategy("grid_support", reserve_price=0.4)
+    # the per-step band of the V2G vehicles, the formulation the dense reference writes (the FCR products, blocks
+    # and minimum offer, are checked against their own MIP in test_fcr_blocks.py)
+    legacy = {"reserve_price": 0.4, "fcr_block_h": 0.0, "fcr_min_offer_kw": 0.0, "fcr_participation": "v2g_only"}
+    strat = get_strategy("grid_support", **legacy)
     from evfleet.strategies.optim.highs import solve
     from evfleet.strategies.optim.model import build_model
 
@@ -403,7 +406,7 @@ def test_grid_support_with_reserve_matches_dense(seed: int, limit: float) -> Non
 def test_reserve_band_respects_power_limits_and_physics() -> None:
     sc = small_scenario(12, 4)
     opts = SimulationOptions(mode="offline", v2g=True)
-    r = simulate(sc, "grid_support", opts, reserve_price=0.5)
+    r = simulate(sc, "grid_support", opts, reserve_price=0.5, fcr_min_offer_kw=0.0)
     assert r.requested_clip_count == 0
     rep = r.strategy_report.reserve
     assert rep.reserve_mean_kw > 0

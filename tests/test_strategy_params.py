@@ -36,11 +36,20 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "peak_shaving": {**SOLVER, "tie_breaker": 1e-3},
     "valley_filling": {**SOLVER, "tie_breaker": 1e-6, "earliness": 1e-6},
     "price_optimization": {**SOLVER, "unmet_penalty": 100.0, "peak_tiebreak": 0.0},
-    "grid_support": {**SOLVER, "pointe_weight": 10.0, "reserve_price": 0.15, "reserve_duration_h": 0.25, "seed": 0},
+    "grid_support": {
+        **SOLVER,
+        "pointe_weight": 10.0,
+        "reserve_price": 0.15,
+        "reserve_duration_h": 0.25,
+        "seed": 0,
+        "fcr_block_h": 4.0,
+        "fcr_min_offer_kw": 1000.0,
+        "fcr_participation": "v2g_and_charging",
+    },
     "renewable_integration": {**SOLVER, "tie_breaker": 1e-3},
 }
 INT_PARAMS = {"fine_steps", "block_steps", "seed"}
-STR_PARAMS = {"presolve", "fallback"}
+STR_PARAMS = {"presolve", "fallback", "fcr_participation"}
 #: A value just outside each parameter's range.
 OUT_OF_RANGE = {
     "unmet_penalty": 0.0,
@@ -56,6 +65,9 @@ OUT_OF_RANGE = {
     "reserve_price": -0.1,
     "reserve_duration_h": 0.0,
     "seed": -1,
+    "fcr_block_h": -1.0,
+    "fcr_min_offer_kw": -1.0,
+    "fcr_participation": "always",
 }
 #: A valid value different from the default.
 OTHER = {
@@ -72,6 +84,9 @@ OTHER = {
     "reserve_price": 0.3,
     "reserve_duration_h": 0.5,
     "seed": 7,
+    "fcr_block_h": 1.0,
+    "fcr_min_offer_kw": 100.0,
+    "fcr_participation": "v2g_only",
 }
 TIMINGS = {"build_s", "solve_s", "online_replan_mean_s", "online_replan_max_s"}
 
@@ -219,7 +234,8 @@ def test_report_dict_has_the_kpi_keys_in_order() -> None:
         for k in (
             "reserve_price_mad_per_kw_h", "reserve_mean_kw", "reserve_max_kw", "reserve_value_mad",
             "fcr_energy_up_kwh", "fcr_energy_down_kwh", "pointe_import_kwh", "frequency_source",
-            "fcr_projection_max_kw", "objective", "solver_status", "build_s", "solve_s", "n_variables",
+            "fcr_projection_max_kw", "reserve_block_h", "reserve_min_offer_kw",
+            "objective", "solver_status", "build_s", "solve_s", "n_variables",
             "n_constraints", "planned_unmet_kwh", "projection_max_kw",
         )
     ]  # fmt: skip

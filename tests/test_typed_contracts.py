@@ -311,8 +311,13 @@ def test_views_map_status_enums_with_dicts(short_run: tuple[Path, Path], report)
     assert pq["tdd"]["indicator"] == Indicator.TDD_P95.value and pq["tdd"]["value"] == rows[Indicator.TDD_P95].value
     assert pq["transformer_loading"]["value"] == rows[Indicator.TRANSFORMER_LOADING_MAX].value
     assert pq["thd_v"]["indicator"] == Indicator.VOLTAGE_THD_P95.value
-    fails = [k for k, ind in (("tdd", Indicator.TDD_P95), ("pf", Indicator.PF_MIN)) if rows[ind].status is Verdict.FAIL]
-    assert fails and all(pq[k]["status"] is Status.CRITICAL for k in fails)
+    assert pq["pf"]["indicator"] == Indicator.BILLED_COS_PHI.value  # the billed figure, not the per-step PF
+    assert pq["unbalance"]["indicator"] == Indicator.VOLTAGE_UNBALANCE_P95.value
+    comp_rows = zip(report.compliance["indicator"], report.compliance["status"], strict=True)
+    status = ["fail" if lbl == Indicator.TDD_P95.value else st for lbl, st in comp_rows]
+    failed = dataclasses.replace(report, compliance=report.compliance.assign(status=status))
+    assert V.pq_indicators(failed)["tdd"]["status"] is Status.CRITICAL
+    assert rows[Indicator.PF_MIN].status is Verdict.INFO and rows[Indicator.UNBALANCE_MAX].status is Verdict.INFO
     comp = A.compliance_frame(report)
     assert [V.COMPLIANCE_LEVELS[s] for s in report.compliance["status"]] == list(comp["level"])
     kpis = json.loads((short_run[1] / "kpis.json").read_text())

@@ -52,12 +52,12 @@ FULL_ACTIVATION_HZ = 0.200
 def droop_activation(frequency_hz: np.ndarray | float) -> np.ndarray:
     """FCR activation in [-1, 1] for a frequency [Hz] (positive when above 50 Hz: absorb more).
 
-    ENTSO-E FCR droop (Continental Europe, see docs/strategies.md): none within the +-10 mHz deadband, linear
-    beyond it, full at +-200 mHz: ``a = sign(df) * clip((|df| - 0.010) / (0.200 - 0.010), 0, 1)``.
+    ENTSO-E FCR as traded (Continental Europe, regelleistung.net, see docs/strategies.md): linear in the deviation
+    from 50.00 Hz, ``a = clip(df / 0.200, -1, 1)`` (50 % at 100 mHz, full at +-200 mHz), and 0 inside the
+    +-10 mHz deadband (``|df| <= 0.010``): the line is not shifted by the deadband.
     """
     df = np.asarray(frequency_hz, dtype=float) - NOMINAL_HZ
-    mag = np.clip((np.abs(df) - DEADBAND_HZ) / (FULL_ACTIVATION_HZ - DEADBAND_HZ), 0.0, 1.0)
-    return np.sign(df) * mag
+    return np.where(np.abs(df) <= DEADBAND_HZ + 1e-12, 0.0, np.clip(df / FULL_ACTIVATION_HZ, -1.0, 1.0))
 
 
 def taper_cuts(peak_kw: np.ndarray | float, taper_soc: np.ndarray | float,

@@ -66,7 +66,9 @@ def register(app: typer.Typer) -> None:
             failed = sum(row.status is Verdict.FAIL for row in compliance_rows(comp).values())
             typer.echo(f"{failed} check(s) failed; {len(report.events)} alert event(s)")
         if events:
-            print_table(event_table(report_events(report)).to_dict(orient="records"))
+            clauses = report.alert_clauses or {}
+            rows = event_table(report_events(report)).to_dict(orient="records")
+            print_table([{**r, "clause": clauses.get(str(r["indicator"]), "")} for r in rows])
         if assumptions:
             for line in report.assumptions:
                 typer.echo(f"- {line}")

@@ -199,11 +199,13 @@ def pf_unbalance_figure(
     per_step: pd.DataFrame,
     times: pd.DatetimeIndex,
     lang: str,
-    pf_limit: float | None = 0.95,
-    unbalance_limit: float | None = 3.0,
+    pf_limit: float | None = None,
+    unbalance_limit: float | None = 2.0,
     height: int = 420,
 ) -> go.Figure:
-    """PF (top) and phase unbalance [%] (bottom) over time, with their limits dashed."""
+    """PF (top, a chart: the billed cos φ is the compliance figure) and the voltage unbalance factor [%] (bottom,
+    ``vuf_pct``, EN 50160 limit 2 % dashed; the current deviation ``unbalance_pct`` of older reports otherwise)."""
+    ub_col = "vuf_pct" if "vuf_pct" in per_step else "unbalance_pct"
     x = local_naive(pd.DatetimeIndex(times))
     k, idx = downsample(len(x))
     x = x[idx]
@@ -228,11 +230,11 @@ def pf_unbalance_figure(
         )
         if pf_limit is not None:
             fig.add_hline(y=pf_limit, line_dash="dash", line_color="#d62728", row=1, col=1)
-    if "unbalance_pct" in per_step:
+    if ub_col in per_step:
         fig.add_trace(
             go.Scatter(
                 x=x,
-                y=bucket_mean(per_step["unbalance_pct"].to_numpy(float), k),
+                y=bucket_mean(per_step[ub_col].to_numpy(float), k),
                 name=t("unbalance", lang),
                 mode="lines",
                 line={"color": "#ff7f0e"},

@@ -766,6 +766,12 @@ INDICATORS_FR: dict[str, str] = {
     "transformer relative ageing mean": "vieillissement relatif du transformateur, moyenne",
     "voltage deviation max abs [%]": "écart de tension max abs [%]",
     "time outside frequency band [h]": "durée hors bande de fréquence [h]",
+    "TDD p95, other summation [%]": "TDD p95, autre sommation [%]",
+    "billed cos φ": "cos φ facturé",
+    "voltage unbalance p95 [%]": "déséquilibre de tension p95 [%]",
+    "neutral current max [A]": "courant de neutre max [A]",
+    "LV cable voltage drop max [%]": "chute de tension des câbles BT max [%]",
+    "generation share of average load [%]": "part de production / charge moyenne [%]",
 }
 
 
@@ -787,6 +793,100 @@ def indicator_label(label: str, lang: str = "en") -> str:
 #: phrases of the grid-quality clauses (``evfleet.gridquality.steps.compliance_table`` and the IEEE 519 limits
 #: file) -> French, applied in order (regular expressions)
 CLAUSE_FR: tuple[tuple[str, str], ...] = (
+    # grid-quality verdicts of evfleet.gridquality.steps (issue 14): the specific phrases first
+    (r"at the MV PCC", "au PCC HTA"),
+    (r"at the LV PCC", "au PCC BT"),
+    (r"at the PCC", "au PCC"),
+    (
+        r"I_L from the transformer rating, ([\d.]+) kVA \(no max_demand_kva and no subscribed power in the tariff: an "
+        r"upper bound of the maximum demand, an assumption\)",
+        r"I_L d'après la puissance du transformateur, \1 kVA (ni max_demand_kva ni puissance souscrite au tarif : un "
+        r"majorant de la demande maximale, une hypothèse)",
+    ),
+    (
+        r"I_L from the tariff contract's subscribed power, ([\d.]+) kVA \(subscribed_power_kva\)",
+        r"I_L d'après la puissance souscrite du contrat, \1 kVA (subscribed_power_kva)",
+    ),
+    (r"I_L from max_demand_kva = ([\d.]+) kVA \(site input\)", r"I_L d'après max_demand_kva = \1 kVA (donnée du site)"),
+    (
+        r"summation: IEC TR 61000-3-6 summation exponents \(α = 1 / 1\.4 / 2: random phase diversity assumed\)",
+        "sommation : exposants de sommation de l'IEC TR 61000-3-6 (α = 1 / 1,4 / 2 : diversité de phase aléatoire "
+        "supposée)",
+    ),
+    (r"summation: iec", "sommation : IEC"),
+    (r"summation: correlated", "sommation : corrélée"),
+    (
+        r"information: the same TDD with IEC TR 61000-3-6 summation exponents \(α = 1 / 1\.4 / 2: random phase "
+        r"diversity assumed\)",
+        "information : le même TDD avec les exposants de l'IEC TR 61000-3-6 (α = 1 / 1,4 / 2 : "
+        "diversité de phase aléatoire supposée)",
+    ),
+    (
+        r"information: the same TDD with α = 1 for every order \(identical converters in phase: the correlated upper "
+        r"bound\)",
+        "information : le même TDD avec α = 1 pour chaque rang (convertisseurs identiques en phase : le "
+        "majorant corrélé)",
+    ),
+    (r"the verdict above uses iec", "le verdict ci-dessus utilise IEC"),
+    (r"the verdict above uses correlated", "le verdict ci-dessus utilise la sommation corrélée"),
+    (
+        r"even harmonics: 50 % of the odd limit for h <= 6, 100 % above",
+        "harmoniques pairs : 50 % de la limite impaire pour h ≤ 6, 100 % au-delà",
+    ),
+    (r"even harmonics: 25 % of the odd limits", "harmoniques pairs : 25 % des limites impaires"),
+    (
+        r"tariff contract: the period's cos φ from ([\d.e+]+) kWh and ([\d.e+]+) kvarh \(inductive\) against ([\d.]+)",
+        r"contrat : cos φ de la période d'après \1 kWh et \2 kvarh (inductifs), seuil \3",
+    ),
+    (
+        r"\(default 0\.8 \(MT/HT bill rule as quoted by a secondary source; set the contract's value\)\)",
+        "(0,8 par défaut (règle de facturation MT/HT citée par une source secondaire ; indiquez la valeur du contrat))",
+    ),
+    (r"\(the tariff's cos_phi_threshold\)", "(cos_phi_threshold du tarif)"),
+    (r"\(cos_phi_threshold of the site model\)", "(cos_phi_threshold du modèle du site)"),
+    (
+        r"information: instantaneous displacement PF of a step \(a chart, not a billed or standard quantity\)",
+        "information : facteur de déplacement instantané d'un pas (un graphique, ni facturé ni normé)",
+    ),
+    (
+        r"EN 50160: negative-/positive-sequence voltage au PCC, 95 % of the 10-min values <= ([\d.]+) % \(here (\d+) "
+        r"values\)",
+        r"EN 50160 : tension inverse / directe au PCC, 95 % des valeurs 10 min ≤ \1 % (ici \2 valeurs)",
+    ),
+    (
+        r"information: largest deviation of a phase current from the mean \(NEMA form\); not a compliance quantity",
+        "information : plus grand écart d'un courant de phase à la moyenne (forme NEMA) ; pas une grandeur de "
+        "conformité",
+    ),
+    (
+        r"information: LV neutral at the transformer, fundamental \+ triplen harmonics; limit shown: rated phase "
+        r"current",
+        "information : neutre BT au transformateur, fondamental + harmoniques de rang 3k ; limite affichée : courant "
+        "de phase assigné",
+    ),
+    (r"largest phase current / rated current ([\d.]+) A", r"plus fort courant de phase / courant assigné \1 A"),
+    (
+        r"IEC 60364-5-52 Annex G guide value ([\d.]+) %, LV busbar to the farthest charger",
+        r"IEC 60364-5-52 annexe G, valeur guide \1 %, du jeu de barres BT à la borne la plus éloignée",
+    ),
+    (
+        r"(\d+) default feeders \(ceil of the EV share of the import limit, ([\d.]+) kW, / feeder_kw ([\d.]+) kW\), "
+        r"each ([\d.]+) m of ([\d.]+) mm² (\w+): assumptions",
+        r"\1 départs par défaut (part VE de la limite de soutirage, \2 kW, / feeder_kw \3 kW, arrondi au-dessus), "
+        r"chacun \4 m de \5 mm² \6 : hypothèses",
+    ),
+    (
+        r"IEEE 519-2022: a site whose generation \(DER/IBR\) capacity is >= 10 % of its average load is referred to "
+        r"IEEE 1547 / IEEE 2800 for the generation's own harmonic limits; the Table 2 limits above apply to the load",
+        "IEEE 519-2022 : un site dont la capacité de production (DER/IBR) atteint 10 % de sa charge moyenne relève "
+        "d'IEEE 1547 / IEEE 2800 pour les limites harmoniques de cette production ; les limites du tableau 2 "
+        "ci-dessus s'appliquent à la charge",
+    ),
+    (
+        r"; this site is above the share: its PV and V2G inverters fall under IEEE 1547 / IEEE 2800",
+        " ; ce site dépasse cette part : ses onduleurs PV et V2G relèvent d'IEEE 1547 / IEEE 2800",
+    ),
+    (r"IEEE 519-(\d+) has no generation note", r"IEEE 519-\1 n'a pas de note sur la production"),
     (r"p95 of steps", "p95 des pas"),
     (r"\bTable (\d)", r"tableau \1"),
     (r"\(row ", "(ligne "),

@@ -186,7 +186,8 @@ def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
 
     For each indicator, the report's compliance row when it has one (its :class:`Indicator` row, e.g. TDD p95:
     value, limit, clause and status); else the worst per-step value (max transformer loading [%], max TDD [%],
-    min PF, max unbalance [%], max |voltage deviation| [%], max THD_v [%]). A passing check is graded by its
+    min PF, max voltage unbalance [%], max |voltage deviation| [%], max THD_v [%]); ``pf`` is the billed cos φ and
+    ``unbalance`` the EN 50160 voltage unbalance factor when the report has those rows. A passing check is graded by its
     distance to the limit (value/limit, or (1-PF)/(1-PF_min): <= 0.5 optimal, <= 0.8 good, else warning); a
     failing one is critical.
     """
@@ -197,8 +198,8 @@ def pq_indicators(report: Any) -> dict[str, dict[str, Any]]:
     specs = {
         "transformer_loading": ("transformer_loading_pct", "max", Indicator.TRANSFORMER_LOADING_MAX),
         "tdd": ("tdd_pct", "max", Indicator.TDD_P95),
-        "pf": ("pf", "min", Indicator.PF_MIN),
-        "unbalance": ("unbalance_pct", "max", Indicator.UNBALANCE_MAX),
+        "pf": ("pf", "min", Indicator.BILLED_COS_PHI),  # the billed cos φ (the per-step PF is a chart only)
+        "unbalance": ("vuf_pct", "max", Indicator.VOLTAGE_UNBALANCE_P95),  # EN 50160 voltage unbalance
         "voltage": ("voltage_deviation_pct", "absmax", Indicator.VOLTAGE_DEVIATION_MAX),
         "thd_v": ("thd_v_pct", "max", Indicator.VOLTAGE_THD_P95),
     }

@@ -31,6 +31,7 @@ from evfleet.gridquality.records import ALERT_STATES, Status, check_columns
 from evfleet.gridquality.site import mapping_from_file
 
 __all__ = [
+    "ALERT_INDICATORS",
     "EVENT_COLUMNS",
     "INDICATORS",
     "STATES",
@@ -55,7 +56,14 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "transformer_loading_pct": ("high", "%"),
     "voltage_deviation_pct": ("abs", "%"),
     "frequency_hz": ("abs", "Hz"),
+    "vuf_pct": ("high", "%"),
+    "cable_drop_pct": ("high", "%"),
 }
+#: The indicators that raise alerts (events, ``pq_state``): quantities with a standard's or a contract's limit.
+#: ``pf`` (the instantaneous PF: a chart; the billed cos φ is a period figure) and ``unbalance_pct`` (current
+#: deviation from the mean: information) stay known words, e.g. to read older ``events.csv`` files, but raise none.
+ALERT_INDICATORS: tuple[str, ...] = ("tdd_pct", "thd_v_pct", "vuf_pct", "transformer_loading_pct",
+                                     "voltage_deviation_pct", "cable_drop_pct", "frequency_hz")  # fmt: skip
 #: Columns of ``events.csv`` and of ``PowerQualityReport.events``, in order (the fields of :class:`Event`).
 EVENT_COLUMNS = ["time", "step", "indicator", "value", "limit", "state", "previous_state"]
 DEFAULT_FRACTIONS = (0.5, 0.8, 1.0)
@@ -98,6 +106,8 @@ class Thresholds:
         """Boundaries of every indicator given the limits (``b3`` defaults to the limit)."""
         out: dict[str, tuple[float, float, float]] = {}
         for name, (_direction, _unit) in INDICATORS.items():
+            if name not in limits and name not in self.levels and name not in ("pf", "frequency_hz"):
+                continue
             if name in self.levels:
                 out[name] = tuple(float(x) for x in self.levels[name])  # type: ignore[assignment]
             elif name == "pf":
@@ -291,7 +301,7 @@ def find_events(
     events: list[Event] = []
     states: dict[str, np.ndarray] = {}
     for name in INDICATORS:
-        if name not in series:
+        if name not in series or name not in bounds:
             continue
         vals = np.asarray(series[name], dtype=float)
         c = float(centres.get(name, 0.0))

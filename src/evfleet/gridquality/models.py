@@ -11,6 +11,8 @@ IEC TR 61000-3-6:2008, "Assessment of emission limits for the connection of dist
 and EHV power systems", general summation law (exponent α = 1 for h < 5, 1.4 for 5 <= h <= 10, 2 for h > 10).
 IEEE Std 519-2014, Tables 1 and 2 (TDD = RSS harmonic current / I_L).
 NEMA MG 1, unbalance = maximum deviation from the mean / mean.
+EN 50160:2010, voltage unbalance: negative- / positive-sequence voltage <= 2 % for 95 % of the 10-min values.
+IEC 60364-5-52:2009 Annex G, voltage drop ``u = b (ρ L / S cos φ + λ L sin φ) I`` (λ = 0.08 mΩ/m).
 IEC 60076-7:2018, loading guide: top-oil and hot-spot rise, relative ageing rate V = 2^((θh - 98)/6)
 (non-thermally-upgraded paper) or exp(15000/383 - 15000/(θh + 273)) (thermally upgraded paper).
 ENTSO-E frequency containment reserve: normal band 49.8-50.2 Hz, ±10 mHz deadband (regelleistung.net).
@@ -26,14 +28,23 @@ from scipy.signal import lfilter
 from evfleet._common.errors import InputError
 
 __all__ = [
+    "A_OP",
+    "billed_cos_phi",
+    "cable_impedance_ohm",
+    "cable_voltage_drop_pct",
+    "capacitor_bank_steps",
     "fleet_frequency_response",
     "nema_unbalance_pct",
+    "neutral_current_a",
+    "phase_current_phasors",
     "relative_ageing_rate",
+    "sequence_components",
     "sum_harmonic",
     "summation_exponent",
     "transformer_thermal",
     "voltage_deviation_pct",
     "voltage_harmonics_v",
+    "voltage_unbalance_factor_pct",
 ]
 
 
@@ -144,3 +155,78 @@ def fleet_frequency_response(
     out["slope_kw_per_hz"] = float((xc * yc).sum() / sxx)
     out["correlation"] = float((xc * yc).sum() / math.sqrt(sxx * syy)) if syy > 0 else 0.0
     return out
+
+
+#: The operator a = e^(j 120°) of symmetrical components.
+A_OP = complex(-0.5, math.sqrt(3.0) / 2.0)
+
+
+def phase_current_phasors(p_kw: np.ndarray, q_kvar: np.ndarray, v_ph: float) -> np.ndarray:
+    """Fundamental phase-current phasors (3, T) [A] of per-phase loads P, Q (3, T) [kW, kvar] on a balanced
+    positive-sequence supply ``V_k = V_ph·a^-k`` (k = 0, 1, 2 for L1, L2, L3): ``I_k = conj(S_k / V_k)``."""
+    rot = np.array([1.0, A_OP**2, A_OP])[:, None]  # a^0, a^-1 = a^2, a^-2 = a
+    return (np.asarray(p_kw) - 1j * np.asarray(q_kvar)) * 1e3 / v_ph * rot
+
+
+def sequence_components(phasors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Zero, positive and negative sequence (Fortescue) of three phasors (3, ...):
+    ``X0 = (Xa + Xb + Xc)/3``, ``X1 = (Xa + a Xb + a² Xc)/3``, ``X2 = (Xa + a² Xb + a Xc)/3``."""
+    xa, xb, xc = np.asarray(phasors, dtype=complex)
+    a, a2 = A_OP, A_OP**2
+    return (xa + xb + xc) / 3.0, (xa + a * xb + a2 * xc) / 3.0, (xa + a2 * xb + a * xc) / 3.0
+
+
+def voltage_unbalance_factor_pct(i1_a: np.ndarray, i2_a: np.ndarray, r_ohm: float, x_ohm: float,
+                                 v_ph: float) -> np.ndarray:  # fmt: skip
+    """Voltage unbalance factor [%] at a bus of source impedance ``R + jX`` [Ω per phase] (the same in positive
+    and negative sequence, a static network) fed by a positive-sequence source ``V_ph`` [V], loaded with the
+    current sequence components ``I1``, ``I2`` [A]: ``VUF = |Z·I2| / |V_ph - Z·I1| · 100``."""
+    z = complex(r_ohm, x_ohm)
+    v1 = np.abs(v_ph - z * np.asarray(i1_a))
+    return 100.0 * np.abs(z * np.asarray(i2_a)) / np.where(v1 > 1e-12, v1, 1.0)
+
+
+def neutral_current_a(phasors: np.ndarray, ih_a: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Neutral current rms [A] (T,) of a 4-wire LV system: fundamental ``|Ia + Ib + Ic|`` plus the triplen
+    harmonics (h = 3, 9, 15, ...: zero sequence, taken in phase on the three phases, a conservative bound)
+    ``Σ_ph I_h,ph``; the non-triplen harmonics are taken to cancel. ``phasors`` (3, T), ``ih_a`` (3, T, H)."""
+    i_n1 = np.abs(np.asarray(phasors).sum(axis=0))
+    triplen = (np.asarray(h) % 3) == 0
+    i_nh = np.asarray(ih_a)[:, :, triplen].sum(axis=0)  # (T, n_triplen)
+    return np.sqrt(i_n1**2 + (i_nh**2).sum(axis=1))
+
+
+def capacitor_bank_steps(q_kvar: np.ndarray, step_kvar: float, n_steps: int) -> np.ndarray:
+    """Steps switched in (T,) by an automatic capacitor bank of ``n_steps`` x ``step_kvar`` [kvar]: as many as fit
+    in the inductive reactive power without over-compensating, ``n = clip(floor(Q / step), 0, n_steps)``."""
+    q = np.asarray(q_kvar, dtype=float)
+    if step_kvar <= 0 or n_steps <= 0:
+        return np.zeros(q.shape, dtype=np.int64)
+    return np.clip(np.floor(q / step_kvar + 1e-9), 0, n_steps).astype(np.int64)
+
+
+def billed_cos_phi(p_kw: np.ndarray, q_kvar: np.ndarray, dt_h: float) -> tuple[float, float, float]:
+    """The period's cos φ as a meter bills it: ``kWh / sqrt(kWh² + kvarh²)`` with the imported active energy
+    ``Σ max(P, 0)·dt`` [kWh] and the inductive reactive energy ``Σ max(Q, 0)·dt`` [kvarh] (capacitive kvarh not
+    counted). Returns ``(cos_phi, kwh, kvarh)``; cos φ is 1 when no energy was imported and none absorbed."""
+    kwh = float(np.maximum(np.asarray(p_kw, dtype=float), 0.0).sum() * dt_h)
+    kvarh = float(np.maximum(np.asarray(q_kvar, dtype=float), 0.0).sum() * dt_h)
+    s = math.hypot(kwh, kvarh)
+    return (kwh / s if s > 0 else 1.0), kwh, kvarh
+
+
+def cable_impedance_ohm(length_m: float, cross_section_mm2: float, resistivity_ohm_mm2_per_m: float,
+                        reactance_ohm_per_m: float, parallel: int = 1) -> tuple[float, float]:  # fmt: skip
+    """Resistance and reactance [Ω] of one conductor path: ``R = ρ L / (S n)``, ``X = λ L / n``."""
+    return (resistivity_ohm_mm2_per_m * length_m / (cross_section_mm2 * parallel),
+            reactance_ohm_per_m * length_m / parallel)  # fmt: skip
+
+
+def cable_voltage_drop_pct(p_kw: np.ndarray, q_kvar: np.ndarray, i_n_a: np.ndarray, r_ohm: float, x_ohm: float,
+                           v_ph: float) -> np.ndarray:  # fmt: skip
+    """Voltage drop [% of V_ph] along a three-phase feeder with a neutral of the same section, per phase:
+    ``(R·P_ph + X·Q_ph) / V_ph² + R·I_N / V_ph`` (IEC 60364-5-52 Annex G form: b = 1 for a balanced three-phase
+    circuit; the neutral's drop added in full, a bound for unbalanced 1-phase loads). ``p_kw``, ``q_kvar``
+    (3, T) per phase [kW, kvar], ``i_n_a`` (T,) the neutral current [A]."""
+    line = (r_ohm * np.asarray(p_kw) + x_ohm * np.asarray(q_kvar)) * 1e3 / v_ph**2
+    return 100.0 * (line + r_ohm * np.asarray(i_n_a)[None, :] / v_ph)

@@ -77,15 +77,21 @@ class Indicator(Enum):
     """
 
     TDD_P95 = "TDD p95 [%]"
+    TDD_P95_OTHER_SUMMATION = "TDD p95, other summation [%]"
     HARMONIC_CURRENT_P95 = "harmonic current h={h} p95 [% of I_L]"
     VOLTAGE_THD_P95 = "voltage THD p95 [%]"
     VOLTAGE_THD_MAX = "voltage THD max [%]"
     VOLTAGE_HARMONIC_P95 = "voltage harmonic h={h} p95 [%]"
+    BILLED_COS_PHI = "billed cos φ"
     PF_MIN = "power factor min"
+    VOLTAGE_UNBALANCE_P95 = "voltage unbalance p95 [%]"
     UNBALANCE_MAX = "current unbalance max [%]"
+    NEUTRAL_CURRENT_MAX = "neutral current max [A]"
     TRANSFORMER_LOADING_MAX = "transformer loading max [%]"
     TRANSFORMER_AGEING_MEAN = "transformer relative ageing mean"
     VOLTAGE_DEVIATION_MAX = "voltage deviation max abs [%]"
+    CABLE_DROP_MAX = "LV cable voltage drop max [%]"
+    GENERATION_SHARE = "generation share of average load [%]"
     FREQUENCY_OUTSIDE_BAND = "time outside frequency band [h]"
 
     @property

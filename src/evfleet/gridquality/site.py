@@ -30,10 +30,14 @@ from evfleet._common.errors import InputError
 from evfleet._common.structured import read_structured_file
 
 __all__ = [
+    "CABLE_REACTANCE_OHM_PER_M",
     "DEFAULT_CHARGER_TYPES",
     "HARMONICS",
     "H_MAX",
+    "IEEE519_EDITIONS",
     "PHASE_ASSIGNMENTS",
+    "RESISTIVITY_OHM_MM2_PER_M",
+    "SUMMATIONS",
     "ChargerType",
     "Ieee519Limits",
     "SiteElectrical",
@@ -47,7 +51,14 @@ __all__ = [
 H_MAX = 50
 #: Harmonic orders assessed (2..50), as in IEEE 519-2014 Table 2.
 HARMONICS = np.arange(2, H_MAX + 1)
-PHASE_ASSIGNMENTS = ("round_robin", "balanced", "single")
+PHASE_ASSIGNMENTS = ("wiring", "round_robin", "balanced", "single")
+#: Harmonic summation across devices: ``iec`` (IEC TR 61000-3-6 exponents 1 / 1.4 / 2) or ``correlated`` (α = 1).
+SUMMATIONS = ("iec", "correlated")
+#: Conductor resistivity [Ω·mm²/m] at the operating temperature used for voltage-drop calculations (the values of
+#: the French/IEC voltage-drop practice, 1.25 x the 20 °C value: NF C 15-100 §525 / IEC 60364-5-52 Annex G).
+RESISTIVITY_OHM_MM2_PER_M = {"cu": 0.0225, "al": 0.036}
+#: Cable reactance per metre [Ω/m] (the usual 0.08 mΩ/m of IEC 60364-5-52 Annex G when unknown).
+CABLE_REACTANCE_OHM_PER_M = 0.08e-3
 #: Standard transformer ratings [kVA] used when ``transformer_kva`` is not given (IEC R10-style series).
 STANDARD_KVA = (100, 160, 250, 400, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 4000, 5000, 6300, 8000, 10000,
                 12500, 16000, 20000, 25000, 31500, 40000, 50000, 63000)  # fmt: skip
@@ -183,10 +194,20 @@ def load_spectra(path: str | Path | None = None) -> dict[str, SpectrumModel]:
     return dict(_load_spectra_cached(str(path or _data_path("charger_spectra.json"))))
 
 
+IEEE519_EDITIONS = ("2014", "2022")
+
+
 @dataclass(frozen=True, eq=False)
 class Ieee519Limits:
-    """IEEE 519-2014 Table 1 (voltage) and Table 2 (current) as arrays; see ``ieee519_limits.json``."""
+    """IEEE 519 Table 1 (voltage) and Table 2 (current) of one ``edition`` as arrays; see ``ieee519_limits.json``.
 
+    ``even_rule``: ``((max_h, factor), ...)`` in increasing ``max_h``: an even order h gets ``factor`` x the odd
+    limit of its band (2014: 25 % everywhere; 2022: 50 % for h <= 6, 100 % above). ``generation_share``: the share
+    of generation capacity in the average load from which the edition refers the site to IEEE 1547 / 2800
+    (``None``: no such note, 2014), ``generation_text`` its words.
+    """
+
+    edition: str
     voltage: tuple[dict[str, Any], ...]
     ratio_edges: np.ndarray
     ratio_labels: tuple[str, ...]
@@ -194,9 +215,25 @@ class Ieee519Limits:
     h_labels: tuple[str, ...]
     odd_limits_pct: np.ndarray  # (5 ratio rows, 5 harmonic bands)
     tdd_pct: np.ndarray
-    even_factor: float
+    even_rule: tuple[tuple[int, float], ...]
+    even_rule_text: str
     current_clause: str
     source: str
+    generation_share: float | None = None
+    generation_text: str = ""
+
+    @property
+    def even_factor(self) -> float:
+        """The even-harmonic factor of the lowest orders (2014: 0.25; 2022: 0.5 for h <= 6)."""
+        return float(self.even_rule[0][1])
+
+    def even_factors(self, h: np.ndarray = HARMONICS) -> np.ndarray:
+        """Factor of the odd limit applied to each order (1 for odd orders)."""
+        h = np.asarray(h)
+        edges = np.array([m for m, _ in self.even_rule])
+        fac = np.array([f for _, f in self.even_rule])
+        even = fac[np.minimum(np.searchsorted(edges, h, side="left"), len(fac) - 1)]
+        return np.where(h % 2 == 0, even, 1.0)
 
     def ratio_row(self, isc_il: float) -> int:
         """Table 2 row for I_SC/I_L: ``<20``, ``20-50``, ``50-100``, ``100-1000``, ``>1000`` (lower edge inclusive)."""
@@ -205,12 +242,11 @@ class Ieee519Limits:
         return int(np.searchsorted(self.ratio_edges, isc_il, side="right"))
 
     def current_limits_pct(self, isc_il: float, h: np.ndarray = HARMONICS) -> np.ndarray:
-        """Limit of each harmonic current [% of I_L]: odd orders from Table 2, even orders ``even_factor`` x odd."""
+        """Limit of each harmonic current [% of I_L]: odd orders from Table 2, even orders by the edition's rule."""
         h = np.asarray(h)
         row = self.odd_limits_pct[self.ratio_row(isc_il)]
         band = np.searchsorted(self.h_edges, h, side="right")
-        lim = row[band]
-        return np.where(h % 2 == 0, lim * self.even_factor, lim)
+        return row[band] * self.even_factors(h)
 
     def tdd_limit_pct(self, isc_il: float) -> float:
         """TDD limit [%] for I_SC/I_L (Table 2)."""
@@ -225,21 +261,30 @@ class Ieee519Limits:
 
 
 @cache
-def load_ieee519_limits() -> Ieee519Limits:
-    """The shipped IEEE 519-2014 limit tables."""
+def load_ieee519_limits(edition: str = "2022") -> Ieee519Limits:
+    """The shipped IEEE 519 limit tables of ``edition`` (``2022``, default, or ``2014``)."""
     d = mapping_from_file(_data_path("ieee519_limits.json"))
-    c = d["current"]
+    eds = d["editions"]
+    if edition not in eds:
+        raise InputError(f"field 'ieee519_edition' must be one of {', '.join(eds)} (value {edition!r})")
+    e = eds[edition]
+    c = e["current"]
+    note = e.get("generation_note")
     return Ieee519Limits(
-        voltage=tuple(sorted(d["voltage"], key=lambda r: r["max_kv"])),
+        edition=edition,
+        voltage=tuple(sorted(e["voltage"], key=lambda r: r["max_kv"])),
         ratio_edges=np.asarray(c["ratio_edges"], dtype=float),
         ratio_labels=tuple(c["ratio_labels"]),
         h_edges=np.asarray(c["h_edges"], dtype=float),
         h_labels=tuple(c["h_labels"]),
         odd_limits_pct=np.asarray(c["odd_limits_pct"], dtype=float),
         tdd_pct=np.asarray(c["tdd_pct"], dtype=float),
-        even_factor=float(c["even_factor"]),
+        even_rule=tuple((int(r["max_h"]), float(r["factor"])) for r in c["even_rule"]),
+        even_rule_text=str(c["even_rule_text"]),
         current_clause=str(c["clause"]),
-        source=str(d["source"]),
+        source=str(e["source"]),
+        generation_share=None if note is None else float(note["threshold_share"]),
+        generation_text="" if note is None else str(note["text"]),
     )
 
 
@@ -274,13 +319,27 @@ class SiteElectrical:
     transformer_x_r: float = 6.0
     mv_ssc_mva: float = 250.0
     mv_x_r: float = 10.0
-    pcc_side: str = "lv"
+    pcc_side: str = "mv"
     pcc_ssc_mva: float | None = None
     max_demand_kva: float | None = None
+    ieee519_edition: str = "2022"
+    harmonic_summation: str = "iec"
     base_load_pf: float = 0.9
+    pv_pf: float = 1.0
+    capacitor_bank_step_kvar: float = 0.0
+    capacitor_bank_steps: int = 0
+    cos_phi_threshold: float | None = None
+    vuf_limit_pct: float = 2.0
+    three_phase_rotation: bool = True
+    feeders: tuple[Mapping[str, Any], ...] = ()
+    feeder_kw: float = 250.0
+    feeder_length_m: float = 60.0
+    feeder_mm2: float = 240.0
+    feeder_material: str = "cu"
+    cable_drop_limit_pct: float = 5.0
     charger_types: Mapping[str, ChargerType] = field(default_factory=lambda: dict(DEFAULT_CHARGER_TYPES))
     default_charger: str | None = None
-    phase_assignment: str = "round_robin"
+    phase_assignment: str = "wiring"
     phase_map: Mapping[str, int] = field(default_factory=dict)
     voltage_band_pct: float = 10.0
     pf_limit: float = 0.95
@@ -322,7 +381,35 @@ class SiteElectrical:
             n(self.pcc_ssc_mva, "pcc_ssc_mva", origin, 0.0, lo_open=True)
         if self.max_demand_kva is not None:
             n(self.max_demand_kva, "max_demand_kva", origin, 0.0, lo_open=True)
+        if self.ieee519_edition not in IEEE519_EDITIONS:
+            raise _bad("ieee519_edition", self.ieee519_edition, f"must be one of {', '.join(IEEE519_EDITIONS)}", origin)
+        if self.harmonic_summation not in SUMMATIONS:
+            raise _bad("harmonic_summation", self.harmonic_summation, f"must be one of {', '.join(SUMMATIONS)}",
+                       origin)  # fmt: skip
         n(self.base_load_pf, "base_load_pf", origin, 0.0, 1.0, lo_open=True)
+        n(self.pv_pf, "pv_pf", origin, 0.0, 1.0, lo_open=True)
+        n(self.capacitor_bank_step_kvar, "capacitor_bank_step_kvar", origin, 0.0, 1e6)
+        if (
+            not isinstance(self.capacitor_bank_steps, int)
+            or isinstance(self.capacitor_bank_steps, bool)
+            or not (0 <= self.capacitor_bank_steps <= 100)
+        ):
+            raise _bad("capacitor_bank_steps", self.capacitor_bank_steps, "must be an integer within 0-100", origin)
+        if self.cos_phi_threshold is not None:
+            n(self.cos_phi_threshold, "cos_phi_threshold", origin, 0.0, 1.0, lo_open=True)
+        n(self.vuf_limit_pct, "vuf_limit_pct", origin, 0.0, 100.0, lo_open=True)
+        if not isinstance(self.three_phase_rotation, bool):
+            raise _bad("three_phase_rotation", self.three_phase_rotation, "must be true or false", origin)
+        n(self.feeder_kw, "feeder_kw", origin, 0.0, 1e5, lo_open=True)
+        n(self.cable_drop_limit_pct, "cable_drop_limit_pct", origin, 0.0, 50.0, lo_open=True)
+        for i, fd in enumerate(self.cable_specs()):
+            n(fd["length_m"], f"feeders[{i}].length_m", origin, 0.0, 10000.0)
+            n(fd["cross_section_mm2"], f"feeders[{i}].cross_section_mm2", origin, 0.0, 10000.0, lo_open=True)
+            if fd["material"] not in RESISTIVITY_OHM_MM2_PER_M:
+                raise _bad(f"feeders[{i}].material", fd["material"], "must be 'cu' or 'al'", origin)
+            p_ = fd["parallel"]
+            if not isinstance(p_, int) or isinstance(p_, bool) or not 1 <= p_ <= 20:
+                raise _bad(f"feeders[{i}].parallel", p_, "must be an integer within 1-20", origin)
         if not isinstance(self.charger_types, Mapping) or not self.charger_types:
             raise _bad("charger_types", self.charger_types, "must be a non-empty mapping", origin)
         for name, ct in self.charger_types.items():
@@ -367,8 +454,35 @@ class SiteElectrical:
         n(self.oil_time_constant_min, "oil_time_constant_min", origin, 0.0, 10000.0, lo_open=True)
         if self.insulation not in ("normal", "upgraded"):
             raise _bad("insulation", self.insulation, "must be 'normal' or 'upgraded'", origin)
+        n(self.feeder_length_m, "feeder_length_m", origin, 0.0, 10000.0)
+        n(self.feeder_mm2, "feeder_mm2", origin, 0.0, 10000.0, lo_open=True)
+        if self.feeder_material not in RESISTIVITY_OHM_MM2_PER_M:
+            raise _bad("feeder_material", self.feeder_material, "must be 'cu' or 'al'", origin)
 
     # -- derived quantities ---------------------------------------------------------------------------------
+    def cable_specs(self) -> list[dict[str, Any]]:
+        """The LV feeders given in ``feeders`` with every key filled (defaults ``feeder_length_m``,
+        ``feeder_mm2``, ``feeder_material``, one cable per phase); empty: feeders are derived (``feeder_kw``)."""
+        out = []
+        known = ("length_m", "cross_section_mm2", "material", "parallel")
+        if not isinstance(self.feeders, list | tuple):
+            raise _bad("feeders", self.feeders, "must be a list of objects")
+        for i, fd in enumerate(self.feeders):
+            if not isinstance(fd, Mapping):
+                raise _bad(f"feeders[{i}]", fd, "must be an object")
+            extra = [k for k in fd if k not in known]
+            if extra:
+                raise _bad(f"feeders[{i}].{extra[0]}", fd[extra[0]], f"is not a known field; known: {', '.join(known)}")
+            out.append(
+                {
+                    "length_m": fd.get("length_m", self.feeder_length_m),
+                    "cross_section_mm2": fd.get("cross_section_mm2", self.feeder_mm2),
+                    "material": fd.get("material", self.feeder_material),
+                    "parallel": fd.get("parallel", 1),
+                }
+            )
+        return out
+
     def spectra(self) -> dict[str, SpectrumModel]:
         """Spectrum models by name (shipped assumptions, or ``spectra_file``); must include base_load and pv."""
         models = load_spectra(self.spectra_file)
@@ -416,6 +530,7 @@ class SiteElectrical:
         d = asdict(self)
         d["charger_types"] = {k: asdict(v) for k, v in self.charger_types.items()}
         d["phase_map"] = dict(self.phase_map)
+        d["feeders"] = [dict(f) for f in self.feeders]
         return d
 
     @classmethod
@@ -423,12 +538,18 @@ class SiteElectrical:
         """Build from a mapping of field names; unknown fields and bad values raise ``ValueError``."""
         if not isinstance(data, Mapping):
             raise _bad("electrical", data, "must be an object", origin)
-        names = {f.name for f in fields(cls)}
+        names = {f.name for f in fields(cls)} | {"pcc"}
         unknown = [k for k in data if k not in names]
         if unknown:
             raise _bad(unknown[0], data[unknown[0]], f"is not a known field; known: {', '.join(sorted(names))}",
                        origin)  # fmt: skip
         kwargs = dict(data)
+        if "pcc" in kwargs:  # the PCC choice, also accepted under the shorter name
+            if "pcc_side" in kwargs and kwargs["pcc_side"] != kwargs["pcc"]:
+                raise _bad("pcc", kwargs["pcc"], f"contradicts pcc_side ({kwargs['pcc_side']!r})", origin)
+            kwargs["pcc_side"] = kwargs.pop("pcc")
+        if isinstance(kwargs.get("feeders"), list):
+            kwargs["feeders"] = tuple(kwargs["feeders"])
         if "charger_types" in kwargs:
             raw = kwargs["charger_types"]
             if not isinstance(raw, Mapping):

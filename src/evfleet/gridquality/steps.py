@@ -43,27 +43,49 @@ import pandas as pd
 from evfleet._common.errors import InputError
 from evfleet.gridquality.layout import FleetLayout
 from evfleet.gridquality.models import (
+    billed_cos_phi,
+    cable_impedance_ohm,
+    cable_voltage_drop_pct,
+    capacitor_bank_steps,
+    nema_unbalance_pct,
+    neutral_current_a,
+    phase_current_phasors,
     relative_ageing_rate,
+    sequence_components,
     summation_exponent,
     transformer_thermal,
     voltage_deviation_pct,
     voltage_harmonics_v,
+    voltage_unbalance_factor_pct,
 )
-from evfleet.gridquality.site import HARMONICS, Ieee519Limits, SiteElectrical, SpectrumModel
+from evfleet.gridquality.site import (
+    CABLE_REACTANCE_OHM_PER_M,
+    HARMONICS,
+    RESISTIVITY_OHM_MM2_PER_M,
+    Ieee519Limits,
+    SiteElectrical,
+    SpectrumModel,
+)
 from evfleet.inputs.frequency import synthetic_frequency
 
 __all__ = [
     "ALPHAS",
+    "SUMMATION_WORDS",
+    "BilledCosPhi",
     "CurrentDistortion",
     "DeviceGroups",
     "Devices",
+    "Feeders",
     "Frequency",
     "HarmonicSummary",
     "Pcc",
     "PhaseFundamentals",
     "SitePower",
     "Transformer",
+    "Unbalance",
     "VoltageDistortion",
+    "billed_power_factor",
+    "cable_drops",
     "compliance_table",
     "current_distortion",
     "demand_current",
@@ -77,11 +99,14 @@ __all__ = [
     "harmonic_currents",
     "harmonic_summary",
     "loading_multiplier",
+    "lv_feeders",
     "on_phases",
     "pcc_impedance",
     "phase_fundamentals",
     "site_power",
+    "ten_minute_values",
     "transformer_loading",
+    "unbalance",
     "voltage_deviation",
     "voltage_distortion",
 ]
@@ -129,6 +154,8 @@ class Devices:
     group_ids: np.ndarray
     model_bounds: np.ndarray
     model_names: tuple[str, ...]
+    order: np.ndarray | None = None
+    slot: np.ndarray | None = None
 
     def model_blocks(self) -> Iterator[tuple[int, int, str]]:
         """``(first row, end row, model name)`` of each spectrum model's block (one per model, not per vehicle)."""
@@ -156,6 +183,8 @@ def device_loading(power_kw: np.ndarray, layout: FleetLayout) -> Devices:
         group_ids=gs[starts] if n else np.zeros(0, dtype=np.int64),
         model_bounds=np.r_[np.flatnonzero(np.r_[True, m_sorted[1:] != m_sorted[:-1]]), n] if n else np.zeros(1, int),
         model_names=layout.model_names,
+        order=order,
+        slot=layout.slot[order],
     )
 
 
@@ -232,24 +261,47 @@ def on_phases(group_values: np.ndarray, groups: DeviceGroups, three_phase_share:
 
 @dataclass(frozen=True, eq=False)
 class PhaseFundamentals:
-    """Per phase (3, T): ``p_kw`` [kW], ``q_kvar`` [kvar], fundamental current ``i1_a`` [A]; ``q_base_kvar`` (T,):
-    reactive power of the base load."""
+    """Per phase (3, T): ``p_kw`` [kW], ``q_kvar`` [kvar], fundamental current ``i1_a`` [A] and its phasor
+    ``phasors`` [A] (L1 at 0°); per step (T,): ``q_base_kvar`` reactive power of the base load, ``q_pv_kvar`` of
+    the PV inverters (negative: supplied), ``cap_steps`` capacitor-bank steps switched in and ``q_cap_kvar`` the
+    bank's reactive power (negative: supplied) [kvar]; ``q_before_bank_kvar`` the site's Q without the bank."""
 
     p_kw: np.ndarray
     q_kvar: np.ndarray
     i1_a: np.ndarray
     q_base_kvar: np.ndarray
+    phasors: np.ndarray | None = None
+    q_pv_kvar: np.ndarray | None = None
+    cap_steps: np.ndarray | None = None
+    q_cap_kvar: np.ndarray | None = None
+    q_before_bank_kvar: np.ndarray | None = None
 
 
 def phase_fundamentals(
-    groups: DeviceGroups, base_kw: np.ndarray, pv_kw: np.ndarray, base_load_pf: float, v_ph_v: float
+    groups: DeviceGroups,
+    base_kw: np.ndarray,
+    pv_kw: np.ndarray,
+    base_load_pf: float,
+    v_ph_v: float,
+    pv_pf: float = 1.0,
+    cap_step_kvar: float = 0.0,
+    cap_steps: int = 0,
 ) -> PhaseFundamentals:
-    """Step 5: ``P_ph = Σ P_devices on ph + (base - PV) / 3``, ``Q_ph = Σ Q + Q_base / 3`` with
-    ``Q_base = base · tan(acos(PF_base))`` (lagging; PV at unity PF), ``I_1,ph = |P_ph + j Q_ph| / V_ph``."""
+    """Step 5: ``P_ph = Σ P_devices on ph + (base - PV) / 3``, ``Q_ph = Σ Q + (Q_base + Q_PV + Q_bank) / 3`` with
+    ``Q_base = base · tan(acos(PF_base))`` (lagging), ``Q_PV = -PV · tan(acos(pv_pf))`` (the inverters supply
+    reactive power; 0 at unity PF) and the automatic capacitor bank ``Q_bank = -n · step`` with
+    ``n = clip(floor(Q_site / step), 0, steps)`` (:func:`~evfleet.gridquality.models.capacitor_bank_steps`: never
+    over-compensating), ``I_1,ph = |P_ph + j Q_ph| / V_ph``."""
     q_base = base_kw * (math.sqrt(1.0 - base_load_pf**2) / base_load_pf)
+    q_pv = -pv_kw * (math.sqrt(max(1.0 - pv_pf**2, 0.0)) / pv_pf)
     p_ph = on_phases(groups.p_kw, groups, 1.0 / 3.0).sum(axis=0) + (base_kw - pv_kw)[None, :] / 3.0
-    q_ph = on_phases(groups.q_kvar, groups, 1.0 / 3.0).sum(axis=0) + q_base[None, :] / 3.0
-    return PhaseFundamentals(p_ph, q_ph, np.hypot(p_ph, q_ph) * 1e3 / v_ph_v, q_base)
+    q_ph = on_phases(groups.q_kvar, groups, 1.0 / 3.0).sum(axis=0) + (q_base + q_pv)[None, :] / 3.0
+    q_site = q_ph.sum(axis=0)
+    n_on = capacitor_bank_steps(q_site, cap_step_kvar, cap_steps)
+    q_cap = -n_on * cap_step_kvar
+    q_ph = q_ph + q_cap[None, :] / 3.0
+    return PhaseFundamentals(p_ph, q_ph, np.hypot(p_ph, q_ph) * 1e3 / v_ph_v, q_base,
+                             phase_current_phasors(p_ph, q_ph, v_ph_v), q_pv, n_on, q_cap, q_site)  # fmt: skip
 
 
 def harmonic_currents(
@@ -260,9 +312,11 @@ def harmonic_currents(
     pv_kw: np.ndarray,
     pv_kwp: float,
     v_ph_v: float,
+    correlated: bool = False,
 ) -> np.ndarray:
     """Step 6: harmonic currents per phase and order (3, T, 49) [A] by the IEC TR 61000-3-6 summation law
-    ``I_h = (Σ_devices (spectrum_h · g)^α)^(1/α)``, α = 1 (h < 5), 1.4 (5 <= h <= 10), 2 (h > 10).
+    ``I_h = (Σ_devices (spectrum_h · g)^α)^(1/α)``, α = 1 (h < 5), 1.4 (5 <= h <= 10), 2 (h > 10); with
+    ``correlated`` α = 1 for every order (identical converters in phase: the arithmetic sum, an upper bound).
 
     The base load (balanced, loading = base / its peak) and the PV inverters (balanced, loading = PV / ``pv_kwp``,
     else / the PV peak) are two more sources with their own spectra.
@@ -279,10 +333,12 @@ def harmonic_currents(
     pv_ref = pv_kwp if pv_kwp > 0 else (float(pv_kw.max()) if pv_kw.size and pv_kw.max() > 0 else 1.0)
     i1_pv = pv_kw * 1e3 / (3.0 * v_ph_v)
     g_pv = loading_multiplier(pv_model, pv_kw / pv_ref) * i1_pv
-    alpha_h = summation_exponent(h)
+    alpha_h = np.ones(h.size) if correlated else summation_exponent(h)
     ih = np.zeros((3, n_steps, h.size))
     for al in ALPHAS:
         cols = np.flatnonzero(alpha_h == al)
+        if cols.size == 0:
+            continue
         gp = on_phases(groups.g_pow[al], groups, 1.0)  # (M, 3, T): Σ g^α of the devices feeding each phase
         total = np.einsum("mh,mpt->pth", np.power(spec_frac[:, cols], al), gp) if n_models else 0.0
         total = total + (np.power(base_model.spectrum_pct[cols] / 100.0 * g_base[:, None], al)
@@ -314,16 +370,21 @@ def pcc_impedance(el: SiteElectrical, import_limit_kw: float, v_ph_v: float) -> 
     return Pcc(rated_kva, r_ohm, x_ohm, z_ohm, v_ph_v / z_ohm)
 
 
-def demand_current(el: SiteElectrical, i1_ph_a: np.ndarray, v_ph_v: float) -> tuple[float, str]:
-    """Step 7b: IEEE 519 maximum demand current I_L [A] and its basis in words: ``max_demand_kva / (3 V_ph)`` if
-    given, else the largest fundamental phase current of the run (1e-9 A if there is none)."""
+def demand_current(el: SiteElectrical, rated_kva: float, subscribed_kva: float | None,
+                   v_ph_v: float) -> tuple[float, str, float]:  # fmt: skip
+    """Step 7b: IEEE 519 maximum demand current I_L [A, LV-referred], its basis in words and the demand [kVA]:
+    a property of the site, never of the run: ``max_demand_kva``, else the tariff contract's subscribed power
+    (``subscribed_power_kva``), else the transformer rating; ``I_L = S / (3 V_ph)``."""
     if el.max_demand_kva is not None:
-        i_l = el.max_demand_kva * 1e3 / (3.0 * v_ph_v)
-        basis = f"max_demand_kva = {el.max_demand_kva:g} kVA (input)"
+        s_kva, basis = float(el.max_demand_kva), f"max_demand_kva = {el.max_demand_kva:g} kVA (site input)"
+    elif subscribed_kva is not None:
+        s_kva = float(subscribed_kva)
+        basis = f"the tariff contract's subscribed power, {s_kva:g} kVA (subscribed_power_kva)"
     else:
-        i_l = float(i1_ph_a.max()) if i1_ph_a.size else 0.0
-        basis = "the largest fundamental phase current of the run (IEEE 519 asks for the maximum demand)"
-    return (i_l if i_l > 0 else 1e-9), basis
+        s_kva = float(rated_kva)
+        basis = (f"the transformer rating, {s_kva:g} kVA (no max_demand_kva and no subscribed power in the tariff: "
+                 "an upper bound of the maximum demand, an assumption)")  # fmt: skip
+    return s_kva * 1e3 / (3.0 * v_ph_v), basis, s_kva
 
 
 @dataclass(frozen=True, eq=False)
@@ -349,7 +410,8 @@ def current_distortion(
     ih_a: np.ndarray, i1_ph_a: np.ndarray, i_l_a: float, i_sc_a: float, limits: Ieee519Limits
 ) -> CurrentDistortion:
     """Step 7c: ``TDD = sqrt(Σ_h I_h²) / I_L`` and ``THD_i = sqrt(Σ_h I_h²) / I_1`` [%] per phase (reported on the
-    phase of largest TDD), each I_h against IEEE 519-2014 Table 2 for the site's I_SC / I_L (even h: 25 % of odd)."""
+    phase of largest TDD), each I_h against IEEE 519 Table 2 of the edition for the site's I_SC / I_L (even
+    orders by the edition's rule: 2014 25 % of odd; 2022 50 % for h <= 6, 100 % above)."""
     n_steps = ih_a.shape[1]
     isc_il = i_sc_a / i_l_a
     ih_lim = limits.current_limits_pct(isc_il, HARMONICS)
@@ -492,6 +554,168 @@ def frequency_series(
     return Frequency(freq, (freq - el.nominal_hz) * 1e3, source)
 
 
+# --- 10b, 12b, 9b: unbalance, LV cables, billed cos φ --------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Unbalance:
+    """Per step (T,): current sequence components ``i0_a``, ``i1_a``, ``i2_a`` (complex) [A, LV side], the
+    voltage unbalance factor ``vuf_pct`` at the PCC [%], the neutral current ``i_n_a`` [A] (fundamental and
+    triplen harmonics), the NEMA current deviation ``current_deviation_pct`` [%] (information only) and the
+    EN 50160 statistic: ``vuf_10min_pct`` (the 10-min values, or the step values when a step is longer) and
+    ``vuf_p95_pct`` their 95th percentile."""
+
+    i0_a: np.ndarray
+    i1_a: np.ndarray
+    i2_a: np.ndarray
+    vuf_pct: np.ndarray
+    i_n_a: np.ndarray
+    current_deviation_pct: np.ndarray
+    vuf_10min_pct: np.ndarray
+    vuf_p95_pct: float
+
+
+def ten_minute_values(x: np.ndarray, step_minutes: int) -> np.ndarray:
+    """EN 50160 / IEC 61000-4-30 10-min values of a per-step series: the mean of each complete block of
+    ``10 / step_minutes`` steps when the step divides 10 min, else the step values themselves (a step of 15 min
+    is one value: the 10-min statistic cannot be finer than the run)."""
+    x = np.asarray(x, dtype=float)
+    if step_minutes >= 10 or 10 % step_minutes:
+        return x
+    k = 10 // step_minutes
+    m = x.size // k
+    return x[: m * k].reshape(m, k).mean(axis=1) if m else x
+
+
+def unbalance(fund: PhaseFundamentals, ih_a: np.ndarray, pcc: Pcc, v_ph_v: float, step_minutes: int) -> Unbalance:
+    """Step 10: sequence components of the phase currents, ``VUF = |Z·I2| / |V - Z·I1|`` at the PCC
+    (:func:`~evfleet.gridquality.models.voltage_unbalance_factor_pct`, Z the upstream network's impedance),
+    neutral current, and the NEMA current deviation (kept as information)."""
+    i0, i1, i2 = sequence_components(fund.phasors)
+    vuf = voltage_unbalance_factor_pct(i1, i2, pcc.r_ohm, pcc.x_ohm, v_ph_v)
+    ten = ten_minute_values(vuf, step_minutes)
+    return Unbalance(
+        i0_a=i0,
+        i1_a=i1,
+        i2_a=i2,
+        vuf_pct=vuf,
+        i_n_a=neutral_current_a(fund.phasors, ih_a, HARMONICS),
+        current_deviation_pct=nema_unbalance_pct(fund.i1_a),
+        vuf_10min_pct=ten,
+        vuf_p95_pct=_percentile(ten, 95),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Feeders:
+    """The LV feeders: ``specs`` (F,) their cables, ``r_ohm``/``x_ohm`` (F,) [Ω per conductor], ``feeder`` (N,)
+    the feeder of each session, ``source`` in words; per step (T,): ``drop_pct`` the largest drop from the LV
+    busbar to a feeder's end (the farthest charger) over feeders and phases [%], ``worst_feeder`` its index;
+    ``drop_max_pct`` (F,) each feeder's largest drop."""
+
+    specs: tuple[Mapping[str, Any], ...]
+    r_ohm: np.ndarray
+    x_ohm: np.ndarray
+    feeder: np.ndarray
+    source: str
+    drop_pct: np.ndarray
+    worst_feeder: np.ndarray
+    drop_max_pct: np.ndarray
+
+
+def lv_feeders(el: SiteElectrical, position: np.ndarray, import_limit_kw: float, base_kw: np.ndarray) -> tuple[
+        tuple[dict[str, Any], ...], np.ndarray, str]:  # fmt: skip
+    """Step 12a: the feeders and the feeder of every session (by its charger's position, round robin: the charger
+    at position k on feeder k mod F, every connector of a charger on the same feeder). ``feeders`` when given;
+    else ``F = max(1, ceil((import_limit - peak base load) / feeder_kw))`` identical feeders of
+    ``feeder_length_m`` m x ``feeder_mm2`` mm² ``feeder_material`` (assumptions)."""
+    specs = el.cable_specs()
+    if specs:
+        source = f"{len(specs)} feeders given in the site model"
+    else:
+        ev_kw = max(import_limit_kw - (float(base_kw.max()) if base_kw.size else 0.0), 0.0)
+        f = max(1, math.ceil(ev_kw / el.feeder_kw - 1e-9))
+        spec = {"length_m": el.feeder_length_m, "cross_section_mm2": el.feeder_mm2, "material": el.feeder_material,
+                "parallel": 1}  # fmt: skip
+        specs = [dict(spec) for _ in range(f)]
+        source = (f"{f} default feeders (ceil of the EV share of the import limit, {ev_kw:g} kW, / feeder_kw "
+                  f"{el.feeder_kw:g} kW), each {el.feeder_length_m:g} m of {el.feeder_mm2:g} mm² "
+                  f"{el.feeder_material}: assumptions")  # fmt: skip
+    return tuple(specs), np.asarray(position, dtype=np.int64) % len(specs), source
+
+
+def cable_drops(devices: Devices, q_dev: np.ndarray, specs: tuple[Mapping[str, Any], ...], feeder: np.ndarray,
+                source: str, v_ph_v: float) -> Feeders:  # fmt: skip
+    """Step 12b: per feeder and phase, P and Q of its sessions (1-phase on their phase, 3-phase a third on each),
+    its neutral current, and the drop ``(R·P + X·Q)/V² + R·I_N/V`` to its end
+    (:func:`~evfleet.gridquality.models.cable_voltage_drop_pct`; R = ρ L / S at the operating temperature,
+    X = 0.08 mΩ/m)."""
+    n_f = len(specs)
+    n, n_steps = devices.p_kw.shape
+    r = np.empty(n_f)
+    x = np.empty(n_f)
+    for k, fd in enumerate(specs):  # one per feeder (a handful)
+        r[k], x[k] = cable_impedance_ohm(fd["length_m"], fd["cross_section_mm2"],
+                                         RESISTIVITY_OHM_MM2_PER_M[fd["material"]], CABLE_REACTANCE_OHM_PER_M,
+                                         fd["parallel"])  # fmt: skip
+    p_f = np.zeros((n_f, 3, n_steps))
+    q_f = np.zeros((n_f, 3, n_steps))
+    if n:
+        fd_dev = feeder[devices.order]
+        key = fd_dev * 4 + devices.slot
+        order = np.argsort(key, kind="stable")
+        ks = key[order]
+        starts = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+        p_sum = np.add.reduceat(devices.p_kw[order], starts, axis=0)
+        q_sum = np.add.reduceat(q_dev[order], starts, axis=0)
+        for j, kk in enumerate(ks[starts].tolist()):  # one per (feeder, slot) group: at most 4 per feeder
+            f, sl = divmod(int(kk), 4)
+            if sl == 3:
+                p_f[f] += p_sum[j] / 3.0
+                q_f[f] += q_sum[j] / 3.0
+            else:
+                p_f[f, sl] += p_sum[j]
+                q_f[f, sl] += q_sum[j]
+    drop = np.zeros((n_f, 3, n_steps))
+    for f in range(n_f):
+        i_n = np.abs(phase_current_phasors(p_f[f], q_f[f], v_ph_v).sum(axis=0))
+        drop[f] = cable_voltage_drop_pct(p_f[f], q_f[f], i_n, r[f], x[f], v_ph_v)
+    per_f = drop.max(axis=1)  # (F, T)
+    worst = per_f.argmax(axis=0) if n_steps else np.zeros(0, dtype=np.int64)
+    return Feeders(specs, r, x, feeder, source, per_f.max(axis=0) if n_steps else np.zeros(0), worst,
+                   per_f.max(axis=1) if n_steps else np.zeros(n_f))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BilledCosPhi:
+    """The run's cos φ as billed (``cos_phi`` from ``kwh`` imported and ``kvarh`` inductive), the contract's
+    ``threshold`` and where it comes from (``threshold_source``); ``cos_phi_no_bank`` without the capacitor bank."""
+
+    cos_phi: float
+    kwh: float
+    kvarh: float
+    threshold: float
+    threshold_source: str
+    cos_phi_no_bank: float
+
+
+def billed_power_factor(site: SitePower, fund: PhaseFundamentals, dt_h: float, el: SiteElectrical,
+                        tariff_threshold: float | None) -> BilledCosPhi:  # fmt: skip
+    """Step 9b: the period's cos φ from kWh and kvarh (:func:`~evfleet.gridquality.models.billed_cos_phi`)
+    against the contract threshold: ``cos_phi_threshold`` of the site model, else of the tariff, else 0.8 (the
+    Moroccan MT/HT bill rule as quoted by a secondary source, domain facts)."""
+    cos, kwh, kvarh = billed_cos_phi(site.p_kw, site.q_kvar, dt_h)
+    q0 = fund.q_before_bank_kvar if fund.q_before_bank_kvar is not None else site.q_kvar
+    cos0, _, _ = billed_cos_phi(site.p_kw, q0, dt_h)
+    if el.cos_phi_threshold is not None:
+        thr, src = el.cos_phi_threshold, "cos_phi_threshold of the site model"
+    elif tariff_threshold is not None:
+        thr, src = float(tariff_threshold), "the tariff's cos_phi_threshold"
+    else:
+        thr, src = 0.8, "default 0.8 (MT/HT bill rule as quoted by a secondary source; set the contract's value)"
+    return BilledCosPhi(cos, kwh, kvarh, thr, src, cos0)
+
+
 # --- 15-17: summaries --------------------------------------------------------------------------------------------
 
 
@@ -548,12 +772,26 @@ def _percentile(a: np.ndarray, q: float) -> float:
     return float(np.percentile(a, q)) if a.size else 0.0
 
 
+SUMMATION_WORDS = {
+    "iec": "IEC TR 61000-3-6 summation exponents (α = 1 / 1.4 / 2: random phase diversity assumed)",
+    "correlated": "α = 1 for every order (identical converters in phase: the correlated upper bound)",
+}
+
+
+def _judge(value: float, limit: float, kind: str) -> str:
+    if kind == "info":
+        return "info"
+    if kind == "low":
+        return "pass" if value >= limit - 1e-12 else "fail"
+    return "pass" if value <= limit + 1e-12 else "fail"
+
+
 def compliance_table(
     cur: CurrentDistortion,
     vd: VoltageDistortion,
     hs: HarmonicSummary,
     site: SitePower,
-    unbalance_pct: np.ndarray,
+    unb: Unbalance,
     tr: Transformer,
     dv_pct: np.ndarray,
     freq: Frequency,
@@ -561,45 +799,75 @@ def compliance_table(
     el: SiteElectrical,
     limits: Ieee519Limits,
     dt_h: float,
+    *,
+    tdd_other_pct: np.ndarray,
+    billed: BilledCosPhi,
+    feeders: Feeders,
+    generation_share: float,
+    il_basis: str,
 ) -> pd.DataFrame:
     """Step 17: one row per check, ``indicator, value, limit, status, clause``. A ``high`` check passes if
-    ``value <= limit``, a ``low`` one if ``value >= limit`` (1e-12 slack); ``info`` rows are not judged."""
+    ``value <= limit``, a ``low`` one if ``value >= limit`` (1e-12 slack); ``info`` rows are not judged (the
+    instantaneous PF, the current deviation from the mean, the neutral current, the other harmonic summation,
+    the generation share, the frequency). Every clause names the IEEE 519 edition where it applies."""
     h, T = HARMONICS, len(cur.tdd_pct)
     vlim = vd.limits
+    ed = limits.edition
     row = limits.ratio_labels[limits.ratio_row(cur.isc_il)]
-    cl_i = f"IEEE 519-2014 Table 2, I_SC/I_L = {cur.isc_il:.0f} (row {row})"
+    used = SUMMATION_WORDS[el.harmonic_summation]
+    other = "correlated" if el.harmonic_summation == "iec" else "iec"
+    cl_i = (
+        f"IEEE 519-{ed} Table 2 at the {el.pcc_side.upper()} PCC, I_SC/I_L = {cur.isc_il:.0f} (row {row}), "
+        f"I_L from {il_basis}"
+    )
     p95 = "p95 of steps"
     hw, hv = hs.h_worst, hs.hv_worst
+    i_rated = pcc.rated_kva * 1e3 / (3.0 * el.lv_kv * 1e3 / math.sqrt(3.0))
+    gen_clause = (limits.generation_text if limits.generation_share is not None else
+                  f"IEEE 519-{ed} has no generation note")  # fmt: skip
+    gen_flag = limits.generation_share is not None and generation_share >= limits.generation_share
     rows = [
-        ("TDD p95 [%]", _percentile(cur.tdd_pct, 95), cur.tdd_limit_pct, "high", f"{cl_i}; {p95}"),
+        ("TDD p95 [%]", _percentile(cur.tdd_pct, 95), cur.tdd_limit_pct, "high", f"{cl_i}; {p95}; summation: {used}"),
+        ("TDD p95, other summation [%]", _percentile(tdd_other_pct, 95), cur.tdd_limit_pct, "info",
+         f"information: the same TDD with {SUMMATION_WORDS[other]}; the verdict above uses {el.harmonic_summation}"),
         (f"harmonic current h={h[hw]} p95 [% of I_L]", float(hs.ih_p95_pct[hw]), float(cur.ih_limit_pct[hw]), "high",
-         f"{cl_i}; even h: 25 % of odd; {p95}"),
+         f"{cl_i}; {limits.even_rule_text}; {p95}; summation: {el.harmonic_summation}"),
         ("voltage THD p95 [%]", _percentile(vd.thd_v_pct, 95), float(vlim["thd_pct"]), "high",
          f"{vlim['clause']}; {p95}"),
         ("voltage THD max [%]", float(vd.thd_v_pct.max()) if T else 0.0, 1.5 * float(vlim["thd_pct"]), "high",
          f"{vlim['clause']}; short-time allowance 1.5 x limit"),
         (f"voltage harmonic h={h[hv]} p95 [%]", float(hs.vh_p95_pct[hv]), float(vlim["individual_pct"]),
          "high", f"{vlim['clause']}, individual; {p95}"),
-        ("power factor min", float(site.pf.min()) if T else 1.0, el.pf_limit, "low",
-         "evfleet flag level (no Moroccan PF rule located)"),
-        ("current unbalance max [%]", float(unbalance_pct.max()) if T else 0.0, el.unbalance_limit_pct, "high",
-         "NEMA definition on phase currents; evfleet flag level"),
+        ("billed cos φ", billed.cos_phi, billed.threshold, "low",
+         f"tariff contract: the period's cos φ from {billed.kwh:.4g} kWh and {billed.kvarh:.4g} kvarh (inductive) "
+         f"against {billed.threshold:g} ({billed.threshold_source})"),
+        ("power factor min", float(site.pf.min()) if T else 1.0, el.pf_limit, "info",
+         "information: instantaneous displacement PF of a step (a chart, not a billed or standard quantity)"),
+        ("voltage unbalance p95 [%]", unb.vuf_p95_pct, el.vuf_limit_pct, "high",
+         f"EN 50160: negative-/positive-sequence voltage at the PCC, 95 % of the 10-min values <= "
+         f"{el.vuf_limit_pct:g} % (here {unb.vuf_10min_pct.size} values)"),
+        ("current unbalance max [%]", float(unb.current_deviation_pct.max()) if T else 0.0, el.unbalance_limit_pct,
+         "info", "information: largest deviation of a phase current from the mean (NEMA form); not a compliance "
+         "quantity"),
+        ("neutral current max [A]", float(unb.i_n_a.max()) if T else 0.0, i_rated, "info",
+         "information: LV neutral at the transformer, fundamental + triplen harmonics; limit shown: rated phase "
+         "current"),
         ("transformer loading max [%]", float(100 * tr.loading_pu.max()) if T else 0.0, el.loading_limit_pct, "high",
-         f"rated {pcc.rated_kva:g} kVA (IEC 60076-1), worst phase incl. Q"),
+         f"rated {pcc.rated_kva:g} kVA (IEC 60076-1): largest phase current / rated current {i_rated:.0f} A"),
         ("transformer relative ageing mean", float(tr.ageing_rate.mean()) if T else 0.0, 1.0, "high",
          f"IEC 60076-7 relative ageing rate, {el.insulation} paper"),
         ("voltage deviation max abs [%]", float(np.abs(dv_pct).max()) if T else 0.0, el.voltage_band_pct, "high",
-         f"±{el.voltage_band_pct:g} % band (IEC 60038: 230/400 V ±10 %)"),
+         f"at the {el.pcc_side.upper()} PCC, ±{el.voltage_band_pct:g} % band (IEC 60038)"),
+        ("LV cable voltage drop max [%]", float(feeders.drop_pct.max()) if T else 0.0, el.cable_drop_limit_pct,
+         "high", f"IEC 60364-5-52 Annex G guide value {el.cable_drop_limit_pct:g} %, LV busbar to the farthest "
+         f"charger ({feeders.source})"),
+        ("generation share of average load [%]", 100.0 * generation_share,
+         100.0 * (limits.generation_share or 0.0), "info",
+         gen_clause + ("; this site is above the share: its PV and V2G inverters fall under IEEE 1547 / IEEE 2800"
+                       if gen_flag else "")),
         ("time outside frequency band [h]", float((np.abs(freq.deviation_mhz) > el.frequency_band_mhz).sum() * dt_h),
          0.0, "info", f"ENTSO-E normal band ±{el.frequency_band_mhz:g} mHz; not site-controlled"),
     ]  # fmt: skip
-    out = []
-    for name, value, limit, kind, clause in rows:
-        if kind == "info":
-            status = "info"
-        elif kind == "low":
-            status = "pass" if value >= limit - 1e-12 else "fail"
-        else:
-            status = "pass" if value <= limit + 1e-12 else "fail"
-        out.append({"indicator": name, "value": value, "limit": limit, "status": status, "clause": clause})
+    out = [{"indicator": name, "value": value, "limit": limit, "status": _judge(value, limit, kind), "clause": clause}
+           for name, value, limit, kind, clause in rows]  # fmt: skip
     return pd.DataFrame(out, columns=COMPLIANCE_COLUMNS)

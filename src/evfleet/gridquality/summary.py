@@ -84,19 +84,24 @@ def assumptions_text(el: SiteElectrical, lay: FleetLayout, models: Mapping[str, 
         "All grid-quality figures are MODEL ESTIMATES from the run's powers and the site model below, not "
         "measurements.",
         f"Harmonic spectra (% of fundamental, h = 2..50): {spectra}.",
-        "Aggregation: IEC TR 61000-3-6 summation law per phase and order, alpha = 1 (h < 5), 1.4 (5 <= h <= 10), "
-        "2 (h > 10); base load and PV inverters included; phase angles not modelled otherwise.",
+        "Aggregation per phase and order: IEC TR 61000-3-6 summation law, alpha = 1 (h < 5), 1.4 (5 <= h <= 10), "
+        "2 (h > 10), and the correlated bound alpha = 1 for every order (both reported; harmonic_summation chooses "
+        "the verdict's); base load and PV inverters included; phase angles not modelled otherwise.",
         f"PCC on the {el.pcc_side.upper()} side ({el.pcc_kv():g} kV); transformer {rated_kva:g} kVA ({size}), "
         f"uk = {el.transformer_uk_pct:g} %, X/R = {el.transformer_x_r:g}; MV network {el.mv_ssc_mva:g} MVA, "
         f"X/R = {el.mv_x_r:g}; PCC impedance R = {r * 1e3:.4g} mΩ, X = {x * 1e3:.4g} mΩ per phase (LV-referred).",
-        f"IEEE 519-2014 Table 2: I_SC = {i_sc / 1e3:.3g} kA, I_L = {i_l:.4g} A from {il_basis}; "
-        f"I_SC/I_L = {isc_il:.0f}.",
-        "Voltage harmonics V_h = I_h·|R + j·h·X| (R constant with frequency); THD_V against IEEE 519-2014 Table 1; "
+        f"IEEE 519-{el.ieee519_edition} Table 2 at the {el.pcc_side.upper()} PCC: I_SC = {i_sc / 1e3:.3g} kA, "
+        f"I_L = {i_l:.4g} A (LV-referred) from {il_basis}; I_SC/I_L = {isc_il:.0f}: limits of the site, the same "
+        "for every strategy.",
+        f"Voltage harmonics V_h = I_h·|R + j·h·X| (R constant with frequency); THD_V against IEEE "
+        f"519-{el.ieee519_edition} Table 1; "
         f"background distortion {el.background_thd_v_pct:g} % added in quadrature.",
         f"Power factor: displacement PF per charger type vs loading (assumed curves), base load PF "
-        f"{el.base_load_pf:g} lagging, PV at unity PF; flag below {el.pf_limit:g}.",
+        f"{el.base_load_pf:g} lagging; the instantaneous PF is information (reference {el.pf_limit:g}), the "
+        "verdict is the billed cos φ.",
         f"1-phase chargers: {n1} sessions on L1/L2/L3 = {per[0]}/{per[1]}/{per[2]} (rule '{el.phase_assignment}'"
-        " unless a phase is given); 3-phase chargers, base load and PV balanced; NEMA unbalance of phase currents.",
+        " unless a phase is given); 3-phase loads, base load and PV balanced; the current deviation from the mean "
+        "(NEMA form) is information only.",
         f"Transformer: IEC 60076-7 thermal model (ONAN, x = {el.oil_exponent:g}, y = {el.winding_exponent:g}, "
         f"R = {el.loss_ratio:g}, top-oil rise {el.top_oil_rise_k:g} K, H·gr = {el.hot_spot_gradient_k:g} K, "
         f"τo = {el.oil_time_constant_min:g} min), ambient {el.ambient_c:g} °C (assumption); harmonic losses "

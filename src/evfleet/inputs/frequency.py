@@ -3,10 +3,10 @@
 Units: frequency [Hz], time [s] for the fine process, step length [min]; activation is a fraction in [-1, 1]
 of the reserved band (positive = over-frequency = the fleet absorbs more power).
 
-Droop (ENTSO-E FCR, Continental Europe; regelleistung.net, see docs/strategies.md): no response within the
-+-10 mHz deadband, linear activation beyond it, full activation at +-200 mHz deviation from 50.00 Hz. We use the
-continuous characteristic ``a = sign(df) * clip((|df| - 0.010) / (0.200 - 0.010), 0, 1)``, defined with its constants
-in :mod:`evfleet.physics` (the simulator applies it) and re-exported here.
+Activation (ENTSO-E FCR, Continental Europe; regelleistung.net, see docs/strategies.md): linear in the deviation
+from 50.00 Hz, ``a = clip(df / 0.200, -1, 1)``, and no response within the +-10 mHz deadband (the line is not
+shifted by the deadband: 50 % at 100 mHz); defined with its constants in :mod:`evfleet.physics` (the simulator
+applies it) and re-exported here. Morocco has no FCR market: a what-if.
 
 Synthetic signal (an *assumption*, not measured data): an Ornstein-Uhlenbeck process around 50 Hz,
 ``df(t+h) = df(t) * exp(-h/tau) + sigma * sqrt(1 - exp(-2h/tau)) * N(0, 1)``, stationary standard deviation

@@ -15,14 +15,19 @@ reserves a symmetric band ``r_s`` [kW] (FCR is a V2G service here; none with V2G
 power limits, the site within its limits, and enough energy headroom for ``reserve_duration_h`` hours of full
 activation: ``e + eta_c*T*r <= ceiling``,
 ``e - T*r/eta_d >= floor``. The strategy plans the setpoint and the band (a :class:`~evfleet.problem.ChargingPlan`);
-the *simulator* delivers the droop response at each step, ``p = p_plan + r * a(f_t)`` within the physics, with
-``a`` the activation of :func:`evfleet.physics.droop_activation` (deadband +-10 mHz, full at +-200 mHz) and
+the *simulator* delivers the response at each step, ``p = p_plan + r * a(f_t)`` within the physics, with
+``a`` the activation of :func:`evfleet.physics.droop_activation` (``df / 200 mHz``, 0 inside +-10 mHz) and
 ``f_t`` the realised frequency: the scenario's ``frequency_hz`` series, else the seeded synthetic signal of
 :mod:`evfleet.inputs.frequency` (this strategy's ``seed`` parameter, default 0). The strategy never sees the
 realised frequency ahead of time (the problem holds a forecast, ``frequency_forecast_hz``).
 
-Defaults are assumptions (no Moroccan reserve market exists to source them): ``reserve_price`` 0.15 MAD/kW/h
-(the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
+FCR as traded (entsoe.eu, regelleistung.net): the pooled band is constant in 4-h blocks of the local clock
+(``fcr_block_h``), a block is offered only from ``fcr_min_offer_kw`` (1 MW, pooled; two LPs, see
+:meth:`GridSupport.solve_problem`), and vehicles without V2G may hold a band by modulating their charging
+(``fcr_participation``). The reserve revenue is in the objective and reported as ``reserve_value_mad``.
+
+Defaults are assumptions (Morocco has no FCR market: a what-if priced with European figures): ``reserve_price``
+0.15 MAD/kW/h (the order of magnitude of European FCR capacity prices, 10-20 EUR/MW/h), ``reserve_duration_h`` 0.25 h.
 Parameters: :class:`GridSupportParams`. Report: ``report.reserve``, a :class:`~evfleet.strategies.report.ReserveReport`
 (its fields become ``strategy_*`` KPIs): ``reserve_mean_kw``, ``reserve_max_kw``, ``reserve_value_mad``,
 ``pointe_import_kwh`` (planned); the simulator fills in what it delivered (``None`` in the strategy's own report):
@@ -37,16 +42,17 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
+import pandas as pd
 
 from evfleet.problem import ChargingPlan, ChargingProblem
-from evfleet.strategies.optim.highs import Solution
-from evfleet.strategies.optim.model import Objective, col_dt
+from evfleet.strategies.optim.highs import Solution, solve
+from evfleet.strategies.optim.model import Objective, build_model, col_dt
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 from evfleet.strategies.report import ReserveReport
 
-__all__ = ["GridSupport", "GridSupportParams", "peak_period_mask"]
+__all__ = ["GridSupport", "GridSupportParams", "fcr_blocks", "peak_period_mask"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,29 @@ class GridSupportParams(SolverParams):
         gt=0.0,
     )  # fmt: skip
     seed: int = param(0, "seed of the synthetic frequency signal (used when the scenario has no frequency_hz)", ge=0)
+    fcr_block_h: float = param(
+        4.0, "FCR product length: the pooled band is constant inside each block of this many hours of the local "
+        "clock (entsoe.eu: daily auctions of 4-h products; 0: a band per step)", "h", ge=0.0,
+    )  # fmt: skip
+    fcr_min_offer_kw: float = param(
+        1000.0, "smallest pooled offer of a block: the fleet's band is 0 or at least this (regelleistung.net: 1 MW, "
+        "pooling allowed; 0: no minimum)", "kW", ge=0.0,
+    )  # fmt: skip
+    fcr_participation: str = param(
+        "v2g_and_charging", "who may hold the band: 'v2g_and_charging' (vehicles without V2G too, by modulating "
+        "their charging power, 0 <= p -+ r <= max) or 'v2g_only'", choices=("v2g_and_charging", "v2g_only"),
+    )  # fmt: skip
+
+
+def fcr_blocks(problem: ChargingProblem, block_h: float) -> np.ndarray | None:
+    """FCR product block of every column (H,): ``floor(local clock hours / block_h)`` counted from the first
+    column's block (blocks of 4 h start at 00, 04, 08, ... local time); ``None`` for ``block_h = 0``."""
+    if block_h <= 0 or problem.n_steps == 0:
+        return None
+    times = pd.DatetimeIndex(problem.times)
+    hours = np.asarray((times - times[0].normalize()) / pd.Timedelta(hours=1), dtype=float)
+    blk = np.floor(hours / block_h + 1e-9).astype(np.int64)
+    return blk - blk[0]
 
 
 def peak_period_mask(problem: ChargingProblem) -> np.ndarray:
@@ -116,7 +145,33 @@ class GridSupport(OptimizingStrategy):
         if rho > 0:
             obj.reserve_revenue = np.full(problem.n_steps, rho)
             obj.reserve_duration_h = t_res
+            obj.reserve_block = fcr_blocks(problem, self.config.fcr_block_h)
+            obj.reserve_min_kw = self.config.fcr_min_offer_kw if obj.reserve_block is not None else 0.0
+            obj.reserve_unidirectional = self.config.fcr_participation == "v2g_and_charging"
         return obj
+
+    def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
+        """Solve with the FCR minimum offer by two LPs: the blocks' pooled bands without the minimum, then again
+        with the blocks that came out below it closed (band 0). A heuristic for the exact rule ``B_k = 0 or
+        B_k >= m`` (the MIP of :func:`~evfleet.strategies.optim.model.reserve_block_rows` did not finish in 10 min
+        at 500 vehicles): its plan meets the rule; its objective is never better than the MIP's (tested)."""
+        obj = self.objective(problem)
+        presolve = self.config.presolve or (self.presolve_online if online else self.presolve_offline)
+        opts = {"time_limit_s": self.config.time_limit_s, "options": {"presolve": presolve}}
+        min_kw = obj.reserve_min_kw
+        obj.reserve_min_kw = 0.0
+        sol = solve(build_model(problem, obj), **opts)
+        if min_kw <= 0 or obj.reserve_block is None:
+            return sol
+        blk = np.asarray(obj.reserve_block, dtype=np.int64)
+        n_blocks = int(blk.max()) + 1
+        band = np.zeros(n_blocks)
+        np.maximum.at(band, blk, sol.reserve_kw.sum(axis=0))
+        small = band < min_kw - 1e-6
+        if not (small & (band > 1e-6)).any():
+            return sol
+        obj.reserve_block_cap_kw = np.where(small, 0.0, np.inf)
+        return solve(build_model(problem, obj), **opts)
 
     def finish(self, problem: ChargingProblem, sol: Solution, plan: np.ndarray, online: bool) -> ChargingPlan:
         """The plan with its reserve band (the simulator activates it); adds the band's statistics to the report."""
@@ -140,5 +195,7 @@ class GridSupport(OptimizingStrategy):
             fcr_energy_down_kwh=None,
             pointe_import_kwh=float((sol.import_kw * peak_period_mask(problem) * dt).sum()) if not online else None,
             frequency_source=None,
+            reserve_block_h=self.config.fcr_block_h,
+            reserve_min_offer_kw=self.config.fcr_min_offer_kw,
         )
         return ChargingPlan(plan, reserve_kw=sol.reserve_kw)

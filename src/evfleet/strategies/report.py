@@ -51,9 +51,11 @@ class ReserveReport:
     x reserved kW·h; ``fcr_energy_up_kwh``: delivered to the grid by lowering charge or discharging,
     ``fcr_energy_down_kwh``: absorbed [kWh]; ``pointe_import_kwh``: the planned import in the ``pointe`` period
     (offline; ``None`` online); ``frequency_source``: ``scenario`` or ``synthetic_ou``; ``fcr_projection_max_kw``:
-    the largest activation [kW] the physics cut. The delivered energies, the source and the cut are measured by the
-    simulator with the realised frequency (``None`` in the strategy's own report); for a strategy of its own that
-    plans a band without reporting one, the simulator's figures are the whole section.
+    the largest activation [kW] the physics cut; ``reserve_block_h`` the FCR product length [h] (the pooled band
+    is constant in each block) and ``reserve_min_offer_kw`` the smallest pooled offer of a block [kW]. The
+    delivered energies, the source and the cut are measured by the simulator with the realised frequency (``None``
+    in the strategy's own report); for a strategy of its own that plans a band without reporting one, the
+    simulator's figures are the whole section.
     """
 
     reserve_price_mad_per_kw_h: float | None = None
@@ -65,6 +67,8 @@ class ReserveReport:
     pointe_import_kwh: float | None = None
     frequency_source: str | None = None
     fcr_projection_max_kw: float | None = None
+    reserve_block_h: float | None = None
+    reserve_min_offer_kw: float | None = None
 
 
 _SECTIONS: tuple[tuple[str, type], ...] = (("reserve", ReserveReport), ("solve", SolveReport), ("online", OnlineReport))

@@ -93,6 +93,8 @@ def solve(
     lp.a_matrix_.value_ = a.data
     lp.a_matrix_.num_col_ = model.n_col
     lp.a_matrix_.num_row_ = model.n_row
+    if model.integrality is not None:  # the FCR minimum offer: one binary per product block (a small MIP)
+        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in model.integrality]
     if model.hessian is not None:
         hm = highspy.HighsModel()
         hm.lp_ = lp
@@ -134,6 +136,9 @@ def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, so
     dis[sv[ds], st[ds]] = np.maximum(x[cols.span("dis")], 0.0)
     if cols.size["r"] > 0:
         res[sv[ds], st[ds]] = np.maximum(x[cols.span("r")], 0.0)
+    if cols.size.get("ru", 0) > 0:
+        us = model.uni_slots
+        res[sv[us], st[us]] = np.maximum(x[cols.span("ru")], 0.0)
     if model.hessian is not None:
         # An interior-point solution (no crossover for QPs) leaves 1e-9 to 1e-5 kW on variables that are zero at the
         # optimum; drop such discharges so that no phantom V2G energy is reported (dropping a discharge only

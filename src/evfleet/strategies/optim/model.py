@@ -74,6 +74,11 @@ class Objective:
     ``peak_cost`` per kW of the peak variable ``z`` (``None``: no peak variable);
     ``site_quadratic`` weight ``w`` of ``w * sum_t (imp - exp)^2`` [1/kW^2], exact (a QP; see :func:`build_model`);
     ``reserve_revenue[t]`` per kW of reserved band at column t (``None``: no reserve variables);
+    ``reserve_block[t]`` (H,) the product block of column t: the pooled band is one constant ``B_k`` on every
+    column of block k (``None``: a band per column); ``reserve_min_kw``: the smallest pooled offer of a block
+    (``B_k = 0`` or ``>= reserve_min_kw``, one binary per block: a MIP; 0: none); ``reserve_unidirectional``:
+    vehicles without V2G may hold a band by modulating their charging (``0 <= ch -+ r <= cmax``);
+    ``reserve_block_cap_kw`` (K,) an upper bound of each block's pooled band (0: no offer in that block);
     ``unmet_penalty`` per kWh of unmet battery energy.
     """
 
@@ -87,6 +92,10 @@ class Objective:
     reserve_duration_h: float = 0.25
     unmet_penalty: float = 100.0
     aggregate_plain: bool = True
+    reserve_block: np.ndarray | None = None
+    reserve_min_kw: float = 0.0
+    reserve_unidirectional: bool = False
+    reserve_block_cap_kw: np.ndarray | None = None
 
 
 @dataclass
@@ -133,6 +142,17 @@ class FleetModel:
     target_vehicles: np.ndarray
     layout: ColumnLayout
     build_s: float = 0.0
+    uni_slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    integrality: np.ndarray | None = None
+
+
+def _integrality(cols: ColumnLayout) -> np.ndarray | None:
+    """HiGHS integrality of the columns (1 = integer) when the model has the minimum-offer binaries, else None."""
+    if not cols.size.get("y"):
+        return None
+    out = np.zeros(cols.n_col, dtype=np.int32)
+    out[cols.span("y")] = 1
+    return out
 
 
 @dataclass
@@ -238,6 +258,7 @@ class ModelSets:
     hi: np.ndarray
     lo: np.ndarray
     departs: np.ndarray
+    uni_slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def model_sets(problem: ChargingProblem, objective: Objective) -> ModelSets:
@@ -261,6 +282,8 @@ def model_sets(problem: ChargingProblem, objective: Objective) -> ModelSets:
         e_max = np.maximum(problem.energy_ceiling_kwh, problem.energy_kwh)
         tapered = (cut[1] < 0) & (cut[0] + cut[1] * e_max < problem.max_charge_kw - 1e-9)
         stateful |= tapered  # they need energy variables for the cut
+    if objective.reserve_revenue is not None and objective.reserve_unidirectional:
+        stateful |= ~eligible  # a charging-only band needs the energy window of every slot
     net_base = problem.base_load_kw - problem.pv_kw
     imp_cap = max(problem.import_limit_kw, 0.0)
     exp_cap = max(problem.export_limit_kw, 0.0)
@@ -301,6 +324,11 @@ def model_sets(problem: ChargingProblem, objective: Objective) -> ModelSets:
         hi=np.maximum(problem.energy_ceiling_kwh, e0),
         lo=np.where(eligible, lo_v2g, np.minimum(problem.energy_floor_kwh, e0)),
         departs=problem.departs_in_horizon,
+        uni_slots=(
+            np.flatnonzero(~eligible[slot_v])
+            if objective.reserve_revenue is not None and objective.reserve_unidirectional
+            else np.zeros(0, dtype=np.int64)
+        ),
     )
 
 
@@ -311,6 +339,10 @@ def column_layout(ms: ModelSets, objective: Objective) -> ColumnLayout:
     cols.allocate("dis", len(ms.dis_slots))
     cols.allocate("e", len(ms.st_slots))
     cols.allocate("r", len(ms.dis_slots) if objective.reserve_revenue is not None else 0)
+    cols.allocate("ru", len(ms.uni_slots))
+    n_blocks = _n_blocks(objective)
+    cols.allocate("B", n_blocks)
+    cols.allocate("y", n_blocks if objective.reserve_min_kw > 0 else 0)
     cols.allocate("imp", ms.H)
     cols.allocate("exp", ms.H)
     cols.allocate("z", 1 if objective.peak_cost is not None else 0)
@@ -319,7 +351,8 @@ def column_layout(ms: ModelSets, objective: Objective) -> ColumnLayout:
     return cols
 
 
-def column_bounds(problem: ChargingProblem, ms: ModelSets, cols: ColumnLayout) -> tuple[np.ndarray, np.ndarray]:
+def column_bounds(problem: ChargingProblem, ms: ModelSets, cols: ColumnLayout,
+                  objective: Objective | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """Lower and upper bounds of every column [kW, kWh].
 
     ``0 <= ch[s] <= cmax_i`` (0 where ``net_base[t] > I``); ``0 <= dis[s] <= dmax_i`` (0 where
@@ -335,6 +368,11 @@ def column_bounds(problem: ChargingProblem, ms: ModelSets, cols: ColumnLayout) -
     lower[cols.span("e")] = ms.lo[sv[ms.st_slots]]
     upper[cols.span("e")] = ms.hi[sv[ms.st_slots]]
     upper[cols.span("r")] = np.inf
+    upper[cols.span("ru")] = np.inf
+    upper[cols.span("B")] = np.inf
+    if cols.size["B"] and objective is not None and objective.reserve_block_cap_kw is not None:
+        upper[cols.span("B")] = np.asarray(objective.reserve_block_cap_kw, dtype=float)[: cols.size["B"]]
+    upper[cols.span("y")] = 1.0
     upper[cols.span("imp")] = np.maximum(ms.imp_cap, ms.net_base)
     upper[cols.span("exp")] = np.maximum(ms.exp_cap, -ms.net_base)
     upper[cols.span("z")] = np.inf
@@ -357,6 +395,8 @@ def column_costs(ms: ModelSets, cols: ColumnLayout, objective: Objective) -> np.
     cost[cols.span("dis")] = objective.discharge_cost * dt_s[ds]
     if objective.reserve_revenue is not None:
         cost[cols.span("r")] = -np.asarray(objective.reserve_revenue, dtype=float)[ms.slot_t[ds]] * dt_s[ds]
+        us = ms.uni_slots
+        cost[cols.span("ru")] = -np.asarray(objective.reserve_revenue, dtype=float)[ms.slot_t[us]] * dt_s[us]
     if objective.import_cost is not None:
         cost[cols.span("imp")] = objective.import_cost
     if objective.export_cost is not None:
@@ -508,6 +548,68 @@ def reserve_site_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> No
         rows.add(r0 + ms.slot_t[ds], cols.cols("r"), sign)
 
 
+def _n_blocks(objective: Objective) -> int:
+    if objective.reserve_revenue is None or objective.reserve_block is None:
+        return 0
+    blk = np.asarray(objective.reserve_block, dtype=np.int64)
+    return int(blk.max()) + 1 if blk.size else 0
+
+
+def reserve_unidirectional_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, problem: ChargingProblem,
+                                duration_h: float) -> None:  # fmt: skip
+    """A charging-only band ``ru[s]`` of the slots without V2G [kW, kWh]: ``ch[s] + ru[s] <= cmax_i``,
+    ``ch[s] - ru[s] >= 0`` (the charging power is modulated, never reversed), under the DC taper
+    ``ch[s] + ru[s] <= a_i + slope_i*e[s-1]``, and the energy window for ``T_res`` hours of full activation,
+    ``e[s] + eta_c*T_res*ru[s] <= hi_i`` and ``e[s] - eta_c*T_res*ru[s] >= lo_i``."""
+    us = ms.uni_slots
+    k = np.arange(len(us))
+    r0 = rows.open(np.full(len(us), -np.inf), problem.max_charge_kw[ms.slot_v[us]].astype(float))
+    rows.add(r0 + k, cols.cols("ch", us), 1.0)
+    rows.add(r0 + k, cols.cols("ru"), 1.0)
+    r0 = rows.open(np.zeros(len(us)), np.full(len(us), np.inf))
+    rows.add(r0 + k, cols.cols("ch", us), 1.0)
+    rows.add(r0 + k, cols.cols("ru"), -1.0)
+    if ms.tapered.any():
+        sel = ms.tapered[ms.slot_v[us]]
+        _taper_cut_rows(rows, cols, ms, us[sel], [(cols.cols("ru", k[sel]), 1.0)])
+    e_cols = cols.cols("e", ms.e_pos[us])
+    r0 = rows.open(np.full(len(us), -np.inf), ms.hi[ms.slot_v[us]])
+    rows.add(r0 + k, e_cols, 1.0)
+    rows.add(r0 + k, cols.cols("ru"), ms.eta_c[us] * duration_h)
+    r0 = rows.open(ms.lo[ms.slot_v[us]], np.full(len(us), np.inf))
+    rows.add(r0 + k, e_cols, 1.0)
+    rows.add(r0 + k, cols.cols("ru"), -ms.eta_c[us] * duration_h)
+    for sign in (1.0, -1.0):  # the site limits hold with the band activated either way
+        ub_ev = np.maximum(ms.imp_cap - ms.net_base, 0.0)
+        lb_ev = np.minimum(-ms.exp_cap - ms.net_base, 0.0)
+        r0 = rows.open(np.full(ms.H, -np.inf), ub_ev) if sign > 0 else rows.open(lb_ev, np.full(ms.H, np.inf))
+        rows.add(r0 + ms.slot_t, cols.cols("ch"), 1.0)
+        rows.add(r0 + ms.slot_t[ms.dis_slots], cols.cols("dis"), -1.0)
+        rows.add(r0 + ms.slot_t[ms.dis_slots], cols.cols("r"), sign)
+        rows.add(r0 + ms.slot_t[us], cols.cols("ru"), sign)
+
+
+def reserve_block_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, objective: Objective,
+                       big_kw: float) -> None:  # fmt: skip
+    """FCR as traded: the pooled band is constant in each product block, ``sum_s r[s] + sum_s ru[s] - B_k = 0`` on
+    every column t of block k [kW]; with a minimum offer m: ``B_k - m*y_k >= 0`` and ``B_k - M*y_k <= 0``
+    (``y_k`` binary, M = ``big_kw`` the fleet's largest possible band)."""
+    blk = np.asarray(objective.reserve_block, dtype=np.int64)
+    t = np.arange(ms.H)
+    r0 = rows.open(np.zeros(ms.H), np.zeros(ms.H))
+    rows.add(r0 + ms.slot_t[ms.dis_slots], cols.cols("r"), 1.0)
+    rows.add(r0 + ms.slot_t[ms.uni_slots], cols.cols("ru"), 1.0)
+    rows.add(r0 + t, cols.cols("B", blk), -1.0)
+    if cols.size["y"]:
+        kb = np.arange(cols.size["B"])
+        r0 = rows.open(np.zeros(kb.size), np.full(kb.size, np.inf))
+        rows.add(r0 + kb, cols.cols("B"), 1.0)
+        rows.add(r0 + kb, cols.cols("y"), -float(objective.reserve_min_kw))
+        r0 = rows.open(np.full(kb.size, -np.inf), np.zeros(kb.size))
+        rows.add(r0 + kb, cols.cols("B"), 1.0)
+        rows.add(r0 + kb, cols.cols("y"), -float(big_kw))
+
+
 def site_power_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, weight: float) -> None:
     """The QP's scaled site power per column t [kW]: ``imp[t] - exp[t] - S*sigma[t] = 0``, ``S = 1/sqrt(w)``.
 
@@ -543,7 +645,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     t_start = time.perf_counter()
     ms = model_sets(problem, objective)
     cols = column_layout(ms, objective)
-    col_lower, col_upper = column_bounds(problem, ms, cols)
+    col_lower, col_upper = column_bounds(problem, ms, cols, objective)
     cost = column_costs(ms, cols, objective)
     rows = RowBuilder()
     energy_balance_rows(rows, cols, ms)
@@ -559,7 +661,13 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         if ms.tapered.any():
             reserve_taper_rows(rows, cols, ms)
         reserve_energy_rows(rows, cols, ms, objective.reserve_duration_h)
-        reserve_site_rows(rows, cols, ms)
+        if len(ms.uni_slots):
+            reserve_unidirectional_rows(rows, cols, ms, problem, objective.reserve_duration_h)
+        else:
+            reserve_site_rows(rows, cols, ms)
+        if cols.size["B"]:
+            big = float(np.sum(problem.max_charge_kw) + np.sum(problem.max_discharge_kw)) + 1.0
+            reserve_block_rows(rows, cols, ms, objective, big)
     hessian = None
     if objective.site_quadratic:
         site_power_rows(rows, cols, ms, objective.site_quadratic)
@@ -582,4 +690,6 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         target_vehicles=ms.tgt,
         layout=cols,
         build_s=time.perf_counter() - t_start,
+        uni_slots=ms.uni_slots,
+        integrality=_integrality(cols),
     )
