@@ -1,5 +1,5 @@
-"""A run directory: writing its outputs (``kpis.json``, ``trace.npz``, ``site.csv``, ``vehicles.csv``,
-``events.csv``, ``scenario.json``) and reading a run back from them (:func:`load_run`).
+"""A run directory: writing its outputs (``kpis.json``, ``bill.json``, ``trace.npz``, ``site.csv``,
+``vehicles.csv``, ``events.csv``, ``scenario.json``) and reading a run back from them (:func:`load_run`).
 
 A public format (see docs/cli.md); ``events.csv`` and the grid columns come from :mod:`evfleet.gridquality.assess`.
 
@@ -19,8 +19,10 @@ import pandas as pd
 from evfleet._common.errors import InputError, InputFileNotFoundError
 from evfleet._common.files import write_files_atomic
 from evfleet._common.text import csv_read_cell, csv_safe_frame
+from evfleet.analysis.bill import run_bill
 from evfleet.analysis.kpis import compute_kpis, step_table_columns
 from evfleet.gridquality.assess import assess
+from evfleet.gridquality.reactive import site_reactive_kvar
 from evfleet.results.pq_files import events_table, merge_site_columns
 from evfleet.scenario import load_scenario
 from evfleet.simulation.simulate import RunResult, SimulationOptions
@@ -32,9 +34,9 @@ __all__ = ["LOADED_VEHICLE_COLUMNS", "load_run", "site_table", "vehicle_table", 
 LOADED_VEHICLE_COLUMNS = ("id", "unmet_kwh", "unmet_reason")
 
 
-def site_table(result: RunResult) -> pd.DataFrame:
+def site_table(result: RunResult, q_kvar: np.ndarray | None = None) -> pd.DataFrame:
     """One row per step (see :func:`evfleet.analysis.kpis.step_table_columns`)."""
-    return pd.DataFrame(step_table_columns(result))
+    return pd.DataFrame(step_table_columns(result, q_kvar))
 
 
 def vehicle_table(result: RunResult) -> pd.DataFrame:
@@ -85,10 +87,14 @@ def write_run_outputs(
     With ``power_quality`` (default) the grid-quality assessment (:func:`evfleet.gridquality.assess.assess`, model
     estimates) adds ``events.csv``, its per-step columns to ``site.csv`` and its ``pq_*`` KPIs to ``kpis.json``;
     it is computed before anything is written, so a failure leaves no partial run. ``kpis`` is not modified.
+    ``bill.json`` is the run's bill (:func:`evfleet.analysis.bill.run_bill`) with the site's kvar of the
+    grid-quality model under ``electrical`` (the ``q_kvar`` column of ``site.csv``).
     """
     out = Path(out_dir)
-    kpis = compute_kpis(result) if kpis is None else kpis
-    site = site_table(result)
+    q_kvar = site_reactive_kvar(result.scenario, result.power_kw, electrical)
+    bill = run_bill(result, q_kvar=q_kvar)
+    kpis = compute_kpis(result, bill) if kpis is None else kpis
+    site = site_table(result, q_kvar)
     events = None
     if power_quality:
         report = assess(result, electrical, thresholds)
@@ -107,6 +113,7 @@ def write_run_outputs(
     )
     files = {
         "kpis.json": (json.dumps(kpis, indent=2, allow_nan=False) + "\n").encode("utf-8"),
+        "bill.json": (json.dumps(bill.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8"),
         "trace.npz": trace.getvalue(),
         "site.csv": csv_safe_frame(site).to_csv(index=False).encode("utf-8"),
         "vehicles.csv": csv_safe_frame(vehicle_table(result)).to_csv(index=False).encode("utf-8"),
