@@ -47,6 +47,7 @@ COMPARISON_COLUMNS = [
     "v2g_revenue_mad",
     "unmet_energy_kwh",
     "runtime_s",
+    "cost_status",
 ]
 
 
@@ -104,6 +105,7 @@ def comparison_table(kpis: dict[str, dict]) -> pd.DataFrame:
                 "v2g_revenue_mad": k["v2g_value_mad"],
                 "unmet_energy_kwh": k["unmet_energy_kwh"],
                 "runtime_s": k["runtime_s"],
+                "cost_status": k.get("bill_status", "assumption"),
             }
         )
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
@@ -152,12 +154,19 @@ def comparison_markdown(comp: Comparison) -> str:
         f"- mode: {o.mode}, V2G: {'on' if o.v2g else 'off'}, horizon {o.horizon_h:g} h, "
         f"forecast noise {o.forecast_noise:g}, seed {o.seed}",
         f"- savings are against `{BASELINE}` on the same scenario; every figure comes from a simulation",
+        "- cost: `net_cost_mad` = the bill before VAT (energy, power charge, overrun, cos phi penalty, fixed fees) - "
+        "export revenue + degradation (docs/tariffs.md); "
+        f"tariff `{comp.kpis[BASELINE].get('bill_tariff', '-')}`; the status of the values each MAD figure is "
+        "built on follows it in brackets",
         "",
         "| " + " | ".join(table.columns) + " |",
         "|" + "|".join("---" for _ in table.columns) + "|",
     ]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(x) for x in row) + " |")
+    for row in table.to_dict(orient="records"):
+        cells = [
+            f"{_fmt(v)} ({row['cost_status']})" if c.endswith("_mad") and _fmt(v) else _fmt(v) for c, v in row.items()
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,8 @@ yearly opex) are **user inputs**: evfleet ships no sourced price for them, so th
 labelled as assumptions in the dashboard and in ``docs/dashboard.md``.
 
 Definitions:
-``savings_per_day_mad = (baseline_net_cost_mad - strategy_net_cost_mad) / simulated_days``;
+``net_cost_mad`` is the bill-based cost (:mod:`evfleet.analysis.bill`: bill before VAT - export revenue +
+degradation); ``savings_per_day_mad = (baseline_net_cost_mad - strategy_net_cost_mad) / simulated_days``;
 ``annual_savings_mad = savings_per_day_mad * operating_days_per_year``;
 ``net_annual_benefit_mad = annual_savings_mad - opex_mad_per_year``;
 ``investment_mad = n_chargers * (charger_capex_mad + installation_mad) + software_capex_mad``;
@@ -27,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet.analysis.bill import BILL_ITEMS, run_bill
 
-__all__ = ["EconomicInputs", "RoiResult", "cost_by_period_table", "operating_summary", "roi"]
+__all__ = ["EconomicInputs", "RoiResult", "bill_table", "cost_by_period_table", "operating_summary", "roi"]
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,23 @@ def cost_by_period_table(result: Any, baseline: Any | None = None) -> pd.DataFra
         data["baseline_import_kwh"] = bkwh
         data["baseline_import_cost_mad"] = bcost
     return pd.DataFrame(data).sort_values("price_mad_per_kwh", kind="stable").reset_index(drop=True)
+
+
+def bill_table(result: Any, baseline: Any | None = None) -> pd.DataFrame:
+    """The run's bill (:func:`evfleet.analysis.bill.run_bill`) as rows ``item, mad, status`` (and
+    ``baseline_mad``): the items of ``bill.json`` in bill order, then export revenue, degradation and the net cost
+    that comparisons use [MAD]."""
+    items = (*BILL_ITEMS, "export_revenue_mad", "degradation_cost_mad", "net_cost_mad")
+    bill = run_bill(result).to_dict()
+    data: dict[str, Any] = {
+        "item": list(items),
+        "mad": [float(bill[k]) for k in items],
+        "status": [bill["status"].get(k, "assumption") for k in items],
+    }
+    if baseline is not None:
+        base = run_bill(baseline).to_dict()
+        data["baseline_mad"] = [float(base[k]) for k in items]
+    return pd.DataFrame(data)
 
 
 def operating_summary(kpis: dict[str, Any], baseline_kpis: dict[str, Any] | None) -> dict[str, float | None]:

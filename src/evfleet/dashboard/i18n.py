@@ -209,6 +209,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_previous_state": ("Previous state", "État précédent"),
     # economics page
     "econ_title": ("Economics", "Économie"),
+    "bill_title": ("The bill", "La facture"),
+    "bill_caption": (
+        "Tariff {tariff} ({status}); formulas in docs/tariffs.md. Net cost = bill before VAT - export + degradation.",
+        "Tarif {tariff} ({status}) ; formules dans docs/tariffs.md. Coût net = facture HT - injection + usure.",
+    ),
+    "col_item": ("Item", "Poste"),
+    "col_mad": ("MAD", "MAD"),
+    "col_base_mad": ("Uncontrolled (MAD)", "Non pilotée (MAD)"),
     "cost_by_period": ("Import cost by tariff period", "Coût de soutirage par période tarifaire"),
     "this_strategy": ("This strategy", "Cette stratégie"),
     "baseline": ("Uncontrolled", "Non piloté"),

@@ -293,14 +293,15 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
 def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None, lang: str) -> list[KpiCard]:
     """Economic KPI cards: net cost, savings vs uncontrolled (MAD and %), V2G revenue, degradation cost."""
     net = float(kpis["net_cost_mad"])
+    bill_st = str(kpis.get("bill_status", "assumption"))  # the status of the bill's values, next to every MAD
     cards = [
         KpiCard(
             "net_cost",
             t("net_cost", lang),
-            f"{fmt_num(net, lang)} MAD",
+            f"{fmt_num(net, lang)} MAD ({bill_st})",
             None,
             f"{fmt_num(kpis['import_energy_kwh'], lang)} kWh",
-            "import cost - export revenue + degradation",
+            "the bill before VAT (energy, power charge, overrun, cos phi, fees) - export revenue + degradation",
         )
     ]
     if base_kpis is not None:
@@ -313,7 +314,7 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
             KpiCard(
                 "savings",
                 t("savings", lang),
-                f"{fmt_num(sav, lang)} MAD",
+                f"{fmt_num(sav, lang)} MAD ({bill_st})",
                 status,
                 fmt_pct(pct, lang),
                 "uncontrolled net cost - this strategy's net cost",

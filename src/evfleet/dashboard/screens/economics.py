@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evfleet.analysis.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
+from evfleet.analysis.economics import EconomicInputs, bill_table, cost_by_period_table, operating_summary, roi
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
@@ -53,6 +53,22 @@ st.dataframe(
         t(heads[c], lang): st.column_config.NumberColumn(format="%.2f" if c.startswith("price") else "%.0f")
         for c in table.columns
         if c != "period"
+    },
+)
+
+st.subheader(t("bill_title", lang))
+bill = bill_table(res, base)
+st.caption(t("bill_caption", lang, tariff=k.get("bill_tariff", "-"), status=k.get("bill_status", "assumption")))
+bill_heads = {"item": "col_item", "mad": "col_mad", "status": "col_status", "baseline_mad": "col_base_mad"}
+st.dataframe(
+    bill.rename(columns={c: t(h, lang) for c, h in bill_heads.items()}),
+    hide_index=True,
+    width="stretch",
+    key="econ_bill_table",
+    column_config={
+        t(bill_heads[c], lang): st.column_config.NumberColumn(format="%.2f")
+        for c in ("mad", "baseline_mad")
+        if c in bill.columns
     },
 )
 
