@@ -79,7 +79,7 @@ def scenario_from_fleet(
     series: Mapping[str, Any] | None = None,
     catalog: pd.DataFrame | None = None,
     step_minutes: int = 15,
-    tariff: str = "onee_mt_trihoraire",
+    tariff: str = "onee_mt_general",
     import_limit_kw: float | None = None,
     export_limit_kw: float | None = None,
     pv_kwp: float | None = None,

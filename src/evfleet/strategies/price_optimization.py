@@ -16,7 +16,10 @@ not modelled (non-linear; the bill reports it), VAT is proportional. With V2G th
 cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI cost (a site never imports
 and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any tariff, so energy
-is left unmet only when physics forbid the target). ``eps`` = ``peak_tiebreak`` [MAD/kW] (default 0).
+is left unmet only when physics forbid the target). ``eps`` = ``peak_tiebreak`` [MAD/kW] (default 0). When the floor
+``F`` is at or above the largest import the site can draw (``max(import limit, net base load)``, e.g. a subscribed
+power equal to the import limit), no schedule can pay an overrun and the term (and its coupling variable ``z``,
+which slows the simplex) is left out: exact.
 
 Stage 2 (``tie_break='level'``, the default), the tie-break: a bill-optimal LP vertex on a flat-price period
 can charge in spikes up to the import limit that the bill does not pay for. :func:`~evfleet.strategies.optim.level.
@@ -91,6 +94,9 @@ class PriceOptimization(OptimizingStrategy):
         obj = price_objective(problem, self.config.unmet_penalty)
         eps = self.config.peak_tiebreak
         overrun = float(problem.overrun_mad_per_kw)
+        top = max(float(problem.import_limit_kw), float(np.max(problem.net_base_kw(), initial=0.0)))
+        if problem.called_power_floor_kw >= top:  # no schedule can import above the floor: no overrun (exact)
+            overrun = 0.0
         if overrun > 0 or eps > 0:
             obj.peak_cost = overrun + eps
             obj.peak_floor_kw = float(problem.called_power_floor_kw) if overrun > 0 else 0.0
