@@ -76,7 +76,7 @@ def test_overview_kpis_match_the_simulation_and_follow_the_fleet_size():
     _, res = _expected(at)
     k = compute_kpis(res)
     assert _metric(at, "Peak import") == f"{fmt_num(k['peak_import_kw'])} kW"
-    assert _metric(at, "Net cost") == f"{fmt_num(k['net_cost_mad'])} MAD"
+    assert _metric(at, "Net cost") == f"{fmt_num(k['net_cost_mad'])} MAD ({k['bill_status']})"
     assert len(at.get("plotly_chart")) >= 2
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [tr.get("name") for tr in spec["data"]]

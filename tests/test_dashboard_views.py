@@ -106,7 +106,7 @@ def test_kpi_cards_from_a_run():
     assert grid[0].value == f"{fmt_num(k['peak_import_kw'])} kW"
     assert all(c.status == "na" for c in grid[2:])
     econ = V.economic_cards(k, k, "en")
-    assert econ[1].key == "savings" and econ[1].value == "0 MAD"
+    assert econ[1].key == "savings" and econ[1].value == f"0 MAD ({k['bill_status']})"
     fleet = V.fleet_cards({"connected": 5, "charging": 2, "discharging": 1, "idle": 2}, 0.5, 3.0, 100.0, "en")
     assert fleet[-1].status == "critical" and fleet[4].value == "50.0\u202f%"
 
