@@ -27,7 +27,6 @@ import numpy as np
 
 from evfleet._common.tolerances import POWER_EPS_KW, UNMET_TOL_KWH
 from evfleet.analysis.bill import BILL_ITEMS, Bill, run_bill
-from evfleet.gridquality.reactive import site_reactive_kvar
 from evfleet.simulation.simulate import RunResult
 
 __all__ = [
@@ -245,12 +244,10 @@ def compute_kpis(result: RunResult, bill: Bill | None = None, electrical: object
     return kpi_record(result, bill, electrical).to_dict()
 
 
-def step_table_columns(result: RunResult, q_kvar: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Per-step columns for ``site.csv`` (T rows): prices, base load, PV, EV power, site power, the site's reactive
-    power ``q_kvar`` [kvar] (the grid-quality model, as billed), fleet counts."""
+def step_table_columns(result: RunResult) -> dict[str, np.ndarray]:
+    """Per-step columns for ``site.csv`` (T rows): prices, base load, PV, EV power, site power, fleet counts (the
+    run writer adds the site's reactive power ``q_kvar``, the grid-quality model's, as billed)."""
     sc = result.scenario
-    if q_kvar is None:
-        q_kvar = site_reactive_kvar(sc, result.power_kw)
     p = result.power_kw
     counts = fleet_state_counts(result)
     cols: dict[str, np.ndarray] = {
@@ -265,7 +262,6 @@ def step_table_columns(result: RunResult, q_kvar: np.ndarray | None = None) -> d
         "ev_charge_kw": np.maximum(p, 0.0).sum(axis=0),
         "ev_discharge_kw": np.maximum(-p, 0.0).sum(axis=0),
         "site_kw": result.site_kw,
-        "q_kvar": np.asarray(q_kvar, dtype=float),
         "import_limit_kw": np.full(sc.n_steps, sc.import_limit_kw),
     }
     for key in ("connected", "charging", "discharging", "idle"):

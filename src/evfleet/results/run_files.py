@@ -34,9 +34,9 @@ __all__ = ["LOADED_VEHICLE_COLUMNS", "load_run", "site_table", "vehicle_table", 
 LOADED_VEHICLE_COLUMNS = ("id", "unmet_kwh", "unmet_reason")
 
 
-def site_table(result: RunResult, q_kvar: np.ndarray | None = None) -> pd.DataFrame:
+def site_table(result: RunResult) -> pd.DataFrame:
     """One row per step (see :func:`evfleet.analysis.kpis.step_table_columns`)."""
-    return pd.DataFrame(step_table_columns(result, q_kvar))
+    return pd.DataFrame(step_table_columns(result))
 
 
 def vehicle_table(result: RunResult) -> pd.DataFrame:
@@ -94,7 +94,9 @@ def write_run_outputs(
     q_kvar = site_reactive_kvar(result.scenario, result.power_kw, electrical)
     bill = run_bill(result, q_kvar=q_kvar)
     kpis = compute_kpis(result, bill) if kpis is None else kpis
-    site = site_table(result, q_kvar)
+    site = site_table(result)
+    site.insert(site.columns.get_loc("site_kw") + 1, "q_kvar", q_kvar)  # the billed kvar (replaced by the same
+    # model's column of the grid-quality assessment below)
     events = None
     if power_quality:
         report = assess(result, electrical, thresholds)
