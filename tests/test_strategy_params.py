@@ -34,12 +34,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "load_balancing": {},
     "peak_shaving": {**SOLVER, "tie_breaker": 1e-3},
     "valley_filling": {**SOLVER, "tie_breaker": 1e-6, "earliness": 1e-6},
-    "price_optimization": {**SOLVER, "unmet_penalty": 100.0, "peak_tiebreak": 0.0},
+    "price_optimization": {**SOLVER, "unmet_penalty": 100.0, "peak_tiebreak": 0.0, "tie_break": "level"},
     "grid_support": {**SOLVER, "pointe_weight": 10.0, "reserve_price": 0.15, "reserve_duration_h": 0.25, "seed": 0},
     "renewable_integration": {**SOLVER, "tie_breaker": 1e-3},
 }
 INT_PARAMS = {"fine_steps", "block_steps", "seed"}
-STR_PARAMS = {"presolve"}
+STR_PARAMS = {"presolve", "tie_break"}
 #: A value just outside each parameter's range.
 OUT_OF_RANGE = {
     "unmet_penalty": 0.0,
@@ -47,6 +47,7 @@ OUT_OF_RANGE = {
     "block_steps": 0,
     "time_limit_s": 0.0,
     "presolve": "sometimes",
+    "tie_break": "sometimes",
     "tie_breaker": -1e-3,
     "earliness": -1.0,
     "peak_tiebreak": -1e-4,
@@ -62,6 +63,7 @@ OTHER = {
     "block_steps": 3,
     "time_limit_s": 120,
     "presolve": "on",
+    "tie_break": "off",
     "tie_breaker": 0.01,
     "earliness": 0.0,
     "peak_tiebreak": 1e-4,
