@@ -148,4 +148,5 @@ def level_flat_periods(
     new_ch = ch.copy()
     new_ch[vi, tt] = x
     imp = np.where(in_win, np.maximum(site, 0.0), sol.import_kw)
-    return dataclasses.replace(sol, charge_kw=new_ch, power_kw=new_ch - dis, import_kw=imp)
+    active = sol.site_active & (imp >= sol.import_kw - 1e-6)  # at the limit before and still there
+    return dataclasses.replace(sol, charge_kw=new_ch, power_kw=new_ch - dis, import_kw=imp, site_active=active)
