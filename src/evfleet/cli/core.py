@@ -127,7 +127,11 @@ def tariffs(
         for tid in list_tariffs():
             t = load_tariff(tid)
             prices = ", ".join(f"{p} {t.price_of(p):.4g}" for p in t.period_names)
-            rows.append({"id": tid, "periods (MAD/kWh)": prices, "name": t.name})
+            vat = f"incl. {t.billing['vat_pct']:g} % VAT" if t.billing["prices_include_vat"] else "before VAT"
+            vat = "as written; /1: energy only" if t.format == "evfleet.tariff/1" else vat
+            rows.append({"id": tid, "periods (MAD/kWh)": f"{prices} ({vat})", "status": t.status,
+                         "power charge (MAD/kVA/year)": t.billing["power_charge_mad_per_kva_year"],
+                         "name": t.name})  # fmt: skip
         print_table(rows)
         return
     typer.echo(json.dumps(load_tariff(name).to_dict(), indent=2, ensure_ascii=False))
