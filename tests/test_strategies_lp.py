@@ -148,6 +148,8 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         eps = params.get("peak_tiebreak", 0.0)
         # the bill's overrun: (c_ov + eps) per kW of peak import above the floor F (docs/tariffs.md)
         ov = p.overrun_mad_per_kw
+        if p.called_power_floor_kw >= max(imp_lim, nb.max()):  # no import can pass the floor: no overrun
+            ov = 0.0
         floor = p.called_power_floor_kw if ov > 0 else 0.0
         if eps > 0 or ov > 0:  # optional peak tie-breaker, and the overrun term
             c[Z] = eps + ov
