@@ -75,7 +75,7 @@ def test_tariffs_shipped_and_periods() -> None:
     assert imp[2] == t.price_of("pointe") and exp[0] == t.export_price_mad_per_kwh
     for tid in list_tariffs():
         for spec in load_tariff(tid).periods.values():
-            assert spec["status"] in {"sourced", "inference", "assumption"}
+            assert spec["status"] in {"sourced", "secondary", "inference", "assumption"}
             assert spec.get("note"), f"{tid}: every price needs a note saying where it comes from"
 
 

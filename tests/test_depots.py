@@ -76,7 +76,7 @@ def test_overrides_and_fleet_kpis(fleet_file: Path) -> None:
     run = run_fleet(load_fleet(fleet_file), "uncontrolled", SimulationOptions(v2g=False))
     north = run.results[("north", "uncontrolled")].scenario
     south = run.results[("south", "uncontrolled")].scenario
-    assert north.import_limit_kw == 150.0 and north.extra["tariff"] == "onee_bt_bihoraire"
+    assert north.import_limit_kw == 150.0 and north.extra["tariff"]["id"] == "onee_bt_bihoraire"
     assert south.name == "south" and south.n_vehicles >= 30
     assert south.pv_kw.max() > 0
     k_n, k_s = run.kpis[("north", "uncontrolled")], run.kpis[("south", "uncontrolled")]

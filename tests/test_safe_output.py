@@ -104,5 +104,5 @@ def test_a_failed_run_writes_nothing_to_out(tmp_path: Path, monkeypatch: pytest.
     assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]  # no partial run, no staging folder
     monkeypatch.undo()
     paths = write_run_outputs(res, out)
-    assert sorted(paths) == ["events", "kpis", "scenario", "site", "trace", "vehicles"]
+    assert sorted(paths) == ["bill", "events", "kpis", "scenario", "site", "trace", "vehicles"]
     assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in paths.values()), "mine.txt"])

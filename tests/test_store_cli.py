@@ -143,7 +143,7 @@ def test_import_export_round_trip_and_scenario(isolated_store_env: Path, tmp_pat
     tariff.write_text(json.dumps(load_tariff("onee_mt_trihoraire").to_dict()))
     tid = re.search(r"imported tariff (i\w+)", cli("import", "tariff", tariff)).group(1)
     cli("scenario", "from-fleet", src, "--tariff", tid, "--out", tmp_path / "sc3.json", "--pv-kwp", "0")
-    assert load_scenario(tmp_path / "sc3.json").extra["tariff"] == "onee_mt_trihoraire"
+    assert load_scenario(tmp_path / "sc3.json").extra["tariff"]["id"] == "onee_mt_trihoraire"
     assert "not a tariff" in cli("scenario", "from-fleet", src, "--tariff", fid, "--out", tmp_path / "x.json", code=2)
     assert "json only" in cli(
         "export",

@@ -142,11 +142,19 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
     price[DIS : DIS + nv] = (p.degradation_mad_per_kwh + EPS_DIS) * dt
     c = np.zeros(nx)
     eta = float(p.charge_efficiency.min())
+    offset = 0.0
     if kind == "price_optimization":
         c += price
         eps = params.get("peak_tiebreak", 0.0)
-        if eps > 0:  # optional peak tie-breaker
-            c[Z] = eps
+        # the bill's overrun: (c_ov + eps) per kW of peak import above the floor F (docs/tariffs.md)
+        ov = p.overrun_mad_per_kw
+        if p.called_power_floor_kw >= max(imp_lim, nb.max()):  # no import can pass the floor: no overrun
+            ov = 0.0
+        floor = p.called_power_floor_kw if ov > 0 else 0.0
+        if eps > 0 or ov > 0:  # optional peak tie-breaker, and the overrun term
+            c[Z] = eps + ov
+            bounds[Z] = (floor, None)
+            offset = -(eps + ov) * floor
             for t in range(H):
                 row = np.zeros(nx)
                 row[IMP + t], row[Z] = 1.0, -1.0
@@ -206,7 +214,7 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         method="highs-ipm",
     )
     assert res.status == 0, res.message
-    return res.fun, res.x, {"IMP": IMP, "EXP": EXP, "H": H}
+    return res.fun + offset, res.x, {"IMP": IMP, "EXP": EXP, "H": H}
 
 
 def _dense_qp(c, A_ub, b_ub, A_eq, b_eq, bounds, w_sq: float, IMP: int, EXP: int, H: int):
@@ -413,3 +421,103 @@ def test_reserve_band_respects_power_limits_and_physics() -> None:
     assert rep.reserve_value_mad == pytest.approx(0.5 * rep.reserve_mean_kw * sc.n_steps * sc.dt_h, rel=1e-9)
     assert rep.fcr_energy_up_kwh >= 0 and rep.fcr_energy_down_kwh >= 0
     assert rep.frequency_source == "synthetic_ou"
+
+
+# --- the bill-optimising price optimisation (issue 13): overrun term, level tie-break ------------------------------
+
+
+def _with_subscribed(sc, share: float):
+    data = sc.to_dict()
+    data["tariff"]["subscribed_power_kva"] = share * sc.import_limit_kw
+    from evfleet.scenario import scenario_from_dict
+
+    return scenario_from_dict(data)
+
+
+def _lp_cost(p: ChargingProblem, power_kw: np.ndarray) -> float:
+    """The stage-1 objective of a schedule (energy - export + degradation + overrun above the floor), unmet 0."""
+    site = p.base_load_kw - p.pv_kw + power_kw.sum(axis=0)
+    imp, exp = np.maximum(site, 0), np.maximum(-site, 0)
+    pe = np.minimum(p.price_export_mad_per_kwh, p.price_import_mad_per_kwh)
+    dis = np.maximum(-power_kw, 0).sum() * p.dt_h
+    cost = (
+        float(((p.price_import_mad_per_kwh * imp - pe * exp) * p.dt_h).sum())
+        + (p.degradation_mad_per_kwh + EPS_DIS) * dis
+    )
+    if p.overrun_mad_per_kw > 0:
+        cost += p.overrun_mad_per_kw * max(imp.max() - p.called_power_floor_kw, 0.0)
+    return cost
+
+
+@settings(max_examples=8, deadline=None)
+@given(n=st.integers(3, 14), seed=st.integers(0, 10_000), share=st.sampled_from([0.1, 0.25, 0.6]), v2g=st.booleans())
+def test_price_optimization_with_overrun_matches_dense(n: int, seed: int, share: float, v2g: bool) -> None:
+    """With a subscribed power below the fleet's demand the overrun term binds; the optimum equals the dense LP
+    with the overrun term, and the levelled schedule keeps that optimum (same stage-1 cost)."""
+    sc = _with_subscribed(small_scenario(n, seed), share)
+    p = offline_problem(sc, v2g)
+    assert p.overrun_mad_per_kw > 0
+    strat = get_strategy("price_optimization")
+    plan = strat.schedule(p)
+    ref, _, _ = dense_lp(p, "price_optimization")
+    assert strat.report.solve.objective == pytest.approx(ref, rel=1e-6, abs=1e-6)
+    unmet = strat.report.solve.planned_unmet_kwh
+    assert _lp_cost(p, plan) + 100.0 * unmet == pytest.approx(ref, rel=1e-6, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", [1, 4, 9])
+@pytest.mark.parametrize("share", [0.2, 1.0])
+def test_price_optimization_bill_not_above_uncontrolled(seed: int, share: float) -> None:
+    from evfleet.analysis.kpis import compute_kpis
+
+    sc = _with_subscribed(generate_scenario(vehicles=25, seed=seed, start="2026-01-15"), share)
+    unc = compute_kpis(simulate(sc, "uncontrolled"))
+    po = compute_kpis(simulate(sc, "price_optimization"))
+    assert po["unmet_energy_kwh"] <= unc["unmet_energy_kwh"] + 1e-6
+    assert po["net_cost_mad"] <= unc["net_cost_mad"] + 1e-6
+    assert po["bill_total_excl_vat_mad"] <= unc["bill_total_excl_vat_mad"] + 1e-6
+
+
+def test_flat_price_period_has_no_spikes_the_bill_does_not_pay_for() -> None:
+    """One flat price all day, a flat base load and every vehicle connected for the whole horizon: nothing in the
+    bill requires the EV power to change from step to step (any redistribution inside the day costs the same), so
+    the bound on the largest step-to-step change of EV power is 0 (to 1e-6 kW per vehicle). The LP vertex alone
+    (tie_break='off') jumps by more than half of the fleet's power."""
+    from evfleet.scenario import scenario_from_dict
+    from factories import scenario_dict
+
+    H = 24
+    vehicles = [{"max_charge_kw": 11.0, "soc_arrival": 0.2 + 0.02 * i, "battery_kwh": 60.0} for i in range(10)]
+    data = scenario_dict(n_steps=H, vehicles=vehicles, price=[1.0] * H, base_load_kw=[20.0] * H,
+                         import_limit_kw=200.0, export_limit_kw=0.0)  # fmt: skip
+    sc = scenario_from_dict(data)
+    level = simulate(sc, "price_optimization", SimulationOptions(v2g=False))
+    vertex = simulate(sc, "price_optimization", SimulationOptions(v2g=False), tie_break="off")
+    ev, ev_vertex = level.power_kw.sum(axis=0), vertex.power_kw.sum(axis=0)
+    assert np.abs(np.diff(ev)).max() <= 1e-6 * len(vehicles)
+    assert np.abs(np.diff(ev_vertex)).max() > 0.5 * ev_vertex.max()
+    # same bill: every kWh costs the same in either schedule
+    assert level.site_kw.clip(min=0).sum() == pytest.approx(vertex.site_kw.clip(min=0).sum(), rel=1e-9)
+
+
+def test_flat_periods_of_the_default_depot_are_level() -> None:
+    """On the default tariff (three flat periods) the levelled schedule's EV power changes, inside a period,
+    no more than the base load and PV change plus the power of the vehicles arriving or leaving at that step
+    (what the bill and the physics require); the LP vertex alone breaks that bound."""
+    sc = generate_scenario(vehicles=60, seed=2, start="2026-01-15")
+    p = offline_problem(sc, True)
+    v = sc.vehicles
+
+    def worst_excess(power: np.ndarray) -> float:
+        ev = power.sum(axis=0)
+        same = sc.price_import_mad_per_kwh[1:] == sc.price_import_mad_per_kwh[:-1]
+        nb = sc.base_load_kw - sc.pv_kw
+        t = np.arange(1, sc.n_steps)
+        moving = (v.arrival_step[:, None] == t[None, :]) | (v.departure_step[:, None] == t[None, :])
+        allowed = np.abs(np.diff(nb)) + (moving * (v.max_charge_kw + v.max_discharge_kw)[:, None]).sum(axis=0)
+        return float(np.max(np.where(same, np.abs(np.diff(ev)) - allowed, -np.inf)))
+
+    level = get_strategy("price_optimization").schedule(p)
+    vertex = get_strategy("price_optimization", tie_break="off").schedule(p)
+    assert worst_excess(level) <= 1e-3
+    assert worst_excess(vertex) > 1.0

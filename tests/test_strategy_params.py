@@ -35,7 +35,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "load_balancing": {},
     "peak_shaving": {**SOLVER, "tie_breaker": 1e-3},
     "valley_filling": {**SOLVER, "tie_breaker": 1e-6, "earliness": 1e-6},
-    "price_optimization": {**SOLVER, "unmet_penalty": 100.0, "peak_tiebreak": 0.0},
+    "price_optimization": {**SOLVER, "unmet_penalty": 100.0, "peak_tiebreak": 0.0, "tie_break": "level"},
     "grid_support": {
         **SOLVER,
         "pointe_weight": 10.0,
@@ -49,7 +49,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "renewable_integration": {**SOLVER, "tie_breaker": 1e-3},
 }
 INT_PARAMS = {"fine_steps", "block_steps", "seed"}
-STR_PARAMS = {"presolve", "fallback", "fcr_participation"}
+STR_PARAMS = {"presolve", "fallback", "fcr_participation", "tie_break"}
 #: A value just outside each parameter's range.
 OUT_OF_RANGE = {
     "unmet_penalty": 0.0,
@@ -58,6 +58,7 @@ OUT_OF_RANGE = {
     "time_limit_s": 0.0,
     "presolve": "sometimes",
     "fallback": "later",
+    "tie_break": "sometimes",
     "tie_breaker": -1e-3,
     "earliness": -1.0,
     "peak_tiebreak": -1e-4,
@@ -77,6 +78,7 @@ OTHER = {
     "time_limit_s": 120,
     "presolve": "on",
     "fallback": "none",
+    "tie_break": "off",
     "tie_breaker": 0.01,
     "earliness": 0.0,
     "peak_tiebreak": 1e-4,

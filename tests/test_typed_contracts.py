@@ -59,6 +59,9 @@ KPI_KEYS = [
     "site_over_limit_steps", "curtailed_energy_kwh", "curtailed_export_kwh", "setpoints_clipped",
     "unmet_energy_kwh", "vehicles_unmet", "vehicles_served_pct", "mean_soc_departure", "pv_energy_kwh",
     "pv_self_consumption_pct", "runtime_s",
+    "bill_energy_mad", "bill_power_charge_mad", "bill_overrun_mad", "bill_cos_phi_penalty_mad", "bill_fixed_fees_mad",
+    "bill_total_excl_vat_mad", "bill_vat_mad", "bill_total_incl_vat_mad", "bill_called_power_kva",
+    "bill_subscribed_power_kva", "bill_cos_phi", "bill_days", "bill_tariff", "bill_status",
 ]  # fmt: skip
 
 

@@ -15,6 +15,7 @@ checking only, so the strategies never load the scenario or input modules).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from evfleet.scenario import Scenario
 
-__all__ = ["ChargingPlan", "ChargingProblem", "build_problem", "cheapest_steps", "offpeak_steps"]
+__all__ = ["ChargingPlan", "ChargingProblem", "billing_terms", "build_problem", "cheapest_steps", "offpeak_steps"]
 
 #: Prices closer than this are the same price [MAD/kWh].
 PRICE_TIE_MAD_PER_KWH = 1e-9
@@ -78,6 +79,9 @@ class ChargingProblem:
     ``block_edges[j] <= k < block_edges[j + 1]``; ``None`` means every column is one step of ``dt_h``.
     ``offpeak`` (H,) bool marks the heures-creuses columns (the tariff's cheapest period over the whole scenario,
     :func:`offpeak_steps`); ``None`` when the problem was not built from a scenario.
+    ``overrun_mad_per_kw`` [MAD/kW] is what the bill charges per kW of called power above
+    ``called_power_floor_kw`` [kW] = max(subscribed power, the month's called power so far) (the tariff's
+    dépassement over the run, :func:`billing_terms`; 0: no overrun term).
     """
 
     dt_h: float
@@ -116,6 +120,8 @@ class ChargingProblem:
     col_dt_h: np.ndarray | None = None
     block_edges: np.ndarray | None = None
     offpeak: np.ndarray | None = None
+    overrun_mad_per_kw: float = 0.0
+    called_power_floor_kw: float = 0.0
 
     @property
     def n_vehicles(self) -> int:
@@ -190,6 +196,30 @@ class ChargingPlan:
     reserve_kw: np.ndarray | None = None
 
 
+def billing_terms(scenario: Scenario, called_so_far_kw: float = 0.0) -> tuple[float, float]:
+    """(overrun cost per kW of called power [MAD/kW], called-power floor [kW]) of the scenario's ``tariff`` object.
+
+    The bill's overrun (``docs/tariffs.md``) over the run of D days: ``overrun_factor · Pf/12 · D/(365/12)`` per kVA
+    above ``max(subscribed_power_kva, called_power_so_far_kva, called_so_far_kw)``; ``Pf`` is the power charge
+    before VAT. The optimiser measures the called power on active power (a ``kva`` tariff is priced as if the site
+    ran at unity power factor: the bill then charges the true kVA). ``(0, 0)`` without billing terms.
+    """
+    raw = scenario.extra.get("tariff")
+    if not isinstance(raw, Mapping):
+        return 0.0, 0.0
+    try:
+        vat = 1.0 + float(raw.get("vat_pct", 0.0)) / 100.0 if raw.get("prices_include_vat") is True else 1.0
+        rate_month = float(raw.get("power_charge_mad_per_kva_year", 0.0)) / vat / 12.0
+        days = scenario.n_steps * scenario.dt_h / 24.0
+        cost = float(raw.get("overrun_factor", 0.0)) * rate_month * days / (365.0 / 12.0)
+        sub = raw.get("subscribed_power_kva")
+        floor = float(sub) if sub is not None else float(scenario.import_limit_kw)
+        floor = max(floor, float(raw.get("called_power_so_far_kva", 0.0) or 0.0), float(called_so_far_kw))
+    except (TypeError, ValueError):
+        return 0.0, 0.0
+    return (cost, floor) if np.isfinite(cost) and np.isfinite(floor) and cost > 0 else (0.0, 0.0)
+
+
 def build_problem(
     scenario: Scenario,
     idx: np.ndarray,
@@ -200,8 +230,12 @@ def build_problem(
     base_load_kw: np.ndarray | None = None,
     pv_kw: np.ndarray | None = None,
     frequency_forecast_hz: np.ndarray | None = None,
+    called_so_far_kw: float = 0.0,
 ) -> ChargingProblem:
     """The :class:`ChargingProblem` for vehicles ``idx`` with battery energy ``energy_kwh`` [kWh] from step ``t0``.
+
+    ``called_so_far_kw`` [kW] is the site's largest import already realised (online: the steps before ``t0``); the
+    overrun term prices only called power above it and the subscribed power (:func:`billing_terms`).
 
     ``base_load_kw``/``pv_kw``/``frequency_forecast_hz`` override the scenario's series over the window
     (forecasts). Without an override the frequency is the scenario's ``frequency_hz`` series (perfect foresight),
@@ -220,6 +254,7 @@ def build_problem(
     # DC-curve fields when present: limit p <= max_charge_kw - (max_charge_kw - taper_end_kw)
     # * (soc - taper_soc) / (1 - taper_soc) above the knee (docs/catalog.md).
     taper = {k: np.asarray(v.extra[k], dtype=float)[idx] for k in ("taper_soc", "taper_end_kw") if k in v.extra}
+    overrun, floor = billing_terms(scenario, called_so_far_kw)
     return ChargingProblem(
         dt_h=scenario.dt_h,
         t0=t0,
@@ -255,4 +290,6 @@ def build_problem(
         taper_soc=taper.get("taper_soc") if len(taper) == 2 else None,
         taper_end_kw=taper.get("taper_end_kw") if len(taper) == 2 else None,
         offpeak=offpeak_steps(scenario)[t0:t1],
+        overrun_mad_per_kw=overrun,
+        called_power_floor_kw=floor,
     )

@@ -92,6 +92,7 @@ CLI_COLUMNS = [
     "unmet_energy_kwh",
     "nothing_to_do",
     "runtime_s",
+    "cost_status",
 ]
 
 
@@ -190,6 +191,7 @@ def comparison_table(kpis: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                 "nothing_to_do": bool(reason),
                 "nothing_to_do_reason": reason or "",
                 "runtime_s": k["runtime_s"],
+                "cost_status": k.get("bill_status", "assumption"),
             }
         )
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
@@ -290,6 +292,10 @@ def comparison_markdown(comp: Comparison) -> str:
         f"- savings are against `{BASELINE}` (`savings_*`), `timer` (`savings_vs_timer_*`) and the cheaper of the "
         "two (`savings_vs_best_baseline_*`) on the same scenario; every figure comes from a simulation",
         "- `v2g_value_mad` = the strategy's cost without V2G − its cost with V2G (a second run of the same scenario)",
+        "- cost: `net_cost_mad` = the bill before VAT (energy, power charge, overrun, cos phi penalty, fixed fees) - "
+        "export revenue + degradation (docs/tariffs.md); "
+        f"tariff `{comp.kpis[BASELINE].get('bill_tariff', '-')}`; the status of the values each MAD figure is "
+        "built on follows it in brackets",
         "",
         f"**Headline:** {headline_text(comp)}.",
         "",
@@ -307,7 +313,12 @@ def comparison_markdown(comp: Comparison) -> str:
     for row in table.to_dict(orient="records"):
         cells = []
         for col, x in row.items():
-            cells.append("nothing to do" if row["nothing_to_do"] and col in _SAVING_COLUMNS else _fmt(x))
+            if row["nothing_to_do"] and col in _SAVING_COLUMNS:
+                cells.append("nothing to do")
+            elif col.endswith("_mad") and _fmt(x) and row.get("cost_status"):
+                cells.append(f"{_fmt(x)} ({row['cost_status']})")
+            else:
+                cells.append(_fmt(x))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

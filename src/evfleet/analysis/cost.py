@@ -2,14 +2,13 @@
 
 Every saving in evfleet (``compare``, the headline saving, ``v2g_value_mad``, the ROI, ``evfleet year``, the
 dashboard) is a difference of :func:`run_cost_mad` between two runs of the same scenario, so the definition of
-"what a run costs" lives here only. Today it is the KPI ``net_cost_mad`` (import cost - export revenue +
-degradation cost, ``docs/model.md``); when the bill KPIs land, this function returns the bill total instead and
-every comparison follows.
+"what a run costs" lives here only: the KPI ``net_cost_mad``, the bill before VAT (energy, power charge, overrun,
+cos φ penalty, fixed fees: ``docs/tariffs.md``) - export revenue + degradation cost.
 
 :func:`run_energy_cost_mad` is the part of that cost that scales with the days simulated (no item billed per
 month on the month's peak): ``evfleet year`` sums it over representative days and adds the monthly power charge
-on each month's called power itself. Today both functions are equal (the net cost has no monthly item); with the
-bill, ``run_energy_cost_mad`` is the bill total minus its monthly power and overrun items.
+on each month's called power itself: ``run_energy_cost_mad`` is the net cost minus the bill's power charge and
+overrun items (``bill_power_charge_mad``, ``bill_overrun_mad``; 0 for a run billed for energy only).
 """
 
 from __future__ import annotations
@@ -29,5 +28,6 @@ def run_cost_mad(kpis: Mapping[str, Any]) -> float:
 
 
 def run_energy_cost_mad(kpis: Mapping[str, Any]) -> float:
-    """The day-proportional part of :func:`run_cost_mad` [MAD] (without items billed on a month's peak)."""
-    return float(kpis[COST_KPI])
+    """The day-proportional part of :func:`run_cost_mad` [MAD] (without the items billed on a month's peak)."""
+    monthly = float(kpis.get("bill_power_charge_mad", 0.0)) + float(kpis.get("bill_overrun_mad", 0.0))
+    return float(kpis[COST_KPI]) - monthly

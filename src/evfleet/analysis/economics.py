@@ -8,7 +8,8 @@ yearly opex) are **user inputs**: evfleet ships no sourced price for them, so th
 labelled as assumptions in the dashboard and in ``docs/dashboard.md``.
 
 Definitions:
-``savings_per_day_mad = (baseline_net_cost_mad - strategy_net_cost_mad) / simulated_days``;
+``net_cost_mad`` is the bill-based cost (:mod:`evfleet.analysis.bill`: bill before VAT - export revenue +
+degradation); ``savings_per_day_mad = (baseline_net_cost_mad - strategy_net_cost_mad) / simulated_days``;
 ``annual_savings_mad = savings_per_day_mad * operating_days_per_year``;
 ``net_annual_benefit_mad = annual_savings_mad - opex_mad_per_year``;
 ``investment_mad = n_chargers * (charger_capex_mad + installation_mad) + software_capex_mad``;
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError
+from evfleet.analysis.bill import BILL_ITEMS, run_bill
 from evfleet.analysis.cost import run_cost_mad
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "EconomicInputs",
     "EmsInputs",
     "RoiResult",
+    "bill_table",
     "cost_by_period_table",
     "ems_roi",
     "infrastructure_vs_diesel",
@@ -185,6 +188,23 @@ def cost_by_period_table(result: Any, baseline: Any | None = None) -> pd.DataFra
         data["baseline_import_kwh"] = bkwh
         data["baseline_import_cost_mad"] = bcost
     return pd.DataFrame(data).sort_values("price_mad_per_kwh", kind="stable").reset_index(drop=True)
+
+
+def bill_table(result: Any, baseline: Any | None = None) -> pd.DataFrame:
+    """The run's bill (:func:`evfleet.analysis.bill.run_bill`) as rows ``item, mad, status`` (and
+    ``baseline_mad``): the items of ``bill.json`` in bill order, then export revenue, degradation and the net cost
+    that comparisons use [MAD]."""
+    items = (*BILL_ITEMS, "export_revenue_mad", "degradation_cost_mad", "net_cost_mad")
+    bill = run_bill(result).to_dict()
+    data: dict[str, Any] = {
+        "item": list(items),
+        "mad": [float(bill[k]) for k in items],
+        "status": [bill["status"].get(k, "assumption") for k in items],
+    }
+    if baseline is not None:
+        base = run_bill(baseline).to_dict()
+        data["baseline_mad"] = [float(base[k]) for k in items]
+    return pd.DataFrame(data)
 
 
 def operating_summary(

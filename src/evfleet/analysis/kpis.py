@@ -5,7 +5,12 @@ Units: energy [kWh] (grid side unless named ``battery``), power [kW], money [MAD
 Definitions (the contract, see ``docs/model.md``):
 ``import_cost_mad = Σ max(site,0)·price_import·dt``; ``export_revenue_mad = Σ max(-site,0)·price_export·dt``;
 ``degradation_cost_mad = degradation_mad_per_kwh · energy_discharged_kwh``;
-``net_cost_mad = import_cost_mad - export_revenue_mad + degradation_cost_mad``;
+``net_cost_mad = bill_total_excl_vat_mad - export_revenue_mad + degradation_cost_mad``: the bill-based cost that
+every comparison, saving, sweep and dashboard figure uses (the bill, :mod:`evfleet.analysis.bill`: energy + power
+charge + overrun + cos φ penalty + fixed fees, before VAT; with a tariff of energy prices only it equals
+``import_cost_mad - export_revenue_mad + degradation_cost_mad``); ``bill_<item>`` are the items of ``bill.json``
+and ``bill_status`` the status of the bill total; ``demand_charge_rate_mad_per_kw``: the power charge per kVA
+(or kW) and month before VAT, ``Pf/12``;
 ``load_factor = mean(max(site,0)) / peak_import_kw``; ``peak_to_average = 1 / load_factor``;
 ``pv_self_consumption_pct = 100·(1 - min(export, pv)/pv)`` summed over the run (``null`` without PV);
 ``v2g_displaced_cost_mad``: discharged energy valued at the price it displaced (import price while the site
@@ -22,6 +27,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from evfleet._common.tolerances import POWER_EPS_KW, UNMET_TOL_KWH
+from evfleet.analysis.bill import BILL_ITEMS, Bill, run_bill
 from evfleet.simulation.simulate import RunResult
 
 __all__ = [
@@ -115,6 +121,20 @@ class Kpis:
     pv_energy_kwh: float
     pv_self_consumption_pct: float | None
     runtime_s: float
+    bill_energy_mad: float = 0.0
+    bill_power_charge_mad: float = 0.0
+    bill_overrun_mad: float = 0.0
+    bill_cos_phi_penalty_mad: float = 0.0
+    bill_fixed_fees_mad: float = 0.0
+    bill_total_excl_vat_mad: float = 0.0
+    bill_vat_mad: float = 0.0
+    bill_total_incl_vat_mad: float = 0.0
+    bill_called_power_kva: float = 0.0
+    bill_subscribed_power_kva: float = 0.0
+    bill_cos_phi: float | None = None
+    bill_days: float = 0.0
+    bill_tariff: str = "-"
+    bill_status: str = "assumption"
     # New scalar KPIs go above this line (their position is their place in kpis.json).
     import_cost_by_period_mad: Mapping[str, float] = field(default_factory=dict)
     strategy_report: Mapping[str, KpiValue] = field(default_factory=dict)
@@ -138,9 +158,11 @@ class Kpis:
 _MAPPINGS = ("import_cost_by_period_mad", "strategy_report")
 
 
-def kpi_record(result: RunResult) -> Kpis:
-    """All KPIs of a run as a :class:`Kpis` record (see module docstring for definitions)."""
+def kpi_record(result: RunResult, bill: Bill | None = None, electrical: object = None) -> Kpis:
+    """All KPIs of a run as a :class:`Kpis` record (see module docstring for definitions); ``bill`` is the run's
+    :func:`~evfleet.analysis.bill.run_bill` (computed with ``electrical`` when not given)."""
     sc = result.scenario
+    bill = run_bill(result, electrical) if bill is None else bill
     dt = sc.dt_h
     p = result.power_kw
     site = result.site_kw
@@ -176,8 +198,8 @@ def kpi_record(result: RunResult) -> Kpis:
         import_cost_mad=import_cost,
         export_revenue_mad=export_rev,
         degradation_cost_mad=float(degr),
-        net_cost_mad=import_cost - export_rev + degr,
-        demand_charge_rate_mad_per_kw=_f(sc.site_extra.get("demand_charge_mad_per_kw", 0.0)),
+        net_cost_mad=bill.total_excl_vat_mad - export_rev + degr,
+        demand_charge_rate_mad_per_kw=_f(bill.params["power_charge_mad_per_kva_year"] / 12.0 / _vat(bill)),
         v2g_displaced_cost_mad=float((dis_kw * v2g_price).sum() * dt),
         peak_import_kw=peak,
         peak_ev_kw=float(p.sum(axis=0).max()) if p.size else 0.0,
@@ -197,6 +219,13 @@ def kpi_record(result: RunResult) -> Kpis:
         pv_energy_kwh=pv_kwh,
         pv_self_consumption_pct=_f(100.0 * (1.0 - pv_exported / pv_kwh)) if pv_kwh > 0 else None,
         runtime_s=float(result.runtime_s),
+        **{f"bill_{k}": float(getattr(bill, k)) for k in BILL_ITEMS},
+        bill_called_power_kva=bill.called_power_kva,
+        bill_subscribed_power_kva=bill.subscribed_power_kva,
+        bill_cos_phi=_f(bill.cos_phi) if bill.cos_phi is not None else None,
+        bill_days=bill.days,
+        bill_tariff=bill.tariff_id,
+        bill_status=bill.status["total_excl_vat_mad"],
         import_cost_by_period_mad=cost_by_period(result),
         strategy_report={
             key: value
@@ -206,13 +235,19 @@ def kpi_record(result: RunResult) -> Kpis:
     )
 
 
-def compute_kpis(result: RunResult) -> dict[str, KpiValue]:
+def _vat(bill: Bill) -> float:
+    p = bill.params
+    return 1.0 + float(p["vat_pct"]) / 100.0 if p["prices_include_vat"] else 1.0
+
+
+def compute_kpis(result: RunResult, bill: Bill | None = None, electrical: object = None) -> dict[str, KpiValue]:
     """All KPIs of a run as the flat JSON-ready ``kpis.json`` dict (:meth:`Kpis.to_dict` of :func:`kpi_record`)."""
-    return kpi_record(result).to_dict()
+    return kpi_record(result, bill, electrical).to_dict()
 
 
 def step_table_columns(result: RunResult) -> dict[str, np.ndarray]:
-    """Per-step columns for ``site.csv`` (T rows): prices, base load, PV, EV power, site power, fleet counts."""
+    """Per-step columns for ``site.csv`` (T rows): prices, base load, PV, EV power, site power, fleet counts (the
+    run writer adds the site's reactive power ``q_kvar``, the grid-quality model's, as billed)."""
     sc = result.scenario
     p = result.power_kw
     counts = fleet_state_counts(result)

@@ -145,9 +145,11 @@ def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) ->
 
 
 def print_kpis(kpis: dict[str, Any]) -> None:
-    """Print KPIs as a two-column table with units from the names."""
-    rows = [{"kpi": k, "value": v} for k, v in kpis.items()]
-    print_table(rows, ["kpi", "value"])
+    """Print KPIs as a table with units from the names; every MAD figure has the status of the bill's values
+    (``bill_status``: sourced, secondary, inference or assumption) in the ``status`` column."""
+    status = str(kpis.get("bill_status", "assumption"))
+    rows = [{"kpi": k, "value": v, "status": status if k.endswith("_mad") else ""} for k, v in kpis.items()]
+    print_table(rows, ["kpi", "value", "status"])
 
 
 def run_options(mode: str, v2g: bool, forecast_noise: float, horizon_h: float, seed: int) -> Any:

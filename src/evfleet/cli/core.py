@@ -131,7 +131,11 @@ def tariffs(
         for tid in list_tariffs():
             t = load_tariff(tid)
             prices = ", ".join(f"{p} {t.price_of(p):.4g}" for p in t.period_names)
-            rows.append({"id": tid, "periods (MAD/kWh)": prices, "name": t.name})
+            vat = f"incl. {t.billing['vat_pct']:g} % VAT" if t.billing["prices_include_vat"] else "before VAT"
+            vat = "as written; /1: energy only" if t.format == "evfleet.tariff/1" else vat
+            rows.append({"id": tid, "periods (MAD/kWh)": f"{prices} ({vat})", "status": t.status,
+                         "power charge (MAD/kVA/year)": t.billing["power_charge_mad_per_kva_year"],
+                         "name": t.name})  # fmt: skip
         print_table(rows)
         return
     typer.echo(json.dumps(load_tariff(name).to_dict(), indent=2, ensure_ascii=False))
@@ -171,7 +175,10 @@ def scenario_new(
     export_limit_kw: Annotated[float | None, typer.Option(help="Site export limit [kW].")] = None,
     pv_kwp: Annotated[float | None, typer.Option(help="PV peak power [kWp].")] = None,
     base_load_peak_kw: Annotated[float | None, typer.Option(help="Peak of the non-EV site load [kW].")] = None,
-    tariff: Annotated[str, typer.Option(help="Tariff id (see `evfleet tariffs`) or file.")] = "onee_mt_trihoraire",
+    tariff: Annotated[str, typer.Option(help="Tariff id (see `evfleet tariffs`) or file.")] = "onee_mt_general",
+    subscribed_power_kva: Annotated[
+        float | None, typer.Option(help="Subscribed power of the contract [kVA] (default: the import limit).")
+    ] = None,
     degradation_mad_per_kwh: Annotated[float, typer.Option(help="Battery wear cost per kWh discharged.")] = 0.40,
     catalog_file: Annotated[Path | None, typer.Option("--catalog", help="Extra catalogue CSV/JSON.")] = None,
     name: Annotated[str | None, typer.Option(help="Scenario name.")] = None,
@@ -209,6 +216,7 @@ def scenario_new(
         pv_kwp=pv_kwp,
         base_load_peak_kw=base_load_peak_kw,
         tariff=tariff,
+        subscribed_power_kva=subscribed_power_kva,
         degradation_mad_per_kwh=degradation_mad_per_kwh,
         catalog_file=str(catalog_file) if catalog_file else None,
         name=name,
@@ -298,7 +306,7 @@ def run(
     write_run_outputs(result, out, kpis)
     if not quiet:
         print_kpis(kpis)
-    typer.echo(f"wrote {out}/kpis.json, trace.npz, site.csv, vehicles.csv, events.csv, scenario.json")
+    typer.echo(f"wrote {out}/kpis.json, bill.json, trace.npz, site.csv, vehicles.csv, events.csv, scenario.json")
     if not no_store:
         from evfleet.store.runs import run_outputs_from_dir, store_run
 
@@ -312,6 +320,31 @@ def run(
             site=written["site"],
         )
         typer.echo(f"stored run {run_id} (see `evfleet show {run_id}`)")
+
+
+@app.command()
+@user_errors
+def bill(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A run directory written by `evfleet run`.")],
+    fmt: Annotated[str, typer.Option("--format", help="Output format: table or json.")] = "table",
+) -> None:
+    """Print the bill of a run (energy, power charge, overrun, cos φ penalty, fees, VAT), each item with its status.
+
+    Reads ``RUN_DIR/bill.json``; a run directory without one (written before bills) is billed from its files.
+    """
+    from evfleet.cli.billing import bill_of_run_dir, bill_rows
+
+    if fmt not in ("table", "json"):
+        raise InputError(f"option '--format' must be table or json (value {fmt!r})")
+    data = bill_of_run_dir(run_dir)
+    if fmt == "json":
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"tariff {data['tariff']} ({data['tariff_status']}): {data['tariff_name']}")
+    typer.echo(f"{data['days']:.4g} days; called power {data['called_power_kva']:,.1f} {data['demand_measure']} "
+               f"(subscribed {data['subscribed_power_kva']:,.1f}); cos phi "
+               f"{'-' if data['cos_phi'] is None else format(data['cos_phi'], '.4f')}")  # fmt: skip
+    print_table(bill_rows(data), ["item", "mad", "status"])
 
 
 @app.command()

@@ -261,7 +261,7 @@ def register(app: typer.Typer) -> None:
         step_minutes: Annotated[int, typer.Option(help="Step of the scenario written by --scenario-out.")] = 15,
         tariff: Annotated[
             str, typer.Option(help="Tariff of the scenario written by --scenario-out.")
-        ] = "onee_mt_trihoraire",
+        ] = "onee_mt_general",
         db: DbOption = None,
     ) -> None:
         """Validate a file completely and store it; a file with any bad row is rejected and nothing is stored."""
@@ -394,7 +394,7 @@ def register(app: typer.Typer) -> None:
         step_minutes: Annotated[int, typer.Option(help="Step length in minutes.")] = 15,
         tariff: Annotated[
             str, typer.Option(help="Tariff id, file or imported tariff id (i...) for prices not given by --series.")
-        ] = "onee_mt_trihoraire",
+        ] = "onee_mt_general",
         import_limit_kw: Annotated[float | None, typer.Option(help="Site import limit [kW].")] = None,
         export_limit_kw: Annotated[float | None, typer.Option(help="Site export limit [kW].")] = None,
         pv_kwp: Annotated[float | None, typer.Option(help="PV peak power [kWp] (when --series has no pv_kw).")] = None,

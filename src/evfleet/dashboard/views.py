@@ -308,13 +308,15 @@ def economic_cards(
     k MAD or M MAD, in each label)."""
     net = run_cost_mad(kpis)
     div, unit = mad_scale(net)
+    raw_st = str(kpis.get("bill_status", "assumption"))  # the status of the bill's values, next to every MAD
+    bill_st = t(f"src_{raw_st}", lang) if f"src_{raw_st}" in STRINGS else raw_st
     cards = [
         KpiCard(
             "net_cost",
             t("card_net_cost", lang, unit=unit),
             fmt_number(net / div, lang),
             None,
-            t("import_kwh_detail", lang, energy=fmt_number(kpis["import_energy_kwh"], lang)),
+            t("import_kwh_detail", lang, energy=fmt_number(kpis["import_energy_kwh"], lang)) + f" · {bill_st}",
             t("help_net_cost", lang),
         )
     ]
@@ -331,7 +333,8 @@ def economic_cards(
                 t("card_savings", lang, unit=unit_s),
                 fmt_number(sav / div_s, lang),
                 status,
-                f"{fmt_pct(pct, lang)} vs {strategy_label(str(base_kpis.get('strategy', 'uncontrolled')), lang)}",
+                f"{fmt_pct(pct, lang)} vs {strategy_label(str(base_kpis.get('strategy', 'uncontrolled')), lang)}"
+                f" · {bill_st}",
                 t("help_savings", lang),
             )
         )

@@ -160,9 +160,11 @@ def tariff_contract(scenario: Any) -> tuple[float | None, float | None]:
     out: list[float | None] = []
     for key in ("subscribed_power_kva", "cos_phi_threshold"):
         v = raw.get(key)
-        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+        ok = isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        ok = ok and (0 <= v <= 1 if key == "cos_phi_threshold" else v > 0)  # a threshold of 0: no cos φ rule
         if v is not None and not ok:
-            raise InputError(f"field 'tariff.{key}' must be a number > 0 (value {v!r})")
+            what = "a number from 0 to 1" if key == "cos_phi_threshold" else "a number > 0"
+            raise InputError(f"field 'tariff.{key}' must be {what} (value {v!r})")
         out.append(float(v) if ok else None)
     return out[0], out[1]
 

@@ -21,7 +21,7 @@ from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.generate import CHARGER_TYPES, ScenarioParams, generate_scenario
 from evfleet.inputs.importers import SERIES_COLUMNS, known_models
 from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
-from evfleet.inputs.tariffs import load_tariff
+from evfleet.inputs.tariffs import load_tariff, tariff_record
 from evfleet.scenario import FORMAT, scenario_from_dict
 
 __all__ = ["apply_series", "resample_series", "scenario_from_fleet"]
@@ -79,7 +79,7 @@ def scenario_from_fleet(
     series: Mapping[str, Any] | None = None,
     catalog: pd.DataFrame | None = None,
     step_minutes: int = 15,
-    tariff: str = "onee_mt_trihoraire",
+    tariff: str = "onee_mt_general",
     import_limit_kw: float | None = None,
     export_limit_kw: float | None = None,
     pv_kwp: float | None = None,
@@ -186,7 +186,7 @@ def scenario_from_fleet(
         "n_steps": n_steps,
         "site": {
             "import_limit_kw": float(limit),
-            "export_limit_kw": float(limit if export_limit_kw is None else export_limit_kw),
+            "export_limit_kw": float(0.0 if export_limit_kw is None else export_limit_kw),
             "pv_kwp": float(kwp),
             "latitude": CASABLANCA.latitude,
             "longitude": CASABLANCA.longitude,
@@ -212,7 +212,7 @@ def scenario_from_fleet(
             "bidirectional_charger": bidi.tolist(),
         },
         "timezone": tz,
-        "tariff": tar.id,
+        "tariff": tariff_record(tar, None, float(limit)),
         "generator": {"evfleet_import": {"layout": "vehicles", "step_minutes": step_minutes}},
     }
     sc = scenario_from_dict(data, origin="scenario from fleet")

@@ -25,7 +25,7 @@ from evfleet.inputs.catalog_sources import apply_ev2gym_v2g_2024, load_catalog_d
 from evfleet.inputs.charging_curve import GENERIC_END_FRAC, GENERIC_TAPER_SOC, session_taper
 from evfleet.inputs.fleet_mix import DEFAULT_FLEET_MIX, fleet_mix, mix_counts
 from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
-from evfleet.inputs.tariffs import DEFAULT_TARIFF, load_tariff
+from evfleet.inputs.tariffs import DEFAULT_TARIFF, load_tariff, tariff_record
 from evfleet.scenario import FORMAT, Scenario, ScenarioError, scenario_from_dict
 
 __all__ = ["CHARGER_TYPES", "ScenarioParams", "generate_scenario"]
@@ -54,6 +54,11 @@ class ScenarioParams:
     Arrival SOC: ``soc_target - E / battery`` with the session's energy need ``E`` drawn from EV2Gym's energy
     distribution truncated to ``[0, (soc_target - soc_arrival_floor) * battery]`` (inverse transform of the
     truncated CDF: no clipping, so no spike of sessions at the floor).
+    ``export_limit_kw`` defaults to 0: under Law 82-21 a site sells surplus only after a request to the network
+    operator, capped (fr.le360.ma, June 2025); set it for a site that has that agreement. ``tariff`` defaults to
+    ONEE MT Tarif Général (``onee_mt_general``, secondary-sourced); ``subscribed_power_kva`` [kVA] is the
+    contract's subscribed power (default: the tariff's value, else the import limit, kW taken as kVA: an
+    assumption); the scenario carries the tariff's billing terms under ``tariff`` (``docs/model.md``).
     """
 
     vehicles: int = 500
@@ -78,6 +83,7 @@ class ScenarioParams:
     base_load_peak_kw: float | None = None
     base_load_shape: str = "depot"
     tariff: str = DEFAULT_TARIFF
+    subscribed_power_kva: float | None = None
     degradation_mad_per_kwh: float = 0.40
     charge_efficiency: float = 0.93
     discharge_efficiency: float = 0.93
@@ -117,6 +123,13 @@ class ScenarioParams:
             raise bad("soc_target", "must be <= soc_max")
         if self.soc_arrival_floor > self.soc_target:
             raise bad("soc_arrival_floor", "must be <= soc_target")
+        if self.subscribed_power_kva is not None and not (
+            isinstance(self.subscribed_power_kva, int | float)
+            and not isinstance(self.subscribed_power_kva, bool)
+            and np.isfinite(self.subscribed_power_kva)
+            and self.subscribed_power_kva > 0
+        ):
+            raise bad("subscribed_power_kva", "must be a number > 0 kVA")
         for name in ("import_limit_kw", "export_limit_kw", "pv_kwp", "base_load_peak_kw"):
             val = getattr(self, name)
             if val is not None and not (np.isfinite(val) and val >= 0):
@@ -329,7 +342,7 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
     price_imp, price_exp, periods = tariff.price_series(times)
     base_peak = 50.0 + 0.3 * p.vehicles if p.base_load_peak_kw is None else p.base_load_peak_kw
     import_limit = base_peak + 5.0 * p.vehicles if p.import_limit_kw is None else p.import_limit_kw
-    export_limit = import_limit if p.export_limit_kw is None else p.export_limit_kw
+    export_limit = 0.0 if p.export_limit_kw is None else p.export_limit_kw
     pv_kwp = 0.4 * p.vehicles if p.pv_kwp is None else p.pv_kwp
     location = SiteLocation(p.latitude, p.longitude, CASABLANCA.altitude_m, p.timezone)
     pv = pv_profile_kw(times, p.step_minutes, pv_kwp, location)
@@ -379,7 +392,7 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
             "bidirectional_charger": per_session(bidi.astype(bool)),
         },
         "timezone": p.timezone,
-        "tariff": tariff.id,
+        "tariff": tariff_record(tariff, p.subscribed_power_kva, import_limit),
         "generator": {"evfleet_params": params_record},
     }
     if is_dc.any():  # optional DC-curve fields (docs/catalog.md); AC sessions get knee 1 (no taper)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from evfleet.inputs.site import CASABLANCA, SiteLocation, pv_profile_kw
-from evfleet.inputs.tariffs import load_tariff
+from evfleet.inputs.tariffs import load_tariff, tariff_record
 from evfleet.scenario import Scenario, ScenarioError, scenario_from_dict
 
 __all__ = ["OVERRIDE_KEYS", "apply_site_overrides"]
@@ -72,5 +72,7 @@ def apply_site_overrides(
         series["price_import_mad_per_kwh"] = np.asarray(price_imp, dtype=float).tolist()
         series["price_export_mad_per_kwh"] = np.asarray(price_exp, dtype=float).tolist()
         series["tou_period"] = [str(p) for p in periods]
-        data["tariff"] = t.id
+        old = data.get("tariff")
+        sub = old.get("subscribed_power_kva") if isinstance(old, dict) else None
+        data["tariff"] = tariff_record(t, sub, float(site["import_limit_kw"]))
     return scenario_from_dict(data)

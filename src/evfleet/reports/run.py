@@ -20,7 +20,7 @@ from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import __doc__ as kpi_doc
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.gridquality.records import Verdict
-from evfleet.inputs.tariffs import load_tariff
+from evfleet.inputs.tariffs import BILLING_KEYS, load_tariff
 from evfleet.reports.html import escape as _e
 from evfleet.reports.html import page as _page
 from evfleet.reports.sweep import sweep_report_html
@@ -165,8 +165,10 @@ def _cards(kpis: Mapping[str, Any]) -> str:
         ("load_factor", "load factor"),
         ("pv_self_consumption_pct", "PV self-consumption [%]"),
     ]
+    status = str(kpis.get("bill_status", "assumption"))  # the status of the bill's values, next to every MAD
     cards = [
-        f"<div class='card'><div class='v'>{_e(_fmt(kpis.get(k)))}</div><div class='k'>{_e(label)}</div></div>"
+        f"<div class='card'><div class='v'>{_e(_fmt(kpis.get(k)))}</div><div class='k'>"
+        f"{_e(label + (f' ({status})' if k.endswith('_mad') else ''))}</div></div>"
         for k, label in keys
         if k in kpis
     ]
@@ -260,6 +262,13 @@ def _assumptions(store: Store, scenario_hash: str) -> str:
     sc = store.scenario(scenario_hash)
     items: list[str] = []
     tariff_id = sc.extra.get("tariff")
+    if isinstance(tariff_id, Mapping):  # the billing terms the scenario carries (evfleet.tariff/2)
+        terms = tariff_id
+        statuses = terms.get("value_status") or {}
+        shown = "; ".join(f"{k} {terms[k]} ({statuses.get(k, 'assumption')})" for k in BILLING_KEYS if k in terms)
+        items.append(f"<li>Billing terms of {_e(str(terms.get('id', '-')))} ({_e(str(terms.get('status', '-')))}): "
+                     f"{_e(shown)}. Bill formulas: docs/tariffs.md.</li>")  # fmt: skip
+        tariff_id = terms.get("id")
     if tariff_id:
         try:
             t = load_tariff(str(tariff_id))
@@ -363,6 +372,7 @@ def _run_report(store: Store, run_id: str) -> str:
                 "strategy": r["label"] or r["strategy"],
                 "mode": r["mode"],
                 "net cost [MAD]": r["kpis"].get("net_cost_mad"),
+                "cost status": r["kpis"].get("bill_status", "assumption"),
                 "peak import [kW]": r["kpis"].get("peak_import_kw"),
                 "unmet [kWh]": r["kpis"].get("unmet_energy_kwh"),
             }
@@ -421,6 +431,7 @@ def _group_report(store: Store, group_id: str) -> str:
         "v2g_energy_kwh": "V2G energy [kWh]",
         "unmet_energy_kwh": "unmet energy [kWh]",
         "runtime_s": "runtime [s]",
+        "cost_status": "cost status",
     }
     if BASELINE in kpis:
         full = comparison_table(kpis)

@@ -1,5 +1,5 @@
-"""A run directory: writing its outputs (``kpis.json``, ``trace.npz``, ``site.csv``, ``vehicles.csv``,
-``events.csv``, ``scenario.json``) and reading a run back from them (:func:`load_run`).
+"""A run directory: writing its outputs (``kpis.json``, ``bill.json``, ``trace.npz``, ``site.csv``,
+``vehicles.csv``, ``events.csv``, ``scenario.json``) and reading a run back from them (:func:`load_run`).
 
 A public format (see docs/cli.md); ``events.csv`` and the grid columns come from :mod:`evfleet.gridquality.assess`.
 
@@ -19,8 +19,10 @@ import pandas as pd
 from evfleet._common.errors import InputError, InputFileNotFoundError
 from evfleet._common.files import write_files_atomic
 from evfleet._common.text import csv_read_cell, csv_safe_frame
+from evfleet.analysis.bill import run_bill
 from evfleet.analysis.kpis import compute_kpis, step_table_columns
 from evfleet.gridquality.assess import assess
+from evfleet.gridquality.reactive import site_reactive_kvar
 from evfleet.results.alert_files import events_with_alerts, run_alerts
 from evfleet.results.pq_files import events_table, merge_site_columns
 from evfleet.scenario import load_scenario
@@ -90,10 +92,16 @@ def write_run_outputs(
     ``alerts``: the operator alerts (:func:`evfleet.results.alert_files.run_alerts` when True, none when False, or
     a list of :class:`~evfleet.analysis.alerts.OperatorAlert`) are added to ``events.csv`` as their own category
     (``events.csv`` is then written even without the grid-quality assessment when there is any alert).
+    ``bill.json`` is the run's bill (:func:`evfleet.analysis.bill.run_bill`) with the site's kvar of the
+    grid-quality model under ``electrical`` (the ``q_kvar`` column of ``site.csv``).
     """
     out = Path(out_dir)
-    kpis = compute_kpis(result) if kpis is None else kpis
+    q_kvar = site_reactive_kvar(result.scenario, result.power_kw, electrical)
+    bill = run_bill(result, q_kvar=q_kvar)
+    kpis = compute_kpis(result, bill) if kpis is None else kpis
     site = site_table(result)
+    site.insert(site.columns.get_loc("site_kw") + 1, "q_kvar", q_kvar)  # the billed kvar (replaced by the same
+    # model's column of the grid-quality assessment below)
     events = None
     if power_quality:
         report = assess(result, electrical, thresholds)
@@ -115,6 +123,7 @@ def write_run_outputs(
     )
     files = {
         "kpis.json": (json.dumps(kpis, indent=2, allow_nan=False) + "\n").encode("utf-8"),
+        "bill.json": (json.dumps(bill.to_dict(), indent=2, allow_nan=False) + "\n").encode("utf-8"),
         "trace.npz": trace.getvalue(),
         "site.csv": csv_safe_frame(site).to_csv(index=False).encode("utf-8"),
         "vehicles.csv": csv_safe_frame(vehicle_table(result)).to_csv(index=False).encode("utf-8"),

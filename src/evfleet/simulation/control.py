@@ -84,6 +84,7 @@ class RecedingLoop:
         self.horizon_steps = max(1, round(horizon_h / scenario.dt_h))
         self.forecast_noise = float(forecast_noise)
         self.rng = rng if rng is not None else np.random.default_rng(0)
+        self.called_kw = 0.0
 
     def plan(self, t: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Setpoints (N,) [kW] for step t and the reserve band (N,) [kW], or ``None`` without a reserve."""
@@ -101,7 +102,7 @@ class RecedingLoop:
             base_fc = forecast_series(sc.base_load_kw, t, h, self.forecast_noise, self.rng)
             pv_fc = forecast_series(sc.pv_kw, t, h, self.forecast_noise, self.rng)
         freq_fc = np.full(h, NOMINAL_HZ) if self.online else None
-        problem = build_problem(sc, idx, eng.e[idx], t, h, eng.v2g, base_fc, pv_fc, freq_fc)
+        problem = build_problem(sc, idx, eng.e[idx], t, h, eng.v2g, base_fc, pv_fc, freq_fc, self.called_kw)
         out = strat.plan_first_step(problem)
         setpoint[idx] = out.setpoint_kw
         if out.reserve_kw is not None:
@@ -112,4 +113,6 @@ class RecedingLoop:
     def step(self, t: int) -> tuple[np.ndarray, float]:
         """Plan and apply step t: the applied power (N,) [kW] and the site power [kW]."""
         setpoint, reserve = self.plan(t)
-        return self.engine.step(t, setpoint, reserve)
+        power, site_kw = self.engine.step(t, setpoint, reserve)
+        self.called_kw = max(self.called_kw, float(site_kw))  # the called power so far (the overrun's floor)
+        return power, site_kw

@@ -10,6 +10,7 @@ from evfleet.analysis.economics import (
     DieselInputs,
     EconomicInputs,
     EmsInputs,
+    bill_table,
     cost_by_period_table,
     ems_roi,
     infrastructure_vs_diesel,
@@ -18,7 +19,7 @@ from evfleet.analysis.economics import (
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
-from evfleet.dashboard.i18n import strategy_label, t
+from evfleet.dashboard.i18n import STRINGS, strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct, mad_scale
 from evfleet.gridquality.records import Status
 
@@ -69,6 +70,36 @@ st.dataframe(
         t(heads[c], lang): st.column_config.NumberColumn(format="%.2f" if c.startswith("price") else "%.0f")
         for c in table.columns
         if c != "period"
+    }
+    if lang == "en"
+    else None,
+)
+
+st.subheader(t("bill_title", lang))
+bill = bill_table(res, base)  # computed in evfleet.analysis.economics; only labelled here
+
+
+def _src(status: str) -> str:
+    return t(f"src_{status}", lang) if f"src_{status}" in STRINGS else status
+
+
+st.caption(
+    t("bill_caption", lang, tariff=k.get("bill_tariff", "-"), status=_src(str(k.get("bill_status", "assumption"))))
+)
+bill_heads = {"item": "col_item", "mad": "col_mad", "status": "col_status", "baseline_mad": "col_base_mad"}
+bill = bill.assign(item=[t(f"bill_{i}", lang) if f"bill_{i}" in STRINGS else i for i in bill["item"]],
+                   status=[_src(str(x)) for x in bill["status"]])  # fmt: skip
+st.dataframe(
+    display_frame(bill, lang, {"mad": 2, "baseline_mad": 2}).rename(
+        columns={c: t(h, lang) for c, h in bill_heads.items()}
+    ),
+    hide_index=True,
+    width="stretch",
+    key="econ_bill_table",
+    column_config={
+        t(bill_heads[c], lang): st.column_config.NumberColumn(format="%.2f")
+        for c in ("mad", "baseline_mad")
+        if c in bill.columns
     }
     if lang == "en"
     else None,

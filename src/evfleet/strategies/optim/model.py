@@ -71,7 +71,8 @@ class Objective:
     ``import_cost[t]``/``export_cost[t]`` per kW of ``imp``/``exp`` (already times ``dt_h``);
     ``charge_cost`` per kWh charged (scalar or per column), ``discharge_cost`` per kWh discharged (scalar), both
     grid side and times ``dt_h`` per slot;
-    ``peak_cost`` per kW of the peak variable ``z`` (``None``: no peak variable);
+    ``peak_cost`` per kW of the peak variable ``z`` (``None``: no peak variable), ``peak_floor_kw`` its lower
+    bound [kW] (the overrun term: ``z >= max(floor, imp[t])`` costs only above the floor);
     ``site_quadratic`` weight ``w`` of ``w * sum_t (imp - exp)^2`` [1/kW^2], exact (a QP; see :func:`build_model`);
     ``reserve_revenue[t]`` per kW of reserved band at column t (``None``: no reserve variables);
     ``reserve_block[t]`` (H,) the product block of column t: the pooled band is one constant ``B_k`` on every
@@ -87,6 +88,7 @@ class Objective:
     charge_cost: float | np.ndarray = 0.0
     discharge_cost: float = 0.0
     peak_cost: float | None = None
+    peak_floor_kw: float = 0.0
     site_quadratic: float = 0.0
     reserve_revenue: np.ndarray | None = None
     reserve_duration_h: float = 0.25
@@ -646,6 +648,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     ms = model_sets(problem, objective)
     cols = column_layout(ms, objective)
     col_lower, col_upper = column_bounds(problem, ms, cols, objective)
+    col_lower[cols.span("z")] = max(float(objective.peak_floor_kw), 0.0)
     cost = column_costs(ms, cols, objective)
     rows = RowBuilder()
     energy_balance_rows(rows, cols, ms)
