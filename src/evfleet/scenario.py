@@ -25,6 +25,7 @@ import pandas as pd
 from evfleet._common.errors import InputError
 from evfleet._common.files import write_text_atomic
 from evfleet.scenario_schema import (
+    CHARGER_TYPES,
     DEFAULT_TZ,
     FORMAT,
     MAX_SESSION_STEPS,
@@ -438,7 +439,10 @@ def _raise_first(mask: np.ndarray, name: str, values: np.ndarray, what: str, ori
 
 def _read_site(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str) -> tuple[dict[str, float], dict]:
     """The site limits [kW] and the other site keys (kept as they are)."""
-    limits = {f.key: _read_number(f, raw.get(f.key), origin, refs) for f in fields_in("site")}
+    limits = {f.key: _read_number(f, raw.get(f.key), origin, refs) for f in fields_in("site") if f.required}
+    for f in fields_in("site"):  # the optional numbers (latitude, longitude) are checked when given, kept as given
+        if not f.required and f.key in raw:
+            _read_number(f, raw[f.key], origin, refs)
     return limits, {k: v for k, v in raw.items() if k not in limits}
 
 
@@ -475,7 +479,17 @@ def _read_vehicles(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str)
     _check_rules("vehicles", cols, refs, origin)
     extra = {key: _frozen(_read_values(values, f"vehicles.{key}", n, origin))
              for key, values in raw.items() if key not in cols}  # fmt: skip
+    if "charger" in extra:
+        _check_chargers(raw["charger"], origin)
     return Vehicles(**{k: _frozen(v) for k, v in cols.items()}, extra=extra)
+
+
+def _check_chargers(values: list[Any], origin: str) -> None:
+    """Every ``vehicles.charger`` names a known charger type (:data:`evfleet.scenario_schema.CHARGER_TYPES`)."""
+    i = _first_bad(~pd.Series(values, dtype=object).isin(list(CHARGER_TYPES)).to_numpy())
+    if i is not None:
+        raise _err("vehicles.charger", i, values[i], f"must be a known charger type ({', '.join(CHARGER_TYPES)})",
+                   origin)  # fmt: skip
 
 
 _READ_OBJECT = {"site": _read_site, "series": _read_series, "vehicles": _read_vehicles}
