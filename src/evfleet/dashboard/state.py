@@ -241,7 +241,9 @@ def composition_from_csv(data: bytes) -> dict[str, int]:
     for i, (model, count) in enumerate(zip(df[cols["model"]], df[cols["count"]], strict=True), start=2):
         try:
             c = int(count)
-        except (TypeError, ValueError):
+            if c != float(count):  # 60.5 is not a count (int() would truncate it)
+                raise ValueError
+        except (TypeError, ValueError, OverflowError):
             raise InputError(f"fleet CSV: row {i}, field 'count' is not an integer (value {count!r})") from None
         if c < 0 or str(model).strip() in ("", "nan"):
             raise InputError(f"fleet CSV: row {i} is invalid (model {model!r}, count {count!r})")

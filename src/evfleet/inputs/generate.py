@@ -164,6 +164,11 @@ class ScenarioParams:
                 raise ScenarioError(f"parameter 'composition' names a model that is not a text (value {model!r})")
             if not _is_int(count) or count < 0:
                 raise ScenarioError(f"parameter 'composition[{model}]' must be an integer >= 0 (value {count!r})")
+        total = sum(int(c) for c in comp.values())
+        if total != self.vehicles:
+            raise ScenarioError(
+                f"parameter 'composition' counts must sum to vehicles ({self.vehicles}) (value {comp!r}, sum {total})"
+            )
 
 
 _INT_FIELDS = ("vehicles", "seed", "days", "step_minutes", "start_hour")
