@@ -58,4 +58,5 @@ def register(app: typer.Typer) -> None:
         from evfleet.dashboard.launch import run_server
 
         typer.echo(f"evfleet dashboard: http://{host}:{port}  (Ctrl+C to stop)")
+        typer.echo(f"accepted Host names: {', '.join(allowed_hosts(host))}  (more with --allowed-host)")
         run_server(str(app_path()), port, host)
