@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 
 from evfleet._common.errors import InputError
+from evfleet.dashboard.guard import DEFAULT_ALLOWED_HOSTS, GuardMiddleware, security_headers, streamlit_index_html
 
 __all__ = [
     "ENV_DASHBOARD_ALLOWED_HOSTS",
@@ -108,8 +109,6 @@ def check_allowed_hosts(hosts: list[str] | tuple[str, ...], field: str = "--allo
 def allowed_hosts(host: str, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
     """The Host allowlist of a server bound to ``host``: this machine's names, the bound address (unless it is
     a wildcard such as 0.0.0.0), :data:`ENV_DASHBOARD_ALLOWED_HOSTS` and ``extra``."""
-    from evfleet.dashboard.guard import DEFAULT_ALLOWED_HOSTS
-
     env = [h for h in os.environ.get(ENV_DASHBOARD_ALLOWED_HOSTS, "").split(",") if h.strip()]
     hosts = list(DEFAULT_ALLOWED_HOSTS)
     bound = host.strip("[]").lower()
@@ -180,8 +179,6 @@ def streamlit_app(app: str, hosts: list[str]) -> object:
     security headers on every HTTP response)."""
     import streamlit as st
     from starlette.middleware import Middleware
-
-    from evfleet.dashboard.guard import GuardMiddleware, security_headers, streamlit_index_html
 
     guard = Middleware(GuardMiddleware, allowed_hosts=hosts, headers=security_headers(streamlit_index_html()))
     return st.App(app, middleware=[guard])
