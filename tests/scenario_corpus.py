@@ -229,8 +229,8 @@ MUTATIONS: dict[str, list[Op]] = {
     "discharge_eff_two": [("set", _s(V, "discharge_efficiency", 0), 2)],
     "discharge_eff_inf": [("set", _s(V, "discharge_efficiency", 0), INF)],
     "discharge_eff_missing": [("del", _s(V, "discharge_efficiency"))],
-    "charger_unknown_item": [("set", _s(V, "charger", 1), "hpc350")],
-    "charger_case_item": [("set", _s(V, "charger", 0), "AC11")],
+    "charger_custom_ok": [("set", _s(V, "charger", 1), "hpc350")],  # a type a grid site file may define
+    "charger_blank_item": [("set", _s(V, "charger", 0), " ")],
     "charger_number_item": [("set", _s(V, "charger", 2), 22)],
     "charger_none_item": [("set", _s(V, "charger", 0), None)],
     "charger_short": [("set", _s(V, "charger"), ["ac11"])],

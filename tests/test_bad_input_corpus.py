@@ -245,7 +245,7 @@ BAD_PARAM_SPECS = {
     "composition count 2.5": ("base: {vehicles: 2, composition: {Nissan Leaf: 2.5}}\n", "composition", "2.5"),
     "composition count infinite": ("base: {vehicles: 2, composition: {Nissan Leaf: .inf}}\n", "composition", "inf"),
     "composition as text": ("base: {vehicles: 2, composition: 'Nissan Leaf:two'}\n", "composition", "two"),
-    "composition sum wrong": ("base: {vehicles: 10, composition: {Nissan Leaf: 3}}\n", "composition", "sum 3"),
+    "composition sum wrong": ("base: {vehicles: 10, composition: {Nissan Leaf: 3}}\n", "composition", "sum to 3"),
 }
 
 

@@ -179,3 +179,14 @@ def test_a_scenario_upload_above_the_bound_is_refused_naming_it(monkeypatch):
     monkeypatch.setenv(ENV_DASHBOARD_MAX_SESSIONS, "60")
     at.file_uploader(key="up_scenario").set_value(("ok.json", sc.to_json().encode(), "application/json")).run()
     assert not at.exception and at.session_state["uploaded_scenario"].content_hash == sc.content_hash
+
+
+def test_an_upload_naming_an_unknown_charger_type_is_refused_at_upload():
+    d = json.loads(generate_scenario(vehicles=60, seed=3, start="2026-06-01").to_json())
+    d["vehicles"]["charger"][4] = "hpc350"
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.switch_page("screens/scenario.py").run()
+    at.file_uploader(key="up_scenario").set_value(("c.json", json.dumps(d).encode(), "application/json")).run()
+    assert not at.exception and at.session_state["uploaded_scenario"] is None
+    errors = [rendered_text(e.value)[1] for e in at.error]
+    assert any("vehicles.charger[4]" in e and "'hpc350'" in e for e in errors), errors

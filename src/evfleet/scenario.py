@@ -48,6 +48,7 @@ __all__ = [
     "load_scenario",
     "save_scenario",
     "scenario_from_dict",
+    "unknown_charger",
 ]
 
 #: The named columns of the Scenario (required array fields of the table), in table order.
@@ -485,11 +486,23 @@ def _read_vehicles(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str)
 
 
 def _check_chargers(values: list[Any], origin: str) -> None:
-    """Every ``vehicles.charger`` names a known charger type (:data:`evfleet.scenario_schema.CHARGER_TYPES`)."""
-    i = _first_bad(~pd.Series(values, dtype=object).isin(list(CHARGER_TYPES)).to_numpy())
+    """Every ``vehicles.charger`` is the name of a charger type: a non-empty text (one of
+    :data:`evfleet.scenario_schema.CHARGER_TYPES`, or a type a grid site file defines)."""
+    i = _first_bad(np.asarray([not (isinstance(x, str) and x.strip()) for x in values], dtype=bool))
     if i is not None:
-        raise _err("vehicles.charger", i, values[i], f"must be a known charger type ({', '.join(CHARGER_TYPES)})",
-                   origin)  # fmt: skip
+        raise _err("vehicles.charger", i, values[i], "must be the name of a charger type (a text, e.g. "
+                   f"{', '.join(CHARGER_TYPES)})", origin)  # fmt: skip
+
+
+def unknown_charger(scenario_vehicles_extra: Mapping[str, Any], known: Any = CHARGER_TYPES) -> str | None:
+    """The first message naming a ``vehicles.charger`` that is not in ``known`` (None if all are)."""
+    if "charger" not in scenario_vehicles_extra:
+        return None
+    names = np.asarray(scenario_vehicles_extra["charger"], dtype=object)
+    i = _first_bad(~pd.Series(names, dtype=object).isin(list(known)).to_numpy())
+    if i is None:
+        return None
+    return f"field 'vehicles.charger[{i}]' must be a known charger type ({', '.join(known)}) (value {names[i]!r})"
 
 
 _READ_OBJECT = {"site": _read_site, "series": _read_series, "vehicles": _read_vehicles}

@@ -218,7 +218,8 @@ FIELDS: tuple[Field, ...] = (
     Field("vehicles.charge_efficiency", "numbers", "fraction", rule=_EFFICIENCY, meaning="grid to battery"),
     Field("vehicles.discharge_efficiency", "numbers", "fraction", rule=_EFFICIENCY, meaning="battery to grid"),
     Field("vehicles.charger", "strings", required=False,
-          meaning="charger type of the session, one of " + ", ".join(f"`{c}`" for c in CHARGER_TYPES)),
+          meaning="charger type of the session: " + ", ".join(f"`{c}`" for c in CHARGER_TYPES)
+          + " or a type of the grid site file"),
     Field("vehicles.*", "values", required=False,
           meaning="any other per-session field (`vehicle`, `charger`, `bidirectional_charger`, `phase`, ...), kept"),
     Field("timezone", "zone", required=False, meaning=f"time zone of the site; default `{DEFAULT_TZ}`"),

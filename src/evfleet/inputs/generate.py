@@ -167,7 +167,7 @@ class ScenarioParams:
         total = sum(int(c) for c in comp.values())
         if total != self.vehicles:
             raise ScenarioError(
-                f"parameter 'composition' counts must sum to vehicles ({self.vehicles}) (value {comp!r}, sum {total})"
+                f"parameter 'composition' counts sum to {total}, expected {self.vehicles} vehicles (value {comp!r})"
             )
 
 

@@ -18,7 +18,7 @@ from evfleet.dashboard.safe_text import md_error
 from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
 from evfleet.inputs.tariffs import list_tariffs
 from evfleet.results.run_files import site_table, vehicle_table
-from evfleet.scenario import ScenarioError, scenario_from_dict
+from evfleet.scenario import ScenarioError, scenario_from_dict, unknown_charger
 
 ctrl = state.controls()
 lang = ctrl.lang
@@ -136,6 +136,8 @@ with tab_upload:
             data = json.loads(up.getvalue().decode("utf-8"))
             uploaded = scenario_from_dict(data, origin=up.name)
             check_upload_sessions(uploaded.n_vehicles, f"uploaded scenario {up.name!r}")
+            if bad_charger := unknown_charger(uploaded.vehicles.extra):  # the dashboard has no grid site file
+                raise ScenarioError(f"uploaded scenario {up.name!r}: {bad_charger}")
             st.session_state["uploaded_scenario"] = uploaded
             st.session_state["_up_done"] = up.file_id
             st.rerun()
