@@ -37,13 +37,13 @@ def _parameter_change(page, url: str, vehicles: int) -> float:
     """Move the fleet-size slider one notch (50 vehicles) and wait for new KPIs and redrawn charts."""
     page.goto(f"{url}/?vehicles={vehicles}")
     wait_ready(page, charts=2)
-    before = _metric(page, "Peak import")
+    before = _metric(page, "Peak (kW)")
     slider = page.locator("[data-testid=stSidebar] [data-testid=stSlider] input[type=range]").first
     slider.focus()
     t0 = time.perf_counter()
     page.keyboard.press("ArrowLeft")
     page.wait_for_function(
-        "b => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Peak import')"
+        "b => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Peak (kW)')"
         " && !m.innerText.includes(b))",
         arg=before,
         timeout=120_000,

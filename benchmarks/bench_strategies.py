@@ -135,9 +135,9 @@ def main() -> None:
         help="use the catalogue's sourced V2G flags (few V2G vehicles) instead of EV2Gym's 2024 V2G-ready fleet",
     )
     args = ap.parse_args()
-    sc = generate_scenario(
-        vehicles=args.vehicles, seed=args.seed, start="2026-01-15", v2g_ready_2024=not args.sourced_v2g
-    )
+    # EV2Gym's Dutch mix keeps the documented what-if fleet (EV2Gym's 2024 V2G-ready models) comparable
+    sc = generate_scenario(vehicles=args.vehicles, seed=args.seed, start="2026-01-15", fleet_mix="ev2gym_nl",
+                           v2g_ready_2024=not args.sourced_v2g)  # fmt: skip
     n_v2g = int((sc.vehicles.max_discharge_kw > 0).sum())
     print(f"scenario {sc.name}: {sc.n_vehicles} sessions x {sc.n_steps} steps, V2G on, {n_v2g} V2G-capable sessions")
     load_balancing_day(sc)

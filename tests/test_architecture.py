@@ -178,9 +178,9 @@ def test_import_simulate_does_not_load_the_solver():
 def test_registry_is_a_lazy_mapping_of_the_strategy_classes():
     from evfleet.strategies import REGISTRY, Strategy, strategy_names
 
-    names = ["uncontrolled", "load_balancing", "peak_shaving", "valley_filling", "price_optimization",
+    names = ["uncontrolled", "timer", "load_balancing", "peak_shaving", "valley_filling", "price_optimization",
              "grid_support", "renewable_integration"]  # fmt: skip
-    assert list(REGISTRY) == names == strategy_names() and len(REGISTRY) == 7
+    assert list(REGISTRY) == names == strategy_names() and len(REGISTRY) == 8
     for name, cls in REGISTRY.items():
         assert issubclass(cls, Strategy) and cls.name == name
     assert "nope" not in REGISTRY

@@ -383,7 +383,7 @@ BAD_DASHBOARD_FLEETS = {
     "count text": (b"model,count\nTesla Model 3,sixty\n", "'count'", "sixty"),
     "count fraction": (b"model,count\nTesla Model 3,60.5\n", "count", "60.5"),
     "count negative": (b"model,count\nTesla Model 3,-60\n", "count", "-60"),
-    "empty model": (b"model,count\n,60\n", "model", "nan"),
+    "empty model": (b"model,count\n,60\n", "'model'", "''"),
     "too few vehicles": (b"model,count\nTesla Model 3,5\n", "sum to 5", "50-2000"),
     "too many vehicles": (b"model,count\nTesla Model 3,5001\n", "5001 sessions", "at most 5000"),
     "binary": (b"\x00\xff\xfe\x01", "fleet CSV", ""),

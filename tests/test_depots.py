@@ -185,7 +185,7 @@ def test_cli_compare_on_a_fleet_file(fleet_file: Path, tmp_path: Path) -> None:
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert res.returncode == 0, res.stderr
     table = pd.read_csv(out / "comparison.csv")
-    assert len(table) == 3 * len(STRATEGIES) and "stored" not in res.stdout
+    assert len(table) == 3 * len({*STRATEGIES, "timer"}) and "stored" not in res.stdout  # both baselines run
     fleet = table[table["depot"] == "(fleet)"].set_index("strategy")
     depots = table[table["depot"] != "(fleet)"].groupby("strategy")["net_cost_mad"].sum()
     for s in STRATEGIES:

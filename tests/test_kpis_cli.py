@@ -51,7 +51,7 @@ def test_degradation_cost_counts_discharge() -> None:
     k = compute_kpis(simulate(sc, DischargeOnce()))
     assert k["energy_discharged_kwh"] == pytest.approx(5.0)
     assert k["degradation_cost_mad"] == pytest.approx(2.0)
-    assert k["v2g_value_mad"] == pytest.approx(5.0 * 1.0)
+    assert k["v2g_displaced_cost_mad"] == pytest.approx(5.0 * 1.0)
 
 
 def test_output_files(tmp_path) -> None:

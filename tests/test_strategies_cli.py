@@ -33,12 +33,13 @@ def test_compare_all_writes_csv_md_and_prints(scenario_file, tmp_path) -> None:
     assert res.exit_code == 0, res.output
     df = pd.read_csv(tmp_path / "comparison.csv")
     assert list(df.columns) == COMPARISON_COLUMNS
-    assert df["strategy"].iloc[0] == "uncontrolled" and len(df) == 7
+    assert df["strategy"].iloc[:2].tolist() == ["uncontrolled", "timer"] and len(df) == 8
     base = df.loc[0, "net_cost_mad"]
     assert np.allclose(df["savings_mad"], base - df["net_cost_mad"])
+    assert np.allclose(df["savings_vs_timer_mad"], df.loc[1, "net_cost_mad"] - df["net_cost_mad"])
     md = (tmp_path / "comparison.md").read_text()
-    assert sc.content_hash in md and "| price_optimization |" in md
-    assert "price_optimization" in res.output and "wrote" in res.output
+    assert sc.content_hash in md and "| price_optimization |" in md and "**Headline:**" in md
+    assert "price_optimization" in res.output and "wrote" in res.output and "headline: " in res.output
     # same numbers as the library
     comp = compare(sc, "all", SimulationOptions(mode="offline"), {"grid_support": {"seed": 0}})
     assert np.allclose(comp.table["net_cost_mad"].to_numpy(), df["net_cost_mad"].to_numpy(), rtol=1e-9)
@@ -53,7 +54,8 @@ def test_compare_online_no_v2g_subset(scenario_file, tmp_path) -> None:
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     df = pd.read_csv(tmp_path / "comparison.csv")
-    assert df["strategy"].tolist() == ["uncontrolled", "peak_shaving", "load_balancing"]
+    assert df["strategy"].tolist() == ["uncontrolled", "timer", "peak_shaving", "load_balancing"]
+    assert df["v2g_value_mad"].isna().all()  # V2G off: not measured
     assert (df["v2g_energy_kwh"] == 0).all() and (df["mode"] == "online").all()
 
 

@@ -31,6 +31,7 @@ SOLVER = {"unmet_penalty": None, "fine_steps": None, "block_steps": None, "time_
 #: The public parameters of every registered strategy with their defaults (the contract of docs/strategies.md).
 EXPECTED: dict[str, dict[str, Any]] = {
     "uncontrolled": {},
+    "timer": {"fallback": "arrival"},
     "load_balancing": {},
     "peak_shaving": {**SOLVER, "tie_breaker": 1e-3},
     "valley_filling": {**SOLVER, "tie_breaker": 1e-6, "earliness": 1e-6},
@@ -39,7 +40,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "renewable_integration": {**SOLVER, "tie_breaker": 1e-3},
 }
 INT_PARAMS = {"fine_steps", "block_steps", "seed"}
-STR_PARAMS = {"presolve"}
+STR_PARAMS = {"presolve", "fallback"}
 #: A value just outside each parameter's range.
 OUT_OF_RANGE = {
     "unmet_penalty": 0.0,
@@ -47,6 +48,7 @@ OUT_OF_RANGE = {
     "block_steps": 0,
     "time_limit_s": 0.0,
     "presolve": "sometimes",
+    "fallback": "later",
     "tie_breaker": -1e-3,
     "earliness": -1.0,
     "peak_tiebreak": -1e-4,
@@ -62,6 +64,7 @@ OTHER = {
     "block_steps": 3,
     "time_limit_s": 120,
     "presolve": "on",
+    "fallback": "none",
     "tie_breaker": 0.01,
     "earliness": 0.0,
     "peak_tiebreak": 1e-4,

@@ -27,7 +27,34 @@ if TYPE_CHECKING:
 
     from evfleet.scenario import Scenario
 
-__all__ = ["ChargingPlan", "ChargingProblem", "build_problem"]
+__all__ = ["ChargingPlan", "ChargingProblem", "build_problem", "cheapest_steps", "offpeak_steps"]
+
+#: Prices closer than this are the same price [MAD/kWh].
+PRICE_TIE_MAD_PER_KWH = 1e-9
+
+
+def cheapest_steps(price_mad_per_kwh: np.ndarray, tou_period: np.ndarray) -> np.ndarray:
+    """Boolean per step: the steps of the cheapest tariff period (heures creuses).
+
+    The cheapest period is the period name (``tou_period``, written from the tariff) whose mean import price over
+    the steps given is lowest (every name within 1e-9 MAD/kWh of it if several tie). Without period names (``"-"``
+    everywhere) it is the steps at the lowest import price.
+    """
+    price = np.asarray(price_mad_per_kwh, dtype=float)
+    if price.size == 0:
+        return np.zeros(0, dtype=bool)
+    periods = np.asarray(tou_period).astype(str)
+    if (periods != "-").any():
+        names, inverse = np.unique(periods, return_inverse=True)
+        mean = np.bincount(inverse, weights=price) / np.bincount(inverse)
+        mean = np.where(names == "-", np.inf, mean)
+        return (mean <= mean.min() + PRICE_TIE_MAD_PER_KWH)[inverse]
+    return price <= price.min() + PRICE_TIE_MAD_PER_KWH
+
+
+def offpeak_steps(scenario: Scenario) -> np.ndarray:
+    """Boolean (T,): the scenario's heures-creuses steps (:func:`cheapest_steps` over the whole scenario)."""
+    return cheapest_steps(scenario.price_import_mad_per_kwh, scenario.tou_period)
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,6 +76,8 @@ class ChargingProblem:
     (``docs/catalog.md``). ``col_dt_h`` (H,) [h] and ``block_edges`` (H + 1,) are set by online move blocking
     (:func:`evfleet.strategies.optim.receding.block_problem`): column j covers the original columns
     ``block_edges[j] <= k < block_edges[j + 1]``; ``None`` means every column is one step of ``dt_h``.
+    ``offpeak`` (H,) bool marks the heures-creuses columns (the tariff's cheapest period over the whole scenario,
+    :func:`offpeak_steps`); ``None`` when the problem was not built from a scenario.
     """
 
     dt_h: float
@@ -86,6 +115,7 @@ class ChargingProblem:
     taper_end_kw: np.ndarray | None = None
     col_dt_h: np.ndarray | None = None
     block_edges: np.ndarray | None = None
+    offpeak: np.ndarray | None = None
 
     @property
     def n_vehicles(self) -> int:
@@ -224,4 +254,5 @@ def build_problem(
         scenario_name=scenario.name,
         taper_soc=taper.get("taper_soc") if len(taper) == 2 else None,
         taper_end_kw=taper.get("taper_end_kw") if len(taper) == 2 else None,
+        offpeak=offpeak_steps(scenario)[t0:t1],
     )

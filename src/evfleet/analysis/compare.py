@@ -1,11 +1,21 @@
-"""Compare strategies on the same scenario against the uncontrolled baseline.
+"""Compare strategies on the same scenario against both baselines, ``uncontrolled`` and ``timer``.
 
-Units: money [MAD], power [kW], energy [kWh], savings [MAD] and [%] of the baseline's net cost.
-Every figure comes from a simulation of the same scenario; nothing is typed in.
+Units: money [MAD], power [kW], energy [kWh], savings [MAD] and [%] of a baseline's cost.
+Every figure comes from a simulation of the same scenario; nothing is typed in. Every cost is
+:func:`evfleet.analysis.cost.run_cost_mad` of a run's KPIs (today ``net_cost_mad``).
+
+* ``savings_mad``/``savings_pct``: against ``uncontrolled``; ``savings_vs_timer_mad``/``_pct``: against ``timer``;
+  ``savings_vs_best_baseline_mad``/``_pct``: against the cheaper of the two (``best_baseline``), the headline.
+* ``v2g_value_mad`` = cost of the same strategy run without V2G − cost of the run with V2G, on the same scenario
+  with the same options (a second run; exactly 0 without a V2G-capable session or for a strategy that never
+  discharges; ``None`` with V2G off).
+* ``nothing_to_do``: the strategy's lever never binds on the scenario (:mod:`evfleet.analysis.levers`); its saving
+  is then only its tie-breaker's, and the headline leaves it out.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,23 +25,35 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.files import write_csv_atomic, write_text_atomic
+from evfleet.analysis.cost import run_cost_mad
 from evfleet.analysis.kpis import compute_kpis
+from evfleet.analysis.levers import nothing_to_do
 from evfleet.scenario import Scenario
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
 from evfleet.strategies import REGISTRY
 
 __all__ = [
     "BASELINE",
+    "BASELINES",
+    "CLI_COLUMNS",
     "COMPARISON_COLUMNS",
+    "NEVER_DISCHARGES",
     "Comparison",
+    "best_baseline",
     "compare",
     "comparison_markdown",
     "comparison_table",
+    "headline_saving",
+    "headline_text",
     "resolve_strategies",
     "write_comparison",
 ]
 
 BASELINE = "uncontrolled"
+#: The two baselines every comparison runs, in this order: no EMS at all, and a plain heures-creuses timer.
+BASELINES = ("uncontrolled", "timer")
+#: Strategies that never discharge: their V2G and no-V2G runs are the same run (no second run needed).
+NEVER_DISCHARGES = frozenset({"uncontrolled", "timer", "load_balancing"})
 
 #: Columns of ``comparison.csv`` (a public format; see docs).
 COMPARISON_COLUMNS = [
@@ -41,23 +63,56 @@ COMPARISON_COLUMNS = [
     "net_cost_mad",
     "savings_mad",
     "savings_pct",
+    "savings_vs_timer_mad",
+    "savings_vs_timer_pct",
+    "best_baseline",
+    "savings_vs_best_baseline_mad",
+    "savings_vs_best_baseline_pct",
     "peak_import_kw",
     "load_factor",
     "v2g_energy_kwh",
-    "v2g_revenue_mad",
+    "v2g_value_mad",
     "unmet_energy_kwh",
+    "nothing_to_do",
+    "nothing_to_do_reason",
+    "runtime_s",
+]
+
+#: The columns ``evfleet compare`` prints (the files hold all of :data:`COMPARISON_COLUMNS`).
+CLI_COLUMNS = [
+    "strategy",
+    "mode",
+    "net_cost_mad",
+    "savings_mad",
+    "savings_vs_timer_mad",
+    "savings_vs_best_baseline_pct",
+    "peak_import_kw",
+    "v2g_energy_kwh",
+    "v2g_value_mad",
+    "unmet_energy_kwh",
+    "nothing_to_do",
     "runtime_s",
 ]
 
 
 @dataclass(frozen=True, eq=False)
 class Comparison:
-    """Results of several strategies on one scenario (``results``/``kpis`` keyed by strategy name)."""
+    """Results of several strategies on one scenario (``results``/``kpis`` keyed by strategy name).
+
+    ``kpis[name]`` is the run's :func:`compute_kpis` plus ``v2g_value_mad`` and ``nothing_to_do_reason``;
+    ``no_v2g_results`` holds the second runs without V2G behind ``v2g_value_mad``.
+    """
 
     scenario: Scenario
     options: SimulationOptions
     results: dict[str, RunResult] = field(default_factory=dict)
     kpis: dict[str, dict] = field(default_factory=dict)
+    no_v2g_results: dict[str, RunResult] = field(default_factory=dict)
+
+    @property
+    def headline(self) -> dict[str, Any]:
+        """:func:`headline_saving` of this comparison."""
+        return headline_saving(self.kpis)
 
     @property
     def table(self) -> pd.DataFrame:
@@ -77,36 +132,83 @@ def resolve_strategies(names: str | Sequence[str]) -> list[str]:
                 raise InputError(f"unknown strategy {n!r}; known: {', '.join(REGISTRY)}")
             if n not in out:
                 out.append(n)
-    if BASELINE in out:
-        out.remove(BASELINE)
-    return [BASELINE, *out]
+    rest = [n for n in out if n not in BASELINES]
+    return [*BASELINES, *rest]
 
 
-def comparison_table(kpis: dict[str, dict]) -> pd.DataFrame:
-    """Table of strategies with savings against the baseline's net cost (baseline must be present)."""
-    if BASELINE not in kpis:
+def best_baseline(kpis: Mapping[str, Mapping[str, Any]]) -> str:
+    """The cheaper baseline present in ``kpis`` (by :func:`run_cost_mad`; ``uncontrolled`` on a tie)."""
+    present = [b for b in BASELINES if b in kpis]
+    if not present:
         raise InputError(f"the comparison needs the {BASELINE!r} baseline")
-    base_cost = kpis[BASELINE]["net_cost_mad"]
+    return min(present, key=lambda b: run_cost_mad(kpis[b]))
+
+
+def _saving(base: Mapping[str, Any] | None, k: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    if base is None:
+        return None, None
+    base_cost = run_cost_mad(base)
+    sav = base_cost - run_cost_mad(k)
+    return sav, (100.0 * sav / base_cost if base_cost else None)
+
+
+def _v2g_value(k: Mapping[str, Any]) -> float | None:
+    """``v2g_value_mad`` of a comparison's KPIs. Records written before the rename (no ``v2g_displaced_cost_mad``
+    key) held the gross displaced cost under that name: it is not a value, so it is not shown (``None``)."""
+    return k.get("v2g_value_mad") if "v2g_displaced_cost_mad" in k else None
+
+
+def comparison_table(kpis: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
+    """Table of strategies with savings against each baseline and against the cheaper one (a baseline must be
+    present). ``v2g_value_mad`` and ``nothing_to_do`` come from the comparison's KPIs (:func:`compare` adds them;
+    absent in older stored comparisons: ``None`` / False)."""
+    best = best_baseline(kpis)
     rows = []
     for name, k in kpis.items():
-        savings = base_cost - k["net_cost_mad"]
+        sav_u, pct_u = _saving(kpis.get(BASELINE), k)
+        sav_t, pct_t = _saving(kpis.get("timer"), k)
+        sav_b, pct_b = _saving(kpis[best], k)
+        reason = k.get("nothing_to_do_reason")
         rows.append(
             {
                 "strategy": name,
                 "mode": k["mode"],
                 "v2g": k["v2g"],
-                "net_cost_mad": k["net_cost_mad"],
-                "savings_mad": savings,
-                "savings_pct": 100.0 * savings / base_cost if base_cost else None,
+                "net_cost_mad": run_cost_mad(k),
+                "savings_mad": sav_u,
+                "savings_pct": pct_u,
+                "savings_vs_timer_mad": sav_t,
+                "savings_vs_timer_pct": pct_t,
+                "best_baseline": best,
+                "savings_vs_best_baseline_mad": sav_b,
+                "savings_vs_best_baseline_pct": pct_b,
                 "peak_import_kw": k["peak_import_kw"],
                 "load_factor": k["load_factor"],
                 "v2g_energy_kwh": k["energy_discharged_kwh"],
-                "v2g_revenue_mad": k["v2g_value_mad"],
+                "v2g_value_mad": _v2g_value(k),
                 "unmet_energy_kwh": k["unmet_energy_kwh"],
+                "nothing_to_do": bool(reason),
+                "nothing_to_do_reason": reason or "",
                 "runtime_s": k["runtime_s"],
             }
         )
     return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
+
+
+def headline_saving(kpis: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The headline: the cheapest strategy that is not a baseline and has something to do, and its saving against
+    the cheaper baseline. Keys ``baseline``, ``baseline_cost_mad``, ``strategy`` (``None`` when no strategy
+    qualifies), ``cost_mad``, ``savings_mad``, ``savings_pct``."""
+    best = best_baseline(kpis)
+    base_cost = run_cost_mad(kpis[best])
+    candidates = [n for n, k in kpis.items() if n not in BASELINES and not k.get("nothing_to_do_reason")]
+    out: dict[str, Any] = {"baseline": best, "baseline_cost_mad": base_cost, "strategy": None, "cost_mad": None,
+                           "savings_mad": None, "savings_pct": None}  # fmt: skip
+    if candidates:
+        name = min(candidates, key=lambda n: run_cost_mad(kpis[n]))
+        sav, pct = _saving(kpis[best], kpis[name])
+        out.update(strategy=name, cost_mad=run_cost_mad(kpis[name]), savings_mad=sav, savings_pct=pct)
+    return out
 
 
 def compare(
@@ -114,18 +216,33 @@ def compare(
     strategies: str | Sequence[str] = "all",
     options: SimulationOptions | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
+    v2g_value: bool = True,
 ) -> Comparison:
-    """Simulate each strategy (and the baseline) on ``scenario`` with the same options.
+    """Simulate each strategy (and both baselines) on ``scenario`` with the same options.
 
-    ``params`` maps a strategy name to its parameters (e.g. ``{"grid_support": {"reserve_price": 0.2}}``).
+    ``params`` maps a strategy name to its parameters (e.g. ``{"grid_support": {"reserve_price": 0.2}}``). With
+    V2G on and ``v2g_value`` True, each strategy that can discharge is run a second time without V2G for
+    ``v2g_value_mad`` (see the module docstring).
     """
     opts = options or SimulationOptions()
     comp = Comparison(scenario=scenario, options=opts)
     params = params or {}
+    any_v2g = bool((scenario.vehicles.max_discharge_kw > 0).any())
     for name in resolve_strategies(strategies):
-        result = simulate(scenario, name, opts, **dict(params.get(name, {})))
+        kw = dict(params.get(name, {}))
+        result = simulate(scenario, name, opts, **kw)
         comp.results[name] = result
-        comp.kpis[name] = compute_kpis(result)
+        k = compute_kpis(result)
+        k["v2g_value_mad"] = None
+        if opts.v2g and v2g_value:
+            if any_v2g and name not in NEVER_DISCHARGES:
+                without = simulate(scenario, name, dataclasses.replace(opts, v2g=False), **kw)
+                comp.no_v2g_results[name] = without
+                k["v2g_value_mad"] = run_cost_mad(compute_kpis(without)) - run_cost_mad(k)
+            else:
+                k["v2g_value_mad"] = 0.0  # the run without V2G is this same run
+        k["nothing_to_do_reason"] = nothing_to_do(name, result)
+        comp.kpis[name] = k
     return comp
 
 
@@ -139,8 +256,27 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+def headline_text(comp_or_kpis: Comparison | Mapping[str, Mapping[str, Any]]) -> str:
+    """The headline sentence: the best strategy's saving against the cheaper baseline (both named)."""
+    kpis = comp_or_kpis.kpis if isinstance(comp_or_kpis, Comparison) else comp_or_kpis
+    h = headline_saving(kpis)
+    base = f"`{h['baseline']}` ({_fmt(h['baseline_cost_mad'])} MAD), the cheaper baseline"
+    if h["strategy"] is None:
+        return f"no strategy with something to do was compared against {base}"
+    pct = "" if h["savings_pct"] is None else f" ({h['savings_pct']:.2f} %)"
+    verb = "saves" if h["savings_mad"] >= 0 else "costs"
+    return (f"`{h['strategy']}` {verb} {_fmt(abs(h['savings_mad']))} MAD{pct} against {base}; "
+            f"its cost {_fmt(h['cost_mad'])} MAD")  # fmt: skip
+
+
+_SAVING_COLUMNS = ("savings_mad", "savings_pct", "savings_vs_timer_mad", "savings_vs_timer_pct",
+                   "savings_vs_best_baseline_mad", "savings_vs_best_baseline_pct")  # fmt: skip
+
+
 def comparison_markdown(comp: Comparison) -> str:
-    """``comparison.md``: a header naming the scenario and options, then the table in Markdown."""
+    """``comparison.md``: a header naming the scenario and options, the headline saving (against the cheaper
+    baseline), the strategies with nothing to do, then the table in Markdown (a strategy with nothing to do shows
+    "nothing to do" instead of its savings)."""
     table = comp.table
     sc = comp.scenario
     o = comp.options
@@ -151,13 +287,28 @@ def comparison_markdown(comp: Comparison) -> str:
         f"- {sc.n_vehicles} sessions, {sc.n_steps} steps of {sc.step_minutes} min from {sc.start.isoformat()}",
         f"- mode: {o.mode}, V2G: {'on' if o.v2g else 'off'}, horizon {o.horizon_h:g} h, "
         f"forecast noise {o.forecast_noise:g}, seed {o.seed}",
-        f"- savings are against `{BASELINE}` on the same scenario; every figure comes from a simulation",
+        f"- savings are against `{BASELINE}` (`savings_*`), `timer` (`savings_vs_timer_*`) and the cheaper of the "
+        "two (`savings_vs_best_baseline_*`) on the same scenario; every figure comes from a simulation",
+        "- `v2g_value_mad` = the strategy's cost without V2G − its cost with V2G (a second run of the same scenario)",
         "",
+        f"**Headline:** {headline_text(comp)}.",
+        "",
+    ]
+    flagged = table[table["nothing_to_do"]]
+    if len(flagged):
+        lines.append("**Nothing to do** (the lever never binds on this scenario; savings are a tie-breaker's):")
+        lines.append("")
+        lines += [f"- `{r.strategy}`: {r.nothing_to_do_reason}" for r in flagged.itertuples(index=False)]
+        lines.append("")
+    lines += [
         "| " + " | ".join(table.columns) + " |",
         "|" + "|".join("---" for _ in table.columns) + "|",
     ]
-    for row in table.itertuples(index=False):
-        lines.append("| " + " | ".join(_fmt(x) for x in row) + " |")
+    for row in table.to_dict(orient="records"):
+        cells = []
+        for col, x in row.items():
+            cells.append("nothing to do" if row["nothing_to_do"] and col in _SAVING_COLUMNS else _fmt(x))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

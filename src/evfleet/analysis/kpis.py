@@ -8,8 +8,9 @@ Definitions (the contract, see ``docs/model.md``):
 ``net_cost_mad = import_cost_mad - export_revenue_mad + degradation_cost_mad``;
 ``load_factor = mean(max(site,0)) / peak_import_kw``; ``peak_to_average = 1 / load_factor``;
 ``pv_self_consumption_pct = 100·(1 - min(export, pv)/pv)`` summed over the run (``null`` without PV);
-``v2g_value_mad``: discharged energy valued at the price it displaced (import price while the site imports,
-export price while it exports).
+``v2g_displaced_cost_mad``: discharged energy valued at the price it displaced (import price while the site
+imports, export price while it exports); a gross figure, not the value of V2G (that is ``v2g_value_mad`` of
+:func:`evfleet.analysis.compare.compare`: the cost without V2G minus the cost with it).
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ class Kpis:
     degradation_cost_mad: float
     net_cost_mad: float
     demand_charge_rate_mad_per_kw: float | None
-    v2g_value_mad: float
+    v2g_displaced_cost_mad: float
     peak_import_kw: float
     peak_ev_kw: float
     peak_base_net_kw: float
@@ -177,7 +178,7 @@ def kpi_record(result: RunResult) -> Kpis:
         degradation_cost_mad=float(degr),
         net_cost_mad=import_cost - export_rev + degr,
         demand_charge_rate_mad_per_kw=_f(sc.site_extra.get("demand_charge_mad_per_kw", 0.0)),
-        v2g_value_mad=float((dis_kw * v2g_price).sum() * dt),
+        v2g_displaced_cost_mad=float((dis_kw * v2g_price).sum() * dt),
         peak_import_kw=peak,
         peak_ev_kw=float(p.sum(axis=0).max()) if p.size else 0.0,
         peak_base_net_kw=float(base_only.max()),

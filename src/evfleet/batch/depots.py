@@ -77,7 +77,7 @@ SUMMED_KPIS = (
     "export_revenue_mad",
     "degradation_cost_mad",
     "net_cost_mad",
-    "v2g_value_mad",
+    "v2g_displaced_cost_mad",
     "curtailed_energy_kwh",
     "unmet_energy_kwh",
     "vehicles_unmet",

@@ -1,4 +1,5 @@
-"""``evfleet compare``: run several strategies on one scenario and compare them against the baseline.
+"""``evfleet compare`` (several strategies on one scenario against both baselines) and ``evfleet year`` (a year
+from representative days).
 
 Writes ``DIR/comparison.csv`` and ``DIR/comparison.md`` (formats in docs/strategies.md) and prints the table.
 Units: money [MAD], power [kW], energy [kWh], runtime [s].
@@ -14,11 +15,12 @@ import typer
 from evfleet._common.errors import InputError
 from evfleet.cli._common import check_store, print_table, run_options, strategy_params, user_errors, with_frequency
 
-__all__ = ["register"]
+__all__ = ["register", "register_year"]
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``compare`` to ``app``."""
+    """Add ``compare`` and ``year`` to ``app``."""
+    register_year(app)
 
     @app.command()
     @user_errors
@@ -39,6 +41,14 @@ def register(app: typer.Typer) -> None:
         frequency_csv: Annotated[
             Path | None, typer.Option(help="CSV with a frequency_hz column (and optional time) for grid_support.")
         ] = None,
+        v2g_value: Annotated[
+            bool,
+            typer.Option(
+                "--v2g-value/--no-v2g-value",
+                help="With V2G: run each strategy again without V2G for "
+                "v2g_value_mad (its cost without V2G minus its cost with V2G).",
+            ),
+        ] = True,
         no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the runs in the run store.")] = False,
         db: Annotated[
             str | None, typer.Option(help="Run store: SQLite path or SQLAlchemy URL (default $EVFLEET_DB).")
@@ -46,9 +56,10 @@ def register(app: typer.Typer) -> None:
         workers: Annotated[int | None, typer.Option(help="Fleet files: local Dask workers (0 = no Dask).")] = None,
         scheduler: Annotated[str | None, typer.Option(help="Fleet files: Dask scheduler address.")] = None,
     ) -> None:
-        """Run every strategy on the same scenario (or on each depot of a fleet file); compare against uncontrolled."""
+        """Run every strategy on the same scenario (or on each depot of a fleet file); compare against both baselines
+        (uncontrolled and timer), the headline against the cheaper one."""
         from evfleet._common.ids import utc_now
-        from evfleet.analysis.compare import COMPARISON_COLUMNS, resolve_strategies, write_comparison
+        from evfleet.analysis.compare import CLI_COLUMNS, headline_text, resolve_strategies, write_comparison
         from evfleet.analysis.compare import compare as run_compare
         from evfleet.batch.depots import is_fleet_file
         from evfleet.scenario import load_scenario
@@ -70,12 +81,70 @@ def register(app: typer.Typer) -> None:
         sc = with_frequency(load_scenario(scenario), frequency_csv)
         check_store(db, no_store)
         started_at = utc_now()
-        comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed))
+        comp = run_compare(sc, names, opts, strategy_params(reserve_price, seed), v2g_value=v2g_value)
         paths = write_comparison(comp, out)
-        print_table(comp.table.to_dict(orient="records"), COMPARISON_COLUMNS)
+        print_table(comp.table.to_dict(orient="records"), CLI_COLUMNS)
+        typer.echo(f"headline: {headline_text(comp)}".replace("`", ""))
+        for row in comp.table[comp.table["nothing_to_do"]].itertuples(index=False):
+            typer.echo(f"nothing to do: {row.strategy}: {row.nothing_to_do_reason}")
         typer.echo(f"wrote {paths['csv']} and {paths['md']}")
         if not no_store:
             from evfleet.store.runs import store_comparison
 
             comparison_id, _ = store_comparison(comp, db=db, started_at=started_at)
             typer.echo(f"stored comparison {comparison_id} (see `evfleet history --comparisons`)")
+
+
+def register_year(app: typer.Typer) -> None:
+    """Add ``year`` to ``app``."""
+
+    @app.command()
+    @user_errors
+    def year(
+        scenario_params: Annotated[
+            Path,
+            typer.Argument(help="JSON object of scenario parameters (as `scenario new`), or a generated scenario."),
+        ],
+        out: Annotated[Path, typer.Option(help="Output directory for year.json, year_days.csv, year_annual.csv.")],
+        strategies: Annotated[str, typer.Option(help="Comma list of strategies besides both baselines.")] = (
+            "price_optimization"
+        ),
+        calendar_year: Annotated[int, typer.Option("--year", help="Calendar year of the representative days.")] = 2026,
+        weekend_fleet_share: Annotated[
+            float, typer.Option(help="Share of the fleet working on a weekend day (0-1; an assumption).")
+        ] = 0.5,
+        demand_charge_mad_per_kw_month: Annotated[
+            float, typer.Option(help="Power charge [MAD/kW/month] on each month's called power (default 0).")
+        ] = 0.0,
+        mode: Annotated[str, typer.Option(help="offline or online.")] = "offline",
+        v2g: Annotated[bool, typer.Option("--v2g/--no-v2g", help="Allow discharging to the grid.")] = True,
+    ) -> None:
+        """A year from representative days (each season's weekdays and weekends, Ramadan), power charge monthly."""
+        from evfleet.analysis.compare import resolve_strategies
+        from evfleet.analysis.year import YearOptions, load_scenario_params, run_year, write_year
+
+        try:
+            names = resolve_strategies(strategies)
+        except ValueError as exc:
+            raise InputError(f"option '--strategies': {exc}") from None
+        params = load_scenario_params(scenario_params)
+        opts = YearOptions(
+            year=calendar_year,
+            strategies=tuple(names),
+            weekend_fleet_share=weekend_fleet_share,
+            demand_charge_mad_per_kw_month=demand_charge_mad_per_kw_month,
+            mode=mode,
+            v2g=v2g,
+        )
+        run_options(mode, v2g, 0.0, 24.0, 0)  # validates the mode like `run`
+        result = run_year(params, opts)
+        paths = write_year(result, out)
+        cols = ["strategy", "energy_cost_mad", "power_charge_mad", "total_mad", "savings_mad", "savings_vs_timer_mad",
+                "savings_vs_best_baseline_mad", "max_called_power_kw", "nothing_to_do"]  # fmt: skip
+        print_table(result.annual.to_dict(orient="records"), [c for c in cols if c in result.annual.columns])
+        h = result.headline
+        if h["strategy"] is not None:
+            typer.echo(f"headline: {h['strategy']} saves {h['savings_mad']:,.0f} MAD a year against {h['baseline']}, "
+                       "the cheaper baseline")  # fmt: skip
+        typer.echo("day types: " + ", ".join(f"{d.key} {d.date} x{d.days}" for d in result.day_types))
+        typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")

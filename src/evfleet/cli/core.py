@@ -109,7 +109,11 @@ def catalog(
     elif fmt == "table":
         shown = ["model", "registrations", "battery_kwh", "ac_charge_kw", "dc_charge_kw", "ac_discharge_kw",
                  "dc_discharge_kw", "v2g"] + (["bidirectional", "protocol"] if detail else [])  # fmt: skip
-        print_table(df[shown].to_dict(orient="records"))
+        rows = df[shown].to_dict(orient="records")
+        for row in rows:  # 0 = no registration figure found (docs/catalog.md): shown blank, not as a count
+            row["registrations"] = row["registrations"] or None
+        print_table(rows)
+        typer.echo("registrations: Dutch registrations from EV2Gym (a popularity weight); blank: no figure found")
     else:
         raise InputError(f"option '--format' must be table, csv or json (value {fmt!r})")
 
@@ -146,8 +150,18 @@ def scenario_new(
     step_minutes: Annotated[int, typer.Option(help="Step length in minutes.")] = 15,
     profile: Annotated[str, typer.Option(help="depot, workplace or mixed.")] = "depot",
     composition: Annotated[
-        str | None, typer.Option(help='Fleet as "MODEL:COUNT,..." (default: by popularity).')
+        str | None, typer.Option(help='Fleet as "MODEL:COUNT,..." exactly (default: --fleet-mix).')
     ] = None,
+    fleet_mix: Annotated[
+        str,
+        typer.Option(
+            help="Named fleet composition: morocco_depot (vans, taxis, pool cars) or ev2gym_nl "
+            "(EV2Gym's Dutch mix by registrations); see docs/model.md."
+        ),
+    ] = "morocco_depot",
+    soc_arrival_floor: Annotated[
+        float, typer.Option(help="Lowest arrival SOC of the generated sessions (0-1; truncated draw, no clipping).")
+    ] = 0.10,
     bidirectional_share: Annotated[float, typer.Option(help="Share of bidirectional chargers (0-1).")] = 0.5,
     charger_mix: Annotated[str | None, typer.Option(help='Charger shares, e.g. "ac11:0.7,dc50:0.3".')] = None,
     soc_target: Annotated[float, typer.Option(help="Target SOC at departure (0-1).")] = 0.85,
@@ -183,6 +197,8 @@ def scenario_new(
         step_minutes=step_minutes,
         profile=profile,
         composition=parse_mapping(composition, "--composition", int),
+        fleet_mix=fleet_mix,
+        soc_arrival_floor=soc_arrival_floor,
         bidirectional_share=bidirectional_share,
         charger_mix=parse_mapping(charger_mix, "--charger-mix", float) or ScenarioParams().charger_mix,
         soc_target=soc_target,
@@ -301,11 +317,36 @@ def run(
 @app.command()
 @user_errors
 def demo(
-    vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 500,
+    vehicles: Annotated[int | None, typer.Option(help="Number of vehicles (default 500; 40 with --live).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Also write the run's files here.")] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Run the central system, a simulated depot and the dashboard together (Ctrl+C stops)."
+        ),
+    ] = False,
+    stations: Annotated[int, typer.Option(help="--live: simulated stations (2 EVSEs of 22 kW each).")] = 20,
+    speed: Annotated[float, typer.Option(help="--live: scenario seconds per wall-clock second.")] = 120.0,
+    ocpp_port: Annotated[int, typer.Option(help="--live: OCPP port (0: a free one).")] = 9000,
+    api_port: Annotated[int, typer.Option(help="--live: REST API port (0: a free one).")] = 8000,
+    port: Annotated[int, typer.Option(help="--live: dashboard port (0: a free one).")] = 8501,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="--live: folder of the scenario and the operate store.")
+    ] = None,
 ) -> None:
-    """Generate a depot scenario, run the uncontrolled baseline and print its KPIs."""
+    """Generate a depot scenario, run the uncontrolled baseline and print its KPIs; with --live, run the depot."""
+    if live:
+        import tempfile
+
+        from evfleet.operate.demo import plan_live_demo, run_live_demo
+
+        folder = directory or Path(tempfile.mkdtemp(prefix="evfleet-demo-live-"))
+        plan = plan_live_demo(
+            folder, stations, vehicles or 40, speed, ocpp_port, api_port, port, seed=seed if seed else 1
+        )
+        raise typer.Exit(run_live_demo(plan, typer.echo))
+    vehicles = 500 if vehicles is None else vehicles
     from evfleet.analysis.kpis import compute_kpis
     from evfleet.inputs.generate import generate_scenario
     from evfleet.results.run_files import write_run_outputs

@@ -7,6 +7,7 @@ headless), so it works from any directory with no set-up. See ``docs/dashboard.m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,10 +44,24 @@ def register(app: typer.Typer) -> None:
                 "127.0.0.1, localhost, ::1 and --host are always allowed; a request naming another Host is refused.",
             ),
         ] = None,
+        operate_db: Annotated[
+            Path | None,
+            typer.Option(
+                "--operate-db",
+                help="The operate store of `evfleet serve`: live depot page, and sign-in with its accounts.",
+            ),
+        ] = None,
     ) -> None:
         """Start the live dashboard (Streamlit + Plotly) at http://HOST:PORT (default scenario: 500 EVs, today)."""
         import os
 
+        if operate_db is not None:
+            from evfleet._common.errors import InputError
+            from evfleet.operate.access import ENV_OPERATE_DB
+
+            if not operate_db.is_file():
+                raise InputError(f"option '--operate-db' must be an existing operate store (value {str(operate_db)!r})")
+            os.environ[ENV_OPERATE_DB] = str(operate_db.resolve())  # read by the dashboard (same process)
         check_address(port, host)
         extra = check_allowed_hosts(allowed_host or [])
         allowed_hosts(host)  # a bad EVFLEET_DASHBOARD_ALLOWED_HOSTS is an error before the server starts

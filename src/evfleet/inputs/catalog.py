@@ -18,10 +18,12 @@ from evfleet.inputs.catalog_table import (
     CATALOG_COLUMNS,
     CATALOG_RANGES,
     CatalogError,
+    closest_model_names,
     data_path,
     merge_catalog,
     normalise_model_name,
     read_catalog_file,
+    unknown_model_hint,
     validate_catalog_rows,
 )
 
@@ -29,6 +31,7 @@ __all__ = [
     "CATALOG_COLUMNS",
     "CATALOG_RANGES",
     "CatalogError",
+    "closest_model_names",
     "data_path",
     "load_catalog",
     "lookup_models",
@@ -36,6 +39,7 @@ __all__ = [
     "normalise_model_name",
     "read_catalog_file",
     "sample_models",
+    "unknown_model_hint",
     "validate_catalog_rows",
 ]
 
@@ -58,7 +62,8 @@ def lookup_models(catalog: pd.DataFrame, names: list[str] | np.ndarray) -> np.nd
     for j, name in enumerate(names):
         key = normalise_model_name(str(name)).lower()
         if key not in index:
-            raise CatalogError(f"unknown model {name!r} (see `evfleet catalog` for the known models)")
+            hint = unknown_model_hint(str(name), catalog["model"])
+            raise CatalogError(f"unknown model {name!r}{hint} (see `evfleet catalog` for the known models)")
         out[j] = index[key]
     return out
 

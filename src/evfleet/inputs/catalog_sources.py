@@ -32,6 +32,7 @@ from evfleet.inputs.catalog_table import (
     merge_catalog,
     normalise_model_name,
     read_catalog_file,
+    unknown_model_hint,
 )
 from evfleet.inputs.charging_curve import GENERIC_END_FRAC, GENERIC_TAPER_SOC
 
@@ -330,7 +331,8 @@ def model_sources(model: str, catalog: pd.DataFrame | None = None) -> dict[str, 
     key = normalise_model_name(model).lower()
     hits = cat[cat["model"].str.lower() == key]
     if hits.empty:
-        raise CatalogError(f"unknown model {model!r} (see `evfleet catalog` for the known models)")
+        hint = unknown_model_hint(model, cat["model"])
+        raise CatalogError(f"unknown model {model!r}{hint} (see `evfleet catalog` for the known models)")
     row = hits.iloc[0].to_dict()
     refs = load_references()
 

@@ -17,6 +17,7 @@ IEEE Trans. Intelligent Transportation Systems (2024); data from the ``ev2gym`` 
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -32,10 +33,12 @@ __all__ = [
     "CATALOG_COLUMNS",
     "CATALOG_RANGES",
     "CatalogError",
+    "closest_model_names",
     "data_path",
     "merge_catalog",
     "normalise_model_name",
     "read_catalog_file",
+    "unknown_model_hint",
     "validate_catalog_rows",
 ]
 
@@ -90,6 +93,26 @@ def normalise_model_name(name: str) -> str:
         rest = re.sub(r"^[eE]-(?=\d)", "", rest)  # "E-208" -> "208"
         text = f"{make} {rest}"
     return text
+
+
+def closest_model_names(name: str, models: list[str] | pd.Series, n: int = 3) -> list[str]:
+    """Up to ``n`` catalogue names closest to an unknown ``name`` (best first): names that start with it or contain
+    it as whole words ("Renault 5" -> "Renault 5 E-Tech"), then difflib's closest spellings."""
+    names = [str(m) for m in models]
+    key = normalise_model_name(str(name)).lower().strip()
+    if not key:
+        return []
+    words = re.compile(r"(?:^|\s)" + re.escape(key) + r"(?:\s|$)")
+    contains = sorted((m for m in names if words.search(m.lower()) or m.lower().startswith(key)), key=len)
+    lower = {m.lower(): m for m in names}
+    fuzzy = [lower[m] for m in difflib.get_close_matches(key, list(lower), n=n, cutoff=0.5)]
+    return list(dict.fromkeys([*contains, *fuzzy]))[:n]
+
+
+def unknown_model_hint(name: str, models: list[str] | pd.Series) -> str:
+    """ "; did you mean 'A', 'B'?" for an unknown model ``name`` ("" when nothing is close)."""
+    close = closest_model_names(name, models)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
 def data_path(*parts: str) -> Path:

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet.inputs.catalog import sample_models
 from evfleet.inputs.catalog_sources import apply_ev2gym_v2g_2024, load_catalog_details
 from evfleet.inputs.charging_curve import GENERIC_END_FRAC, GENERIC_TAPER_SOC, session_taper
+from evfleet.inputs.fleet_mix import DEFAULT_FLEET_MIX, fleet_mix, mix_counts
 from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
 from evfleet.inputs.tariffs import DEFAULT_TARIFF, load_tariff
 from evfleet.scenario import FORMAT, Scenario, ScenarioError, scenario_from_dict
@@ -40,6 +42,12 @@ class ScenarioParams:
 
     ``import_limit_kw``, ``pv_kwp`` and ``base_load_peak_kw`` default to values that scale with the fleet:
     ``base_load_peak_kw = 50 + 0.3 N``, ``import_limit_kw = base_load_peak_kw + 5 N``, ``pv_kwp = 0.4 N``.
+
+    The fleet is ``composition`` (model -> count) when given, else the named ``fleet_mix``
+    (:mod:`evfleet.inputs.fleet_mix`: ``morocco_depot`` by default, ``ev2gym_nl`` for EV2Gym's Dutch mix).
+    Arrival SOC: ``soc_target - E / battery`` with the session's energy need ``E`` drawn from EV2Gym's energy
+    distribution truncated to ``[0, (soc_target - soc_arrival_floor) * battery]`` (inverse transform of the
+    truncated CDF: no clipping, so no spike of sessions at the floor).
     """
 
     vehicles: int = 500
@@ -51,6 +59,8 @@ class ScenarioParams:
     step_minutes: int = 15
     profile: str = "depot"
     composition: dict[str, int] | None = None
+    fleet_mix: str = DEFAULT_FLEET_MIX
+    soc_arrival_floor: float = 0.10
     bidirectional_share: float = 0.5
     charger_mix: dict[str, float] = field(default_factory=lambda: {"ac7.4": 0.1, "ac11": 0.6, "ac22": 0.2, "dc50": 0.1})
     soc_target: float = 0.85
@@ -115,13 +125,19 @@ class ScenarioParams:
             raise bad("profile", f"must be one of {', '.join(PROFILES)}")
         if self.start_hour is not None and not 0 <= self.start_hour <= 23:
             raise bad("start_hour", "must be within 0-23")
-        for name in ("soc_target", "soc_min", "soc_max", "bidirectional_share"):
+        try:
+            fleet_mix(self.fleet_mix)
+        except InputError as exc:
+            raise ScenarioError(str(exc)) from None
+        for name in ("soc_target", "soc_min", "soc_max", "bidirectional_share", "soc_arrival_floor"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise bad(name, "must be within 0-1 (a fraction, not %)")
         if self.soc_min > self.soc_max:
             raise bad("soc_min", "must be <= soc_max")
         if self.soc_target > self.soc_max:
             raise bad("soc_target", "must be <= soc_max")
+        if self.soc_arrival_floor > self.soc_target:
+            raise bad("soc_arrival_floor", "must be <= soc_target")
         for name in ("import_limit_kw", "export_limit_kw", "pv_kwp", "base_load_peak_kw"):
             val = getattr(self, name)
             if val is not None and not val >= 0:
@@ -224,15 +240,6 @@ def _ccdf(name: str, column: str) -> tuple[np.ndarray, np.ndarray]:
     return x, s
 
 
-def _sample_ccdf(name: str, column: str, u: np.ndarray) -> np.ndarray:
-    """Inverse-transform samples from a tabulated survival function (linear interpolation)."""
-    x, s = _ccdf(name, column)
-    # P(X > x) decreasing; F = 1 - s increasing
-    f = 1.0 - s
-    f_u, idx = np.unique(f, return_index=True)
-    return np.interp(u, f_u, x[idx])
-
-
 @cache
 def _mean_stay_h(column: str) -> tuple[np.ndarray, np.ndarray]:
     """(arrival hour, mean stay [h]) from mean-session-length-per.csv, sorted, empty cells dropped."""
@@ -271,8 +278,24 @@ def _start_timestamp(p: ScenarioParams) -> pd.Timestamp:
         raise ScenarioError(f"parameter 'timezone' or 'start' is invalid ({p.timezone!r}, {day}): {exc}") from exc
 
 
+def _truncated_energy_kwh(u: np.ndarray, column: np.ndarray, max_kwh: np.ndarray) -> np.ndarray:
+    """Energy needs [kWh] by inverse transform of EV2Gym's distribution ``column`` truncated to ``[0, max_kwh]``:
+    ``F^-1(u F(max_kwh))`` with ``u`` uniform in [0, 1) (a continuous law on the interval, no mass at its end)."""
+    out = np.zeros(len(u))
+    cap = np.maximum(max_kwh, 0.0)
+    for col in np.unique(column):
+        sel = column == col
+        x, s = _ccdf("distribution-of-energy-demand.csv", str(col))
+        f = 1.0 - s
+        f_u, idx = np.unique(f, return_index=True)
+        f_max = np.interp(cap[sel], x[idx], f_u)
+        out[sel] = np.minimum(np.interp(u[sel] * f_max, f_u, x[idx]), cap[sel])
+    return out
+
+
 def _sessions(p: ScenarioParams, start: pd.Timestamp, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Arrival/departure hours (from horizon start) and energy need [kWh] of each session."""
+    """Arrival/departure hours (from horizon start), the energy-need draw ``energy_u`` (uniform) and the EV2Gym
+    energy column ``energy_col`` of each session."""
     n, days = p.vehicles, p.days
     horizon_h = 24.0 * days
     start_h = start.hour + start.minute / 60.0
@@ -288,13 +311,14 @@ def _sessions(p: ScenarioParams, start: pd.Timestamp, rng: np.random.Generator) 
 
     arr_tod = np.empty(m)
     stay = np.empty(m)
-    energy = np.empty(m)
+    energy_col = np.empty(m, dtype=object)
+    energy_u = np.empty(m)
     # Depot schedule (assumption): back ~ N(18:30, 1 h) clipped 15-23 h, out ~ N(07:00, 45 min) clipped 5-10 h.
     d = kind == 0
     arr_tod[d] = np.clip(18.5 + rng.normal(0, 1.0, d.sum()), 15.0, 23.0)
     dep_tod = np.clip(7.0 + rng.normal(0, 0.75, d.sum()), 5.0, 10.0)
     stay[d] = dep_tod + 24.0 - arr_tod[d]
-    energy[d] = _sample_ccdf("distribution-of-energy-demand.csv", "private", u[0, d])
+    energy_col[d], energy_u[d] = "private", u[0, d]
     for k, arr_col, stay_col, e_col in (
         (1, "workplace", "work", "workplace"),
         (2, "public", "public", "public"),
@@ -303,11 +327,12 @@ def _sessions(p: ScenarioParams, start: pd.Timestamp, rng: np.random.Generator) 
         slots = rng.choice(96, size=sel.sum(), p=_arrival_pmf(arr_col))
         arr_tod[sel] = (slots + u[1, sel]) * 0.25
         stay[sel] = _stay_h(stay_col, arr_tod[sel], rng)
-        energy[sel] = _sample_ccdf("distribution-of-energy-demand.csv", e_col, u[2, sel])
+        energy_col[sel], energy_u[sel] = e_col, u[2, sel]
     # Place each session in its day of the horizon: time of day mapped relative to the horizon start.
     arrival_h = day * 24.0 + np.mod(arr_tod - start_h, 24.0)
     departure_h = np.minimum(arrival_h + stay, horizon_h)
-    return {"vehicle": vehicle, "arrival_h": arrival_h, "departure_h": departure_h, "energy_kwh": energy}
+    return {"vehicle": vehicle, "arrival_h": arrival_h, "departure_h": departure_h, "energy_u": energy_u,
+            "energy_col": energy_col}  # fmt: skip
 
 
 def generate_scenario(params: ScenarioParams | None = None, **overrides: object) -> Scenario:
@@ -326,7 +351,13 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
     catalog = load_catalog_details(p.catalog_file)
     if p.v2g_ready_2024:
         catalog = apply_ev2gym_v2g_2024(catalog)
-    model_idx = sample_models(catalog, p.vehicles, rng, p.composition)
+    mix = fleet_mix(p.fleet_mix)
+    if p.composition:
+        model_idx = sample_models(catalog, p.vehicles, rng, p.composition)
+    elif mix.by_registrations:
+        model_idx = sample_models(catalog, p.vehicles, rng)
+    else:
+        model_idx = sample_models(catalog, p.vehicles, rng, mix_counts(mix.model_shares(), p.vehicles))
     names = list(p.charger_mix)
     shares = np.array([p.charger_mix[k] for k in names], dtype=float)
     charger = np.array(names, dtype=object)[rng.choice(len(names), size=p.vehicles, p=shares / shares.sum())]
@@ -357,7 +388,9 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
     departure = np.clip(np.maximum(departure, arrival + 1), 1, n_steps)
     keep = arrival < n_steps
     m = int(keep.sum())
-    soc_arrival = np.clip(p.soc_target - s["energy_kwh"][keep] / battery[v[keep]], 0.05, p.soc_max)
+    cap_kwh = (p.soc_target - p.soc_arrival_floor) * battery[v[keep]]
+    energy_kwh = _truncated_energy_kwh(s["energy_u"][keep], s["energy_col"][keep], cap_kwh)
+    soc_arrival = np.clip(p.soc_target - energy_kwh / battery[v[keep]], p.soc_arrival_floor, p.soc_max)
     order = np.lexsort((v[keep], arrival[keep]))
     v_k = v[keep][order]
 

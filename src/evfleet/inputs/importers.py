@@ -29,7 +29,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
 from evfleet._common.text import csv_read_cell, csv_safe_cell
-from evfleet.inputs.catalog import load_catalog, normalise_model_name, read_catalog_file
+from evfleet.inputs.catalog import load_catalog, normalise_model_name, read_catalog_file, unknown_model_hint
 from evfleet.inputs.generate import CHARGER_TYPES
 from evfleet.inputs.tariffs import load_tariff
 
@@ -40,8 +40,10 @@ __all__ = [
     "ImportProblem",
     "ImportValidationError",
     "ParsedImport",
+    "fleet_composition",
     "fleet_to_csv",
     "parse_catalog",
+    "parse_decimal",
     "parse_fleet",
     "parse_series",
     "parse_tariff",
@@ -102,11 +104,15 @@ class ParsedImport:
 # --- CSV reading ------------------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
-    """Header (lower-case, stripped), rows with their file line numbers, and the file's sha256."""
-    if not path.exists():
+def _read_csv(path: Path, data: bytes | None = None) -> tuple[list[str], list[tuple[int, dict[str, str]]], str]:
+    """Header (lower-case, stripped), rows with their file line numbers, and the file's sha256.
+
+    The separator is sniffed among ``,``, ``;`` and tab (French Excel writes ``;``). ``data`` is the file's content
+    when it was uploaded rather than read from ``path`` (which then only names it in messages).
+    """
+    if data is None and not path.exists():
         raise InputFileNotFoundError(f"{path}: file not found")
-    raw = path.read_bytes()
+    raw = path.read_bytes() if data is None else data
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -189,13 +195,27 @@ def _validate_rows(
 # --- field types --------------------------------------------------------------------------------------------------
 
 
+def parse_decimal(text: str) -> float:
+    """A number written with a decimal point or a decimal comma ("0,35", "1 234,5", "1.234,5", "1,234.5").
+
+    Spaces (also no-break) are thousands separators; with both marks the last one is the decimal mark; a single
+    comma alone is a decimal comma. Raises ``ValueError`` for anything else.
+    """
+    t = re.sub(r"[\s\u00a0\u202f]", "", str(text))
+    if "," in t and "." in t:
+        t = t.replace(".", "").replace(",", ".") if t.rfind(",") > t.rfind(".") else t.replace(",", "")
+    elif t.count(",") == 1:
+        t = t.replace(",", ".")
+    return float(t)
+
+
 def _soc(value: Any) -> float:
     text = str(value).strip()
     if text == "":
         raise InputError("is empty")
     pct = text.endswith("%")
     try:
-        num = float(text.rstrip("%").strip())
+        num = parse_decimal(text.rstrip("%").strip())
     except ValueError:
         raise InputError("is not a number (a fraction 0-1, or a percentage like '35%')") from None
     if not np.isfinite(num):
@@ -208,6 +228,17 @@ def _soc(value: Any) -> float:
         hint = " (write percentages with '%', e.g. '35%')" if 1.0 < num <= 100.0 else ""
         raise InputError(f"must be a fraction within 0-1{hint}")
     return num
+
+
+def _count(value: Any) -> int:
+    text = str(value).strip()
+    try:
+        num = parse_decimal(text)
+    except ValueError:
+        raise InputError("is not a whole number") from None
+    if not (np.isfinite(num) and float(num).is_integer()):
+        raise InputError("is not a whole number")
+    return int(num)
 
 
 def _bool(value: Any) -> bool:
@@ -224,7 +255,7 @@ def _finite(value: Any) -> float:
     if text == "":
         raise InputError("is empty")
     try:
-        num = float(text)
+        num = parse_decimal(text)
     except ValueError:
         raise InputError("is not a number") from None
     if not np.isfinite(num):
@@ -279,7 +310,10 @@ class _FleetRowBase(BaseModel):
         catalog: pd.DataFrame = ctx["catalog"]
         idx = known_models(catalog).get(name.lower())
         if idx is None:
-            raise InputError("unknown model (see `evfleet catalog`, or add it with `evfleet import catalog FILE`)")
+            hint = unknown_model_hint(value, catalog["model"])
+            raise InputError(
+                f"unknown model{hint} (see `evfleet catalog`, or add it with `evfleet import catalog FILE`)"
+            )
         return str(catalog["model"].iloc[idx])
 
 
@@ -333,7 +367,7 @@ class FleetModelRow(_FleetRowBase):
     """One model line of a per-model fleet file."""
 
     model: Annotated[str, Field(min_length=1)]
-    count: Annotated[int, Field(ge=0, le=100_000)]
+    count: Annotated[int, BeforeValidator(_count), Field(ge=0, le=100_000)]
 
 
 def parse_fleet(
@@ -342,15 +376,17 @@ def parse_fleet(
     catalog: pd.DataFrame | None = None,
     timezone: str = "Africa/Casablanca",
     date: str | None = None,
+    data: bytes | None = None,
 ) -> ParsedImport:
     """Validate a fleet CSV (per vehicle or per model; see module docstring) into a normalised payload.
 
-    ``catalog`` defaults to the shipped catalogue; ``date`` (YYYY-MM-DD) anchors ``HH:MM`` times.
+    ``catalog`` defaults to the shipped catalogue; ``date`` (YYYY-MM-DD) anchors ``HH:MM`` times. ``,``/``;``/tab
+    separators and decimal commas are accepted. ``data``: the uploaded content (``path`` then only names it).
     """
 
     path = Path(path)
     catalog = load_catalog() if catalog is None else catalog
-    header, rows, sha = _read_csv(path)
+    header, rows, sha = _read_csv(path, data)
     ctx: dict[str, Any] = {"catalog": catalog, "timezone": timezone}
     if date is not None:
         try:
@@ -397,6 +433,14 @@ def parse_fleet(
     }
     notes = (f"ignored columns: {', '.join(ignored)}",) if ignored else ()
     return ParsedImport("fleet", payload, len(recs), str(path), sha, notes)
+
+
+def fleet_composition(parsed: ParsedImport) -> dict[str, int]:
+    """Vehicles per model of a parsed fleet (per-model counts, or per-vehicle rows counted by model)."""
+    comp: dict[str, int] = {}
+    for r in parsed.payload["rows"]:
+        comp[r["model"]] = comp.get(r["model"], 0) + int(r.get("count", 1))
+    return comp
 
 
 def fleet_to_csv(payload: Mapping[str, Any]) -> str:

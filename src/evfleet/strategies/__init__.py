@@ -67,6 +67,7 @@ class StrategyRegistry(MutableMapping[str, type[Strategy]]):
 REGISTRY: StrategyRegistry = StrategyRegistry(
     {
         "uncontrolled": "evfleet.strategies.uncontrolled:Uncontrolled",
+        "timer": "evfleet.strategies.timer:Timer",
         "load_balancing": "evfleet.strategies.load_balancing:LoadBalancing",
         "peak_shaving": "evfleet.strategies.peak_shaving:PeakShaving",
         "valley_filling": "evfleet.strategies.valley_filling:ValleyFilling",

@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import streamlit as st
 
-from evfleet.analysis.economics import EconomicInputs, cost_by_period_table, operating_summary, roi
+from evfleet.analysis.cost import run_cost_mad
+from evfleet.analysis.economics import (
+    DieselInputs,
+    EconomicInputs,
+    EmsInputs,
+    cost_by_period_table,
+    ems_roi,
+    infrastructure_vs_diesel,
+    operating_summary,
+)
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
-from evfleet.dashboard.i18n import fmt_money, fmt_num, fmt_pct, t
+from evfleet.dashboard.i18n import strategy_label, t
+from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct, mad_scale
 from evfleet.gridquality.records import Status
 
 ctrl = state.controls()
@@ -21,20 +31,24 @@ res, k = state.run(ctrl)
 base, base_k = state.baseline(ctrl)
 days = sc.n_steps * sc.dt_h / 24.0
 
-state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
-ops = operating_summary(k, base_k)
+no_v2g = state.no_v2g_run(ctrl)
+no_v2g_k = None if no_v2g is None else no_v2g[1]
+state.kpi_row(V.economic_cards(k, base_k, lang, no_v2g_k), per_row=4)
+ops = operating_summary(k, base_k, no_v2g_k)
 table = cost_by_period_table(res, base)
 c1, c2 = st.columns([7, 3])
 with c1:
     state.plot(cost_by_period_figure(table, lang, ctrl.strategy), key="econ_periods")
 with c2:
+    v2g_value = ops["v2g_value_mad"]
+    div, unit = mad_scale(v2g_value or 0.0)
     st.metric(
-        t("v2g_net", lang),
-        f"{fmt_num(ops['v2g_net_value_mad'], lang)} MAD",
-        help="V2G value - degradation cost",
+        t("card_v2g_net", lang, unit=unit),
+        "–" if v2g_value is None else fmt_number(v2g_value / div, lang),
+        help=t("help_v2g_revenue", lang),
         border=True,
     )
-    st.metric(t("savings", lang), fmt_pct(ops["savings_pct"], lang), border=True)
+    st.metric(t("card_savings_pct", lang), fmt_number(ops["savings_pct"], lang), border=True)
 heads = {
     "period": "col_period",
     "price_mad_per_kwh": "col_price",
@@ -45,7 +59,9 @@ heads = {
 }
 shown = table.assign(period=[V.period_label(x, lang) for x in table["period"]])
 st.dataframe(
-    shown.rename(columns={c: t(k, lang) for c, k in heads.items()}),
+    display_frame(shown, lang, {c: 2 if c.startswith("price") else 0 for c in table.columns if c != "period"}).rename(
+        columns={c: t(k, lang) for c, k in heads.items()}
+    ),
     hide_index=True,
     width="stretch",
     key="econ_period_table",
@@ -53,53 +69,104 @@ st.dataframe(
         t(heads[c], lang): st.column_config.NumberColumn(format="%.2f" if c.startswith("price") else "%.0f")
         for c in table.columns
         if c != "period"
-    },
+    }
+    if lang == "en"
+    else None,
 )
 
 st.subheader(t("roi_inputs", lang))
-veh = sc.vehicles.extra.get("vehicle")
-n_default = len(set(veh.tolist())) if veh is not None else sc.n_vehicles
-d = EconomicInputs()
+# ROI of the EMS itself against the timer (analysis.economics.ems_roi): the chargers exist already, so the
+# investment is what the EMS adds and the benefit is the saving against the timer baseline
+timer_res, timer_k = state.run(ctrl, "timer")
+d = EmsInputs()
 i1, i2, i3, i4 = st.columns(4)
-n_ch = i1.number_input(t("n_chargers", lang), 0, 100_000, int(n_default), key="econ_n_chargers")
-capex = i2.number_input(t("charger_capex", lang), 0.0, 1e7, d.charger_capex_mad, 1000.0, key="econ_capex")
-inst = i3.number_input(t("installation", lang), 0.0, 1e7, d.installation_mad, 500.0, key="econ_install")
-soft = i4.number_input(t("software_capex", lang), 0.0, 1e9, d.software_capex_mad, 10_000.0, key="econ_software")
+soft = i1.number_input(t("software_capex", lang), 0.0, 1e9, d.software_capex_mad, 10_000.0, "%.0f", key="econ_software")
+meter = i2.number_input(t("metering_capex", lang), 0.0, 1e9, d.metering_capex_mad, 1000.0, "%.0f", key="econ_metering")
+n_bidi = i3.number_input(t("n_bidi_chargers", lang), 0, 100_000, d.n_bidirectional_chargers, key="econ_n_bidi")
+bidi = i4.number_input(t("bidi_extra", lang), 0.0, 1e7, d.bidirectional_extra_mad_per_charger, 1000.0, "%.0f",
+                       key="econ_bidi_extra")  # fmt: skip
 j1, j2, j3, j4 = st.columns(4)
-opex = j1.number_input(t("opex", lang), 0.0, 1e9, d.opex_mad_per_year, 1000.0, key="econ_opex")
-op_days = j2.number_input(t("operating_days", lang), 1, 366, d.operating_days_per_year, key="econ_days")
+opex = j1.number_input(t("opex", lang), 0.0, 1e9, d.opex_mad_per_year, 1000.0, "%.0f", key="econ_opex")
+op_days = j2.number_input(t("operating_days", lang), 1, 366, 365, key="econ_days")
 life = j3.number_input(t("lifetime", lang), 1, 50, d.lifetime_years, key="econ_life")
 rate = j4.number_input(t("discount", lang), 0.0, 99.0, 100 * d.discount_rate, 0.5, key="econ_rate")
-inputs = EconomicInputs(
-    int(n_ch), float(capex), float(inst), float(soft), float(opex), int(op_days), int(life), float(rate) / 100.0
-)
-r = roi(inputs, base_k["net_cost_mad"], k["net_cost_mad"], days)
-st.caption(t("savings_source", lang, strategy=ctrl.strategy, days=days))
+inputs = EmsInputs(float(soft), float(meter), int(n_bidi), float(bidi), float(opex), int(life), float(rate) / 100.0)
+annual_vs_timer = (run_cost_mad(timer_k) - run_cost_mad(k)) / days * int(op_days)
+r = ems_roi(inputs, annual_vs_timer)
+st.caption(t("roi_source", lang, strategy=strategy_label(ctrl.strategy, lang), days=days, op_days=int(op_days)))
 pay = r.simple_payback_months
 pay_status = Status.CRITICAL if pay is None else V.status_of(pay, (12.0, 24.0, 48.0))
+inv_div, inv_unit = mad_scale(r.investment_mad)
+sav_div, sav_unit = mad_scale(r.annual_savings_mad)
+npv_div, npv_unit = mad_scale(r.npv_mad)
+day_div, day_unit = mad_scale(r.savings_per_day_mad)
 cards = [
-    V.KpiCard("investment", t("investment", lang), fmt_money(r.investment_mad, lang)),
+    V.KpiCard("investment", t("card_investment", lang, unit=inv_unit), fmt_number(r.investment_mad / inv_div, lang)),
     V.KpiCard(
         "annual_savings",
-        t("annual_savings", lang),
-        fmt_money(r.annual_savings_mad, lang),
-        detail=f"{fmt_money(r.savings_per_day_mad, lang)} {t('per_day', lang)}",
+        t("card_annual_savings", lang, unit=sav_unit),
+        fmt_number(r.annual_savings_mad / sav_div, lang),
+        detail=t("per_day_detail", lang, amount=f"{fmt_number(r.savings_per_day_mad / day_div, lang)} {day_unit}"),
     ),
     V.KpiCard(
         "payback",
-        t("payback", lang),
-        "∞" if pay is None else f"{fmt_num(pay, lang, 1)} {t('months', lang)}",
+        t("card_payback", lang),
+        "∞" if pay is None else fmt_number(pay, lang),
         pay_status,
         t("payback_never", lang) if pay is None else t("payback_target", lang),
     ),
     V.KpiCard(
         "npv",
-        t("npv", lang),
-        fmt_money(r.npv_mad, lang),
+        t("card_npv", lang, unit=npv_unit),
+        fmt_number(r.npv_mad / npv_div, lang),
         Status.GOOD if r.npv_mad > 0 else Status.WARNING,
-        fmt_pct(100 * inputs.discount_rate, lang),
+        t("discount_detail", lang, rate=fmt_pct(100 * inputs.discount_rate, lang)),
     ),
-    V.KpiCard("roi", t("roi", lang), fmt_pct(r.roi_pct, lang)),
+    V.KpiCard("roi", t("card_roi_pct", lang), fmt_number(r.roi_pct, lang)),
 ]
 state.kpi_row(cards, per_row=3)
 state.plot(cashflow_figure(r.cashflow, lang, pay), key="econ_cashflow")
+
+with st.expander(t("diesel_title", lang), icon=":material/local_gas_station:"):
+    # optional: the whole infrastructure (chargers, installation, EMS) against the fuel of a diesel fleet
+    veh = sc.vehicles.extra.get("vehicle")
+    n_default = len(set(veh.tolist())) if veh is not None else sc.n_vehicles
+    e = EconomicInputs()
+    dd = DieselInputs()
+    k1, k2, k3 = st.columns(3)
+    n_ch = k1.number_input(t("n_chargers", lang), 0, 100_000, int(n_default), key="econ_n_chargers")
+    capex = k2.number_input(t("charger_capex", lang), 0.0, 1e7, e.charger_capex_mad, 1000.0, "%.0f", key="econ_capex")
+    inst = k3.number_input(t("installation", lang), 0.0, 1e7, e.installation_mad, 500.0, "%.0f", key="econ_install")
+    l1, l2, l3 = st.columns(3)
+    km = l1.number_input(t("km_per_year", lang), 0.0, 1e6, dd.km_per_vehicle_per_year, 1000.0, key="econ_km")
+    cons = l2.number_input(t("diesel_l_100", lang), 0.0, 100.0, dd.diesel_l_per_100km, 0.5, key="econ_l100")
+    price = l3.number_input(t("diesel_price", lang), 0.0, 100.0, dd.diesel_price_mad_per_l, 0.5, key="econ_dprice")
+    infra = EconomicInputs(int(n_ch), float(capex), float(inst), float(soft + meter), float(opex), 365, int(life),
+                           float(rate) / 100.0)  # fmt: skip
+    diesel = DieselInputs(int(n_default), float(km), float(cons), float(price))
+    ev_year = run_cost_mad(k) / days * int(op_days)
+    rd = infrastructure_vs_diesel(infra, diesel, ev_year)
+    st.caption(t("diesel_source", lang, fuel=f"{fmt_number(diesel.fuel_cost_mad_per_year, lang)} MAD",
+                 ev=f"{fmt_number(ev_year, lang)} MAD"))  # fmt: skip
+    di_div, di_unit = mad_scale(rd.investment_mad)
+    db_div, db_unit = mad_scale(rd.net_annual_benefit_mad)
+    state.kpi_row(
+        [
+            V.KpiCard(
+                "diesel_investment",
+                t("card_investment", lang, unit=di_unit),
+                fmt_number(rd.investment_mad / di_div, lang),
+            ),
+            V.KpiCard(
+                "diesel_benefit",
+                t("card_annual_savings", lang, unit=db_unit),
+                fmt_number(rd.net_annual_benefit_mad / db_div, lang),
+            ),
+            V.KpiCard(
+                "diesel_payback",
+                t("card_payback", lang),
+                "∞" if rd.simple_payback_months is None else fmt_number(rd.simple_payback_months, lang),
+            ),
+        ],
+        per_row=3,
+    )

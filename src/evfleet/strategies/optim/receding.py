@@ -78,6 +78,7 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
         price_import_mad_per_kwh=mean(problem.price_import_mad_per_kwh),
         price_export_mad_per_kwh=mean(problem.price_export_mad_per_kwh),
         tou_period=first(problem.tou_period),
+        offpeak=first(problem.offpeak),
         times=problem.times[edges[:-1]],
         frequency_forecast_hz=mean(problem.frequency_forecast_hz),
         col_dt_h=widths * problem.dt_h,
