@@ -213,3 +213,210 @@ def test_a_db_that_is_not_a_store_is_refused_before_anything_is_written(tmp_path
         assert res.exit_code == 2 and "not an evfleet store" in res.output, (args, res.output)
         assert not (tmp_path / "out").exists()
     assert db.read_bytes() == content  # the file the user named is left as it was
+
+
+# --- generation parameters (sweep and fleet YAML, `scenario new`): checked at load, never in a worker -------------
+
+#: Sweep specs whose generation parameters are bad: (YAML, a fragment the error must hold: field and value).
+BAD_PARAM_SPECS = {
+    "latitude 1000": ("base: {latitude: 1000}\n", "'latitude'", "1000"),
+    "latitude -91": ("base: {latitude: -91}\n", "'latitude'", "-91"),
+    "latitude NaN": ("base: {latitude: .nan}\n", "latitude", "nan"),
+    "latitude true": ("base: {latitude: true}\n", "latitude", "True"),
+    "longitude 181": ("base: {longitude: 181}\n", "'longitude'", "181"),
+    "longitude -1000": ("grid: {longitude: [0, -1000]}\n", "'longitude'", "-1000"),
+    "longitude infinite": ("base: {longitude: .inf}\n", "longitude", "inf"),
+    "charger share infinite": ("base: {charger_mix: {ac11: .inf}}\n", "charger_mix[ac11]", "inf"),
+    "charger share NaN": ("base: {charger_mix: {ac11: .nan, ac22: 1}}\n", "charger_mix[ac11]", "nan"),
+    "charger shares all 0": ("base: {charger_mix: {ac11: 0, ac22: 0}}\n", "charger_mix", "0"),
+    "charger share negative": ("base: {charger_mix: {ac11: -0.5, ac22: 1}}\n", "charger_mix[ac11]", "-0.5"),
+    "charger share true": ("base: {charger_mix: {ac11: true}}\n", "charger_mix", "True"),
+    "charger share huge": ("base: {charger_mix: {ac11: 1.0e308, ac22: 1.0e308}}\n", "charger_mix", "1e+308"),
+    "charger type unknown": ("base: {charger_mix: {hpc350: 1}}\n", "charger_mix", "'hpc350'"),
+    "vehicles true": ("base: {vehicles: true}\n", "vehicles", "True"),
+    "soc_target true": ("base: {soc_target: true}\n", "soc_target", "True"),
+    "soc_target infinite": ("base: {soc_target: .inf}\n", "soc_target", "inf"),
+    "pv_kwp infinite": ("base: {pv_kwp: .inf}\n", "pv_kwp", "inf"),
+    "import limit NaN": ("base: {import_limit_kw: .nan}\n", "import_limit_kw", "nan"),
+    "seed negative": ("base: {seed: -1}\n", "seed", "-1"),
+    "bidirectional share 2": ("base: {bidirectional_share: 2}\n", "bidirectional_share", "2"),
+    "efficiency 0": ("base: {charge_efficiency: 0}\n", "charge_efficiency", "0"),
+    "composition count true": ("base: {vehicles: 1, composition: {Nissan Leaf: true}}\n", "composition", "True"),
+    "composition count 2.5": ("base: {vehicles: 2, composition: {Nissan Leaf: 2.5}}\n", "composition", "2.5"),
+    "composition count infinite": ("base: {vehicles: 2, composition: {Nissan Leaf: .inf}}\n", "composition", "inf"),
+    "composition as text": ("base: {vehicles: 2, composition: 'Nissan Leaf:two'}\n", "composition", "two"),
+    "composition sum wrong": ("base: {vehicles: 10, composition: {Nissan Leaf: 3}}\n", "composition", "sum to 3"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_PARAM_SPECS))
+def test_bad_generation_parameter_in_a_sweep(tmp_path: Path, name: str) -> None:
+    text, field, value = BAD_PARAM_SPECS[name]
+    path = tmp_path / "in" / "spec.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    output = _refused(tmp_path, ["sweep", str(path), "--workers", "0"])
+    assert field in output and value in output, (name, output)
+
+
+BAD_GENERATED_DEPOTS = {
+    "latitude 100": ("{vehicles: 10, latitude: 100}", "latitude", "100"),
+    "longitude -200": ("{vehicles: 10, longitude: -200}", "longitude", "-200"),
+    "charger share infinite": ("{vehicles: 10, charger_mix: {ac11: .inf}}", "charger_mix", "inf"),
+    "charger type unknown": ("{vehicles: 10, charger_mix: {ac99: 1}}", "charger_mix", "ac99"),
+    "vehicles true": ("{vehicles: true}", "vehicles", "True"),
+    "pv NaN": ("{vehicles: 10, pv_kwp: .nan}", "pv_kwp", "nan"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_GENERATED_DEPOTS))
+def test_bad_generated_depot_in_a_fleet_file(tmp_path: Path, name: str) -> None:
+    gen, field, value = BAD_GENERATED_DEPOTS[name]
+    path = tmp_path / "in" / "fleet.yaml"
+    path.parent.mkdir()
+    path.write_text(f"depots: [{{name: a, generate: {gen}}}]\n", encoding="utf-8")
+    output = _refused(tmp_path, ["run", str(path), "--workers", "0"])
+    assert field in output and value in output, (name, output)
+
+
+#: `evfleet scenario new` options: (arguments, field, value).
+BAD_NEW_OPTIONS = {
+    "charger share infinite": (["--charger-mix", "ac11:inf"], "charger_mix", "inf"),
+    "charger share NaN": (["--charger-mix", "ac11:nan,ac22:1"], "charger_mix", "nan"),
+    "charger type unknown": (["--charger-mix", "hpc350:1"], "charger_mix", "hpc350"),
+    "charger shares 0": (["--charger-mix", "ac11:0"], "charger_mix", "0"),
+    "pv infinite": (["--pv-kwp", "inf"], "pv_kwp", "inf"),
+    "import limit NaN": (["--import-limit-kw", "nan"], "import_limit_kw", "nan"),
+    "soc target 1.5": (["--soc-target", "1.5"], "soc_target", "1.5"),
+    "composition count negative": (["--composition", "Nissan Leaf:-5"], "Nissan Leaf", "-5"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_NEW_OPTIONS))
+def test_bad_scenario_new_option(tmp_path: Path, name: str) -> None:
+    args, field, value = BAD_NEW_OPTIONS[name]
+    out = tmp_path / "s.json"
+    res = runner.invoke(app, ["scenario", "new", "--vehicles", "50", *args, "--out", str(out)])
+    assert res.exit_code == 2 and "error: " in res.output, (name, res.output)
+    assert field in res.output and value in res.output, (name, res.output)
+    assert not out.exists() and _listing(tmp_path) == []
+
+
+# --- catalogue files ---------------------------------------------------------------------------------------------
+
+_ROW = "model,battery_kwh,ac_charge_kw,dc_charge_kw,v2g,source\n"
+BAD_CATALOGUES = {
+    "battery 0": (_ROW + "My EV,0,11,50,no,assumption\n", "battery_kwh", "0"),
+    "battery text": (_ROW + "My EV,big,11,50,no,assumption\n", "battery_kwh", "big"),
+    "battery NaN": (_ROW + "My EV,nan,11,50,no,assumption\n", "battery_kwh", "nan"),
+    "battery infinite": (_ROW + "My EV,inf,11,50,no,assumption\n", "battery_kwh", "inf"),
+    "ac power 500": (_ROW + "My EV,60,500,50,no,assumption\n", "ac_charge_kw", "500"),
+    "no charging at all": (_ROW + "My EV,60,0,0,no,assumption\n", "ac_charge_kw", "0"),
+    "v2g maybe": (_ROW + "My EV,60,11,50,maybe,assumption\n", "v2g", "maybe"),
+    "unknown column": ("model,battery_kwh,colour\nMy EV,60,red\n", "colour", "red"),
+    "empty model": (_ROW + ",60,11,50,no,assumption\n", "model", "''"),
+    "duplicate model": (_ROW + "My EV,60,11,50,no,a\nMy EV,70,11,50,no,a\n", "model", "My EV"),
+    "binary": ("\x00\x01\xff\xfe", "catalogue", ""),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_CATALOGUES))
+def test_bad_catalogue_file(tmp_path: Path, name: str) -> None:
+    text, field, value = BAD_CATALOGUES[name]
+    path = tmp_path / "in" / "models.csv"
+    path.parent.mkdir()
+    path.write_bytes(text.encode("latin-1"))
+    out = tmp_path / "s.json"
+    res = runner.invoke(app, ["scenario", "new", "--vehicles", "50", "--catalog", str(path), "--out", str(out)])
+    assert res.exit_code == 2 and "error: " in res.output, (name, res.output)
+    if field != "catalogue":
+        assert field in res.output and value in res.output, (name, res.output)
+    assert not out.exists()
+
+
+# --- backup archives -----------------------------------------------------------------------------------------------
+
+
+def _tar(members: dict[str, bytes], mode: str = "w:gz") -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+BAD_ARCHIVES = {
+    "not an archive": b"hello, this is not a backup\n",
+    "empty file": b"",
+    "gzip of garbage": __import__("gzip").compress(b"\x00" * 100),
+    "archive without a manifest": _tar({"evfleet.db": b"SQLite format 3\x00" + b"\x00" * 100}),
+    "manifest not JSON": _tar({"manifest.json": b"{not json", "evfleet.db": b"x"}),
+    "manifest a list": _tar({"manifest.json": b"[]", "evfleet.db": b"x"}),
+    "path traversal member": _tar({"../../evil.txt": b"x", "manifest.json": b"{}"}),
+    "absolute member": _tar({"/tmp/evil.txt": b"x", "manifest.json": b"{}"}),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_ARCHIVES))
+def test_bad_backup_archive(tmp_path: Path, name: str) -> None:
+    archive = tmp_path / "in" / "backup.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(BAD_ARCHIVES[name])
+    db = tmp_path / "store" / "evfleet.db"
+    db.parent.mkdir()  # (restore creates the store's folder before it reads the archive: a folder, no file)
+    before = _listing(tmp_path)
+    res = runner.invoke(app, ["restore", str(archive), "--db", str(db)])
+    assert res.exit_code == 2 and "error: " in res.output, (name, res.output)
+    assert not db.exists() and _listing(tmp_path) == before, (name, _listing(tmp_path))
+    assert not (tmp_path.parent / "evil.txt").exists()
+
+
+# --- dashboard uploads (the functions the upload widgets call) ------------------------------------------------------
+
+BAD_DASHBOARD_FLEETS = {
+    "no count column": (b"model,number\nTesla Model 3,60\n", "'count'", "number"),
+    "count text": (b"model,count\nTesla Model 3,sixty\n", "'count'", "sixty"),
+    "count fraction": (b"model,count\nTesla Model 3,60.5\n", "count", "60.5"),
+    "count negative": (b"model,count\nTesla Model 3,-60\n", "count", "-60"),
+    "empty model": (b"model,count\n,60\n", "'model'", "''"),
+    "too few vehicles": (b"model,count\nTesla Model 3,5\n", "sum to 5", "50-2000"),
+    "too many vehicles": (b"model,count\nTesla Model 3,5001\n", "5001 sessions", "at most 5000"),
+    "binary": (b"\x00\xff\xfe\x01", "fleet CSV", ""),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_DASHBOARD_FLEETS))
+def test_bad_dashboard_fleet_upload(name: str) -> None:
+    from evfleet.dashboard import state
+
+    data, field, value = BAD_DASHBOARD_FLEETS[name]
+    with pytest.raises(InputError) as err:
+        state.composition_from_csv(data)
+    assert field in str(err.value) and value in str(err.value), (name, str(err.value))
+
+
+def test_a_dashboard_scenario_upload_runs_the_loader_and_the_session_bound(monkeypatch) -> None:
+    from evfleet.dashboard.launch import ENV_DASHBOARD_MAX_SESSIONS, check_upload_sessions
+
+    monkeypatch.setenv(ENV_DASHBOARD_MAX_SESSIONS, "2")
+    with pytest.raises(InputError, match=r"3 sessions.*at most 2"):
+        check_upload_sessions(scenario_from_dict(base_scenario()).n_vehicles, "upload")
+
+
+def test_the_corpus_holds_at_least_150_cases_beyond_the_scenario_files() -> None:
+    others = {
+        "sweep specs": len(BAD_SPECS) + len(BAD_PARAM_SPECS),
+        "fleet YAML": len(BAD_FLEETS) + len(BAD_GENERATED_DEPOTS),
+        "scenario new options": len(BAD_NEW_OPTIONS),
+        "tariffs": len(BAD_TARIFFS),
+        "fleet CSV": len(BAD_FLEET_CSV),
+        "catalogues": len(BAD_CATALOGUES),
+        "archives": len(BAD_ARCHIVES),
+        "dashboard uploads": len(BAD_DASHBOARD_FLEETS) + 1,
+    }
+    assert len(BAD_SCENARIOS) >= 700 and sum(others.values()) >= 100, others  # 840 cases in all today

@@ -25,6 +25,7 @@ import pandas as pd
 from evfleet._common.errors import InputError
 from evfleet._common.files import write_text_atomic
 from evfleet.scenario_schema import (
+    CHARGER_TYPES,
     DEFAULT_TZ,
     FORMAT,
     MAX_SESSION_STEPS,
@@ -47,6 +48,7 @@ __all__ = [
     "load_scenario",
     "save_scenario",
     "scenario_from_dict",
+    "unknown_charger",
 ]
 
 #: The named columns of the Scenario (required array fields of the table), in table order.
@@ -438,7 +440,10 @@ def _raise_first(mask: np.ndarray, name: str, values: np.ndarray, what: str, ori
 
 def _read_site(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str) -> tuple[dict[str, float], dict]:
     """The site limits [kW] and the other site keys (kept as they are)."""
-    limits = {f.key: _read_number(f, raw.get(f.key), origin, refs) for f in fields_in("site")}
+    limits = {f.key: _read_number(f, raw.get(f.key), origin, refs) for f in fields_in("site") if f.required}
+    for f in fields_in("site"):  # the optional numbers (latitude, longitude) are checked when given, kept as given
+        if not f.required and f.key in raw:
+            _read_number(f, raw[f.key], origin, refs)
     return limits, {k: v for k, v in raw.items() if k not in limits}
 
 
@@ -475,7 +480,29 @@ def _read_vehicles(raw: Mapping[str, Any], refs: Mapping[str, Any], origin: str)
     _check_rules("vehicles", cols, refs, origin)
     extra = {key: _frozen(_read_values(values, f"vehicles.{key}", n, origin))
              for key, values in raw.items() if key not in cols}  # fmt: skip
+    if "charger" in extra:
+        _check_chargers(raw["charger"], origin)
     return Vehicles(**{k: _frozen(v) for k, v in cols.items()}, extra=extra)
+
+
+def _check_chargers(values: list[Any], origin: str) -> None:
+    """Every ``vehicles.charger`` is the name of a charger type: a non-empty text (one of
+    :data:`evfleet.scenario_schema.CHARGER_TYPES`, or a type a grid site file defines)."""
+    i = _first_bad(np.asarray([not (isinstance(x, str) and x.strip()) for x in values], dtype=bool))
+    if i is not None:
+        raise _err("vehicles.charger", i, values[i], "must be the name of a charger type (a text, e.g. "
+                   f"{', '.join(CHARGER_TYPES)})", origin)  # fmt: skip
+
+
+def unknown_charger(scenario_vehicles_extra: Mapping[str, Any], known: Any = CHARGER_TYPES) -> str | None:
+    """The first message naming a ``vehicles.charger`` that is not in ``known`` (None if all are)."""
+    if "charger" not in scenario_vehicles_extra:
+        return None
+    names = np.asarray(scenario_vehicles_extra["charger"], dtype=object)
+    i = _first_bad(~pd.Series(names, dtype=object).isin(list(known)).to_numpy())
+    if i is None:
+        return None
+    return f"field 'vehicles.charger[{i}]' must be a known charger type ({', '.join(known)}) (value {names[i]!r})"
 
 
 _READ_OBJECT = {"site": _read_site, "series": _read_series, "vehicles": _read_vehicles}

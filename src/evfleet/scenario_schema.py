@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "CHARGER_TYPES",
     "CROSS_RULES",
     "DEFAULT_TZ",
     "DOC_BEGIN",
@@ -61,6 +62,16 @@ MAX_SESSIONS = 200_000
 MAX_SESSION_STEPS = 50_000_000
 MAX_TEXT_CHARS = 200
 
+#: Charger types: name -> (rated power [kW], current type, phases). IEC 61851 mode 3 (AC) / mode 4 (DC). A
+#: scenario's ``vehicles.charger`` names one of them (checked at load); the generator draws them.
+CHARGER_TYPES: dict[str, tuple[float, str, int]] = {
+    "ac7.4": (7.4, "AC", 1),
+    "ac11": (11.0, "AC", 3),
+    "ac22": (22.0, "AC", 3),
+    "dc50": (50.0, "DC", 3),
+    "dc150": (150.0, "DC", 3),
+}
+
 
 @dataclass(frozen=True)
 class Range:
@@ -86,7 +97,7 @@ class Range:
         if isinstance(hi, str):
             text = f"<= {hi}" + (f" ({refs[hi]})" if refs is not None else "")
         elif lo is not None and hi is not None:
-            if self.lo_open or self.hi_open:
+            if self.lo_open or self.hi_open or lo < 0:  # [-90, 90] reads better than -90-90
                 text = f"within {'(' if self.lo_open else '['}{lo:g}, {hi:g}{')' if self.hi_open else ']'}"
             else:
                 text = f"within {lo:g}-{hi:g}"
@@ -173,6 +184,10 @@ FIELDS: tuple[Field, ...] = (
     Field("site", "object", meaning="the connection point"),
     Field("site.import_limit_kw", "number", "kW", rule=_GE0, meaning="largest import from the grid"),
     Field("site.export_limit_kw", "number", "kW", rule=_GE0, meaning="largest export to the grid"),
+    Field("site.latitude", "number", "degree", required=False, rule=Range(-90, 90),
+          meaning="latitude of the site (PV model); default Casablanca"),
+    Field("site.longitude", "number", "degree", required=False, rule=Range(-180, 180),
+          meaning="longitude of the site (PV model); default Casablanca"),
     Field("site.*", "any", required=False,
           meaning="any other site key (`pv_kwp`, `latitude`, `longitude`, `electrical`, ...), kept"),
     Field("degradation_mad_per_kwh", "number", "MAD/kWh", rule=_GE0,
@@ -202,6 +217,9 @@ FIELDS: tuple[Field, ...] = (
           meaning="discharging (V2G) power limit, grid side; 0 without V2G"),
     Field("vehicles.charge_efficiency", "numbers", "fraction", rule=_EFFICIENCY, meaning="grid to battery"),
     Field("vehicles.discharge_efficiency", "numbers", "fraction", rule=_EFFICIENCY, meaning="battery to grid"),
+    Field("vehicles.charger", "strings", required=False,
+          meaning="charger type of the session: " + ", ".join(f"`{c}`" for c in CHARGER_TYPES)
+          + " or a type of the grid site file"),
     Field("vehicles.*", "values", required=False,
           meaning="any other per-session field (`vehicle`, `charger`, `bidirectional_charger`, `phase`, ...), kept"),
     Field("timezone", "zone", required=False, meaning=f"time zone of the site; default `{DEFAULT_TZ}`"),

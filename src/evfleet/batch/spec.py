@@ -191,9 +191,13 @@ def coerce_value(key: str, value: Any, where: str) -> Any:
                 raise bad('must be a mapping or "NAME:VALUE,..."') from None
         if not isinstance(value, dict) or not value:
             raise bad('must be a mapping or "NAME:VALUE,..."')
+        if any(isinstance(v, bool) for v in value.values()):  # true is not a count or a share
+            raise bad(f"values must be {cast.__name__} numbers, not true/false")
+        if cast is int and any(isinstance(v, float) and np.isfinite(v) and v != int(v) for v in value.values()):
+            raise bad("values must be whole numbers")
         try:
             return {str(k): cast(v) for k, v in value.items()}
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise bad(f"values must be {cast.__name__} numbers") from None
     if key == "start":
         if isinstance(value, datetime):

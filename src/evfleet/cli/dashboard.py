@@ -13,7 +13,14 @@ from typing import Annotated
 import typer
 
 from evfleet.cli._common import user_errors
-from evfleet.dashboard.launch import app_path, check_address, dashboard_command
+from evfleet.dashboard.launch import (
+    ENV_DASHBOARD_ALLOWED_HOSTS,
+    allowed_hosts,
+    app_path,
+    check_address,
+    check_allowed_hosts,
+    dashboard_command,
+)
 
 __all__ = ["app_path", "check_address", "dashboard_command", "register"]
 
@@ -29,6 +36,14 @@ def register(app: typer.Typer) -> None:
         no_store: Annotated[
             bool, typer.Option("--no-store", help="Do not keep the live sessions' history in the run store.")
         ] = False,
+        allowed_host: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--allowed-host",
+                help="A host name visitors use to reach the dashboard (repeatable; '*.example.org' for a domain). "
+                "127.0.0.1, localhost, ::1 and --host are always allowed; a request naming another Host is refused.",
+            ),
+        ] = None,
         operate_db: Annotated[
             Path | None,
             typer.Option(
@@ -48,9 +63,15 @@ def register(app: typer.Typer) -> None:
                 raise InputError(f"option '--operate-db' must be an existing operate store (value {str(operate_db)!r})")
             os.environ[ENV_OPERATE_DB] = str(operate_db.resolve())  # read by the dashboard (same process)
         check_address(port, host)
+        extra = check_allowed_hosts(allowed_host or [])
+        allowed_hosts(host)  # a bad EVFLEET_DASHBOARD_ALLOWED_HOSTS is an error before the server starts
+        if extra:  # read by the server (same process) when it starts
+            before = [h for h in os.environ.get(ENV_DASHBOARD_ALLOWED_HOSTS, "").split(",") if h.strip()]
+            os.environ[ENV_DASHBOARD_ALLOWED_HOSTS] = ",".join(before + extra)
         if no_store:
             os.environ["EVFLEET_LIVE_STORE"] = "0"  # read by the dashboard (same process) when a live runner starts
         from evfleet.dashboard.launch import run_server
 
         typer.echo(f"evfleet dashboard: http://{host}:{port}  (Ctrl+C to stop)")
+        typer.echo(f"accepted Host names: {', '.join(allowed_hosts(host))}  (more with --allowed-host)")
         run_server(str(app_path()), port, host)

@@ -15,17 +15,27 @@ import threading
 from pathlib import Path
 
 from evfleet._common.errors import InputError
+from evfleet.dashboard.guard import DEFAULT_ALLOWED_HOSTS, GuardMiddleware, security_headers, streamlit_index_html
 
 __all__ = [
+    "ENV_DASHBOARD_ALLOWED_HOSTS",
+    "ENV_DASHBOARD_MAX_SESSIONS",
     "ENV_DASHBOARD_PASSWORD",
     "MAX_UPLOAD_MB",
+    "MAX_UPLOAD_SESSIONS",
     "WARM_MODULES",
+    "allowed_hosts",
     "app_path",
     "check_address",
+    "check_allowed_hosts",
+    "check_upload_sessions",
     "dashboard_command",
     "is_loopback",
+    "max_upload_sessions",
     "run_server",
     "server_args",
+    "server_config",
+    "streamlit_app",
     "warm_up",
 ]
 
@@ -49,6 +59,14 @@ def app_path() -> Path:
 ENV_DASHBOARD_PASSWORD = "EVFLEET_DASHBOARD_PASSWORD"
 #: Largest file a visitor may upload [MB] (scenarios, fleets).
 MAX_UPLOAD_MB = 16
+#: Host names accepted in a request's ``Host`` header besides this machine's (127.0.0.1, localhost, ::1) and the
+#: bound address: comma-separated (``evfleet dashboard --allowed-host H`` adds to it). Any other Host is refused
+#: (HTTP 403, WebSocket refused) - the DNS-rebinding defence.
+ENV_DASHBOARD_ALLOWED_HOSTS = "EVFLEET_DASHBOARD_ALLOWED_HOSTS"
+#: Most charging sessions (vehicles) an uploaded scenario may hold in the dashboard (default
+#: :data:`MAX_UPLOAD_SESSIONS`); the CLI's own bound (``scenario_schema``) is larger.
+ENV_DASHBOARD_MAX_SESSIONS = "EVFLEET_DASHBOARD_MAX_SESSIONS"
+MAX_UPLOAD_SESSIONS = 5000
 
 
 def is_loopback(host: str) -> bool:
@@ -75,36 +93,95 @@ def check_address(port: int, host: str) -> None:
         )
 
 
+def check_allowed_hosts(hosts: list[str] | tuple[str, ...], field: str = "--allowed-host") -> list[str]:
+    """The host names of ``--allowed-host`` / :data:`ENV_DASHBOARD_ALLOWED_HOSTS`, lower case; raise
+    :class:`InputError` naming one that is not a host name, an address or a ``*.domain`` pattern."""
+    out = []
+    for raw in hosts:
+        h = raw.strip().lower()
+        name = h[2:] if h.startswith("*.") else h.strip("[]")
+        if h != "*" and (not name or len(h) > 253 or not all(c.isalnum() or c in "-.:_" for c in name)):
+            raise InputError(f"option {field!r} must be a host name, an address or '*.domain' (value {raw!r})")
+        out.append(h)
+    return out
+
+
+def allowed_hosts(host: str, extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The Host allowlist of a server bound to ``host``: this machine's names, the bound address (unless it is
+    a wildcard such as 0.0.0.0), :data:`ENV_DASHBOARD_ALLOWED_HOSTS` and ``extra``."""
+    env = [h for h in os.environ.get(ENV_DASHBOARD_ALLOWED_HOSTS, "").split(",") if h.strip()]
+    hosts = list(DEFAULT_ALLOWED_HOSTS)
+    bound = host.strip("[]").lower()
+    if bound not in ("0.0.0.0", "::", ""):
+        hosts.append(bound)
+    hosts += check_allowed_hosts(env, ENV_DASHBOARD_ALLOWED_HOSTS) + check_allowed_hosts(list(extra))
+    return list(dict.fromkeys(hosts))
+
+
+def max_upload_sessions() -> int:
+    """Most sessions an uploaded scenario may hold (:data:`ENV_DASHBOARD_MAX_SESSIONS`, default
+    :data:`MAX_UPLOAD_SESSIONS`); raise :class:`InputError` naming a bad setting."""
+    raw = os.environ.get(ENV_DASHBOARD_MAX_SESSIONS, "").strip()
+    if not raw:
+        return MAX_UPLOAD_SESSIONS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise InputError(f"setting {ENV_DASHBOARD_MAX_SESSIONS} must be a positive integer (value {raw!r})")
+    return value
+
+
+def check_upload_sessions(n_sessions: int, what: str = "uploaded scenario") -> None:
+    """Raise :class:`InputError` when an upload holds more sessions than the dashboard takes."""
+    bound = max_upload_sessions()
+    if n_sessions > bound:
+        raise InputError(
+            f"{what}: {n_sessions} sessions is more than the dashboard takes (at most {bound}, set by "
+            f"{ENV_DASHBOARD_MAX_SESSIONS}); run it with the CLI (`evfleet run`) instead"
+        )
+
+
 def dashboard_command(port: int = 8501, host: str = "127.0.0.1") -> list[str]:
     """The command line that starts the dashboard server as a child process (tests, benchmark)."""
     check_address(port, host)
     return [sys.executable, "-m", "evfleet.cli", "dashboard", "--port", str(port), "--host", host]
 
 
+def server_config(port: int, host: str) -> dict[str, str | int | bool]:
+    """Streamlit's settings for the dashboard (option name -> value)."""
+    return {
+        "server.port": port,
+        "server.address": host,
+        "server.headless": True,
+        "server.fileWatcherType": "none",
+        "browser.gatherUsageStats": False,
+        "client.toolbarMode": "viewer",
+        "theme.base": "light",
+        "client.showErrorDetails": "none",  # visitors see a generic message; the details go to the server's log
+        "server.maxUploadSize": MAX_UPLOAD_MB,
+        "server.enableCORS": True,  # a WebSocket from another origin is refused
+        "server.enableXsrfProtection": True,
+    }
+
+
 def server_args(app: str, port: int, host: str) -> list[str]:
-    """Arguments of ``streamlit run`` with the project's settings."""
-    return [
-        "run",
-        app,
-        "--server.port",
-        str(port),
-        "--server.address",
-        host,
-        "--server.headless",
-        "true",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-        "--client.toolbarMode",
-        "viewer",
-        "--theme.base",
-        "light",
-        "--client.showErrorDetails",
-        "none",  # visitors see a generic message; the details go to the server's log
-        "--server.maxUploadSize",
-        str(MAX_UPLOAD_MB),
-    ]
+    """Arguments of ``streamlit run`` with the project's settings (without the guard: see :func:`run_server`)."""
+    args = ["run", app]
+    for name, value in server_config(port, host).items():
+        args += [f"--{name}", str(value).lower() if isinstance(value, bool) else str(value)]
+    return args
+
+
+def streamlit_app(app: str, hosts: list[str]) -> object:
+    """``st.App(app)`` behind :class:`evfleet.dashboard.guard.GuardMiddleware` (Host allowlist ``hosts``,
+    security headers on every HTTP response)."""
+    import streamlit as st
+    from starlette.middleware import Middleware
+
+    guard = Middleware(GuardMiddleware, allowed_hosts=hosts, headers=security_headers(streamlit_index_html()))
+    return st.App(app, middleware=[guard])
 
 
 def warm_up() -> None:
@@ -129,8 +206,15 @@ def warm_up() -> None:
 
 
 def run_server(app: str, port: int, host: str) -> None:
-    """Run ``streamlit run app`` in this process (blocks until the server stops)."""
-    from streamlit.web import cli as stcli
+    """Serve the Streamlit script ``app`` in this process behind the guard (blocks until the server stops).
 
+    The Host allowlist is :func:`allowed_hosts` (``evfleet dashboard --allowed-host`` adds to
+    :data:`ENV_DASHBOARD_ALLOWED_HOSTS` before calling this); Streamlit's own ``server.allowedHosts`` gets the
+    same list, so its WebSocket check agrees.
+    """
+    hosts = allowed_hosts(host)
+    config: dict[str, object] = {**server_config(port, host), "server.allowedHosts": hosts}
+    application = streamlit_app(app, hosts)
     threading.Thread(target=warm_up, name="evfleet-warm-up", daemon=True).start()
-    stcli.main.main(args=server_args(app, port, host), prog_name="streamlit", standalone_mode=False)
+    sys.argv = [app]  # App.run anchors the script's directory (sys.path, .streamlit/) on sys.argv[0]
+    application.run(config=config)  # type: ignore[attr-defined]

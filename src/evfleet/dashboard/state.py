@@ -31,6 +31,8 @@ from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
+from evfleet.dashboard.launch import check_upload_sessions
+from evfleet.dashboard.safe_text import md, md_error
 from evfleet.dashboard.sweep_plots import savings_boxplot
 from evfleet.dashboard.views import KpiCard, assumptions_markdown, default_strategy
 from evfleet.gridquality import assess as gq_assess
@@ -177,9 +179,9 @@ def sidebar() -> Controls:
             st.caption(t("live_note", lang))
             rec = runner.recorder
             if rec is not None:
-                st.caption(t("live_stored", lang, session=rec.session_id or "–", chunks=rec.chunks_saved))
+                st.caption(t("live_stored", lang, session=md(rec.session_id or "–"), chunks=rec.chunks_saved))
                 if rec.last_error:
-                    st.caption(t("live_store_error", lang, n=rec.errors, error=rec.last_error))
+                    st.caption(t("live_store_error", lang, n=rec.errors, error=md_error(rec.last_error)))
         if default == "uncontrolled" and len(names) == 1:
             st.caption(t("default_fallback", lang))
     return ctrl
@@ -244,6 +246,7 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
     decimal commas, unknown models answered with the closest catalogue names); raises ``InputError``."""
     comp = fleet_composition(parse_fleet(Path(name), data=data))
     total = sum(comp.values())
+    check_upload_sessions(total, "fleet CSV")
     if not N_MIN <= total <= N_MAX:
         raise InputError(f"fleet CSV: counts sum to {total}; the dashboard takes {N_MIN}-{N_MAX} vehicles")
     return comp
@@ -268,7 +271,7 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
                         show_time=True):  # fmt: skip
             res = _run(key, s, m, ctrl.v2g, sc)
     except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
-        st.error(f"{t('error', ctrl.lang)}: {exc}")
+        st.error(f"{t('error', ctrl.lang)}: {md_error(exc)}")
         st.stop()
     return res, _kpis(key, s, m, ctrl.v2g, res)
 
@@ -487,7 +490,7 @@ def sweeps_panel(lang: str) -> None:
     try:
         sweeps = _stored_sweeps(db)
     except Exception as exc:  # a store that cannot be opened must not break the page
-        st.error(f"{t('error', lang)}: {exc}")
+        st.error(f"{t('error', lang)}: {md_error(exc)}")
         return
     if not sweeps:
         st.info(t("no_sweeps", lang), icon=":material/info:")
@@ -500,7 +503,7 @@ def sweeps_panel(lang: str) -> None:
     column = st.radio(t("sweep_metric", lang), metrics, format_func=lambda c: t(f"sweep_{c}", lang), horizontal=True,
                       key="sweep_metric")  # fmt: skip
     plot(savings_boxplot(table, column, lang=lang), key="sweep_box")
-    st.caption(t("sweep_caption", lang, n=len(table), id=chosen))
+    st.caption(t("sweep_caption", lang, n=len(table), id=md(chosen)))
 
 
 # --- drawing helpers -------------------------------------------------------------------------------------------
@@ -571,7 +574,7 @@ def scenario_caption(sc: Scenario, lang: str) -> None:
         t(
             "scenario_caption",
             lang,
-            name=sc.name,
+            name=md(sc.name),
             n=fmt_int(sc.n_vehicles, lang),
             steps=fmt_int(sc.n_steps, lang),
             minutes=sc.step_minutes,
@@ -580,4 +583,4 @@ def scenario_caption(sc: Scenario, lang: str) -> None:
     )
     up = st.session_state.get("uploaded_scenario")
     if up is not None:
-        st.caption(t("uploaded_in_use", lang, name=up.name))
+        st.caption(t("uploaded_in_use", lang, name=md(up.name)))

@@ -10,6 +10,7 @@ The same parameters and seed always give the identical scenario.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -27,17 +28,10 @@ from evfleet.inputs.fleet_mix import DEFAULT_FLEET_MIX, fleet_mix, mix_counts
 from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, pv_profile_kw
 from evfleet.inputs.tariffs import DEFAULT_TARIFF, load_tariff, tariff_record
 from evfleet.scenario import FORMAT, Scenario, ScenarioError, scenario_from_dict
+from evfleet.scenario_schema import CHARGER_TYPES  # name -> (rated power [kW], current type, phases)
 
 __all__ = ["CHARGER_TYPES", "ScenarioParams", "generate_scenario"]
 
-#: Charger types: name -> (rated power [kW], current type, phases). IEC 61851 mode 3 (AC) / mode 4 (DC).
-CHARGER_TYPES: dict[str, tuple[float, str, int]] = {
-    "ac7.4": (7.4, "AC", 1),
-    "ac11": (11.0, "AC", 3),
-    "ac22": (22.0, "AC", 3),
-    "dc50": (50.0, "DC", 3),
-    "dc150": (150.0, "DC", 3),
-}
 PROFILES = ("depot", "workplace", "mixed")
 _DEFAULT_START_HOUR = {"depot": 12, "workplace": 0, "mixed": 12}
 
@@ -95,13 +89,40 @@ class ScenarioParams:
     v2g_ready_2024: bool = False
 
     def validate(self) -> None:
-        """Raise :class:`ScenarioError` naming the first bad parameter and its value."""
+        """Raise :class:`ScenarioError` naming the first bad parameter and its value.
+
+        Every field is checked for its type first (``true``/``false`` is not a number, a number is finite), then
+        for its range: latitude [-90, 90], longitude [-180, 180], known charger types with finite shares >= 0
+        whose sum is positive (the shares are weights, normalised to sum 1), known profiles and step lengths.
+        """
 
         def bad(name: str, what: str) -> ScenarioError:
             return ScenarioError(f"parameter '{name}' {what} (value {getattr(self, name)!r})")
 
+        for name in _INT_FIELDS:
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_FIELDS:
+                continue
+            if not _is_int(value):
+                raise bad(name, "must be an integer")
+        for name in _FLOAT_FIELDS:
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_FIELDS:
+                continue
+            if not _is_number(value):
+                raise bad(name, "must be a finite number")
+        for name in _TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is None and name in _OPTIONAL_FIELDS:
+                continue
+            if not isinstance(value, str):
+                raise bad(name, "must be a text")
+        if not isinstance(self.v2g_ready_2024, bool):
+            raise bad("v2g_ready_2024", "must be true or false")
         if not 1 <= self.vehicles <= 100_000:
             raise bad("vehicles", "must be within 1-100000")
+        if self.seed < 0:
+            raise bad("seed", "must be >= 0")
         if not 1 <= self.days <= 366:
             raise bad("days", "must be within 1-366")
         if self.step_minutes not in (1, 2, 3, 5, 10, 15, 20, 30, 60):
@@ -132,27 +153,78 @@ class ScenarioParams:
             raise bad("subscribed_power_kva", "must be a number > 0 kVA")
         for name in ("import_limit_kw", "export_limit_kw", "pv_kwp", "base_load_peak_kw"):
             val = getattr(self, name)
-            if val is not None and not (np.isfinite(val) and val >= 0):
+            if val is not None and not val >= 0:
                 raise bad(name, "must be a number >= 0")
         if self.degradation_mad_per_kwh < 0:
             raise bad("degradation_mad_per_kwh", "must be >= 0")
         for name in ("charge_efficiency", "discharge_efficiency"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise bad(name, "must be within (0, 1]")
+        if not -90.0 <= self.latitude <= 90.0:
+            raise bad("latitude", "must be within [-90, 90] degrees")
+        if not -180.0 <= self.longitude <= 180.0:
+            raise bad("longitude", "must be within [-180, 180] degrees")
+        self._validate_charger_mix()
+        self._validate_composition()
+
+    def _validate_charger_mix(self) -> None:
         mix = self.charger_mix
-        if not mix:
-            raise bad("charger_mix", "must name at least one charger type")
+        if not isinstance(mix, Mapping) or not mix:
+            raise ScenarioError(f"parameter 'charger_mix' must name at least one charger type (value {mix!r})")
         for key, share in mix.items():
             if key not in CHARGER_TYPES:
                 raise ScenarioError(
                     f"parameter 'charger_mix' names unknown charger type {key!r}; known: {', '.join(CHARGER_TYPES)}"
                 )
-            if not share >= 0:
-                raise ScenarioError(f"parameter 'charger_mix[{key}]' must be >= 0 (value {share!r})")
-        if sum(mix.values()) <= 0:
-            raise bad("charger_mix", "shares must not all be 0")
-        if not isinstance(self.v2g_ready_2024, bool):
-            raise bad("v2g_ready_2024", "must be true or false")
+            if not _is_number(share) or share < 0:
+                raise ScenarioError(f"parameter 'charger_mix[{key}]' must be a finite number >= 0 (value {share!r})")
+        total = float(sum(float(v) for v in mix.values()))
+        if not (np.isfinite(total) and total > 0):
+            raise ScenarioError(f"parameter 'charger_mix' shares must sum to a positive finite number (value {mix!r})")
+
+    def _validate_composition(self) -> None:
+        comp = self.composition
+        if comp is None:
+            return
+        if not isinstance(comp, Mapping):
+            raise ScenarioError(f"parameter 'composition' must be a mapping of model -> count (value {comp!r})")
+        for model, count in comp.items():
+            if not isinstance(model, str) or not model.strip():
+                raise ScenarioError(f"parameter 'composition' names a model that is not a text (value {model!r})")
+            if not _is_int(count) or count < 0:
+                raise ScenarioError(f"parameter 'composition[{model}]' must be an integer >= 0 (value {count!r})")
+        total = sum(int(c) for c in comp.values())
+        if total != self.vehicles:
+            raise ScenarioError(
+                f"parameter 'composition' counts sum to {total}, expected {self.vehicles} vehicles (value {comp!r})"
+            )
+
+
+_INT_FIELDS = ("vehicles", "seed", "days", "step_minutes", "start_hour")
+_FLOAT_FIELDS = (
+    "bidirectional_share", "soc_target", "soc_min", "soc_max", "import_limit_kw", "export_limit_kw", "pv_kwp",
+    "base_load_peak_kw", "degradation_mad_per_kwh", "charge_efficiency", "discharge_efficiency", "latitude",
+    "longitude",
+)  # fmt: skip
+_TEXT_FIELDS = ("start", "timezone", "profile", "base_load_shape", "tariff", "name", "catalog_file")
+_OPTIONAL_FIELDS = frozenset(
+    {"start", "start_hour", "import_limit_kw", "export_limit_kw", "pv_kwp", "base_load_peak_kw", "name",
+     "catalog_file"}
+)  # fmt: skip
+
+
+def _is_int(value: object) -> bool:
+    """An integer (Python or numpy), not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float (Python or numpy), not a bool."""
+    return (
+        isinstance(value, int | float | np.integer | np.floating)
+        and not isinstance(value, bool | np.bool_)
+        and bool(np.isfinite(float(value)))
+    )
 
 
 # --- EV2Gym distributions -------------------------------------------------------------------------------------

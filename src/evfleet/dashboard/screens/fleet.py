@@ -24,6 +24,7 @@ from evfleet.dashboard.fleet_views import (
 )
 from evfleet.dashboard.i18n import STRINGS, t
 from evfleet.dashboard.l10n import display_frame, fmt_datetime
+from evfleet.dashboard.safe_text import md_bullets, md_error
 from evfleet.inputs.catalog_sources import model_sources
 
 ctrl = state.controls()
@@ -140,7 +141,7 @@ c_sel, c_info = st.columns([7, 3])
 with c_info:
     i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
     info = vehicle_info(res, i, lang)
-    st.markdown("\n".join(f"- **{k}**: {val}" for k, val in info.items()))
+    st.markdown(md_bullets(info))
     details = state.catalog_details()
     if details is not None:
         with st.expander(t("sources", lang)):
@@ -159,6 +160,6 @@ with c_info:
                     column_config={t("col_url", lang): st.column_config.LinkColumn(t("col_url", lang))},
                 )
             except ValueError as exc:  # a model not in the catalogue (uploaded scenario)
-                st.caption(str(exc))
+                st.caption(md_error(exc))
 with c_sel:
     state.plot(drilldown_figure(res, i, lang), key="drill_fig")

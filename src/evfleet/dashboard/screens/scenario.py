@@ -13,11 +13,13 @@ from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, t
 from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
+from evfleet.dashboard.launch import check_upload_sessions
+from evfleet.dashboard.safe_text import md_error
 from evfleet.inputs.fleet_mix import fleet_mix_names
 from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
 from evfleet.inputs.tariffs import list_tariffs
 from evfleet.results.run_files import site_table, vehicle_table
-from evfleet.scenario import ScenarioError, scenario_from_dict
+from evfleet.scenario import ScenarioError, scenario_from_dict, unknown_charger
 
 ctrl = state.controls()
 
@@ -146,7 +148,7 @@ if submitted:
         st.session_state["_flash"] = t("applied", lang)
         st.rerun()
     except (ScenarioError, ValueError) as exc:
-        st.error(f"{t('error', lang)}: {exc}")
+        st.error(f"{t('error', lang)}: {md_error(exc)}")
 
 if flash := st.session_state.pop("_flash", None):
     st.success(flash)
@@ -156,11 +158,15 @@ with tab_upload:
     if up is not None and st.session_state.get("_up_done") != up.file_id:
         try:
             data = json.loads(up.getvalue().decode("utf-8"))
-            st.session_state["uploaded_scenario"] = scenario_from_dict(data, origin=up.name)
+            uploaded = scenario_from_dict(data, origin=up.name)
+            check_upload_sessions(uploaded.n_vehicles, f"uploaded scenario {up.name!r}")
+            if bad_charger := unknown_charger(uploaded.vehicles.extra):  # the dashboard has no grid site file
+                raise ScenarioError(f"uploaded scenario {up.name!r}: {bad_charger}")
+            st.session_state["uploaded_scenario"] = uploaded
             st.session_state["_up_done"] = up.file_id
             st.rerun()
         except (ScenarioError, ValueError, UnicodeDecodeError) as exc:
-            st.error(f"{t('error', lang)}: {exc}")
+            st.error(f"{t('error', lang)}: {md_error(exc)}")
     if st.session_state.get("uploaded_scenario") is not None and st.button(t("use_generated", lang), key="up_back"):
         st.session_state["uploaded_scenario"] = None
         st.rerun()
@@ -177,7 +183,7 @@ with tab_upload:
             st.session_state["_flash"] = t("fleet_loaded", lang, n=len(comp))
             st.rerun()
         except (ScenarioError, ValueError) as exc:
-            st.error(f"{t('error', lang)}: {exc}")
+            st.error(f"{t('error', lang)}: {md_error(exc)}")
 
 with tab_dl:
     res, k = state.run(ctrl)

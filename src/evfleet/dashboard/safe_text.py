@@ -1,0 +1,49 @@
+"""Text that came from a file or a user, made safe for Streamlit's Markdown (no Streamlit import).
+
+Streamlit renders ``st.markdown``, ``st.caption``, ``st.info``/``st.error``/…, widget labels, ``st.radio``
+options and tooltips as GitHub-flavoured Markdown with its own directives (``:red[…]``, ``:material/…:``,
+``$…$``). A scenario, model, vehicle, strategy, run or sweep name such as ``![x](http://host/a.png)`` would
+then make every viewer's browser fetch a remote URL, and ``**bold**`` would change the page. Every such name
+goes through :func:`md` (or is shown in a table, which renders plain text): every character that can open a
+Markdown, HTML, entity, math or Streamlit construct is backslash-escaped (CommonMark's escape), and so is a
+leading list marker (``-``, ``+``, ``1.``), so the name is displayed exactly as written and never parsed. ``-``,
+``.``, ``,``, ``/``, quotes inside a name are left as they are (they start nothing there), so ordinary names
+such as ``depot-500ev-2026-06-01`` read the same in the page source.
+Selectbox options and ``st.dataframe`` cells are plain text already: do not escape them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = ["md", "md_bullets", "md_error"]
+
+# Any ASCII punctuation may be backslash-escaped in CommonMark. These open emphasis (* _ ~), code (`), links and
+# images (! [ ] ( )), HTML and autolinks (< > and the : of http://), entities (&), headings (#), tables (|), math
+# ($), Streamlit directives (:red[...], :material/x:) and escapes (\); nothing else can start a construct
+# inside a line (line breaks are removed).
+_SPECIAL = re.compile(r"""([\\`*_{}\[\]()<>#!|~$:&^])""")
+# At the very start, a list marker (- + or digits and . or )) or a block quote (>, already escaped above).
+_LEADING = re.compile(r"^([-+]|\d+[.)])")
+
+
+def md(text: object) -> str:
+    """``text`` (any object, shown with ``str``) escaped so that Streamlit's Markdown displays it literally.
+
+    Line breaks become spaces and leading blanks are dropped (a name is one line; a break or an indent could
+    otherwise start a Markdown block; HTML collapses the blanks anyway).
+    """
+    one_line = str(text).replace("\r\n", " ").replace("\n", " ").replace("\r", " ").lstrip()
+    escaped = _SPECIAL.sub(r"\\\1", one_line)
+    return _LEADING.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], escaped)
+
+
+def md_error(exc: BaseException | str) -> str:
+    """An error message (which quotes the offending value) escaped for ``st.error``/``st.caption``."""
+    return md(exc)
+
+
+def md_bullets(items: Mapping[object, object]) -> str:
+    """A Markdown bullet list ``- **key**: value`` of ``items``, keys and values escaped."""
+    return "\n".join(f"- **{md(k)}**: {md(v)}" for k, v in items.items())
