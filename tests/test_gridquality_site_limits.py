@@ -202,8 +202,9 @@ def test_limits_are_the_sites_under_every_strategy() -> None:
         assert "IEEE 519-2022" in rep.compliance.set_index("indicator").loc["TDD p95 [%]", "clause"]
     assert len(set(seen.values())) == 1, seen
     rep = assess(simulate(sc, "uncontrolled"))
-    # MV PCC: I_L = S / (sqrt(3) 20 kV) with S the transformer rating (no subscribed power in this scenario)
-    s_kva = rep.summary["pq_transformer_kva"]
+    # MV PCC: I_L = S / (sqrt(3) 20 kV) with S the tariff contract's subscribed power (generated scenarios carry it)
+    s_kva = rep.summary["pq_max_demand_kva"]
+    assert s_kva == pytest.approx(sc.extra["tariff"]["subscribed_power_kva"])
     assert rep.summary["pq_i_l_a"] == pytest.approx(s_kva / (math.sqrt(3) * 20.0), rel=1e-12)
     assert rep.summary["pq_isc_il_ratio"] == pytest.approx(250e3 / s_kva, rel=1e-9)
 

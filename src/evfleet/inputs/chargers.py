@@ -28,19 +28,13 @@ import numpy as np
 
 from evfleet._common.errors import InputError
 from evfleet.scenario import Scenario
-from evfleet.scenario_schema import MAX_TEXT_CHARS
+from evfleet.scenario_schema import CHARGER_TYPES, MAX_TEXT_CHARS
 
 __all__ = ["CHARGER_KEYS", "CHARGER_TYPE_SPECS", "ChargerLayout", "charger_layout", "charger_type_for_power"]
 
-#: Charger types: name -> (rated power [kW], current, phases). IEC 61851 mode 3 (AC) and mode 4 (DC). The same
-#: names as :data:`evfleet.inputs.generate.CHARGER_TYPES`.
-CHARGER_TYPE_SPECS: dict[str, tuple[float, str, int]] = {
-    "ac7.4": (7.4, "AC", 1),
-    "ac11": (11.0, "AC", 3),
-    "ac22": (22.0, "AC", 3),
-    "dc50": (50.0, "DC", 3),
-    "dc150": (150.0, "DC", 3),
-}
+#: Charger types: name -> (rated power [kW], current, phases), IEC 61851 mode 3 (AC) and mode 4 (DC): the table of
+#: :data:`evfleet.scenario_schema.CHARGER_TYPES` (one definition for the scenario, the generator and the layout).
+CHARGER_TYPE_SPECS: dict[str, tuple[float, str, int]] = CHARGER_TYPES
 #: Keys of one ``site.chargers`` object (``charger_id`` and ``type`` required).
 CHARGER_KEYS = ("charger_id", "connector", "type", "rating_kw", "phase", "bidirectional")
 _PHASES_1 = ("L1", "L2", "L3")
