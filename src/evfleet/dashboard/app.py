@@ -43,3 +43,4 @@ pages = [
     for i, (name, key, icon) in enumerate(PAGES)
 ]
 st.navigation(pages, position="sidebar").run()
+state.precompute_after_paint(ctrl)  # the other strategies and modes, in the background, after the first paint

@@ -344,3 +344,13 @@ def fmt_pct(x: float | None, lang: str = "en", decimals: int = 1) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     return fmt_num(x, lang, decimals) + "\u202f%"
+
+
+def _merge_console_strings() -> None:
+    from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
+
+    for key, pair in CONSOLE_STRINGS.items():
+        STRINGS.setdefault(key, pair)
+
+
+_merge_console_strings()

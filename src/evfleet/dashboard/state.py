@@ -250,14 +250,37 @@ def composition_from_csv(data: bytes) -> dict[str, int]:
     return comp
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
     return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@st.cache_resource(max_entries=40, show_spinner=False)
 def _kpis(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> dict:
     return compute_kpis(_result)
+
+
+#: (scenario key, strategy, mode, V2G) of the runs computed in this process (read by the recommendation)
+_COMPUTED: set[tuple[str, str, str, bool]] = set()
+
+
+def compute_run(key: str, sc: Scenario, strategy: str, mode: str, v2g: bool) -> tuple[RunResult, dict]:
+    """(result, KPIs) from the shared caches, computing them if needed (no Streamlit element: any thread)."""
+    res = _run(key, strategy, mode, v2g, sc)
+    k = _kpis(key, strategy, mode, v2g, res)
+    _COMPUTED.add((key, strategy, mode, bool(v2g)))
+    return res, k
+
+
+def is_computed(key: str, strategy: str, mode: str, v2g: bool) -> bool:
+    """True when this run was computed in this process (so a page gets it from the cache, or recomputes it once
+    if the cache evicted it)."""
+    return (key, strategy, mode, bool(v2g)) in _COMPUTED
+
+
+def forget_computed() -> None:
+    """Forget which runs were computed (after ``st.cache_resource.clear()``, e.g. in tests)."""
+    _COMPUTED.clear()
 
 
 def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) -> tuple[RunResult, dict]:
@@ -266,11 +289,48 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
     s, m = strategy or ctrl.strategy, mode or ctrl.mode
     try:
         with st.spinner(f"{s} · {m} …", show_time=True):
-            res = _run(key, s, m, ctrl.v2g, sc)
+            return compute_run(key, sc, s, m, ctrl.v2g)
     except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
         st.error(f"{t('error', ctrl.lang)}: {exc}")
         st.stop()
-    return res, _kpis(key, s, m, ctrl.v2g, res)
+        raise  # unreachable: st.stop() raises
+
+
+def precompute_after_paint(ctrl: Controls) -> None:
+    """Queue the runs the next clicks will need (``evfleet.dashboard.background``): called once the page is drawn."""
+    from evfleet.dashboard import background
+
+    if ctrl.live or not background.precompute_enabled():
+        return
+    key, sc = current_scenario(ctrl)
+    other = "online" if ctrl.mode == "offline" else "offline"
+    v2g = ctrl.v2g
+    tasks: list[tuple[str, Any]] = []
+
+    def add_run(s: str, m: str, v: bool = v2g, pq: bool = False) -> None:
+        def task() -> None:
+            res, _ = compute_run(key, sc, s, m, v)
+            if pq:
+                _pq(key, s, m, v, res)
+
+        tasks.append((f"{s}·{m}·{'v2g' if v else 'no-v2g'}", task))
+
+    add_run("uncontrolled", ctrl.mode)
+    add_run(ctrl.strategy, ctrl.mode, pq=True)
+
+    def report_task() -> None:
+        res, k = compute_run(key, sc, ctrl.strategy, ctrl.mode, v2g)
+        _report(key, ctrl.strategy, ctrl.mode, v2g, res, k)
+
+    tasks.append(("report", report_task))
+    for name in REGISTRY:
+        if name not in ("uncontrolled", ctrl.strategy):
+            add_run(name, ctrl.mode)
+    add_run(ctrl.strategy, other, pq=True)
+    add_run("uncontrolled", other)
+    add_run(ctrl.strategy, ctrl.mode, v=not v2g, pq=True)
+    add_run("uncontrolled", ctrl.mode, v=not v2g)
+    background.schedule((key, ctrl.strategy, ctrl.mode, v2g), tasks)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
@@ -320,8 +380,7 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
     sc = _generated(key, json.dumps(params, default=str))
     strategy = default_strategy(list(REGISTRY))
     for name in dict.fromkeys([strategy, "uncontrolled"]):
-        res = _run(key, name, "offline", True, sc)
-        _kpis(key, name, "offline", True, res)
+        res, _ = compute_run(key, sc, name, "offline", True)
         if name == strategy:
             _pq(key, name, "offline", True, res)
 
