@@ -111,3 +111,46 @@ def test_recommendation_in_french_and_all_weights_zero(small_registry):
         at.slider(key=f"rec_w_{g}").set_value(0.0)
     at.run()
     assert not at.exception and at.warning  # no ranking without a goal
+
+
+def test_history_page_shows_runs_and_live_apart_with_csv(tmp_path, monkeypatch):
+    from store_factories import small_scenario
+
+    from evfleet.store.runs import open_store
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "hist.db"))
+    sc = small_scenario(days=2)
+    res = simulate(sc, "uncontrolled")
+    with open_store() as store:
+        store.save_run(res, compute_kpis(res), source="test")
+        session = store.start_live_session(sc, name="live uncontrolled", options=res.options)
+        store.save_live_chunk(session, sc, 0, res.power_kw[:, :8], res.soc[:, :9], res.site_kw[:8],
+                              strategy="uncontrolled")  # fmt: skip
+    at = _app()
+    at.switch_page("screens/history.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = at.dataframe[0].value
+    days = sorted({t.isoformat()[:10] for t in sc.times}, reverse=True)
+    assert table["Period"].tolist() == days
+    assert table["Runs"].tolist() == [1] * len(days)
+    csv = at.get("download_button")[0]
+    assert csv is not None
+    at.segmented_control(key="hist_source").set_value("live").run()
+    live = at.dataframe[0].value
+    assert live["Period"].tolist() == [sc.times[0].isoformat()[:10]]
+    imp = np.maximum(res.site_kw[:8], 0)
+    assert live["Net energy cost (MAD)"].iloc[0] == pytest.approx(
+        float((imp * sc.price_import_mad_per_kwh[:8]).sum() * sc.dt_h)
+        - float((np.maximum(-res.site_kw[:8], 0) * sc.price_export_mad_per_kwh[:8]).sum() * sc.dt_h)
+    )
+    at.segmented_control(key="hist_by").set_value("month").run()
+    assert at.dataframe[0].value["Period"].tolist() == [sc.times[0].isoformat()[:7]]
+    at.segmented_control(key="lang").set_value("fr").run()
+    assert "Période" in at.dataframe[0].value.columns
+
+
+def test_history_page_without_anything_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "empty.db"))
+    at = _app()
+    at.switch_page("screens/history.py").run()
+    assert not at.exception and at.info and not at.dataframe

@@ -36,6 +36,7 @@ PAGES = [
     ("strategies", "page_strategies", ":material/compare_arrows:"),
     ("grid_quality", "page_grid", ":material/electric_bolt:"),
     ("economics", "page_economics", ":material/payments:"),
+    ("history", "page_history", ":material/history:"),
     ("scenario", "page_scenario", ":material/tune:"),
 ]
 pages = [
