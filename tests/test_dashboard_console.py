@@ -154,3 +154,101 @@ def test_history_page_without_anything_stored(tmp_path, monkeypatch):
     at = _app()
     at.switch_page("screens/history.py").run()
     assert not at.exception and at.info and not at.dataframe
+
+
+def _scenario_page() -> AppTest:
+    at = _app()
+    at.switch_page("screens/scenario.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _submit(at: AppTest) -> None:
+    at.button(key="FormSubmitter:scenario_form-Apply").click().run()
+
+
+def test_automatic_values_are_shown_resolved_not_as_sentinels():
+    at = _scenario_page()
+    imp = at.number_input(key="sc_import_limit_kw")
+    assert imp.value is None  # empty box = automatic
+    assert "automatic: 580 kW" in imp.placeholder  # 50 + 0.3 x 100 + 5 x 100
+    assert "automatic: 40 kWp" in at.number_input(key="sc_pv_kwp").placeholder
+    assert "automatic: 80 kW" in at.number_input(key="sc_base_load_peak_kw").placeholder
+    assert "kVA" in at.number_input(key="sc_transformer_kva").placeholder
+    assert not any("= automatic" in n.label for n in at.number_input)
+    # PV 0 kWp is a real value (no sentinel): kept as 0
+    at.number_input(key="sc_pv_kwp").set_value(0.0)
+    _submit(at)
+    assert not at.exception and at.session_state["scenario_params"]["pv_kwp"] == 0.0
+
+
+def test_lowering_the_import_limit_keeps_the_transformer():
+    from evfleet.gridquality.site import SiteElectrical
+
+    at = _scenario_page()
+    before = at.number_input(key="sc_transformer_kva").placeholder
+    at.number_input(key="sc_import_limit_kw").set_value(300.0)
+    _submit(at)
+    assert not at.exception, [e.message for e in at.exception]
+    params = at.session_state["scenario_params"]
+    assert params["import_limit_kw"] == 300.0
+    kva = params["transformer_kva"]
+    assert kva is not None and f"{kva:,.0f}" in before  # the rating shown before, kept
+    assert any("transformer stays" in s.value for s in at.success)
+    sc = generate_scenario(ScenarioParams(**{**params, "vehicles": N}))
+    assert SiteElectrical.from_scenario(sc).rated_kva(sc.import_limit_kw) == kva  # the model uses it
+    # a typed rating is the user's
+    at.number_input(key="sc_transformer_kva").set_value(1250.0)
+    _submit(at)
+    assert at.session_state["scenario_params"]["transformer_kva"] == 1250.0
+
+
+def test_charger_mix_not_summing_to_one_is_refused_naming_the_field():
+    at = _scenario_page()
+    before = dict(at.session_state["scenario_params"]["charger_mix"])
+    at.number_input(key="sc_mix_ac11").set_value(0.9)  # 0.1 + 0.9 + 0.2 + 0.1 = 1.3
+    _submit(at)
+    assert any("'charger_mix'" in e.value and "1.3" in e.value for e in at.error)
+    assert at.session_state["scenario_params"]["charger_mix"] == before
+
+
+def test_per_vehicle_departure_target_and_priority_edit():
+    at = _scenario_page()
+    sc0 = state.current_scenario(state.Controls("en", N, "uncontrolled", True, "offline", False, "x600"))[1]
+    i = at.selectbox(key="veh_pick").value
+    sid = str(sc0.vehicles.id[i])
+    dep0 = int(sc0.vehicles.departure_step[i])
+    at.select_slider(key=f"veh_departure_{sid}").set_value(dep0 - 1)
+    at.number_input(key=f"veh_target_{sid}").set_value(50.0)
+    at.selectbox(key=f"veh_priority_{sid}").set_value(1)
+    at.button(key="veh_apply").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    edited = at.session_state["uploaded_scenario"]
+    assert int(edited.vehicles.departure_step[i]) == dep0 - 1
+    assert float(edited.vehicles.soc_target[i]) == pytest.approx(0.5)
+    assert int(edited.vehicles.extra["priority"][i]) == 1
+    others = np.arange(len(edited.vehicles)) != i
+    np.testing.assert_array_equal(edited.vehicles.departure_step[others], sc0.vehicles.departure_step[others])
+    # the edited scenario is the one every page runs
+    at.switch_page("screens/overview.py").run()
+    assert not at.exception
+
+
+def test_charger_layout_upload():
+    from evfleet.inputs.chargers import charger_layout
+
+    at = _scenario_page()
+    sc0 = state.current_scenario(state.Controls("en", N, "uncontrolled", True, "offline", False, "x600"))[1]
+    lay = charger_layout(sc0)
+    rows = [f"C{i + 1:03d};1;{t};;;{'oui' if b else 'non'}" for i, (t, b) in
+            enumerate(zip(lay.charger_type, lay.bidirectional, strict=True))]  # fmt: skip
+    csv = ("charger_id;connector;type;rating_kw;phase;bidirectional\n" + "\n".join(rows) + "\n").encode()
+    at.file_uploader(key="up_chargers").set_value(("bornes.csv", csv, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    sc = at.session_state["uploaded_scenario"]
+    assert len(sc.site_extra["chargers"]) == len(lay) and charger_layout(sc).source == "scenario"
+    # a bad file is refused naming the column and value
+    at.button(key="up_back").click().run()
+    bad = b"charger_id,type,rating_kw\nC1,ac11,abc\n"
+    at.file_uploader(key="up_chargers").set_value(("bad.csv", bad, "text/csv")).run()
+    assert any("rating_kw" in e.value and "abc" in e.value for e in at.error)

@@ -118,6 +118,12 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
         "Puissance du transformateur modélisé. Changer la limite d'import ne la change pas ; vide = la plus petite "
         "puissance normalisée ≥ limite d'import / {pf} ({value}).",
     ),
+    "transformer_kept": (
+        "The transformer stays at {value} (it was automatic; the import limit changed). Type another rating to "
+        "change it.",
+        "Le transformateur reste à {value} (il était automatique ; la limite d'import a changé). Saisissez une "
+        "autre puissance pour la changer.",
+    ),
     "mix_sum": ("Shares sum to {total} (must be 1).", "Les parts totalisent {total} (doit valoir 1)."),
     "veh_edit_title": ("Per-vehicle departure, target and priority", "Départ, cible et priorité par véhicule"),
     "veh_edit_help": (
@@ -138,11 +144,14 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
     "veh_priority": ("Priority", "Priorité"),
     "chargers_upload": ("Charger layout (CSV)", "Plan des bornes (CSV)"),
     "chargers_upload_help": (
-        "Columns charger_id, connector, type, rating_kw, phase, bidirectional (docs/scenario.md); optional "
-        "session column assigns sessions to chargers.",
-        "Colonnes charger_id, connector, type, rating_kw, phase, bidirectional (docs/scenario.md) ; une colonne "
-        "session facultative affecte les sessions aux bornes.",
+        "One row per connector: charger_id, connector, type, rating_kw, phase, bidirectional (, or ; separated). "
+        "Sessions are then assigned to these connectors (docs/model.md, Chargers).",
+        "Une ligne par connecteur : charger_id, connector, type, rating_kw, phase, bidirectional (séparateur , ou ;). "
+        "Les sessions sont ensuite affectées à ces connecteurs (docs/model.md, Chargers).",
     ),
+    "chargers_in_use": ("Chargers in use: {n} connectors ({source}).", "Bornes utilisées : {n} connecteurs ({source})."),
+    "chargers_source_default": ("default layout derived from the sessions", "plan par défaut déduit des sessions"),
+    "chargers_source_scenario": ("from the scenario", "issu du scénario"),
     "chargers_loaded": ("Charger layout loaded: {n} connectors.", "Plan des bornes chargé : {n} connecteurs."),
     "chargers_missing": (
         "Charger identities are not available in this version (evfleet.inputs.chargers).",
