@@ -114,9 +114,8 @@ def test_recommendation_in_french_and_all_weights_zero(small_registry):
 
 
 def test_history_page_shows_runs_and_live_apart_with_csv(tmp_path, monkeypatch):
-    from store_factories import small_scenario
-
     from evfleet.store.runs import open_store
+    from store_factories import small_scenario
 
     monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "hist.db"))
     sc = small_scenario(days=2)
@@ -124,8 +123,9 @@ def test_history_page_shows_runs_and_live_apart_with_csv(tmp_path, monkeypatch):
     with open_store() as store:
         store.save_run(res, compute_kpis(res), source="test")
         session = store.start_live_session(sc, name="live uncontrolled", options=res.options)
-        store.save_live_chunk(session, sc, 0, res.power_kw[:, :8], res.soc[:, :9], res.site_kw[:8],
-                              strategy="uncontrolled")  # fmt: skip
+        store.save_live_chunk(
+            session, sc, 0, res.power_kw[:, :8], res.soc[:, :9], res.site_kw[:8], strategy="uncontrolled"
+        )
     at = _app()
     at.switch_page("screens/history.py").run()
     assert not at.exception, [e.message for e in at.exception]
@@ -240,8 +240,10 @@ def test_charger_layout_upload():
     at = _scenario_page()
     sc0 = state.current_scenario(state.Controls("en", N, "uncontrolled", True, "offline", False, "x600"))[1]
     lay = charger_layout(sc0)
-    rows = [f"C{i + 1:03d};1;{t};;;{'oui' if b else 'non'}" for i, (t, b) in
-            enumerate(zip(lay.charger_type, lay.bidirectional, strict=True))]  # fmt: skip
+    rows = [
+        f"C{i + 1:03d};1;{t};;;{'oui' if b else 'non'}"
+        for i, (t, b) in enumerate(zip(lay.charger_type, lay.bidirectional, strict=True))
+    ]
     csv = ("charger_id;connector;type;rating_kw;phase;bidirectional\n" + "\n".join(rows) + "\n").encode()
     at.file_uploader(key="up_chargers").set_value(("bornes.csv", csv, "text/csv")).run()
     assert not at.exception, [e.message for e in at.exception]

@@ -54,8 +54,13 @@ def test_default_weights_and_ties() -> None:
 
 @pytest.mark.parametrize(
     ("weights", "field"),
-    [({"cost": -1}, "weights.cost"), ({"speed": 1}, "unknown goal 'speed'"), ({"cost": 0, "peak": 0}, "all be 0"),
-     ({"peak": "x"}, "weights.peak"), ({"peak": float("nan")}, "weights.peak")],  # fmt: skip
+    [
+        ({"cost": -1}, "weights.cost"),
+        ({"speed": 1}, "unknown goal 'speed'"),
+        ({"cost": 0, "peak": 0}, "all be 0"),
+        ({"peak": "x"}, "weights.peak"),
+        ({"peak": float("nan")}, "weights.peak"),
+    ],
 )
 def test_bad_weights_are_refused_naming_the_field(weights: dict, field: str) -> None:
     with pytest.raises(InputError, match=field.replace(".", r"\.")):

@@ -31,8 +31,15 @@ def _store_live(st, result, chunk: int = 24) -> str:
     session = st.start_live_session(sc, name="live uncontrolled", options=result.options)
     for t0 in range(0, sc.n_steps, chunk):
         t1 = min(t0 + chunk, sc.n_steps)
-        st.save_live_chunk(session, sc, t0, result.power_kw[:, t0:t1], result.soc[:, t0 : t1 + 1],
-                           result.site_kw[t0:t1], strategy="uncontrolled")  # fmt: skip
+        st.save_live_chunk(
+            session,
+            sc,
+            t0,
+            result.power_kw[:, t0:t1],
+            result.soc[:, t0 : t1 + 1],
+            result.site_kw[t0:t1],
+            strategy="uncontrolled",
+        )
     return session
 
 

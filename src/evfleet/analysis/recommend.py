@@ -136,7 +136,7 @@ def strategy_summary(name: str, lang: str = "en") -> str:
 
 
 def validate_weights(weights: Mapping[str, float] | None) -> dict[str, float]:
-    """Weights for every goal (missing goals get 0 when some are given, defaults when none are); raise naming a bad one."""
+    """Weights for every goal (missing goals get 0 when some are given, defaults when none); raise naming a bad one."""
     if weights is None:
         return dict(DEFAULT_WEIGHTS)
     out: dict[str, float] = {}
@@ -175,7 +175,7 @@ def recommend(
     weights: Mapping[str, float] | None = None,
     baseline: str = "uncontrolled",
 ) -> Recommendation:
-    """Rank the strategies of ``kpis`` (strategy -> its ``compute_kpis`` dict) on the goals; see the module docstring."""
+    """Rank the strategies of ``kpis`` (strategy -> its ``compute_kpis`` dict) on the goals (module docstring)."""
     if not kpis:
         raise InputError("field 'kpis' must hold at least one strategy's KPIs")
     w = validate_weights(weights)
@@ -200,8 +200,10 @@ def recommend(
         r = rows[n]
         total = sum(w[g] * float(r[f"{g}_score"]) for g in GOALS) / total_w  # type: ignore[arg-type]
         r["score"] = round(total, 12)  # rounding noise must not reorder equal scores
-        same = baseline in kpis and n != baseline and all(
-            abs(float(r[f"{g}_value"]) - float(kpis[baseline][GOAL_KPIS[g]])) <= _TOLERANCE[g] for g in GOALS
+        same = (
+            baseline in kpis
+            and n != baseline
+            and all(abs(float(r[f"{g}_value"]) - float(kpis[baseline][GOAL_KPIS[g]])) <= _TOLERANCE[g] for g in GOALS)
         )
         r["same_as_baseline"] = bool(same)
     order = sorted(names, key=lambda n: (-float(rows[n]["score"]), names.index(n)))  # type: ignore[arg-type]

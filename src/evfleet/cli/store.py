@@ -144,10 +144,14 @@ def register(app: typer.Typer) -> None:
                 table = history_by_period(st, by, "live" if live else "runs")
                 rows = table.to_dict("records")
             elif comparisons:
-                rows = [{k: r[k] for k in ("id", "kind", "created_at", "n_runs", "name")} for r in st.list_groups(limit)]
+                rows = [
+                    {k: r[k] for k in ("id", "kind", "created_at", "n_runs", "name")} for r in st.list_groups(limit)
+                ]
             elif imports:
-                rows = [{k: r[k] for k in ("id", "kind", "imported_at", "n_rows", "name", "source_file")}
-                        for r in st.list_imports(limit)]  # fmt: skip
+                rows = [
+                    {k: r[k] for k in ("id", "kind", "imported_at", "n_rows", "name", "source_file")}
+                    for r in st.list_imports(limit)
+                ]
             elif live:
                 rows = [
                     {

@@ -13,6 +13,7 @@ queue). ``EVFLEET_PRECOMPUTE=0`` turns it off (tests).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
@@ -46,10 +47,8 @@ def precompute_enabled() -> bool:
 
 
 def _lower_priority() -> None:
-    try:  # Linux: a thread's priority is set by its native id
+    with contextlib.suppress(AttributeError, OSError):  # Linux: a thread's priority is set by its native id
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-    except (AttributeError, OSError):
-        pass
 
 
 def _worker() -> None:

@@ -27,13 +27,24 @@ def history_figure(table: pd.DataFrame, lang: str, title: str, height: int = 360
         name = t(f"strat_{strategy}", lang)
         name = strategy if name == f"strat_{strategy}" else name
         fig.add_trace(
-            go.Bar(x=g["period"], y=g["net_energy_cost_mad"], name=f"{name} · MAD", marker_color=color,
-                   legendgroup=strategy),  # fmt: skip
+            go.Bar(
+                x=g["period"],
+                y=g["net_energy_cost_mad"],
+                name=f"{name} · MAD",
+                marker_color=color,
+                legendgroup=strategy,
+            ),
             secondary_y=False,
         )
         fig.add_trace(
-            go.Scatter(x=g["period"], y=g["peak_import_kw"], name=f"{name} · kW", mode="markers+lines",
-                       line={"color": color, "dash": "dot"}, legendgroup=strategy),  # fmt: skip
+            go.Scatter(
+                x=g["period"],
+                y=g["peak_import_kw"],
+                name=f"{name} · kW",
+                mode="markers+lines",
+                line={"color": color, "dash": "dot"},
+                legendgroup=strategy,
+            ),
             secondary_y=True,
         )
     fig.update_layout(**{**LAYOUT, "height": height, "title": title, "barmode": "group"})

@@ -40,8 +40,10 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
         "Energy the batteries gave back to the site (V2G throughput, kWh).",
         "Énergie restituée par les batteries au site (débit V2G, kWh).",
     ),
-    "rec_best": ("Recommended for these goals: **{name}** (score {score}). {summary}",
-                 "Recommandée pour ces objectifs : **{name}** (score {score}). {summary}"),
+    "rec_best": (
+        "Recommended for these goals: **{name}** (score {score}). {summary}",
+        "Recommandée pour ces objectifs : **{name}** (score {score}). {summary}",
+    ),
     "rec_missing": (
         "{n} strateg(ies) not simulated yet on this scenario: {names}. They are computed in the background after "
         "each page is shown; or compute them now.",
@@ -149,7 +151,10 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
         "Une ligne par connecteur : charger_id, connector, type, rating_kw, phase, bidirectional (séparateur , ou ;). "
         "Les sessions sont ensuite affectées à ces connecteurs (docs/model.md, Chargers).",
     ),
-    "chargers_in_use": ("Chargers in use: {n} connectors ({source}).", "Bornes utilisées : {n} connecteurs ({source})."),
+    "chargers_in_use": (
+        "Chargers in use: {n} connectors ({source}).",
+        "Bornes utilisées : {n} connecteurs ({source}).",
+    ),
     "chargers_source_default": ("default layout derived from the sessions", "plan par défaut déduit des sessions"),
     "chargers_source_scenario": ("from the scenario", "issu du scénario"),
     "chargers_loaded": ("Charger layout loaded: {n} connectors.", "Plan des bornes chargé : {n} connecteurs."),

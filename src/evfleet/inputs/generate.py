@@ -26,7 +26,13 @@ from evfleet.inputs.site import CASABLANCA, SiteLocation, base_load_profile_kw, 
 from evfleet.inputs.tariffs import DEFAULT_TARIFF, load_tariff
 from evfleet.scenario import FORMAT, Scenario, ScenarioError, scenario_from_dict
 
-__all__ = ["CHARGER_TYPES", "ScenarioParams", "automatic_site_values", "check_charger_mix_sums_to_one", "generate_scenario"]
+__all__ = [
+    "CHARGER_TYPES",
+    "ScenarioParams",
+    "automatic_site_values",
+    "check_charger_mix_sums_to_one",
+    "generate_scenario",
+]
 
 #: Charger types: name -> (rated power [kW], current type, phases). IEC 61851 mode 3 (AC) / mode 4 (DC).
 CHARGER_TYPES: dict[str, tuple[float, str, int]] = {

@@ -84,8 +84,19 @@ def _runs_frame(store: Store, live: bool) -> pd.DataFrame:
 
 
 def _steps(store: Store, run_ids: list[str]) -> pd.DataFrame:
-    cols = [S.site_steps.c[c] for c in ("run_id", "step", "time", "site_kw", "ev_charge_kw", "ev_discharge_kw",
-                                         "price_import_mad_per_kwh", "price_export_mad_per_kwh")]  # fmt: skip
+    cols = [
+        S.site_steps.c[c]
+        for c in (
+            "run_id",
+            "step",
+            "time",
+            "site_kw",
+            "ev_charge_kw",
+            "ev_discharge_kw",
+            "price_import_mad_per_kwh",
+            "price_export_mad_per_kwh",
+        )
+    ]
     frames = []
     with store.reader.connect() as conn:
         for i in range(0, len(run_ids), 500):
@@ -100,9 +111,15 @@ def _unmet_runs(store: Store, run_ids: list[str], chars: int) -> pd.DataFrame:
     frames = []
     with store.reader.connect() as conn:
         for i in range(0, len(run_ids), 500):
-            rows = conn.execute(sa.select(v.run_id, v.departure_time, v.unmet_kwh).where(v.run_id.in_(run_ids[i : i + 500])))
+            rows = conn.execute(
+                sa.select(v.run_id, v.departure_time, v.unmet_kwh).where(v.run_id.in_(run_ids[i : i + 500]))
+            )
             frames.append(pd.DataFrame(rows.fetchall(), columns=["run_id", "departure_time", "unmet_kwh"]))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["run_id", "departure_time", "unmet_kwh"])
+    df = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["run_id", "departure_time", "unmet_kwh"])
+    )
     df["period"] = df["departure_time"].astype(str).str[:chars]
     return df.groupby(["run_id", "period"], as_index=False)["unmet_kwh"].sum()
 
@@ -112,7 +129,9 @@ def _unmet_live(store: Store, chunks: pd.DataFrame, chars: int) -> pd.DataFrame:
     out: list[dict[str, Any]] = []
     scenarios: dict[str, Any] = {}
     with store.reader.connect() as conn:
-        kpis = dict(conn.execute(sa.select(S.runs.c.id, S.runs.c.kpis_json).where(S.runs.c.id.in_(list(chunks["id"])))).all())
+        kpis = dict(
+            conn.execute(sa.select(S.runs.c.id, S.runs.c.kpis_json).where(S.runs.c.id.in_(list(chunks["id"])))).all()
+        )
     for row in chunks.itertuples(index=False):
         sc = scenarios.get(row.scenario_hash)
         if sc is None:
@@ -200,8 +219,13 @@ def live_sessions(store: Store, limit: int | None = 20) -> list[dict[str, Any]]:
         S.runs.c.status == CHUNK_STATUS
     )
     q = (
-        sa.select(S.groups.c.id, S.groups.c.name, S.groups.c.created_at, S.scenarios.c.name.label("scenario"),
-                  S.scenarios.c.n_vehicles)  # fmt: skip
+        sa.select(
+            S.groups.c.id,
+            S.groups.c.name,
+            S.groups.c.created_at,
+            S.scenarios.c.name.label("scenario"),
+            S.scenarios.c.n_vehicles,
+        )
         .join(S.scenarios, S.groups.c.scenario_hash == S.scenarios.c.hash, isouter=True)
         .where(S.groups.c.kind == "live")
         .order_by(S.groups.c.created_at.desc(), S.groups.c.id)

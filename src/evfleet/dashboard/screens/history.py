@@ -11,8 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from evfleet.dashboard import state
-from evfleet.dashboard.i18n import t
 from evfleet.dashboard.console_views import history_figure
+from evfleet.dashboard.i18n import t
 from evfleet.store.history import history_by_period
 from evfleet.store.runs import open_store
 
@@ -28,10 +28,18 @@ def _history(db: str | None, by: str, source: str) -> pd.DataFrame:
 
 
 c1, c2 = st.columns(2)
-by = c1.segmented_control(t("hist_by", lang), ["day", "month"], format_func=lambda x: t(f"hist_{x}", lang),
-                          key="hist_by") or "day"  # fmt: skip
-source = c2.segmented_control(t("hist_source", lang), ["runs", "live"], format_func=lambda x: t(f"hist_{x}", lang),
-                              key="hist_source") or "runs"  # fmt: skip
+by = (
+    c1.segmented_control(
+        t("hist_by", lang), ["day", "month"], format_func=lambda x: t(f"hist_{x}", lang), key="hist_by"
+    )
+    or "day"
+)
+source = (
+    c2.segmented_control(
+        t("hist_source", lang), ["runs", "live"], format_func=lambda x: t(f"hist_{x}", lang), key="hist_source"
+    )
+    or "runs"
+)
 try:
     table = _history(os.environ.get("EVFLEET_DB"), by, source)
 except Exception as exc:  # a store that cannot be opened must not break the page

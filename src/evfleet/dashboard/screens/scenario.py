@@ -15,6 +15,8 @@ from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import fmt_num, t
 from evfleet.gridquality.site import SiteElectrical
+from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
+from evfleet.inputs.chargers import charger_layout
 from evfleet.inputs.generate import (
     CHARGER_TYPES,
     PROFILES,
@@ -22,8 +24,6 @@ from evfleet.inputs.generate import (
     automatic_site_values,
     check_charger_mix_sums_to_one,
 )
-from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
-from evfleet.inputs.chargers import charger_layout
 from evfleet.inputs.session_edits import PRIORITIES, edit_sessions, session_priority
 from evfleet.inputs.tariffs import list_tariffs
 from evfleet.results.run_files import site_table, vehicle_table
@@ -35,8 +35,9 @@ st.title(t("scenario_title", lang))
 key, sc = state.current_scenario(ctrl)
 state.scenario_caption(sc, lang)
 p = state.scenario_params(ctrl.n_vehicles)
-auto = automatic_site_values(ScenarioParams(**{**p, "import_limit_kw": None, "export_limit_kw": None,
-                                                "pv_kwp": None, "base_load_peak_kw": None}))  # fmt: skip
+auto = automatic_site_values(
+    ScenarioParams(**{**p, "import_limit_kw": None, "export_limit_kw": None, "pv_kwp": None, "base_load_peak_kw": None})
+)
 if p.get("import_limit_kw") is not None:  # the automatic export limit follows the given import limit
     auto["export_limit_kw"] = float(p["import_limit_kw"])
 elec = SiteElectrical.from_scenario(sc)
@@ -71,19 +72,30 @@ with tab_params, st.form("scenario_form"):
 
     def auto_input(col, label_key: str, name: str, unit: str, step: float):
         return col.number_input(
-            t(label_key, lang), 0.0, 1e6, p.get(name), step, key=f"sc_{name}",
-            placeholder=t("auto_value", lang, value=f"{fmt_num(auto[name], lang)} {unit}"), help=t("auto_help", lang),
-        )  # fmt: skip
+            t(label_key, lang),
+            0.0,
+            1e6,
+            p.get(name),
+            step,
+            key=f"sc_{name}",
+            placeholder=t("auto_value", lang, value=f"{fmt_num(auto[name], lang)} {unit}"),
+            help=t("auto_help", lang),
+        )
 
     imp = auto_input(c1, "import_limit_kw", "import_limit_kw", "kW", 50.0)
     exp = auto_input(c2, "export_limit_kw", "export_limit_kw", "kW", 50.0)
     pv = auto_input(c3, "pv_kwp", "pv_kwp", "kWp", 10.0)
     base = auto_input(c4, "base_peak", "base_load_peak_kw", "kW", 10.0)
     trafo = c5.number_input(
-        t("transformer_kva", lang), 1.0, 1e6, p.get("transformer_kva"), 50.0, key="sc_transformer_kva",
+        t("transformer_kva", lang),
+        1.0,
+        1e6,
+        p.get("transformer_kva"),
+        50.0,
+        key="sc_transformer_kva",
         placeholder=t("auto_value", lang, value=f"{fmt_num(trafo_now, lang)} kVA"),
         help=t("transformer_help", lang, pf=fmt_num(elec.sizing_pf, lang, 2), value=f"{fmt_num(trafo_now, lang)} kVA"),
-    )  # fmt: skip
+    )
     d1, d2, d3 = st.columns([2, 1, 1])
     soc_lo, soc_hi = d1.slider(
         t("soc_window", lang), 0.0, 1.0, (float(p["soc_min"]), float(p["soc_max"])), 0.05, key="sc_soc_window"
@@ -172,23 +184,35 @@ with tab_veh:
 
     worst = int(np.argmax(np.asarray(v.soc_target) - np.asarray(v.soc_arrival)))
     pick = st.selectbox(
-        t("veh_id", lang), range(len(ids)), index=worst, key="veh_pick",
-        format_func=lambda i: f"{ids[i]} · {v.model[i]} · {at_step(int(v.arrival_step[i]))} → "
-        f"{at_step(int(v.departure_step[i]))}",
-    )  # fmt: skip
+        t("veh_id", lang),
+        range(len(ids)),
+        index=worst,
+        key="veh_pick",
+        format_func=lambda i: (
+            f"{ids[i]} · {v.model[i]} · {at_step(int(v.arrival_step[i]))} → {at_step(int(v.departure_step[i]))}"
+        ),
+    )
     sid = ids[pick]
     prio_now = session_priority(sc)
     e1, e2, e3 = st.columns([3, 1, 1])
     dep = e1.select_slider(
-        t("veh_departure", lang), options=list(range(int(v.arrival_step[pick]) + 1, sc.n_steps + 1)),
-        value=int(v.departure_step[pick]), format_func=at_step, key=f"veh_departure_{sid}",
-    )  # fmt: skip
+        t("veh_departure", lang),
+        options=list(range(int(v.arrival_step[pick]) + 1, sc.n_steps + 1)),
+        value=int(v.departure_step[pick]),
+        format_func=at_step,
+        key=f"veh_departure_{sid}",
+    )
     target = e2.number_input(
-        t("veh_target", lang), 0.0, round(100.0 * float(v.soc_max[pick]), 6), round(100.0 * float(v.soc_target[pick]), 6),
-        1.0, key=f"veh_target_{sid}",
-    )  # fmt: skip
-    prio = e3.selectbox(t("veh_priority", lang), PRIORITIES, index=PRIORITIES.index(int(prio_now[pick])),
-                        key=f"veh_priority_{sid}")  # fmt: skip
+        t("veh_target", lang),
+        0.0,
+        round(100.0 * float(v.soc_max[pick]), 6),
+        round(100.0 * float(v.soc_target[pick]), 6),
+        1.0,
+        key=f"veh_target_{sid}",
+    )
+    prio = e3.selectbox(
+        t("veh_priority", lang), PRIORITIES, index=PRIORITIES.index(int(prio_now[pick])), key=f"veh_priority_{sid}"
+    )
     if st.button(t("veh_edit_apply", lang), key="veh_apply", icon=":material/check:"):
         edit = {"id": sid}
         if int(dep) != int(v.departure_step[pick]):

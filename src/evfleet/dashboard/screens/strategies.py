@@ -35,8 +35,15 @@ st.subheader(t("rec_title", lang))
 st.caption(t("rec_weights", lang))
 wcols = st.columns(len(GOALS))
 weights = {
-    g: col.slider(t(f"rec_goal_{g}", lang), 0.0, 1.0, DEFAULT_WEIGHTS[g], 0.05, key=f"rec_w_{g}",
-                  help=t(f"rec_goal_help_{g}", lang))  # fmt: skip
+    g: col.slider(
+        t(f"rec_goal_{g}", lang),
+        0.0,
+        1.0,
+        DEFAULT_WEIGHTS[g],
+        0.05,
+        key=f"rec_w_{g}",
+        help=t(f"rec_goal_help_{g}", lang),
+    )
     for col, g in zip(wcols, GOALS, strict=True)
 }
 missing = [n for n in names if not state.is_computed(key, n, ctrl.mode, ctrl.v2g)]
@@ -57,8 +64,13 @@ else:
     rec = recommend(kpis, weights)
     best = rec.table.iloc[0]
     st.success(
-        t("rec_best", lang, name=label(best["strategy"]), score=fmt_num(best["score"], lang, 2),
-          summary=strategy_summary(best["strategy"], lang)),  # fmt: skip
+        t(
+            "rec_best",
+            lang,
+            name=label(best["strategy"]),
+            score=fmt_num(best["score"], lang, 2),
+            summary=strategy_summary(best["strategy"], lang),
+        ),
         icon=":material/recommend:",
     )
     tab = pd.DataFrame(
