@@ -254,3 +254,21 @@ def test_charger_layout_upload():
     bad = b"charger_id,type,rating_kw\nC1,ac11,abc\n"
     at.file_uploader(key="up_chargers").set_value(("bad.csv", bad, "text/csv")).run()
     assert any("rating_kw" in e.value and "abc" in e.value for e in at.error)
+
+
+def test_other_strategies_are_precomputed_after_the_first_paint(small_registry, monkeypatch):
+    from evfleet.dashboard import background
+
+    monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    at = _app()
+    assert background.wait(120)
+    ctrl = state.Controls("en", N, at.session_state["strategy"], True, "offline", False, "x600")
+    key, _ = state.current_scenario(ctrl)
+    for name in REGISTRY:  # every registered strategy, and the sidebar's one in the other mode and V2G choice
+        assert state.is_computed(key, name, "offline", True), name
+    assert state.is_computed(key, ctrl.strategy, "online", True)
+    assert state.is_computed(key, ctrl.strategy, "offline", False)
+    at.switch_page("screens/strategies.py").run()
+    assert not at.exception
+    assert "rec_compute" not in [b.key for b in at.button]  # nothing left to simulate
+    assert len(_rec_table(at)) == len(REGISTRY)
