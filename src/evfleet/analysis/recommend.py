@@ -32,6 +32,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.tolerances import ENERGY_EPS_KWH, POWER_EPS_KW
+from evfleet.strategies import REGISTRY
 
 __all__ = [
     "DEFAULT_WEIGHTS",
@@ -128,8 +129,6 @@ def strategy_summary(name: str, lang: str = "en") -> str:
     pair = STRATEGY_SUMMARIES.get(name)
     if pair is not None:
         return pair[1] if lang == "fr" else pair[0]
-    from evfleet.strategies import REGISTRY
-
     desc = getattr(REGISTRY[name], "description", "") if name in REGISTRY else ""
     desc = desc or name
     return f"{desc} (description en anglais)" if lang == "fr" else desc

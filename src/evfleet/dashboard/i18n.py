@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
+
 __all__ = ["LANGS", "STRINGS", "fmt_money", "fmt_num", "fmt_pct", "t"]
 
 LANGS = ("en", "fr")
@@ -346,11 +348,5 @@ def fmt_pct(x: float | None, lang: str = "en", decimals: int = 1) -> str:
     return fmt_num(x, lang, decimals) + "\u202f%"
 
 
-def _merge_console_strings() -> None:
-    from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
-
-    for key, pair in CONSOLE_STRINGS.items():
-        STRINGS.setdefault(key, pair)
-
-
-_merge_console_strings()
+for _key, _pair in CONSOLE_STRINGS.items():  # the operator's-console strings (i18n_console.py)
+    STRINGS.setdefault(_key, _pair)

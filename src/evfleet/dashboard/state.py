@@ -27,6 +27,7 @@ import streamlit as st
 
 from evfleet._common.errors import InputError
 from evfleet.analysis.kpis import compute_kpis
+from evfleet.dashboard import background
 from evfleet.dashboard.i18n import t
 from evfleet.dashboard.sweep_plots import savings_boxplot
 from evfleet.dashboard.views import KpiCard, default_strategy
@@ -299,8 +300,6 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
 
 def precompute_after_paint(ctrl: Controls) -> None:
     """Queue the runs the next clicks will need (``evfleet.dashboard.background``): called once the page is drawn."""
-    from evfleet.dashboard import background
-
     if ctrl.live or not background.precompute_enabled():
         return
     key, sc = current_scenario(ctrl)
