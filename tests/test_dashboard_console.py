@@ -268,6 +268,9 @@ def test_other_strategies_are_precomputed_after_the_first_paint(small_registry, 
         assert state.is_computed(key, name, "offline", True), name
     assert state.is_computed(key, ctrl.strategy, "online", True)
     assert state.is_computed(key, ctrl.strategy, "offline", False)
+    for n in (N - 50, N + 50):  # the fleet-size slider's neighbouring notches
+        other, _ = state.current_scenario(state.Controls("en", n, ctrl.strategy, True, "offline", False, "x600"))
+        assert state.is_computed(other, ctrl.strategy, "offline", True), n
     at.switch_page("screens/strategies.py").run()
     assert not at.exception
     assert "rec_compute" not in [b.key for b in at.button]  # nothing left to simulate

@@ -3,7 +3,8 @@
 After each page has been drawn, :func:`schedule` starts (at most) one background thread per (scenario, mode, V2G)
 that fills the same ``st.cache_resource`` caches the pages read (:func:`evfleet.dashboard.state.compute_run`):
 in this order the uncontrolled baseline, the grid-quality report of the sidebar's strategy, every other registered
-strategy in the sidebar's mode, then the sidebar's strategy in the other control mode. Cache keys are the scenario's
+strategy in the sidebar's mode, the sidebar's strategy in the other control mode and with V2G switched, then the
+scenarios of the fleet-size slider's two neighbouring notches (± 50 vehicles). Cache keys are the scenario's
 generator parameters or content hash (``state.current_scenario``), so a result computed here is the one a page finds.
 A page asking for a run the thread is computing waits for it (Streamlit's per-key compute lock): nothing is computed
 twice. The thread runs at a lower CPU priority (``nice`` +10 on Linux) so that drawing pages comes first, and only one

@@ -330,7 +330,22 @@ def precompute_after_paint(ctrl: Controls) -> None:
     add_run("uncontrolled", other)
     add_run(ctrl.strategy, ctrl.mode, v=not v2g, pq=True)
     add_run("uncontrolled", ctrl.mode, v=not v2g)
+    if st.session_state.get("uploaded_scenario") is None:  # last: the fleet-size slider's neighbouring notches
+        for n in (ctrl.n_vehicles - N_STEP, ctrl.n_vehicles + N_STEP):
+            if N_MIN <= n <= N_MAX:
+                params = scenario_params(n)
+                tasks.append((f"fleet {n}", lambda p=params: _warm_scenario(p, ctrl.strategy, ctrl.mode, v2g)))
     background.schedule((key, ctrl.strategy, ctrl.mode, v2g), tasks)
+
+
+def _warm_scenario(params: dict[str, Any], strategy: str, mode: str, v2g: bool) -> None:
+    """Generate the scenario of ``params`` and run what its Overview shows (background pre-computation)."""
+    key = _params_key(params)
+    sc = _generated(key, json.dumps(params, default=str))
+    for name in dict.fromkeys([strategy, "uncontrolled"]):
+        res, _ = compute_run(key, sc, name, mode, v2g)
+        if name == strategy:
+            _pq(key, name, mode, v2g, res)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
