@@ -14,7 +14,8 @@ from streamlit.testing.v1 import AppTest
 
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import state
-from evfleet.dashboard.i18n import fmt_num
+from evfleet.dashboard.i18n import strategy_label
+from evfleet.dashboard.l10n import fmt_number
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.simulation.simulate import simulate
 from evfleet.strategies import REGISTRY, ChargingProblem, Strategy, StrategyError
@@ -76,28 +77,28 @@ def test_overview_kpis_match_the_simulation_and_follow_the_fleet_size():
     at = _app()
     _, res = _expected(at)
     k = compute_kpis(res)
-    assert _metric(at, "Peak import") == f"{fmt_num(k['peak_import_kw'])} kW"
-    assert _metric(at, "Net cost") == f"{fmt_num(k['net_cost_mad'])} MAD"
+    assert _metric(at, "Peak (kW)") == fmt_number(k["peak_import_kw"])
+    assert _metric(at, "Net cost (MAD)") == fmt_number(k["net_cost_mad"])
     assert len(at.get("plotly_chart")) >= 2
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     names = [tr.get("name") for tr in spec["data"]]
     assert "Site power (with EVs)" in names and "Import limit" in names
     assert {"peak (pointe)", "off-peak (creuses)"} <= set(names)  # tariff periods shaded
-    before = _metric(at, "Peak import")
+    before = _metric(at, "Peak (kW)")
     at.slider(key="n_vehicles").set_value(300).run()
-    assert _metric(at, "Peak import") != before
+    assert _metric(at, "Peak (kW)") != before
 
 
 def test_strategy_choice_changes_the_kpis(two_strategies):
     at = _app()
     assert HalfPower.name in at.selectbox(key="strategy").options
     at.selectbox(key="strategy").select("uncontrolled").run()
-    base_peak = _metric(at, "Peak import")
+    base_peak = _metric(at, "Peak (kW)")
     at.selectbox(key="strategy").select(HalfPower.name).run()
     assert not at.exception
     _, res = _expected(at, HalfPower.name)
-    assert _metric(at, "Peak import") == f"{fmt_num(compute_kpis(res)['peak_import_kw'])} kW"
-    assert _metric(at, "Peak import") != base_peak
+    assert _metric(at, "Peak (kW)") == fmt_number(compute_kpis(res)["peak_import_kw"])
+    assert _metric(at, "Peak (kW)") != base_peak
 
 
 def test_fleet_table_matches_the_simulation():
@@ -125,8 +126,8 @@ def test_fleet_table_matches_the_simulation():
     # drill-down lists the vehicle's facts and, with the sourced catalogue, where the model's numbers come from
     assert any("Departure" in m.value for m in at.markdown)
     if state.catalog_details() is not None:
-        src = next(d.value for d in at.dataframe if "field" in d.value.columns)
-        assert "battery_kwh" in set(src["field"])
+        src = next(d.value for d in at.dataframe if "Figure" in d.value.columns)
+        assert "battery_kwh" in set(src["Figure"])
 
 
 def test_language_switch_changes_headers_and_labels():
@@ -136,11 +137,13 @@ def test_language_switch_changes_headers_and_labels():
     at.button_group(key="lang").set_value("fr").run()
     assert not at.exception
     cols = list(at.dataframe[0].value.columns)
-    for head in ("Modèle", "Enregistrements", "En Charge", "En Décharge", "SOC Moyen (%)", "Capacité V2G"):
+    for head in ("Modèle", "Popularité (poids)", "En Charge", "En Décharge", "SOC Moyen (%)", "Capacité V2G"):
         assert head in cols
+    battery = at.dataframe[0].value["Batterie (kWh)"]
+    assert battery.str.fullmatch(r"[\d\u202f]+,\d").all()  # locale text: decimal comma
     at.switch_page("screens/overview.py").run()
     labels = [m.label for m in at.metric]
-    assert "Pointe soutirée" in labels and "En Charge" in labels
+    assert "Pointe (kW)" in labels and "En charge" in labels
     assert any("\u202f" in m.value for m in at.metric)  # French thousands separator
 
 
@@ -160,10 +163,10 @@ def test_strategies_page_runs_the_comparison(two_strategies):
     at.button(key="cmp_run").click().run()
     assert not at.exception, [e.message for e in at.exception]
     table = _cmp_tables(at)[0].set_index("Strategy")
-    assert set(table.index) == {"uncontrolled", HalfPower.name}
-    assert table.loc["uncontrolled", "Savings (MAD)"] == 0
+    base = strategy_label("uncontrolled", "en")  # translated labels; a strategy without one keeps its identifier
+    assert set(table.index) == {base, HalfPower.name} and base == "Uncontrolled charging"
+    assert table.loc[base, "Savings (MAD)"] == 0
     _, res = _expected(at, HalfPower.name)
-    assert HalfPower.name in table.index
     assert table.loc[HalfPower.name, "Net cost (MAD)"] == pytest.approx(compute_kpis(res)["net_cost_mad"])
     assert len(at.get("plotly_chart")) == 2  # bars + overlay
     at.toggle(key="cmp_both").set_value(True).run()
@@ -188,11 +191,11 @@ def test_economics_inputs_change_the_roi():
     at.number_input(key="econ_capex").set_value(20000.0).run()
     at.number_input(key="econ_install").set_value(1000.0).run()
     at.number_input(key="econ_software").set_value(40000.0).run()
-    assert _metric(at, "Investment") == "250,000 MAD"
+    assert _metric(at, "Investment (k MAD)") == "250"
     at.number_input(key="econ_capex").set_value(30000.0).run()
-    assert _metric(at, "Investment") == "350,000 MAD"
+    assert _metric(at, "Investment (k MAD)") == "350"
     # uncontrolled vs uncontrolled saves nothing: no payback, honestly
-    assert _metric(at, "Simple payback") == "∞"
+    assert _metric(at, "Payback (months)") == "∞"
     table = at.dataframe[0].value
     _, res = _expected(at)
     assert table["Cost (MAD)"].sum() == pytest.approx(compute_kpis(res)["import_cost_mad"])
@@ -249,7 +252,7 @@ def test_live_mode_shows_the_runner_and_steps_on_demand():
     at.button(key="live_step").click().run()
     assert _live_steps(at) == start + 2
     labels = [m.label for m in at.metric]
-    assert "Site power" in labels and "Cost so far" in labels
+    assert "Site now (kW)" in labels and "Cost so far (MAD)" in labels
     at.button(key="live_pause").click().run()
     assert any("paused" in i.value for i in at.info)
     at.button(key="live_reset").click().run()
@@ -379,7 +382,7 @@ def test_strategies_page_shows_a_stored_sweep(tmp_path, monkeypatch):
     chart = next(c for c in at.get("plotly_chart") if c.proto.id and "sweep_box" in c.proto.id)
     fig = plotly.io.from_json(chart.proto.spec)
     boxes = [tr for tr in fig.data if tr.type == "box"]
-    assert boxes and sorted(set(boxes[0].x)) == sorted(set(outcome.table["strategy"]))
+    assert boxes and sorted(set(boxes[0].x)) == sorted({strategy_label(s) for s in outcome.table["strategy"]})
     y = boxes[0].y  # Plotly's JSON keeps numeric arrays as base64 ("bdata") with their dtype
     ys = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
     np.testing.assert_allclose(np.sort(ys), np.sort(outcome.table["savings_pct"].to_numpy(dtype=float)))

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from evfleet.dashboard.harness import CHROMIUM, browser_page, serve, wait_ready
+from evfleet.dashboard.i18n import strategy_label
 from evfleet.strategies import REGISTRY
+from french_check import english_in
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,7 +33,8 @@ def page():
 
 
 def metric_value(page, label: str) -> str:
-    card = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(label, exact=True)).first
+    """The value of the card whose label starts with ``label`` (labels carry their unit: "Net cost (MAD)")."""
+    card = page.locator("[data-testid=stMetric]").filter(has=page.get_by_text(re.compile("^" + re.escape(label)))).first
     return card.locator("[data-testid=stMetricValue]").inner_text()
 
 
@@ -41,26 +44,26 @@ def test_overview_loads_with_charts_drawn(url, page):
     titles = [t.text_content() for t in page.locator("[data-testid=stPlotlyChart] .gtitle").all()]
     assert any("Site load curve" in t for t in titles)
     assert page.locator("[data-testid=stPlotlyChart] .js-plotly-plot .scatterlayer .trace").count() >= 4
-    assert re.fullmatch(r"[\d,]+ kW", metric_value(page, "Peak import"))
+    assert re.fullmatch(r"[\d,.]+", metric_value(page, "Peak (kW)"))
     assert page.locator("[data-testid=stMetric]").count() >= 16
 
 
 def test_changing_the_fleet_size_changes_the_kpis(url, page):
     page.goto(url)
     wait_ready(page, charts=2)
-    before = metric_value(page, "Peak import")
+    before = metric_value(page, "Peak (kW)")
     slider = page.locator("[data-testid=stSidebar] [data-testid=stSlider] input[type=range]").first
     slider.focus()
     for _ in range(4):
         page.keyboard.press("ArrowRight")  # +4 x 50 vehicles
     page.wait_for_function(
-        "b => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Peak import')"
+        "b => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Peak (kW)')"
         " && !m.innerText.includes(b))",
         arg=before,
         timeout=60_000,
     )
     wait_ready(page, charts=2)
-    assert metric_value(page, "Peak import") != before
+    assert metric_value(page, "Peak (kW)") != before
 
 
 @pytest.mark.skipif(len(REGISTRY) < 2, reason="needs a second registered strategy (strategies branch not merged)")
@@ -68,10 +71,10 @@ def test_changing_the_strategy_changes_the_kpis(url, page):
     page.goto(url)
     wait_ready(page, charts=2)
     current = page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.inner_text()
-    other = next(n for n in REGISTRY if n not in current.split("\n"))
+    other = next(n for n in REGISTRY if strategy_label(n) not in current.split("\n"))
     before = metric_value(page, "Net cost")
     page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").first.click()
-    page.get_by_role("option", name=other, exact=True).click()
+    page.get_by_role("option", name=strategy_label(other), exact=True).click()
     page.wait_for_function(
         "b => [...document.querySelectorAll('[data-testid=stMetric]')].some(m => m.innerText.includes('Net cost')"
         " && !m.innerText.includes(b))",
@@ -97,3 +100,101 @@ def test_live_mode_advances(url, page):
         page.wait_for_timeout(500)
     assert steps() >= first + 2  # x600: one 15-min step every 1.5 s, the fragment redraws every second
     wait_ready(page, charts=1)
+
+
+# --- readable cards and full French (issue 16, item 6) -----------------------------------------------------------
+
+#: every element of a metric card whose text is cut: wider content than its box, or sticking out of the card
+TRUNCATED_JS = """() => [...document.querySelectorAll('[data-testid=stMetric]')].flatMap(card => {
+  const box = card.getBoundingClientRect();
+  return [card, ...card.querySelectorAll('*')]
+    .filter(el => el.clientWidth > 0
+      && (el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > box.right + 1))
+    .map(el => card.innerText.replace(/\\n/g, ' | ')
+      + ' [' + el.tagName + ' ' + el.scrollWidth + '>' + el.clientWidth + ']');
+})"""
+#: the visible text of the page: main area, sidebar, chart texts (SVG), tooltips are checked by AppTest
+TEXT_JS = """() => {
+  const icons = new Set([...document.querySelectorAll('[data-testid=stIconMaterial]')].map(i => i.textContent));
+  const parts = [];
+  for (const sel of ['[data-testid=stMain]', '[data-testid=stSidebar]']) {
+    const el = document.querySelector(sel);
+    if (el) parts.push(...el.innerText.split('\\n'));
+  }
+  parts.push(...[...document.querySelectorAll('.js-plotly-plot .main-svg text')].map(t => t.textContent));
+  return parts.filter(x => x.trim() && !icons.has(x.trim()));  // icon ligatures ("upload") are not words
+}"""
+#: page path -> charts to wait for
+PAGES = {"": 2, "economics": 2, "fleet": 2, "strategies": 0, "grid_quality": 2, "scenario": 0}
+#: the pages with metric cards (checked in both languages and both sizes)
+CARD_PAGES = ("", "economics")
+SIZES = ((1280, 800), (1400, 1000))
+
+
+def _cut_at_sizes(page) -> list[str]:
+    """Cut card texts at each of :data:`SIZES` (the layout reflows without a rerun)."""
+    found = []
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(400)
+        found += [f"{width}px: {x}" for x in page.evaluate(TRUNCATED_JS)]
+    page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
+    return found
+
+
+def _open(page, url: str, path: str, lang: str, charts: int) -> None:
+    page.goto(f"{url}/{path}?lang={lang}")
+    wait_ready(page, charts=charts, timeout_ms=120_000)
+
+
+def test_truncation_check_sees_a_cut_card(url):
+    """The truncation check itself: a card given a label too long for it is reported."""
+    with browser_page(1280, 800) as page:
+        _open(page, url, "", "en", 2)
+        assert page.evaluate(TRUNCATED_JS) == []
+        page.evaluate(
+            "() => { const l = document.querySelector('[data-testid=stMetricLabel] p');"
+            " l.textContent = 'A label far too long to be read on one card at this width'.repeat(2); }"
+        )
+        assert page.evaluate(TRUNCATED_JS)
+
+
+def test_cards_readable_and_french_pages_fully_french(url):
+    """At 1280x800 and 1400x1000, in English and French, no metric card is cut; every French page (with its
+    tabs, the comparison run, live mode) shows no English word (the list in tests/french_check.py)."""
+    cut: dict[str, list[str]] = {}
+    english: dict[str, dict[str, list[str]]] = {}
+    with browser_page(*SIZES[0]) as page:
+        for lang in ("en", "fr"):
+            for path, charts in PAGES.items():
+                if lang == "en" and path not in CARD_PAGES:
+                    continue
+                _open(page, url, path, lang, charts)
+                where = f"{path or 'overview'} {lang}"
+                if found := _cut_at_sizes(page):
+                    cut[where] = found
+                if lang == "en":
+                    continue
+                texts = page.evaluate(TEXT_JS)
+                if path == "scenario":  # the other tabs
+                    for tab in page.locator("[data-testid=stTab]").all()[1:]:
+                        tab.click()
+                        page.wait_for_timeout(300)
+                        texts += page.evaluate(TEXT_JS)
+                if path == "strategies":
+                    page.get_by_role("button", name="Lancer la comparaison").click()
+                    wait_ready(page, charts=2, timeout_ms=180_000)
+                    texts += page.evaluate(TEXT_JS)
+                if bad := english_in(texts):
+                    english[where] = bad
+        # live mode, in French: the clock, the live cards, the fleet table's "(en direct)"
+        _open(page, url, "", "fr", 2)
+        page.locator("[data-testid=stSidebar]").get_by_text("Lancer la simulation en direct").click()
+        page.wait_for_selector("[data-testid=stAlert]:has-text('Horloge simulée')", timeout=60_000)
+        wait_ready(page, charts=1, timeout_ms=60_000)
+        if found := _cut_at_sizes(page):
+            cut["overview live fr"] = found
+        if bad := english_in(page.evaluate(TEXT_JS)):
+            english["overview live fr"] = bad
+    assert not cut, cut
+    assert not english, english

@@ -16,6 +16,7 @@ from evfleet.dashboard import fleet_views as F
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import views as V
 from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, t
+from evfleet.dashboard.l10n import fmt_number
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.generate import generate_scenario
 from evfleet.simulation.simulate import simulate
@@ -103,12 +104,12 @@ def test_kpi_cards_from_a_run():
     k = compute_kpis(simulate(sc))
     grid = V.grid_cards(k, None, "en")
     assert [c.key for c in grid] == ["peak_kw", "load_factor", "transformer_loading", "tdd", "pf", "unbalance"]
-    assert grid[0].value == f"{fmt_num(k['peak_import_kw'])} kW"
+    assert grid[0].value == fmt_number(k["peak_import_kw"]) and grid[0].label == "Peak (kW)"
     assert all(c.status == "na" for c in grid[2:])
     econ = V.economic_cards(k, k, "en")
-    assert econ[1].key == "savings" and econ[1].value == "0 MAD"
+    assert econ[1].key == "savings" and econ[1].value == "0" and econ[1].label == "Savings (MAD)"
     fleet = V.fleet_cards({"connected": 5, "charging": 2, "discharging": 1, "idle": 2}, 0.5, 3.0, 100.0, "en")
-    assert fleet[-1].status == "critical" and fleet[4].value == "50.0\u202f%"
+    assert fleet[-1].status == "critical" and fleet[4].value == "50.0" and fleet[4].label == "Mean SOC (%)"
 
 
 def _fake_report(T: int) -> SimpleNamespace:
@@ -193,7 +194,9 @@ def test_fleet_table_counts_by_model_vectorised():
     assert len(full) == len(cat) + 1
     assert set(F.fleet_table(sc, cat, soc, power, conn, query=models[1][:4].lower())["model"]) >= {models[1]}
     pie = F.v2g_pie_figure(full, "en")
-    assert sum(pie.data[0].values) == 4 and list(pie.data[0].marker.colors) == ["#2ca02c", "#d62728"]
+    # V2G-capable green; the others grey, never the alarm red (they are the normal case, not a fault)
+    assert sum(pie.data[0].values) == 4 and list(pie.data[0].marker.colors) == [F.V2G_GREEN, F.NOT_V2G_GREY]
+    assert "#d62728" not in pie.data[0].marker.colors
     top = F.top_models_figure(full, "en")
     assert len(top.data[0].y) == 5
     assert list(top.data[0].x) == sorted(cat["registrations"].nlargest(5))
@@ -210,7 +213,11 @@ def test_drilldown_of_an_unmet_vehicle():
         assert info["Unmet"] == "target met"
     fig = F.drilldown_figure(res, i, "fr")
     soc_trace = next(tr for tr in fig.data if tr.type == "scatter")
-    assert np.allclose(soc_trace.y, 100 * res.soc[i])
+    y = np.asarray(soc_trace.y, dtype=float)
+    arr, dep = int(sc.vehicles.arrival_step[i]), int(sc.vehicles.departure_step[i])
+    # SOC drawn only while connected: arrival to departure, nothing before or after
+    assert np.allclose(y[arr : dep + 1], 100 * res.soc[i, arr : dep + 1])
+    assert np.isnan(y[:arr]).all() and np.isnan(y[dep + 1 :]).all()
     _, p, _ = F.fleet_state_at(res, 5)
     assert np.array_equal(p, res.power_kw[:, 5])
 
@@ -268,6 +275,7 @@ def test_live_cards_from_a_snapshot():
     live = LiveSimulation(lambda day: sc, "uncontrolled", auto=False)
     snap = live.step(8)
     cards = {c.key: c for c in LV.live_cards(snap, "fr")}
-    assert cards["site_now"].value == f"{fmt_num(snap.site_kw, 'fr')} kW"
-    assert cards["cost_so_far"].value == f"{fmt_num(snap.totals['cost_mad'], 'fr')} MAD"
+    assert cards["site_now"].value == fmt_number(snap.site_kw, "fr") and cards["site_now"].label == "Site (kW)"
+    assert cards["cost_so_far"].value == fmt_number(snap.totals["cost_mad"], "fr")
+    assert cards["cost_so_far"].label == "Coût cumulé (MAD)"
     assert cards["unmet"].status in ("optimal", "warning")

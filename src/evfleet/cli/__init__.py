@@ -7,16 +7,16 @@ its command functions, so that ``evfleet --help`` stays fast.
 
 from __future__ import annotations
 
-from evfleet.cli import compare, core, dashboard, gridquality, operate, store, sweep
+from evfleet.cli import compare, core, dashboard, gridquality, operate, plan, store, sweep
 from evfleet.cli._common import app
 
 __all__ = ["COMMAND_MODULES", "app", "main"]
 
 #: The modules that add commands to ``app`` (each defines ``register(app: typer.Typer) -> None``).
-COMMAND_MODULES: list[str] = [m.__name__ for m in (gridquality, store, compare, dashboard, sweep, operate)]
+COMMAND_MODULES: list[str] = [m.__name__ for m in (gridquality, store, compare, dashboard, sweep, operate, plan)]
 
 assert core.app is app  # the base commands are registered on import of ``core``
-for _module in (gridquality, store, compare, dashboard, sweep, operate):
+for _module in (gridquality, store, compare, dashboard, sweep, operate, plan):
     _module.register(app)
 
 

@@ -301,11 +301,36 @@ def run(
 @app.command()
 @user_errors
 def demo(
-    vehicles: Annotated[int, typer.Option(help="Number of vehicles.")] = 500,
+    vehicles: Annotated[int | None, typer.Option(help="Number of vehicles (default 500; 40 with --live).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     out: Annotated[Path | None, typer.Option(help="Also write the run's files here.")] = None,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live", help="Run the central system, a simulated depot and the dashboard together (Ctrl+C stops)."
+        ),
+    ] = False,
+    stations: Annotated[int, typer.Option(help="--live: simulated stations (2 EVSEs of 22 kW each).")] = 20,
+    speed: Annotated[float, typer.Option(help="--live: scenario seconds per wall-clock second.")] = 120.0,
+    ocpp_port: Annotated[int, typer.Option(help="--live: OCPP port (0: a free one).")] = 9000,
+    api_port: Annotated[int, typer.Option(help="--live: REST API port (0: a free one).")] = 8000,
+    port: Annotated[int, typer.Option(help="--live: dashboard port (0: a free one).")] = 8501,
+    directory: Annotated[
+        Path | None, typer.Option("--dir", help="--live: folder of the scenario and the operate store.")
+    ] = None,
 ) -> None:
-    """Generate a depot scenario, run the uncontrolled baseline and print its KPIs."""
+    """Generate a depot scenario, run the uncontrolled baseline and print its KPIs; with --live, run the depot."""
+    if live:
+        import tempfile
+
+        from evfleet.operate.demo import plan_live_demo, run_live_demo
+
+        folder = directory or Path(tempfile.mkdtemp(prefix="evfleet-demo-live-"))
+        plan = plan_live_demo(
+            folder, stations, vehicles or 40, speed, ocpp_port, api_port, port, seed=seed if seed else 1
+        )
+        raise typer.Exit(run_live_demo(plan, typer.echo))
+    vehicles = 500 if vehicles is None else vehicles
     from evfleet.analysis.kpis import compute_kpis
     from evfleet.inputs.generate import generate_scenario
     from evfleet.results.run_files import write_run_outputs

@@ -7,6 +7,7 @@ headless), so it works from any directory with no set-up. See ``docs/dashboard.m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,12 +29,26 @@ def register(app: typer.Typer) -> None:
         no_store: Annotated[
             bool, typer.Option("--no-store", help="Do not keep the live sessions' history in the run store.")
         ] = False,
+        operate_db: Annotated[
+            Path | None,
+            typer.Option(
+                "--operate-db",
+                help="The operate store of `evfleet serve`: live depot page, and sign-in with its accounts.",
+            ),
+        ] = None,
     ) -> None:
         """Start the live dashboard (Streamlit + Plotly) at http://HOST:PORT (default scenario: 500 EVs, today)."""
+        import os
+
+        if operate_db is not None:
+            from evfleet._common.errors import InputError
+            from evfleet.operate.access import ENV_OPERATE_DB
+
+            if not operate_db.is_file():
+                raise InputError(f"option '--operate-db' must be an existing operate store (value {str(operate_db)!r})")
+            os.environ[ENV_OPERATE_DB] = str(operate_db.resolve())  # read by the dashboard (same process)
         check_address(port, host)
         if no_store:
-            import os
-
             os.environ["EVFLEET_LIVE_STORE"] = "0"  # read by the dashboard (same process) when a live runner starts
         from evfleet.dashboard.launch import run_server
 

@@ -52,8 +52,10 @@ def register(app: typer.Typer) -> None:
         def ready(ports: object) -> None:
             p = server.ports
             assert p is not None
+            scheme = "wss" if cfg.ocpp.tls_cert else "ws"
             typer.echo(
-                f"evfleet serve: OCPP ws://{host}:{p.ocpp}/ocpp/{{station_id}}  API http://{host}:{p.api}/api/v1  "
+                f"evfleet serve: OCPP {scheme}://{host}:{p.ocpp}/ocpp/{{station_id}}  "
+                f"API http://{host}:{p.api}/api/v1  "
                 f"(docs http://{host}:{p.api}/docs; store {server.db_path}; Ctrl+C to stop)",
                 err=False,
             )
@@ -83,6 +85,9 @@ def register(app: typer.Typer) -> None:
         meter_interval: Annotated[float, typer.Option(help="Wall seconds between meter values.")] = 10.0,
         duration: Annotated[float | None, typer.Option(help="Stop after this many wall seconds.")] = None,
         iso15118: Annotated[bool, typer.Option(help="2.0.1: send NotifyEVChargingNeeds (ISO 15118).")] = True,
+        ca: Annotated[
+            Path | None, typer.Option(help="wss:// (security profile 2): the CA certificate (PEM) to trust.")
+        ] = None,
     ) -> None:
         """Emulate a depot of OCPP charge points replaying a scenario's vehicles against --csms."""
         import asyncio
@@ -95,6 +100,16 @@ def register(app: typer.Typer) -> None:
 
         logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         sc = load_scenario(scenario) if scenario else generate_scenario(vehicles=stations * evses, seed=0)
+        tls = None
+        if csms.startswith("wss://"):
+            import ssl
+
+            from evfleet._common.errors import InputError
+
+            if ca is not None and not ca.is_file():
+                raise InputError(f"option '--ca' must be a PEM file (value {str(ca)!r})")
+            tls = ssl.create_default_context(cafile=str(ca) if ca else None)
+            tls.minimum_version = ssl.TLSVersion.TLSv1_2
         depot = SimDepot(
             sc,
             stations,
@@ -106,6 +121,7 @@ def register(app: typer.Typer) -> None:
             password=password,
             meter_interval_s=meter_interval,
             iso15118=iso15118,
+            ssl=tls,
         )
         if register_api:
             counts = register_depot(depot, register_api, api_token)

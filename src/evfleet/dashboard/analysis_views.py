@@ -15,7 +15,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from evfleet.dashboard.i18n import t
+from evfleet.dashboard.i18n import (
+    clause_text,
+    event_indicator_label,
+    indicator_label,
+    mode_label,
+    strategy_label,
+    t,
+    verdict_label,
+)
+from evfleet.dashboard.l10n import fmt_datetime, fmt_number
 from evfleet.dashboard.views import (
     LAYOUT,
     PALETTE,
@@ -80,13 +89,13 @@ def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.F
         for i, (col, _) in enumerate(panels):
             fig.add_trace(
                 go.Bar(
-                    x=sub["strategy"],
+                    x=[strategy_label(x, lang) for x in sub["strategy"]],
                     y=sub[col],
-                    name=mode,
+                    name=mode_label(mode, lang),
                     legendgroup=mode,
                     showlegend=i == 0,
                     marker={"color": PALETTE[j % len(PALETTE)]},
-                    hovertemplate="%{x}: %{y:,.1f}<extra>" + mode + "</extra>",
+                    hovertemplate="%{x}: %{y:,.3s}<extra>" + mode_label(mode, lang) + "</extra>",
                 ),
                 row=i // 2 + 1,
                 col=i % 2 + 1,
@@ -96,14 +105,21 @@ def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.F
     return fig
 
 
-def compliance_frame(report: Any) -> pd.DataFrame:
+def compliance_frame(report: Any, lang: str = "en") -> pd.DataFrame:
     """The report's compliance table (columns of :data:`COMPLIANCE_HEADERS`) with ``level``, the
     :class:`~evfleet.gridquality.records.Status` of each row's status (:func:`~.views.compliance_level`), used for
-    the cell colours."""
+    the cell colours. In French the indicator, status and clause are translated (values stay numbers)."""
     comp = report.compliance.copy()
     cols = [c for c in COMPLIANCE_HEADERS if c in comp.columns]
     out = comp[cols].reset_index(drop=True)
     out["level"] = [compliance_level(s) for s in comp["status"]]
+    if lang != "en":
+        if "indicator" in out:
+            out["indicator"] = [indicator_label(x, lang) for x in out["indicator"]]
+        if "status" in out:
+            out["status"] = [verdict_label(str(x), lang) for x in out["status"]]
+        if "clause" in out:
+            out["clause"] = [clause_text(x, lang) for x in out["clause"]]
     return out
 
 
@@ -117,13 +133,23 @@ LEVEL_BACKGROUNDS: dict[Status, str] = {
 }
 
 
-def events_frame(events: pd.DataFrame, tz: str) -> pd.DataFrame:
-    """Events with their time as local wall-clock text (the table would show UTC otherwise)."""
+def events_frame(events: pd.DataFrame, tz: str, lang: str = "en") -> pd.DataFrame:
+    """Events with their time as local wall-clock text (the table would show UTC otherwise), in ``lang``: the
+    indicator in words, the states translated, the values as locale text (French)."""
     out = events.copy()
     if "time" in out and len(out):
         times = pd.DatetimeIndex(pd.to_datetime(out["time"]))
         times = times.tz_convert(tz) if times.tz is not None else times
-        out["time"] = times.strftime("%Y-%m-%d %H:%M")
+        out["time"] = [fmt_datetime(x, lang) for x in times]
+    if lang != "en" and len(out):
+        if "indicator" in out:
+            out["indicator"] = [event_indicator_label(str(x), lang) for x in out["indicator"]]
+        for col in ("state", "previous_state"):
+            if col in out:
+                out[col] = [verdict_label(str(x), lang) for x in out[col]]
+        for col in ("value", "limit"):
+            if col in out:
+                out[col] = [fmt_number(x, lang) for x in out[col]]
     return out
 
 
@@ -142,20 +168,27 @@ def spectrum_figure(spectrum: pd.DataFrame, lang: str, source: str = "", height:
         go.Scatter(
             x=spectrum["h"],
             y=spectrum["limit_pct"],
-            name="IEEE 519 " + t("limit", lang).lower(),
+            name=t("limit", lang) + " IEEE 519",
             mode="markers",
             marker={"symbol": "line-ew-open", "size": 16, "color": "#d62728", "line": {"width": 3}},
         )
     )
-    title = f"{t('spectrum', lang)} · {t('model_estimate', lang)}"
+    title = f"{t('spectrum', lang)}<br><sup>{t('model_estimate', lang)}</sup>"  # two lines: fits half a page
     layout = {**LAYOUT, "hovermode": "closest"}
     fig.update_layout(
         **layout,
         height=height,
         title={"text": title, "x": 0},
-        xaxis={"title": t("harmonic_order", lang), "dtick": 2},
+        # odd orders carry the current: ticks on 1, 3, 5, ...; the axis starts at order 1 (never at 0)
+        xaxis={
+            "title": t("harmonic_order", lang),
+            "tick0": 1,
+            "dtick": 2,
+            "range": [0.5, float(spectrum["h"].max()) + 0.5] if len(spectrum) else [0.5, 50.5],
+        },
         yaxis_title=t("pct_il", lang),
     )
+    fig.update_layout(margin={"t": 75})
     return fig
 
 
@@ -207,9 +240,11 @@ def pf_unbalance_figure(
         if unbalance_limit is not None:
             fig.add_hline(y=unbalance_limit, line_dash="dash", line_color="#d62728", row=2, col=1)
     fig.update_layout(
-        **LAYOUT, height=height, title={"text": f"{t('pf_unbalance', lang)} · {t('model_estimate', lang)}", "x": 0}
+        **LAYOUT,
+        height=height,
+        title={"text": f"{t('pf_unbalance', lang)}<br><sup>{t('model_estimate', lang)}</sup>", "x": 0},
     )
-    fig.update_layout(margin={"b": 110})
+    fig.update_layout(margin={"b": 110, "t": 90})
     return fig
 
 
@@ -236,7 +271,7 @@ def cost_by_period_figure(table: pd.DataFrame, lang: str, strategy: str, height:
         go.Bar(
             x=labels,
             y=table["import_cost_mad"],
-            name=f"{t('this_strategy', lang)} ({strategy})",
+            name=f"{t('this_strategy', lang)} ({strategy_label(strategy, lang)})",
             marker={"color": colors},
         )
     )
@@ -274,7 +309,8 @@ def cashflow_figure(cashflow: pd.DataFrame, lang: str, payback_months: float | N
             x=payback_months / 12,
             line_dash="dash",
             line_color="#333",
-            annotation_text=f"{t('payback', lang)}: {payback_months:.1f} {t('months', lang)}",
+            annotation_text=f"{t('payback', lang)}{' :' if lang == 'fr' else ':'} {fmt_number(payback_months, lang)} "
+            f"{t('months', lang)}",
         )
     layout = {**LAYOUT, "hovermode": "closest"}
     fig.update_layout(

@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from evfleet.dashboard.i18n import t
+from evfleet.dashboard.i18n import strategy_label, t
 from evfleet.dashboard.views import LAYOUT, PALETTE
 
 __all__ = ["history_figure"]
@@ -24,8 +24,7 @@ def history_figure(table: pd.DataFrame, lang: str, title: str, height: int = 360
     df = table.sort_values("period", kind="stable")
     for i, (strategy, g) in enumerate(df.groupby("strategy", sort=True)):
         color = PALETTE[i % len(PALETTE)]
-        name = t(f"strat_{strategy}", lang)
-        name = strategy if name == f"strat_{strategy}" else name
+        name = strategy_label(strategy, lang)
         fig.add_trace(
             go.Bar(
                 x=g["period"],

@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from evfleet._common.tolerances import POWER_EPS_KW
-from evfleet.dashboard.i18n import fmt_num, fmt_pct, t
+from evfleet.dashboard.i18n import t
+from evfleet.dashboard.l10n import fmt_datetime, fmt_int, fmt_number, fmt_pct
 from evfleet.dashboard.views import LAYOUT, local_naive
 
 __all__ = [
@@ -34,6 +35,9 @@ __all__ = [
     "vehicle_info",
 ]
 
+V2G_GREEN = "#2ca02c"
+#: vehicles that cannot export are the normal case, not a fault: grey, never the alarm red
+NOT_V2G_GREY = "#b0b7bf"
 #: fleet table column -> i18n key of its header (the order of the original guide).
 FLEET_COLUMNS: dict[str, str] = {
     "model": "col_model",
@@ -142,7 +146,7 @@ def fleet_table(
 
 
 def v2g_pie_figure(table: pd.DataFrame, lang: str, height: int = 300) -> go.Figure:
-    """Pie of the fleet's vehicles whose model is V2G-capable (green) or not (red)."""
+    """Pie of the fleet's vehicles whose model is V2G-capable (green) or not (neutral grey: not an alarm)."""
     yes = int(table.loc[table["v2g_capable"], "in_fleet"].sum())
     no = int(table.loc[~table["v2g_capable"], "in_fleet"].sum())
     fig = go.Figure(
@@ -150,7 +154,7 @@ def v2g_pie_figure(table: pd.DataFrame, lang: str, height: int = 300) -> go.Figu
             labels=[t("v2g_yes", lang), t("v2g_no", lang)],
             values=[yes, no],
             sort=False,
-            marker={"colors": ["#2ca02c", "#d62728"]},
+            marker={"colors": [V2G_GREEN, NOT_V2G_GREY]},
             hole=0.45,
             textinfo="percent+value",
         )
@@ -170,7 +174,7 @@ def top_models_figure(table: pd.DataFrame, lang: str, n: int = 5, height: int = 
             y=top["model"],
             orientation="h",
             marker={"color": colors},
-            text=[fmt_num(x, lang) for x in top["registrations"]],
+            text=[fmt_int(x, lang) for x in top["registrations"]],
             textposition="auto",
             hovertemplate="%{y}: %{x:,.0f}<extra></extra>",
         )
@@ -195,12 +199,14 @@ def vehicle_info(result: Any, i: int, lang: str) -> dict[str, str]:
     reason = str(result.unmet_reason[i])
     info = {
         t("col_model", lang): str(v.model[i]),
-        t("arrival", lang): all_times[int(v.arrival_step[i])].strftime("%Y-%m-%d %H:%M"),
-        t("departure", lang): all_times[dep].strftime("%Y-%m-%d %H:%M"),
-        t("target", lang): fmt_pct(100 * float(v.soc_target[i]), lang, 0),
-        t("soc_departure", lang): fmt_pct(100 * float(result.soc[i, dep]), lang, 1),
+        t("arrival", lang): fmt_datetime(all_times[int(v.arrival_step[i])], lang),
+        t("departure", lang): fmt_datetime(all_times[dep], lang),
+        t("target", lang): fmt_pct(100 * float(v.soc_target[i]), lang),
+        t("soc_departure", lang): fmt_pct(100 * float(result.soc[i, dep]), lang),
         t("unmet_reason", lang): (
-            f"{fmt_num(unmet, lang, 2)} kWh: {t('reason_' + reason, lang)}" if reason else t("met", lang)
+            f"{fmt_number(unmet, lang)} kWh{' :' if lang == 'fr' else ':'} {t('reason_' + reason, lang)}"
+            if reason
+            else t("met", lang)
         ),
     }
     if "charger" in v.extra:
@@ -209,8 +215,8 @@ def vehicle_info(result: Any, i: int, lang: str) -> dict[str, str]:
 
 
 def drilldown_figure(result: Any, i: int, lang: str, height: int = 340) -> go.Figure:
-    """One session's SOC [%] (left axis) and power [kW] (right axis, bars) over time, with arrival/departure
-    marks and the target SOC."""
+    """One session's SOC [%] (left axis, drawn only while the vehicle is connected: from arrival to departure) and
+    power [kW] (right axis, bars) over time, with arrival/departure marks and the target SOC."""
     sc = result.scenario
     v = sc.vehicles
     times = local_naive(sc.times)
@@ -218,6 +224,9 @@ def drilldown_figure(result: Any, i: int, lang: str, height: int = 340) -> go.Fi
     soc_x = times.append(pd.DatetimeIndex([times[-1] + step]))
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     p = result.power_kw[i]
+    arr, dep = int(v.arrival_step[i]), int(v.departure_step[i])
+    k = np.arange(len(soc_x))
+    soc_pct = np.where((k >= arr) & (k <= dep), 100 * np.asarray(result.soc[i], dtype=float)[: len(soc_x)], np.nan)
     fig.add_trace(
         go.Bar(
             x=times + step / 2,
@@ -232,7 +241,7 @@ def drilldown_figure(result: Any, i: int, lang: str, height: int = 340) -> go.Fi
     fig.add_trace(
         go.Scatter(
             x=soc_x,
-            y=100 * result.soc[i],
+            y=soc_pct,
             name=t("soc_pct", lang),
             mode="lines",
             line={"color": "#1f77b4", "width": 2.5},

@@ -8,10 +8,27 @@ SOC Moyen (%), Puissance (kW)).
 from __future__ import annotations
 
 import math
+import re
 
 from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
 
-__all__ = ["LANGS", "STRINGS", "fmt_money", "fmt_num", "fmt_pct", "t"]
+__all__ = [
+    "LANGS",
+    "STRATEGY_LABEL_KEYS",
+    "STRINGS",
+    "clause_text",
+    "event_indicator_label",
+    "fmt_money",
+    "fmt_num",
+    "fmt_pct",
+    "indicator_label",
+    "missing_in_fr",
+    "mode_label",
+    "strategy_description",
+    "strategy_label",
+    "t",
+    "verdict_label",
+]
 
 LANGS = ("en", "fr")
 
@@ -125,11 +142,11 @@ STRINGS: dict[str, tuple[str, str]] = {
     "period_pointe": ("peak (pointe)", "heures de pointe"),
     "time_of_table": ("Fleet state at", "État de la flotte à"),
     # fleet page
-    "fleet_title": ("EV2Gym vehicles: V2G/G2V states", "Véhicules EV2Gym : états V2G/G2V"),
+    "fleet_title": ("Vehicles on site: charging and V2G", "Véhicules du dépôt : recharge et V2G"),
     "search": ("Search a model", "Rechercher un modèle"),
     "only_in_fleet": ("Only models in the fleet", "Seulement les modèles de la flotte"),
     "col_model": ("Model", "Modèle"),
-    "col_registrations": ("Registrations", "Enregistrements"),
+    "col_registrations": ("Popularity (weight)", "Popularité (poids)"),
     "col_battery": ("Battery (kWh)", "Batterie (kWh)"),
     "col_ac_max": ("AC max (kW)", "AC Max (kW)"),
     "col_dc_max": ("DC max (kW)", "DC Max (kW)"),
@@ -145,7 +162,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "v2g_pie": ("Fleet vehicles by V2G capability", "Véhicules de la flotte par capacité V2G"),
     "v2g_yes": ("V2G capable", "Capable V2G"),
     "v2g_no": ("Not V2G", "Non V2G"),
-    "top5": ("Top 5 models by registrations", "Top 5 des modèles par enregistrements"),
+    "top5": ("Top 5 models by popularity", "Top 5 des modèles par popularité"),
     "charger_use": ("Infrastructure use by charger type", "Utilisation des bornes par type"),
     "drilldown": ("Vehicle drill-down", "Détail d'un véhicule"),
     "choose_vehicle": ("Vehicle session", "Session véhicule"),
@@ -228,7 +245,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "discount": ("Discount rate (%)", "Taux d'actualisation (%)"),
     "investment": ("Investment", "Investissement"),
     "annual_savings": ("Annual savings", "Économies annuelles"),
-    "payback": ("Simple payback", "Retour sur investissement"),
+    "payback": ("Simple payback", "Délai de récupération"),
     "payback_never": ("never (no net saving)", "jamais (pas d'économie nette)"),
     "months": ("months", "mois"),
     "npv": ("NPV", "VAN"),
@@ -236,10 +253,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "cumulative_cashflow": ("Cumulative cash flow", "Flux de trésorerie cumulé"),
     "year": ("Year", "Année"),
     "mad": ("MAD", "MAD"),
-    "payback_target": ("Target payback < 24 months", "Objectif de retour < 24 mois"),
+    "payback_target": ("target < 24 months", "objectif < 24 mois"),
     "savings_source": (
-        "Savings come from the simulation ({strategy} vs uncontrolled, {days:g} day(s) simulated).",
-        "Les économies viennent de la simulation ({strategy} vs non piloté, {days:g} jour(s) simulé(s)).",
+        "Savings come from the simulation ({strategy} vs uncontrolled, {days} day(s) simulated).",
+        "Les économies viennent de la simulation ({strategy} vs non piloté, {days} jour(s) simulé(s)).",
     ),
     "col_period": ("Tariff period", "Période tarifaire"),
     "col_price": ("Price (MAD/kWh)", "Prix (MAD/kWh)"),
@@ -274,7 +291,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "apply": ("Apply", "Appliquer"),
     "upload": ("Upload", "Importer"),
     "upload_scenario": ("Scenario file (JSON, evfleet.scenario/1)", "Fichier scénario (JSON, evfleet.scenario/1)"),
-    "upload_fleet": ("Fleet CSV (columns model,count)", "CSV de flotte (colonnes model,count)"),
+    "upload_fleet": ("Fleet CSV (columns `model`, `count`)", "CSV de flotte (colonnes « model » et « count »)"),
     "use_generated": ("Back to the generated scenario", "Revenir au scénario généré"),
     "downloads": ("Downloads", "Téléchargements"),
     "dl_scenario": ("Scenario (JSON)", "Scénario (JSON)"),
@@ -310,6 +327,315 @@ STRINGS: dict[str, tuple[str, str]] = {
     "error": ("Error", "Erreur"),
     "applied": ("Scenario updated.", "Scénario mis à jour."),
     "fleet_loaded": ("Fleet composition loaded: {n} models.", "Composition de flotte chargée : {n} modèles."),
+    # plan page
+    "page_plan": ("Plan", "Plan"),
+    "plan_title": ("Charging plan", "Plan de recharge"),
+    "plan_intro": (
+        "Setpoints per vehicle and per connector, as the simulator applied them to the strategy's plan (kW, grid "
+        "side; V2G negative).",
+        "Consignes par véhicule et par connecteur, telles que le simulateur les a appliquées au plan de la "
+        "stratégie (kW, côté réseau ; V2G négatif).",
+    ),
+    "plan_vehicles": ("Vehicles", "Véhicules"),
+    "plan_short": ("Not ready at departure", "Pas prêts au départ"),
+    "plan_short_kwh": ("Energy short (kWh)", "Énergie manquante (kWh)"),
+    "plan_connectors": ("Connectors", "Connecteurs"),
+    "plan_layout_default": (
+        "Charger layout derived from the sessions (the scenario has no site.chargers; docs/model.md).",
+        "Bornes déduites des sessions (le scénario n'a pas de site.chargers ; docs/model.md).",
+    ),
+    "plan_layout_scenario": ("Charger layout from the scenario.", "Bornes issues du scénario."),
+    "plan_by_vehicle": ("By vehicle", "Par véhicule"),
+    "plan_by_connector": ("By connector", "Par connecteur"),
+    "plan_only_short": ("Only vehicles not ready", "Seulement les véhicules pas prêts"),
+    "plan_pick_vehicle": ("Vehicle", "Véhicule"),
+    "plan_pick_connector": ("Connector", "Connecteur"),
+    "plan_vehicle_title": ("Setpoint of {id} ({connector})", "Consigne de {id} ({connector})"),
+    "plan_connector_title": ("Power of connector {connector}", "Puissance du connecteur {connector}"),
+    "plan_export": ("Export the plan", "Exporter le plan"),
+    "plan_dialect": ("CSV format", "Format CSV"),
+    "dialect_excel": ("Excel (comma, decimal point)", "Excel (virgule, point décimal)"),
+    "dialect_excel-fr": ("French Excel (semicolon, decimal comma)", "Excel français (point-virgule, virgule décimale)"),
+    "dl_plan_csv": ("Plan CSV (vehicle × step)", "Plan CSV (véhicule × pas)"),
+    "dl_plan_json": ("Plan JSON", "Plan JSON"),
+    "dl_plan_ocpp": ("OCPP 2.0.1 charging profiles", "Profils de charge OCPP 2.0.1"),
+    "dl_plan_ocpp_help": (
+        "SetChargingProfile requests, one TxProfile per session on its connector (as `evfleet plan --format ocpp`).",
+        "Requêtes SetChargingProfile, un TxProfile par session sur son connecteur (comme `evfleet plan --format "
+        "ocpp`).",
+    ),
+    "setpoint_kw": ("Setpoint (kW)", "Consigne (kW)"),
+    "rating": ("rating", "puissance nominale"),
+    "col_session": ("Session", "Session"),
+    "col_connector": ("Connector", "Connecteur"),
+    "col_arrival": ("Arrival", "Arrivée"),
+    "col_departure": ("Departure", "Départ"),
+    "col_target_pct": ("Target (%)", "Cible (%)"),
+    "col_expected_pct": ("Expected at departure (%)", "Prévu au départ (%)"),
+    "col_energy_kwh": ("Energy (kWh)", "Énergie (kWh)"),
+    "col_short_kwh": ("Short (kWh)", "Manque (kWh)"),
+    "col_why": ("Why", "Pourquoi"),
+    "col_type": ("Type", "Type"),
+    "col_rating_kw": ("Rating (kW)", "Puissance (kW)"),
+    "col_phase": ("Phase", "Phase"),
+    "col_sessions": ("Sessions", "Sessions"),
+    "col_peak_kw": ("Peak (kW)", "Pointe (kW)"),
+    "col_utilisation_pct": ("Use (%)", "Utilisation (%)"),
+    "short_stay_too_short": (
+        "stay too short: even full power cannot reach the target",
+        "séjour trop court : même à pleine puissance, la cible est hors d'atteinte",
+    ),
+    "short_site_limit": ("curtailed by the site's import limit", "écrêté par la limite de soutirage du site"),
+    "short_strategy": (
+        "the strategy chose not to charge it fully (cost trade-off)",
+        "la stratégie a choisi de ne pas le charger entièrement (arbitrage de coût)",
+    ),
+    "short_frequency_response": ("delivered frequency reserve", "a fourni de la réserve de fréquence"),
+    "short_action_stay_too_short": (
+        "extend the stay, lower the target or use a faster charger",
+        "prolonger le séjour, baisser la cible ou utiliser une borne plus rapide",
+    ),
+    "short_action_site_limit": (
+        "raise the import limit, move other loads or plug it in earlier",
+        "relever la limite de soutirage, déplacer d'autres charges ou le brancher plus tôt",
+    ),
+    "short_action_strategy": (
+        "raise its priority or the unmet-energy penalty, or choose another strategy",
+        "augmenter sa priorité ou la pénalité d'énergie manquante, ou changer de stratégie",
+    ),
+    "short_action_frequency_response": (
+        "offer less reserve from this vehicle",
+        "offrir moins de réserve avec ce véhicule",
+    ),
+    # operator alerts
+    "alerts_title": ("Alerts to act on", "Alertes à traiter"),
+    "alerts_none": (
+        "Nothing to act on: every vehicle is ready, no limit reached.",
+        "Rien à traiter : tous les véhicules sont prêts, aucune limite atteinte.",
+    ),
+    "alerts_counts": (
+        "{critical} critical · {warning} warning · {info} info",
+        "{critical} critique(s) · {warning} avertissement(s) · {info} info(s)",
+    ),
+    "alerts_more": ("All {n} alerts", "Les {n} alertes"),
+    "alerts_pq_note": (
+        "Grid-quality states are model estimates: see the Grid quality page.",
+        "Les états de qualité réseau sont des estimations de modèle : voir la page Qualité réseau.",
+    ),
+    "col_severity": ("Severity", "Gravité"),
+    "col_alert": ("Alert", "Alerte"),
+    "col_object": ("Object", "Objet"),
+    "col_quantity": ("Quantity", "Quantité"),
+    "col_action": ("What to do", "Que faire"),
+    "severity_critical": ("critical", "critique"),
+    "severity_warning": ("warning", "avertissement"),
+    "severity_info": ("info", "info"),
+    "alert_vehicle_not_ready": ("vehicle not ready at departure", "véhicule pas prêt au départ"),
+    "alert_import_limit": ("import limit reached", "limite de soutirage atteinte"),
+    "alert_subscribed_limit": ("subscribed power reached", "puissance souscrite atteinte"),
+    "alert_strategy_nothing_to_do": ("strategy has nothing to do", "la stratégie n'a rien à faire"),
+    "alert_charger_unused": ("connector unused", "connecteur inutilisé"),
+    "alert_charger_overloaded": ("connector above its rating", "connecteur au-delà de sa puissance"),
+    "why_import_limit": ("the site's import is at its import limit", "le soutirage du site est à sa limite"),
+    "why_subscribed_limit": (
+        "the site's import is at the subscribed power (at power factor 1)",
+        "le soutirage du site atteint la puissance souscrite (à facteur de puissance 1)",
+    ),
+    "why_strategy_nothing_to_do": (
+        "its charging equals uncontrolled charging, or nothing can be shifted",
+        "sa recharge est identique à la recharge non pilotée, ou rien ne peut être décalé",
+    ),
+    "why_charger_unused": ("no energy delivered over the run", "aucune énergie délivrée sur la période"),
+    "why_charger_overloaded": ("the plan asks more than its rating", "le plan demande plus que sa puissance"),
+    "action_import_limit": (
+        "shift flexible charging to other hours or raise the import limit",
+        "décaler la recharge flexible vers d'autres heures ou relever la limite de soutirage",
+    ),
+    "action_subscribed_limit": (
+        "shift charging out of these hours or raise the subscribed power",
+        "décaler la recharge hors de ces heures ou augmenter la puissance souscrite",
+    ),
+    "action_strategy_nothing_to_do": (
+        "keep uncontrolled charging or give the strategy room (import limit, tariff, departures)",
+        "garder la recharge non pilotée ou donner de la marge à la stratégie (limite, tarif, départs)",
+    ),
+    "action_charger_unused": (
+        "reassign vehicles to it or take it out of the layout",
+        "y affecter des véhicules ou la retirer du plan des bornes",
+    ),
+    "action_charger_overloaded": (
+        "cap the vehicle at the connector's rating or move it to a more powerful connector",
+        "limiter le véhicule à la puissance du connecteur ou le déplacer vers un connecteur plus puissant",
+    ),
+    "model_estimate_card": ("model estimate", "estimation de modèle"),
+    # KPI cards: short labels, the unit in the label (readable at 1280 px in both languages)
+    "card_peak_kw": ("Peak (kW)", "Pointe (kW)"),
+    "card_load_factor": ("Load factor", "Facteur de charge"),
+    "card_transformer_pct": ("Transformer (%)", "Transfo (%)"),
+    "card_tdd_pct": ("TDD (%)", "TDD (%)"),
+    "card_pf": ("Power factor", "Facteur puiss."),
+    "card_unbalance_pct": ("Unbalance (%)", "Déséquilibre (%)"),
+    "card_net_cost": ("Net cost ({unit})", "Coût net ({unit})"),
+    "card_savings": ("Savings ({unit})", "Économies ({unit})"),
+    "card_savings_pct": ("Savings (%)", "Économies (%)"),
+    "card_v2g_revenue": ("V2G revenue ({unit})", "Revenu V2G ({unit})"),
+    "card_degradation": ("Battery wear ({unit})", "Usure batterie ({unit})"),
+    "card_v2g_net": ("V2G net ({unit})", "V2G net ({unit})"),
+    "card_connected": ("Connected", "Connectés"),
+    "card_charging": ("Charging", "En charge"),
+    "card_discharging": ("Discharging", "En décharge"),
+    "card_idle": ("Idle", "Inactifs"),
+    "card_mean_soc": ("Mean SOC (%)", "SOC moyen (%)"),
+    "card_unmet_kwh": ("Unmet (kWh)", "Non servi (kWh)"),
+    "card_site_now_kw": ("Site now (kW)", "Site (kW)"),
+    "card_cost_so_far": ("Cost so far ({unit})", "Coût cumulé ({unit})"),
+    "card_v2g_so_far_kwh": ("V2G so far (kWh)", "V2G cumulé (kWh)"),
+    "card_investment": ("Investment ({unit})", "Investissement ({unit})"),
+    "card_annual_savings": ("Savings/year ({unit})", "Économies/an ({unit})"),
+    "card_payback": ("Payback (months)", "Récupération (mois)"),
+    "card_npv": ("NPV ({unit})", "VAN ({unit})"),
+    "card_roi_pct": ("ROI, lifetime (%)", "ROI, durée de vie (%)"),
+    "vs_uncontrolled": ("vs uncontrolled", "vs non piloté"),
+    "import_kwh_detail": ("{energy} kWh imported", "{energy} kWh soutirés"),
+    "discharged_detail": ("{energy} kWh discharged", "{energy} kWh déchargés"),
+    "of_limit_short": ("{pct} of {limit} kW", "{pct} de {limit} kW"),
+    "limit_detail": ("limit {limit}", "limite {limit}"),
+    "per_day_detail": ("{amount} per day", "{amount} par jour"),
+    "discount_detail": ("at {rate}", "à {rate}"),
+    # KPI tooltips
+    "help_peak": (
+        "Highest site import over the run. Colour: peak / import limit ≤ 70 % optimal, ≤ 85 % good, ≤ 100 % warning,"
+        " above critical.",
+        "Soutirage maximal du site sur la simulation. Couleur : pointe / limite ≤ 70 % optimal, ≤ 85 % bon, "
+        "≤ 100 % alerte, au-delà critique.",
+    ),
+    "help_load_factor": (
+        "Mean import / peak import: ≥ 0.6 optimal, ≥ 0.4 good, ≥ 0.25 warning.",
+        "Soutirage moyen / pointe : ≥ 0,6 optimal, ≥ 0,4 bon, ≥ 0,25 alerte.",
+    ),
+    "help_net_cost": (
+        "Import cost - export revenue + battery degradation, over the simulated period.",
+        "Coût du soutirage - revenu d'injection + dégradation des batteries, sur la période simulée.",
+    ),
+    "help_savings": (
+        "Uncontrolled charging's net cost - this strategy's net cost.",
+        "Coût net de la recharge non pilotée - coût net de cette stratégie.",
+    ),
+    "help_v2g_revenue": (
+        "Discharged energy valued at the price it displaced.",
+        "Énergie déchargée valorisée au prix qu'elle remplace.",
+    ),
+    "help_degradation": (
+        "Degradation cost per kWh discharged × energy discharged.",
+        "Coût de dégradation par kWh déchargé × énergie déchargée.",
+    ),
+    "help_unmet": (
+        "Battery energy missing at departure against the target, summed over the sessions.",
+        "Énergie manquante au départ par rapport à la cible, somme sur les sessions.",
+    ),
+    "help_v2g_net": ("V2G value - degradation cost.", "Valeur V2G - coût de dégradation."),
+    "help_pq": ("Model estimate", "Estimation par modèle"),
+    # strategies: translated labels (identifiers stay in files and the CLI)
+    "strategy_uncontrolled": ("Uncontrolled charging", "Recharge non pilotée"),
+    "strategy_load_balancing": ("Load balancing", "Équilibrage de charge"),
+    "strategy_peak_shaving": ("Peak shaving", "Écrêtement de pointe"),
+    "strategy_valley_filling": ("Valley filling", "Remplissage des creux"),
+    "strategy_price_optimization": ("Price optimisation", "Optimisation tarifaire"),
+    "strategy_grid_support": ("Grid support (V2G)", "Soutien au réseau (V2G)"),
+    "strategy_renewable_integration": ("Solar self-consumption", "Autoconsommation solaire"),
+    "strategy_timer": ("Off-peak timer", "Minuterie heures creuses"),
+    "strategy_desc_uncontrolled": (
+        "Charges every vehicle at full power from arrival until its target: the baseline the others are compared with.",
+        "Charge chaque véhicule à pleine puissance dès son arrivée jusqu'à sa cible : la référence des autres "
+        "stratégies.",
+    ),
+    "strategy_desc_load_balancing": (
+        "Shares the site's spare capacity among the connected vehicles, most urgent first; it only differs from "
+        "uncontrolled charging when the site limit is reached.",
+        "Répartit la capacité disponible du site entre les véhicules connectés, les plus urgents d'abord ; elle ne "
+        "diffère de la recharge non pilotée que lorsque la limite du site est atteinte.",
+    ),
+    "strategy_desc_peak_shaving": (
+        "Minimises the site's highest import; helps when the subscribed power or the transformer is the constraint.",
+        "Minimise la pointe soutirée du site ; utile quand la puissance souscrite ou le transformateur limite.",
+    ),
+    "strategy_desc_valley_filling": (
+        "Flattens the site's load curve by charging in its valleys; eases the transformer and the grid.",
+        "Aplanit la courbe de charge du site en rechargeant dans les creux ; ménage le transformateur et le réseau.",
+    ),
+    "strategy_desc_price_optimization": (
+        "Minimises the net cost of energy over the horizon (charges in cheap periods, V2G arbitrage when allowed); "
+        "helps under a time-of-use tariff.",
+        "Minimise le coût net de l'énergie sur l'horizon (recharge aux heures bon marché, arbitrage V2G si permis) ;"
+        " utile avec un tarif horaire.",
+    ),
+    "strategy_desc_grid_support": (
+        "Cuts import in the peak period with V2G and offers a frequency-containment band; helps where grid "
+        "services are paid.",
+        "Réduit le soutirage en heures de pointe par le V2G et offre une bande de réglage de fréquence ; utile là "
+        "où les services au réseau sont rémunérés.",
+    ),
+    "strategy_desc_renewable_integration": (
+        "Minimises exchanges with the grid by charging on the site's solar output; helps with a large PV plant.",
+        "Minimise les échanges avec le réseau en rechargeant sur la production solaire du site ; utile avec une "
+        "grande centrale PV.",
+    ),
+    "strategy_desc_timer": (
+        "Starts charging when the off-peak period begins, like a charger's timer; simple, no optimisation.",
+        "Lance la recharge au début des heures creuses, comme la minuterie d'une borne ; simple, sans optimisation.",
+    ),
+    "mode_short_offline": ("offline", "hors ligne"),
+    "mode_short_online": ("online", "en ligne"),
+    "live_tag": ("(live)", "(en direct)"),
+    "computing": ("Simulating {strategy} · {mode}…", "Simulation {strategy} · {mode}…"),
+    "comparing": ("Running the comparison…", "Comparaison en cours…"),
+    "run_label": ("{strategy} · {mode}", "{strategy} · {mode}"),
+    # grid quality: compliance verdicts, indicators of the event log
+    "verdict_pass": ("pass", "conforme"),
+    "verdict_fail": ("fail", "non conforme"),
+    "verdict_info": ("info", "info"),
+    "status_na_short": ("n/a", "s.o."),
+    "ev_pf": ("power factor", "facteur de puissance"),
+    "ev_tdd_pct": ("current TDD [%]", "TDD courant [%]"),
+    "ev_thd_v_pct": ("voltage THD [%]", "THD tension [%]"),
+    "ev_unbalance_pct": ("current unbalance [%]", "déséquilibre de courant [%]"),
+    "ev_transformer_loading_pct": ("transformer loading [%]", "charge transformateur [%]"),
+    "ev_voltage_deviation_pct": ("voltage deviation [%]", "écart de tension [%]"),
+    "ev_frequency_hz": ("frequency [Hz]", "fréquence [Hz]"),
+    "assumptions_lang_note": (
+        "Technical text of the grid-quality model, written in English by the computing module.",
+        "Texte technique du modèle de qualité réseau, rédigé en anglais par le module de calcul.",
+    ),
+    "sources_lang_note": ("References cited in their own language.", "Références citées dans leur langue d'origine."),
+    "col_field": ("Figure", "Donnée"),
+    "col_unit": ("Unit", "Unité"),
+    "col_source_status": ("Status", "Statut"),
+    "col_reference": ("Reference", "Référence"),
+    "col_url": ("Link", "Lien"),
+    "col_kpi": ("Indicator", "Indicateur"),
+    "sweep_all_points": ("all points", "tous les points"),
+    "sweep_v2g_on": ("V2G on", "V2G activé"),
+    "sweep_v2g_off": ("V2G off", "V2G désactivé"),
+    "sweep_title": ("Sweep: {label} over {n} points", "Balayage : {label} sur {n} points"),
+    "sweep_axis_savings_pct": ("savings vs uncontrolled [%]", "économies vs non piloté [%]"),
+    "sweep_axis_savings_mad": ("savings vs uncontrolled [MAD]", "économies vs non piloté [MAD]"),
+    "sweep_axis_peak_reduction_pct": ("peak reduction vs uncontrolled [%]", "réduction de pointe vs non piloté [%]"),
+    "sweep_axis_unmet_energy_kwh": ("unmet energy [kWh]", "énergie non servie [kWh]"),
+    "csv_dialect": ("CSV format", "Format CSV"),
+    "csv_standard": ("standard (, and .)", "standard (, et .)"),
+    "csv_excel_fr": ("French Excel (; and ,)", "Excel français (; et ,)"),
+    "ratio_limit_hover": ("× limit", "× limite"),
+    "search_placeholder": ("Tesla, Nissan, …", "Tesla, Nissan, …"),
+    "choose_options": ("Choose options", "Choisir"),
+    "profile_depot": ("depot", "dépôt"),
+    "profile_workplace": ("workplace", "lieu de travail"),
+    "profile_mixed": ("mixed", "mixte"),
+    "col_step": ("Step", "Pas"),
+    "src_sourced": ("sourced", "sourcé"),
+    "src_assumption": ("assumption", "hypothèse"),
+    "src_secondary": ("secondary", "secondaire"),
+    "src_user": ("user", "utilisateur"),
+    "strategies_about": ("What each strategy does", "Ce que fait chaque stratégie"),
 }
 
 
@@ -350,3 +676,116 @@ def fmt_pct(x: float | None, lang: str = "en", decimals: int = 1) -> str:
 
 for _key, _pair in CONSOLE_STRINGS.items():  # the operator's-console strings (i18n_console.py)
     STRINGS.setdefault(_key, _pair)
+
+
+#: strategy identifiers with a translated label (``strategy_<id>``) and a one-sentence description
+#: (``strategy_desc_<id>``); an identifier without one (a test or user strategy) is shown as it is.
+STRATEGY_LABEL_KEYS = tuple(k.removeprefix("strategy_") for k in STRINGS if k.startswith("strategy_")
+                            and not k.startswith("strategy_desc_") and k != "strategy_title")  # fmt: skip
+
+
+def strategy_label(name: str, lang: str = "en") -> str:
+    """Display label of a strategy identifier (``price_optimization`` -> ``Price optimisation`` /
+    ``Optimisation tarifaire``); the identifier itself when it has no label."""
+    key = f"strategy_{name}"
+    return t(key, lang) if key in STRINGS else str(name)
+
+
+def strategy_description(name: str, lang: str = "en") -> str:
+    """One sentence on what the strategy does and when it helps (empty when unknown)."""
+    key = f"strategy_desc_{name}"
+    return t(key, lang) if key in STRINGS else ""
+
+
+def mode_label(mode: str, lang: str = "en") -> str:
+    """``offline``/``online`` in ``lang`` (short form, for tables and legends)."""
+    key = f"mode_short_{mode}"
+    return t(key, lang) if key in STRINGS else str(mode)
+
+
+def verdict_label(word: str, lang: str = "en") -> str:
+    """A compliance row's status word (``pass``/``fail``/``info`` or a status level) in ``lang``."""
+    for key in (f"verdict_{word}", f"status_{word}"):
+        if key in STRINGS:
+            return t(key, lang)
+    return str(word)
+
+
+def event_indicator_label(name: str, lang: str = "en") -> str:
+    """An event log indicator (a per-step column such as ``pf`` or ``unbalance_pct``) in words."""
+    key = f"ev_{name}"
+    return t(key, lang) if key in STRINGS else str(name)
+
+
+#: compliance indicator labels (``evfleet.gridquality.records.Indicator`` values) in French; ``{h}`` = order
+INDICATORS_FR: dict[str, str] = {
+    "TDD p95 [%]": "TDD p95 [%]",
+    "harmonic current h={h} p95 [% of I_L]": "courant harmonique h={h} p95 [% de I_L]",
+    "voltage THD p95 [%]": "THD tension p95 [%]",
+    "voltage THD max [%]": "THD tension max [%]",
+    "voltage harmonic h={h} p95 [%]": "harmonique de tension h={h} p95 [%]",
+    "power factor min": "facteur de puissance min",
+    "current unbalance max [%]": "déséquilibre de courant max [%]",
+    "transformer loading max [%]": "charge transformateur max [%]",
+    "transformer relative ageing mean": "vieillissement relatif du transformateur, moyenne",
+    "voltage deviation max abs [%]": "écart de tension max abs [%]",
+    "time outside frequency band [h]": "durée hors bande de fréquence [h]",
+}
+
+
+def indicator_label(label: str, lang: str = "en") -> str:
+    """A compliance row's indicator label in ``lang`` (the label itself in English or when unknown)."""
+    if lang != "fr":
+        return str(label)
+    text = str(label)
+    if text in INDICATORS_FR:
+        return INDICATORS_FR[text]
+    m = re.search(r"h=(\d+)", text)
+    if m:
+        generic = text.replace(m.group(0), "h={h}")
+        if generic in INDICATORS_FR:
+            return INDICATORS_FR[generic].replace("{h}", m.group(1))
+    return text
+
+
+#: phrases of the grid-quality clauses (``evfleet.gridquality.steps.compliance_table`` and the IEEE 519 limits
+#: file) -> French, applied in order (regular expressions)
+CLAUSE_FR: tuple[tuple[str, str], ...] = (
+    (r"p95 of steps", "p95 des pas"),
+    (r"\bTable (\d)", r"tableau \1"),
+    (r"\(row ", "(ligne "),
+    (r"even h: 25 % of odd", "h pair : 25 % de l'impair"),
+    (r"short-time allowance 1\.5 x limit", "tolérance de courte durée 1,5 × la limite"),
+    (r", individual", ", individuel"),
+    (
+        r"evfleet flag level \(no Moroccan PF rule located\)",
+        "seuil d'alerte evfleet (aucune règle marocaine sur le facteur de puissance trouvée)",
+    ),
+    (r"NEMA definition on phase currents", "définition NEMA sur les courants de phase"),
+    (r"evfleet flag level", "seuil d'alerte evfleet"),
+    (r"rated ([\d.]+) kVA", r"assigné \1 kVA"),
+    (r"worst phase incl\. Q", "phase la plus chargée, Q comprise"),
+    (r"relative ageing rate, normal paper", "taux de vieillissement relatif, papier normal"),
+    (r"relative ageing rate, upgraded paper", "taux de vieillissement relatif, papier amélioré"),
+    (r"±([\d.]+) % band", r"bande ±\1 %"),
+    (r"ENTSO-E normal band", "bande normale ENTSO-E"),
+    (r"not site-controlled", "hors du contrôle du site"),
+    (r"<=", "≤"),
+    (r";", " ;"),
+)
+
+
+def clause_text(clause: str, lang: str = "en") -> str:
+    """A compliance clause in ``lang`` (known phrases translated; standards' names and numbers kept)."""
+    text = str(clause)
+    if lang != "fr":
+        return text
+    for pattern, repl in CLAUSE_FR:
+        text = re.sub(pattern, repl, text)
+    return re.sub(r"(\d)\.(\d)", r"\1,\2", text)
+
+
+def missing_in_fr(keys: list[str] | None = None) -> list[str]:
+    """Keys (all, or ``keys``) without a French string (unknown keys count as missing)."""
+    keys = list(STRINGS) if keys is None else keys
+    return [k for k in keys if k not in STRINGS or not STRINGS[k][1]]

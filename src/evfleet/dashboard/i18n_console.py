@@ -8,15 +8,6 @@ from __future__ import annotations
 __all__ = ["CONSOLE_STRINGS"]
 
 CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
-    # strategy names (identifiers stay in files and the CLI)
-    "strat_uncontrolled": ("Uncontrolled", "Non pilotée"),
-    "strat_load_balancing": ("Load balancing", "Équilibrage de charge"),
-    "strat_peak_shaving": ("Peak shaving", "Écrêtage de pointe"),
-    "strat_valley_filling": ("Valley filling", "Remplissage des creux"),
-    "strat_price_optimization": ("Price optimisation", "Optimisation du prix"),
-    "strat_grid_support": ("Grid support (V2G)", "Soutien réseau (V2G)"),
-    "strat_renewable_integration": ("Solar self-consumption", "Autoconsommation solaire"),
-    "strat_timer": ("Off-peak timer", "Minuterie heures creuses"),
     # recommendation (Strategies page)
     "rec_title": ("Recommendation", "Recommandation"),
     "rec_weights": (

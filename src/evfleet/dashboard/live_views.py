@@ -13,7 +13,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from evfleet._common.tolerances import UNMET_TOL_KWH
-from evfleet.dashboard.i18n import fmt_num, t
+from evfleet.dashboard.i18n import t
+from evfleet.dashboard.l10n import fmt_number, fmt_pct, mad_scale
 from evfleet.dashboard.views import LAYOUT, KpiCard, bucket_mean, downsample, local_naive, status_of, status_text
 from evfleet.gridquality.records import Status
 
@@ -27,22 +28,26 @@ def live_cards(snap: Any, lang: str) -> list[KpiCard]:
     ratio = site / limit if limit > 0 else None
     tot = snap.totals
     unmet_status = Status.OPTIMAL if tot["unmet_kwh"] <= UNMET_TOL_KWH else Status.WARNING
+    div, unit = mad_scale(tot["cost_mad"])
     return [
         KpiCard(
             "site_now",
-            t("site_now", lang),
-            f"{fmt_num(site, lang)} kW",
+            t("card_site_now_kw", lang),
+            fmt_number(site, lang),
             status_of(ratio, (0.7, 0.85, 1.0)),
-            t("of_limit", lang, limit=f"{fmt_num(limit, lang)} kW"),
+            t("of_limit_short", lang, pct=fmt_pct(100 * ratio, lang, 2), limit=fmt_number(limit, lang))
+            if ratio is not None
+            else "",
         ),
-        KpiCard("cost_so_far", t("cost_so_far", lang), f"{fmt_num(tot['cost_mad'], lang)} MAD"),
-        KpiCard("v2g_so_far", t("v2g_so_far", lang), f"{fmt_num(tot['v2g_kwh'], lang)} kWh"),
+        KpiCard("cost_so_far", t("card_cost_so_far", lang, unit=unit), fmt_number(tot["cost_mad"] / div, lang)),
+        KpiCard("v2g_so_far", t("card_v2g_so_far_kwh", lang), fmt_number(tot["v2g_kwh"], lang)),
         KpiCard(
             "unmet",
-            t("unmet", lang),
-            f"{fmt_num(tot['unmet_kwh'], lang, 1)} kWh",
+            t("card_unmet_kwh", lang),
+            fmt_number(tot["unmet_kwh"], lang),
             unmet_status,
             status_text(unmet_status, lang),
+            t("help_unmet", lang),
         ),
     ]
 

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -28,14 +29,17 @@ import streamlit as st
 from evfleet._common.errors import InputError
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import background
-from evfleet.dashboard.i18n import t
+from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
+from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
 from evfleet.dashboard.sweep_plots import savings_boxplot
-from evfleet.dashboard.views import KpiCard, default_strategy
+from evfleet.dashboard.views import KpiCard, assumptions_markdown, default_strategy
 from evfleet.gridquality import assess as gq_assess
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.catalog_sources import load_catalog_details
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.reports.run import run_report_html
+from evfleet.results.alert_files import run_alerts
+from evfleet.results.plan import RunPlan, build_plan, plan_export
 from evfleet.scenario import Scenario
 from evfleet.simulation.live import SPEEDS, LiveSimulation
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
@@ -121,7 +125,14 @@ def sidebar() -> Controls:
         lang = lang or "en"
         n = st.slider(t("fleet_size", lang), N_MIN, N_MAX, step=N_STEP, key="n_vehicles")
         default = default_strategy(names)
-        strategy = st.selectbox(t("strategy", lang), names, key="strategy")
+        strategy = st.selectbox(
+            t("strategy", lang),
+            names,
+            key="strategy",
+            format_func=lambda name: strategy_label(name, lang),
+        )
+        if desc := strategy_description(strategy, lang):
+            st.caption(desc)
         v2g = st.toggle(t("v2g", lang), key="v2g")
         mode = st.radio(
             t("mode", lang),
@@ -290,7 +301,8 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
     key, sc = current_scenario(ctrl)
     s, m = strategy or ctrl.strategy, mode or ctrl.mode
     try:
-        with st.spinner(f"{s} · {m} …", show_time=True):
+        with st.spinner(t("computing", ctrl.lang, strategy=strategy_label(s, ctrl.lang), mode=mode_label(m, ctrl.lang)),
+                        show_time=True):  # fmt: skip
             return compute_run(key, sc, s, m, ctrl.v2g)
     except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
         st.error(f"{t('error', ctrl.lang)}: {exc}")
@@ -376,6 +388,53 @@ def power_quality(ctrl: Controls) -> Any:
     key, _ = current_scenario(ctrl)
     res, _ = run(ctrl)
     return _pq(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _plan(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> RunPlan:
+    return build_plan(_result)
+
+
+def run_plan(ctrl: Controls) -> RunPlan:
+    """The charging plan of the current run (:func:`evfleet.results.plan.build_plan`)."""
+    key, _ = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    return _plan(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res)
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _plan_export(key: str, strategy: str, mode: str, v2g: bool, fmt: str, dialect: str, _plan: RunPlan) -> bytes:
+    return plan_export(_plan, fmt, dialect)
+
+
+#: Plans with more sessions than this are exported when the user clicks (a deferred download), not on each display.
+PLAN_EAGER_MAX_SESSIONS = 500
+
+
+def plan_file(ctrl: Controls, fmt: str, dialect: str = "excel") -> bytes | Callable[[], bytes]:
+    """The plan export (``evfleet plan --format fmt --dialect dialect``) of the current run: the bytes, or for a
+    plan of more than :data:`PLAN_EAGER_MAX_SESSIONS` sessions a function that builds them (cached) when the
+    download is clicked."""
+    key, _ = current_scenario(ctrl)
+    plan = run_plan(ctrl)
+    args = (key, ctrl.strategy, ctrl.mode, ctrl.v2g, fmt, dialect, plan)
+    if len(plan.vehicles) > PLAN_EAGER_MAX_SESSIONS:
+        return lambda: _plan_export(*args)
+    return _plan_export(*args)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _alerts(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _base: RunResult) -> list:
+    return run_alerts(_result, _base)
+
+
+def operator_alerts(ctrl: Controls) -> list:
+    """The operator alerts of the current run (:func:`evfleet.results.alert_files.run_alerts`, the same as in
+    ``events.csv``), with the cached uncontrolled baseline."""
+    key, _ = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    base, _ = baseline(ctrl)
+    return _alerts(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res, base)
 
 
 @st.cache_resource(show_spinner=False)
@@ -509,22 +568,31 @@ def sweeps_panel(lang: str) -> None:
     if not sweeps:
         st.info(t("no_sweeps", lang), icon=":material/info:")
         return
-    labels = {s["id"]: t("sweep_label", lang, name=s["name"], id=s["id"], n=s["n_points"], at=s["created_at"][:16])
-              for s in sweeps}  # fmt: skip
+    labels = {s["id"]: t("sweep_label", lang, name=s["name"], id=s["id"], n=fmt_int(s["n_points"], lang),
+                         at=_created(s["created_at"], lang)) for s in sweeps}  # fmt: skip
     chosen = st.selectbox(t("sweep_choose", lang), list(labels), format_func=labels.get, key="sweep_id")
     table = _sweep_table(db, chosen)
     metrics = [c for c in ("savings_pct", "savings_mad", "peak_reduction_pct") if c in table]
     column = st.radio(t("sweep_metric", lang), metrics, format_func=lambda c: t(f"sweep_{c}", lang), horizontal=True,
                       key="sweep_metric")  # fmt: skip
-    plot(savings_boxplot(table, column), key="sweep_box")
+    plot(savings_boxplot(table, column, lang=lang), key="sweep_box")
     st.caption(t("sweep_caption", lang, n=len(table), id=chosen))
 
 
 # --- drawing helpers -------------------------------------------------------------------------------------------
 
 
+def _created(stamp: str, lang: str) -> str:
+    """A stored ISO time stamp as a locale date and time (the text itself when it does not parse)."""
+    try:
+        return fmt_datetime(pd.Timestamp(stamp), lang)
+    except ValueError:
+        return str(stamp)[:16]
+
+
 def plot(fig: Any, key: str | None = None) -> None:
-    """Draw a Plotly figure without the mode bar."""
+    """Draw a Plotly figure without the mode bar, in the sidebar's language's number and date formats."""
+    apply_plotly_locale(fig, st.session_state.get("lang") or "en")
     st.plotly_chart(fig, config=PLOT_CONFIG, width="stretch", key=key)
 
 
@@ -544,6 +612,35 @@ def kpi_row(cards: list[KpiCard], per_row: int = 6) -> None:
             )
 
 
+#: Streamlit writes the file uploader's button and size line in English whatever the page's language; on a
+#: French page they are replaced by French text (CSS: the English text hidden, the French one generated).
+FRENCH_CHROME_CSS = """<style>
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer] p { display: none; }
+[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer]::after { content: "Parcourir"; }
+[data-testid=stFileUploaderDropzoneInstructions] > div > span { display: none; }
+[data-testid=stFileUploaderDropzoneInstructions] > div::after {
+  content: "16 Mo au plus par fichier"; font-size: 0.875rem; opacity: 0.7; }
+</style>"""
+
+
+def french_chrome(lang: str) -> None:
+    """On a French page, Streamlit's own English texts (file uploader) in French."""
+    if lang == "fr":
+        st.html(FRENCH_CHROME_CSS)
+
+
+def assumptions_expander(assumptions: Any, lang: str) -> None:
+    """The grid-quality model's assumptions in an expander. The text is written in English by
+    :mod:`evfleet.gridquality`; a French page says so and marks the block ``lang="en"``."""
+    with st.expander(t("assumptions", lang)):
+        md = assumptions_markdown(assumptions)
+        if lang == "fr":
+            st.caption(t("assumptions_lang_note", lang))
+            st.markdown(f'<div lang="en">\n\n{md}\n\n</div>', unsafe_allow_html=True)
+        else:
+            st.markdown(md)
+
+
 def scenario_caption(sc: Scenario, lang: str) -> None:
     """One line naming the scenario in use."""
     st.caption(
@@ -551,10 +648,10 @@ def scenario_caption(sc: Scenario, lang: str) -> None:
             "scenario_caption",
             lang,
             name=sc.name,
-            n=sc.n_vehicles,
-            steps=sc.n_steps,
+            n=fmt_int(sc.n_vehicles, lang),
+            steps=fmt_int(sc.n_steps, lang),
             minutes=sc.step_minutes,
-            start=sc.times[0].strftime("%Y-%m-%d %H:%M"),
+            start=fmt_datetime(sc.times[0], lang),
         )
     )
     up = st.session_state.get("uploaded_scenario")

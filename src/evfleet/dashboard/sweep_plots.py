@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet.dashboard.i18n import STRINGS, strategy_label, t
 
 __all__ = ["load_sweep", "savings_boxplot"]
 
@@ -30,8 +31,14 @@ def load_sweep(out_dir: str | Path) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
-def savings_boxplot(table: pd.DataFrame, column: str = "savings_pct", by_v2g: bool = True) -> Any:
-    """A Plotly figure: one box per strategy (split by V2G on/off when it varies) of ``column`` over the points."""
+def _label(column: str, lang: str) -> str:
+    key = f"sweep_axis_{column}"
+    return t(key, lang) if key in STRINGS else column
+
+
+def savings_boxplot(table: pd.DataFrame, column: str = "savings_pct", by_v2g: bool = True, lang: str = "en") -> Any:
+    """A Plotly figure: one box per strategy (split by V2G on/off when it varies) of ``column`` over the points;
+    titles, legends and strategy names in ``lang`` (the identifiers stay in the table)."""
     import plotly.graph_objects as go
 
     if column not in table:
@@ -42,9 +49,9 @@ def savings_boxplot(table: pd.DataFrame, column: str = "savings_pct", by_v2g: bo
     for v2g, g in groups:
         fig.add_trace(
             go.Box(
-                x=g["strategy"],
+                x=[strategy_label(x, lang) for x in g["strategy"]],
                 y=pd.to_numeric(g[column], errors="coerce"),
-                name="all points" if v2g is None else ("V2G on" if v2g else "V2G off"),
+                name=t("sweep_all_points" if v2g is None else "sweep_v2g_on" if v2g else "sweep_v2g_off", lang),
                 boxpoints="all",
                 jitter=0.3,
                 pointpos=0,
@@ -52,9 +59,9 @@ def savings_boxplot(table: pd.DataFrame, column: str = "savings_pct", by_v2g: bo
         )
     fig.update_layout(
         boxmode="group" if split else "overlay",
-        yaxis_title=_LABELS.get(column, column),
-        xaxis_title="strategy",
-        title=f"Sweep: {_LABELS.get(column, column)} over {len(table)} points",
+        yaxis_title=_label(column, lang),
+        xaxis_title=t("strategy", lang),
+        title=t("sweep_title", lang, label=_label(column, lang), n=len(table)),
         template="plotly_white",
     )
     return fig

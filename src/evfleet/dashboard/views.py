@@ -22,7 +22,8 @@ import plotly.graph_objects as go
 
 from evfleet._common.errors import InputError
 from evfleet._common.tolerances import UNMET_TOL_KWH
-from evfleet.dashboard.i18n import STRINGS, fmt_num, fmt_pct, t
+from evfleet.dashboard.i18n import STRINGS, clause_text, indicator_label, t
+from evfleet.dashboard.l10n import fmt_int, fmt_number, fmt_pct, mad_scale
 from evfleet.gridquality.records import Indicator, Status, Verdict
 
 __all__ = [
@@ -237,39 +238,42 @@ def limit_ratio(key: str, value: float, limit: float | None) -> float | None:
 
 
 def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str) -> list[KpiCard]:
-    """Grid KPI cards: peak kW, load factor, transformer loading, TDD, PF, unbalance."""
+    """Grid KPI cards: peak kW, load factor, transformer loading, TDD, PF, unbalance (short labels with the unit,
+    values to 3 significant figures)."""
     limit = float(kpis["import_limit_kw"])
     peak = float(kpis["peak_import_kw"])
     ratio = peak / limit if limit > 0 else None
     cards = [
         KpiCard(
             "peak_kw",
-            t("peak_kw", lang),
-            f"{fmt_num(peak, lang)} kW",
+            t("card_peak_kw", lang),
+            fmt_number(peak, lang),
             status_of(ratio, (0.7, 0.85, 1.0)),
-            t("of_limit", lang, limit=f"{fmt_num(limit, lang)} kW") if ratio is not None else "",
-            "peak / import limit: ≤70 % optimal, ≤85 % good, ≤100 % warning, above critical",
+            t("of_limit_short", lang, pct=fmt_pct(100 * ratio, lang, 2), limit=fmt_number(limit, lang))
+            if ratio is not None
+            else "",
+            t("help_peak", lang),
         ),
         KpiCard(
             "load_factor",
-            t("load_factor", lang),
-            fmt_num(kpis.get("load_factor"), lang, 2),
+            t("card_load_factor", lang),
+            fmt_number(kpis.get("load_factor"), lang),
             status_of(kpis.get("load_factor"), (0.25, 0.4, 0.6), higher_is_better=True),
             "",
-            "mean import / peak import: ≥0.6 optimal, ≥0.4 good, ≥0.25 warning",
+            t("help_load_factor", lang),
         ),
     ]
     pq = pq or {}
     specs = (
-        ("transformer_loading", "%", 1, (80.0, 90.0, 100.0), False),
-        ("tdd", "%", 2, None, False),
-        ("pf", "", 3, (0.9, 0.95, 0.98), True),
-        ("unbalance", "%", 2, (1.0, 2.0, 3.0), False),
+        ("transformer_loading", "card_transformer_pct", (80.0, 90.0, 100.0), False),
+        ("tdd", "card_tdd_pct", None, False),
+        ("pf", "card_pf", (0.9, 0.95, 0.98), True),
+        ("unbalance", "card_unbalance_pct", (1.0, 2.0, 3.0), False),
     )
-    for key, unit, dec, thresholds, hib in specs:
+    for key, label_key, thresholds, hib in specs:
         entry = pq.get(key)
         if entry is None:
-            cards.append(KpiCard(key, t(key, lang), "–", Status.NA, t("status_na", lang), t("pq_missing", lang)))
+            cards.append(KpiCard(key, t(label_key, lang), "–", Status.NA, t("status_na", lang), t("pq_missing", lang)))
             continue
         val = entry["value"]
         status = entry.get("status")
@@ -280,27 +284,30 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
                 status = status_of(val / entry["limit"], (0.5, 0.8, 1.0))
             else:
                 status = Status.NA
-        text = fmt_pct(val, lang, dec) if unit == "%" else fmt_num(val, lang, dec)
         detail = status_text(status, lang)
         if entry.get("limit") is not None:
-            detail += " · " + t("limit", lang).lower() + " " + fmt_num(entry["limit"], lang, dec)
-        help_ = t("model_estimate", lang) + (f": {entry['indicator']}" if entry.get("indicator") else "")
-        help_ += f" ({entry['clause']})" if entry.get("clause") else ""
-        cards.append(KpiCard(key, t(key, lang), text, status, detail, help_))
+            detail += " · " + t("limit_detail", lang, limit=fmt_number(entry["limit"], lang))
+        colon = " : " if lang == "fr" else ": "
+        help_ = t("help_pq", lang)
+        help_ += colon + indicator_label(entry["indicator"], lang) if entry.get("indicator") else ""
+        help_ += f" ({clause_text(entry['clause'], lang)})" if entry.get("clause") else ""
+        cards.append(KpiCard(key, t(label_key, lang), fmt_number(val, lang), status, detail, help_))
     return cards
 
 
 def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None, lang: str) -> list[KpiCard]:
-    """Economic KPI cards: net cost, savings vs uncontrolled (MAD and %), V2G revenue, degradation cost."""
+    """Economic KPI cards: net cost, savings vs uncontrolled (MAD and %), V2G revenue, degradation cost (the
+    money unit, MAD, k MAD or M MAD, in each label)."""
     net = float(kpis["net_cost_mad"])
+    div, unit = mad_scale(net)
     cards = [
         KpiCard(
             "net_cost",
-            t("net_cost", lang),
-            f"{fmt_num(net, lang)} MAD",
+            t("card_net_cost", lang, unit=unit),
+            fmt_number(net / div, lang),
             None,
-            f"{fmt_num(kpis['import_energy_kwh'], lang)} kWh",
-            "import cost - export revenue + degradation",
+            t("import_kwh_detail", lang, energy=fmt_number(kpis["import_energy_kwh"], lang)),
+            t("help_net_cost", lang),
         )
     ]
     if base_kpis is not None:
@@ -309,34 +316,39 @@ def economic_cards(kpis: Mapping[str, Any], base_kpis: Mapping[str, Any] | None,
         pct = 100.0 * sav / base if base else None
         status = (None if abs(sav) < 0.5 else Status.WARNING if sav < 0 else
                   Status.OPTIMAL if (pct or 0) >= 10 else Status.GOOD)  # fmt: skip
+        div_s, unit_s = mad_scale(sav)
         cards.append(
             KpiCard(
                 "savings",
-                t("savings", lang),
-                f"{fmt_num(sav, lang)} MAD",
+                t("card_savings", lang, unit=unit_s),
+                fmt_number(sav / div_s, lang),
                 status,
-                fmt_pct(pct, lang),
-                "uncontrolled net cost - this strategy's net cost",
+                f"{fmt_pct(pct, lang)} {t('vs_uncontrolled', lang)}",
+                t("help_savings", lang),
             )
         )
+    v2g = float(kpis["v2g_value_mad"])
+    div_v, unit_v = mad_scale(v2g)
     cards.append(
         KpiCard(
             "v2g_revenue",
-            t("v2g_revenue", lang),
-            f"{fmt_num(kpis['v2g_value_mad'], lang)} MAD",
+            t("card_v2g_revenue", lang, unit=unit_v),
+            fmt_number(v2g / div_v, lang),
             None,
-            f"{fmt_num(kpis['energy_discharged_kwh'], lang)} kWh",
-            "discharged energy valued at the price it displaced",
+            t("discharged_detail", lang, energy=fmt_number(kpis["energy_discharged_kwh"], lang)),
+            t("help_v2g_revenue", lang),
         )
     )
+    deg = float(kpis["degradation_cost_mad"])
+    div_d, unit_d = mad_scale(deg)
     cards.append(
         KpiCard(
             "degradation",
-            t("degradation", lang),
-            f"{fmt_num(kpis['degradation_cost_mad'], lang)} MAD",
+            t("card_degradation", lang, unit=unit_d),
+            fmt_number(deg / div_d, lang),
             None,
             "",
-            "degradation cost per kWh discharged x energy discharged",
+            t("help_degradation", lang),
         )
     )
     return cards
@@ -350,20 +362,24 @@ def fleet_cards(
     unmet_status = Status.OPTIMAL if unmet_kwh <= UNMET_TOL_KWH else Status.WARNING if share < 0.01 else Status.CRITICAL
     detail = t("at_step", lang, time=when) if when else ""
     return [
-        KpiCard("connected", t("connected", lang), fmt_num(counts["connected"], lang), None, detail),
-        KpiCard("charging", t("charging", lang), fmt_num(counts["charging"], lang), None, detail),
-        KpiCard("discharging", t("discharging", lang), fmt_num(counts["discharging"], lang), None, detail),
-        KpiCard("idle", t("idle", lang), fmt_num(counts["idle"], lang), None, detail),
+        KpiCard("connected", t("card_connected", lang), fmt_int(counts["connected"], lang), None, detail),
+        KpiCard("charging", t("card_charging", lang), fmt_int(counts["charging"], lang), None, detail),
+        KpiCard("discharging", t("card_discharging", lang), fmt_int(counts["discharging"], lang), None, detail),
+        KpiCard("idle", t("card_idle", lang), fmt_int(counts["idle"], lang), None, detail),
         KpiCard(
-            "mean_soc", t("mean_soc", lang), fmt_pct(None if mean_soc is None else 100 * mean_soc, lang), None, detail
+            "mean_soc",
+            t("card_mean_soc", lang),
+            fmt_number(None if mean_soc is None else 100 * mean_soc, lang),
+            None,
+            detail,
         ),
         KpiCard(
             "unmet",
-            t("unmet", lang),
-            f"{fmt_num(unmet_kwh, lang, 1)} kWh",
+            t("card_unmet_kwh", lang),
+            fmt_number(unmet_kwh, lang),
             unmet_status,
             status_text(unmet_status, lang),
-            "battery energy missing at departure vs target",
+            t("help_unmet", lang),
         ),
     ]
 
@@ -545,7 +561,7 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
                 r=[*shown, shown[0]],
                 theta=theta,
                 customdata=[*ratios, ratios[0]],
-                hovertemplate="%{theta}: %{customdata:.2f} × limit<extra></extra>",
+                hovertemplate="%{theta}: %{customdata:.2f} " + t("ratio_limit_hover", lang) + "<extra></extra>",
                 name=t("model_estimate", lang),
                 fill="toself",
                 mode="lines+markers",
@@ -556,9 +572,10 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
     fig.update_layout(
         **layout,
         height=height,
-        title={"text": f"{t('radar', lang)} · {t('model_estimate', lang)}", "x": 0},
+        title={"text": f"{t('radar', lang)}<br><sup>{t('model_estimate', lang)}</sup>", "x": 0},
         polar={"radialaxis": {"range": [0, max([1.2, *shown]) if shown else 1.2]}},
     )
+    fig.update_layout(margin={"t": 75})
     return fig
 
 

@@ -28,6 +28,7 @@ from evfleet.operate.control import Controller
 from evfleet.operate.csms import CentralSystem, OperatorCallError
 from evfleet.operate.registry import Registry
 from evfleet.operate.security import role_allows
+from evfleet.operate.views import connectors_view, setpoints_view, site_view
 from evfleet.store import StoreError, open_store
 
 __all__ = ["ApiContext", "create_app"]
@@ -198,27 +199,7 @@ def create_app(ctx: ApiContext) -> FastAPI:
         return _connectors([st])
 
     def _connectors(stations: list[Any]) -> list[dict[str, Any]]:
-        out = []
-        for st in stations:
-            for e in st.evses.values():
-                for c in e.connectors.values():
-                    out.append(
-                        {
-                            "station_id": st.id,
-                            "evse_id": e.id,
-                            "connector_id": c.connector_id,
-                            "status": c.status,
-                            "error_code": c.error_code,
-                            "status_at": c.status_at,
-                            "online": st.online,
-                            "session_id": e.session.id
-                            if e.session and e.session.connector_id == c.connector_id
-                            else None,
-                            "max_power_kw": e.max_power_kw,
-                            "phases": e.phases,
-                        }
-                    )
-        return out
+        return connectors_view(stations)
 
     @app.get("/api/v1/connectors", tags=["stations"], dependencies=[viewer])
     async def connectors() -> list[dict[str, Any]]:
@@ -302,56 +283,15 @@ def create_app(ctx: ApiContext) -> FastAPI:
 
     @app.get("/api/v1/setpoints", tags=["control"], dependencies=[viewer])
     async def setpoints() -> list[dict[str, Any]]:
-        return [
-            {
-                "station_id": st.id,
-                "evse_id": e.id,
-                "connector_id": e.session.connector_id if e.session else None,
-                "setpoint_kw": e.setpoint_kw,
-                "measured_kw": e.measured_kw,
-                "profile_status": e.profile_status,
-                "failed": e.failed,
-            }
-            for st, e in reg.connected_evses()
-        ]
+        """Setpoint vs measured power [kW] per connected EVSE (negative: discharging, V2G)."""
+        return setpoints_view(reg)
 
     @app.get("/api/v1/site", tags=["control"], dependencies=[viewer])
     async def site() -> dict[str, Any]:
         """Site power against its limits. ``import_kw``: base load forecast plus each connected EVSE's measured
         power (its setpoint when the measurement is stale); ``setpoints_kw``: station -> profile target (1.6:
         connector id, 2.0.1: EVSE id) -> kW."""
-        cfg = reg.config.site
-        ev_kw = 0.0
-        points: dict[str, dict[str, float | None]] = {}
-        stale = 0
-        for st, e in reg.connected_evses():
-            fresh = not e.is_stale(stale_s)
-            stale += not fresh
-            ev_kw += (
-                (e.measured_kw or 0.0)
-                if fresh
-                else (e.setpoint_kw if e.setpoint_kw is not None else e.measured_kw or 0.0)
-            )
-            key = str(e.session.connector_id if st.ocpp_version == "1.6" and e.session else e.id)
-            points.setdefault(st.id, {})[key] = e.setpoint_kw
-        limit = cfg.limit_kw
-        imp = cfg.base_load_kw + ev_kw
-        return {
-            "import_kw": round(imp, 3),
-            "import_limit_kw": cfg.import_limit_kw,
-            "subscribed_power_kw": cfg.subscribed_power_kw,
-            "limit_kw": limit,
-            "headroom_kw": round(limit - imp, 3),
-            "over_limit": imp > limit + 1e-6,
-            "base_load_kw": cfg.base_load_kw,
-            "ev_kw": round(ev_kw, 3),
-            "n_connected": len(reg.sessions),
-            "n_stale_measurements": stale,
-            "stations_online": sum(s.online for s in reg.stations.values()),
-            "stations": len(reg.stations),
-            "setpoints_kw": points,
-            "strategy": reg.config.control.strategy,
-        }
+        return site_view(reg)
 
     @app.get("/api/v1/stats", tags=["control"], dependencies=[viewer])
     async def stats() -> dict[str, Any]:

@@ -28,6 +28,7 @@ class SiteConfig:
     subscribed_power_kw: float | None = None
     base_load_kw: float = 0.0
     base_load_max_kw: float | None = None
+    export_limit_kw: float = 0.0  # what V2G may feed back to the grid (0: discharge only serves the site's load)
     timezone: str = "Africa/Casablanca"
     tariff: str | None = None
 
@@ -55,6 +56,7 @@ class ControlConfig:
     profile_timeout_s: float = 10.0
     stale_after_s: float = 180.0
     min_replan_gap_s: float = 1.0
+    live_snapshot_s: float = 1.0  # how often the live view is written for the dashboard (0: never)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class DepotConfig:
             "must be > 0",
         )
         _check(s.base_load_kw >= 0, "site.base_load_kw", s.base_load_kw, "must be >= 0")
+        _check(s.export_limit_kw >= 0, "site.export_limit_kw", s.export_limit_kw, "must be >= 0")
         _check(s.worst_base_kw < s.limit_kw, "site.base_load_max_kw", s.worst_base_kw, "must be below the limit")
         _check(c.interval_s >= 1, "control.interval_s", c.interval_s, "must be >= 1")
         _check(1 <= c.plan_step_minutes <= 60, "control.plan_step_minutes", c.plan_step_minutes, "must be 1-60")

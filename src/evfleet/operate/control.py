@@ -42,10 +42,19 @@ TX_PROFILE_BASE_ID = 1000
 _FAILSAFE_START = "2000-01-01T00:00:00Z"
 
 
-def limit_in_unit(kw: float, unit: str, phases: int, voltage_v: float) -> float:
-    """A limit of ``kw`` [kW] in the station's unit: W, or A per phase; rounded down to 0.1."""
+def limit_in_unit(kw: float, unit: str, phases: int, voltage_v: float, signed: bool = False) -> float:
+    """A limit of ``kw`` [kW] in the station's unit: W, or A per phase; its magnitude rounded down to 0.1.
+    Negative (a discharge) only when ``signed``; else at least 0."""
     value = kw * 1000.0 if unit == "W" else kw * 1000.0 / (voltage_v * max(phases, 1))
-    return math.floor(max(value, 0.0) * 10.0 + 1e-6) / 10.0
+    if not signed:
+        value = max(value, 0.0)
+    return math.copysign(math.floor(abs(value) * 10.0 + 1e-6) / 10.0, value) + 0.0
+
+
+def may_discharge(st: Station, evse: Evse) -> bool:
+    """Whether ``evse`` may get a negative (discharge) TxProfile limit: an OCPP 2.0.1 station whose EVSE is
+    declared bidirectional. OCPP 1.6 has no discharge in its profiles: its setpoints are clamped at 0."""
+    return st.ocpp_version == "2.0.1" and evse.bidirectional
 
 
 def default_profile_payload(st: Station, kw: float, purpose: str = "max") -> dict[str, Any]:
@@ -94,12 +103,13 @@ def default_profile_payload(st: Station, kw: float, purpose: str = "max") -> dic
 
 
 def tx_profile_payload(st: Station, evse: Evse, kw: float) -> dict[str, Any]:
-    """The TxProfile SetChargingProfile payload (camelCase) setting ``evse``'s transaction to ``kw`` [kW]."""
+    """The TxProfile SetChargingProfile payload (camelCase) setting ``evse``'s transaction to ``kw`` [kW]; a
+    negative ``kw`` (V2G discharge) gives a negative ``limit`` where :func:`may_discharge`, else 0."""
     s = evse.session
     assert s is not None
     period = {
         "startPeriod": 0,
-        "limit": limit_in_unit(kw, st.charging_rate_unit, evse.phases, st.voltage_v),
+        "limit": limit_in_unit(kw, st.charging_rate_unit, evse.phases, st.voltage_v, signed=may_discharge(st, evse)),
         "numberPhases": evse.phases,
     }
     pid = TX_PROFILE_BASE_ID + evse.id
@@ -299,6 +309,8 @@ class Controller:
 
     async def _send_tx(self, st: Station, evse: Evse, kw: float) -> bool:
         """Send one TxProfile; True when the EVSE newly failed."""
+        if kw < 0 and not may_discharge(st, evse):
+            kw = 0.0  # never a discharge where the station cannot take one (planning already prevents it)
         status = await self._send(st, tx_profile_payload(st, evse, kw))
         evse.profile_status = status
         if status == "Accepted":

@@ -34,8 +34,10 @@ __all__ = [
     "connectors",
     "evses",
     "id_tokens",
+    "live",
     "meter_values",
     "profiles",
+    "requests",
     "schedule",
     "sessions",
     "stations",
@@ -71,7 +73,11 @@ evses = sa.Table(
     sa.Column("evse_id", sa.Integer, primary_key=True),
     sa.Column("max_power_kw", sa.Float, nullable=False),
     sa.Column("phases", sa.Integer, nullable=False, default=3),
+    sa.Column("bidirectional", sa.Boolean, nullable=False, default=False),  # declared V2X (discharge) capable
 )
+
+#: Columns added after a table's first release: (table, column, SQL type and default), added to older stores.
+_ADDED_COLUMNS = (("op_evses", "bidirectional", "BOOLEAN NOT NULL DEFAULT 0"),)
 
 connectors = sa.Table(
     "op_connectors",
@@ -181,6 +187,25 @@ alerts = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
 )
 
+live = sa.Table(  # the depot's live view (evfleet.operate.views.depot_snapshot), one row, for the dashboard
+    "op_live",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("snapshot", sa.Text, nullable=False),  # JSON
+)
+
+requests = sa.Table(  # what a dashboard user asked the running server to do (polled by evfleet serve)
+    "op_requests",
+    METADATA,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("user", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("done_at", sa.String(40)),
+)
+
 users = sa.Table(
     "op_users",
     METADATA,
@@ -227,6 +252,11 @@ class OperateDB:
             cur.close()
 
         METADATA.create_all(self.engine)
+        with self.engine.begin() as conn:  # a store made by an earlier evfleet: add the newer columns
+            for table, column, decl in _ADDED_COLUMNS:
+                have = {r[1] for r in conn.exec_driver_sql(f"PRAGMA table_info({table})")}
+                if column not in have:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
         self.flush_interval_s = flush_interval_s
         self.batch_rows = batch_rows
         self._queue: queue.Queue[Any] = queue.Queue()

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call as call16
 from ocpp.v16 import call_result as result16
@@ -65,6 +65,8 @@ class SimEV:
     target_soc: float
     efficiency: float = 0.92
     refused: bool = False
+    max_discharge_kw: float = 0.0  # V2G: what it can feed back [kW] (0: charge only)
+    soc_min: float = 0.1  # it never discharges below this SOC
 
 
 @dataclass
@@ -80,7 +82,8 @@ class SimConnector:
     tx_profile_kw: float | None = None
     tx_default_kw: float | None = None
     meter_wh: float = 0.0
-    power_kw: float = 0.0
+    export_wh: float = 0.0  # energy fed back (V2G) [Wh]
+    power_kw: float = 0.0  # negative while discharging
     started_reported: bool = False
 
 
@@ -100,6 +103,7 @@ class SimStation:
     answer: str = "Accepted"
     silent: bool = False
     clock_skew_s: float = 0.0
+    bidirectional: bool = False  # V2X capable (2.0.1): a negative TxProfile limit is a discharge setpoint
     online: bool = False
     booted: bool = False
     boot_status: str | None = None
@@ -108,6 +112,7 @@ class SimStation:
     ws: ClientConnection | None = None
     pending: list[Any] = field(default_factory=list)  # transaction messages waiting for the connection
     connects: int = 0
+    skip_validation: bool = False  # benchmarks: do not schema-check this emulator's own frames (the server does)
     _task: asyncio.Task[Any] | None = None
 
     # -- physics -------------------------------------------------------------------------------------------
@@ -122,13 +127,17 @@ class SimStation:
             prof = c.tx_profile_kw if c.tx_profile_kw is not None else c.tx_default_kw
             if prof is None:
                 prof = self.tx_default_kw
+            if prof is not None and prof < 0:  # a discharge setpoint (only installed on a bidirectional station)
+                can = min(c.max_kw, c.ev.max_discharge_kw)
+                lim[i] = max(prof, -can) if (c.ev.soc - c.ev.soc_min) * c.ev.battery_kwh > 1e-6 else 0.0
+                continue
             if prof is not None:
                 p = min(p, prof)
             room = (c.ev.soc_max - c.ev.soc) * c.ev.battery_kwh
             lim[i] = max(p, 0.0) if room > 1e-6 else 0.0
-        total = lim.sum()
+        total = np.maximum(lim, 0.0).sum()
         if self.station_max_kw is not None and total > self.station_max_kw:
-            lim *= self.station_max_kw / total
+            lim = np.where(lim > 0, lim * self.station_max_kw / total, lim)
         return lim
 
     def step(self, dt_real_s: float, speed: float) -> float:
@@ -141,6 +150,10 @@ class SimStation:
                 e = p * dt_h
                 c.meter_wh += e * 1000.0
                 c.ev.soc = min(c.ev.soc + c.ev.efficiency * e / c.ev.battery_kwh, c.ev.soc_max)
+            elif c.ev is not None and p < 0:
+                e = -p * dt_h  # fed back [kWh]; the battery gives e / efficiency
+                c.export_wh += e * 1000.0
+                c.ev.soc = max(c.ev.soc - e / c.ev.efficiency / c.ev.battery_kwh, c.ev.soc_min)
         return float(lim.sum())
 
     # -- profiles --------------------------------------------------------------------------------------------
@@ -168,6 +181,8 @@ class SimStation:
                     return "Rejected"
                 conn.tx_default_kw = kw
             return "Accepted"
+        if kw < 0 and not (self.bidirectional and self.version == "2.0.1" and purpose == "TxProfile"):
+            return "Rejected"  # a charge-only station: a negative limit makes no sense to it
         if purpose == "TxProfile":
             conn = self.connector(target_id)
             if conn is None or conn.ev is None:
@@ -180,6 +195,17 @@ class SimStation:
             return "Accepted"
         return "Rejected"
 
+    def composite_kw(self, evse_id: int) -> float | None:
+        """The limit the station applies on ``evse_id`` now [kW] (its profiles combined; None: no profile),
+        what it answers to GetCompositeSchedule (1.6, 2.0.1 K08)."""
+        c = self.connector(evse_id)
+        limits = [self.station_max_kw] if self.station_max_kw is not None else []
+        if c is not None:
+            prof = c.tx_profile_kw if c.tx_profile_kw is not None else c.tx_default_kw
+            prof = self.tx_default_kw if prof is None else prof
+            limits += [prof] if prof is not None else []
+        return min(limits) if limits else None
+
     def connector(self, evse_id: int) -> SimConnector | None:
         return next((c for c in self.connectors if c.evse_id == evse_id), None)
 
@@ -190,7 +216,7 @@ class SimStation:
         if self.cp is None or not self.online:
             return None
         try:
-            return await self.cp.call(payload)
+            return await self.cp.call(payload, skip_schema_validation=self.skip_validation)
         except (ConnectionClosed, TimeoutError, OSError):
             return None
         except Exception as exc:  # a CallError or a schema error: a real charger logs and goes on
@@ -198,7 +224,7 @@ class SimStation:
             return None
 
     def meter_payload(self, c: SimConnector) -> Any:
-        amps = c.power_kw * 1000.0 / (VOLTAGE_V * c.phases) if c.phases else 0.0
+        amps = abs(c.power_kw) * 1000.0 / (VOLTAGE_V * c.phases) if c.phases else 0.0
         soc = None if c.ev is None else round(c.ev.soc * 100.0, 1)
         if self.version == "1.6":
             values = [
@@ -222,6 +248,15 @@ class SimStation:
                 "unitOfMeasure": {"unit": "Wh"},
             },
         ]
+        if self.bidirectional:
+            values[0]["value"] = round(max(c.power_kw, 0.0) * 1000, 1)
+            values.append(
+                {
+                    "value": round(max(-c.power_kw, 0.0) * 1000, 1),
+                    "measurand": "Power.Active.Export",
+                    "unitOfMeasure": {"unit": "W"},
+                }
+            )
         values += [
             {
                 "value": round(amps, 1),
@@ -526,6 +561,22 @@ class _SimCP16(ChargePoint16):
     def on_reset(self, type: str, **kw: Any) -> Any:
         return result16.Reset(status="Accepted")
 
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, connector_id: int, duration: int, **kw: Any) -> Any:
+        limit = self.station.composite_kw(connector_id)
+        if limit is None or (connector_id and self.station.connector(connector_id) is None):
+            return result16.GetCompositeSchedule(status="Rejected")
+        return result16.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=_ts(self.station.clock_skew_s),
+            charging_schedule={
+                "duration": duration,
+                "charging_rate_unit": "W",
+                "charging_schedule_period": [{"start_period": 0, "limit": round(limit * 1000.0, 1)}],
+            },
+        )
+
 
 class _SimCP201(ChargePoint201):
     station: SimStation
@@ -537,13 +588,64 @@ class _SimCP201(ChargePoint201):
         p = charging_profile
         kw_limit = _profile_kw(self.station, p["charging_schedule"], "2.0.1")
         status = self.station.install(evse_id, p["charging_profile_purpose"], kw_limit, p.get("transaction_id"))
+        if status == "Accepted":  # K01: a profile with the same id replaces the earlier one
+            self.profiles = {k: v for k, v in getattr(self, "profiles", {}).items() if k[1] != p["id"]}
+            self.profiles[(evse_id, p["id"])] = p
         return result201.SetChargingProfile(status=status)
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(self, duration: int, evse_id: int, **kw: Any) -> Any:
+        limit = self.station.composite_kw(evse_id)
+        if limit is None or (evse_id and self.station.connector(evse_id) is None):
+            return result201.GetCompositeSchedule(status="Rejected")
+        return result201.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": _ts(self.station.clock_skew_s),
+                "charging_rate_unit": "W",
+                "charging_schedule_period": [{"start_period": 0, "limit": round(limit * 1000.0, 1)}],
+            },
+        )
+
+    @on("GetChargingProfiles")
+    def on_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any], **kw: Any) -> Any:
+        found = self._matching(kw.get("evse_id"), charging_profile)
+        return result201.GetChargingProfiles(status="Accepted" if found else "NoProfiles")
+
+    @after("GetChargingProfiles")
+    async def after_get_charging_profiles(self, request_id: int, charging_profile: dict[str, Any], **kw: Any) -> None:
+        found = self._matching(kw.get("evse_id"), charging_profile)
+        by_evse: dict[int, list[dict[str, Any]]] = {}
+        for (evse_id, _pid), p in found:
+            by_evse.setdefault(evse_id, []).append(p)
+        items = list(by_evse.items())
+        for k, (evse_id, profiles) in enumerate(items):  # K09: one report per EVSE, tbc on all but the last
+            await self.station.call(
+                call201.ReportChargingProfiles(
+                    request_id=request_id, charging_limit_source="CSO", evse_id=evse_id,
+                    charging_profile=profiles, tbc=k < len(items) - 1,
+                )
+            )  # fmt: skip
+
+    def _matching(self, evse_id: int | None, criterion: dict[str, Any]) -> list[tuple[tuple[int, int], Any]]:
+        ids = criterion.get("charging_profile_id")
+        purpose = criterion.get("charging_profile_purpose")
+        return [
+            (k, p)
+            for k, p in getattr(self, "profiles", {}).items()
+            if (evse_id is None or k[0] == evse_id)
+            and (not ids or p["id"] in ids)
+            and (purpose is None or p["charging_profile_purpose"] == purpose)
+        ]
 
     @on("ClearChargingProfile")
     def on_clear_charging_profile(self, **kw: Any) -> Any:
         self.station.station_max_kw = None
         for c in self.station.connectors:
             c.tx_profile_kw = c.tx_default_kw = None
+        self.profiles = {}  # K10: cleared
         return result201.ClearChargingProfile(status="Accepted")
 
     @on("GetVariables")
@@ -606,6 +708,7 @@ class SimDepot:
         id_prefix: str = "SIM",
         ssl: Any = None,
         response_timeout_s: float = 30.0,
+        bidirectional: bool = False,
     ) -> None:
         if n_stations < 1:
             raise InputError(f"option '--stations' must be >= 1 (value {n_stations})")
@@ -628,6 +731,7 @@ class SimDepot:
                 url=csms_url,
                 connectors=[SimConnector(evse_id=j + 1, max_kw=evse_kw) for j in range(evses_per_station)],
                 max_kw=evse_kw * evses_per_station,
+                bidirectional=bidirectional,
             )
             for k in range(n_stations)
         ]
@@ -664,6 +768,7 @@ class SimDepot:
                 "password": st.password,
                 "ocpp_version": st.version,
                 "max_power_kw": st.max_kw,
+                "bidirectional": st.bidirectional,
                 "evses": [
                     {"id": c.evse_id, "connectors": [c.evse_id], "max_power_kw": c.max_kw, "phases": c.phases}
                     for c in st.connectors
@@ -720,6 +825,8 @@ class SimDepot:
                 departure_sim_s=float(self._dep_s[i]),
                 target_soc=float(v.soc_target[i]),
                 efficiency=float(v.charge_efficiency[i]),
+                max_discharge_kw=float(v.max_discharge_kw[i]),
+                soc_min=float(min(v.soc_min[i], v.soc_arrival[i])),
             )
             c.tx_id, c.tx_profile_kw, c.started_reported = None, None, False
             self.plugged += 1

@@ -150,7 +150,7 @@ def build_live_problem(
         energy_v2g_floor_kwh=np.full(n, d.soc_min) * battery,
         energy_ceiling_kwh=np.maximum(1.0, soc) * battery,
         max_charge_kw=np.array([s.max_charge_kw for s in sessions], dtype=float),
-        max_discharge_kw=np.zeros(n),
+        max_discharge_kw=np.array([s.max_discharge_kw for s in sessions], dtype=float),
         charge_efficiency=np.array([s.charge_efficiency for s in sessions], dtype=float),
         discharge_efficiency=np.full(n, 0.92),
         base_load_kw=np.full(H, config.site.base_load_kw),
@@ -159,9 +159,9 @@ def build_live_problem(
         price_export_mad_per_kwh=np.asarray(price_exp, dtype=float),
         tou_period=np.asarray(periods),
         import_limit_kw=float(import_limit_kw),
-        export_limit_kw=0.0,
+        export_limit_kw=float(config.site.export_limit_kw),
         degradation_mad_per_kwh=0.0,
-        v2g=False,
+        v2g=bool(any(s.max_discharge_kw > 0 for s in sessions)),
         step_minutes=int(c.plan_step_minutes),
         times=times,
         energy_arrival_kwh=energy,
@@ -176,21 +176,33 @@ def enforce_limits(
     station_of: np.ndarray,
     station_room_kw: np.ndarray,
     site_room_kw: float,
+    evse_max_discharge_kw: np.ndarray | None = None,
+    export_room_kw: float = 0.0,
 ) -> np.ndarray:
     """Setpoints [kW] within each EVSE's limit, each station's room (indexed by ``station_of``) and the site's room
-    (proportional cuts; vectorised). Never negative."""
-    p = np.clip(np.nan_to_num(setpoint_kw), 0.0, np.maximum(evse_max_kw, 0.0))
+    (proportional cuts; vectorised). Negative (discharge, V2G) only down to ``-evse_max_discharge_kw`` (0 where not
+    given). Charging alone must fit the rooms: a discharge is never counted as room for charging, since a vehicle
+    may stop discharging at any moment. Discharges are cut (proportionally) so that the site exports at most
+    ``export_room_kw`` (``export limit + base load`` minus the charging)."""
+    lower = -np.maximum(evse_max_discharge_kw, 0.0) if evse_max_discharge_kw is not None else 0.0
+    p = np.clip(np.nan_to_num(setpoint_kw), lower, np.maximum(evse_max_kw, 0.0))
     if p.size == 0:
         return p
-    per_station = np.bincount(station_of, weights=p, minlength=len(station_room_kw))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    charge, discharge = np.maximum(p, 0.0), np.minimum(p, 0.0)
+    per_station = np.bincount(station_of, weights=charge, minlength=len(station_room_kw))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         scale = np.where(per_station > station_room_kw, np.maximum(station_room_kw, 0.0) / per_station, 1.0)
-    p = p * scale[station_of]
-    total = p.sum()
+    charge = charge * scale[station_of]
+    total = charge.sum()
     room = max(site_room_kw, 0.0)
     if total > room:
-        p = p * (room / total)
-    return np.floor(p * 10.0 + 1e-9) / 10.0  # whole 0.1 kW, rounded down (the stations' resolution)
+        charge = charge * (room / total)
+    charge = np.floor(charge * 10.0 + 1e-9) / 10.0  # whole 0.1 kW towards 0 (the stations' resolution)
+    fed = -discharge.sum()
+    export_room = max(export_room_kw + charge.sum(), 0.0)
+    if fed > export_room:
+        discharge = discharge * (export_room / fed)
+    return charge - np.floor(-discharge * 10.0 + 1e-9) / 10.0
 
 
 def plan_depot(
@@ -209,7 +221,8 @@ def plan_depot(
         if st.online and e.failed is None:
             steered.append((st, e))
         else:
-            fixed[(st.id, e.id)] = float(e.measured_kw if e.measured_kw is not None else e.max_power_kw)
+            # counted at its last power, never below 0: an EVSE out of control may stop discharging at any time
+            fixed[(st.id, e.id)] = max(float(e.measured_kw if e.measured_kw is not None else e.max_power_kw), 0.0)
     limit = config.site.limit_kw
     site_room = limit - config.site.base_load_kw - sum(fixed.values())
     notes = []
@@ -229,8 +242,11 @@ def plan_depot(
         station_room = np.array([_station_cap_kw(by_id[s]) for s in station_ids]) - fixed_per_station
         station_of = np.array([index[st.id] for st, _e in steered], dtype=np.int64)
         evse_max = np.minimum(np.array([e.max_power_kw for _st, e in steered]), problem.max_charge_kw)
-        p = enforce_limits(raw, evse_max, station_of, station_room, site_room)
-        if float(raw.sum()) > float(p.sum()) + 10 * POWER_EPS_KW + 0.1 * len(p):
+        export_room = config.site.export_limit_kw + config.site.base_load_kw - sum(fixed.values())
+        p = enforce_limits(raw, evse_max, station_of, station_room, site_room, problem.max_discharge_kw, export_room)
+        if float(raw.min(initial=0.0)) < -POWER_EPS_KW and not problem.v2g:
+            notes.append("discharge asked where no vehicle may discharge (catalogue, EVSE or OCPP 1.6): set to 0")
+        if float(np.maximum(raw, 0).sum()) > float(np.maximum(p, 0).sum()) + 10 * POWER_EPS_KW + 0.1 * len(p):
             notes.append(f"the strategy's {raw.sum():.1f} kW were cut to {p.sum():.1f} kW by the hardware limits")
         setpoints = {(st.id, e.id): float(v) for (st, e), v in zip(steered, p, strict=True)}
     return Plan(

@@ -85,6 +85,8 @@ class VehicleModel:
     ac_charge_kw: float
     dc_charge_kw: float
     v2g: bool
+    ac_discharge_kw: float = 0.0
+    dc_discharge_kw: float = 0.0
 
 
 @dataclass
@@ -124,6 +126,7 @@ class Session:
     battery_kwh: float = 60.0
     max_charge_kw: float = 22.0
     v2g: bool = False
+    max_discharge_kw: float = 0.0  # > 0 only for a V2G vehicle on a bidirectional 2.0.1 EVSE (apply_vehicle)
     charge_efficiency: float = 0.92
     dirty: bool = False  # changed since it was last written (meter values update it often)
 
@@ -175,6 +178,8 @@ class Session:
         out["soc_source"] = self.soc_source
         out["battery_kwh"] = self.battery_kwh
         out["max_charge_kw"] = self.max_charge_kw
+        out["v2g"] = self.v2g
+        out["max_discharge_kw"] = self.max_discharge_kw
         return out
 
 
@@ -186,6 +191,7 @@ class Evse:
     id: int
     max_power_kw: float
     phases: int
+    bidirectional: bool = False  # declared V2X capable: takes a negative TxProfile limit as a discharge (2.0.1)
     connectors: dict[int, Connector] = field(default_factory=dict)
     session: Session | None = None
     measured_kw: float | None = None
@@ -194,6 +200,7 @@ class Evse:
     setpoint_kw: float | None = None
     profile_status: str | None = None
     failed: str | None = None  # why the last profile did not take (Rejected, Timeout, ...), else None
+    ev_schedule: dict[str, Any] | None = None  # the EV's own schedule (2.0.1 NotifyEVChargingSchedule, K15/K17)
 
     def is_stale(self, stale_after_s: float, now_mono: float | None = None) -> bool:
         if self.measured_at is None:
@@ -205,6 +212,7 @@ class Evse:
             "id": self.id,
             "max_power_kw": self.max_power_kw,
             "phases": self.phases,
+            "bidirectional": self.bidirectional,
             "connectors": [
                 {"id": c.connector_id, "status": c.status, "error_code": c.error_code, "status_at": c.status_at}
                 for c in self.connectors.values()
@@ -216,6 +224,7 @@ class Evse:
             "setpoint_kw": self.setpoint_kw,
             "profile_status": self.profile_status,
             "failed": self.failed,
+            "ev_schedule": self.ev_schedule,
         }
 
 
@@ -244,6 +253,7 @@ class Station:
     clock_skew_s: float | None = None
     default_profile_kw: float | None = None
     default_profile_status: str | None = None
+    reported_profiles: dict[str, Any] = field(default_factory=dict)  # 2.0.1 ReportChargingProfiles (K09)
 
     def evse_of_connector(self, connector_id: int) -> Evse | None:
         """The EVSE holding 1.6 connector ``connector_id`` (connector ids are unique in a 1.6 station)."""
@@ -271,6 +281,7 @@ class Station:
             "clock_skew_s": self.clock_skew_s,
             "default_profile_kw": self.default_profile_kw,
             "default_profile_status": self.default_profile_status,
+            "reported_profiles": self.reported_profiles or None,
             "evses": [e.view(stale_after_s) for e in self.evses.values()],
         }
 
@@ -365,7 +376,13 @@ class Registry:
             cat = load_catalog()
             self._models = {
                 str(r.model).lower(): VehicleModel(
-                    str(r.model), float(r.battery_kwh), float(r.ac_charge_kw), float(r.dc_charge_kw), bool(r.v2g)
+                    str(r.model),
+                    float(r.battery_kwh),
+                    float(r.ac_charge_kw),
+                    float(r.dc_charge_kw),
+                    bool(r.v2g),
+                    float(r.ac_discharge_kw),
+                    float(r.dc_discharge_kw),
                 )
                 for r in cat.itertuples()
             }
@@ -407,7 +424,9 @@ class Registry:
         for r in rows["op_evses"]:
             st = self.stations.get(r["station_id"])
             if st is not None:
-                st.evses[r["evse_id"]] = Evse(st.id, r["evse_id"], r["max_power_kw"], r["phases"])
+                st.evses[r["evse_id"]] = Evse(
+                    st.id, r["evse_id"], r["max_power_kw"], r["phases"], bool(r.get("bidirectional"))
+                )
         for r in rows["op_connectors"]:
             st = self.stations.get(r["station_id"])
             evse = st.evses.get(r["evse_id"]) if st else None
@@ -493,6 +512,9 @@ class Registry:
         if unit not in ("W", "A"):
             raise InputError(f"station {sid}: field 'charging_rate_unit' must be 'W' or 'A' (value {unit!r})")
         voltage = _num(body, "voltage_v", f"station {sid}", required=False, default=230.0)
+        bidi = body.get("bidirectional", False)
+        if not isinstance(bidi, bool):
+            raise InputError(f"station {sid}: field 'bidirectional' must be true or false (value {bidi!r})")
         evses_body = body.get("evses")
         if not isinstance(evses_body, list) or not evses_body:
             raise InputError(f"station {sid}: field 'evses' must be a non-empty list")
@@ -517,7 +539,19 @@ class Registry:
             phases = e.get("phases", 3)
             if phases not in (1, 2, 3):
                 raise InputError(f"{w}: field 'phases' must be 1, 2 or 3 (value {phases!r})")
-            evse_rows.append({"station_id": sid, "evse_id": eid, "max_power_kw": ekw, "phases": phases, "conns": conns})
+            ebidi = e.get("bidirectional", bidi)
+            if not isinstance(ebidi, bool):
+                raise InputError(f"{w}: field 'bidirectional' must be true or false (value {ebidi!r})")
+            evse_rows.append(
+                {
+                    "station_id": sid,
+                    "evse_id": eid,
+                    "max_power_kw": ekw,
+                    "phases": phases,
+                    "bidirectional": ebidi,
+                    "conns": conns,
+                }
+            )
         if len({r["evse_id"] for r in evse_rows}) != len(evse_rows):
             raise InputError(f"station {sid}: EVSE ids must be unique")
         old = self.stations.get(sid)
@@ -542,7 +576,7 @@ class Registry:
         st, evse_rows = await asyncio.get_running_loop().run_in_executor(None, self.station_from_body, body)
         old = self.stations.get(st.id)
         for r in evse_rows:
-            evse = Evse(st.id, r["evse_id"], r["max_power_kw"], r["phases"])
+            evse = Evse(st.id, r["evse_id"], r["max_power_kw"], r["phases"], r["bidirectional"])
             for c in r["conns"]:
                 prev = old.evses.get(r["evse_id"]).connectors.get(c) if old and r["evse_id"] in old.evses else None
                 evse.connectors[c] = prev or Connector(st.id, r["evse_id"], c)
@@ -779,8 +813,16 @@ class Registry:
             limit = m.ac_charge_kw if evse.phases and evse.max_power_kw <= 50 else max(m.dc_charge_kw, m.ac_charge_kw)
             s.max_charge_kw = min(limit, evse.max_power_kw) if limit > 0 else evse.max_power_kw
             s.v2g = m.v2g
+            dc = evse.max_power_kw > 50
+            dis = m.dc_discharge_kw if dc else m.ac_discharge_kw
+            st = self.stations.get(evse.station_id)
+            # V2G only where the vehicle (catalogue), the EVSE (declared bidirectional) and the protocol allow:
+            # OCPP 1.6 has no way to ask for a discharge, so its sessions are charge-only (clamped at 0)
+            can = m.v2g and evse.bidirectional and st is not None and st.ocpp_version == "2.0.1" and dis > 0
+            s.max_discharge_kw = min(dis, evse.max_power_kw) if can else 0.0
         else:
             s.battery_kwh, s.max_charge_kw, s.v2g = d.battery_kwh, evse.max_power_kw, False
+            s.max_discharge_kw = 0.0
         if s.ev_max_power_kw:
             s.max_charge_kw = min(s.max_charge_kw, s.ev_max_power_kw)
 
@@ -881,6 +923,7 @@ class Registry:
                 evse.session = None
                 evse.measured_kw = 0.0
                 evse.setpoint_kw = None
+                evse.ev_schedule = None
         self.emit("plug_out", s)
 
     def set_ev_needs(
@@ -930,6 +973,7 @@ class Registry:
         rows: list[dict[str, Any]] = []
         s = evse.session
         power_w: float | None = None
+        export_w: float | None = None  # Power.Active.Export: what a discharging (V2G) EVSE feeds back
         phase_power: dict[str, float] = {}
         for mv in meter_values:
             ts = mv.get("timestamp") or now_iso
@@ -968,6 +1012,8 @@ class Registry:
                         phase_power[phase] = w
                     else:
                         power_w = w
+                elif measurand == "Power.Active.Export" and not phase:
+                    export_w = value * 1000.0 if unit == "kW" else value
                 elif measurand == "Energy.Active.Import.Register" and not phase:
                     wh = value * 1000.0 if unit == "kWh" else value
                     if s is not None:
@@ -983,6 +1029,8 @@ class Registry:
                         s.soc_arrival_source = "ev"
         if power_w is None and phase_power:
             power_w = sum(phase_power.values())
+        if export_w:
+            power_w = (power_w or 0.0) - export_w  # net [W]: negative while the EV discharges
         if power_w is not None:
             evse.measured_kw = power_w / 1000.0
             evse.measured_at = time.monotonic()

@@ -18,21 +18,26 @@ import ipaddress
 import logging
 import signal
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 import uvicorn
 
 from evfleet._common.errors import InputError
+from evfleet.operate import db as T
 from evfleet.operate.accounts import Accounts
 from evfleet.operate.api import ApiContext, create_app
 from evfleet.operate.config import DepotConfig
 from evfleet.operate.control import Controller
 from evfleet.operate.csms import CentralSystem
 from evfleet.operate.db import OperateDB
-from evfleet.operate.registry import Registry
+from evfleet.operate.registry import Registry, iso
+from evfleet.operate.security import role_allows
+from evfleet.operate.views import depot_snapshot
 from evfleet.store.engine import default_db_path
 
 __all__ = ["OperateServer", "check_bind", "default_operate_db", "is_loopback", "serve_until_stopped"]
@@ -139,6 +144,8 @@ class OperateServer:
         self.controller = Controller(reg, self.csms)
         ocpp_port = await self.csms.start(self.host, self.ocpp_port)
         self._tasks.append(asyncio.create_task(self.controller.run(), name="evfleet-control"))
+        if self.config.control.live_snapshot_s > 0:
+            self._tasks.append(asyncio.create_task(self._live_loop(), name="evfleet-live"))
         app = create_app(
             ApiContext(
                 reg,
@@ -176,6 +183,49 @@ class OperateServer:
             if body.get("name") not in acc.users:
                 await acc.add_user(body.get("name"), body.get("password"), body.get("role", "viewer"))
 
+    def write_live_snapshot(self) -> None:
+        """Queue the live view (:func:`evfleet.operate.views.depot_snapshot`) for the store's ``op_live`` row."""
+        reg, ctl = self.registry, self.controller
+        assert reg is not None and ctl is not None and self.db is not None
+        plan = ctl.plan.view() if ctl.plan is not None else {}
+        plan.pop("setpoints", None)  # per EVSE in the snapshot's own "setpoints"
+        stats = {"cycles": ctl.cycles, "last_cycle_s": ctl.last_cycle_s, "profiles_sent": ctl.profiles_sent}
+        row = {"id": 1, "at": iso(reg.clock()), "snapshot": depot_snapshot(reg, plan, stats)}
+        self.db.write(lambda c: c.execute(T.live.insert().prefix_with("OR REPLACE"), [row]))
+
+    async def handle_requests(self) -> int:
+        """Carry out what dashboard users asked (``op_requests``): ``replan`` from an operator or an admin; a
+        request from a viewer is refused (an alert). Return how many were handled."""
+        assert self.db is not None and self.registry is not None and self.controller is not None
+        q = sa.select(T.requests).where(T.requests.c.done_at.is_(None)).order_by(T.requests.c.id)
+        rows = await asyncio.to_thread(self.db.read, q)
+        for r in rows:
+            if r["action"] == "replan" and role_allows(r["role"], "operator"):
+                self.controller.request_replan(f"dashboard:{r['user']}")
+            else:
+                self.registry.alert("request_refused", f"dashboard request {r['action']!r} by {r['user']} refused")
+            done = iso(self.registry.clock())
+            self.db.write(
+                lambda c, i=r["id"], d=done: c.execute(
+                    sa.update(T.requests).where(T.requests.c.id == i).values(done_at=d)
+                )
+            )
+        return len(rows)
+
+    async def _live_loop(self) -> None:
+        """Every ``control.live_snapshot_s``: the live view for the dashboard, and the dashboard's requests. The
+        pause is at least 9 times the time the view took to build, so that it never takes more than a tenth of the
+        server's time (a large depot's view is then written less often; its age is shown on the page)."""
+        period = self.config.control.live_snapshot_s
+        while True:
+            t0 = time.perf_counter()
+            try:
+                self.write_live_snapshot()
+                await self.handle_requests()
+            except Exception:  # the live view must never stop the server
+                LOG.exception("live snapshot failed")
+            await asyncio.sleep(max(period, 9.0 * (time.perf_counter() - t0)))
+
     async def wait(self) -> None:
         """Until the API or the control loop stops (Ctrl+C, SIGTERM, a crash)."""
         await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -190,7 +240,7 @@ class OperateServer:
         if self.controller is not None:
             await self.controller.stop()
         for task in self._tasks:
-            if task.get_name() == "evfleet-control":
+            if task.get_name() in ("evfleet-control", "evfleet-live"):
                 task.cancel()
         for task in self._tasks:
             with contextlib.suppress(BaseException):

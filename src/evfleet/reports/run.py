@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from evfleet._common.errors import InputError
 from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import __doc__ as kpi_doc
@@ -23,6 +24,7 @@ from evfleet.inputs.tariffs import load_tariff
 from evfleet.reports.html import escape as _e
 from evfleet.reports.html import page as _page
 from evfleet.reports.sweep import sweep_report_html
+from evfleet.results.alert_files import split_events
 from evfleet.results.run_files import write_run_outputs
 from evfleet.store.runs import Store, StoreError, open_store, run_outputs_from_dir
 
@@ -224,6 +226,17 @@ def _compliance(store: Store, run: Mapping[str, Any], site: pd.DataFrame, name: 
             "see docs/grid-quality.md)</h4>" + _table(pq)
         )
     events = store.events(run["id"]) if run.get("n_events") else pd.DataFrame()
+    alerts: list = []
+    if not events.empty:
+        try:
+            events, alerts = split_events(events)  # operator alerts are their own category of events.csv
+        except InputError:
+            alerts = []
+    if alerts:
+        rows = [{"time": a.time.strftime("%Y-%m-%d %H:%M"), "kind": a.kind, "object": a.object,
+                 "quantity": f"{a.value:.4g} {a.unit}", "limit": f"{a.limit:.4g} {a.unit}", "severity": a.severity,
+                 "why": a.reason, "what to do": a.action} for a in alerts]  # fmt: skip
+        body += f"<h4>Alerts to act on ({len(alerts)})</h4>" + _table(rows)
     if events.empty:
         body += (
             "<p class='note'>No grid-quality assessment (harmonics, voltage, flicker events) is stored for this run. "

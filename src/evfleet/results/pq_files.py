@@ -15,6 +15,7 @@ from evfleet._common.errors import InputError
 from evfleet._common.files import write_csv_atomic, write_json_atomic
 from evfleet.gridquality.alerts import EVENT_COLUMNS, Event, events_from_rows
 from evfleet.gridquality.assess import PER_STEP_COLUMNS, PowerQualityReport
+from evfleet.results.alert_files import events_with_alerts, split_events
 
 __all__ = [
     "SITE_CSV_COLUMNS",
@@ -56,7 +57,7 @@ def events_table(report: PowerQualityReport) -> pd.DataFrame:
 
 
 def write_power_quality_files(report: PowerQualityReport, out_dir: str | Path) -> dict[str, Path]:
-    """Write ``events.csv`` and update ``site.csv`` and ``kpis.json`` of an existing run directory."""
+    """Write ``events.csv`` (keeping its operator alerts), update ``site.csv`` and ``kpis.json`` of a run directory."""
 
     out = Path(out_dir)
     site_path, kpi_path, ev_path = out / "site.csv", out / "kpis.json", out / "events.csv"
@@ -65,7 +66,15 @@ def write_power_quality_files(report: PowerQualityReport, out_dir: str | Path) -
     kpis = {k: v for k, v in kpis.items() if not k.startswith("pq_")}
     kpis.update(report.summary)
     site = merge_site_columns(site, report)
-    write_csv_atomic(events_table(report), ev_path)
+    alerts = []  # the operator alerts already in events.csv are kept (their own category)
+    if ev_path.exists():
+        try:
+            _grid, alerts = split_events(
+                pd.read_csv(ev_path, keep_default_na=False, na_values={"value": [""], "limit": [""]})
+            )
+        except pd.errors.EmptyDataError:
+            alerts = []
+    write_csv_atomic(events_with_alerts(events_table(report), alerts), ev_path)
     write_csv_atomic(site, site_path)
     write_json_atomic(kpi_path, kpis)
     return {"events": ev_path, "site": site_path, "kpis": kpi_path}

@@ -21,6 +21,7 @@ from evfleet._common.files import write_files_atomic
 from evfleet._common.text import csv_read_cell, csv_safe_frame
 from evfleet.analysis.kpis import compute_kpis, step_table_columns
 from evfleet.gridquality.assess import assess
+from evfleet.results.alert_files import events_with_alerts, run_alerts
 from evfleet.results.pq_files import events_table, merge_site_columns
 from evfleet.scenario import load_scenario
 from evfleet.simulation.simulate import RunResult, SimulationOptions
@@ -79,12 +80,16 @@ def write_run_outputs(
     power_quality: bool = True,
     electrical: Any = None,
     thresholds: Any = None,
+    alerts: Any = True,
 ) -> dict[str, Path]:
     """Write the run's output files into ``out_dir`` (created if needed); return their paths.
 
     With ``power_quality`` (default) the grid-quality assessment (:func:`evfleet.gridquality.assess.assess`, model
     estimates) adds ``events.csv``, its per-step columns to ``site.csv`` and its ``pq_*`` KPIs to ``kpis.json``;
     it is computed before anything is written, so a failure leaves no partial run. ``kpis`` is not modified.
+    ``alerts``: the operator alerts (:func:`evfleet.results.alert_files.run_alerts` when True, none when False, or
+    a list of :class:`~evfleet.analysis.alerts.OperatorAlert`) are added to ``events.csv`` as their own category
+    (``events.csv`` is then written even without the grid-quality assessment when there is any alert).
     """
     out = Path(out_dir)
     kpis = compute_kpis(result) if kpis is None else kpis
@@ -95,6 +100,9 @@ def write_run_outputs(
         site = merge_site_columns(site, report)
         kpis = {**kpis, **report.summary}
         events = events_table(report)
+    op_alerts = run_alerts(result) if alerts is True else list(alerts or [])
+    if events is not None or op_alerts:
+        events = events_with_alerts(events, op_alerts)
     # Everything is serialised first (a NaN or a bad field fails here, before any file exists), then written all
     # or nothing: a failed run leaves no partial output directory behind.
     trace = io.BytesIO()

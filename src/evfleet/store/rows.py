@@ -16,6 +16,7 @@ from evfleet._common.errors import InputError
 from evfleet._common.jsonsafe import clean_json, dumps
 from evfleet.analysis.kpis import step_table_columns
 from evfleet.gridquality.alerts import Event, events_from_rows
+from evfleet.results.alert_files import GRID_CATEGORY, OPERATOR_CATEGORY, split_events
 from evfleet.simulation.simulate import RunResult
 from evfleet.store import schema as S
 
@@ -87,10 +88,13 @@ def normalise_events(
     rows (a DataFrame or mappings) with exactly its columns (:data:`~evfleet.gridquality.alerts.EVENT_COLUMNS`):
     an unknown or missing column or a bad value raises :class:`StoreError` naming it. Stored columns: ``kind`` =
     indicator, ``severity`` = state, ``value``, ``limit_value`` = limit, ``unit`` (the indicator's), ``standard``
-    empty.
+    empty. A table with the operator alerts' added columns (``category`` ...) keeps its operator rows too
+    (``kind`` = alert kind, ``severity`` = its severity).
     """
     if events is None:
         return []
+    if isinstance(events, pd.DataFrame) and "category" in events.columns:
+        return _normalise_with_alerts(events)
     try:
         if isinstance(events, pd.DataFrame):
             no_table = events.empty and len(events.columns) == 0
@@ -114,6 +118,47 @@ def normalise_events(
         }
         for seq, e in enumerate(records)
     ]
+
+
+def _normalise_with_alerts(events: pd.DataFrame) -> list[dict[str, Any]]:
+    """``events.csv`` rows with operator alerts (:mod:`evfleet.results.alert_files`): grid-quality rows checked as
+    :class:`Event`, operator rows as :class:`~evfleet.analysis.alerts.OperatorAlert`; ``detail_json`` is the whole
+    row, so the run's events read back as the file."""
+    try:
+        grid, alerts = split_events(events)
+        grid_events = events_from_rows(grid, "events") if len(grid) else []
+    except InputError as exc:
+        raise StoreError(str(exc)) from None
+    is_op = (events["category"].fillna(GRID_CATEGORY).astype(str) == OPERATOR_CATEGORY).to_numpy()
+    records = events.to_dict(orient="records")
+    out: list[dict[str, Any]] = []
+    gi = oi = 0
+    for seq, (op, rec) in enumerate(zip(is_op.tolist(), records, strict=True)):
+        if op:
+            a = alerts[oi]
+            oi += 1
+            kind, severity, value, limit, unit = a.kind, a.severity, a.value, a.limit, a.unit
+            time, step = a.time, a.step
+        else:
+            e = grid_events[gi]
+            gi += 1
+            kind, severity, value, limit, unit = e.indicator, e.state.value, e.value, e.limit, e.unit
+            time, step = e.time, e.step
+        out.append(
+            {
+                "seq": seq,
+                "step": step,
+                "time": time.isoformat(),
+                "kind": kind,
+                "severity": severity,
+                "value": value if np.isfinite(value) else None,
+                "limit_value": limit if np.isfinite(limit) else None,
+                "unit": unit,
+                "standard": None,
+                "detail_json": dumps(clean_json(rec)),
+            }
+        )
+    return out
 
 
 def site_step_rows(

@@ -22,7 +22,8 @@ from evfleet.dashboard.fleet_views import (
     v2g_pie_figure,
     vehicle_info,
 )
-from evfleet.dashboard.i18n import t
+from evfleet.dashboard.i18n import STRINGS, t
+from evfleet.dashboard.l10n import display_frame, fmt_datetime
 from evfleet.inputs.catalog_sources import model_sources
 
 ctrl = state.controls()
@@ -34,12 +35,19 @@ cat = state.catalog()
 H = localise_columns(FLEET_COLUMNS, lang)
 
 c_search, c_only, c_time = st.columns([3, 2, 4])
-query = c_search.text_input(t("search", lang), key="fleet_search", placeholder="Tesla, Nissan, …")
+query = c_search.text_input(t("search", lang), key="fleet_search", placeholder=t("search_placeholder", lang))
 only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
 
 
+#: decimals of the fleet table's number columns (French: the same decimals as locale text)
+DECIMALS = {"registrations": 0, "battery_kwh": 1, "ac_max_kw": 1, "dc_max_kw": 0, "v2g_ac_kw": 1, "v2g_dc_kw": 0,
+            "net_power_kw": 1}  # fmt: skip
+
+
 def column_config() -> dict:
-    def num(col: str, fmt: str) -> st.column_config.NumberColumn:
+    def num(col: str, fmt: str) -> st.column_config.Column:
+        if lang == "fr" and col in DECIMALS:  # locale text (Streamlit's number formats know only the browser locale)
+            return st.column_config.TextColumn(H[col], width=74)
         return st.column_config.NumberColumn(H[col], format=fmt, width=74)
 
     return {
@@ -64,7 +72,7 @@ def column_config() -> dict:
 
 def draw_table(table: pd.DataFrame, scenario, power_kw: np.ndarray, connected: np.ndarray) -> None:
     st.dataframe(
-        table.rename(columns=H),
+        display_frame(table, lang, DECIMALS, skip=[c for c in table.columns if c not in DECIMALS]).rename(columns=H),
         column_config=column_config(),
         hide_index=True,
         width="stretch",
@@ -86,7 +94,7 @@ if ctrl.live:
 
     def _live_table() -> None:
         snap = state.live_runner(ctrl).snapshot()
-        st.caption(f"{t('time_of_table', lang)} {snap.time.strftime('%Y-%m-%d %H:%M')} (live)")
+        st.caption(f"{t('time_of_table', lang)} {fmt_datetime(snap.time, lang)} {t('live_tag', lang)}")
         draw_table(
             fleet_table(snap.scenario, cat, snap.soc, snap.power_kw, snap.connected, only, query),
             snap.scenario,
@@ -100,7 +108,7 @@ else:
     res, _ = state.run(ctrl)
     times = sc.times
     default = V.focus_step(times, res.site_kw, pd.Timestamp.now(tz=sc.timezone))
-    labels = [x.strftime("%Y-%m-%d %H:%M") for x in times]
+    labels = [fmt_datetime(x, lang) for x in times]
     step = c_time.select_slider(
         t("time_of_table", lang),
         options=list(range(sc.n_steps)),
@@ -138,12 +146,17 @@ with c_info:
         with st.expander(t("sources", lang)):
             try:
                 src = sources_frame(model_sources(str(v.model[i]), details))
+                src["status"] = [t(f"src_{x}", lang) if f"src_{x}" in STRINGS else x for x in src["status"]]
+                heads = {"field": "col_field", "value": "col_value", "unit": "col_unit", "status": "col_source_status",
+                         "reference": "col_reference", "url": "col_url"}  # fmt: skip
+                if lang == "fr":
+                    st.caption(t("sources_lang_note", lang))
                 st.dataframe(
-                    src,
+                    src.rename(columns=localise_columns(heads, lang)),
                     hide_index=True,
                     width="stretch",
                     key="drill_sources",
-                    column_config={"url": st.column_config.LinkColumn("url")},
+                    column_config={t("col_url", lang): st.column_config.LinkColumn(t("col_url", lang))},
                 )
             except ValueError as exc:  # a model not in the catalogue (uploaded scenario)
                 st.caption(str(exc))

@@ -8,9 +8,12 @@ import streamlit as st
 
 from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard import live_views as LV
+from evfleet.dashboard import plan_views as PV
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
+from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import t
+from evfleet.dashboard.l10n import fmt_datetime, fmt_int, fmt_time
 
 ctrl = state.controls()
 lang = ctrl.lang
@@ -26,9 +29,9 @@ def _live_panel() -> None:
         t(
             "live_status",
             lang,
-            time=snap.time.strftime("%Y-%m-%d %H:%M"),
+            time=fmt_datetime(snap.time, lang),
             day=snap.day + 1,
-            steps=snap.steps_done,
+            steps=fmt_int(snap.steps_done, lang),
             state=t("paused" if snap.paused else "running", lang),
         ),
         icon=":material/schedule:",
@@ -59,7 +62,7 @@ else:
     pq = V.pq_indicators(report)
     times = sc.times
     step = V.focus_step(times, res.site_kw, pd.Timestamp.now(tz=sc.timezone))
-    when = times[step].strftime("%H:%M")
+    when = fmt_time(times[step], lang)
     v = sc.vehicles
     conn = (v.arrival_step <= step) & (step < v.departure_step)
     p = res.power_kw[:, step]
@@ -67,13 +70,27 @@ else:
     counts = {"connected": int(conn.sum()), "charging": ch, "discharging": dis, "idle": int(conn.sum()) - ch - dis}
     mean_soc = float(res.soc[conn, step].mean()) if conn.any() else None
 
+    # first: only the alarms the operator can act on (grid-quality states stay on their page, model estimates)
+    alerts = state.operator_alerts(ctrl)
+    st.subheader(t("alerts_title", lang))
+    if alerts:
+        st.caption(t("alerts_counts", lang, **PV.alert_summary(alerts, lang)["severity"]))
+        table = PV.alerts_table(alerts, sc.timezone, lang).rename(columns=localise_columns(PV.ALERT_HEADERS, lang))
+        st.dataframe(table.head(5), hide_index=True, width="stretch", key="overview_alerts")
+        if len(table) > 5:
+            with st.expander(t("alerts_more", lang, n=len(table))):
+                st.dataframe(table, hide_index=True, width="stretch", key="overview_alerts_all")
+    else:
+        st.success(t("alerts_none", lang), icon=":material/check_circle:")
+
     st.subheader(t("kpi_grid", lang))
-    state.kpi_row(V.grid_cards(k, pq, lang))
+    state.kpi_row(PV.model_estimate_cards(V.grid_cards(k, pq, lang), lang), per_row=3)
+    st.caption(t("alerts_pq_note", lang))
     st.subheader(t("kpi_economic", lang))
     state.kpi_row(V.economic_cards(k, base_k, lang), per_row=4)
     st.subheader(t("kpi_fleet", lang))
     cards = V.fleet_cards(counts, mean_soc, k["unmet_energy_kwh"], k["energy_charged_kwh"], lang, when)
-    state.kpi_row(cards, per_row=6)
+    state.kpi_row(cards, per_row=3)
 
     series = {"base_load_kw": sc.base_load_kw, "pv_kw": sc.pv_kw, "ev_kw": res.ev_kw, "site_kw": res.site_kw}
     fig = V.load_curve_figure(times, series, sc.tou_period, sc.import_limit_kw, lang, now=times[step])
@@ -85,8 +102,7 @@ else:
         if pq:
             state.plot(V.radar_figure(pq, lang), key="pq_radar")
             if getattr(report, "assumptions", None):
-                with st.expander(t("assumptions", lang)):
-                    st.markdown(V.assumptions_markdown(report.assumptions))
+                state.assumptions_expander(report.assumptions, lang)
         else:
             st.subheader(t("radar", lang))
             st.info(t("pq_missing", lang), icon=":material/hourglass_empty:")

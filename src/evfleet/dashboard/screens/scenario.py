@@ -3,7 +3,6 @@ scenario and of the results (CSV, JSON)."""
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date
 
@@ -13,7 +12,8 @@ import streamlit as st
 
 from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
-from evfleet.dashboard.i18n import fmt_num, t
+from evfleet.dashboard.i18n import STRINGS, fmt_num, t
+from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
 from evfleet.gridquality.site import SiteElectrical
 from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
 from evfleet.inputs.chargers import charger_layout
@@ -30,6 +30,15 @@ from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.scenario import ScenarioError, scenario_from_dict
 
 ctrl = state.controls()
+
+
+def _kpi_text(x: object) -> str:
+    """A KPI value as locale text (numbers with the locale's marks; identifiers and texts as they are)."""
+    if isinstance(x, bool) or not isinstance(x, int | float):
+        return str(x)
+    return fmt_number(x, ctrl.lang, sig=6)
+
+
 lang = ctrl.lang
 st.title(t("scenario_title", lang))
 key, sc = state.current_scenario(ctrl)
@@ -51,7 +60,8 @@ with tab_params, st.form("scenario_form"):
     a1, a2, a3, a4 = st.columns(4)
     n = a1.number_input(t("fleet_size", lang), state.N_MIN, state.N_MAX, ctrl.n_vehicles, state.N_STEP, key="sc_n")
     seed = a2.number_input(t("seed", lang), 0, 2**31 - 1, int(p["seed"]), key="sc_seed")
-    start = a3.date_input(t("start_date", lang), date.fromisoformat(str(p["start"])[:10]), key="sc_start")
+    start = a3.date_input(t("start_date", lang), date.fromisoformat(str(p["start"])[:10]), key="sc_start",
+                          format="DD/MM/YYYY" if lang == "fr" else "YYYY-MM-DD")  # fmt: skip
     days = a4.number_input(t("days", lang), 1, 14, int(p["days"]), key="sc_days")
     b1, b2, b3, b4 = st.columns(4)
     steps = [5, 10, 15, 30, 60]
@@ -61,7 +71,13 @@ with tab_params, st.form("scenario_form"):
         index=steps.index(int(p["step_minutes"])) if int(p["step_minutes"]) in steps else 2,
         key="sc_step",
     )
-    profile = b2.selectbox(t("profile", lang), PROFILES, index=PROFILES.index(p["profile"]), key="sc_profile")
+    profile = b2.selectbox(
+        t("profile", lang),
+        PROFILES,
+        index=PROFILES.index(p["profile"]),
+        key="sc_profile",
+        format_func=lambda x: t(f"profile_{x}", lang) if f"profile_{x}" in STRINGS else x,
+    )
     tariffs = list_tariffs()
     tariff = b3.selectbox(
         t("tariff", lang), tariffs, index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0, key="sc_tariff"
@@ -293,6 +309,14 @@ with tab_upload:
 with tab_dl:
     res, k = state.run(ctrl)
     stem = sc.name.replace(" ", "_")
+    dialect = st.radio(
+        t("csv_dialect", lang),
+        list(CSV_DIALECTS),
+        index=1 if lang == "fr" else 0,
+        format_func=lambda d: t(f"csv_{d}", lang),
+        horizontal=True,
+        key=f"dl_dialect_{lang}",
+    )
     e1, e2, e3, e4 = st.columns(4)
     e1.download_button(
         t("dl_scenario", lang),
@@ -302,21 +326,17 @@ with tab_dl:
         key="dl_sc",
         icon=":material/download:",
     )
-    buf = io.StringIO()
-    csv_safe_frame(site_table(res)).to_csv(buf, index=False)
     e2.download_button(
         t("dl_site", lang),
-        buf.getvalue(),
+        csv_bytes(csv_safe_frame(site_table(res)), dialect),
         f"{stem}_{ctrl.strategy}_site.csv",
         "text/csv",
         key="dl_site",
         icon=":material/download:",
     )
-    buf = io.StringIO()
-    csv_safe_frame(vehicle_table(res)).to_csv(buf, index=False)
     e3.download_button(
         t("dl_vehicles", lang),
-        buf.getvalue(),
+        csv_bytes(csv_safe_frame(vehicle_table(res)), dialect),
         f"{stem}_{ctrl.strategy}_vehicles.csv",
         "text/csv",
         key="dl_veh",
@@ -342,7 +362,7 @@ with tab_dl:
         help=t("dl_report_help", lang),
     )
     st.dataframe(
-        pd.DataFrame({"kpi": list(k), "value": [str(x) for x in k.values()]}),
+        pd.DataFrame({t("col_kpi", lang): list(k), t("col_value", lang): [_kpi_text(x) for x in k.values()]}),
         hide_index=True,
         width="stretch",
         height=360,

@@ -12,7 +12,8 @@ from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figure
 from evfleet.dashboard.fleet_views import localise_columns
-from evfleet.dashboard.i18n import fmt_num, t
+from evfleet.dashboard.i18n import fmt_num, mode_label, strategy_description, strategy_label, t
+from evfleet.dashboard.l10n import display_frame
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
@@ -26,8 +27,7 @@ names = list(REGISTRY)
 
 def label(name: str) -> str:
     """The translated label of a strategy (its identifier when none is written)."""
-    text = t(f"strat_{name}", lang)
-    return name if text == f"strat_{name}" else text
+    return strategy_label(name, lang)
 
 
 # --- recommendation ----------------------------------------------------------------------------------------------
@@ -87,23 +87,21 @@ else:
         }
     )
     num = st.column_config.NumberColumn
+    digits = {t("rec_cost", lang): 0, t("rec_peak", lang): 0, t("rec_unmet", lang): 1, t("rec_v2g", lang): 0}
+    config = {
+        t("rec_score", lang): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+        t("rec_what", lang): st.column_config.TextColumn(width="large"),
+    }
+    if lang != "fr":  # French: the numbers are locale text (display_frame)
+        config |= {col: num(format=f"%.{d}f") for col, d in digits.items()}
     st.dataframe(
-        tab,
+        display_frame(tab, lang, digits, skip=[t("rec_score", lang), t("rec_rank", lang)]),
         hide_index=True,
         width="stretch",
         key="rec_table",
-        column_config={
-            t("rec_score", lang): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-            t("rec_cost", lang): num(format="%.0f"),
-            t("rec_peak", lang): num(format="%.0f"),
-            t("rec_unmet", lang): num(format="%.1f"),
-            t("rec_v2g", lang): num(format="%.0f"),
-            t("rec_what", lang): st.column_config.TextColumn(width="large"),
-        },
+        column_config=config,
     )
     st.caption(t("rec_method", lang))
-with st.expander(t("rec_explain_all", lang), icon=":material/help:"):
-    st.markdown("\n".join(f"- **{label(n)}** (`{n}`): {strategy_summary(n, lang)}" for n in names))
 
 # --- comparison --------------------------------------------------------------------------------------------------
 with st.expander(t("sweeps", lang), icon=":material/query_stats:"):
@@ -116,9 +114,12 @@ chosen = c1.multiselect(
     t("choose_strategies", lang),
     names,
     default=list(dict.fromkeys(["uncontrolled", ctrl.strategy])),
-    format_func=label,
+    format_func=lambda name: strategy_label(name, lang),
     key="cmp_strategies",
+    placeholder=t("choose_options", lang),
 )
+with st.expander(t("strategies_about", lang), icon=":material/help:"):
+    st.markdown("\n".join(f"- **{strategy_label(n, lang)}**: {strategy_description(n, lang) or '–'}" for n in names))
 both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
 c3.write("")
 clicked = c3.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
@@ -140,12 +141,19 @@ for m in modes:  # the same cached runs as every other page (and as the backgrou
 table = pd.concat([c.table for c in comps.values()], ignore_index=True)
 H = localise_columns(COMPARISON_HEADERS, lang)
 num = st.column_config.NumberColumn
+shown = table[list(COMPARISON_HEADERS)].assign(
+    strategy=[strategy_label(x, lang) for x in table["strategy"]], mode=[mode_label(x, lang) for x in table["mode"]]
+)
+decimals = {"net_cost_mad": 0, "savings_mad": 0, "savings_pct": 1, "peak_import_kw": 0, "load_factor": 2,
+            "v2g_energy_kwh": 0, "v2g_revenue_mad": 0, "unmet_energy_kwh": 1, "runtime_s": 2}  # fmt: skip
 st.dataframe(
-    table[list(COMPARISON_HEADERS)].rename(columns=H),
+    display_frame(shown, lang, decimals).rename(columns=H),
     hide_index=True,
     width="stretch",
     key="cmp_table",
-    column_config={
+    column_config=None
+    if lang == "fr"
+    else {
         H["net_cost_mad"]: num(format="%.0f"),
         H["savings_mad"]: num(format="%.0f"),
         H["savings_pct"]: num(format="%.1f%%"),
@@ -161,12 +169,19 @@ state.plot(comparison_figure(table, lang), key="cmp_bars")
 
 st.subheader(t("overlay", lang))
 run_names = [f"{s} · {m}" for m, c in comps.items() for s in c.results]
+
+
+def _run_label(run_name: str) -> str:
+    s, m = run_name.split(" · ")
+    return t("run_label", lang, strategy=strategy_label(s, lang), mode=mode_label(m, lang))
+
+
 o1, o2 = st.columns(2)
-a = o1.selectbox(t("first", lang), run_names, index=0, key="cmp_a")
-b = o2.selectbox(t("second", lang), run_names, index=min(1, len(run_names) - 1), key="cmp_b")
+a = o1.selectbox(t("first", lang), run_names, index=0, key="cmp_a", format_func=_run_label)
+b = o2.selectbox(t("second", lang), run_names, index=min(1, len(run_names) - 1), key="cmp_b", format_func=_run_label)
 series = {}
 for item in dict.fromkeys([a, b]):
     s, m = item.split(" · ")
-    series[f"site_kw:{item}"] = comps[m].results[s].site_kw
+    series[f"site_kw:{_run_label(item)}"] = comps[m].results[s].site_kw
 fig = V.load_curve_figure(sc.times, series, sc.tou_period, sc.import_limit_kw, lang, title=t("overlay", lang))
 state.plot(fig, key="cmp_overlay")
