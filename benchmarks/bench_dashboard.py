@@ -37,11 +37,13 @@ from evfleet.dashboard.harness import browser_page, serve, wait_ready
 PAGES = {
     "overview": 2,
     "fleet": 3,
+    "plan": 0,
     "strategies": 0,
     "grid_quality": 2,
     "economics": 1,
     "scenario": 0,
     "history": 0,
+    "depot": 0,
 }
 TARGETS = {"page": 5.0, "change": 3.0, "live_gap": 2.0}
 _OBSERVE = """() => { window.__runs = 0; const app = document.querySelector('[data-testid=stApp]');
