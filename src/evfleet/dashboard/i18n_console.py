@@ -93,7 +93,7 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
     "hist_n_runs": ("Runs", "Simulations"),
     "hist_energy": ("Energy charged (kWh)", "Énergie chargée (kWh)"),
     "hist_v2g": ("V2G (kWh)", "V2G (kWh)"),
-    "hist_import": ("Import (kWh)", "Import (kWh)"),
+    "hist_import": ("Import (kWh)", "Soutirage (kWh)"),
     "hist_cost": ("Net energy cost (MAD)", "Coût net énergie (MAD)"),
     "hist_peak": ("Peak import (kW)", "Pointe d'import (kW)"),
     "hist_unmet": ("Unmet (kWh)", "Non servi (kWh)"),
