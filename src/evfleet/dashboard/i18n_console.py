@@ -20,9 +20,9 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
     "rec_goal_v2g_wear": ("V2G wear", "Usure V2G"),
     "rec_goal_help_cost": (
         "Net cost of the period: import - export + battery degradation (MAD).",
-        "Coût net de la période : import - export + dégradation batterie (MAD).",
+        "Coût net de la période : soutirage - injection + dégradation batterie (MAD).",
     ),
-    "rec_goal_help_peak": ("Highest site import of one step (kW).", "Import maximal du site sur un pas (kW)."),
+    "rec_goal_help_peak": ("Highest site import of one step (kW).", "Soutirage maximal du site sur un pas (kW)."),
     "rec_goal_help_readiness": (
         "Energy missing at departure, all vehicles (kWh).",
         "Énergie manquante au départ, tous véhicules (kWh).",
@@ -85,7 +85,7 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
         "Runs and live sessions are never mixed. A simulation stored twice counts once. Cost = import - export "
         "(no battery degradation). Same table: `evfleet history --by {by}{live} --csv FILE`.",
         "Simulations et sessions en direct ne sont jamais mélangées. Une simulation enregistrée deux fois compte "
-        "une fois. Coût = import - export (sans dégradation batterie). Même tableau : "
+        "une fois. Coût = soutirage - injection (sans dégradation batterie). Même tableau : "
         "`evfleet history --by {by}{live} --csv FICHIER`.",
     ),
     "hist_period": ("Period", "Période"),
@@ -140,7 +140,7 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
         "One row per connector: charger_id, connector, type, rating_kw, phase, bidirectional (, or ; separated). "
         "Sessions are then assigned to these connectors (docs/model.md, Chargers).",
         "Une ligne par connecteur : charger_id, connector, type, rating_kw, phase, bidirectional (séparateur , ou ;). "
-        "Les sessions sont ensuite affectées à ces connecteurs (docs/model.md, Chargers).",
+        "Les sessions sont ensuite affectées à ces connecteurs (docs/model.md).",
     ),
     "chargers_in_use": (
         "Chargers in use: {n} connectors ({source}).",
