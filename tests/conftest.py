@@ -17,6 +17,7 @@ def _sandboxed_run_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
     mp = pytest.MonkeyPatch()
     mp.setenv("EVFLEET_DB", str(tmp_path_factory.mktemp("evfleet-store") / "evfleet.db"))
     mp.delenv("EVFLEET_TRACE_DIR", raising=False)
+    mp.setenv("EVFLEET_PRECOMPUTE", "0")  # no background pre-computation in the dashboard under test
     try:
         yield
     finally:

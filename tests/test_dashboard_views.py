@@ -108,7 +108,9 @@ def test_kpi_cards_from_a_run():
     assert all(c.status == "na" for c in grid[2:])
     econ = V.economic_cards(k, k, "en")
     assert econ[1].key == "savings" and econ[1].value == "0" and econ[1].label == "Savings (MAD)"
-    assert econ[1].detail.endswith(f" · {k['bill_status']}")  # the status of the bill's values next to the MAD
+    assert (
+        econ[1].detail.endswith(f" · {k['bill_status']}") and econ[0].detail == k["bill_status"]
+    )  # the status of the bill's values next to the MAD
     fleet = V.fleet_cards({"connected": 5, "charging": 2, "discharging": 1, "idle": 2}, 0.5, 3.0, 100.0, "en")
     assert fleet[-1].status == "critical" and fleet[4].value == "50.0" and fleet[4].label == "Mean SOC (%)"
 

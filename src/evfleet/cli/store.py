@@ -116,25 +116,61 @@ def register(app: typer.Typer) -> None:
         limit: Annotated[int, typer.Option(help="Show at most N runs (newest first).")] = 20,
         comparisons: Annotated[bool, typer.Option(help="List comparisons/sweeps instead of runs.")] = False,
         imports: Annotated[bool, typer.Option(help="List imported datasets instead of runs.")] = False,
+        live: Annotated[
+            bool, typer.Option("--live", help="Live sessions of the dashboard instead of the user's runs.")
+        ] = False,
+        by: Annotated[
+            str | None, typer.Option("--by", help="Totals by 'day' or 'month' (local calendar) instead of a list.")
+        ] = None,
+        csv: Annotated[
+            Path | None, typer.Option("--csv", help="Also write the table shown to this CSV file (atomically).")
+        ] = None,
         db: DbOption = None,
     ) -> None:
-        """List stored runs (or comparisons, or imports), newest first."""
+        """List stored runs (or live sessions, comparisons, imports), newest first; or totals by day or month."""
+        from evfleet._common.files import write_csv_atomic
+        from evfleet.store.history import HISTORY_PERIODS, history_by_period, live_sessions
+
         if limit < 1:
             raise InputError(f"option '--limit' must be >= 1 (value {limit})")
+        if by is not None and by not in HISTORY_PERIODS:
+            raise InputError(f"option '--by' must be one of {', '.join(HISTORY_PERIODS)} (value {by!r})")
+        if sum(map(bool, (comparisons, imports, live))) > 1:
+            raise InputError("options '--comparisons', '--imports' and '--live' exclude each other")
+        if by is not None and (comparisons or imports):
+            raise InputError("option '--by' totals runs or live sessions (not with '--comparisons'/'--imports')")
         with open_cli_store(db) as st:
-            if comparisons:
-                rows = st.list_groups(limit)
-                print_table([{k: r[k] for k in ("id", "kind", "created_at", "n_runs", "name")} for r in rows])
-                return
-            if imports:
-                rows = st.list_imports(limit)
-                print_table(
-                    [{k: r[k] for k in ("id", "kind", "imported_at", "n_rows", "name", "source_file")} for r in rows]
-                )
-                return
-            rows = st.list_runs(limit)
-            print_table(
-                [
+            if by is not None:
+                table = history_by_period(st, by, "live" if live else "runs")
+                rows = table.to_dict("records")
+            elif comparisons:
+                rows = [
+                    {k: r[k] for k in ("id", "kind", "created_at", "n_runs", "name")} for r in st.list_groups(limit)
+                ]
+            elif imports:
+                rows = [
+                    {k: r[k] for k in ("id", "kind", "imported_at", "n_rows", "name", "source_file")}
+                    for r in st.list_imports(limit)
+                ]
+            elif live:
+                rows = [
+                    {
+                        "id": r["id"],
+                        "created (UTC)": r["created_at"][:19],
+                        "name": r["name"],
+                        "scenario": r["scenario"],
+                        "EVs": r["n_vehicles"],
+                        "chunks": r["chunks"],
+                        "steps": r["steps"],
+                        "energy_charged_kwh": r["energy_charged_kwh"],
+                        "import_cost_mad": r["import_cost_mad"],
+                        "peak_import_kw": r["peak_import_kw"],
+                        "v2g_kwh": r["v2g_energy_kwh"],
+                    }
+                    for r in live_sessions(st, limit)
+                ]
+            else:
+                rows = [
                     {
                         "id": r["id"],
                         "started (UTC)": r["started_at"][:19],
@@ -147,9 +183,16 @@ def register(app: typer.Typer) -> None:
                         "unmet_kwh": r["kpis"].get("unmet_energy_kwh"),
                         "group": r["group_id"] or "",
                     }
-                    for r in rows
+                    for r in st.list_runs(limit, live=False)
                 ]
-            )
+        if csv is not None:
+            import pandas as pd
+
+            frame = table if by is not None else pd.DataFrame(rows)
+            write_csv_atomic(frame, csv)
+        print_table(rows)
+        if csv is not None:
+            typer.echo(f"wrote {csv}")
 
     @app.command()
     @user_errors

@@ -28,6 +28,7 @@ PAGES = [
     ("strategies", "page_strategies", ":material/compare_arrows:"),
     ("grid_quality", "page_grid", ":material/electric_bolt:"),
     ("economics", "page_economics", ":material/payments:"),
+    ("history", "page_history", ":material/history:"),
     ("scenario", "page_scenario", ":material/tune:"),
     ("depot", "page_depot", ":material/ev_station:"),  # the real depot (evfleet serve), screens/depot.py
 ]
@@ -36,3 +37,4 @@ pages = [
     for i, (name, key, icon) in enumerate(PAGES)
 ]
 st.navigation(pages, position="sidebar").run()
+state.precompute_after_paint(ctrl)  # the other strategies and modes, in the background, after the first paint

@@ -11,6 +11,7 @@ import math
 import re
 
 from evfleet.dashboard.depot_i18n import DEPOT_STRINGS
+from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
 
 __all__ = [
     "LANGS",
@@ -337,10 +338,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "bidi_share": ("Share of bidirectional chargers", "Part de bornes bidirectionnelles"),
     "charger_mix": ("Charger mix (shares)", "Répartition des bornes (parts)"),
-    "import_limit_kw": ("Site import limit (kW, 0 = automatic)", "Limite de soutirage (kW, 0 = automatique)"),
-    "export_limit_kw": ("Site export limit (kW, 0 = same as import)", "Limite d'injection (kW, 0 = comme soutirage)"),
-    "pv_kwp": ("PV peak (kWp, -1 = automatic)", "PV crête (kWc, -1 = automatique)"),
-    "base_peak": ("Base-load peak (kW, 0 = automatic)", "Pointe de charge de base (kW, 0 = automatique)"),
+    "import_limit_kw": ("Site import limit (kW)", "Limite de soutirage (kW)"),
+    "export_limit_kw": ("Site export limit (kW)", "Limite d'injection (kW)"),
+    "pv_kwp": ("PV peak (kWp)", "PV crête (kWc)"),
+    "base_peak": ("Base-load peak (kW)", "Pointe de charge de base (kW)"),
     "tariff": ("Tariff", "Tarif"),
     "soc_window": ("SOC window (min = V2G floor, max)", "Plage de SOC (min = plancher V2G, max)"),
     "soc_target_in": ("Target SOC at departure", "SOC cible au départ"),
@@ -731,6 +732,10 @@ def fmt_pct(x: float | None, lang: str = "en", decimals: int = 1) -> str:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return "–"
     return fmt_num(x, lang, decimals) + "\u202f%"
+
+
+for _key, _pair in CONSOLE_STRINGS.items():  # the operator's-console strings (i18n_console.py)
+    STRINGS.setdefault(_key, _pair)
 
 
 #: strategy identifiers with a translated label (``strategy_<id>``) and a one-sentence description

@@ -29,6 +29,7 @@ import streamlit as st
 from evfleet._common.errors import InputError
 from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
+from evfleet.dashboard import background
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
 from evfleet.dashboard.launch import check_upload_sessions
@@ -52,8 +53,9 @@ from evfleet.strategies import REGISTRY, StrategyError
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 N_MIN, N_MAX, N_STEP = 50, 2000, 50
-#: a live runner nobody has looked at for this long holds its clock (no CPU for unwatched simulations) [s]
-LIVE_IDLE_PAUSE_S = 120.0
+#: a live runner nobody has looked at for this long holds its clock (no CPU for unwatched simulations) [s]: a page
+#: showing live mode reads the runner every 0.5-1.5 s, so 6 s without a read means the last viewer has left
+LIVE_IDLE_PAUSE_S = 6.0
 #: Newest chunks kept per live session in the run store (hourly chunks: one day is 24).
 LIVE_MAX_CHUNKS = 48
 
@@ -252,14 +254,37 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
     return comp
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
     return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
 
 
-@st.cache_resource(max_entries=24, show_spinner=False)
+@st.cache_resource(max_entries=40, show_spinner=False)
 def _kpis(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> dict:
     return compute_kpis(_result)
+
+
+#: (scenario key, strategy, mode, V2G) of the runs computed in this process (read by the recommendation)
+_COMPUTED: set[tuple[str, str, str, bool]] = set()
+
+
+def compute_run(key: str, sc: Scenario, strategy: str, mode: str, v2g: bool) -> tuple[RunResult, dict]:
+    """(result, KPIs) from the shared caches, computing them if needed (no Streamlit element: any thread)."""
+    res = _run(key, strategy, mode, v2g, sc)
+    k = _kpis(key, strategy, mode, v2g, res)
+    _COMPUTED.add((key, strategy, mode, bool(v2g)))
+    return res, k
+
+
+def is_computed(key: str, strategy: str, mode: str, v2g: bool) -> bool:
+    """True when this run was computed in this process (so a page gets it from the cache, or recomputes it once
+    if the cache evicted it)."""
+    return (key, strategy, mode, bool(v2g)) in _COMPUTED
+
+
+def forget_computed() -> None:
+    """Forget which runs were computed (after ``st.cache_resource.clear()``, e.g. in tests)."""
+    _COMPUTED.clear()
 
 
 def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) -> tuple[RunResult, dict]:
@@ -269,11 +294,61 @@ def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) ->
     try:
         with st.spinner(t("computing", ctrl.lang, strategy=strategy_label(s, ctrl.lang), mode=mode_label(m, ctrl.lang)),
                         show_time=True):  # fmt: skip
-            res = _run(key, s, m, ctrl.v2g, sc)
+            return compute_run(key, sc, s, m, ctrl.v2g)
     except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
         st.error(f"{t('error', ctrl.lang)}: {md_error(exc)}")
         st.stop()
-    return res, _kpis(key, s, m, ctrl.v2g, res)
+        raise  # unreachable: st.stop() raises
+
+
+def precompute_after_paint(ctrl: Controls) -> None:
+    """Queue the runs the next clicks will need (``evfleet.dashboard.background``): called once the page is drawn."""
+    if ctrl.live or not background.precompute_enabled():
+        return
+    key, sc = current_scenario(ctrl)
+    other = "online" if ctrl.mode == "offline" else "offline"
+    v2g = ctrl.v2g
+    tasks: list[tuple[str, Any]] = []
+
+    def add_run(s: str, m: str, v: bool = v2g, pq: bool = False) -> None:
+        def task() -> None:
+            res, _ = compute_run(key, sc, s, m, v)
+            if pq:
+                _pq(key, s, m, v, res)
+
+        tasks.append((f"{s}·{m}·{'v2g' if v else 'no-v2g'}", task))
+
+    add_run("uncontrolled", ctrl.mode)
+    add_run(ctrl.strategy, ctrl.mode, pq=True)
+
+    def report_task() -> None:
+        res, k = compute_run(key, sc, ctrl.strategy, ctrl.mode, v2g)
+        _report(key, ctrl.strategy, ctrl.mode, v2g, res, k)
+
+    tasks.append(("report", report_task))
+    for name in REGISTRY:
+        if name not in ("uncontrolled", ctrl.strategy):
+            add_run(name, ctrl.mode)
+    add_run(ctrl.strategy, other, pq=True)
+    add_run("uncontrolled", other)
+    add_run(ctrl.strategy, ctrl.mode, v=not v2g, pq=True)
+    add_run("uncontrolled", ctrl.mode, v=not v2g)
+    if st.session_state.get("uploaded_scenario") is None:  # last: the fleet-size slider's neighbouring notches
+        for n in (ctrl.n_vehicles - N_STEP, ctrl.n_vehicles + N_STEP):
+            if N_MIN <= n <= N_MAX:
+                params = scenario_params(n)
+                tasks.append((f"fleet {n}", lambda p=params: _warm_scenario(p, ctrl.strategy, ctrl.mode, v2g)))
+    background.schedule((key, ctrl.strategy, ctrl.mode, v2g), tasks)
+
+
+def _warm_scenario(params: dict[str, Any], strategy: str, mode: str, v2g: bool) -> None:
+    """Generate the scenario of ``params`` and run what its Overview shows (background pre-computation)."""
+    key = _params_key(params)
+    sc = _generated(key, json.dumps(params, default=str))
+    for name in dict.fromkeys([strategy, "uncontrolled"]):
+        res, _ = compute_run(key, sc, name, mode, v2g)
+        if name == strategy:
+            _pq(key, name, mode, v2g, res)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
@@ -381,8 +456,7 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
     sc = _generated(key, json.dumps(params, default=str))
     strategy = default_strategy(list(REGISTRY))
     for name in dict.fromkeys([strategy, *BASELINES]):
-        res = _run(key, name, "offline", True, sc)
-        _kpis(key, name, "offline", True, res)
+        res, _ = compute_run(key, sc, name, "offline", True)
         if name == strategy:
             _pq(key, name, "offline", True, res)
 
@@ -464,8 +538,9 @@ def live_runner(ctrl: Controls) -> LiveSimulation:
 
 
 def live_refresh_s(ctrl: Controls) -> float:
-    """Fragment refresh period [s]: 1 s at ×600, 2 s otherwise (never faster than the clock moves)."""
-    return 1.0 if ctrl.speed == "x600" else 2.0
+    """Fragment refresh period [s]: 0.5 s at ×600 (a step every 1.5 s is then shown at most 2 s after the previous
+    one), 1.5 s otherwise."""
+    return 0.5 if ctrl.speed == "x600" else 1.5
 
 
 # --- sweeps ----------------------------------------------------------------------------------------------------

@@ -316,8 +316,10 @@ def economic_cards(
             t("card_net_cost", lang, unit=unit),
             fmt_number(net / div, lang),
             None,
-            t("import_kwh_detail", lang, energy=fmt_number(kpis["import_energy_kwh"], lang)) + f" · {bill_st}",
-            t("help_net_cost", lang),
+            bill_st,  # the status of the values the figure is built on (short: the card is narrow at 1280 px)
+            t("help_net_cost", lang)
+            + " "
+            + t("import_kwh_detail", lang, energy=fmt_number(kpis["import_energy_kwh"], lang)),
         )
     ]
     if base_kpis is not None:
@@ -333,9 +335,8 @@ def economic_cards(
                 t("card_savings", lang, unit=unit_s),
                 fmt_number(sav / div_s, lang),
                 status,
-                f"{fmt_pct(pct, lang)} vs {strategy_label(str(base_kpis.get('strategy', 'uncontrolled')), lang)}"
-                f" · {bill_st}",
-                t("help_savings", lang),
+                f"{fmt_pct(pct, lang)} · {bill_st}",
+                t("help_savings", lang) + f" ({strategy_label(str(base_kpis.get('strategy', 'uncontrolled')), lang)})",
             )
         )
     v2g = None if no_v2g_kpis is None else run_cost_mad(no_v2g_kpis) - net

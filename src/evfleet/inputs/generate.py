@@ -30,7 +30,13 @@ from evfleet.inputs.tariffs import DEFAULT_TARIFF, load_tariff, tariff_record
 from evfleet.scenario import FORMAT, Scenario, ScenarioError, scenario_from_dict
 from evfleet.scenario_schema import CHARGER_TYPES  # name -> (rated power [kW], current type, phases)
 
-__all__ = ["CHARGER_TYPES", "ScenarioParams", "generate_scenario"]
+__all__ = [
+    "CHARGER_TYPES",
+    "ScenarioParams",
+    "automatic_site_values",
+    "check_charger_mix_sums_to_one",
+    "generate_scenario",
+]
 
 PROFILES = ("depot", "workplace", "mixed")
 _DEFAULT_START_HOUR = {"depot": 12, "workplace": 0, "mixed": 12}
@@ -53,6 +59,9 @@ class ScenarioParams:
     ONEE MT Tarif Général (``onee_mt_general``, secondary-sourced); ``subscribed_power_kva`` [kVA] is the
     contract's subscribed power (default: the tariff's value, else the import limit, kW taken as kVA: an
     assumption); the scenario carries the tariff's billing terms under ``tariff`` (``docs/model.md``).
+    ``transformer_kva`` [kVA], when given, is written to ``site.electrical.transformer_kva`` so that the
+    power-quality model uses that rating whatever the import limit (``None``: the model derives it);
+    :func:`automatic_site_values` gives the values the automatic ones resolve to.
     """
 
     vehicles: int = 500
@@ -75,6 +84,7 @@ class ScenarioParams:
     export_limit_kw: float | None = None
     pv_kwp: float | None = None
     base_load_peak_kw: float | None = None
+    transformer_kva: float | None = None
     base_load_shape: str = "depot"
     tariff: str = DEFAULT_TARIFF
     subscribed_power_kva: float | None = None
@@ -155,6 +165,8 @@ class ScenarioParams:
             val = getattr(self, name)
             if val is not None and not val >= 0:
                 raise bad(name, "must be a number >= 0")
+        if self.transformer_kva is not None and not (np.isfinite(self.transformer_kva) and self.transformer_kva > 0):
+            raise bad("transformer_kva", "must be a number > 0")
         if self.degradation_mad_per_kwh < 0:
             raise bad("degradation_mad_per_kwh", "must be >= 0")
         for name in ("charge_efficiency", "discharge_efficiency"):
@@ -412,10 +424,9 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
 
     tariff = load_tariff(p.tariff)
     price_imp, price_exp, periods = tariff.price_series(times)
-    base_peak = 50.0 + 0.3 * p.vehicles if p.base_load_peak_kw is None else p.base_load_peak_kw
-    import_limit = base_peak + 5.0 * p.vehicles if p.import_limit_kw is None else p.import_limit_kw
-    export_limit = 0.0 if p.export_limit_kw is None else p.export_limit_kw
-    pv_kwp = 0.4 * p.vehicles if p.pv_kwp is None else p.pv_kwp
+    auto = automatic_site_values(p)
+    base_peak, import_limit = auto["base_load_peak_kw"], auto["import_limit_kw"]
+    export_limit, pv_kwp = auto["export_limit_kw"], auto["pv_kwp"]
     location = SiteLocation(p.latitude, p.longitude, CASABLANCA.altitude_m, p.timezone)
     pv = pv_profile_kw(times, p.step_minutes, pv_kwp, location)
     base = base_load_profile_kw(times, base_peak, p.base_load_shape)
@@ -436,6 +447,7 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
             "pv_kwp": float(pv_kwp),
             "latitude": p.latitude,
             "longitude": p.longitude,
+            **({"electrical": {"transformer_kva": float(p.transformer_kva)}} if p.transformer_kva is not None else {}),
         },
         "degradation_mad_per_kwh": float(p.degradation_mad_per_kwh),
         "series": {
@@ -471,6 +483,30 @@ def generate_scenario(params: ScenarioParams | None = None, **overrides: object)
         data["vehicles"]["taper_soc"] = per_session(taper_soc.astype(float))
         data["vehicles"]["taper_end_kw"] = per_session(taper_end_kw.astype(float))
     return scenario_from_dict(data)
+
+
+def automatic_site_values(p: ScenarioParams) -> dict[str, float]:
+    """The site values a scenario of ``p`` gets: the given ones, or the automatic ones (class docstring) [kW, kWp]."""
+    base_peak = 50.0 + 0.3 * p.vehicles if p.base_load_peak_kw is None else float(p.base_load_peak_kw)
+    import_limit = base_peak + 5.0 * p.vehicles if p.import_limit_kw is None else float(p.import_limit_kw)
+    return {
+        "base_load_peak_kw": float(base_peak),
+        "import_limit_kw": float(import_limit),
+        "export_limit_kw": float(0.0 if p.export_limit_kw is None else p.export_limit_kw),  # Law 82-21: 0
+        "pv_kwp": float(0.4 * p.vehicles if p.pv_kwp is None else p.pv_kwp),
+    }
+
+
+def check_charger_mix_sums_to_one(mix: dict[str, float], tol: float = 1e-6) -> None:
+    """Raise :class:`ScenarioError` naming ``charger_mix`` when its shares do not sum to 1 (within ``tol``).
+
+    The generator itself normalises any positive mix (a CLI convenience); forms that ask for shares use this check so
+    that a typing error (shares summing to 1.3) is refused instead of silently rescaled.
+    """
+    total = float(sum(float(v) for v in mix.values()))
+    if abs(total - 1.0) > tol:
+        parts = " + ".join(f"{k} {float(v):g}" for k, v in mix.items())
+        raise ScenarioError(f"parameter 'charger_mix' shares must sum to 1 (value {total:g} = {parts})")
 
 
 def today_iso(tz: str = "Africa/Casablanca") -> str:

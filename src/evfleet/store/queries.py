@@ -73,13 +73,20 @@ class StoreQueries:
             raise StoreError(f"{ident!r} is a {kind} id, not a run id")
         return full
 
-    def list_runs(self, limit: int | None = 20, group_id: str | None = None) -> list[dict[str, Any]]:
-        """Newest runs first: id, started, strategy, mode, status, scenario name and a few KPIs."""
+    def list_runs(
+        self, limit: int | None = 20, group_id: str | None = None, live: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest runs first: id, started, strategy, mode, status, scenario name and a few KPIs.
+
+        ``live``: ``None`` every run, ``False`` the user's runs only (no live chunks), ``True`` live chunks only.
+        """
         q = (
             sa.select(S.runs, S.scenarios.c.name.label("scenario"), S.scenarios.c.n_vehicles)
             .join(S.scenarios, S.runs.c.scenario_hash == S.scenarios.c.hash)
             .order_by(S.runs.c.started_at.desc(), S.runs.c.id)
         )
+        if live is not None:
+            q = q.where(S.runs.c.status == "live-chunk") if live else q.where(S.runs.c.status != "live-chunk")
         if group_id is not None:
             q = q.where(S.runs.c.group_id == group_id).order_by(None).order_by(S.runs.c.started_at, S.runs.c.label)
         if limit is not None:

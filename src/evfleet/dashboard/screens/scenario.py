@@ -6,17 +6,28 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
-from evfleet.dashboard.i18n import STRINGS, t
+from evfleet.dashboard.i18n import STRINGS, fmt_num, t
 from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md_error
+from evfleet.gridquality.site import SiteElectrical
+from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
+from evfleet.inputs.chargers import charger_layout
 from evfleet.inputs.fleet_mix import fleet_mix_names
-from evfleet.inputs.generate import CHARGER_TYPES, PROFILES, ScenarioParams
+from evfleet.inputs.generate import (
+    CHARGER_TYPES,
+    PROFILES,
+    ScenarioParams,
+    automatic_site_values,
+    check_charger_mix_sums_to_one,
+)
+from evfleet.inputs.session_edits import PRIORITIES, edit_sessions, session_priority
 from evfleet.inputs.tariffs import list_tariffs
 from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.scenario import ScenarioError, scenario_from_dict, unknown_charger
@@ -36,8 +47,17 @@ st.title(t("scenario_title", lang))
 key, sc = state.current_scenario(ctrl)
 state.scenario_caption(sc, lang)
 p = state.scenario_params(ctrl.n_vehicles)
+auto = automatic_site_values(
+    ScenarioParams(**{**p, "import_limit_kw": None, "export_limit_kw": None, "pv_kwp": None, "base_load_peak_kw": None})
+)
+if p.get("import_limit_kw") is not None:  # the automatic export limit follows the given import limit
+    auto["export_limit_kw"] = float(p["import_limit_kw"])
+elec = SiteElectrical.from_scenario(sc)
+trafo_now = elec.rated_kva(sc.import_limit_kw)  # the rating the power-quality model uses for this scenario [kVA]
 
-tab_params, tab_upload, tab_dl = st.tabs([t("params", lang), t("upload", lang), t("downloads", lang)])
+tab_params, tab_veh, tab_upload, tab_dl = st.tabs(
+    [t("params", lang), t("veh_edit_title", lang), t("upload", lang), t("downloads", lang)]
+)
 
 with tab_params, st.form("scenario_form"):
     a1, a2, a3, a4 = st.columns(4)
@@ -66,18 +86,34 @@ with tab_params, st.form("scenario_form"):
         t("tariff", lang), tariffs, index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0, key="sc_tariff"
     )
     bidi = b4.slider(t("bidi_share", lang), 0.0, 1.0, float(p["bidirectional_share"]), 0.05, key="sc_bidi")
-    c1, c2, c3, c4 = st.columns(4)
-    imp = c1.number_input(
-        t("import_limit_kw", lang), 0.0, 1e6, float(p.get("import_limit_kw") or 0.0), 50.0, key="sc_import"
-    )
-    exp = c2.number_input(
-        t("export_limit_kw", lang), 0.0, 1e6, float(p.get("export_limit_kw") or 0.0), 50.0, key="sc_export"
-    )
-    pv = c3.number_input(
-        t("pv_kwp", lang), -1.0, 1e6, float(p["pv_kwp"]) if p.get("pv_kwp") is not None else -1.0, 10.0, key="sc_pv"
-    )
-    base = c4.number_input(
-        t("base_peak", lang), 0.0, 1e6, float(p.get("base_load_peak_kw") or 0.0), 10.0, key="sc_base"
+    # "automatic" values: an empty box; the value it resolves to is shown in it (no sentinel number)
+    c1, c2, c3, c4, c5 = st.columns(5)
+
+    def auto_input(col, label_key: str, name: str, unit: str, step: float):
+        return col.number_input(
+            t(label_key, lang),
+            0.0,
+            1e6,
+            p.get(name),
+            step,
+            key=f"sc_{name}",
+            placeholder=t("auto_value", lang, value=f"{fmt_num(auto[name], lang)} {unit}"),
+            help=t("auto_help", lang),
+        )
+
+    imp = auto_input(c1, "import_limit_kw", "import_limit_kw", "kW", 50.0)
+    exp = auto_input(c2, "export_limit_kw", "export_limit_kw", "kW", 50.0)
+    pv = auto_input(c3, "pv_kwp", "pv_kwp", "kWp", 10.0)
+    base = auto_input(c4, "base_peak", "base_load_peak_kw", "kW", 10.0)
+    trafo = c5.number_input(
+        t("transformer_kva", lang),
+        1.0,
+        1e6,
+        p.get("transformer_kva"),
+        50.0,
+        key="sc_transformer_kva",
+        placeholder=t("auto_value", lang, value=f"{fmt_num(trafo_now, lang)} kVA"),
+        help=t("transformer_help", lang, pf=fmt_num(elec.sizing_pf, lang, 2), value=f"{fmt_num(trafo_now, lang)} kVA"),
     )
     d1, d2, d3 = st.columns([2, 1, 1])
     soc_lo, soc_hi = d1.slider(
@@ -93,6 +129,7 @@ with tab_params, st.form("scenario_form"):
         name: col.number_input(name, 0.0, 1.0, float(p["charger_mix"].get(name, 0.0)), 0.05, key=f"sc_mix_{name}")
         for col, name in zip(mix_cols, CHARGER_TYPES, strict=True)
     }
+    st.caption(t("mix_sum", lang, total=fmt_num(sum(float(x) for x in p["charger_mix"].values()), lang, 2)))
     comp_text = ",".join(f"{m}:{c}" for m, c in (p.get("composition") or {}).items())
     e1, e2 = st.columns([1, 3])
     mixes = fleet_mix_names()
@@ -124,10 +161,11 @@ if submitted:
             "profile": profile,
             "tariff": tariff,
             "bidirectional_share": float(bidi),
-            "import_limit_kw": float(imp) or None,
-            "export_limit_kw": float(exp) or None,
-            "pv_kwp": None if pv < 0 else float(pv),
-            "base_load_peak_kw": float(base) or None,
+            "import_limit_kw": None if imp is None else float(imp),
+            "export_limit_kw": None if exp is None else float(exp),
+            "pv_kwp": None if pv is None else float(pv),
+            "base_load_peak_kw": None if base is None else float(base),
+            "transformer_kva": None if trafo is None else float(trafo),
             "soc_min": float(soc_lo),
             "soc_max": float(soc_hi),
             "soc_target": float(soc_target),
@@ -136,7 +174,12 @@ if submitted:
             "composition": comp,
             "fleet_mix": fleet_mix_id,
         }
+        check_charger_mix_sums_to_one({k: float(v) for k, v in mix.items()})
         ScenarioParams(**new).validate()
+        kept = None
+        if new["transformer_kva"] is None and new["import_limit_kw"] != p.get("import_limit_kw"):
+            # an automatic rating would follow the edited import limit: keep the modelled transformer instead
+            new["transformer_kva"] = kept = float(trafo_now)
         if not state.N_MIN <= new["vehicles"] <= state.N_MAX:
             raise ScenarioError(
                 f"parameter 'vehicles' must be within {state.N_MIN}-{state.N_MAX} (value {new['vehicles']})"
@@ -145,13 +188,90 @@ if submitted:
         st.session_state["scenario_params"] = {k: v for k, v in new.items() if k != "vehicles"}
         st.session_state["uploaded_scenario"] = None
         st.session_state["_pending_widgets"] = {"n_vehicles": new["vehicles"]}
-        st.session_state["_flash"] = t("applied", lang)
+        st.session_state["_flash"] = t("applied", lang) + (
+            " " + t("transformer_kept", lang, value=f"{fmt_num(kept, lang)} kVA") if kept is not None else ""
+        )
         st.rerun()
     except (ScenarioError, ValueError) as exc:
         st.error(f"{t('error', lang)}: {md_error(exc)}")
 
 if flash := st.session_state.pop("_flash", None):
     st.success(flash)
+
+with tab_veh:
+    st.caption(t("veh_edit_help", lang))
+    v = sc.vehicles
+    ids = [str(x) for x in v.id]
+    start_naive = sc.times[0].tz_localize(None)
+    step_td = pd.Timedelta(minutes=sc.step_minutes)
+
+    def at_step(k: int) -> str:
+        return (start_naive + k * step_td).strftime("%Y-%m-%d %H:%M")
+
+    worst = int(np.argmax(np.asarray(v.soc_target) - np.asarray(v.soc_arrival)))
+    pick = st.selectbox(
+        t("veh_id", lang),
+        range(len(ids)),
+        index=worst,
+        key="veh_pick",
+        format_func=lambda i: (
+            f"{ids[i]} · {v.model[i]} · {at_step(int(v.arrival_step[i]))} → {at_step(int(v.departure_step[i]))}"
+        ),
+    )
+    sid = ids[pick]
+    prio_now = session_priority(sc)
+    e1, e2, e3 = st.columns([3, 1, 1])
+    dep = e1.select_slider(
+        t("veh_departure", lang),
+        options=list(range(int(v.arrival_step[pick]) + 1, sc.n_steps + 1)),
+        value=int(v.departure_step[pick]),
+        format_func=at_step,
+        key=f"veh_departure_{sid}",
+    )
+    target = e2.number_input(
+        t("veh_target", lang),
+        0.0,
+        round(100.0 * float(v.soc_max[pick]), 6),
+        round(100.0 * float(v.soc_target[pick]), 6),
+        1.0,
+        key=f"veh_target_{sid}",
+    )
+    prio = e3.selectbox(
+        t("veh_priority", lang), PRIORITIES, index=PRIORITIES.index(int(prio_now[pick])), key=f"veh_priority_{sid}"
+    )
+    if st.button(t("veh_edit_apply", lang), key="veh_apply", icon=":material/check:"):
+        edit = {"id": sid}
+        if int(dep) != int(v.departure_step[pick]):
+            edit["departure_step"] = int(dep)
+        if abs(target / 100.0 - float(v.soc_target[pick])) > 1e-9:
+            edit["soc_target"] = target / 100.0
+        if int(prio) != int(prio_now[pick]):
+            edit["priority"] = int(prio)
+        if len(edit) == 1:
+            st.info(t("veh_edit_none", lang))
+        else:
+            try:
+                st.session_state["uploaded_scenario"] = edit_sessions(sc, [edit])
+                st.session_state["_flash"] = t("veh_edit_done", lang, n=1)
+                st.rerun()
+            except (ScenarioError, ValueError) as exc:
+                st.error(f"{t('error', lang)}: {exc}")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("veh_id", lang): ids,
+                t("veh_model", lang): [str(x) for x in v.model],
+                t("veh_arrival", lang): [at_step(int(k)) for k in v.arrival_step],
+                t("veh_departure", lang): [at_step(int(k)) for k in v.departure_step],
+                t("veh_target", lang): np.round(100.0 * np.asarray(v.soc_target), 1),
+                t("veh_priority", lang): prio_now,
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        height=280,
+        key="veh_table",
+    )
 
 with tab_upload:
     up = st.file_uploader(t("upload_scenario", lang), type=["json"], key="up_scenario")
@@ -184,6 +304,21 @@ with tab_upload:
             st.rerun()
         except (ScenarioError, ValueError) as exc:
             st.error(f"{t('error', lang)}: {md_error(exc)}")
+
+    chargers_csv = st.file_uploader(
+        t("chargers_upload", lang), type=["csv"], key="up_chargers", help=t("chargers_upload_help", lang)
+    )
+    if chargers_csv is not None and st.session_state.get("_chargers_done") != chargers_csv.file_id:
+        try:
+            records = chargers_from_csv(chargers_csv.getvalue(), origin=chargers_csv.name)
+            st.session_state["uploaded_scenario"] = scenario_with_chargers(sc, records)
+            st.session_state["_chargers_done"] = chargers_csv.file_id
+            st.session_state["_flash"] = t("chargers_loaded", lang, n=len(records))
+            st.rerun()
+        except (ScenarioError, ValueError) as exc:
+            st.error(f"{t('error', lang)}: {exc}")
+    layout = charger_layout(sc)
+    st.caption(t("chargers_in_use", lang, n=len(layout), source=t(f"chargers_source_{layout.source}", lang)))
 
 with tab_dl:
     res, k = state.run(ctrl)

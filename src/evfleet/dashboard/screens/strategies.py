@@ -1,17 +1,18 @@
-"""Strategies page: run the comparison (every figure simulated), table and bars, two load curves overlaid,
-offline optimum and online control side by side."""
+"""Strategies page: the recommendation on the operator's goals, the comparison (every figure simulated), table and
+bars, two load curves overlaid, offline optimum and online control side by side."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from evfleet.analysis.compare import compare, headline_saving
+from evfleet.analysis.compare import Comparison, headline_saving, resolve_strategies
+from evfleet.analysis.recommend import DEFAULT_WEIGHTS, GOALS, recommend, strategy_summary
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figure
 from evfleet.dashboard.fleet_views import localise_columns
-from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
+from evfleet.dashboard.i18n import fmt_num, mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
@@ -24,14 +25,89 @@ state.scenario_caption(sc, lang)
 names = list(REGISTRY)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _compare(key: str, strategies: tuple[str, ...], mode: str, v2g: bool, _sc):
-    return compare(_sc, list(strategies), SimulationOptions(mode=mode, v2g=v2g))
+def label(name: str) -> str:
+    """The translated label of a strategy (its identifier when none is written)."""
+    return strategy_label(name, lang)
 
 
+# --- recommendation ----------------------------------------------------------------------------------------------
+st.subheader(t("rec_title", lang))
+st.caption(t("rec_weights", lang))
+wcols = st.columns(len(GOALS))
+weights = {
+    g: col.slider(
+        t(f"rec_goal_{g}", lang),
+        0.0,
+        1.0,
+        DEFAULT_WEIGHTS[g],
+        0.05,
+        key=f"rec_w_{g}",
+        help=t(f"rec_goal_help_{g}", lang),
+    )
+    for col, g in zip(wcols, GOALS, strict=True)
+}
+missing = [n for n in names if not state.is_computed(key, n, ctrl.mode, ctrl.v2g)]
+if missing:
+    m1, m2 = st.columns([4, 1])
+    m1.caption(t("rec_missing", lang, n=len(missing), names=", ".join(label(n) for n in missing)))
+    if m2.button(t("rec_compute", lang), key="rec_compute", icon=":material/play_arrow:"):
+        for n in missing:
+            state.run(ctrl, n)
+        st.rerun()
+ready = [n for n in names if state.is_computed(key, n, ctrl.mode, ctrl.v2g)]
+if len(ready) < 2:
+    st.info(t("rec_need_two", lang), icon=":material/info:")
+elif sum(weights.values()) <= 0:
+    st.warning(t("rec_need_weight", lang), icon=":material/warning:")
+else:
+    kpis = {n: state.run(ctrl, n)[1] for n in ready}
+    rec = recommend(kpis, weights)
+    best = rec.table.iloc[0]
+    st.success(
+        t(
+            "rec_best",
+            lang,
+            name=label(best["strategy"]),
+            score=fmt_num(best["score"], lang, 2),
+            summary=strategy_summary(best["strategy"], lang),
+        ),
+        icon=":material/recommend:",
+    )
+    tab = pd.DataFrame(
+        {
+            t("rec_rank", lang): rec.table["rank"],
+            t("rec_strategy", lang): [label(n) for n in rec.table["strategy"]],
+            t("rec_score", lang): rec.table["score"],
+            t("rec_cost", lang): rec.table["cost_value"],
+            t("rec_peak", lang): rec.table["peak_value"],
+            t("rec_unmet", lang): rec.table["readiness_value"],
+            t("rec_v2g", lang): rec.table["v2g_wear_value"],
+            t("rec_same", lang): rec.table["same_as_baseline"],
+            t("rec_what", lang): [strategy_summary(n, lang) for n in rec.table["strategy"]],
+        }
+    )
+    num = st.column_config.NumberColumn
+    digits = {t("rec_cost", lang): 0, t("rec_peak", lang): 0, t("rec_unmet", lang): 1, t("rec_v2g", lang): 0}
+    config = {
+        t("rec_score", lang): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+        t("rec_what", lang): st.column_config.TextColumn(width="large"),
+    }
+    if lang != "fr":  # French: the numbers are locale text (display_frame)
+        config |= {col: num(format=f"%.{d}f") for col, d in digits.items()}
+    st.dataframe(
+        display_frame(tab, lang, digits, skip=[t("rec_score", lang), t("rec_rank", lang)]),
+        hide_index=True,
+        width="stretch",
+        key="rec_table",
+        column_config=config,
+    )
+    st.caption(t("rec_method", lang))
+
+# --- comparison --------------------------------------------------------------------------------------------------
 with st.expander(t("sweeps", lang), icon=":material/query_stats:"):
     state.sweeps_panel(lang)
 
+st.subheader(t("strategies_title", lang))
 c1, c2, c3 = st.columns([5, 3, 2])
 # default: the baseline and the sidebar's strategy (some optimisers take tens of seconds at 2,000 vehicles)
 chosen = c1.multiselect(
@@ -55,8 +131,13 @@ if st.session_state.get("cmp_request") != request:
     st.stop()
 
 modes = ["offline", "online"] if both else [ctrl.mode]
-with st.spinner(t("comparing", lang)):
-    comps = {m: _compare(key, tuple(chosen), m, ctrl.v2g, sc) for m in modes}
+comps: dict[str, Comparison] = {}
+for m in modes:  # the same cached runs as every other page (and as the background pre-computation)
+    comp = Comparison(scenario=sc, options=SimulationOptions(mode=m, v2g=ctrl.v2g))
+    for s in resolve_strategies(list(chosen)):
+        res, k = state.run(ctrl, s, m)
+        comp.results[s], comp.kpis[s] = res, k
+    comps[m] = comp
 table = pd.concat([c.table for c in comps.values()], ignore_index=True)
 H = localise_columns(COMPARISON_HEADERS, lang)
 num = st.column_config.NumberColumn
@@ -113,8 +194,8 @@ o1, o2 = st.columns(2)
 a = o1.selectbox(t("first", lang), run_names, index=0, key="cmp_a", format_func=_run_label)
 b = o2.selectbox(t("second", lang), run_names, index=min(1, len(run_names) - 1), key="cmp_b", format_func=_run_label)
 series = {}
-for label in dict.fromkeys([a, b]):
-    s, m = label.split(" · ")
-    series[f"site_kw:{_run_label(label)}"] = comps[m].results[s].site_kw
+for item in dict.fromkeys([a, b]):
+    s, m = item.split(" · ")
+    series[f"site_kw:{_run_label(item)}"] = comps[m].results[s].site_kw
 fig = V.load_curve_figure(sc.times, series, sc.tou_period, sc.import_limit_kw, lang, title=t("overlay", lang))
 state.plot(fig, key="cmp_overlay")
