@@ -49,8 +49,8 @@ def _clean(monkeypatch):
 
 @pytest.fixture
 def small_registry(monkeypatch):
-    """uncontrolled, the half-power test strategy and peak shaving only (fast)."""
-    keep = {"uncontrolled", "peak_shaving"}
+    """uncontrolled, timer, the half-power test strategy and peak shaving only (fast)."""
+    keep = {"uncontrolled", "timer", "peak_shaving"}  # both baselines: every page compares against them
     entries = {k: v for k, v in REGISTRY._entries.items() if k in keep} | {HalfPower.name: HalfPower}
     monkeypatch.setattr(REGISTRY, "_entries", entries)  # the whole mapping is put back as it was (order too)
 
@@ -95,7 +95,7 @@ def test_recommendation_ranks_every_registered_strategy_with_the_weights(small_r
         assert f"**{label}**" in at.success[0].value
     # every row says what the strategy does
     real = shown[shown["Strategy"] != HalfPower.name]
-    assert len(real) == 2 and real["What it does, when it helps"].str.len().min() > 40
+    assert len(real) == 3 and real["What it does, when it helps"].str.len().min() > 40
 
 
 def test_recommendation_in_french_and_all_weights_zero(small_registry):
@@ -209,7 +209,8 @@ def test_charger_mix_not_summing_to_one_is_refused_naming_the_field():
     before = dict(at.session_state["scenario_params"]["charger_mix"])
     at.number_input(key="sc_mix_ac11").set_value(0.9)  # 0.1 + 0.9 + 0.2 + 0.1 = 1.3
     _submit(at)
-    assert any("'charger_mix'" in e.value and "1.3" in e.value for e in at.error)
+    shown = [e.value.replace("\\", "") for e in at.error]  # names are shown as text (Markdown escaped)
+    assert any("'charger_mix'" in e and "1.3" in e for e in shown), shown
     assert at.session_state["scenario_params"]["charger_mix"] == before
 
 
