@@ -99,3 +99,27 @@ def test_the_password_gate(monkeypatch):
     assert at.error and not at.metric
     at.text_input[0].input("s3cret").run()
     assert not at.exception and at.metric  # the overview's cards
+
+
+def test_other_machines_may_sign_in_with_evfleet_accounts_instead_of_the_shared_password(monkeypatch, tmp_path):
+    import asyncio
+
+    from evfleet.dashboard.launch import ENV_DASHBOARD_PASSWORD
+    from evfleet.operate.access import ENV_OPERATE_DB
+    from evfleet.operate.accounts import Accounts
+    from evfleet.operate.db import OperateDB
+
+    monkeypatch.delenv(ENV_DASHBOARD_PASSWORD, raising=False)
+    monkeypatch.setenv(ENV_OPERATE_DB, "")  # recorded, so the CLI's setting is undone after the test
+    calls = []
+    monkeypatch.setattr("evfleet.dashboard.launch.run_server", lambda *a: calls.append(a))
+    empty, full = tmp_path / "empty.db", tmp_path / "full.db"
+    OperateDB(empty).close()  # an operate store without users authenticates nobody
+    res = runner.invoke(app, ["dashboard", "--host", "0.0.0.0", "--operate-db", str(empty)])
+    assert res.exit_code == 2 and "--operate-db" in res.output and not calls
+    db = OperateDB(full)
+    asyncio.run(Accounts(db).add_user("otto", "operator-password", "operator"))
+    db.close()
+    res = runner.invoke(app, ["dashboard", "--host", "0.0.0.0", "--port", "8767", "--operate-db", str(full)])
+    assert res.exit_code == 0, res.output
+    assert calls == [(str(app_path()), 8767, "0.0.0.0")]

@@ -62,7 +62,10 @@ def register(app: typer.Typer) -> None:
             if not operate_db.is_file():
                 raise InputError(f"option '--operate-db' must be an existing operate store (value {str(operate_db)!r})")
             os.environ[ENV_OPERATE_DB] = str(operate_db.resolve())  # read by the dashboard (same process)
-        check_address(port, host)
+        from evfleet.operate.access import ENV_OPERATE_DB, has_accounts
+
+        db = os.environ.get(ENV_OPERATE_DB)
+        check_address(port, host, accounts=bool(db) and Path(db).is_file() and has_accounts(db))
         extra = check_allowed_hosts(allowed_host or [])
         allowed_hosts(host)  # a bad EVFLEET_DASHBOARD_ALLOWED_HOSTS is an error before the server starts
         if extra:  # read by the server (same process) when it starts

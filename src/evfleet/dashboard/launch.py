@@ -79,17 +79,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_address(port: int, host: str) -> None:
-    """Raise :class:`InputError` naming a bad ``--port`` or ``--host``, or a non-loopback ``--host`` without a
+def check_address(port: int, host: str, accounts: bool = False) -> None:
+    """Raise :class:`InputError` naming a bad ``--port`` or ``--host``, or a non-loopback ``--host`` with no
+    authentication: neither evfleet accounts (``accounts``: an operate store with users, ``--operate-db``) nor a
     dashboard password (``EVFLEET_DASHBOARD_PASSWORD``)."""
     if not 1 <= port <= 65535:
         raise InputError(f"option '--port' must be within 1-65535 (value {port!r})")
     if not host or any(c.isspace() for c in host):
         raise InputError(f"option '--host' must be a host name or address (value {host!r})")
-    if not is_loopback(host) and not os.environ.get(ENV_DASHBOARD_PASSWORD):
+    if not is_loopback(host) and not accounts and not os.environ.get(ENV_DASHBOARD_PASSWORD):
         raise InputError(
-            f"option '--host' {host!r} makes the dashboard reachable from other machines: set "
-            f"{ENV_DASHBOARD_PASSWORD} to a password first (visitors must give it), or bind 127.0.0.1"
+            f"option '--host' {host!r} makes the dashboard reachable from other machines: sign-in is required "
+            f"first: --operate-db with evfleet accounts, or {ENV_DASHBOARD_PASSWORD} set to a password (visitors "
+            "must give it); or bind 127.0.0.1"
         )
 
 
