@@ -15,7 +15,9 @@ connector ``C001/1``, a strategy), a quantity (``value``) against a ``limit`` in
 * ``subscribed_limit``: the same against the subscribed power (``subscribed_power_kva`` of the scenario's
   ``tariff`` object when it has one). Compared with the import in kW, i.e. at power factor 1 (an assumption: the
   apparent power is at least this); ``critical`` when the import exceeds it (the contract's overrun charges).
-* ``strategy_nothing_to_do``: the strategy had nothing to act on. With an uncontrolled baseline of the same
+* ``strategy_nothing_to_do``: the strategy had nothing to act on. First the lever checks that ``compare`` flags
+  (:func:`evfleet.analysis.levers.nothing_to_do`: load balancing never at the import limit, renewable integration
+  with no PV surplus while a vehicle is connected). Then, with an uncontrolled baseline of the same
   scenario: its powers equal the baseline's (within 1e-6 kW). Without one (minimal check, until the strategies
   report it themselves): no session has any slack (every one needs full power for its whole stay) or, for a
   price-driven strategy, the import price is the same at every step.
@@ -36,6 +38,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.tolerances import POWER_EPS_KW, UNMET_TOL_KWH
+from evfleet.analysis.levers import nothing_to_do
 from evfleet.simulation.simulate import RunResult
 
 __all__ = [
@@ -232,8 +235,8 @@ def _nothing_to_do(result: RunResult, baseline: RunResult | None) -> list[Operat
     if result.strategy == "uncontrolled" or sc.n_steps == 0:
         return []
     t0 = sc.times[0]
-    reason = ""
-    if baseline is not None and baseline.power_kw.shape == result.power_kw.shape:
+    reason = nothing_to_do(result.strategy, result) or ""  # the lever checks of compare (evfleet.analysis.levers)
+    if not reason and baseline is not None and baseline.power_kw.shape == result.power_kw.shape:
         diff = float(np.abs(result.power_kw - baseline.power_kw).max(initial=0.0))
         if diff <= POWER_EPS_KW:
             reason = "its charging is identical to uncontrolled charging at every step"
