@@ -78,6 +78,8 @@ def test_bodies_site_and_health(tmp_path):
                 assert [(c["evse_id"], c["connector_id"]) for c in conns] == [(1, 1), (2, 2)]
                 assert (await api.get("/api/v1/stations/nope")).status_code == 404
                 assert (await api.get("/api/v1/runs")).status_code == 200
+                assert (await api.get("/api/v1/runs?live=true")).status_code == 200
+                assert (await api.get("/api/v1/runs?live=maybe")).status_code == 422  # refused, never guessed
                 assert (await api.get("/api/v1/scenarios/deadbeef")).status_code == 404
                 assert (await api.get("/docs")).status_code == 200
                 assert "/api/v1/stations/{station_id}/ocpp/{action}" in (await api.get("/openapi.json")).json()["paths"]

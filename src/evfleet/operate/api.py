@@ -370,9 +370,10 @@ def create_app(ctx: ApiContext) -> FastAPI:
             raise HTTPException(404, str(exc)) from None
 
     @app.get("/api/v1/runs", tags=["store"], dependencies=[viewer])
-    async def runs(limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> Any:
-        """Runs of the run store (``evfleet history``), newest first."""
-        return await asyncio.to_thread(_store_call, lambda st: st.list_runs(limit=limit))
+    async def runs(limit: Annotated[int, Query(ge=1, le=1000)] = 20, live: bool = False) -> Any:
+        """Runs of the run store (``evfleet history``), newest first: the user's runs, or the dashboard's live
+        chunks with ``?live=true``."""
+        return await asyncio.to_thread(_store_call, lambda st: st.list_runs(limit=limit, live=live))
 
     @app.get("/api/v1/runs/{run_id}", tags=["store"], dependencies=[viewer])
     async def run(run_id: str) -> Any:
