@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,6 +11,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dashboard_helpers import APP, HalfPower, fresh_dashboard  # noqa: F401  (autouse fixture)
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import strategy_label
@@ -20,33 +20,7 @@ from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.simulation.simulate import simulate
 from evfleet.strategies import REGISTRY, ChargingProblem, Strategy, StrategyError
 
-APP = str(Path(__file__).resolve().parents[1] / "src" / "evfleet" / "dashboard" / "app.py")
 N = 100
-
-
-class HalfPower(Strategy):
-    """Test-only strategy: charge at half power until the target (a different, honest schedule)."""
-
-    name = "half_power_test"
-    feedback = True
-
-    def first_step(self, problem: ChargingProblem) -> np.ndarray:
-        need = np.maximum(problem.energy_target_kwh - problem.energy_kwh, 0.0)
-        p = np.minimum(0.5 * problem.max_charge_kw, need / (problem.charge_efficiency * problem.dt_h))
-        return np.where(problem.arrival <= 0, p, 0.0)
-
-    def schedule(self, problem: ChargingProblem) -> np.ndarray:
-        raise NotImplementedError
-
-
-@pytest.fixture(autouse=True)
-def _clean(monkeypatch):
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    state.forget_computed()
-    monkeypatch.setenv("EVFLEET_LIVE_AUTOSTEP", "0")
-    yield
-    st.cache_resource.clear()
 
 
 @pytest.fixture
