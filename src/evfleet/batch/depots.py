@@ -234,6 +234,8 @@ def fleet_kpis(results: Sequence[Any], kpis: Sequence[dict[str, Any]], upstream_
         out[key] = (
             float(sum(k[key] for k in kpis)) if key.endswith(("_kwh", "_mad", "_s")) else int(sum(k[key] for k in kpis))
         )
+    statuses = sorted({str(k["bill_status"]) for k in kpis if k.get("bill_status")})
+    out["bill_status"] = "/".join(statuses) or "assumption"  # the depots' bill statuses (each depot bills alone)
     n = out["n_vehicles"]
     out["vehicles_served_pct"] = 100.0 * (n - out["vehicles_unmet"]) / n if n else 100.0
     out["sum_of_depot_peaks_kw"] = float(sum(k["peak_import_kw"] for k in kpis))
