@@ -35,7 +35,7 @@ is billed for energy only (every other item 0, status ``assumption``): its ``net
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +52,7 @@ __all__ = [
     "bill_params",
     "prorate",
     "run_bill",
+    "weakest_status",
 ]
 
 #: The money items of ``bill.json``, in bill order [MAD].
@@ -75,6 +76,15 @@ def prorate(days: float) -> float:
 
 def _weakest(*statuses: str) -> str:
     return min(statuses, key=STATUS_ORDER.index) if statuses else "assumption"
+
+
+def weakest_status(statuses: Iterable[str]) -> str:
+    """The weakest of value statuses (``assumption`` < ``inference`` < ``secondary`` < ``sourced``): the status of a
+    figure built on all of them; ``assumption`` when there is none or one is unknown."""
+    found = [str(x) for x in statuses]
+    if any(x not in STATUS_ORDER for x in found):
+        return "assumption"
+    return _weakest(*found)
 
 
 @dataclass(frozen=True)

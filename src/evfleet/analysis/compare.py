@@ -25,6 +25,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.files import write_csv_atomic, write_text_atomic
+from evfleet.analysis.bill import weakest_status
 from evfleet.analysis.cost import run_cost_mad
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.analysis.levers import nothing_to_do
@@ -78,6 +79,7 @@ COMPARISON_COLUMNS = [
     "nothing_to_do",
     "nothing_to_do_reason",
     "runtime_s",
+    "cost_status",
 ]
 
 #: The columns ``evfleet compare`` prints (the files hold all of :data:`COMPARISON_COLUMNS`).
@@ -287,13 +289,15 @@ def headline_text(comp_or_kpis: Comparison | Mapping[str, Mapping[str, Any]]) ->
     """The headline sentence: the best strategy's saving against the cheaper baseline (both named)."""
     kpis = comp_or_kpis.kpis if isinstance(comp_or_kpis, Comparison) else comp_or_kpis
     h = headline_saving(kpis)
-    base = f"`{h['baseline']}` ({_fmt(h['baseline_cost_mad'])} MAD), the cheaper baseline"
+    st = {n: str(k.get("bill_status", "assumption")) for n, k in kpis.items()}
+    base = f"`{h['baseline']}` ({_fmt(h['baseline_cost_mad'])} MAD, {st[h['baseline']]}), the cheaper baseline"
     if h["strategy"] is None:
         return f"no strategy with something to do was compared against {base}"
     pct = "" if h["savings_pct"] is None else f" ({h['savings_pct']:.2f} %)"
     verb = "saves" if h["savings_mad"] >= 0 else "costs"
-    return (f"`{h['strategy']}` {verb} {_fmt(abs(h['savings_mad']))} MAD{pct} against {base}; "
-            f"its cost {_fmt(h['cost_mad'])} MAD")  # fmt: skip
+    both = weakest_status((st[h["strategy"]], st[h["baseline"]]))
+    return (f"`{h['strategy']}` {verb} {_fmt(abs(h['savings_mad']))} MAD ({both}){pct} against {base}; "
+            f"its cost {_fmt(h['cost_mad'])} MAD ({st[h['strategy']]})")  # fmt: skip
 
 
 _SAVING_COLUMNS = ("savings_mad", "savings_pct", "savings_vs_timer_mad", "savings_vs_timer_pct",

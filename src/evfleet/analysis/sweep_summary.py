@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from evfleet.analysis.bill import weakest_status
+
 __all__ = ["BEST_COLUMNS", "UNCONTROLLED_COLUMNS", "cost_status", "summary_frame"]
 
 #: Summary columns against ``uncontrolled`` (the summary's first columns, kept from before the timer baseline).
@@ -42,11 +44,11 @@ BEST_COLUMNS = (
 
 
 def cost_status(df: pd.DataFrame) -> str:
-    """The status of the tariff values the table's MAD figures are built on (``bill_status`` of its rows, several
-    joined by ``/``; ``assumption`` for a table without it)."""
+    """The status of the tariff values the table's MAD figures are built on: the weakest ``bill_status`` of its rows
+    (:func:`evfleet.analysis.bill.weakest_status`; ``assumption`` for a table without it)."""
     if "bill_status" not in df or df.empty:
         return "assumption"
-    return "/".join(sorted({str(x) for x in df["bill_status"].dropna()})) or "assumption"
+    return weakest_status(df["bill_status"].dropna().astype(str))
 
 
 def _num(g: pd.DataFrame, column: str) -> pd.Series:
