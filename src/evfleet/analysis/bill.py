@@ -41,15 +41,18 @@ from typing import Any
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.gridquality.reactive import site_reactive_kvar
 from evfleet.inputs.tariffs import BILLING_DEFAULTS, BILLING_KEYS, STATUS_ORDER, check_billing
 
 __all__ = [
+    "BILL_DOC_KEYS",
     "BILL_ITEMS",
     "Bill",
     "BillParams",
     "bill_from_series",
     "bill_params",
+    "check_bill_dict",
     "prorate",
     "run_bill",
     "weakest_status",
@@ -72,6 +75,27 @@ _DAYS_PER_MONTH = 365.0 / 12.0
 def prorate(days: float) -> float:
     """The share of a month a run of ``days`` days is billed: ``D / (365/12)``."""
     return float(days) / _DAYS_PER_MONTH
+
+
+#: Keys every ``bill.json`` object has besides :data:`BILL_ITEMS` (``status`` maps items to value statuses).
+BILL_DOC_KEYS = ("called_power_kva", "cos_phi", "days", "tariff", "status")
+
+
+def check_bill_dict(data: Any, origin: str) -> dict[str, Any]:
+    """``data`` if it is a ``bill.json`` object (every money item a finite number, the keys of
+    :data:`BILL_DOC_KEYS`, ``status`` an object); else raise :class:`InputError` naming ``origin``, field and value."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{origin}: the bill must be a JSON object (value {type(data).__name__})")
+    for key in (*BILL_ITEMS, *BILL_DOC_KEYS):
+        if key not in data:
+            raise InputError(f"{origin}: field {key!r} is required (value missing)")
+    for key in BILL_ITEMS:
+        x = data[key]
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise InputError(f"{origin}: field {key!r} must be a finite number of MAD (value {x!r})")
+    if not isinstance(data["status"], Mapping):
+        raise InputError(f"{origin}: field 'status' must be an object (value {data['status']!r})")
+    return dict(data)
 
 
 def _weakest(*statuses: str) -> str:

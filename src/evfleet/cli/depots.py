@@ -103,6 +103,7 @@ def run_fleet_command(
                     label=f"{fleet.name}/{d.name}",
                     events=written["events"],
                     site=written["site"],
+                    bill=written["bill"],
                 )
             )
         typer.echo(f"stored runs {', '.join(ids)} (one per depot)")
