@@ -23,7 +23,16 @@ from evfleet.cli._common import print_table, utc_now
 
 __all__ = ["compare_fleet_command", "run_fleet_command"]
 
-_SHOWN = ["depot", "strategy", "n_vehicles", "net_cost_mad", "peak_import_kw", "unmet_energy_kwh", "runtime_s"]
+_SHOWN = [
+    "depot",
+    "strategy",
+    "n_vehicles",
+    "net_cost_mad",
+    "bill_status",
+    "peak_import_kw",
+    "unmet_energy_kwh",
+    "runtime_s",
+]
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
