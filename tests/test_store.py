@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from evfleet.analysis.bill import run_bill
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.results.run_files import site_table, vehicle_table, write_run_outputs
 from evfleet.store.runs import (
@@ -310,7 +311,7 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
 
     from evfleet.store.engine import _alembic_config, make_engine
 
-    assert known_revisions() == ["0001", "0002", "0003"]
+    assert known_revisions() == ["0001", "0002", "0003", "0004"]
     db = tmp_path / "old.db"
     loc = resolve_location(db)
     engine = make_engine(loc)
@@ -337,14 +338,16 @@ def test_migration_from_first_schema_keeps_runs(tmp_path: Path, runs: dict) -> N
     (loc.trace_dir / f"{run_id}.parquet").write_bytes((new.trace_dir / f"{run_id}.parquet").read_bytes())
     new.close()
     with open_store(db) as st:
-        assert st.revision == "0003"
-        snapshot = db.with_name("old.db.pre-0003.bak")  # a copy is kept before the upgrade
+        assert st.revision == "0004"
+        snapshot = db.with_name("old.db.pre-0004.bak")  # a copy is kept before the upgrade
         con = sqlite3.connect(snapshot)
         assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
         assert con.execute("SELECT id FROM runs").fetchall() == [(run_id,)]
         con.close()
         run = st.get_run(run_id)
         assert run["group_id"] is None
+        assert run["bill"] is None  # stored before bills were kept: billed from the stored series
+        assert st.bill(run_id) == json.loads(json.dumps(run_bill(result).to_dict()))
         pd.testing.assert_frame_equal(st.site_steps(run_id), site_table(result))
         assert np.array_equal(st.trace(run_id)["power_kw"], result.power_kw)
         assert st.verify() == []

@@ -72,15 +72,19 @@ def test_run_stores_what_it_wrote(isolated_store_env: Path, scenario_file: Path,
     run_id = re.search(r"stored run (r\w+)", cli("run", scenario_file, "--out", out_dir, "--quiet")).group(1)
     with open_store() as st:
         assert st.get_run(run_id)["kpis"] == json.loads((out_dir / "kpis.json").read_text())
+        assert st.get_run(run_id)["bill"] == json.loads((out_dir / "bill.json").read_text())
         cli("export", run_id, "--format", "csv", "--out", tmp_path / "exp")
         assert (tmp_path / "exp" / "site.csv").read_bytes() == (out_dir / "site.csv").read_bytes()
+        assert json.loads((tmp_path / "exp" / "bill.json").read_text()) == json.loads(
+            (out_dir / "bill.json").read_text()
+        )
         if (out_dir / "events.csv").exists():
             pd.testing.assert_frame_equal(st.events(run_id), pd.read_csv(out_dir / "events.csv"), check_dtype=False)
     # files left in the directory by an earlier run are not taken for this run's
-    for name in ("kpis.json", "site.csv", "events.csv"):
+    for name in ("kpis.json", "bill.json", "site.csv", "events.csv"):
         if (out_dir / name).exists():
             os.utime(out_dir / name, (1, 1))
-    assert run_outputs_from_dir(out_dir, utc_now()) == {"kpis": None, "site": None, "events": None}
+    assert run_outputs_from_dir(out_dir, utc_now()) == {"kpis": None, "bill": None, "site": None, "events": None}
 
 
 def test_import_fleet_rejects_and_stores_nothing(isolated_store_env: Path, tmp_path: Path) -> None:

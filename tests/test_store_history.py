@@ -73,6 +73,7 @@ def test_runs_by_day_match_the_simulation_and_count_a_repeat_once(env: Path, run
     assert list(unc.index) == list(exp.index) and len(unc) >= 2
     np.testing.assert_allclose(unc["import_cost_mad"], exp["cost"], rtol=1e-9)
     np.testing.assert_allclose(unc["energy_charged_kwh"], exp["charged"], rtol=1e-9)
+    assert set(table["cost_status"]) == {compute_kpis(res)["bill_status"]}  # the status next to the MAD columns
     np.testing.assert_allclose(unc["peak_import_kw"], exp["peak"], rtol=1e-9)
     assert (unc["n_runs"] == 1).all()
     # unmet energy of the departures, by departure day, adds up to the run's KPI

@@ -8,6 +8,7 @@ when they are absent. Each test gets its own database.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from evfleet.analysis.bill import run_bill
 from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.store.runs import SchemaTooNewError, open_store
 from store_factories import run_pair, small_scenario
@@ -115,12 +117,13 @@ def runs() -> dict:
 
 def test_postgres_round_trip_group_and_delete(pg_url: str, runs: dict) -> None:
     with open_store(pg_url) as st:
-        assert st.engine.dialect.name == "postgresql" and st.revision == "0003"
+        assert st.engine.dialect.name == "postgresql" and st.revision == "0004"
         result = runs["uncontrolled"]
         event = {"time": "2026-03-02T00:45:00+00:00", "step": 3, "indicator": "thd_v_pct", "value": 3.2,
                  "limit": 4.0, "state": "warning", "previous_state": "good"}  # fmt: skip
         run_id = st.save_run(result, events=[event])
         pd.testing.assert_frame_equal(st.site_steps(run_id), site_table(result))
+        assert st.get_run(run_id)["bill"] == json.loads(json.dumps(run_bill(result).to_dict()))
         pd.testing.assert_frame_equal(st.vehicle_summaries(run_id), vehicle_table(result))
         assert np.array_equal(st.trace(run_id)["soc"], result.soc)
         gid, _ = st.save_group("comparison", "pg", runs)
@@ -164,7 +167,7 @@ def test_postgres_newer_schema_refused_and_migration_from_first(pg_url: str, run
         command.upgrade(_alembic_config(conn), "0001")
     assert "groups" not in sa.inspect(engine).get_table_names()
     with open_store(pg_url) as st:  # upgrades 0001 -> 0002
-        assert st.revision == "0003"
+        assert st.revision == "0004"
         st.save_run(runs["uncontrolled"])
     with engine.begin() as conn:
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0777'")

@@ -252,3 +252,22 @@ def test_live_sessions_are_pruned_by_age_and_total_size(env: Path, monkeypatch: 
     monkeypatch.setenv("EVFLEET_LIVE_MAX_MB", "none")
     with open_store(env) as st, pytest.raises(StoreError, match="EVFLEET_LIVE_MAX_MB"):
         st.prune_live_sessions()
+
+
+def test_a_backup_from_before_bills_were_kept_restores_and_bills_its_runs(archive: Path, tmp_path: Path) -> None:
+    """An archive at schema 0003 (no ``runs.bill_json``) passes the schema allowlist, is upgraded, bills on demand."""
+    crafted = _crafted(
+        archive, tmp_path, "ALTER TABLE runs DROP COLUMN bill_json; UPDATE alembic_version SET version_num = '0003';"
+    )
+    target = tmp_path / "r" / "evfleet.db"
+    restore_store(crafted, str(target))
+    with open_store(target) as st:
+        assert st.revision == "0004" and st.verify() == []
+        for r in st.list_runs(limit=None):
+            assert st.get_run(r["id"])["bill"] is None
+            assert st.bill(r["id"])["total_excl_vat_mad"] > 0
+
+
+def test_a_crafted_bill_is_refused(archive: Path, tmp_path: Path) -> None:
+    crafted = _crafted(archive, tmp_path, 'UPDATE runs SET bill_json = \'{"energy_mad": "1e999"}\';')
+    _assert_refused(crafted, tmp_path / "r" / "evfleet.db", "stored bill of run")

@@ -492,7 +492,8 @@ def test_html_report_of_a_stored_sweep(tmp_path: Path) -> None:
         (gid, "limits", outcome.n_points, len(outcome.table))
     ]
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
-    assert page.count("<svg") == 3 and "savings vs uncontrolled [%]" in page
+    assert page.count("<svg") == 4 and "savings vs uncontrolled [%]" in page
+    assert "savings vs the cheaper baseline [%] (headline)" in page
     unmet = outcome.table["unmet_energy_kwh"].to_numpy()
     assert f"median {np.median(unmet):.3g}" in page  # the box's tooltip carries the real median
     svg = svg_box_plot([("a", np.array([1.0, 2.0, 3.0])), ("b", np.array([]))], "y [%]")

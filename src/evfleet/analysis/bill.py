@@ -35,23 +35,27 @@ is billed for energy only (every other item 0, status ``assumption``): its ``net
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.gridquality.reactive import site_reactive_kvar
 from evfleet.inputs.tariffs import BILLING_DEFAULTS, BILLING_KEYS, STATUS_ORDER, check_billing
 
 __all__ = [
+    "BILL_DOC_KEYS",
     "BILL_ITEMS",
     "Bill",
     "BillParams",
     "bill_from_series",
     "bill_params",
+    "check_bill_dict",
     "prorate",
     "run_bill",
+    "weakest_status",
 ]
 
 #: The money items of ``bill.json``, in bill order [MAD].
@@ -73,8 +77,38 @@ def prorate(days: float) -> float:
     return float(days) / _DAYS_PER_MONTH
 
 
+#: Keys every ``bill.json`` object has besides :data:`BILL_ITEMS` (``status`` maps items to value statuses).
+BILL_DOC_KEYS = ("called_power_kva", "cos_phi", "days", "tariff", "status")
+
+
+def check_bill_dict(data: Any, origin: str) -> dict[str, Any]:
+    """``data`` if it is a ``bill.json`` object (every money item a finite number, the keys of
+    :data:`BILL_DOC_KEYS`, ``status`` an object); else raise :class:`InputError` naming ``origin``, field and value."""
+    if not isinstance(data, Mapping):
+        raise InputError(f"{origin}: the bill must be a JSON object (value {type(data).__name__})")
+    for key in (*BILL_ITEMS, *BILL_DOC_KEYS):
+        if key not in data:
+            raise InputError(f"{origin}: field {key!r} is required (value missing)")
+    for key in BILL_ITEMS:
+        x = data[key]
+        if isinstance(x, bool) or not isinstance(x, int | float) or not math.isfinite(x):
+            raise InputError(f"{origin}: field {key!r} must be a finite number of MAD (value {x!r})")
+    if not isinstance(data["status"], Mapping):
+        raise InputError(f"{origin}: field 'status' must be an object (value {data['status']!r})")
+    return dict(data)
+
+
 def _weakest(*statuses: str) -> str:
     return min(statuses, key=STATUS_ORDER.index) if statuses else "assumption"
+
+
+def weakest_status(statuses: Iterable[str]) -> str:
+    """The weakest of value statuses (``assumption`` < ``inference`` < ``secondary`` < ``sourced``): the status of a
+    figure built on all of them; ``assumption`` when there is none or one is unknown."""
+    found = [str(x) for x in statuses]
+    if any(x not in STATUS_ORDER for x in found):
+        return "assumption"
+    return _weakest(*found)
 
 
 @dataclass(frozen=True)

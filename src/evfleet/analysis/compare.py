@@ -25,6 +25,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.files import write_csv_atomic, write_text_atomic
+from evfleet.analysis.bill import weakest_status
 from evfleet.analysis.cost import run_cost_mad
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.analysis.levers import nothing_to_do
@@ -38,7 +39,9 @@ __all__ = [
     "CLI_COLUMNS",
     "COMPARISON_COLUMNS",
     "NEVER_DISCHARGES",
+    "SAVING_KEYS",
     "Comparison",
+    "baseline_savings",
     "best_baseline",
     "compare",
     "comparison_markdown",
@@ -76,6 +79,7 @@ COMPARISON_COLUMNS = [
     "nothing_to_do",
     "nothing_to_do_reason",
     "runtime_s",
+    "cost_status",
 ]
 
 #: The columns ``evfleet compare`` prints (the files hold all of :data:`COMPARISON_COLUMNS`).
@@ -153,6 +157,38 @@ def _saving(base: Mapping[str, Any] | None, k: Mapping[str, Any]) -> tuple[float
     return sav, (100.0 * sav / base_cost if base_cost else None)
 
 
+#: The keys :func:`baseline_savings` returns (also columns of ``comparison.csv`` and of a sweep's result table).
+SAVING_KEYS = (
+    "savings_mad",
+    "savings_pct",
+    "savings_vs_timer_mad",
+    "savings_vs_timer_pct",
+    "best_baseline",
+    "savings_vs_best_baseline_mad",
+    "savings_vs_best_baseline_pct",
+)
+
+
+def baseline_savings(baselines: Mapping[str, Mapping[str, Any]], k: Mapping[str, Any]) -> dict[str, Any]:
+    """Savings of the run with KPIs ``k`` against each baseline in ``baselines`` (KPIs by baseline name, at least
+    one of :data:`BASELINES`) and against the cheaper one (:func:`best_baseline`), in [MAD] and [%] of that
+    baseline's cost; a missing baseline gives ``None``. Keys :data:`SAVING_KEYS`. The one rule behind
+    ``compare``, the headline, sweeps and fleets."""
+    best = best_baseline(baselines)
+    sav_u, pct_u = _saving(baselines.get(BASELINE), k)
+    sav_t, pct_t = _saving(baselines.get("timer"), k)
+    sav_b, pct_b = _saving(baselines[best], k)
+    return {
+        "savings_mad": sav_u,
+        "savings_pct": pct_u,
+        "savings_vs_timer_mad": sav_t,
+        "savings_vs_timer_pct": pct_t,
+        "best_baseline": best,
+        "savings_vs_best_baseline_mad": sav_b,
+        "savings_vs_best_baseline_pct": pct_b,
+    }
+
+
 def _v2g_value(k: Mapping[str, Any]) -> float | None:
     """``v2g_value_mad`` of a comparison's KPIs. Records written before the rename (no ``v2g_displaced_cost_mad``
     key) held the gross displaced cost under that name: it is not a value, so it is not shown (``None``)."""
@@ -163,12 +199,9 @@ def comparison_table(kpis: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     """Table of strategies with savings against each baseline and against the cheaper one (a baseline must be
     present). ``v2g_value_mad`` and ``nothing_to_do`` come from the comparison's KPIs (:func:`compare` adds them;
     absent in older stored comparisons: ``None`` / False)."""
-    best = best_baseline(kpis)
+    baselines = {b: kpis[b] for b in BASELINES if b in kpis}
     rows = []
     for name, k in kpis.items():
-        sav_u, pct_u = _saving(kpis.get(BASELINE), k)
-        sav_t, pct_t = _saving(kpis.get("timer"), k)
-        sav_b, pct_b = _saving(kpis[best], k)
         reason = k.get("nothing_to_do_reason")
         rows.append(
             {
@@ -176,13 +209,7 @@ def comparison_table(kpis: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
                 "mode": k["mode"],
                 "v2g": k["v2g"],
                 "net_cost_mad": run_cost_mad(k),
-                "savings_mad": sav_u,
-                "savings_pct": pct_u,
-                "savings_vs_timer_mad": sav_t,
-                "savings_vs_timer_pct": pct_t,
-                "best_baseline": best,
-                "savings_vs_best_baseline_mad": sav_b,
-                "savings_vs_best_baseline_pct": pct_b,
+                **baseline_savings(baselines, k),
                 "peak_import_kw": k["peak_import_kw"],
                 "load_factor": k["load_factor"],
                 "v2g_energy_kwh": k["energy_discharged_kwh"],
@@ -262,13 +289,15 @@ def headline_text(comp_or_kpis: Comparison | Mapping[str, Mapping[str, Any]]) ->
     """The headline sentence: the best strategy's saving against the cheaper baseline (both named)."""
     kpis = comp_or_kpis.kpis if isinstance(comp_or_kpis, Comparison) else comp_or_kpis
     h = headline_saving(kpis)
-    base = f"`{h['baseline']}` ({_fmt(h['baseline_cost_mad'])} MAD), the cheaper baseline"
+    st = {n: str(k.get("bill_status", "assumption")) for n, k in kpis.items()}
+    base = f"`{h['baseline']}` ({_fmt(h['baseline_cost_mad'])} MAD, {st[h['baseline']]}), the cheaper baseline"
     if h["strategy"] is None:
         return f"no strategy with something to do was compared against {base}"
     pct = "" if h["savings_pct"] is None else f" ({h['savings_pct']:.2f} %)"
     verb = "saves" if h["savings_mad"] >= 0 else "costs"
-    return (f"`{h['strategy']}` {verb} {_fmt(abs(h['savings_mad']))} MAD{pct} against {base}; "
-            f"its cost {_fmt(h['cost_mad'])} MAD")  # fmt: skip
+    both = weakest_status((st[h["strategy"]], st[h["baseline"]]))
+    return (f"`{h['strategy']}` {verb} {_fmt(abs(h['savings_mad']))} MAD ({both}){pct} against {base}; "
+            f"its cost {_fmt(h['cost_mad'])} MAD ({st[h['strategy']]})")  # fmt: skip
 
 
 _SAVING_COLUMNS = ("savings_mad", "savings_pct", "savings_vs_timer_mad", "savings_vs_timer_pct",

@@ -32,6 +32,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.files import write_files_atomic
+from evfleet.analysis.bill import weakest_status
 from evfleet.analysis.compare import BASELINES, compare, resolve_strategies
 from evfleet.analysis.cost import run_energy_cost_mad
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
@@ -112,9 +113,10 @@ def aggregate_year(days: pd.DataFrame, demand_charge_mad_per_kw_month: float) ->
     """Annual figures per strategy from one row per (day type, strategy).
 
     ``days`` columns: ``strategy``, ``day_type``, ``days`` (weight), ``energy_cost_mad`` (one day),
-    ``peak_import_kw``, ``days_by_month`` (month -> dates). Returns one row per strategy (input order):
-    ``energy_cost_mad``, ``power_charge_mad``, ``total_mad``, ``max_called_power_kw`` and ``called_power_kw_m01``
-    ... ``_m12``.
+    ``peak_import_kw``, ``days_by_month`` (month -> dates), optionally ``cost_status`` (the day's ``bill_status``).
+    Returns one row per strategy (input order): ``energy_cost_mad``, ``power_charge_mad``, ``total_mad``,
+    ``max_called_power_kw``, ``called_power_kw_m01`` ... ``_m12`` and ``cost_status`` (the weakest status of the
+    days' bills, ``assumption`` when a power charge rate is given: that rate is an input assumption).
     """
     rows = []
     for strategy, g in days.groupby("strategy", sort=False):
@@ -127,6 +129,8 @@ def aggregate_year(days: pd.DataFrame, demand_charge_mad_per_kw_month: float) ->
         row = {"strategy": strategy, "energy_cost_mad": energy, "power_charge_mad": power, "total_mad": energy + power,
                "max_called_power_kw": max(called.values())}  # fmt: skip
         row.update({f"called_power_kw_m{m:02d}": called[m] for m in range(1, 13)})
+        statuses = list(g["cost_status"]) if "cost_status" in g else ["assumption"]
+        row["cost_status"] = weakest_status([*statuses, *(["assumption"] if power > 0 else [])])
         rows.append(row)
     out = pd.DataFrame(rows)
     for base in BASELINES:
@@ -184,13 +188,17 @@ def _headline(annual: pd.DataFrame, flagged: set[str]) -> dict[str, Any]:
     totals = annual.set_index("strategy")["total_mad"]
     best = str(annual["best_baseline"].iloc[0])
     cands = [s for s in totals.index if s not in BASELINES and s not in flagged]
+    status = annual.set_index("strategy")["cost_status"] if "cost_status" in annual else None
     out: dict[str, Any] = {"baseline": best, "baseline_total_mad": float(totals[best]), "strategy": None,
-                           "total_mad": None, "savings_mad": None, "savings_pct": None}  # fmt: skip
+                           "total_mad": None, "savings_mad": None, "savings_pct": None,
+                           "cost_status": None if status is None else str(status[best])}  # fmt: skip
     if cands:
         s = min(cands, key=lambda n: totals[n])
         sav = float(totals[best] - totals[s])
         out.update(strategy=s, total_mad=float(totals[s]), savings_mad=sav,
                    savings_pct=100.0 * sav / float(totals[best]) if totals[best] else None)  # fmt: skip
+        if status is not None:
+            out["cost_status"] = weakest_status((status[best], status[s]))
     return out
 
 
@@ -216,6 +224,7 @@ def run_year(params: ScenarioParams, options: YearOptions | None = None) -> Year
                          "energy_charged_kwh": float(k["energy_charged_kwh"]),
                          "unmet_energy_kwh": float(k["unmet_energy_kwh"]),
                          "nothing_to_do": bool(k.get("nothing_to_do_reason")),
+                         "cost_status": str(k.get("bill_status", "assumption")),
                          "days_by_month": dt.days_by_month})  # fmt: skip
             if k.get("nothing_to_do_reason"):
                 flagged_all[name] = flagged_all.get(name, 0) + 1

@@ -43,6 +43,7 @@ import pandas as pd
 from evfleet._common.errors import InputError, InputFileNotFoundError
 from evfleet._common.structured import read_structured_file
 from evfleet._common.tolerances import POWER_EPS_KW
+from evfleet.analysis.bill import weakest_status
 from evfleet.analysis.compare import BASELINE, comparison_table
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.batch.spec import SCENARIO_KEYS, SpecError, coerce_value, scenario_path
@@ -234,6 +235,7 @@ def fleet_kpis(results: Sequence[Any], kpis: Sequence[dict[str, Any]], upstream_
         out[key] = (
             float(sum(k[key] for k in kpis)) if key.endswith(("_kwh", "_mad", "_s")) else int(sum(k[key] for k in kpis))
         )
+    out["bill_status"] = weakest_status(k.get("bill_status", "assumption") for k in kpis)  # of the depots' bills
     n = out["n_vehicles"]
     out["vehicles_served_pct"] = 100.0 * (n - out["vehicles_unmet"]) / n if n else 100.0
     out["sum_of_depot_peaks_kw"] = float(sum(k["peak_import_kw"] for k in kpis))

@@ -3,8 +3,10 @@
 Units: money [MAD], power [kW], energy [kWh], savings [MAD] and [%] of the baseline's net cost, times [s].
 
 Each point is one task (:func:`run_point`) that generates its scenario (or applies overrides to the base file),
-runs the strategy, and also runs the ``uncontrolled`` baseline on the *same* scenario with the same options
-**inside the same task**, so that every row carries its own savings; nothing is paired afterwards. Only the KPI
+runs the strategy, and also runs both baselines, ``uncontrolled`` and ``timer``, on the *same* scenario with the
+same options **inside the same task**, so that every row carries its own savings against each baseline and against
+the cheaper of the two (:func:`evfleet.analysis.compare.baseline_savings`, the rule ``compare`` uses); nothing is
+paired afterwards. Only the KPI
 row travels back to the client; per-step traces stay on the worker unless ``traces_dir`` is given, in which case
 the worker writes the run's files (``kpis.json, trace.npz, site.csv, vehicles.csv``) under
 ``traces_dir/<point_id>/`` (a shared file system is then needed on a multi-machine cluster).
@@ -31,8 +33,10 @@ import pandas as pd
 
 from evfleet._common.files import write_parquet_atomic, write_text_atomic
 from evfleet._common.version import __version__
+from evfleet.analysis.compare import BASELINE, BASELINES, baseline_savings
 from evfleet.analysis.kpis import compute_kpis
-from evfleet.analysis.sweep_summary import summary_frame
+from evfleet.analysis.levers import nothing_to_do
+from evfleet.analysis.sweep_summary import UNCONTROLLED_COLUMNS, cost_status, summary_frame
 from evfleet.batch.cluster import quiet_shutdown_logs
 from evfleet.batch.spec import (
     RUN_KEYS,
@@ -67,7 +71,13 @@ __all__ = [
 
 #: Columns that differ from run to run (timings); with the ``strategy_*_s`` timings a strategy reports (see
 #: :func:`nondeterministic_columns`), everything else is deterministic.
-NONDETERMINISTIC_COLUMNS = ("sim_runtime_s", "baseline_runtime_s", "point_runtime_s", "point_cpu_s")
+NONDETERMINISTIC_COLUMNS = (
+    "sim_runtime_s",
+    "baseline_runtime_s",
+    "timer_runtime_s",
+    "point_runtime_s",
+    "point_cpu_s",
+)
 
 
 def nondeterministic_columns(columns: Any) -> list[str]:
@@ -77,9 +87,8 @@ def nondeterministic_columns(columns: Any) -> list[str]:
 
 #: KPI columns copied into each row (others of compute_kpis are copied too, these come first).
 _KPI_SKIP = {"strategy", "mode", "v2g", "runtime_s"}
-_BASELINE = "uncontrolled"
 _REWRITE_EVERY_S = 30.0  # results.parquet and summary.md are rewritten at most this often during a sweep
-_BASELINE_CACHE: OrderedDict[tuple[str, str], dict[str, Any]] = OrderedDict()
+_BASELINE_CACHE: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
 _BASELINE_LOCK = threading.Lock()  # workers may run several tasks in threads
 
 
@@ -119,16 +128,17 @@ def _scenario_for(point: SweepPoint, base: Any) -> Any:
     return generate_scenario(**point.scenario)
 
 
-def _baseline_kpis(scenario: Any, options: Any) -> tuple[dict[str, Any], float]:
-    """KPIs of the uncontrolled run of ``scenario`` (cached per worker process by content hash and options)."""
+def _baseline_kpis(scenario: Any, options: Any, baseline: str = BASELINE) -> tuple[dict[str, Any], float]:
+    """KPIs of the ``baseline`` run of ``scenario`` and its time [s] (0 when cached; cached per worker process by
+    content hash, options and baseline)."""
 
-    key = (scenario.content_hash, repr(options))
+    key = (scenario.content_hash, repr(options), baseline)
     with _BASELINE_LOCK:
         if key in _BASELINE_CACHE:
             _BASELINE_CACHE.move_to_end(key)
             return _BASELINE_CACHE[key], 0.0
     t0 = time.perf_counter()
-    kpis = compute_kpis(simulate(scenario, _BASELINE, options))
+    kpis = compute_kpis(simulate(scenario, baseline, options))
     elapsed = time.perf_counter() - t0
     with _BASELINE_LOCK:
         _BASELINE_CACHE[key] = kpis
@@ -166,13 +176,19 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
     kpis = compute_kpis(result)
     if traces_dir is not None:
         write_run_outputs(result, Path(traces_dir) / point.point_id, kpis)
-    if run["strategy"] == _BASELINE:
-        base_kpis, base_runtime = kpis, 0.0
-    else:
-        base_kpis, base_runtime = _baseline_kpis(scenario, options)
+    baselines: dict[str, dict[str, Any]] = {}
+    runtimes: dict[str, float] = {}
+    for b in BASELINES:
+        if run["strategy"] == b:
+            baselines[b], runtimes[b] = kpis, 0.0
+        else:
+            baselines[b], runtimes[b] = _baseline_kpis(scenario, options, b)
+    base_kpis = baselines[BASELINE]
+    timer_kpis = baselines["timer"]
     base_cost = base_kpis["net_cost_mad"]
-    savings = base_cost - kpis["net_cost_mad"]
     base_peak = base_kpis["peak_import_kw"]
+    saved = baseline_savings(baselines, kpis)
+    best = saved["best_baseline"]
     row: dict[str, Any] = {"point_id": point.point_id, "point_index": point.index}
     order = {k: i for i, k in enumerate(("base_scenario_hash", *SCENARIO_KEYS))}  # columns in a fixed order
     row.update({k: _json_cell(point.scenario[k]) for k in sorted(point.scenario, key=order.__getitem__)})
@@ -182,18 +198,29 @@ def run_point(point: SweepPoint, base: Any = None, traces_dir: str | None = None
             "scenario_hash": scenario.content_hash,
             "scenario_name": scenario.name,
             "baseline_net_cost_mad": base_cost,
-            "savings_mad": savings,
-            "savings_pct": 100.0 * savings / base_cost if base_cost else None,
+            "savings_mad": saved["savings_mad"],
+            "savings_pct": saved["savings_pct"],
             "baseline_peak_import_kw": base_peak,
             "peak_reduction_kw": base_peak - kpis["peak_import_kw"],
             "peak_reduction_pct": 100.0 * (base_peak - kpis["peak_import_kw"]) / base_peak if base_peak else None,
             "baseline_unmet_energy_kwh": base_kpis["unmet_energy_kwh"],
+            "timer_net_cost_mad": timer_kpis["net_cost_mad"],
+            "timer_peak_import_kw": timer_kpis["peak_import_kw"],
+            "timer_unmet_energy_kwh": timer_kpis["unmet_energy_kwh"],
+            "savings_vs_timer_mad": saved["savings_vs_timer_mad"],
+            "savings_vs_timer_pct": saved["savings_vs_timer_pct"],
+            "best_baseline": best,
+            "best_baseline_net_cost_mad": baselines[best]["net_cost_mad"],
+            "savings_vs_best_baseline_mad": saved["savings_vs_best_baseline_mad"],
+            "savings_vs_best_baseline_pct": saved["savings_vs_best_baseline_pct"],
+            "nothing_to_do_reason": nothing_to_do(run["strategy"], result) or "",
         }
     )
     row.update({k: _json_cell(v) for k, v in kpis.items() if k not in _KPI_SKIP})
     row["evfleet_version"] = __version__
     row["sim_runtime_s"] = float(kpis["runtime_s"])
-    row["baseline_runtime_s"] = float(base_runtime)
+    row["baseline_runtime_s"] = float(runtimes[BASELINE])
+    row["timer_runtime_s"] = float(runtimes["timer"])
     row["point_runtime_s"] = time.perf_counter() - t0
     row["point_cpu_s"] = time.thread_time() - cpu0  # CPU time of this task's thread: wall >> CPU means a busy machine
     return row
@@ -234,8 +261,45 @@ def _fmt(x: Any) -> str:
     return str(x)
 
 
+_HEADS = {
+    "savings_pct_min": "savings % min",
+    "savings_pct_p25": "p25",
+    "savings_pct_median": "median",
+    "savings_pct_p75": "p75",
+    "savings_pct_max": "max",
+    "savings_mad_mean": "savings MAD mean",
+    "peak_reduction_pct_median": "peak red. % median",
+    "peak_reduction_pct_min": "peak red. % min",
+    "unmet_energy_kwh_mean": "unmet kWh mean",
+    "unmet_energy_kwh_max": "unmet kWh max",
+    "savings_vs_best_baseline_pct_min": "savings % min",
+    "savings_vs_best_baseline_pct_p25": "p25",
+    "savings_vs_best_baseline_pct_median": "median",
+    "savings_vs_best_baseline_pct_p75": "p75",
+    "savings_vs_best_baseline_pct_max": "max",
+    "savings_vs_best_baseline_mad_mean": "savings MAD mean",
+    "savings_vs_timer_pct_median": "vs timer % median",
+    "savings_vs_timer_mad_mean": "vs timer MAD mean",
+    "timer_best_points": "points timer cheaper",
+    "nothing_to_do_points": "points nothing to do",
+}
+
+
+def _md_table(summ: pd.DataFrame, cols: list[str], status: str) -> list[str]:
+    def head(c: str) -> str:
+        h = _HEADS.get(c, c)
+        return f"{h} ({status})" if "MAD" in h else h
+
+    lines = ["| " + " | ".join(head(c) for c in cols) + " |"]
+    lines.append("|" + "|".join("---" if c in ("strategy", "mode", "v2g") else "---:" for c in cols) + "|")
+    for rec in summ.to_dict(orient="records"):
+        lines.append("| " + " | ".join(_fmt(rec[c]) for c in cols) + " |")
+    return lines
+
+
 def summary_markdown(df: pd.DataFrame, title: str = "Sweep summary", n_points: int | None = None) -> str:
-    """Markdown summary of a result table (see :func:`summary_frame`)."""
+    """Markdown summary of a result table (see :func:`summary_frame`): the headline table against the cheaper
+    baseline of each point (when the table has the timer columns), then the table against ``uncontrolled``."""
     lines = [f"# {title}", ""]
     total = n_points if n_points is not None else len(df)
     lines.append(f"{len(df)} of {total} points finished; evfleet {__version__}.")
@@ -244,28 +308,33 @@ def summary_markdown(df: pd.DataFrame, title: str = "Sweep summary", n_points: i
     if summ.empty:
         lines.append("(no finished points)")
         return "\n".join(lines) + "\n"
+    status = cost_status(df)
+    keys = [c for c in summ.columns if c in ("strategy", "mode", "v2g")]
+    lines.append(
+        f"Costs are bills before VAT built on tariff values of status **{status}** (docs/tariffs.md); MAD figures "
+        "carry that status in brackets."
+    )
+    lines.append("")
+    if "savings_vs_best_baseline_pct_median" in summ:
+        lines += [
+            "## Against the cheaper baseline (headline)",
+            "",
+            "Each point's savings are against the cheaper of `uncontrolled` and `timer` on that point's scenario "
+            "(both run in the same task with the same options), as `evfleet compare` does.",
+            "",
+        ]
+        best = [c for c in summ.columns if c.startswith("savings_vs_best_baseline")]
+        extra = ["savings_vs_timer_pct_median", "savings_vs_timer_mad_mean", "timer_best_points",
+                 "nothing_to_do_points"]  # fmt: skip
+        lines += _md_table(summ, [*keys, "points", *best, *extra], status)
+        lines += ["", "## Against `uncontrolled`", ""]
     lines += [
         "Savings are against the `uncontrolled` baseline run on the same scenario with the same options (computed",
         "in the same task). Percentages are of the baseline's net cost (savings) and peak import (peak reduction).",
         "",
     ]
-    cols = list(summ.columns)
-    heads = {
-        "savings_pct_min": "savings % min",
-        "savings_pct_p25": "p25",
-        "savings_pct_median": "median",
-        "savings_pct_p75": "p75",
-        "savings_pct_max": "max",
-        "savings_mad_mean": "savings MAD mean",
-        "peak_reduction_pct_median": "peak red. % median",
-        "peak_reduction_pct_min": "peak red. % min",
-        "unmet_energy_kwh_mean": "unmet kWh mean",
-        "unmet_energy_kwh_max": "unmet kWh max",
-    }
-    lines.append("| " + " | ".join(heads.get(c, c) for c in cols) + " |")
-    lines.append("|" + "|".join("---" if c in ("strategy", "mode", "v2g") else "---:" for c in cols) + "|")
-    for rec in summ.to_dict(orient="records"):
-        lines.append("| " + " | ".join(_fmt(rec[c]) for c in cols) + " |")
+    cols = [*keys, "points", *UNCONTROLLED_COLUMNS]
+    lines += _md_table(summ, [c for c in cols if c in summ], status)
     return "\n".join(lines) + "\n"
 
 

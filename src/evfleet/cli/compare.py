@@ -140,11 +140,11 @@ def register_year(app: typer.Typer) -> None:
         result = run_year(params, opts)
         paths = write_year(result, out)
         cols = ["strategy", "energy_cost_mad", "power_charge_mad", "total_mad", "savings_mad", "savings_vs_timer_mad",
-                "savings_vs_best_baseline_mad", "max_called_power_kw", "nothing_to_do"]  # fmt: skip
+                "savings_vs_best_baseline_mad", "max_called_power_kw", "nothing_to_do", "cost_status"]  # fmt: skip
         print_table(result.annual.to_dict(orient="records"), [c for c in cols if c in result.annual.columns])
         h = result.headline
         if h["strategy"] is not None:
-            typer.echo(f"headline: {h['strategy']} saves {h['savings_mad']:,.0f} MAD a year against {h['baseline']}, "
-                       "the cheaper baseline")  # fmt: skip
+            typer.echo(f"headline: {h['strategy']} saves {h['savings_mad']:,.0f} MAD ({h.get('cost_status')}) a year "
+                       f"against {h['baseline']}, the cheaper baseline")  # fmt: skip
         typer.echo("day types: " + ", ".join(f"{d.key} {d.date} x{d.days}" for d in result.day_types))
         typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")

@@ -318,6 +318,7 @@ def run(
             started_at=started_at,
             events=written["events"],
             site=written["site"],
+            bill=written["bill"],
         )
         typer.echo(f"stored run {run_id} (see `evfleet show {run_id}`)")
 

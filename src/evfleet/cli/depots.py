@@ -23,7 +23,16 @@ from evfleet.cli._common import print_table, utc_now
 
 __all__ = ["compare_fleet_command", "run_fleet_command"]
 
-_SHOWN = ["depot", "strategy", "n_vehicles", "net_cost_mad", "peak_import_kw", "unmet_energy_kwh", "runtime_s"]
+_SHOWN = [
+    "depot",
+    "strategy",
+    "n_vehicles",
+    "net_cost_mad",
+    "bill_status",
+    "peak_import_kw",
+    "unmet_energy_kwh",
+    "runtime_s",
+]
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
@@ -103,6 +112,7 @@ def run_fleet_command(
                     label=f"{fleet.name}/{d.name}",
                     events=written["events"],
                     site=written["site"],
+                    bill=written["bill"],
                 )
             )
         typer.echo(f"stored runs {', '.join(ids)} (one per depot)")
@@ -172,10 +182,16 @@ def _markdown(table: Any, fleet_name: str) -> str:
         return str(x)
 
     cols = list(table.columns)
-    lines = [f"# Fleet comparison: {fleet_name}", "", "Savings are against the `uncontrolled` baseline of the same "
-             "depot; `(fleet)` rows sum the depots (peak: coincident fleet peak).", ""]  # fmt: skip
+    lines = [f"# Fleet comparison: {fleet_name}", "", "Savings are against the same depot's `uncontrolled` "
+             "(`savings_*`) and `timer` (`savings_vs_timer_*`) baselines and the cheaper of the two "
+             "(`savings_vs_best_baseline_*`, the headline; `best_baseline` names it); `(fleet)` rows sum the depots "
+             "(peak: coincident fleet peak) and compare the fleet totals. MAD figures are followed by the status of "
+             "the tariff values they are built on (`cost_status`).", ""]  # fmt: skip
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "|".join("---" for _ in cols) + "|")
     for rec in table.to_dict(orient="records"):
-        lines.append("| " + " | ".join(fmt(rec[c]) for c in cols) + " |")
+        status = rec.get("cost_status")
+        cells = [f"{fmt(rec[c])} ({status})" if c.endswith("_mad") and status and fmt(rec[c]) != "–" else fmt(rec[c])
+                 for c in cols]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

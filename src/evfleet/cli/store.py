@@ -179,6 +179,7 @@ def register(app: typer.Typer) -> None:
                         "scenario": r["scenario"],
                         "EVs": r["n_vehicles"],
                         "net_cost_mad": r["kpis"].get("net_cost_mad"),
+                        "cost_status": r["kpis"].get("bill_status", "assumption"),
                         "peak_import_kw": r["kpis"].get("peak_import_kw"),
                         "unmet_kwh": r["kpis"].get("unmet_energy_kwh"),
                         "group": r["group_id"] or "",
@@ -206,6 +207,7 @@ def register(app: typer.Typer) -> None:
             kind, full = st.resolve_id(run_id)
             if kind == "run":
                 data = st.get_run(full)
+                data["bill"] = st.bill(full)  # as stored (older runs: billed from their stored series)
             elif kind == "group":
                 data = st.get_group(full)
             else:
@@ -242,6 +244,12 @@ def register(app: typer.Typer) -> None:
             print_table([{"field": k, "value": v} for k, v in meta.items()])
             typer.echo("")
             print_kpis(data["kpis"])
+            from evfleet.cli.billing import bill_rows
+
+            b = data["bill"]
+            typer.echo("")
+            typer.echo(f"bill: tariff {b.get('tariff')} ({b.get('tariff_status')}), {b.get('days', 0):g} days")
+            print_table(bill_rows(b), ["item", "mad", "status"])
         elif kind == "group":
             print_table([{"field": k, "value": data[k]} for k in ("id", "kind", "name", "created_at", "scenario_hash")])
             typer.echo("")
@@ -252,6 +260,7 @@ def register(app: typer.Typer) -> None:
                         "strategy": r["label"] or r["strategy"],
                         "mode": r["mode"],
                         "net_cost_mad": r["kpis"].get("net_cost_mad"),
+                        "cost_status": r["kpis"].get("bill_status", "assumption"),
                         "peak_import_kw": r["kpis"].get("peak_import_kw"),
                         "unmet_kwh": r["kpis"].get("unmet_energy_kwh"),
                     }

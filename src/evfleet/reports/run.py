@@ -16,7 +16,7 @@ import pandas as pd
 
 from evfleet._common.errors import InputError
 from evfleet._common.tolerances import POWER_EPS_KW
-from evfleet.analysis.compare import BASELINE, comparison_table
+from evfleet.analysis.compare import BASELINE, comparison_table, headline_text
 from evfleet.analysis.kpis import __doc__ as kpi_doc
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.gridquality.records import Verdict
@@ -350,8 +350,9 @@ def _run_report(store: Store, run_id: str) -> str:
     run = store.get_run(run_id)
     k = run["kpis"]
     charts, site = _run_section(store, run)
+    status = str(k.get("bill_status", "assumption"))  # the status of the bill's values, next to every MAD
     periods = [
-        {"tariff period": key[len("import_cost_") : -len("_mad")], "import cost [MAD]": v}
+        {"tariff period": key[len("import_cost_") : -len("_mad")], "import cost [MAD]": v, "status": status}
         for key, v in k.items()
         if key.startswith("import_cost_") and key != "import_cost_mad"
     ]
@@ -383,7 +384,7 @@ def _run_report(store: Store, run_id: str) -> str:
         comparison = (
             "<p class='note'>No other strategy was run on this scenario (use <code>evfleet compare</code>).</p>"
         )
-    kpi_rows = [{"kpi": key, "value": v} for key, v in k.items()]
+    kpi_rows = [{"kpi": key, "value": v, "status": status if key.endswith("_mad") else ""} for key, v in k.items()]
     body = (
         _cards(k)
         + "<h2>Load curves</h2>"
@@ -426,6 +427,11 @@ def _group_report(store: Store, group_id: str) -> str:
         "net_cost_mad": "net cost [MAD]",
         "savings_mad": "savings [MAD]",
         "savings_pct": "savings [%]",
+        "savings_vs_timer_mad": "savings vs timer [MAD]",
+        "savings_vs_timer_pct": "savings vs timer [%]",
+        "best_baseline": "cheaper baseline",
+        "savings_vs_best_baseline_mad": "savings vs cheaper baseline [MAD]",
+        "savings_vs_best_baseline_pct": "savings vs cheaper baseline [%]",
         "peak_import_kw": "peak import [kW]",
         "load_factor": "load factor",
         "v2g_energy_kwh": "V2G energy [kWh]",
@@ -468,8 +474,11 @@ def _group_report(store: Store, group_id: str) -> str:
         "<h2>Strategy comparison</h2>"
         + _table(table)
         + (
-            "<p class='note'>Savings are against the uncontrolled baseline's net cost on the same scenario; "
-            "compare them only between strategies that deliver the same energy (see the unmet energy column).</p>"
+            "<p class='note'>Savings are against the net cost of each baseline on the same scenario "
+            "(<code>uncontrolled</code>, <code>timer</code> when it was run) and of the cheaper of the two; "
+            "compare them only between strategies that deliver the same energy (see the unmet energy column). "
+            "Every MAD figure is built on tariff values of the status in the cost status column.</p>"
+            f"<p><b>Headline:</b> {_e(headline_text(kpis).replace('`', ''))}.</p>"
             if BASELINE in kpis
             else ""
         )

@@ -1,7 +1,9 @@
 """HTML report of a stored sweep: savings and peak reduction per strategy as box plots (inline SVG, no scripts).
 
-Units: savings [%] of each point's uncontrolled baseline net cost, peak reduction [%] of its baseline peak import,
-unmet energy [kWh]. Every number comes from the stored result table (``evfleet.store.sweeps``); nothing is typed in.
+Units: savings [%] of each point's baseline net cost (``uncontrolled``, and the cheaper of ``uncontrolled`` and
+``timer``: the headline), peak reduction [%] of its uncontrolled peak import, unmet energy [kWh]; MAD figures carry
+the status of the tariff values they are built on. Every number comes from the stored result table
+(``evfleet.store.sweeps``); nothing is typed in.
 Boxes span the 25th-75th percentiles with the median as a line; whiskers reach the smallest and largest point; every
 point is drawn as a dot.
 """
@@ -16,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet.analysis.sweep_summary import summary_frame
+from evfleet.analysis.sweep_summary import cost_status, summary_frame
 from evfleet.reports.html import page as _page
 from evfleet.store.sweeps import sweep_table
 
@@ -119,18 +121,29 @@ def sweep_report_body(table: pd.DataFrame, meta: dict[str, Any], spec: dict[str,
         return _e(x)
 
     summ = summary_frame(table)
-    head = "".join(f"<th>{_e(c)}</th>" for c in summ.columns)
+    status = cost_status(table)
+    head = "".join(f"<th>{_e(c)}{f' ({_e(status)})' if '_mad' in c else ''}</th>" for c in summ.columns)
     body_rows = "".join(
         "<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in rec) + "</tr>" for rec in summ.itertuples(index=False, name=None)
     )
+    has_best = "savings_vs_best_baseline_pct" in table
+    against = (
+        "both baselines, <code>uncontrolled</code> and <code>timer</code>, run on the same scenario with the same "
+        "options (computed in the same task); the headline (<code>savings_vs_best_baseline_*</code>) is against the "
+        "cheaper of the two on each point"
+        if has_best
+        else "the <code>uncontrolled</code> baseline run on the same scenario with the same options (computed in the "
+        "same task)"
+    )
     parts = [
-        f"<p>{len(table)} of {meta.get('n_points', len(table))} points; each point's savings are against the "
-        "<code>uncontrolled</code> baseline run on the same scenario with the same options (computed in the same "
-        "task).</p>",
+        f"<p>{len(table)} of {meta.get('n_points', len(table))} points; each point's savings are against {against}."
+        f" Costs are bills before VAT built on tariff values of status <b>{_e(status)}</b>; MAD columns carry it in "
+        "brackets.</p>",
         "<h2>Summary per strategy</h2>",
         f"<div class='tw'><table><tr>{head}</tr>{body_rows}</table></div>",
     ]
     for column, label in (
+        ("savings_vs_best_baseline_pct", "savings vs the cheaper baseline [%] (headline)"),
         ("savings_pct", "savings vs uncontrolled [%]"),
         ("peak_reduction_pct", "peak reduction vs uncontrolled [%]"),
         ("unmet_energy_kwh", "unmet energy [kWh]"),

@@ -31,6 +31,7 @@ RUN_EXPORT_FORMAT = "evfleet.run-export/1"
 def _run_meta(store: Store, run_id: str) -> dict[str, Any]:
     run = store.get_run(run_id)
     run.pop("trace", None)
+    run["bill"] = store.bill(run_id)  # as stored; a run stored before bills were kept is billed from its series
     return clean_json(run)
 
 
@@ -73,8 +74,9 @@ def _export_run(store: Store, run_id: str, fmt: str, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     _write_text(out / "run.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
     _write_text(out / "kpis.json", json.dumps(meta["kpis"], indent=2, allow_nan=False) + "\n")
+    _write_text(out / "bill.json", json.dumps(meta["bill"], indent=2, allow_nan=False) + "\n")
     _write_text(out / "scenario.json", scenario_json)
-    written += [out / "run.json", out / "kpis.json", out / "scenario.json"]
+    written += [out / "run.json", out / "kpis.json", out / "bill.json", out / "scenario.json"]
     if fmt == "csv":
         tables = {
             "site": site,
@@ -155,8 +157,9 @@ def _export_import(store: Store, import_id: str, fmt: str, out: Path) -> list[Pa
 def export(store: Store, ident: str, fmt: str, out: str | Path) -> list[Path]:
     """Export a run / comparison / import to ``out`` in ``fmt`` (csv, parquet or json); return the written files.
 
-    Runs: ``json`` writes one file; ``csv`` and ``parquet`` write a directory (``run.json``, ``kpis.json``,
-    ``scenario.json``, site, vehicles, trace, events). Imports: one file (the normalised dataset).
+    Runs: ``json`` writes one file (its ``run.bill`` the run's bill); ``csv`` and ``parquet`` write a directory
+    (``run.json``, ``kpis.json``, ``bill.json``, ``scenario.json``, site, vehicles, trace, events). Imports: one
+    file (the normalised dataset).
     """
     if fmt not in EXPORT_FORMATS:
         raise StoreError(f"option '--format' must be one of {', '.join(EXPORT_FORMATS)} (value {fmt!r})")

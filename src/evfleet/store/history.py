@@ -16,7 +16,8 @@ Rules (``docs/store.md``, "History by day and month"):
   degradation, which is not stored per step), ``peak_import_kw`` (largest import of one step), ``unmet_energy_kwh``
   (energy missing at departure of the sessions that departed in the period: runs from their stored per-session
   summaries, live sessions from the stored SOC traces), ``n_runs`` (runs or live sessions that contributed) and
-  ``steps`` (steps of ``dt`` summed).
+  ``steps`` (steps of ``dt`` summed), ``cost_status`` (the weakest ``bill_status`` of the runs counted: the status
+  of the tariff values the MAD columns are built on).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from evfleet._common.errors import InputError
+from evfleet.analysis.bill import weakest_status
 from evfleet.store import schema as S
 from evfleet.store.live import CHUNK_STATUS
 
@@ -54,6 +56,7 @@ HISTORY_COLUMNS = [
     "net_energy_cost_mad",
     "peak_import_kw",
     "unmet_energy_kwh",
+    "cost_status",
 ]
 _PERIOD_CHARS = {"day": 10, "month": 7}
 
@@ -70,6 +73,7 @@ def _runs_frame(store: Store, live: bool) -> pd.DataFrame:
         S.runs.c.started_at,
         S.runs.c.status,
         S.runs.c.group_id,
+        S.runs.c.kpis_json,
         S.scenarios.c.step_minutes,
     ).join(S.scenarios, S.runs.c.scenario_hash == S.scenarios.c.hash)
     q = q.where(S.runs.c.status == CHUNK_STATUS) if live else q.where(S.runs.c.status != CHUNK_STATUS)
@@ -156,6 +160,14 @@ def _unmet_live(store: Store, chunks: pd.DataFrame, chars: int) -> pd.DataFrame:
     return pd.DataFrame(out, columns=["run_id", "period", "unmet_kwh"])
 
 
+def _bill_status(kpis_json: str) -> str:
+    """A stored run's ``bill_status`` KPI (``assumption`` when it has none, e.g. a live chunk)."""
+    try:
+        return str(json.loads(kpis_json).get("bill_status", "assumption"))
+    except (ValueError, AttributeError):
+        return "assumption"
+
+
 def history_by_period(store: Store, by: str = "day", source: str = "runs") -> pd.DataFrame:
     """The history table (:data:`HISTORY_COLUMNS`), newest period first, of ``source`` ``"runs"`` or ``"live"``.
 
@@ -209,6 +221,9 @@ def history_by_period(store: Store, by: str = "day", source: str = "runs") -> pd
     g["unmet_energy_kwh"] = g.pop("unmet_kwh").fillna(0.0)
     g["net_energy_cost_mad"] = g["import_cost_mad"] - g["export_revenue_mad"]
     g["source"] = source
+    status = runs.set_index("id")["kpis_json"].map(_bill_status)
+    run_status = steps.groupby(keys)["run_id"].agg(lambda ids: weakest_status(status[i] for i in set(ids)))
+    g["cost_status"] = [run_status[(p, s)] for p, s in zip(g["period"], g["strategy"], strict=True)]
     g = g.sort_values(["period", "strategy"], ascending=[False, True], kind="stable").reset_index(drop=True)
     return g[HISTORY_COLUMNS]
 

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from evfleet._common.errors import InputError
+from evfleet.analysis.bill import check_bill_dict, run_bill
 from evfleet.inputs.catalog import CATALOG_COLUMNS, merge_catalog
 from evfleet.scenario import scenario_from_dict
 from evfleet.store import schema as S
@@ -23,7 +25,7 @@ if TYPE_CHECKING:
     from evfleet.scenario import Scenario
     from evfleet.store.engine import DbLocation
 
-__all__ = ["StoreQueries"]
+__all__ = ["StoreQueries", "stored_bill"]
 
 
 class StoreQueries:
@@ -96,6 +98,7 @@ class StoreQueries:
         for r in rows:
             r["kpis"] = json.loads(r.pop("kpis_json"))
             r.pop("site_columns_json", None)
+            r.pop("bill_json", None)
         return rows
 
     def list_groups(self, limit: int | None = 20) -> list[dict[str, Any]]:
@@ -129,6 +132,8 @@ class StoreQueries:
         out["kpis"] = json.loads(out.pop("kpis_json"))
         columns = out.pop("site_columns_json", None)
         out["site_columns"] = json.loads(columns) if columns else None
+        bill = out.pop("bill_json", None)
+        out["bill"] = stored_bill(bill, run_id) if bill else None  # as stored (None: stored before revision 0004)
         out["trace"] = dict(trace._mapping) if trace is not None else None
         out["n_events"] = int(n_events)
         return out
@@ -210,6 +215,27 @@ class StoreQueries:
             ).fetchall()
         return pd.DataFrame([json.loads(r[0]) for r in rows])
 
+    def bill(self, ident: str) -> dict[str, Any]:
+        """The run's ``bill.json`` object [MAD]: as stored with the run, or, for a run stored before the store kept
+        bills (revision 0004), billed now from its stored scenario, site series (``site_kw``, and ``q_kvar`` when
+        the run's ``site.csv`` had it, else the grid-quality model's kvar from the stored trace) and trace."""
+        run_id = self.run_id(ident)
+        with self.reader.connect() as conn:
+            row = conn.execute(
+                sa.select(S.runs.c.bill_json, S.runs.c.scenario_hash).where(S.runs.c.id == run_id)
+            ).first()
+        assert row is not None
+        if row.bill_json:
+            return stored_bill(row.bill_json, run_id)
+        sc = self.scenario(row.scenario_hash)
+        site = self.site_steps(run_id)
+        if len(site) != sc.n_steps:
+            raise StoreError(f"run {run_id} has {len(site)} stored steps, its scenario {sc.n_steps}: cannot bill it")
+        power = self.trace(run_id)["power_kw"]
+        q = site["q_kvar"].to_numpy(dtype=float) if "q_kvar" in site else None
+        result = _Billable(sc, power, site["site_kw"].to_numpy(dtype=float))
+        return run_bill(result, q_kvar=q if q is not None and np.isfinite(q).all() else None).to_dict()
+
     def trace(self, ident: str) -> dict[str, np.ndarray]:
         """The run's per-vehicle trace: ``vehicle_id`` (N,), ``power_kw`` (N, T) [kW], ``soc`` (N, T+1) [0-1].
 
@@ -270,6 +296,29 @@ class StoreQueries:
             extra = pd.DataFrame(json.loads(text)["rows"], columns=list(CATALOG_COLUMNS))
             out = extra if out.empty else merge_catalog(out, extra)
         return out
+
+
+def stored_bill(text: str, run_id: str) -> dict[str, Any]:
+    """The ``bill.json`` object stored as ``text`` with run ``run_id``; a damaged (or crafted) one raises
+    :class:`StoreError` naming the run and the field."""
+    origin = f"stored bill of run {run_id}"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise StoreError(f"{origin}: not valid JSON ({exc})") from None
+    try:
+        return check_bill_dict(data, origin)
+    except InputError as exc:
+        raise StoreError(str(exc)) from None
+
+
+class _Billable:
+    """What :func:`evfleet.analysis.bill.run_bill` reads of a run: scenario, power (N, T) [kW], site power (T,) [kW]."""
+
+    def __init__(self, scenario: Scenario, power_kw: np.ndarray, site_kw: np.ndarray) -> None:
+        self.scenario = scenario
+        self.power_kw = power_kw
+        self.site_kw = site_kw
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

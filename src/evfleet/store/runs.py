@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
@@ -35,6 +36,7 @@ from evfleet._common.files import write_bytes_atomic
 from evfleet._common.ids import new_id, utc_now
 from evfleet._common.jsonsafe import clean_json, dumps
 from evfleet._common.version import __version__
+from evfleet.analysis.bill import run_bill
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.results.run_files import vehicle_table
 from evfleet.store import schema as S
@@ -50,7 +52,7 @@ from evfleet.store.engine import (
     trace_file_path,
 )
 from evfleet.store.live import CHUNK_STATUS, StoreLive
-from evfleet.store.queries import StoreQueries
+from evfleet.store.queries import StoreQueries, stored_bill
 from evfleet.store.rows import (
     TRACE_FORMAT,
     SchemaTooNewError,
@@ -82,6 +84,7 @@ __all__ = [
     "open_store",
     "read_trace_bytes",
     "resolve_location",
+    "run_bill_of",
     "run_outputs_from_dir",
     "store_comparison",
     "store_group",
@@ -195,6 +198,7 @@ class Store(StoreQueries, StoreLive):
         event_rows: list[dict[str, Any]],
         site_rows: tuple[list[dict[str, Any]], list[str] | None],
         status: str = "completed",
+        bill: Mapping[str, Any] | None = None,
     ) -> None:
         from dataclasses import asdict
 
@@ -218,6 +222,7 @@ class Store(StoreQueries, StoreLive):
                 "kpis_json": dumps(clean_json(dict(kpis))),
                 "group_id": group_id,
                 "site_columns_json": dumps(site_rows[1]) if site_rows[1] is not None else None,
+                "bill_json": dumps(clean_json(dict(bill))) if bill is not None else None,
             },
         )
         step_rows = [dict(r) for r in site_rows[0]]
@@ -252,15 +257,19 @@ class Store(StoreQueries, StoreLive):
         events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None = None,
         group_id: str | None = None,
         site: pd.DataFrame | None = None,
+        bill: Mapping[str, Any] | None = None,
     ) -> str:
-        """Store one run (scenario once by hash, KPIs, site series, vehicle summaries, events, trace); return its id.
+        """Store one run (scenario once by hash, KPIs, bill, site series, vehicle summaries, events, trace); return
+        its id.
 
         Everything lands in one transaction; the trace file is written (fsynced) first and removed again if the
         transaction fails. ``site`` is the run's ``site.csv`` table as written (default: computed from ``result``);
         columns beyond the fixed schema (e.g. grid-quality estimates) are kept, and so is the column order.
+        ``bill`` is the run's ``bill.json`` object (default: :func:`run_bill_of` the result and ``site``).
         """
 
         kpis = compute_kpis(result) if kpis is None else kpis
+        bill = run_bill_of(result, site) if bill is None else bill
         finished = finished_at or utc_now()
         started = started_at or finished
         event_rows = normalise_events(events)  # validated before anything is written
@@ -282,6 +291,7 @@ class Store(StoreQueries, StoreLive):
                     group_id=group_id,
                     event_rows=event_rows,
                     site_rows=site_rows,
+                    bill=bill,
                 )
         except BaseException:
             path.unlink(missing_ok=True)
@@ -301,10 +311,12 @@ class Store(StoreQueries, StoreLive):
         finished_at: str | None = None,
         events: Mapping[str, Any] | None = None,
         sites: Mapping[str, pd.DataFrame] | None = None,
+        bills: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> tuple[str, dict[str, str]]:
         """Store a comparison/sweep: a group row and one run per key of ``results``, all in ONE transaction.
 
-        Return ``(group_id, {key: run_id})``.
+        Return ``(group_id, {key: run_id})``. ``bills`` maps a key to its run's ``bill.json`` object (default:
+        :func:`run_bill_of` each result and its site table).
         """
 
         if kind not in ("comparison", "sweep", "live"):
@@ -314,6 +326,9 @@ class Store(StoreQueries, StoreLive):
         group_id = new_id({"comparison": "c", "sweep": "s", "live": "l"}[kind])
         event_rows = {key: normalise_events((events or {}).get(key)) for key in results}
         site_rows = {key: site_step_rows(r, (sites or {}).get(key)) for key, r in results.items()}
+        run_bills = {
+            key: (bills or {}).get(key) or run_bill_of(r, (sites or {}).get(key)) for key, r in results.items()
+        }
         run_ids: dict[str, str] = {}
         written: list[Path] = []
         metas = {}
@@ -353,6 +368,7 @@ class Store(StoreQueries, StoreLive):
                         group_id=group_id,
                         event_rows=event_rows[key],
                         site_rows=site_rows[key],
+                        bill=run_bills[key],
                     )
         except BaseException:
             for path in written:
@@ -456,6 +472,7 @@ class Store(StoreQueries, StoreLive):
                 S.runs.c.id,
                 S.runs.c.status,
                 S.runs.c.kpis_json,
+                S.runs.c.bill_json,
                 S.scenarios.c.n_steps,
                 S.scenarios.c.n_vehicles,
                 sa.select(sa.func.count())
@@ -477,6 +494,11 @@ class Store(StoreQueries, StoreLive):
                     problems.append(f"run {row.id}: {row.steps} site steps, expected {want_steps}")
                 if row.vehicles != want_vehicles:
                     problems.append(f"run {row.id}: {row.vehicles} vehicle rows, expected {want_vehicles}")
+                if row.bill_json is not None:
+                    try:
+                        stored_bill(row.bill_json, row.id)
+                    except StoreError as exc:
+                        problems.append(str(exc))
             run_ids = [r[0] for r in conn.execute(sa.select(S.runs.c.id))]
             traced = {r[0] for r in conn.execute(sa.select(S.traces.c.run_id))}
         for run_id in run_ids:
@@ -523,6 +545,18 @@ class Store(StoreQueries, StoreLive):
             }
 
 
+def run_bill_of(result: RunResult, site: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The ``bill.json`` object of ``result`` (:func:`evfleet.analysis.bill.run_bill`), with the site's kvar of the
+    run's ``site.csv`` (its ``q_kvar`` column, the one ``evfleet run`` billed) when ``site`` has it, else of the
+    grid-quality model's default site."""
+    q = None
+    if site is not None and "q_kvar" in site and len(site) == result.scenario.n_steps:
+        q = pd.to_numeric(site["q_kvar"], errors="coerce").to_numpy(dtype=float)
+        if not np.isfinite(q).all():
+            q = None
+    return run_bill(result, q_kvar=q).to_dict()
+
+
 def open_store(db: str | os.PathLike[str] | None = None, trace_dir: str | os.PathLike[str] | None = None) -> Store:
     """Open (creating or upgrading if needed) the store at ``db`` / ``$EVFLEET_DB`` / the default location."""
     return Store(resolve_location(db, trace_dir))
@@ -539,13 +573,15 @@ def store_run(
     label: str | None = None,
     events: pd.DataFrame | Iterable[Event | Mapping[str, Any]] | None = None,
     site: pd.DataFrame | None = None,
+    bill: Mapping[str, Any] | None = None,
 ) -> str:
     """Store one run in the store at ``db`` (default location if ``None``) and return its run id.
 
     For ``evfleet run`` and any caller holding a :class:`.RunResult`; ``events`` are grid-quality
     :class:`~evfleet.gridquality.alerts.Event` records or the rows of ``events.csv`` (exactly its columns, see
     :func:`~evfleet.store.rows.normalise_events`); ``site`` the ``site.csv`` table as written (default: computed
-    from the result). One transaction: either the whole run lands or nothing does.
+    from the result); ``bill`` its ``bill.json`` (default: billed from the result and ``site``). One transaction:
+    either the whole run lands or nothing does.
     """
     with open_store(db) as st:
         return st.save_run(
@@ -557,6 +593,7 @@ def store_run(
             label=label,
             events=events,
             site=site,
+            bill=bill,
         )
 
 
@@ -618,8 +655,9 @@ def store_group(
 def run_outputs_from_dir(out_dir: str | os.PathLike[str], since_utc: str) -> dict[str, Any]:
     """What a run wrote into ``out_dir`` (files older than ``since_utc`` are left out as leftovers of earlier runs).
 
-    Returns ``kpis`` (``kpis.json``, e.g. with the grid-quality ``pq_*`` KPIs), ``site`` (``site.csv``; pandas 3
-    reads floats back exactly) and ``events`` (``events.csv``); a missing or stale file gives ``None``.
+    Returns ``kpis`` (``kpis.json``, e.g. with the grid-quality ``pq_*`` KPIs), ``bill`` (``bill.json``), ``site``
+    (``site.csv``; pandas 3 reads floats back exactly) and ``events`` (``events.csv``); a missing or stale file
+    gives ``None``.
     """
     out = Path(out_dir)
     since = datetime.fromisoformat(since_utc).replace(microsecond=0)
@@ -630,9 +668,10 @@ def run_outputs_from_dir(out_dir: str | os.PathLike[str], since_utc: str) -> dic
             return None
         return path
 
-    found: dict[str, Any] = {"kpis": None, "site": None, "events": None}
-    if (p := fresh("kpis.json")) is not None:
-        found["kpis"] = json.loads(p.read_text(encoding="utf-8"))
+    found: dict[str, Any] = {"kpis": None, "bill": None, "site": None, "events": None}
+    for key, name in (("kpis", "kpis.json"), ("bill", "bill.json")):
+        if (p := fresh(name)) is not None:
+            found[key] = json.loads(p.read_text(encoding="utf-8"))
     for key, name in (("site", "site.csv"), ("events", "events.csv")):
         if (p := fresh(name)) is not None:
             try:

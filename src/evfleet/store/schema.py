@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: Newest migration revision this evfleet knows.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 metadata = sa.MetaData()
 
@@ -62,6 +62,7 @@ runs = sa.Table(
     sa.Column("kpis_json", sa.Text, nullable=False),
     sa.Column("group_id", sa.String(16), nullable=True, index=True),  # added in 0002
     sa.Column("site_columns_json", sa.Text, nullable=True),  # added in 0003: column order of site.csv
+    sa.Column("bill_json", sa.Text, nullable=True),  # added in 0004: the run's bill.json (NULL for older runs)
 )
 
 site_steps = sa.Table(
