@@ -132,8 +132,9 @@ def start_values(prev: WarmStart, model: FleetModel) -> np.ndarray:
     return x
 
 
-def duality_gap(model: FleetModel, x: np.ndarray, row_dual: np.ndarray, col_dual: np.ndarray) -> tuple[float, float,
-                                                                                                          float]:  # fmt: skip
+def duality_gap(
+    model: FleetModel, x: np.ndarray, row_dual: np.ndarray, col_dual: np.ndarray
+) -> tuple[float, float, float]:
     """(relative duality gap, primal infeasibility, dual infeasibility) of an LP solution and its duals.
 
     HiGHS's signs (minimisation): ``col_dual = c - A' row_dual``; a positive dual prices the lower bound, a
