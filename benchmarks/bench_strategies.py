@@ -2,7 +2,7 @@
 
 Prints (no assertions): offline price_optimization (the bill-optimising LP with its overrun term, plus the
 flat-period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling build/solve times, one online
-re-plan with 2,000 connected vehicles (price optimisation and valley filling), load balancing over a whole day
+re-plan with 2,000 connected vehicles (price optimisation, peak shaving, valley filling), load balancing over a whole day
 (full simulation), and the price-optimisation LP in CVXPY solved by the same HiGHS, two ways: (1) *fair*: the same
 sparse model (variables only while connected: evfleet's CSC matrix, bounds and costs, overrun term included) written
 as CVXPY expressions ``A @ x``; (2) the dense n x H model with masks (the ACN-Sim / EMHASS style, without the
@@ -11,7 +11,12 @@ evfleet's HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 
 model. The fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready
 flags unless ``--sourced-v2g``.
 
-Run: ``PYTHONPATH=src python benchmarks/bench_strategies.py [--vehicles 2000] [--skip-cvxpy]``.
+The online re-plans run consecutively in the simulator's receding loop (every vehicle connected, each keeping its
+stay), warm-started from the previous re-plan and cold, median of the re-plans after the first, wall and CPU time;
+``--only-online`` stops after them. The year of representative days (``evfleet year``) runs at ``--year-vehicles``
+(500) vehicles offline (``--year-online``: online too); goal < 60 s.
+
+Run: ``PYTHONPATH=src python benchmarks/bench_strategies.py [--vehicles 2000] [--skip-cvxpy] [--only-online]``.
 """
 
 from __future__ import annotations
@@ -153,6 +158,20 @@ def online_replan(sc, name: str = "price_optimization", replans: int = 5) -> dic
     return out
 
 
+def year_representative(vehicles: int, mode: str = "offline") -> tuple[float, float]:
+    """``evfleet year`` (:func:`evfleet.analysis.year.run_year`, the default strategies: price optimisation and
+    both baselines on every representative day type) at ``vehicles`` vehicles; (wall s, CPU s)."""
+    from evfleet.analysis.year import YearOptions, run_year
+    from evfleet.inputs.generate import ScenarioParams
+
+    w0, c0 = time.perf_counter(), time.process_time()
+    res = run_year(ScenarioParams(vehicles=vehicles), YearOptions(mode=mode))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    print(f"year    {len(res.day_types)} representative day types x {len(res.annual)} strategies, {vehicles} vehicles, "
+          f"{mode}: {wall:.3f} s (CPU {cpu:.3f} s)")  # fmt: skip
+    return wall, cpu
+
+
 def load_balancing_day(sc) -> None:
     t0 = time.perf_counter()
     r = simulate(sc, "load_balancing", SimulationOptions(mode="offline"))
@@ -217,6 +236,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-cvxpy", action="store_true")
     ap.add_argument("--only-online", action="store_true", help="only the online re-plans")
+    ap.add_argument("--year-vehicles", type=int, default=500, help="fleet of the year of representative days")
+    ap.add_argument("--year-online", action="store_true", help="also the year in online mode (slow)")
     ap.add_argument(
         "--cvxpy-presolve-off",
         dest="cvxpy_options",
@@ -243,6 +264,9 @@ def main() -> None:
     online_replan(sc, "valley_filling", replans=3)
     if args.only_online:
         return
+    year_representative(args.year_vehicles)
+    if args.year_online:
+        year_representative(args.year_vehicles, "online")
     b, s, _ = offline(sc, "price_optimization")
     t_bill, obj = offline_price_bill(sc)
     offline(sc, "peak_shaving")
