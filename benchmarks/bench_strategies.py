@@ -1,15 +1,15 @@
 """Strategy benchmarks at depot scale: 2,000 vehicles x 96 steps (15 min), V2G on.
 
-Prints (no assertions): offline price_optimization (the bill-optimising LP with its overrun term, plus the
-flat-period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling build/solve times, online
-re-plans with 2,000 connected vehicles (price optimisation, peak shaving, valley filling), load balancing over a
-whole day (full simulation), and the price-optimisation LP in CVXPY solved by the same HiGHS, two ways: (1)
-*fair*: the same sparse model (variables only while connected: evfleet's CSC matrix, bounds and costs, overrun
-term included) written as CVXPY expressions ``A @ x``; (2) the dense n x H model with masks (the ACN-Sim / EMHASS
-style, without the overrun term), with HiGHS's defaults; and the ratios of total times (``--cvxpy-presolve-off`` gives CVXPY
-evfleet's HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 s, ratio >= 5 against the fair
-model. The fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready
-flags unless ``--sourced-v2g``.
+Prints (no assertions): offline price_optimization (the bill-optimising LP with its overrun term, plus the flat-
+period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling build/solve times, online re-plans
+with 2,000 connected vehicles (price optimisation, peak shaving, valley filling), load balancing over a whole day
+(full simulation), and the price-optimisation LP in CVXPY solved by the same HiGHS, two ways: (1) *fair*: the same
+sparse model (variables only while connected: evfleet's CSC matrix, bounds and costs, overrun term included) written
+as CVXPY expressions ``A @ x``; (2) the dense n x H model with masks (the ACN-Sim / EMHASS style, without the
+overrun term), with HiGHS's defaults; and the ratios of total times (``--cvxpy-presolve-off`` gives CVXPY evfleet's
+HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 s, ratio >= 5 against the fair model. The
+fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready flags unless
+``--sourced-v2g``.
 
 The online re-plans run consecutively in the simulator's receding loop (every vehicle connected, each keeping its
 stay), warm-started from the previous re-plan and cold, median of the re-plans after the first, wall and CPU time;
