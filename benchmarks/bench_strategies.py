@@ -1,17 +1,22 @@
 """Strategy benchmarks at depot scale: 2,000 vehicles x 96 steps (15 min), V2G on.
 
-Prints (no assertions): offline price_optimization (the bill-optimising LP with its overrun term, plus the
-flat-period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling build/solve times, one online
-re-plan with 2,000 connected vehicles (price optimisation and valley filling), load balancing over a whole day
+Prints (no assertions): offline price_optimization (the bill-optimising LP with its overrun term, plus the flat-
+period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling build/solve times, online re-plans
+with 2,000 connected vehicles (price optimisation, peak shaving, valley filling), load balancing over a whole day
 (full simulation), and the price-optimisation LP in CVXPY solved by the same HiGHS, two ways: (1) *fair*: the same
 sparse model (variables only while connected: evfleet's CSC matrix, bounds and costs, overrun term included) written
 as CVXPY expressions ``A @ x``; (2) the dense n x H model with masks (the ACN-Sim / EMHASS style, without the
-overrun term), with HiGHS's defaults; and the ratios of total times (``--cvxpy-presolve-off`` gives CVXPY
-evfleet's HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 s, ratio >= 5 against the fair
-model. The fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready
-flags unless ``--sourced-v2g``.
+overrun term), with HiGHS's defaults; and the ratios of total times (``--cvxpy-presolve-off`` gives CVXPY evfleet's
+HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 s, ratio >= 5 against the fair model. The
+fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready flags unless
+``--sourced-v2g``.
 
-Run: ``PYTHONPATH=src python benchmarks/bench_strategies.py [--vehicles 2000] [--skip-cvxpy]``.
+The online re-plans run consecutively in the simulator's receding loop (every vehicle connected, each keeping its
+stay), warm-started from the previous re-plan and cold, median of the re-plans after the first, wall and CPU time;
+``--only-online`` stops after them. The year of representative days (``evfleet year``) runs at ``--year-vehicles``
+(500) vehicles offline (``--year-online``: online too); goal < 60 s.
+
+Run: ``PYTHONPATH=src python benchmarks/bench_strategies.py [--vehicles 2000] [--skip-cvxpy] [--only-online]``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import numpy as np
 
 from evfleet.inputs.generate import generate_scenario
 from evfleet.problem import build_problem
+from evfleet.simulation.control import RecedingLoop, frequency_seed
+from evfleet.simulation.engine import Engine, RealisedFrequency
 from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
 from evfleet.strategies.optim.highs import solve
@@ -99,20 +106,75 @@ def cvxpy_sparse_price(sc) -> tuple[float, float]:
     return total, value
 
 
-def online_replan(sc, name: str = "price_optimization") -> None:
+def online_replan(sc, name: str = "price_optimization", replans: int = 5) -> dict[str, float]:
+    """Consecutive online re-plans with every vehicle connected (each keeping its stay length): the receding loop
+    of the simulator (``RecedingLoop``, the engine applying each first step) over ``replans + 1`` steps, once with
+    the warm start of LP re-plans from the previous one and once cold. Prints the median wall and CPU time of the
+    re-plans after the first (the first has nothing to start from), and the largest difference between each
+    warm-started re-plan's objective and a cold solve of the same model."""
     v = sc.vehicles
     n = sc.n_vehicles
-    p = build_problem(sc, np.arange(n), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
-    # every vehicle connected now, each keeping its stay length (capped by the horizon)
     stay = np.minimum(v.departure_step - v.arrival_step, sc.n_steps)
-    p = dataclasses.replace(p, arrival=np.zeros(n, dtype=np.int64), departure=stay.astype(np.int64))
-    strat = get_strategy(name)
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        strat.first_step(p)
-        times.append(time.perf_counter() - t0)
-    print(f"online  {name:20s} one re-plan with {n} connected vehicles: best {min(times):.3f} s, all {times}")
+    vehicles = dataclasses.replace(v, arrival_step=np.zeros(n, dtype=np.int64), departure_step=stay.astype(np.int64))
+    sc_all = dataclasses.replace(sc, vehicles=vehicles)
+    out: dict[str, float] = {}
+    checks: list[tuple[object, float]] = []
+    for warm in (True, False):
+        strat = get_strategy(name)
+        strat.warm_start_online = warm
+        strat.start_run()
+        wall, cpu = [], []
+        if warm:
+            solve_model = strat.solve_model
+
+            def keep(model, online=False, _solve=solve_model):
+                sol = _solve(model, online)
+                checks.append((model, sol.objective))
+                return sol
+
+            strat.solve_model = keep
+        engine = Engine(sc_all, True, RealisedFrequency(sc_all, frequency_seed(strat)))
+        loop = RecedingLoop(sc_all, strat, engine, online=True, horizon_h=24.0)
+        for t in range(replans + 1):
+            w0, c0 = time.perf_counter(), time.process_time()
+            setpoint, reserve = loop.plan(t)
+            wall.append(time.perf_counter() - w0)
+            cpu.append(time.process_time() - c0)
+            engine.step(t, setpoint, reserve)
+        label = "warm" if warm else "cold"
+        if warm:
+            n_warm = strat.start_counts.get("warm", 0)
+        out[f"{label}_median_s"] = float(np.median(wall[1:]))
+        out[f"{label}_cpu_median_s"] = float(np.median(cpu[1:]))
+        print(f"online  {name:20s} re-plan with {n} connected vehicles, {label}: median {np.median(wall[1:]):.3f} s "
+              f"(CPU {np.median(cpu[1:]):.3f} s) over re-plans 2-{replans + 1}; first {wall[0]:.3f} s; all "
+              f"{[round(x, 3) for x in wall]}; starts {strat.start_counts}")  # fmt: skip
+    diff = 0.0
+    for model, obj in checks:  # each warm-started model solved again cold
+        cold = solve(model, options={"presolve": "off"})
+        diff = max(diff, abs(obj - cold.objective) / max(1.0, abs(cold.objective)))
+    if not n_warm:  # a QP (HiPO) is never warm-started: both runs are cold, their ratio is only noise
+        print(f"online  {name:20s} not warm-started (its model is not an LP): both runs solve cold")
+        return out
+    print(
+        f"online  {name:20s} warm / cold median re-plan = {out['warm_median_s'] / out['cold_median_s']:.2f}x; "
+        f"warm-started objectives = cold solves of the same models to {diff:.1e} relative"
+    )
+    return out
+
+
+def year_representative(vehicles: int, mode: str = "offline") -> tuple[float, float]:
+    """``evfleet year`` (:func:`evfleet.analysis.year.run_year`, the default strategies: price optimisation and
+    both baselines on every representative day type) at ``vehicles`` vehicles; (wall s, CPU s)."""
+    from evfleet.analysis.year import YearOptions, run_year
+    from evfleet.inputs.generate import ScenarioParams
+
+    w0, c0 = time.perf_counter(), time.process_time()
+    res = run_year(ScenarioParams(vehicles=vehicles), YearOptions(mode=mode))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    print(f"year    {len(res.day_types)} representative day types x {len(res.annual)} strategies, {vehicles} vehicles, "
+          f"{mode}: {wall:.3f} s (CPU {cpu:.3f} s)")  # fmt: skip
+    return wall, cpu
 
 
 def load_balancing_day(sc) -> None:
@@ -178,6 +240,9 @@ def main() -> None:
     ap.add_argument("--vehicles", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-cvxpy", action="store_true")
+    ap.add_argument("--only-online", action="store_true", help="only the online re-plans")
+    ap.add_argument("--year-vehicles", type=int, default=500, help="fleet of the year of representative days")
+    ap.add_argument("--year-online", action="store_true", help="also the year in online mode (slow)")
     ap.add_argument(
         "--cvxpy-presolve-off",
         dest="cvxpy_options",
@@ -197,9 +262,16 @@ def main() -> None:
                            v2g_ready_2024=not args.sourced_v2g)  # fmt: skip
     n_v2g = int((sc.vehicles.max_discharge_kw > 0).sum())
     print(f"scenario {sc.name}: {sc.n_vehicles} sessions x {sc.n_steps} steps, V2G on, {n_v2g} V2G-capable sessions")
-    load_balancing_day(sc)
+    if not args.only_online:
+        load_balancing_day(sc)
     online_replan(sc)
-    online_replan(sc, "valley_filling")
+    online_replan(sc, "peak_shaving")
+    online_replan(sc, "valley_filling", replans=3)
+    if args.only_online:
+        return
+    year_representative(args.year_vehicles)
+    if args.year_online:
+        year_representative(args.year_vehicles, "online")
     b, s, _ = offline(sc, "price_optimization")
     t_bill, obj = offline_price_bill(sc)
     offline(sc, "peak_shaving")

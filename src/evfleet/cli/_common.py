@@ -17,7 +17,6 @@ import typer
 
 from evfleet._common.errors import InputError, RunError
 from evfleet._common.ids import utc_now
-from evfleet._common.text import terminal_safe
 
 __all__ = [
     "ENV_DEBUG",
@@ -50,6 +49,8 @@ app.add_typer(scenario_app, name="scenario")
 
 def fail(message: str, code: int = 2) -> None:
     """Print ``error: message`` to stderr (control characters escaped) and exit with ``code``."""
+    from evfleet._common.text import terminal_safe  # deferred (pandas): `evfleet --help` stays fast
+
     typer.echo(f"error: {terminal_safe(message, keep_newlines=True)}", err=True)
     raise typer.Exit(code)
 
@@ -125,6 +126,8 @@ def parse_mapping(text: str | None, what: str, cast: Callable[[str], Any]) -> di
 
 def print_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
     """Print rows as an aligned text table."""
+    from evfleet._common.text import terminal_safe  # deferred (pandas)
+
     if not rows:
         typer.echo("(no rows)")
         return

@@ -15,7 +15,6 @@ from typing import Annotated
 import typer
 
 from evfleet._common.errors import InputError
-from evfleet._common.text import csv_safe_frame
 from evfleet._common.version import __version__
 from evfleet.cli._common import (
     ENV_DEBUG,
@@ -103,6 +102,8 @@ def catalog(
     numeric = columns[sort][0] in ("float", "int", "bool")
     df = df.sort_values(sort, ascending=not numeric, kind="stable")
     if fmt == "csv":
+        from evfleet._common.text import csv_safe_frame
+
         sys.stdout.write(csv_safe_frame(df).to_csv(index=False))
     elif fmt == "json":
         typer.echo(df.to_json(orient="records", indent=2, force_ascii=False))

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from evfleet._common.errors import InputError
-from evfleet._common.text import csv_safe_frame
 from evfleet.cli._common import frequency_from_csv, print_table, user_errors
 
 __all__ = ["register"]
@@ -57,6 +56,8 @@ def register(app: typer.Typer) -> None:
         report = assess(result, el, th, frequency_hz=freq)
         comp = report.compliance
         if fmt == "csv":
+            from evfleet._common.text import csv_safe_frame
+
             sys.stdout.write(csv_safe_frame(comp).to_csv(index=False))
         elif fmt == "json":
             typer.echo(comp.to_json(orient="records", indent=2, force_ascii=False))

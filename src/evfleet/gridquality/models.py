@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.signal import lfilter
 
 from evfleet._common.errors import InputError
+from evfleet._common.recurrence import first_order_recurrence
 
 __all__ = [
     "A_OP",
@@ -115,7 +115,7 @@ def transformer_thermal(
     ult = top_oil_rise_k * ((1.0 + loss_ratio * k**2) / (1.0 + loss_ratio)) ** oil_exponent
     a = math.exp(-dt_h * 60.0 / oil_time_constant_min)
     # y[t] = a·y[t-1] + (1-a)·u[t], with y[-1] = u[0] (steady state at the start).
-    rise, _ = lfilter([1.0 - a], [1.0, -a], ult, zi=np.array([a * ult[0]]))
+    rise = first_order_recurrence(ult, a, 1.0 - a, y_init=float(ult[0]))
     top_oil = ambient_c + rise
     hot_spot = top_oil + hot_spot_gradient_k * k**winding_exponent
     return top_oil, hot_spot

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evfleet._common.errors import InputError, InputFileNotFoundError
+from evfleet._common.recurrence import first_order_recurrence
 from evfleet.physics import DEADBAND_HZ, FULL_ACTIVATION_HZ, NOMINAL_HZ, droop_activation
 
 __all__ = [
@@ -44,14 +45,11 @@ def ou_deviation_hz(
     """Frequency deviation [Hz] from an exact-discretised OU process, started in its stationary law."""
     if n_samples <= 0:
         return np.zeros(0)
-    from scipy.signal import lfilter  # deferred: scipy.signal costs ~0.8 s to import, needed only here
-
     phi = float(np.exp(-sample_s / tau_s))
     eps = rng.standard_normal(n_samples)
     x0 = sigma_hz * rng.standard_normal()
     scale = sigma_hz * np.sqrt(1.0 - phi**2)
-    out, _ = lfilter([scale], [1.0, -phi], eps, zi=[phi * x0])
-    return out
+    return first_order_recurrence(eps, phi, scale, y_init=x0)
 
 
 def synthetic_frequency(

@@ -40,7 +40,7 @@ from typing import ClassVar
 import numpy as np
 
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.optim.highs import Solution, solve
+from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.level import level_flat_periods
 from evfleet.strategies.optim.model import Objective, build_model, col_dt
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, discharge_cost_mad_per_kwh
@@ -103,10 +103,9 @@ class PriceOptimization(OptimizingStrategy):
         return obj
 
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
-        presolve = self.config.presolve or (self.presolve_online if online else self.presolve_offline)
         obj = self.objective(problem)
         model = build_model(problem, obj)
-        sol = solve(model, time_limit_s=self.config.time_limit_s, options={"presolve": presolve})
+        sol = self.solve_model(model, online)
         if obj.peak_cost is not None:  # report the overrun above the floor only: (c_ov + eps) * (z - F)
             sol = dataclasses.replace(sol, objective=sol.objective - obj.peak_cost * obj.peak_floor_kw)
         if self.config.tie_break == "off" or problem.n_vehicles == 0:

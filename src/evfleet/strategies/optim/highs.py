@@ -26,6 +26,7 @@ import numpy as np
 from evfleet._common.tolerances import QP_NOISE_KW
 from evfleet.strategies.base import StrategyError
 from evfleet.strategies.optim.model import FleetModel, col_dt
+from evfleet.strategies.optim.warm import FEAS_TOL, GAP_RTOL, duality_gap, warm_startable
 
 __all__ = ["Solution", "qp_solver", "solve"]
 
@@ -49,6 +50,12 @@ class Solution:
     n_col: int
     n_row: int
     site_active: np.ndarray
+    #: the raw column values (what a warm start of the next re-plan maps), and how the solve started:
+    #: "cold", "warm" (from a start point, optimality certified by the duality gap) or "warm-rejected" (the
+    #: warm-started result failed the certificate and was solved again cold)
+    x: np.ndarray | None = None
+    start: str = "cold"
+    iterations: int = 0
 
 
 @functools.cache
@@ -58,9 +65,18 @@ def qp_solver() -> str:
 
 
 def solve(
-    model: FleetModel, time_limit_s: float = 600.0, solver: str = "choose", options: dict | None = None
+    model: FleetModel,
+    time_limit_s: float = 600.0,
+    solver: str = "choose",
+    options: dict | None = None,
+    start: np.ndarray | None = None,
 ) -> Solution:
-    """Solve ``model`` with HiGHS; raise :class:`StrategyError` (scenario name, model status) unless optimal."""
+    """Solve ``model`` with HiGHS; raise :class:`StrategyError` (scenario name, model status) unless optimal.
+
+    ``start`` (n_col,) column values of a start point (an LP only; :mod:`evfleet.strategies.optim.warm`): HiGHS
+    starts its simplex from them; the result is accepted only with a duality gap below
+    :data:`~evfleet.strategies.optim.warm.GAP_RTOL` and infeasibilities below ``FEAS_TOL``, else solved again cold.
+    """
     t0 = time.perf_counter()
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -78,48 +94,63 @@ def solve(
             h.setOptionValue("hipo_system", "normaleq")
     for key, value in (options or {}).items():
         h.setOptionValue(key, value)
-    lp = highspy.HighsLp()
-    lp.num_col_ = model.n_col
-    lp.num_row_ = model.n_row
-    lp.col_cost_ = model.cost
-    lp.col_lower_ = model.col_lower
-    lp.col_upper_ = model.col_upper
-    lp.row_lower_ = model.row_lower
-    lp.row_upper_ = model.row_upper
+    # the array form of passModel: no copy through HighsLp/HighsModel members (~60 ms at 2,000 vehicles)
     a = model.matrix
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = a.indices.astype(np.int32)
-    lp.a_matrix_.value_ = a.data
-    lp.a_matrix_.num_col_ = model.n_col
-    lp.a_matrix_.num_row_ = model.n_row
-    if model.integrality is not None:  # the FCR minimum offer: one binary per product block (a small MIP)
-        lp.integrality_ = [highspy.HighsVarType(int(v)) for v in model.integrality]
+    f64 = np.ascontiguousarray
+    i32 = functools.partial(np.ascontiguousarray, dtype=np.int32)
+    # the FCR minimum offer has one binary per product block (a small MIP); all zeros: all continuous (an LP)
+    integrality = i32(model.integrality if model.integrality is not None else np.zeros(model.n_col))
+    arrays = (f64(model.cost, dtype=float), f64(model.col_lower, dtype=float), f64(model.col_upper, dtype=float),
+              f64(model.row_lower, dtype=float), f64(model.row_upper, dtype=float), i32(a.indptr), i32(a.indices),
+              f64(a.data, dtype=float))  # fmt: skip
+    colwise, minimize = int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize)
     if model.hessian is not None:
-        hm = highspy.HighsModel()
-        hm.lp_ = lp
         q = model.hessian
-        hm.hessian_.dim_ = model.n_col
-        hm.hessian_.format_ = highspy.HessianFormat.kTriangular
-        hm.hessian_.start_ = q.indptr.astype(np.int32)
-        hm.hessian_.index_ = q.indices.astype(np.int32)
-        hm.hessian_.value_ = q.data
-        status = h.passModel(hm)
+        status = h.passModel(model.n_col, model.n_row, a.nnz, q.nnz, colwise, int(highspy.HessianFormat.kTriangular),
+                             minimize, 0.0, *arrays, i32(q.indptr), i32(q.indices), f64(q.data, dtype=float),
+                             integrality)  # fmt: skip
     else:
-        status = h.passModel(lp)
+        status = h.passModel(model.n_col, model.n_row, a.nnz, colwise, minimize, 0.0, *arrays, integrality)
     name = model.problem.scenario_name or "<unnamed>"
     if status == highspy.HighsStatus.kError:
         raise StrategyError(f"scenario {name!r}: HiGHS rejected the model (status {status})")
-    h.run()
+    how = "cold"
+    if start is not None and warm_startable(model) and len(start) == model.n_col:
+        how = _run_warm(h, model, start)
+    else:
+        h.run()
     ms = h.getModelStatus()
     if ms != highspy.HighsModelStatus.kOptimal:
         raise StrategyError(
             f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
         )
     x = np.asarray(h.getSolution().col_value)
-    obj = float(h.getInfo().objective_function_value)
+    info = h.getInfo()
+    obj = float(info.objective_function_value)
     solve_s = time.perf_counter() - t0
-    return _read_solution(model, x, obj, h.modelStatusToString(ms), solve_s)
+    sol = _read_solution(model, x, obj, h.modelStatusToString(ms), solve_s)
+    sol.x, sol.start = x, how
+    sol.iterations = int(info.simplex_iteration_count)
+    return sol
+
+
+def _run_warm(h: highspy.Highs, model: FleetModel, start: np.ndarray) -> str:
+    """Run from the start point ``start``; keep the result only if its duality gap certifies it, else run cold."""
+    given = highspy.HighsSolution()
+    given.col_value = np.asarray(start, dtype=float)
+    given.value_valid = True
+    h.setSolution(given)
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        got = h.getSolution()
+        if got.dual_valid:
+            gap, p_inf, d_inf = duality_gap(model, np.asarray(got.col_value), np.asarray(got.row_dual),
+                                            np.asarray(got.col_dual))  # fmt: skip
+            if abs(gap) <= GAP_RTOL and p_inf <= FEAS_TOL and d_inf <= FEAS_TOL:
+                return "warm"
+    h.clearSolver()  # forget the basis: the cold solve starts afresh
+    h.run()
+    return "warm-rejected"
 
 
 def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, solve_s: float) -> Solution:

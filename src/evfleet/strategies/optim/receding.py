@@ -24,7 +24,8 @@ from evfleet.problem import ChargingPlan, ChargingProblem
 from evfleet.strategies.base import Strategy
 from evfleet.strategies.optim.diagnostics import project_to_physics, unmet_reasons_from_solution
 from evfleet.strategies.optim.highs import Solution, solve
-from evfleet.strategies.optim.model import Objective, build_model, col_dt
+from evfleet.strategies.optim.model import FleetModel, Objective, build_model, col_dt
+from evfleet.strategies.optim.warm import WarmStart, start_values, warm_startable
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.report import OnlineReport, SolveReport
 
@@ -128,12 +129,19 @@ class OptimizingStrategy(Strategy):
     #: optimisation 1.7 -> 1.0 s, grid support with a reserve 217 -> 14 s).
     presolve_offline: ClassVar[str] = "off"
     presolve_online: ClassVar[str] = "off"
+    #: Online, start each LP re-plan from the previous re-plan's solution (:mod:`evfleet.strategies.optim.warm`);
+    #: the result is certified optimal by its duality gap (else solved again cold). False: every re-plan cold.
+    warm_start_online: bool = True
 
     def start_run(self) -> None:
         super().start_run()
         self._online_replans = 0
         self._online_solve_s = 0.0
         self._online_max_s = 0.0
+        #: the previous online re-plan (model and solution) of this run; nothing is kept from one run to the next
+        self._warm: WarmStart | None = None
+        #: re-plans by how they started: "cold", "warm", "warm-rejected"
+        self.start_counts: dict[str, int] = {}
 
     # --- to implement ---------------------------------------------------------------------------------------
     def objective(self, problem: ChargingProblem) -> Objective:  # pragma: no cover - abstract
@@ -146,12 +154,21 @@ class OptimizingStrategy(Strategy):
     # --- helpers --------------------------------------------------------------------------------------------
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
         """Build and solve the model of ``problem`` (no post-processing)."""
+        return self.solve_model(build_model(problem, self.objective(problem)), online)
+
+    def solve_model(self, model: FleetModel, online: bool = False) -> Solution:
+        """Solve ``model`` with this strategy's HiGHS options; online, an LP starts from the previous re-plan."""
         presolve = self.config.presolve or (self.presolve_online if online else self.presolve_offline)
-        return solve(
-            build_model(problem, self.objective(problem)),
-            time_limit_s=self.config.time_limit_s,
-            options={"presolve": presolve},
-        )
+        start = None
+        warm = online and self.warm_start_online and warm_startable(model)
+        if warm and self._warm is not None:
+            start = start_values(self._warm, model)
+        sol = solve(model, time_limit_s=self.config.time_limit_s, options={"presolve": presolve}, start=start)
+        if online:
+            self.start_counts[sol.start] = self.start_counts.get(sol.start, 0) + 1
+        if warm and sol.x is not None:
+            self._warm = WarmStart(model, sol.x)
+        return sol
 
     def _record_reasons(self, problem: ChargingProblem, sol: Solution) -> None:
         reasons = unmet_reasons_from_solution(problem, sol)
