@@ -8,6 +8,7 @@ https://sqlite.org/lang_transaction.html); the schema is upgraded by the Alembic
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import sqlite3
@@ -152,12 +153,35 @@ def _alembic_config(connection: sa.engine.Connection | None = None) -> Any:
     return cfg
 
 
+def _revision_of(path: Path) -> tuple[str, str | None]:
+    """(revision, down_revision) of one migration file, read from its module-level assignments (no alembic)."""
+    values: dict[str, object] = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        named = isinstance(target, ast.Name) and target.id in ("revision", "down_revision")
+        if named and isinstance(node.value, ast.Constant):
+            values[target.id] = node.value.value
+    rev, down = values.get("revision"), values.get("down_revision")
+    if not isinstance(rev, str) or not (down is None or isinstance(down, str)):
+        raise StoreError(f"migration {path.name} has no plain revision/down_revision")
+    return rev, down
+
+
 @cache
 def _known_revisions() -> tuple[str, ...]:
-    from alembic.script import ScriptDirectory
-
-    script = ScriptDirectory.from_config(_alembic_config())
-    return tuple(rev.revision for rev in reversed(list(script.walk_revisions())))
+    """The migration chain, oldest first, read from the files (importing alembic costs 0.3-0.4 s per open)."""
+    parents = dict(_revision_of(f) for f in sorted((_migrations_dir() / "versions").glob("[0-9]*.py")))
+    children = {down: rev for rev, down in parents.items()}
+    if len(children) != len(parents):
+        raise StoreError("the store's migrations do not form one chain")
+    chain: list[str] = []
+    rev = children.get(None)
+    while rev is not None:
+        chain.append(rev)
+        rev = children.get(rev)
+    if len(chain) != len(parents):
+        raise StoreError("the store's migrations do not form one chain")
+    return tuple(chain)
 
 
 def known_revisions() -> list[str]:
@@ -240,8 +264,6 @@ def migrate(engine: sa.Engine, reader: sa.Engine, loc: DbLocation) -> str:
     The revision is first read without a write lock; only an upgrade takes it (and re-reads the revision under it,
     so that concurrent openers upgrade once). An existing SQLite database is copied before it is upgraded.
     """
-    from alembic import command
-
     head = known_revisions()[-1]
     with reader.connect() as conn:
         current = _current_revision(conn)
@@ -254,5 +276,7 @@ def migrate(engine: sa.Engine, reader: sa.Engine, loc: DbLocation) -> str:
         current = _current_revision(conn)
         _check_known(current, loc)
         if current != head:
+            from alembic import command
+
             command.upgrade(_alembic_config(conn), "head")
     return head
