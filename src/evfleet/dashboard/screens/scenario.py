@@ -17,6 +17,7 @@ from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
 from evfleet.dashboard.l10n_widgets import input_errors, num_input
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md_error
+from evfleet.dashboard.tariff_editor import applied_files, tariff_editor, tariff_label
 from evfleet.gridquality.site import SiteElectrical
 from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
 from evfleet.inputs.chargers import charger_layout
@@ -93,9 +94,13 @@ with tab_params, st.form("scenario_form"):
         key="sc_profile",
         format_func=lambda x: t(f"profile_{x}", lang) if f"profile_{x}" in STRINGS else x,
     )
-    tariffs = list_tariffs()
+    tariffs = [*list_tariffs(), *(f for f in applied_files() if f not in list_tariffs())]  # + the edited ones
     tariff = b3.selectbox(
-        t("tariff", lang), tariffs, index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0, key="sc_tariff"
+        t("tariff", lang),
+        tariffs,
+        index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0,
+        key="sc_tariff",
+        format_func=lambda ref: tariff_label(ref, lang),
     )
     bidi = b4.slider(t("bidi_share", lang), 0.0, 1.0, float(p["bidirectional_share"]), 0.05, key="sc_bidi")
     # "automatic" values: an empty box; the value it resolves to is shown in it (no sentinel number)
@@ -212,6 +217,9 @@ elif submitted:
         st.rerun()
     except (ScenarioError, ValueError) as exc:
         st.error(f"{t('error', lang)}: {md_error(exc)}")
+
+with tab_params, st.expander(t("tf_title", lang), icon=":material/request_quote:"):
+    tariff_editor(p, lang)
 
 if flash := st.session_state.pop("_flash", None):
     st.success(flash)
