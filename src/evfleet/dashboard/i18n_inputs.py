@@ -111,4 +111,18 @@ INPUT_STRINGS: dict[str, tuple[str, str]] = {
         "Tarif utilisé : {id} ; puissance souscrite : {sub}.",
     ),
     "tf_operator_tag": ("entered by the operator", "saisi par l'opérateur"),
+    # Fleet page: the popularity chart ranks only models with a registration figure
+    "top5_caption": (
+        "Ranked: {shown} of the {n} models listed here that have a registration figure (EV2Gym's Dutch "
+        "registration counts); the other {others} have none and are not ranked.",
+        "Classés : {shown} des {n} modèles listés ici qui ont un chiffre d'immatriculations (comptes néerlandais "
+        "d'EV2Gym) ; les {others} autres n'en ont pas et ne sont pas classés.",
+    ),
+    "top5_hidden": (
+        "No popularity ranking: only {n} of the {total} models listed here have a registration figure (EV2Gym's "
+        "Dutch counts; the others have none, docs/catalog.md). Turn off “{toggle}” to rank the catalogue.",
+        "Pas de classement par popularité : seuls {n} des {total} modèles listés ici ont un chiffre "
+        "d'immatriculations (comptes néerlandais d'EV2Gym ; les autres n'en ont pas, docs/catalog.md). "
+        "Désactivez « {toggle} » pour classer le catalogue.",
+    ),
 }
