@@ -83,7 +83,8 @@ def num_input(
     inside an ``st.form`` (no callback; see :func:`input_errors`). Returns the accepted number (or ``None``)."""
     c = container if container is not None else st
     if lang != "fr":
-        return c.number_input(label, min_value, max_value, value, step, format, key=key, **kwargs)
+        shown = None if key in st.session_state else value  # the box's own state wins once it exists
+        return c.number_input(label, min_value, max_value, shown, step, format, key=key, **kwargs)
     is_int = isinstance(value if value is not None else min_value, int) and not isinstance(value, bool)
     decimals = 0 if is_int else _decimals(format)
     wkey = widget_key(key, lang)

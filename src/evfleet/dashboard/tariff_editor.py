@@ -19,8 +19,8 @@ from evfleet._common.errors import InputError
 from evfleet._common.structured import load_yaml
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, t
-from evfleet.dashboard.l10n import fmt_number
-from evfleet.dashboard.l10n_widgets import input_errors, num_input
+from evfleet.dashboard.l10n import fmt_input, fmt_number
+from evfleet.dashboard.l10n_widgets import input_errors, num_input, widget_key
 from evfleet.dashboard.safe_text import md, md_error
 from evfleet.dashboard.tariff_form import (
     edited_tariff,
@@ -70,13 +70,42 @@ def _status_caption(col: Any, status: str, note: str, lang: str) -> None:
     col.caption(t("tf_status", lang, status=_src(status, lang)), help=note if lang == "en" and note else None)
 
 
-def _reset_boxes(ref: str) -> None:
-    """Fill the boxes again from ``ref`` when the scenario's tariff changed (form Apply, editor Apply, upload)."""
+def _d(key: str, value: Any) -> Any:
+    """A widget's default, or ``None`` once its state exists (set by :func:`_reset_boxes`; Streamlit warns when a
+    widget gets both)."""
+    return None if key in st.session_state else value
+
+
+def _reset_boxes(ref: str, base: Tariff, start: dict[str, Any], shipped: bool, lang: str) -> None:
+    """Fill the boxes from ``ref`` when the scenario's tariff changed (form Apply, editor Apply, upload): their
+    state is set through the Session State API, so that the browser shows the new values too."""
     ss = st.session_state
-    if ss.get(_SEEN) != ref:
-        for key in [k for k in ss if isinstance(k, str) and k.startswith("tf_") and k != "tf_upload"]:
-            del ss[key]
-        ss[_SEEN] = ref
+    if ss.get(_SEEN) == ref:
+        return
+    boxes: dict[str, Any] = {
+        "tf_id": f"{base.id}_edited" if shipped else base.id,
+        "tf_name": t("tf_default_name", lang, id=base.id) if shipped else base.name,
+        "tf_default_period": base.default_period,
+        "tf_demand_measure": start["demand_measure"],
+        "tf_time_posts": start["time_posts"],
+        "tf_distributor": start["distributor"],
+        "tf_prices_include_vat": bool(start["prices_include_vat"]),
+    }
+    for sname in base.seasons:
+        boxes[f"tf_months_{sname}"] = format_months(start["months"][sname])
+        for period in base.periods:
+            boxes[f"tf_hours_{sname}_{period}"] = format_spans(start["hours"][sname][period])
+    numbers = {f"tf_price_{p}": (v, 4) for p, v in start["prices"].items()}
+    numbers["tf_export"] = (start["export_price_mad_per_kwh"], 4)
+    numbers["tf_subscribed_power_kva"] = (start["subscribed_power_kva"], 0)
+    numbers.update({f"tf_{name}": (start[name], int(fmt[2:-1])) for name, (_, _, fmt) in _NUMBERS.items()})
+    for key, (value, decimals) in numbers.items():
+        if lang == "fr":
+            boxes[widget_key(key, lang)] = fmt_input(value, lang, decimals)
+        else:
+            boxes[key] = None if value is None else float(value)
+    ss.update(boxes)
+    ss[_SEEN] = ref
 
 
 def _apply(data: dict, params: dict[str, Any], lang: str, flash_key: str, n_changed: int) -> None:
@@ -94,18 +123,16 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
     """Draw the editor for the tariff of the generated scenario of ``params`` (the scenario page's parameters)."""
     ref = str(params.get("tariff"))
     base: Tariff = load_tariff(ref)
-    _reset_boxes(ref)
     start = form_values(base)
     shipped = ref in list_tariffs()
+    _reset_boxes(ref, base, start, shipped, lang)
     st.caption(t("tf_intro", lang, id=md(base.id), status=_src(base.status, lang)))
     if st.session_state.get("uploaded_scenario") is not None:
         st.caption(t("tf_uploaded_note", lang))
     with st.form("tariff_form"):
         c1, c2 = st.columns([1, 2])
-        new_id = c1.text_input(t("tf_id", lang), f"{base.id}_edited" if shipped else base.id, key="tf_id")
-        new_name = c2.text_input(
-            t("tf_name", lang), t("tf_default_name", lang, id=base.id) if shipped else base.name, key="tf_name"
-        )
+        new_id = c1.text_input(t("tf_id", lang), _d("tf_id", f"{base.id}_edited" if shipped else base.id), key="tf_id")
+        new_name = c2.text_input(t("tf_name", lang), _d("tf_name", base.name), key="tf_name")
         st.markdown(f"**{t('tf_prices', lang)}**")
         keys: list[str] = []
         prices: dict[str, float | None] = {}
@@ -149,7 +176,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         default_period = d1.selectbox(
             t("tf_default_period", lang),
             periods,
-            index=periods.index(base.default_period),
+            index=_d("tf_default_period", periods.index(base.default_period)),
             format_func=lambda p: _period(p, lang),
             key="tf_default_period",
         )
@@ -165,13 +192,13 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
             row = st.columns(len(periods) + 1)
             month_text[sname] = row[0].text_input(
                 t("tf_months", lang, season=_season(sname, lang)),
-                format_months(start["months"][sname]),
+                _d(f"tf_months_{sname}", format_months(start["months"][sname])),
                 key=f"tf_months_{sname}",
             )
             hour_text[sname] = {
                 p: row[i + 1].text_input(
                     t("tf_period_hours", lang, period=_period(p, lang), season=_season(sname, lang)),
-                    format_spans(start["hours"][sname][p]),
+                    _d(f"tf_hours_{sname}_{p}", format_spans(start["hours"][sname][p])),
                     key=f"tf_hours_{sname}_{p}",
                     placeholder=t("tf_hours_placeholder", lang),
                 )
@@ -219,20 +246,22 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         billing["demand_measure"] = col.selectbox(
             t("tf_demand_measure", lang),
             ["kva", "kw"],
-            index=["kva", "kw"].index(start["demand_measure"]),
+            index=_d("tf_demand_measure", ["kva", "kw"].index(start["demand_measure"])),
             format_func=lambda x: t(f"tf_measure_{x}", lang),
             key="tf_demand_measure",
         )
         _status_caption(col, vs.get("demand_measure", "assumption"), vn.get("demand_measure", ""), lang)
         e = st.columns(4)
         billing["prices_include_vat"] = e[0].checkbox(
-            t("tf_incl_vat", lang), bool(start["prices_include_vat"]), key="tf_prices_include_vat"
+            t("tf_incl_vat", lang),
+            bool(_d("tf_prices_include_vat", start["prices_include_vat"])),
+            key="tf_prices_include_vat",
         )
         _status_caption(e[0], vs.get("prices_include_vat", "assumption"), vn.get("prices_include_vat", ""), lang)
         billing["time_posts"] = e[1].selectbox(
             t("tf_time_posts", lang),
             ["local", "gmt"],
-            index=["local", "gmt"].index(start["time_posts"]),
+            index=_d("tf_time_posts", ["local", "gmt"].index(start["time_posts"])),
             format_func=lambda x: t(f"tf_posts_{x}", lang),
             key="tf_time_posts",
         )
@@ -241,7 +270,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         billing["distributor"] = e[2].selectbox(
             t("tf_distributor", lang),
             dist,
-            index=dist.index(start["distributor"]),
+            index=_d("tf_distributor", dist.index(start["distributor"])),
             format_func=lambda x: t("tf_other", lang) if x == "other" else x,
             key="tf_distributor",
         )
