@@ -27,8 +27,17 @@ def _isolated(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("57,5", 57.5), ("57.5", 57.5), (" 1 234,5 ", 1234.5), ("1\u202f234", 1234.0), ("−3", -3.0), ("-0,25", -0.25),
-     (",5", 0.5), ("7,", 7.0), ("+2", 2.0)],  # fmt: skip
+    [
+        ("57,5", 57.5),
+        ("57.5", 57.5),
+        (" 1 234,5 ", 1234.5),
+        ("1\u202f234", 1234.0),
+        ("−3", -3.0),
+        ("-0,25", -0.25),
+        (",5", 0.5),
+        ("7,", 7.0),
+        ("+2", 2.0),
+    ],
 )
 def test_parse_accepts_both_decimal_marks(text, value):
     assert L.parse_number(text, "fr", "f") == pytest.approx(value)
@@ -98,9 +107,14 @@ def test_french_boxes_show_a_decimal_comma_and_english_keeps_number_inputs():
 
 def test_french_economics_input_refuses_garbage_and_keeps_the_previous_value():
     at = _french("screens/economics.py")
+    caps = [c.value for c in at.caption]
+    assert (
+        "hypothèse · valeur par défaut" in caps and "hypothèse · saisie par l'opérateur" not in caps
+    )  # 6 = 100 x 0.06
     npv = next(m.value for m in at.metric if m.label.startswith("VAN"))
     at.text_input(key="econ_rate_fr").input("7,5").run()
     assert at.text_input(key="econ_rate_fr").value == "7,5" and not at.error
+    assert "hypothèse · saisie par l'opérateur" in [c.value for c in at.caption]
     npv_75 = next(m.value for m in at.metric if m.label.startswith("VAN"))
     assert npv_75 != npv  # 7.5 % was read
     at.text_input(key="econ_rate_fr").input("sept").run()

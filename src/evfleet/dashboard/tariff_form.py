@@ -22,7 +22,14 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from evfleet.inputs.tariffs import BILLING_KEYS, Tariff, TariffError, tariff_from_dict, tariff_to_dict
+from evfleet.inputs.tariffs import (
+    BILLING_KEYS,
+    Tariff,
+    TariffError,
+    list_tariffs,
+    tariff_from_dict,
+    tariff_to_dict,
+)
 
 __all__ = [
     "OPERATOR_NOTE",
@@ -172,7 +179,12 @@ def edited_tariff(base: Tariff, values: dict[str, Any]) -> tuple[Tariff, dict, l
         notes["time_posts"] = f"hours {OPERATOR_NOTE}"
     if changed:
         out["sources"] = [*out.get("sources", []), f"{OPERATOR_NOTE}: {', '.join(changed)}"]
-    return tariff_from_dict(out, ORIGIN), out, changed
+    tariff = tariff_from_dict(out, ORIGIN)
+    if changed and tariff.id in list_tariffs():  # a file saying "onee_mt_general" with other values would mislead
+        raise TariffError(
+            f"{ORIGIN}: field 'id' names a shipped tariff; give the edited tariff its own id (value {tariff.id!r})"
+        )
+    return tariff, out, changed
 
 
 def tariff_file_bytes(data: dict) -> bytes:

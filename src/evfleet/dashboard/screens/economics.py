@@ -3,6 +3,8 @@ inputs (the savings come from the simulation; the investment figures are the use
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from evfleet.analysis.cost import run_cost_mad
@@ -127,7 +129,7 @@ def econ_input(col, field: str, label_key: str, lo, hi, default, step=None, fmt=
     status, _, note = STATUS.get(field, "assumption").partition(":")
     value = num_input(t(label_key, lang), lo, hi, default, step, fmt, key=key, lang=lang, container=col,
                       help=note.strip() if lang == "en" and note else None)  # fmt: skip
-    changed = value != default
+    changed = not math.isclose(float(value), float(default), rel_tol=1e-9, abs_tol=1e-12)  # 100 * 0.06
     shown = "assumption" if changed else status.strip()
     used.append(shown if shown in STATUS_ORDER else "assumption")
     col.caption(t("input_status", lang, status=_src(shown), origin=t("input_entered" if changed else "input_default",
