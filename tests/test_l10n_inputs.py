@@ -156,6 +156,6 @@ def test_roi_inputs_show_their_status_next_to_them_and_the_figures():
     assert "user input · default" in caps  # bidirectional chargers bought: an input, 0 by default
     assert "from the scenario · default" in caps  # the chargers of the diesel comparison
     roi = [c for c in caps if c.startswith("Status of these figures")]
-    assert len(roi) == 2 and "inputs assumption" in roi[0]
+    assert len(roi) == 2 and "inputs: assumption; simulated saving: assumption" in roi[0]
     at.number_input(key="econ_software").set_value(90_000.0).run()
     assert "assumption · entered by the operator" in [c.value for c in at.caption]

@@ -29,10 +29,10 @@ INPUT_STRINGS: dict[str, tuple[str, str]] = {
     "src_input": ("user input", "saisie utilisateur"),
     "src_scenario": ("from the scenario", "issu du scénario"),
     "roi_status": (
-        "Status of these figures: inputs {inputs}; simulated saving {saving} (the bill's status); payback, NPV and "
-        "ROI {derived} (the weakest of what they are built on).",
-        "Statut de ces chiffres : données {inputs} ; économie simulée {saving} (statut de la facture) ; délai de "
-        "récupération, VAN et ROI {derived} (le plus faible de ce sur quoi ils reposent).",
+        "Status of these figures — inputs: {inputs}; simulated saving: {saving} (the bill's status); payback, NPV "
+        "and ROI: {derived} (the weakest of what they are built on).",
+        "Statut de ces chiffres — données : {inputs} ; économie simulée : {saving} (statut de la facture) ; délai "
+        "de récupération, VAN et ROI : {derived} (le plus faible de ce sur quoi ils reposent).",
     ),
     # tariff editor (Scenario page)
     "tf_title": ("Tariff: view, edit, save", "Tarif : consulter, modifier, enregistrer"),

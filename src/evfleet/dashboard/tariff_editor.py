@@ -72,7 +72,8 @@ def _status_caption(col: Any, status: str, note: str, lang: str) -> None:
 
 def _d(key: str, value: Any) -> Any:
     """A widget's default, or ``None`` once its state exists (set by :func:`_reset_boxes`; Streamlit warns when a
-    widget gets both)."""
+    widget gets both). Select boxes keep their index (``None`` would make them clearable): Streamlit then logs
+    one warning in the run that refills them."""
     return None if key in st.session_state else value
 
 
@@ -176,7 +177,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         default_period = d1.selectbox(
             t("tf_default_period", lang),
             periods,
-            index=_d("tf_default_period", periods.index(base.default_period)),
+            index=periods.index(base.default_period),
             format_func=lambda p: _period(p, lang),
             key="tf_default_period",
         )
@@ -246,7 +247,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         billing["demand_measure"] = col.selectbox(
             t("tf_demand_measure", lang),
             ["kva", "kw"],
-            index=_d("tf_demand_measure", ["kva", "kw"].index(start["demand_measure"])),
+            index=["kva", "kw"].index(start["demand_measure"]),
             format_func=lambda x: t(f"tf_measure_{x}", lang),
             key="tf_demand_measure",
         )
@@ -261,7 +262,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         billing["time_posts"] = e[1].selectbox(
             t("tf_time_posts", lang),
             ["local", "gmt"],
-            index=_d("tf_time_posts", ["local", "gmt"].index(start["time_posts"])),
+            index=["local", "gmt"].index(start["time_posts"]),
             format_func=lambda x: t(f"tf_posts_{x}", lang),
             key="tf_time_posts",
         )
@@ -270,7 +271,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
         billing["distributor"] = e[2].selectbox(
             t("tf_distributor", lang),
             dist,
-            index=_d("tf_distributor", dist.index(start["distributor"])),
+            index=dist.index(start["distributor"]),
             format_func=lambda x: t("tf_other", lang) if x == "other" else x,
             key="tf_distributor",
         )
