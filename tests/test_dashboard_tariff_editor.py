@@ -230,3 +230,18 @@ def test_upload_a_tariff_file():
     at.file_uploader(key="tf_upload").set_value(("bad.json", json.dumps(bad).encode(), "application/json")).run()
     assert any("vat\\_pct" in e.value for e in at.error), [e.value for e in at.error]
     assert Path(at.session_state["scenario_params"]["tariff"]).name.startswith("my_bt-")  # unchanged
+
+
+def test_a_cleaned_tariff_file_is_written_again():
+    import streamlit as st
+
+    at = _app()
+    at.number_input(key="tf_price_pointe").set_value(1.7)
+    at.button(key="tf_apply").click().run()
+    path = Path(at.session_state["scenario_params"]["tariff"])
+    body = path.read_bytes()
+    path.unlink()
+    st.cache_resource.clear()  # the scenario must be generated again from the file
+    at.switch_page("screens/economics.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert path.read_bytes() == body

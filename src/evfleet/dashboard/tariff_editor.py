@@ -34,7 +34,7 @@ from evfleet.dashboard.tariff_form import (
 )
 from evfleet.inputs.tariffs import DISTRIBUTORS, Tariff, list_tariffs, load_tariff, tariff_from_dict, tariff_to_dict
 
-__all__ = ["applied_files", "tariff_editor", "tariff_label"]
+__all__ = ["applied_files", "restore_applied_files", "tariff_editor", "tariff_label"]
 
 _FILES = "tariff_files"  # session state: path of an applied tariff file -> its mapping
 _SEEN = "_tf_base_seen"  # session state: the tariff the editor's boxes were filled from
@@ -52,6 +52,14 @@ _NUMBERS = {
 def applied_files() -> dict[str, dict]:
     """Tariff files applied in this session (path -> mapping)."""
     return st.session_state.setdefault(_FILES, {})
+
+
+def restore_applied_files() -> None:
+    """Write again any applied tariff file of this session that is gone from disk (a cleaned temporary folder), so
+    that its scenario can still be generated (called by ``app.py`` before the sidebar; one ``stat`` per file)."""
+    for path, data in applied_files().items():
+        if not Path(path).exists():
+            save_applied(data, Path(path).parent)
 
 
 def tariff_label(ref: str, lang: str) -> str:
