@@ -124,6 +124,15 @@ TEXT_JS = """() => {
   parts.push(...[...document.querySelectorAll('.js-plotly-plot .main-svg text')].map(t => t.textContent));
   return parts.filter(x => x.trim() && !icons.has(x.trim()));  // icon ligatures ("upload") are not words
 }"""
+#: every input box (not sliders, checkboxes, files) whose text is a number written with a decimal point, and every
+#: Streamlit number box (they always show "57.5"): none may be on a French page
+DECIMAL_POINT_JS = """() => [
+  ...[...document.querySelectorAll('[data-testid=stMain] input, [data-testid=stSidebar] input')]
+    .filter(i => !['file', 'range', 'checkbox', 'radio'].includes(i.type)
+      && /^\\s*[-\u2212+]?\\d[\\d\\s\u202f]*\\.\\d+\\s*$/.test(i.value))
+    .map(i => (i.getAttribute('aria-label') || '?') + ' = ' + i.value),
+  ...[...document.querySelectorAll('[data-testid=stNumberInput]')].map(n => 'number box: ' + n.innerText),
+]"""
 #: page path -> charts to wait for
 PAGES = {"": 2, "economics": 2, "fleet": 2, "strategies": 0, "grid_quality": 2, "scenario": 0}
 #: the pages with metric cards (checked in both languages and both sizes)
@@ -161,9 +170,11 @@ def test_truncation_check_sees_a_cut_card(url):
 
 def test_cards_readable_and_french_pages_fully_french(url):
     """At 1280x800 and 1400x1000, in English and French, no metric card is cut; every French page (with its
-    tabs, the comparison run, live mode) shows no English word (the list in tests/french_check.py)."""
+    tabs, the tariff editor, the comparison run, live mode) shows no English word (the list in
+    tests/french_check.py) and no number box with a decimal point."""
     cut: dict[str, list[str]] = {}
     english: dict[str, dict[str, list[str]]] = {}
+    points: dict[str, list[str]] = {}
     with browser_page(*SIZES[0]) as page:
         for lang in ("en", "fr"):
             for path, charts in PAGES.items():
@@ -174,13 +185,22 @@ def test_cards_readable_and_french_pages_fully_french(url):
                 if found := _cut_at_sizes(page):
                     cut[where] = found
                 if lang == "en":
+                    if path == "economics":  # the decimal-point check sees English number boxes ("6.00")
+                        assert page.evaluate(DECIMAL_POINT_JS)
                     continue
+                if path == "scenario":  # the tariff editor, folded by default
+                    page.get_by_text("Tarif : consulter, modifier, enregistrer").click()
+                    page.wait_for_timeout(300)
                 texts = page.evaluate(TEXT_JS)
+                decimal_points = page.evaluate(DECIMAL_POINT_JS)
                 if path == "scenario":  # the other tabs
                     for tab in page.locator("[data-testid=stTab]").all()[1:]:
                         tab.click()
                         page.wait_for_timeout(300)
                         texts += page.evaluate(TEXT_JS)
+                        decimal_points += page.evaluate(DECIMAL_POINT_JS)
+                if decimal_points:
+                    points[where] = decimal_points
                 if path == "strategies":
                     page.get_by_role("button", name="Lancer la comparaison").click()
                     wait_ready(page, charts=2, timeout_ms=180_000)
@@ -198,3 +218,4 @@ def test_cards_readable_and_french_pages_fully_french(url):
             english["overview live fr"] = bad
     assert not cut, cut
     assert not english, english
+    assert not points, points

@@ -272,6 +272,11 @@ def test_every_page_in_french_has_no_english_word():
             at.button(key="cmp_run").click().run()
             assert at.dataframe, "the comparison ran"
             assert "Recharge non pilotée" in set(at.dataframe[0].value["Stratégie"])
+        if page.endswith("scenario.py"):  # the tariff editor and the French number boxes are part of the walk
+            assert at.text_input(key="tf_price_pointe_fr").value == "1,4157" and not at.number_input
+            at.text_input(key="sc_degr_fr").input("0,4x")
+            at.button(key="FormSubmitter:scenario_form-Appliquer").click().run()
+            assert len(at.error) == 2  # the refusal of the box and "nothing applied", both checked below
         bad = english_in(_texts(at))
         if bad:
             found[page] = bad

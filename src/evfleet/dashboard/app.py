@@ -12,11 +12,13 @@ import streamlit as st
 
 from evfleet.dashboard import auth, state
 from evfleet.dashboard.i18n import t
+from evfleet.dashboard.tariff_editor import restore_applied_files
 
 HERE = Path(__file__).parent
 
 st.set_page_config(page_title="evfleet", page_icon="⚡", layout="wide", initial_sidebar_state="expanded")
 auth.gate(st.session_state.get("lang") or st.query_params.get("lang") or "en")  # accounts or shared password
+restore_applied_files()  # the session's edited tariffs, if their temporary files were cleaned
 ctrl = state.sidebar()
 lang = ctrl.lang
 state.french_chrome(lang)

@@ -12,6 +12,7 @@ import re
 
 from evfleet.dashboard.depot_i18n import DEPOT_STRINGS
 from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
+from evfleet.dashboard.i18n_inputs import INPUT_STRINGS
 
 __all__ = [
     "LANGS",
@@ -735,6 +736,8 @@ def fmt_pct(x: float | None, lang: str = "en", decimals: int = 1) -> str:
 
 
 for _key, _pair in CONSOLE_STRINGS.items():  # the operator's-console strings (i18n_console.py)
+    STRINGS.setdefault(_key, _pair)
+for _key, _pair in INPUT_STRINGS.items():  # the operator's inputs: tariff editor, number boxes (i18n_inputs.py)
     STRINGS.setdefault(_key, _pair)
 
 

@@ -13,12 +13,17 @@ or month name:
 * tables: :func:`display_frame` turns number columns into locale text in French (Streamlit's number columns
   only know the browser's locale; English keeps numbers, formatted by ``st.column_config``);
 * downloads: :func:`csv_text` in the standard dialect (``,`` separator, ``.`` decimal) or the French Excel
-  dialect (``;`` separator, ``,`` decimal, UTF-8 with BOM so that Excel reads the accents).
+  dialect (``;`` separator, ``,`` decimal, UTF-8 with BOM so that Excel reads the accents);
+* number inputs: :func:`fmt_input` (the text a number box shows: ``57,5`` in French, no thousands separator) and
+  :func:`parse_number` (reads ``57,5`` or ``57.5``, ``1 234,5``, a ``−`` minus; refuses anything else and values
+  out of range with :class:`NumberInputError` naming the field); the Streamlit widget built on them is
+  :func:`evfleet.dashboard.l10n_widgets.num_input`.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any
@@ -31,12 +36,14 @@ from evfleet._common.errors import InputError
 __all__ = [
     "CSV_DIALECTS",
     "FR_THOUSANDS",
+    "NumberInputError",
     "apply_plotly_locale",
     "csv_bytes",
     "csv_text",
     "display_frame",
     "fmt_date",
     "fmt_datetime",
+    "fmt_input",
     "fmt_int",
     "fmt_kw",
     "fmt_kwh",
@@ -44,6 +51,7 @@ __all__ = [
     "fmt_number",
     "fmt_pct",
     "fmt_time",
+    "parse_number",
     "plotly_separators",
     "round_sig",
 ]
@@ -51,6 +59,7 @@ __all__ = [
 #: French thousands separator (narrow no-break space): a number never breaks across lines.
 FR_THOUSANDS = "\u202f"
 DASH = "–"
+_NUMBER_RE = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
 #: most decimals a significant-figure number shows (smaller magnitudes are shown as 0)
 MAX_DECIMALS = 4
 #: CSV dialect -> (field separator, decimal mark, encoding)
@@ -270,3 +279,72 @@ def csv_text(df: pd.DataFrame, dialect: str = "standard") -> str:
 def csv_bytes(df: pd.DataFrame, dialect: str = "standard") -> bytes:
     """:func:`csv_text` encoded for the dialect (UTF-8 with a BOM for French Excel)."""
     return csv_text(df, dialect).encode(CSV_DIALECTS[dialect][2] if dialect in CSV_DIALECTS else "utf-8")
+
+
+# --- number inputs ---------------------------------------------------------------------------------------------
+
+
+class NumberInputError(InputError):
+    """A number box holds no acceptable number; ``reason`` is ``number``, ``integer``, ``range`` or ``required``."""
+
+    def __init__(self, message: str, field: str, text: str, reason: str) -> None:
+        super().__init__(message)
+        self.field, self.text, self.reason = field, text, reason
+
+
+def fmt_input(x: float | int | None, lang: str = "en", decimals: int | None = None) -> str:
+    """The text a number box shows for ``x``: no thousands separator, ``decimals`` decimals when given, else the
+    shortest text of ``x`` to 10 significant figures (``57,5``, ``0,05``, ``150000``); ``None`` -> ``""``."""
+    if x is None:
+        return ""
+    v = float(x)
+    if isinstance(x, int | np.integer) and not isinstance(x, bool):
+        text = str(int(x))
+    elif decimals is not None:
+        text = f"{v:.{decimals}f}"
+    else:
+        text = np.format_float_positional(float(f"{v:.10g}"), trim="-")
+    if text in ("-0", "-0.0") or (text.startswith("-") and float(text) == 0):
+        text = text[1:]
+    return text.replace(".", ",") if lang == "fr" else text
+
+
+_SPACES = (" ", "\u00a0", FR_THOUSANDS, "\u2009")
+
+
+def parse_number(
+    text: str,
+    lang: str = "en",
+    field: str = "value",
+    min_value: float | None = None,
+    max_value: float | None = None,
+    integer: bool = False,
+    optional: bool = False,
+) -> float | int | None:
+    """The number typed in a box: ``57,5`` or ``57.5`` (both languages), spaces as thousands separators, ``−`` or
+    ``-`` minus. Empty -> ``None`` when ``optional``. Raises :class:`NumberInputError` naming ``field`` and the
+    text for anything else (``1,234.5`` is refused: one decimal mark only), a non-integer where ``integer``, and a
+    value outside ``[min_value, max_value]``."""
+    raw = "" if text is None else str(text)
+    s = raw.strip()
+    for sp in _SPACES:
+        s = s.replace(sp, "")
+    s = s.replace("\u2212", "-")
+    if not s:
+        if optional:
+            return None
+        raise NumberInputError(f"field {field!r} needs a number (value {raw!r})", field, raw, "required")
+    if s.count(",") + s.count(".") > 1 or not _NUMBER_RE.fullmatch(s):
+        raise NumberInputError(f"field {field!r} must be a number (value {raw!r})", field, raw, "number")
+    v = float(s.replace(",", "."))
+    if not math.isfinite(v):
+        raise NumberInputError(f"field {field!r} must be a finite number (value {raw!r})", field, raw, "number")
+    if integer:
+        if v != int(v):
+            raise NumberInputError(f"field {field!r} must be a whole number (value {raw!r})", field, raw, "integer")
+        v = int(v)
+    if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
+        lo = "-inf" if min_value is None else min_value
+        hi = "inf" if max_value is None else max_value
+        raise NumberInputError(f"field {field!r} must be within {lo}-{hi} (value {raw!r})", field, raw, "range")
+    return v

@@ -21,6 +21,7 @@ Arrêté n° 2451-14 of 21 July 2014 (ONEE tariffs); one.org.ma actualité id=29
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "list_tariffs",
     "load_tariff",
     "tariff_record",
+    "tariff_to_dict",
 ]
 
 DEFAULT_TARIFF = "onee_mt_general"
@@ -367,6 +369,28 @@ def load_tariff(name_or_path: str | Path = DEFAULT_TARIFF) -> Tariff:
     except InputError as exc:
         raise TariffError(str(exc)) from None
     return tariff_from_dict(data, str(path))
+
+
+def tariff_to_dict(tariff: Tariff) -> dict:
+    """The tariff as an ``evfleet.tariff/2`` mapping that :func:`tariff_from_dict` (and ``--tariff FILE``) reads
+    back: the file's other keys (notes, sources, ...) kept, every :data:`BILLING_KEYS` value written (a ``/1``
+    tariff gets the billing defaults, status ``assumption``), with ``value_status`` for each and ``value_notes``."""
+    out = copy.deepcopy(dict(tariff.raw))
+    out.update(
+        format="evfleet.tariff/2",
+        id=tariff.id,
+        name=tariff.name,
+        default_period=tariff.default_period,
+        periods=copy.deepcopy(tariff.periods),
+        seasons=copy.deepcopy(tariff.seasons),
+        export_price_mad_per_kwh=float(tariff.export_price_mad_per_kwh),
+        sources=list(tariff.sources),
+    )
+    for key in BILLING_KEYS:
+        out[key] = tariff.billing[key]
+    out["value_status"] = {k: tariff.value_status.get(k, "assumption") for k in BILLING_KEYS}
+    out["value_notes"] = {k: tariff.value_notes[k] for k in BILLING_KEYS if k in tariff.value_notes}
+    return out
 
 
 def tariff_record(tariff: Tariff, subscribed_power_kva: float | None, import_limit_kw: float) -> dict:

@@ -3,10 +3,14 @@ inputs (the savings come from the simulation; the investment figures are the use
 
 from __future__ import annotations
 
+import math
+
 import streamlit as st
 
 from evfleet.analysis.cost import run_cost_mad
 from evfleet.analysis.economics import (
+    DIESEL_STATUS,
+    EMS_STATUS,
     DieselInputs,
     EconomicInputs,
     EmsInputs,
@@ -21,7 +25,9 @@ from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import cashflow_figure, cost_by_period_figure
 from evfleet.dashboard.i18n import STRINGS, strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct, mad_scale
+from evfleet.dashboard.l10n_widgets import num_input
 from evfleet.gridquality.records import Status
+from evfleet.inputs.tariffs import STATUS_ORDER
 
 ctrl = state.controls()
 lang = ctrl.lang
@@ -110,17 +116,41 @@ st.subheader(t("roi_inputs", lang))
 # investment is what the EMS adds and the benefit is the saving against the timer baseline
 timer_res, timer_k = state.run(ctrl, "timer")
 d = EmsInputs()
+#: status of every investment input, "status: note" (analysis.economics EMS_STATUS / DIESEL_STATUS; the inputs of
+#: EconomicInputs without an entry are assumptions, as its docstring says); the fleet's own count comes from it
+STATUS = {**EMS_STATUS, **DIESEL_STATUS, "operating_days_per_year": "assumption: every day of the year",
+          "charger_capex_mad": "assumption: enter your quote", "installation_mad": "assumption: enter your quote",
+          "n_chargers": "scenario: one charger per vehicle of the scenario"}  # fmt: skip
+used: list[str] = []  # the statuses of the ROI inputs as shown (changed values: "assumption", entered by the user)
+
+
+def econ_input(col, field: str, label_key: str, lo, hi, default, step=None, fmt=None, *, key: str):
+    """A ROI input with the status of its default (or "entered by the operator" once changed) under it."""
+    status, _, note = STATUS.get(field, "assumption").partition(":")
+    value = num_input(t(label_key, lang), lo, hi, default, step, fmt, key=key, lang=lang, container=col,
+                      help=note.strip() if lang == "en" and note else None)  # fmt: skip
+    changed = not math.isclose(float(value), float(default), rel_tol=1e-9, abs_tol=1e-12)  # 100 * 0.06
+    shown = "assumption" if changed else status.strip()
+    used.append(shown if shown in STATUS_ORDER else "assumption")
+    col.caption(t("input_status", lang, status=_src(shown), origin=t("input_entered" if changed else "input_default",
+                                                                       lang)))  # fmt: skip
+    return value
+
+
 i1, i2, i3, i4 = st.columns(4)
-soft = i1.number_input(t("software_capex", lang), 0.0, 1e9, d.software_capex_mad, 10_000.0, "%.0f", key="econ_software")
-meter = i2.number_input(t("metering_capex", lang), 0.0, 1e9, d.metering_capex_mad, 1000.0, "%.0f", key="econ_metering")
-n_bidi = i3.number_input(t("n_bidi_chargers", lang), 0, 100_000, d.n_bidirectional_chargers, key="econ_n_bidi")
-bidi = i4.number_input(t("bidi_extra", lang), 0.0, 1e7, d.bidirectional_extra_mad_per_charger, 1000.0, "%.0f",
-                       key="econ_bidi_extra")  # fmt: skip
+soft = econ_input(i1, "software_capex_mad", "software_capex", 0.0, 1e9, d.software_capex_mad, 10_000.0, "%.0f",
+                  key="econ_software")  # fmt: skip
+meter = econ_input(i2, "metering_capex_mad", "metering_capex", 0.0, 1e9, d.metering_capex_mad, 1000.0, "%.0f",
+                   key="econ_metering")  # fmt: skip
+n_bidi = econ_input(i3, "n_bidirectional_chargers", "n_bidi_chargers", 0, 100_000, d.n_bidirectional_chargers,
+                    key="econ_n_bidi")  # fmt: skip
+bidi = econ_input(i4, "bidirectional_extra_mad_per_charger", "bidi_extra", 0.0, 1e7,
+                  d.bidirectional_extra_mad_per_charger, 1000.0, "%.0f", key="econ_bidi_extra")  # fmt: skip
 j1, j2, j3, j4 = st.columns(4)
-opex = j1.number_input(t("opex", lang), 0.0, 1e9, d.opex_mad_per_year, 1000.0, "%.0f", key="econ_opex")
-op_days = j2.number_input(t("operating_days", lang), 1, 366, 365, key="econ_days")
-life = j3.number_input(t("lifetime", lang), 1, 50, d.lifetime_years, key="econ_life")
-rate = j4.number_input(t("discount", lang), 0.0, 99.0, 100 * d.discount_rate, 0.5, key="econ_rate")
+opex = econ_input(j1, "opex_mad_per_year", "opex", 0.0, 1e9, d.opex_mad_per_year, 1000.0, "%.0f", key="econ_opex")
+op_days = econ_input(j2, "operating_days_per_year", "operating_days", 1, 366, 365, key="econ_days")
+life = econ_input(j3, "lifetime_years", "lifetime", 1, 50, d.lifetime_years, key="econ_life")
+rate = econ_input(j4, "discount_rate", "discount", 0.0, 99.0, 100 * d.discount_rate, 0.5, key="econ_rate")
 inputs = EmsInputs(float(soft), float(meter), int(n_bidi), float(bidi), float(opex), int(life), float(rate) / 100.0)
 annual_vs_timer = (run_cost_mad(timer_k) - run_cost_mad(k)) / days * int(op_days)
 r = ems_roi(inputs, annual_vs_timer)
@@ -156,6 +186,11 @@ cards = [
     V.KpiCard("roi", t("card_roi_pct", lang), fmt_number(r.roi_pct, lang)),
 ]
 state.kpi_row(cards, per_row=3)
+inputs_status = min(used, key=STATUS_ORDER.index)
+saving_status = min(str(k.get("bill_status", "assumption")), str(timer_k.get("bill_status", "assumption")),
+                    key=lambda x: STATUS_ORDER.index(x) if x in STATUS_ORDER else 0)  # fmt: skip
+st.caption(t("roi_status", lang, inputs=_src(inputs_status), saving=_src(saving_status),
+             derived=_src(min(inputs_status, saving_status, key=STATUS_ORDER.index))))  # fmt: skip
 state.plot(cashflow_figure(r.cashflow, lang, pay), key="econ_cashflow")
 
 with st.expander(t("diesel_title", lang), icon=":material/local_gas_station:"):
@@ -165,13 +200,17 @@ with st.expander(t("diesel_title", lang), icon=":material/local_gas_station:"):
     e = EconomicInputs()
     dd = DieselInputs()
     k1, k2, k3 = st.columns(3)
-    n_ch = k1.number_input(t("n_chargers", lang), 0, 100_000, int(n_default), key="econ_n_chargers")
-    capex = k2.number_input(t("charger_capex", lang), 0.0, 1e7, e.charger_capex_mad, 1000.0, "%.0f", key="econ_capex")
-    inst = k3.number_input(t("installation", lang), 0.0, 1e7, e.installation_mad, 500.0, "%.0f", key="econ_install")
+    n_ch = econ_input(k1, "n_chargers", "n_chargers", 0, 100_000, int(n_default), key="econ_n_chargers")
+    capex = econ_input(k2, "charger_capex_mad", "charger_capex", 0.0, 1e7, e.charger_capex_mad, 1000.0, "%.0f",
+                       key="econ_capex")  # fmt: skip
+    inst = econ_input(k3, "installation_mad", "installation", 0.0, 1e7, e.installation_mad, 500.0, "%.0f",
+                      key="econ_install")  # fmt: skip
     l1, l2, l3 = st.columns(3)
-    km = l1.number_input(t("km_per_year", lang), 0.0, 1e6, dd.km_per_vehicle_per_year, 1000.0, key="econ_km")
-    cons = l2.number_input(t("diesel_l_100", lang), 0.0, 100.0, dd.diesel_l_per_100km, 0.5, key="econ_l100")
-    price = l3.number_input(t("diesel_price", lang), 0.0, 100.0, dd.diesel_price_mad_per_l, 0.5, key="econ_dprice")
+    km = econ_input(l1, "km_per_vehicle_per_year", "km_per_year", 0.0, 1e6, dd.km_per_vehicle_per_year, 1000.0,
+                    key="econ_km")  # fmt: skip
+    cons = econ_input(l2, "diesel_l_per_100km", "diesel_l_100", 0.0, 100.0, dd.diesel_l_per_100km, 0.5, key="econ_l100")
+    price = econ_input(l3, "diesel_price_mad_per_l", "diesel_price", 0.0, 100.0, dd.diesel_price_mad_per_l, 0.5,
+                       key="econ_dprice")  # fmt: skip
     infra = EconomicInputs(int(n_ch), float(capex), float(inst), float(soft + meter), float(opex), 365, int(life),
                            float(rate) / 100.0)  # fmt: skip
     diesel = DieselInputs(int(n_default), float(km), float(cons), float(price))
@@ -201,3 +240,8 @@ with st.expander(t("diesel_title", lang), icon=":material/local_gas_station:"):
         ],
         per_row=3,
     )
+    diesel_inputs = min(used, key=STATUS_ORDER.index)  # the EMS inputs above and these
+    ev_status = str(k.get("bill_status", "assumption"))
+    st.caption(t("roi_status", lang, inputs=_src(diesel_inputs), saving=_src(ev_status),
+                 derived=_src(min(diesel_inputs, ev_status, key=lambda x: STATUS_ORDER.index(x)
+                                  if x in STATUS_ORDER else 0))))  # fmt: skip

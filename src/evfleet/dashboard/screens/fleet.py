@@ -86,7 +86,15 @@ def draw_table(table: pd.DataFrame, scenario, power_kw: np.ndarray, connected: n
         bidi = int((np.asarray(scenario.vehicles.max_discharge_kw) > 0).sum())
         st.caption(t("bidi_caption", lang, bidi=bidi, n=scenario.n_vehicles))
     with c_top:
-        state.plot(top_models_figure(table, lang, height=300), key="top5")
+        # only models with a registration figure are ranked (0 = no figure, docs/catalog.md): say how many
+        n_fig, n_all = int(table["registrations"].notna().sum()), len(table)
+        if n_fig >= 2:
+            state.plot(top_models_figure(table, lang, height=300), key="top5")
+            st.caption(t("top5_caption", lang, shown=min(5, n_fig), n=n_fig, others=n_all - n_fig))
+        else:
+            st.info(
+                t("top5_hidden", lang, n=n_fig, total=n_all, toggle=t("only_in_fleet", lang)), icon=":material/info:"
+            )
     with c_ch:
         state.plot(charger_use_figure(scenario, power_kw, connected, lang), key="charger_use")
 

@@ -14,8 +14,10 @@ from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, fmt_num, t
 from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
+from evfleet.dashboard.l10n_widgets import input_errors, num_input
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md_error
+from evfleet.dashboard.tariff_editor import applied_files, tariff_editor, tariff_label
 from evfleet.gridquality.site import SiteElectrical
 from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
 from evfleet.inputs.chargers import charger_layout
@@ -59,13 +61,24 @@ tab_params, tab_veh, tab_upload, tab_dl = st.tabs(
     [t("params", lang), t("veh_edit_title", lang), t("upload", lang), t("downloads", lang)]
 )
 
+FORM_KEYS = ["sc_n", "sc_seed", "sc_days", "sc_import_limit_kw", "sc_export_limit_kw", "sc_pv_kwp",
+             "sc_base_load_peak_kw", "sc_transformer_kva", "sc_degr",
+             *(f"sc_mix_{c}" for c in CHARGER_TYPES)]  # fmt: skip
+
+
+def FORM(col) -> dict:
+    """The arguments of a number box of the scenario form."""
+    return {"lang": lang, "container": col, "in_form": True}
+
+
 with tab_params, st.form("scenario_form"):
     a1, a2, a3, a4 = st.columns(4)
-    n = a1.number_input(t("fleet_size", lang), state.N_MIN, state.N_MAX, ctrl.n_vehicles, state.N_STEP, key="sc_n")
-    seed = a2.number_input(t("seed", lang), 0, 2**31 - 1, int(p["seed"]), key="sc_seed")
+    n = num_input(t("fleet_size", lang), state.N_MIN, state.N_MAX, ctrl.n_vehicles, state.N_STEP, key="sc_n",
+                  **FORM(a1))  # fmt: skip
+    seed = num_input(t("seed", lang), 0, 2**31 - 1, int(p["seed"]), key="sc_seed", **FORM(a2))
     start = a3.date_input(t("start_date", lang), date.fromisoformat(str(p["start"])[:10]), key="sc_start",
                           format="DD/MM/YYYY" if lang == "fr" else "YYYY-MM-DD")  # fmt: skip
-    days = a4.number_input(t("days", lang), 1, 14, int(p["days"]), key="sc_days")
+    days = num_input(t("days", lang), 1, 14, int(p["days"]), key="sc_days", **FORM(a4))
     b1, b2, b3, b4 = st.columns(4)
     steps = [5, 10, 15, 30, 60]
     step_minutes = b1.selectbox(
@@ -81,22 +94,28 @@ with tab_params, st.form("scenario_form"):
         key="sc_profile",
         format_func=lambda x: t(f"profile_{x}", lang) if f"profile_{x}" in STRINGS else x,
     )
-    tariffs = list_tariffs()
+    tariffs = [*list_tariffs(), *(f for f in applied_files() if f not in list_tariffs())]  # + the edited ones
     tariff = b3.selectbox(
-        t("tariff", lang), tariffs, index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0, key="sc_tariff"
+        t("tariff", lang),
+        tariffs,
+        index=tariffs.index(p["tariff"]) if p["tariff"] in tariffs else 0,
+        key="sc_tariff",
+        format_func=lambda ref: tariff_label(ref, lang),
     )
     bidi = b4.slider(t("bidi_share", lang), 0.0, 1.0, float(p["bidirectional_share"]), 0.05, key="sc_bidi")
     # "automatic" values: an empty box; the value it resolves to is shown in it (no sentinel number)
     c1, c2, c3, c4, c5 = st.columns(5)
 
     def auto_input(col, label_key: str, name: str, unit: str, step: float):
-        return col.number_input(
+        return num_input(
             t(label_key, lang),
             0.0,
             1e6,
             p.get(name),
             step,
             key=f"sc_{name}",
+            optional=True,
+            **FORM(col),
             placeholder=t("auto_value", lang, value=f"{fmt_num(auto[name], lang)} {unit}"),
             help=t("auto_help", lang),
         )
@@ -105,13 +124,15 @@ with tab_params, st.form("scenario_form"):
     exp = auto_input(c2, "export_limit_kw", "export_limit_kw", "kW", 50.0)
     pv = auto_input(c3, "pv_kwp", "pv_kwp", "kWp", 10.0)
     base = auto_input(c4, "base_peak", "base_load_peak_kw", "kW", 10.0)
-    trafo = c5.number_input(
+    trafo = num_input(
         t("transformer_kva", lang),
         1.0,
         1e6,
         p.get("transformer_kva"),
         50.0,
         key="sc_transformer_kva",
+        optional=True,
+        **FORM(c5),
         placeholder=t("auto_value", lang, value=f"{fmt_num(trafo_now, lang)} kVA"),
         help=t("transformer_help", lang, pf=fmt_num(elec.sizing_pf, lang, 2), value=f"{fmt_num(trafo_now, lang)} kVA"),
     )
@@ -120,13 +141,13 @@ with tab_params, st.form("scenario_form"):
         t("soc_window", lang), 0.0, 1.0, (float(p["soc_min"]), float(p["soc_max"])), 0.05, key="sc_soc_window"
     )
     soc_target = d2.slider(t("soc_target_in", lang), 0.0, 1.0, float(p["soc_target"]), 0.05, key="sc_soc_target")
-    degr = d3.number_input(
-        t("degradation_in", lang), 0.0, 100.0, float(p["degradation_mad_per_kwh"]), 0.05, key="sc_degr"
+    degr = num_input(
+        t("degradation_in", lang), 0.0, 100.0, float(p["degradation_mad_per_kwh"]), 0.05, key="sc_degr", **FORM(d3)
     )
     st.markdown(f"**{t('charger_mix', lang)}**")
     mix_cols = st.columns(len(CHARGER_TYPES))
     mix = {
-        name: col.number_input(name, 0.0, 1.0, float(p["charger_mix"].get(name, 0.0)), 0.05, key=f"sc_mix_{name}")
+        name: num_input(name, 0.0, 1.0, float(p["charger_mix"].get(name, 0.0)), 0.05, key=f"sc_mix_{name}", **FORM(col))
         for col, name in zip(mix_cols, CHARGER_TYPES, strict=True)
     }
     st.caption(t("mix_sum", lang, total=fmt_num(sum(float(x) for x in p["charger_mix"].values()), lang, 2)))
@@ -140,7 +161,9 @@ with tab_params, st.form("scenario_form"):
     composition = e2.text_input(t("composition", lang), comp_text, key="sc_composition")
     submitted = st.form_submit_button(t("apply", lang), type="primary")
 
-if submitted:
+if submitted and input_errors(FORM_KEYS):
+    st.error(t("form_refused", lang))
+elif submitted:
     try:
         comp = None
         if composition.strip():
@@ -195,6 +218,9 @@ if submitted:
     except (ScenarioError, ValueError) as exc:
         st.error(f"{t('error', lang)}: {md_error(exc)}")
 
+with tab_params, st.expander(t("tf_title", lang), icon=":material/request_quote:"):
+    tariff_editor(p, lang)
+
 if flash := st.session_state.pop("_flash", None):
     st.success(flash)
 
@@ -228,13 +254,15 @@ with tab_veh:
         format_func=at_step,
         key=f"veh_departure_{sid}",
     )
-    target = e2.number_input(
+    target = num_input(
         t("veh_target", lang),
         0.0,
         round(100.0 * float(v.soc_max[pick]), 6),
         round(100.0 * float(v.soc_target[pick]), 6),
         1.0,
         key=f"veh_target_{sid}",
+        lang=lang,
+        container=e2,
     )
     prio = e3.selectbox(
         t("veh_priority", lang), PRIORITIES, index=PRIORITIES.index(int(prio_now[pick])), key=f"veh_priority_{sid}"
