@@ -367,8 +367,17 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sweep_label": ("{name} · {id} · {n} points · {at}", "{name} · {id} · {n} points · {at}"),
     "sweep_choose": ("Stored sweep", "Balayage enregistré"),
     "sweep_metric": ("Figure", "Indicateur"),
-    "sweep_savings_pct": ("savings [%]", "économies [%]"),
-    "sweep_savings_mad": ("savings [MAD]", "économies [MAD]"),
+    "sweep_savings_vs_best_baseline_pct": (
+        "savings vs cheaper baseline [%]",
+        "économies vs référence la moins chère [%]",
+    ),
+    "sweep_savings_vs_best_baseline_mad": (
+        "savings vs cheaper baseline [MAD]",
+        "économies vs référence la moins chère [MAD]",
+    ),
+    "sweep_savings_vs_timer_pct": ("savings vs timer [%]", "économies vs minuterie [%]"),
+    "sweep_savings_pct": ("savings vs uncontrolled [%]", "économies vs non piloté [%]"),
+    "sweep_savings_mad": ("savings vs uncontrolled [MAD]", "économies vs non piloté [MAD]"),
     "sweep_peak_reduction_pct": ("peak reduction [%]", "réduction de pointe [%]"),
     "sweep_caption": (
         "{n} simulated rows of sweep {id}, versus the uncontrolled baseline of each point (one dot per point).",
@@ -677,6 +686,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "sweep_v2g_on": ("V2G on", "V2G activé"),
     "sweep_v2g_off": ("V2G off", "V2G désactivé"),
     "sweep_title": ("Sweep: {label} over {n} points", "Balayage : {label} sur {n} points"),
+    "sweep_axis_savings_vs_best_baseline_pct": (
+        "savings vs cheaper baseline [%]",
+        "économies vs référence la moins chère [%]",
+    ),
+    "sweep_axis_savings_vs_best_baseline_mad": (
+        "savings vs cheaper baseline [MAD]",
+        "économies vs référence la moins chère [MAD]",
+    ),
+    "sweep_axis_savings_vs_timer_pct": ("savings vs timer [%]", "économies vs minuterie [%]"),
     "sweep_axis_savings_pct": ("savings vs uncontrolled [%]", "économies vs non piloté [%]"),
     "sweep_axis_savings_mad": ("savings vs uncontrolled [MAD]", "économies vs non piloté [MAD]"),
     "sweep_axis_peak_reduction_pct": ("peak reduction vs uncontrolled [%]", "réduction de pointe vs non piloté [%]"),

@@ -34,7 +34,7 @@ from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_la
 from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md, md_error
-from evfleet.dashboard.sweep_plots import savings_boxplot
+from evfleet.dashboard.sweep_plots import SWEEP_METRICS, savings_boxplot
 from evfleet.dashboard.views import KpiCard, assumptions_markdown, default_strategy
 from evfleet.gridquality import assess as gq_assess
 from evfleet.inputs.catalog import load_catalog
@@ -574,7 +574,7 @@ def sweeps_panel(lang: str) -> None:
                          at=_created(s["created_at"], lang)) for s in sweeps}  # fmt: skip
     chosen = st.selectbox(t("sweep_choose", lang), list(labels), format_func=labels.get, key="sweep_id")
     table = _sweep_table(db, chosen)
-    metrics = [c for c in ("savings_pct", "savings_mad", "peak_reduction_pct") if c in table]
+    metrics = [c for c in SWEEP_METRICS if c in table]  # the cheaper baseline first (sweeps stored since #13)
     column = st.radio(t("sweep_metric", lang), metrics, format_func=lambda c: t(f"sweep_{c}", lang), horizontal=True,
                       key="sweep_metric")  # fmt: skip
     plot(savings_boxplot(table, column, lang=lang), key="sweep_box")
