@@ -40,6 +40,7 @@ from typing import ClassVar
 import numpy as np
 
 from evfleet.strategies.base import ChargingProblem
+from evfleet.strategies.optim.aggregate import charge_upper_kw, solve_merged
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.level import level_flat_periods
 from evfleet.strategies.optim.model import Objective, build_model, col_dt
@@ -104,12 +105,13 @@ class PriceOptimization(OptimizingStrategy):
 
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
         obj = self.objective(problem)
-        model = build_model(problem, obj)
-        sol = self.solve_model(model, online)
+        if not online and self.config.merge == "plain":  # exact super-vehicles (optim.aggregate), offline only
+            presolve = self.config.presolve or self.presolve_offline
+            sol = solve_merged(problem, obj, time_limit_s=self.config.time_limit_s, options={"presolve": presolve})
+        else:
+            sol = self.solve_model(build_model(problem, obj), online)
         if obj.peak_cost is not None:  # report the overrun above the floor only: (c_ov + eps) * (z - F)
             sol = dataclasses.replace(sol, objective=sol.objective - obj.peak_cost * obj.peak_floor_kw)
         if self.config.tie_break == "off" or problem.n_vehicles == 0:
             return sol
-        upper = np.zeros((problem.n_vehicles, problem.n_steps))
-        upper[model.slot_vehicle, model.slot_col] = model.col_upper[model.layout.span("ch")]
-        return level_flat_periods(problem, upper, sol)
+        return level_flat_periods(problem, charge_upper_kw(problem), sol)
