@@ -10,8 +10,11 @@ max(subscribed power, the month's called power so far), :func:`evfleet.problem.b
        + (c_deg + 1e-4) * sum_s dis_s * dt  +  M * sum_i u_i  +  (c_ov + eps) * z,    F <= z,  imp_t <= z
 
 subject to the fleet model of :mod:`evfleet.strategies.optim.model`. The bill terms it includes: ``energy_mad``,
-``overrun_mad`` (measured on active power: a ``kva`` tariff is priced as at unity power factor), export revenue
-and degradation; the power charge and fixed fees are constants (nothing a schedule changes), the cos φ penalty is
+``overrun_mad`` (in the tariff's measure: with ``demand_measure: kva`` the called power is ``z >=
+sqrt(imp_t^2 + Q_t^2)`` through outer tangent cuts ``cos(th_k) imp_t + sin(th_k) Q_t <= z``, K = 18 or 36
+angles, worst-case relative error ``1/cos(span/2K) - 1`` = 9.5e-4 (:func:`~evfleet.strategies.optim.model.
+kva_cut_angles`), ``Q_t`` the base load's reactive power, :func:`evfleet.problem.base_reactive_kvar`; the
+chargers' own Q is not in the LP), export revenue and degradation; the power charge and fixed fees are constants (nothing a schedule changes), the cos φ penalty is
 not modelled (non-linear; the bill reports it), VAT is proportional. With V2G the optimiser arbitrages between
 cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI cost (a site never imports
@@ -95,12 +98,18 @@ class PriceOptimization(OptimizingStrategy):
         obj = price_objective(problem, self.config.unmet_penalty)
         eps = self.config.peak_tiebreak
         overrun = float(problem.overrun_mad_per_kw)
-        top = max(float(problem.import_limit_kw), float(np.max(problem.net_base_kw(), initial=0.0)))
-        if problem.called_power_floor_kw >= top:  # no schedule can import above the floor: no overrun (exact)
+        imp_top = np.maximum(float(problem.import_limit_kw), problem.net_base_kw())
+        kva = problem.demand_kva and problem.reactive_kvar is not None
+        if kva:  # the largest apparent power the site can call [kVA]
+            imp_top = np.hypot(imp_top, np.asarray(problem.reactive_kvar, dtype=float))
+        top = float(np.max(imp_top, initial=0.0))
+        if problem.called_power_floor_kw >= top:  # no schedule can call more than the floor: no overrun (exact)
             overrun = 0.0
         if overrun > 0 or eps > 0:
             obj.peak_cost = overrun + eps
             obj.peak_floor_kw = float(problem.called_power_floor_kw) if overrun > 0 else 0.0
+            if kva and overrun > 0:  # the bill's kVA: z >= sqrt(imp^2 + Q^2) (tangent cuts, error <= 0.1 %)
+                obj.peak_reactive_kvar = np.asarray(problem.reactive_kvar, dtype=float)
         return obj
 
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
@@ -114,4 +123,9 @@ class PriceOptimization(OptimizingStrategy):
             sol = dataclasses.replace(sol, objective=sol.objective - obj.peak_cost * obj.peak_floor_kw)
         if self.config.tie_break == "off" or problem.n_vehicles == 0:
             return sol
-        return level_flat_periods(problem, charge_upper_kw(problem), sol)
+        cap = None
+        if obj.peak_reactive_kvar is not None:  # keep the LP's called kVA at every column, not only its kW
+            q = obj.peak_reactive_kvar
+            s_kva = float(np.max(np.hypot(sol.import_kw, q)[sol.import_kw > 0], initial=0.0))
+            cap = np.sqrt(np.maximum(s_kva**2 - q**2, 0.0))
+        return level_flat_periods(problem, charge_upper_kw(problem), sol, import_cap_kw=cap)

@@ -16,7 +16,7 @@ level site load, by exact redistribution:
   Imaging Sci. 2 (2009)), vectorised over all (vehicle, window) pairs: the exact projection onto
   ``{0 <= x <= u, sum x = E}`` of every pair by one sort of the breakpoints.
 
-Every window's import stays > = 0 and the largest import does not rise (checked; a window breaking either keeps
+Every window's import stays > = 0 and the largest import (with a kVA demand: the apparent power of every column) does not rise (checked; a window breaking either keeps
 the LP's schedule), so the energy cost ``price·sum imp·dt`` of each window, the called power (overrun), the
 export revenue, the degradation and every vehicle's energy are exactly the LP's: the bill stays optimal. The
 levelled load is the secondary objective, not proven optimal (a heuristic tie-break, bounded by
@@ -85,12 +85,17 @@ def _project(y: np.ndarray, u: np.ndarray, g: np.ndarray, target: np.ndarray, n_
 
 
 def level_flat_periods(
-    problem: ChargingProblem, model_upper_ch: np.ndarray, sol: Solution, iterations: int = 30
+    problem: ChargingProblem,
+    model_upper_ch: np.ndarray,
+    sol: Solution,
+    iterations: int = 30,
+    import_cap_kw: np.ndarray | None = None,
 ) -> Solution:
     """``sol`` with the charging of movable vehicles levelled inside each flat window (bill unchanged).
 
     ``model_upper_ch`` (n, H) [kW] is the model's charging bound per vehicle and column (0 where it may not
-    charge or is not connected).
+    charge or is not connected). ``import_cap_kw`` (H,) [kW], when given, replaces the largest import as the
+    per-column cap (a kVA demand: ``sqrt(S^2 - Q_t^2)`` keeps the called apparent power ``S``).
     """
     n, H = problem.n_vehicles, problem.n_steps
     if n == 0 or H < 2:
@@ -138,7 +143,7 @@ def level_flat_periods(
         k_momentum = k_next
     site = fixed + np.bincount(tt, x, minlength=H)
     # every window keeps importing and no column rises above the LP's largest import
-    cap = float(np.max(sol.import_kw, initial=0.0)) + 1e-6
+    cap = float(np.max(sol.import_kw, initial=0.0)) + 1e-6 if import_cap_kw is None else import_cap_kw + 1e-6
     bad_col = in_win & ((site < -1e-9) | (site > cap))
     bad_win = np.unique(wid[bad_col])
     if bad_win.size:

@@ -83,6 +83,7 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
         offpeak=first(problem.offpeak),
         times=problem.times[edges[:-1]],
         frequency_forecast_hz=mean(problem.frequency_forecast_hz),
+        reactive_kvar=None if problem.reactive_kvar is None else mean(problem.reactive_kvar),
         col_dt_h=widths * problem.dt_h,
         block_edges=edges,
     )
