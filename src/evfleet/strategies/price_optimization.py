@@ -15,8 +15,9 @@ sqrt(imp_t^2 + Q_t^2)`` through outer tangent cuts ``cos(th_k) imp_t + sin(th_k)
 angles, worst-case relative error ``1/cos(span/2K) - 1`` = 9.5e-4 (:func:`~evfleet.strategies.optim.model.
 kva_cut_angles`), ``Q_t`` the base load's reactive power, :func:`evfleet.problem.base_reactive_kvar`; the
 chargers' own Q is not in the LP), export revenue and degradation; the power charge and fixed fees are
-constants (nothing a schedule changes), the cos φ penalty is not modelled (non-linear; the bill reports it), VAT is proportional. With V2G the optimiser arbitrages between
-cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
+constants (nothing a schedule changes), the cos φ penalty is not modelled (non-linear; the bill reports it),
+VAT is proportional. With V2G the optimiser arbitrages between cheap and expensive periods whenever the price
+spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI cost (a site never imports
 and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any tariff, so energy
 is left unmet only when physics forbid the target). ``eps`` = ``peak_tiebreak`` [MAD/kW] (default 0). When the floor

@@ -17,8 +17,9 @@ level site load, by exact redistribution:
   ``{0 <= x <= u, sum x = E}`` of every pair by one sort of the breakpoints.
 
 Every window's import stays > = 0 and the largest import (with a kVA demand: the apparent power of every
-column) does not rise (checked; a window breaking either keeps the LP's schedule), so the energy cost ``price·sum imp·dt`` of each window, the called power (overrun), the
-export revenue, the degradation and every vehicle's energy are exactly the LP's: the bill stays optimal. The
+column) does not rise (checked; a window breaking either keeps the LP's schedule), so the energy cost
+``price·sum imp·dt`` of each window, the called power (overrun), the export revenue, the degradation and every
+vehicle's energy are exactly the LP's: the bill stays optimal. The
 levelled load is the secondary objective, not proven optimal (a heuristic tie-break, bounded by
 ``iterations``).
 """
