@@ -47,7 +47,7 @@ from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.aggregate import charge_upper_kw, solve_merged
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.level import level_flat_periods
-from evfleet.strategies.optim.model import Objective, build_model, col_dt
+from evfleet.strategies.optim.model import Objective, build_model, col_dt, kva_cut_angles
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, discharge_cost_mad_per_kwh
 from evfleet.strategies.params import StrategyParams, param
 
@@ -125,8 +125,9 @@ class PriceOptimization(OptimizingStrategy):
         if self.config.tie_break == "off" or problem.n_vehicles == 0:
             return sol
         cap = None
-        if obj.peak_reactive_kvar is not None:  # keep the LP's called kVA at every column, not only its kW
+        if obj.peak_reactive_kvar is not None:  # keep the LP's called kVA (its cut value z) at every column
             q = obj.peak_reactive_kvar
-            s_kva = float(np.max(np.hypot(sol.import_kw, q)[sol.import_kw > 0], initial=0.0))
-            cap = np.sqrt(np.maximum(s_kva**2 - q**2, 0.0))
+            th = kva_cut_angles(q)[0][:, None]
+            z = float(np.max(np.cos(th) * sol.import_kw[None, :] + np.sin(th) * q[None, :], initial=0.0))
+            cap = np.maximum(np.min((z - np.sin(th) * q[None, :]) / np.cos(th), axis=0), 0.0)
         return level_flat_periods(problem, charge_upper_kw(problem), sol, import_cap_kw=cap)
