@@ -163,3 +163,18 @@ def test_the_bin_rule_is_needed() -> None:
     merged, ok = disaggregate(p, agg, solve(build_model(agg.problem, obj)))
     assert ok
     assert merged.objective == pytest.approx(solve(build_model(p, obj)).objective, rel=1e-9)
+
+
+def test_a_missed_split_falls_back_to_the_plain_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never a silent approximation: if a split missed its energies, the plain model is solved instead."""
+    from evfleet.strategies.optim import aggregate
+
+    p = clustered_problem(30, 2, 0.3, False, 2)
+    obj = get_strategy("price_optimization").objective(p)
+    merged = aggregate.solve_merged(p, obj)
+    plain = solve(build_model(p, obj))
+    assert merged.n_col < plain.n_col
+    monkeypatch.setattr(aggregate, "disaggregate", lambda problem, agg, sol: (sol, False))
+    fallback = aggregate.solve_merged(p, obj)
+    assert fallback.n_col == plain.n_col
+    assert fallback.objective == pytest.approx(plain.objective, rel=1e-9)
