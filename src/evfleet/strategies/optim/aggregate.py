@@ -52,7 +52,7 @@ from evfleet._common.tolerances import ENERGY_TOL_KWH
 from evfleet.problem import ChargingProblem
 from evfleet.strategies.base import StrategyError
 from evfleet.strategies.optim.highs import Solution, solve
-from evfleet.strategies.optim.level import _project
+from evfleet.strategies.optim.level import project_box_sum
 from evfleet.strategies.optim.model import Objective, build_model, col_dt, model_sets
 
 __all__ = ["PlainAggregation", "aggregate_plain", "charge_upper_kw", "disaggregate", "solve_merged"]
@@ -194,7 +194,7 @@ def _split_energy(agg: PlainAggregation, total_kwh: np.ndarray) -> np.ndarray:
     hi = np.where(over[g], agg.cap_kwh, agg.need_kwh)
     span = np.bincount(g, weights=hi - lo, minlength=agg.n_groups)
     target = np.clip(np.where(over, total_kwh - sum_need, total_kwh), 0.0, span)
-    return lo + _project(-lo, hi - lo, g, target, agg.n_groups)
+    return lo + project_box_sum(-lo, hi - lo, g, target, agg.n_groups)
 
 
 def disaggregate(problem: ChargingProblem, agg: PlainAggregation, sol: Solution) -> tuple[Solution, bool]:
@@ -217,7 +217,7 @@ def disaggregate(problem: ChargingProblem, agg: PlainAggregation, sol: Solution)
         target = np.minimum(y_group[:, t], np.bincount(g, weights=u, minlength=agg.n_groups))
         if not target.any():
             continue
-        y[:, t] = _project(remaining, u, g, target, agg.n_groups)
+        y[:, t] = project_box_sum(remaining, u, g, target, agg.n_groups)
         remaining = remaining - y[:, t]
     ok = bool(np.all(np.abs(remaining) <= SPLIT_TOL_KWH * np.maximum(1.0, share)))
     ch_m = y / (eta[:, None] * dt[None, :])

@@ -34,7 +34,7 @@ from evfleet.problem import ChargingProblem
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.model import col_dt
 
-__all__ = ["flat_windows", "level_flat_periods"]
+__all__ = ["flat_windows", "level_flat_periods", "project_box_sum"]
 
 
 def flat_windows(problem: ChargingProblem, import_kw: np.ndarray) -> np.ndarray:
@@ -52,7 +52,7 @@ def flat_windows(problem: ChargingProblem, import_kw: np.ndarray) -> np.ndarray:
     return np.where(importing, wid, -1)
 
 
-def _project(y: np.ndarray, u: np.ndarray, g: np.ndarray, target: np.ndarray, n_groups: int) -> np.ndarray:
+def project_box_sum(y: np.ndarray, u: np.ndarray, g: np.ndarray, target: np.ndarray, n_groups: int) -> np.ndarray:
     """Per group g: the exact projection ``clip(y - mu_g, 0, u)`` that sums to ``target[g]`` (0 <= target <= Σu).
 
     The group sum ``f(mu)`` is piecewise linear and decreasing, with breakpoints ``y - u`` (an entry leaves its cap)
@@ -140,7 +140,7 @@ def level_flat_periods(
         y = x + ((k_momentum - 1.0) / k_next) * (x - x_prev)
         total = fixed + np.bincount(tt, y, minlength=H)
         x_prev = x
-        x = _project(y - step * total[tt], u, g, target, n_groups)
+        x = project_box_sum(y - step * total[tt], u, g, target, n_groups)
         k_momentum = k_next
     site = fixed + np.bincount(tt, x, minlength=H)
     # every window keeps importing and no column rises above the LP's largest import
