@@ -1,14 +1,19 @@
 """Strategy benchmarks at depot scale: 2,000 vehicles x 96 steps (15 min), V2G on.
 
-Prints (no assertions): offline price_optimization (the bill-optimising LP with its overrun term, plus the flat-
-period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling build/solve times, online re-plans
-with 2,000 connected vehicles (price optimisation, peak shaving, valley filling), load balancing over a whole day
-(full simulation), and the price-optimisation LP in CVXPY solved by the same HiGHS, two ways: (1) *fair*: the same
-sparse model (variables only while connected: evfleet's CSC matrix, bounds and costs, overrun term included) written
-as CVXPY expressions ``A @ x``; (2) the dense n x H model with masks (the ACN-Sim / EMHASS style, without the
-overrun term), with HiGHS's defaults; and the ratios of total times (``--cvxpy-presolve-off`` gives CVXPY evfleet's
-HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 s, ratio >= 5 against the fair model. The
-fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready flags unless
+Prints (no assertions), each offline figure the median of ``--repeats`` runs (default 3) in wall time and in the
+process's CPU time (``time.process_time``: the machine is shared, CPU time is the fairer figure), with the load
+average from /proc/loadavg: offline price_optimization (the bill-optimising LP with its overrun term, in kVA for a
+``kva`` tariff, plus the flat-period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling as the
+strategies run them offline (plain vehicles merged into exact super-vehicles, ``optim.aggregate``; with
+``--compare-merge`` also with ``merge='off'``), online re-plans with 2,000 connected vehicles (price optimisation,
+peak shaving, valley filling), load balancing over a whole day (full simulation), and the price-optimisation LP in
+CVXPY solved by the same HiGHS, two ways: (1) *fair*: the same sparse model (variables only while connected: evfleet's
+CSC matrix, bounds and costs, overrun term included) written as CVXPY expressions ``A @ x`` -- the PLAIN model, one
+set of columns per vehicle, NOT the merged one: the ratio measures what evfleet's structure-exploiting solve gains
+over a modelling layer fed the same sparse model; (2) the dense n x H model with masks (the ACN-Sim / EMHASS style,
+without the overrun term), with HiGHS's defaults; and the ratios of total times (``--cvxpy-presolve-off`` gives CVXPY
+evfleet's HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 s, ratio >= 5 against the fair model.
+The fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready flags unless
 ``--sourced-v2g``.
 
 The online re-plans run consecutively in the simulator's receding loop (every vehicle connected, each keeping its
@@ -16,14 +21,17 @@ stay), warm-started from the previous re-plan and cold, median of the re-plans a
 ``--only-online`` stops after them. The year of representative days (``evfleet year``) runs at ``--year-vehicles``
 (500) vehicles offline (``--year-online``: online too); goal < 60 s.
 
-Run: ``PYTHONPATH=src python benchmarks/bench_strategies.py [--vehicles 2000] [--skip-cvxpy] [--only-online]``.
+Run: ``PYTHONPATH=src python benchmarks/bench_strategies.py [--vehicles 2000] [--skip-cvxpy] [--repeats 3]
+[--only-online]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,74 +44,90 @@ from evfleet.strategies import get_strategy
 from evfleet.strategies.optim.highs import solve
 from evfleet.strategies.optim.model import build_model, discharge_eligible
 
+REPEATS = 3
 
-def offline(sc, name: str) -> tuple[float, float, float]:
+
+def load() -> str:
+    """The 1-minute load average (the machine is shared)."""
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def timed(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
+    """Median wall time [s], median CPU time of this process [s] and the last result of ``fn`` over ``repeats``."""
+    walls, cpus, out = [], [], None
+    for _ in range(max(repeats, 1)):
+        c0, t0 = time.process_time(), time.perf_counter()
+        out = fn()
+        walls.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus), out
+
+
+def offline_problem(sc):
     v = sc.vehicles
-    p = build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
-    strat = get_strategy(name)
-    t0 = time.perf_counter()
-    model = build_model(p, strat.objective(p))
-    t1 = time.perf_counter()
-    sol = solve(model, options={"presolve": strat.presolve_offline})
-    t2 = time.perf_counter()
+    return build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
+
+
+def offline(sc, name: str, repeats: int = REPEATS, **params) -> tuple[float, float, float]:
+    """The strategy's offline solve as it runs it (``solve_problem``); (median wall [s], median CPU [s], objective)."""
+    p = offline_problem(sc)
+
+    def run():
+        strat = get_strategy(name, **params)
+        strat.start_run()
+        return strat.solve_problem(p)
+
+    wall, cpu, sol = timed(run, repeats)
+    label = name + "".join(f" {k}={v}" for k, v in params.items())
     print(
-        f"offline {name:20s} build {t1 - t0:7.3f} s  solve {t2 - t1:7.3f} s  total {t2 - t0:7.3f} s  "
-        f"({model.n_col} variables, {model.n_row} rows, objective {sol.objective:.6g})"
+        f"offline {label:34s} wall {wall:7.3f} s  cpu {cpu:7.3f} s  (median of {repeats}; last: build "
+        f"{sol.build_s:.3f} s, HiGHS {sol.solve_s:.3f} s; {sol.n_col} variables, {sol.n_row} rows, objective "
+        f"{sol.objective:.9g}; load {load()})"
     )
-    return t1 - t0, t2 - t1, sol.objective
+    return wall, cpu, sol.objective
 
 
-def offline_price_bill(sc) -> tuple[float, float]:
-    """The whole offline price optimisation as the strategy runs it: LP (bill) + levelling; (seconds, objective)."""
-    v = sc.vehicles
-    p = build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
-    strat = get_strategy("price_optimization")
-    strat.start_run()
-    t0 = time.perf_counter()
-    sol = strat.solve_problem(p)
-    t = time.perf_counter() - t0
-    print(f"offline price_optimization (bill LP + levelling) total {t:7.3f} s (LP build {sol.build_s:.3f} s, "
-          f"solve {sol.solve_s:.3f} s; overrun {p.overrun_mad_per_kw:.4g} MAD/kW above "
-          f"{p.called_power_floor_kw:.0f} kW)")  # fmt: skip
-    return t, sol.objective
-
-
-def cvxpy_sparse_price(sc) -> tuple[float, float]:
-    """The fair comparison: evfleet's own sparse LP (same columns, rows, bounds, costs) as CVXPY expressions,
-    solved by HiGHS through CVXPY; (total seconds from the problem to the solution, objective)."""
+def cvxpy_sparse_price(sc, repeats: int = REPEATS) -> tuple[float, float, float]:
+    """The fair comparison: evfleet's own sparse LP (same columns, rows, bounds, costs; the plain model, one set of
+    columns per vehicle, not merged) as CVXPY expressions, solved by HiGHS through CVXPY; (median wall [s] from the
+    problem to the solution, median CPU [s], objective)."""
     import cvxpy as cp
     import scipy.sparse as sp
 
-    v = sc.vehicles
-    p = build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
+    p = offline_problem(sc)
     strat = get_strategy("price_optimization")
-    t0 = time.perf_counter()
-    obj = strat.objective(p)
-    m = build_model(p, obj)
-    a = sp.csr_matrix(m.matrix)
-    x = cp.Variable(m.n_col)
-    cons = []
-    eq = m.row_lower == m.row_upper
-    lo_fin = ~eq & np.isfinite(m.row_lower)
-    hi_fin = ~eq & np.isfinite(m.row_upper)
-    if eq.any():
-        cons.append(a[eq] @ x == m.row_lower[eq])
-    if lo_fin.any():
-        cons.append(a[lo_fin] @ x >= m.row_lower[lo_fin])
-    if hi_fin.any():
-        cons.append(a[hi_fin] @ x <= m.row_upper[hi_fin])
-    lb_fin = np.isfinite(m.col_lower)
-    ub_fin = np.isfinite(m.col_upper)
-    cons.append(x[np.flatnonzero(lb_fin)] >= m.col_lower[lb_fin])
-    cons.append(x[np.flatnonzero(ub_fin)] <= m.col_upper[ub_fin])
-    prob = cp.Problem(cp.Minimize(m.cost @ x), cons)
-    prob.solve(solver=cp.HIGHS)  # HiGHS defaults: CVXPY's best configuration (its reformulated model needs presolve)
-    total = time.perf_counter() - t0
-    value = float(prob.value) - (obj.peak_cost or 0.0) * obj.peak_floor_kw
-    inside = prob.solver_stats.solve_time or float("nan")
-    print(f"cvxpy   price_optimization sparse (fair) total {total:7.3f} s (HiGHS inside {inside:.3f} s), "
-          f"status {prob.status}, objective {value:.6g}")  # fmt: skip
-    return total, value
+    stats = {}
+
+    def run() -> float:
+        obj = strat.objective(p)
+        m = build_model(p, obj)
+        a = sp.csr_matrix(m.matrix)
+        x = cp.Variable(m.n_col)
+        cons = []
+        eq = m.row_lower == m.row_upper
+        lo_fin = ~eq & np.isfinite(m.row_lower)
+        hi_fin = ~eq & np.isfinite(m.row_upper)
+        if eq.any():
+            cons.append(a[eq] @ x == m.row_lower[eq])
+        if lo_fin.any():
+            cons.append(a[lo_fin] @ x >= m.row_lower[lo_fin])
+        if hi_fin.any():
+            cons.append(a[hi_fin] @ x <= m.row_upper[hi_fin])
+        lb_fin = np.isfinite(m.col_lower)
+        ub_fin = np.isfinite(m.col_upper)
+        cons.append(x[np.flatnonzero(lb_fin)] >= m.col_lower[lb_fin])
+        cons.append(x[np.flatnonzero(ub_fin)] <= m.col_upper[ub_fin])
+        prob = cp.Problem(cp.Minimize(m.cost @ x), cons)
+        prob.solve(solver=cp.HIGHS)  # HiGHS defaults: CVXPY's best configuration (its reformulation needs presolve)
+        stats["status"], stats["inside"] = prob.status, prob.solver_stats.solve_time or float("nan")
+        return float(prob.value) - (obj.peak_cost or 0.0) * obj.peak_floor_kw
+
+    wall, cpu, value = timed(run, repeats)
+    print(f"cvxpy   price_optimization sparse (fair, plain model) wall {wall:7.3f} s  cpu {cpu:7.3f} s (median of "
+          f"{repeats}; HiGHS inside {stats['inside']:.3f} s), status {stats['status']}, objective {value:.9g}; "
+          f"load {load()}")  # fmt: skip
+    return wall, cpu, float(value)
 
 
 def online_replan(sc, name: str = "price_optimization", replans: int = 5) -> dict[str, float]:
@@ -239,10 +263,13 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--vehicles", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="runs per offline figure (the median is printed)")
     ap.add_argument("--skip-cvxpy", action="store_true")
     ap.add_argument("--only-online", action="store_true", help="only the online re-plans")
     ap.add_argument("--year-vehicles", type=int, default=500, help="fleet of the year of representative days")
     ap.add_argument("--year-online", action="store_true", help="also the year in online mode (slow)")
+    ap.add_argument("--skip-online", action="store_true", help="skip the online re-plans, load balancing and the year")
+    ap.add_argument("--compare-merge", action="store_true", help="also time the offline LPs with merge='off'")
     ap.add_argument(
         "--cvxpy-presolve-off",
         dest="cvxpy_options",
@@ -257,34 +284,44 @@ def main() -> None:
         help="use the catalogue's sourced V2G flags (few V2G vehicles) instead of EV2Gym's 2024 V2G-ready fleet",
     )
     args = ap.parse_args()
+    r = args.repeats
     # EV2Gym's Dutch mix keeps the documented what-if fleet (EV2Gym's 2024 V2G-ready models) comparable
     sc = generate_scenario(vehicles=args.vehicles, seed=args.seed, start="2026-01-15", fleet_mix="ev2gym_nl",
                            v2g_ready_2024=not args.sourced_v2g)  # fmt: skip
     n_v2g = int((sc.vehicles.max_discharge_kw > 0).sum())
-    print(f"scenario {sc.name}: {sc.n_vehicles} sessions x {sc.n_steps} steps, V2G on, {n_v2g} V2G-capable sessions")
-    if not args.only_online:
-        load_balancing_day(sc)
-    online_replan(sc)
-    online_replan(sc, "peak_shaving")
-    online_replan(sc, "valley_filling", replans=3)
+    p = offline_problem(sc)
+    print(f"scenario {sc.name}: {sc.n_vehicles} sessions x {sc.n_steps} steps, V2G on, {n_v2g} V2G-capable sessions "
+          f"({int(discharge_eligible(p).sum())} may discharge); demand measured in "
+          f"{'kVA' if p.demand_kva else 'kW'}, overrun {p.overrun_mad_per_kw:.4g} MAD/kW above "
+          f"{p.called_power_floor_kw:.0f}; load {load()}")  # fmt: skip
+    if not args.skip_online:
+        if not args.only_online:
+            load_balancing_day(sc)
+        online_replan(sc)
+        online_replan(sc, "peak_shaving")
+        online_replan(sc, "valley_filling", replans=3)
     if args.only_online:
         return
-    year_representative(args.year_vehicles)
-    if args.year_online:
-        year_representative(args.year_vehicles, "online")
-    b, s, _ = offline(sc, "price_optimization")
-    t_bill, obj = offline_price_bill(sc)
-    offline(sc, "peak_shaving")
-    offline(sc, "valley_filling")
+    if not args.skip_online:
+        year_representative(args.year_vehicles)
+        if args.year_online:
+            year_representative(args.year_vehicles, "online")
+    w_lp, c_lp, obj = offline(sc, "price_optimization", r, tie_break="off")
+    w_bill, c_bill, _ = offline(sc, "price_optimization", r)
+    offline(sc, "peak_shaving", r)
+    if args.compare_merge:
+        offline(sc, "price_optimization", r, tie_break="off", merge="off")
+        offline(sc, "peak_shaving", r, merge="off")
+    offline(sc, "valley_filling", r)
     if not args.skip_cvxpy:
-        total_fair, obj_fair = cvxpy_sparse_price(sc)
-        print(f"ratio cvxpy sparse (fair) / evfleet LP build + solve = {total_fair / (b + s):.2f}x, "
-              f"/ evfleet with levelling = {total_fair / t_bill:.2f}x "
+        w_fair, c_fair, obj_fair = cvxpy_sparse_price(sc, r)
+        print(f"ratio cvxpy sparse (fair) / evfleet LP = {w_fair / w_lp:.2f}x wall, {c_fair / c_lp:.2f}x cpu; "
+              f"/ evfleet with levelling = {w_fair / w_bill:.2f}x wall, {c_fair / c_bill:.2f}x cpu "
               f"(objectives agree to {abs(obj_fair - obj) / abs(obj):.1e} relative)")  # fmt: skip
         # CVXPY as ACN-Sim / EMHASS call it (HiGHS defaults). That is CVXPY's best configuration: its dense model
         # relies on HiGHS's presolve (with presolve off, as evfleet runs, HiGHS takes 8 s at only 100 vehicles).
         total_cvx, obj_cvx = cvxpy_price(sc, args.cvxpy_options)
-        print(f"ratio cvxpy dense (no overrun term) / evfleet LP build + solve = {total_cvx / (b + s):.2f}x "
+        print(f"ratio cvxpy dense (no overrun term) / evfleet LP = {total_cvx / w_lp:.2f}x wall "
               f"(its objective differs by the overrun term: {obj_cvx:.6g} vs {obj:.6g})")  # fmt: skip
 
 

@@ -128,6 +128,7 @@ def _reference_build_model_before_refactor(problem: ChargingProblem, objective: 
     if peak:
         upper[o_z] = np.inf
         cost[o_z] = objective.peak_cost
+        lower[o_z] = max(float(objective.peak_floor_kw), 0.0)  # (issue 13) the overrun floor: z >= F
     e_tgt = problem.energy_target_kwh[tgt]
     upper[o_u:] = np.maximum(e_tgt - lo[tgt], 0.0)
     cost[o_ch:o_dis] = np.broadcast_to(np.asarray(objective.charge_cost, dtype=float), (H,))[slot_t] * dt_s
@@ -210,7 +211,23 @@ def _reference_build_model_before_refactor(problem: ChargingProblem, objective: 
 
     if tapered.any():  # DC taper on the charging power
         n_row += add_taper_rows(np.flatnonzero(tapered[slot_v]), [])
-    if peak:
+    if peak and objective.peak_reactive_kvar is not None:
+        # (added with the kVA demand, issue 13) outer tangent cuts cos(th) imp_t - z <= -sin(th) Q_t, angle-major:
+        # K sector centres of [0, pi/2] (Q >= 0) or [-pi/2, pi/2], K the least with 1/cos(span/2K) - 1 < 1e-3
+        q = np.asarray(objective.peak_reactive_kvar, dtype=float)
+        lo_th = 0.0 if (q >= 0).all() else -np.pi / 2
+        span = np.pi / 2 - lo_th
+        n_cut = 1
+        while 1.0 / np.cos(span / (2 * n_cut)) - 1.0 >= 1e-3:
+            n_cut += 1
+        for k in range(n_cut):
+            th = lo_th + span * (k + 0.5) / n_cut
+            add(n_row + np.arange(H), o_imp + np.arange(H), np.cos(th))
+            add(n_row + np.arange(H), np.full(H, o_z), -1.0)
+            row_lower.append(np.full(H, -np.inf))
+            row_upper.append(-np.sin(th) * q)
+            n_row += H
+    elif peak:
         add(n_row + np.arange(H), o_imp + np.arange(H), 1.0)
         add(n_row + np.arange(H), np.full(H, o_z), -1.0)
         row_lower.append(np.full(H, -np.inf))
@@ -450,6 +467,8 @@ def test_the_cases_cover_every_path_of_the_builder() -> None:
             seen.add("qp")
         if obj.peak_cost is not None:
             seen.add("peak")
+        if obj.peak_reactive_kvar is not None:
+            seen.add("kva")
         if not np.allclose(p.column_dt_h(), p.dt_h):
             seen.add("blocked")
         net = p.base_load_kw - p.pv_kw
@@ -459,7 +478,7 @@ def test_the_cases_cover_every_path_of_the_builder() -> None:
             seen.add("no-discharge-column")
         if not obj.aggregate_plain:
             seen.add("all-stateful")
-    expected = {"taper", "discharge", "reserve", "reserve-taper", "qp", "peak", "blocked", "no-charge-column",
+    expected = {"taper", "discharge", "reserve", "reserve-taper", "qp", "peak", "kva", "blocked", "no-charge-column",
                 "no-discharge-column", "all-stateful"}  # fmt: skip
     assert expected <= seen, expected - seen
 

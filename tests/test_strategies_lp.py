@@ -39,6 +39,17 @@ def offline_problem(sc, v2g: bool) -> ChargingProblem:
     return build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, v2g)
 
 
+def _cut_angles(q: np.ndarray) -> list[float]:
+    """Outer tangent cuts of the disc sqrt(P^2 + Q^2) <= z: K directions at the centres of K equal sectors of the
+    span of (P >= 0, Q), K the least with 1/cos(span/2K) - 1 < 0.1 % (written here from docs/strategies.md)."""
+    lo_th = 0.0 if (q >= 0).all() else -np.pi / 2
+    span = np.pi / 2 - lo_th
+    K = 1
+    while 1.0 / np.cos(span / (2 * K)) - 1.0 >= 1e-3:
+        K += 1
+    return [lo_th + span * (k + 0.5) / K for k in range(K)]
+
+
 def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_grad: np.ndarray | None = None):
     """Independent dense LP of strategy ``kind``; returns (optimal value, x, index helper)."""
     params = params or {}
@@ -148,18 +159,23 @@ def dense_lp(p: ChargingProblem, kind: str, params: dict | None = None, site_gra
         eps = params.get("peak_tiebreak", 0.0)
         # the bill's overrun: (c_ov + eps) per kW of peak import above the floor F (docs/tariffs.md)
         ov = p.overrun_mad_per_kw
-        if p.called_power_floor_kw >= max(imp_lim, nb.max()):  # no import can pass the floor: no overrun
+        kva = p.demand_kva and p.reactive_kvar is not None  # called power in kVA: sqrt(imp^2 + Q^2) <= z
+        q = np.asarray(p.reactive_kvar, dtype=float) if kva else np.zeros(H)
+        top = max(np.hypot(max(imp_lim, nb[t]), q[t]) for t in range(H))
+        if p.called_power_floor_kw >= top:  # no import can pass the floor: no overrun
             ov = 0.0
         floor = p.called_power_floor_kw if ov > 0 else 0.0
         if eps > 0 or ov > 0:  # optional peak tie-breaker, and the overrun term
             c[Z] = eps + ov
             bounds[Z] = (floor, None)
             offset = -(eps + ov) * floor
-            for t in range(H):
-                row = np.zeros(nx)
-                row[IMP + t], row[Z] = 1.0, -1.0
-                A_ub.append(row)
-                b_ub.append(0.0)
+            angles = _cut_angles(q) if kva and ov > 0 else [0.0]
+            for th in angles:
+                for t in range(H):
+                    row = np.zeros(nx)
+                    row[IMP + t], row[Z] = np.cos(th), -1.0
+                    A_ub.append(row)
+                    b_ub.append(-np.sin(th) * q[t])
         M = params.get("unmet_penalty", 100.0)
     elif kind == "peak_shaving":
         w = 1e-3
@@ -445,7 +461,11 @@ def _lp_cost(p: ChargingProblem, power_kw: np.ndarray) -> float:
         + (p.degradation_mad_per_kwh + EPS_DIS) * dis
     )
     if p.overrun_mad_per_kw > 0:
-        cost += p.overrun_mad_per_kw * max(imp.max() - p.called_power_floor_kw, 0.0)
+        called = imp.max()
+        if p.demand_kva:  # the LP's called kVA: the largest tangent cut
+            q = np.asarray(p.reactive_kvar, dtype=float)
+            called = max(float((np.cos(th) * imp + np.sin(th) * q).max()) for th in _cut_angles(q))
+        cost += p.overrun_mad_per_kw * max(called - p.called_power_floor_kw, 0.0)
     return cost
 
 

@@ -27,7 +27,14 @@ from factories import tiny_scenario
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "strategies.md"
 
-SOLVER = {"unmet_penalty": None, "fine_steps": None, "block_steps": None, "time_limit_s": 600.0, "presolve": None}
+SOLVER = {
+    "unmet_penalty": None,
+    "fine_steps": None,
+    "block_steps": None,
+    "time_limit_s": 600.0,
+    "presolve": None,
+    "merge": "plain",
+}
 #: The public parameters of every registered strategy with their defaults (the contract of docs/strategies.md).
 EXPECTED: dict[str, dict[str, Any]] = {
     "uncontrolled": {},
@@ -49,7 +56,7 @@ EXPECTED: dict[str, dict[str, Any]] = {
     "renewable_integration": {**SOLVER, "tie_breaker": 1e-3},
 }
 INT_PARAMS = {"fine_steps", "block_steps", "seed"}
-STR_PARAMS = {"presolve", "fallback", "fcr_participation", "tie_break"}
+STR_PARAMS = {"presolve", "merge", "fallback", "fcr_participation", "tie_break"}
 #: A value just outside each parameter's range.
 OUT_OF_RANGE = {
     "unmet_penalty": 0.0,
@@ -57,6 +64,7 @@ OUT_OF_RANGE = {
     "block_steps": 0,
     "time_limit_s": 0.0,
     "presolve": "sometimes",
+    "merge": "always",
     "fallback": "later",
     "tie_break": "sometimes",
     "tie_breaker": -1e-3,
@@ -77,6 +85,7 @@ OTHER = {
     "block_steps": 3,
     "time_limit_s": 120,
     "presolve": "on",
+    "merge": "off",
     "fallback": "none",
     "tie_break": "off",
     "tie_breaker": 0.01,

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from evfleet._common.errors import InputError
 from evfleet.physics import NOMINAL_HZ, VehicleLimits, charge_limit_kw, taper_cut_per_kwh
 
 if TYPE_CHECKING:
@@ -28,7 +29,21 @@ if TYPE_CHECKING:
 
     from evfleet.scenario import Scenario
 
-__all__ = ["ChargingPlan", "ChargingProblem", "billing_terms", "build_problem", "cheapest_steps", "offpeak_steps"]
+__all__ = [
+    "BASE_LOAD_PF_DEFAULT",
+    "ChargingPlan",
+    "ChargingProblem",
+    "base_reactive_kvar",
+    "billing_terms",
+    "build_problem",
+    "cheapest_steps",
+    "demand_in_kva",
+    "offpeak_steps",
+]
+
+#: Displacement power factor of the non-EV load when ``site.electrical`` gives none (the grid-quality model's
+#: default, :class:`evfleet.gridquality.site.SiteElectrical`).
+BASE_LOAD_PF_DEFAULT = 0.9
 
 #: Prices closer than this are the same price [MAD/kWh].
 PRICE_TIE_MAD_PER_KWH = 1e-9
@@ -81,7 +96,10 @@ class ChargingProblem:
     :func:`offpeak_steps`); ``None`` when the problem was not built from a scenario.
     ``overrun_mad_per_kw`` [MAD/kW] is what the bill charges per kW of called power above
     ``called_power_floor_kw`` [kW] = max(subscribed power, the month's called power so far) (the tariff's
-    dépassement over the run, :func:`billing_terms`; 0: no overrun term).
+    dépassement over the run, :func:`billing_terms`; 0: no overrun term). ``demand_kva`` True when the tariff
+    measures the called power in kVA (``demand_measure: kva``): the called power of column k is then
+    ``sqrt(P_k^2 + Q_k^2)`` with ``reactive_kvar`` (H,) [kvar] the site's reactive power that no schedule changes,
+    the base load's (:func:`base_reactive_kvar`; the chargers' own Q is not modelled: see docs/strategies.md).
     """
 
     dt_h: float
@@ -122,6 +140,8 @@ class ChargingProblem:
     offpeak: np.ndarray | None = None
     overrun_mad_per_kw: float = 0.0
     called_power_floor_kw: float = 0.0
+    demand_kva: bool = False
+    reactive_kvar: np.ndarray | None = None
 
     @property
     def n_vehicles(self) -> int:
@@ -201,8 +221,8 @@ def billing_terms(scenario: Scenario, called_so_far_kw: float = 0.0) -> tuple[fl
 
     The bill's overrun (``docs/tariffs.md``) over the run of D days: ``overrun_factor · Pf/12 · D/(365/12)`` per kVA
     above ``max(subscribed_power_kva, called_power_so_far_kva, called_so_far_kw)``; ``Pf`` is the power charge
-    before VAT. The optimiser measures the called power on active power (a ``kva`` tariff is priced as if the site
-    ran at unity power factor: the bill then charges the true kVA). ``(0, 0)`` without billing terms.
+    before VAT. With a ``kva`` tariff the optimiser measures the called power in kVA with the base load's reactive
+    power (:attr:`ChargingProblem.demand_kva`). ``(0, 0)`` without billing terms.
     """
     raw = scenario.extra.get("tariff")
     if not isinstance(raw, Mapping):
@@ -218,6 +238,30 @@ def billing_terms(scenario: Scenario, called_so_far_kw: float = 0.0) -> tuple[fl
     except (TypeError, ValueError):
         return 0.0, 0.0
     return (cost, floor) if np.isfinite(cost) and np.isfinite(floor) and cost > 0 else (0.0, 0.0)
+
+
+def demand_in_kva(scenario: Scenario) -> bool:
+    """True when the scenario's ``tariff`` measures the called power in kVA (``demand_measure: kva``)."""
+    raw = scenario.extra.get("tariff")
+    return isinstance(raw, Mapping) and str(raw.get("demand_measure", "kw")).lower() == "kva"
+
+
+def base_reactive_kvar(scenario: Scenario, base_load_kw: np.ndarray) -> np.ndarray:
+    """Reactive power of the non-EV load [kvar] (H,): ``base · tan(acos(PF_base))`` (lagging), ``PF_base`` the
+    scenario's ``site.electrical.base_load_pf`` (default :data:`BASE_LOAD_PF_DEFAULT`): the same term as the
+    grid-quality model's (:func:`evfleet.gridquality.reactive.site_reactive_kvar`). PV runs at unity PF there.
+
+    Raises :class:`~evfleet._common.errors.InputError` naming ``base_load_pf`` outside (0, 1].
+    """
+    raw = getattr(scenario, "site_extra", {}).get("electrical")
+    pf = raw.get("base_load_pf", BASE_LOAD_PF_DEFAULT) if isinstance(raw, Mapping) else BASE_LOAD_PF_DEFAULT
+    try:
+        pf = float(pf)
+    except (TypeError, ValueError):
+        pf = float("nan")
+    if not (0.0 < pf <= 1.0):
+        raise InputError(f"site.electrical.base_load_pf: {raw.get('base_load_pf')!r} is not in (0, 1]")
+    return np.asarray(base_load_kw, dtype=float) * (np.sqrt(1.0 - pf**2) / pf)
 
 
 def build_problem(
@@ -255,6 +299,8 @@ def build_problem(
     # * (soc - taper_soc) / (1 - taper_soc) above the knee (docs/catalog.md).
     taper = {k: np.asarray(v.extra[k], dtype=float)[idx] for k in ("taper_soc", "taper_end_kw") if k in v.extra}
     overrun, floor = billing_terms(scenario, called_so_far_kw)
+    kva = overrun > 0 and demand_in_kva(scenario)
+    base = s["base_load_kw"][t0:t1] if base_load_kw is None else base_load_kw
     return ChargingProblem(
         dt_h=scenario.dt_h,
         t0=t0,
@@ -273,7 +319,7 @@ def build_problem(
         max_discharge_kw=v.max_discharge_kw[idx] if v2g else np.zeros(len(idx)),
         charge_efficiency=v.charge_efficiency[idx],
         discharge_efficiency=v.discharge_efficiency[idx],
-        base_load_kw=s["base_load_kw"][t0:t1] if base_load_kw is None else base_load_kw,
+        base_load_kw=base,
         pv_kw=s["pv_kw"][t0:t1] if pv_kw is None else pv_kw,
         price_import_mad_per_kwh=s["price_import_mad_per_kwh"][t0:t1],
         price_export_mad_per_kwh=s["price_export_mad_per_kwh"][t0:t1],
@@ -292,4 +338,6 @@ def build_problem(
         offpeak=offpeak_steps(scenario)[t0:t1],
         overrun_mad_per_kw=overrun,
         called_power_floor_kw=floor,
+        demand_kva=kva,
+        reactive_kvar=base_reactive_kvar(scenario, base) if kva else None,
     )

@@ -10,10 +10,14 @@ max(subscribed power, the month's called power so far), :func:`evfleet.problem.b
        + (c_deg + 1e-4) * sum_s dis_s * dt  +  M * sum_i u_i  +  (c_ov + eps) * z,    F <= z,  imp_t <= z
 
 subject to the fleet model of :mod:`evfleet.strategies.optim.model`. The bill terms it includes: ``energy_mad``,
-``overrun_mad`` (measured on active power: a ``kva`` tariff is priced as at unity power factor), export revenue
-and degradation; the power charge and fixed fees are constants (nothing a schedule changes), the cos φ penalty is
-not modelled (non-linear; the bill reports it), VAT is proportional. With V2G the optimiser arbitrages between
-cheap and expensive periods whenever the price spread beats the round-trip losses and the degradation cost.
+``overrun_mad`` (in the tariff's measure: with ``demand_measure: kva`` the called power is ``z >=
+sqrt(imp_t^2 + Q_t^2)`` through outer tangent cuts ``cos(th_k) imp_t + sin(th_k) Q_t <= z``, K = 18 or 36
+angles, worst-case relative error ``1/cos(span/2K) - 1`` = 9.5e-4 (:func:`~evfleet.strategies.optim.model.
+kva_cut_angles`), ``Q_t`` the base load's reactive power, :func:`evfleet.problem.base_reactive_kvar`; the
+chargers' own Q is not in the LP), export revenue and degradation; the power charge and fixed fees are
+constants (nothing a schedule changes), the cos φ penalty is not modelled (non-linear; the bill reports it),
+VAT is proportional. With V2G the optimiser arbitrages between cheap and expensive periods whenever the price
+spread beats the round-trip losses and the degradation cost.
 The export price is capped at the import price so that the LP cost equals the KPI cost (a site never imports
 and exports in the same step). ``M`` = ``unmet_penalty`` [MAD/kWh] (default 100, far above any tariff, so energy
 is left unmet only when physics forbid the target). ``eps`` = ``peak_tiebreak`` [MAD/kW] (default 0). When the floor
@@ -40,9 +44,10 @@ from typing import ClassVar
 import numpy as np
 
 from evfleet.strategies.base import ChargingProblem
+from evfleet.strategies.optim.aggregate import charge_upper_kw, solve_merged
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.level import level_flat_periods
-from evfleet.strategies.optim.model import Objective, build_model, col_dt
+from evfleet.strategies.optim.model import Objective, build_model, col_dt, kva_cut_angles
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, discharge_cost_mad_per_kwh
 from evfleet.strategies.params import StrategyParams, param
 
@@ -94,22 +99,35 @@ class PriceOptimization(OptimizingStrategy):
         obj = price_objective(problem, self.config.unmet_penalty)
         eps = self.config.peak_tiebreak
         overrun = float(problem.overrun_mad_per_kw)
-        top = max(float(problem.import_limit_kw), float(np.max(problem.net_base_kw(), initial=0.0)))
-        if problem.called_power_floor_kw >= top:  # no schedule can import above the floor: no overrun (exact)
+        imp_top = np.maximum(float(problem.import_limit_kw), problem.net_base_kw())
+        kva = problem.demand_kva and problem.reactive_kvar is not None
+        if kva:  # the largest apparent power the site can call [kVA]
+            imp_top = np.hypot(imp_top, np.asarray(problem.reactive_kvar, dtype=float))
+        top = float(np.max(imp_top, initial=0.0))
+        if problem.called_power_floor_kw >= top:  # no schedule can call more than the floor: no overrun (exact)
             overrun = 0.0
         if overrun > 0 or eps > 0:
             obj.peak_cost = overrun + eps
             obj.peak_floor_kw = float(problem.called_power_floor_kw) if overrun > 0 else 0.0
+            if kva and overrun > 0:  # the bill's kVA: z >= sqrt(imp^2 + Q^2) (tangent cuts, error <= 0.1 %)
+                obj.peak_reactive_kvar = np.asarray(problem.reactive_kvar, dtype=float)
         return obj
 
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
         obj = self.objective(problem)
-        model = build_model(problem, obj)
-        sol = self.solve_model(model, online)
+        if not online and self.config.merge == "plain":  # exact super-vehicles (optim.aggregate), offline only
+            presolve = self.config.presolve or self.presolve_offline
+            sol = solve_merged(problem, obj, time_limit_s=self.config.time_limit_s, options={"presolve": presolve})
+        else:
+            sol = self.solve_model(build_model(problem, obj), online)
         if obj.peak_cost is not None:  # report the overrun above the floor only: (c_ov + eps) * (z - F)
             sol = dataclasses.replace(sol, objective=sol.objective - obj.peak_cost * obj.peak_floor_kw)
         if self.config.tie_break == "off" or problem.n_vehicles == 0:
             return sol
-        upper = np.zeros((problem.n_vehicles, problem.n_steps))
-        upper[model.slot_vehicle, model.slot_col] = model.col_upper[model.layout.span("ch")]
-        return level_flat_periods(problem, upper, sol)
+        cap = None
+        if obj.peak_reactive_kvar is not None:  # keep the LP's called kVA (its cut value z) at every column
+            q = obj.peak_reactive_kvar
+            th = kva_cut_angles(q)[0][:, None]
+            z = float(np.max(np.cos(th) * sol.import_kw[None, :] + np.sin(th) * q[None, :], initial=0.0))
+            cap = np.maximum(np.min((z - np.sin(th) * q[None, :]) / np.cos(th), axis=0), 0.0)
+        return level_flat_periods(problem, charge_upper_kw(problem), sol, import_cap_kw=cap)

@@ -16,9 +16,10 @@ level site load, by exact redistribution:
   Imaging Sci. 2 (2009)), vectorised over all (vehicle, window) pairs: the exact projection onto
   ``{0 <= x <= u, sum x = E}`` of every pair by one sort of the breakpoints.
 
-Every window's import stays > = 0 and the largest import does not rise (checked; a window breaking either keeps
-the LP's schedule), so the energy cost ``price·sum imp·dt`` of each window, the called power (overrun), the
-export revenue, the degradation and every vehicle's energy are exactly the LP's: the bill stays optimal. The
+Every window's import stays > = 0 and the largest import (with a kVA demand: the apparent power of every
+column) does not rise (checked; a window breaking either keeps the LP's schedule), so the energy cost
+``price·sum imp·dt`` of each window, the called power (overrun), the export revenue, the degradation and every
+vehicle's energy are exactly the LP's: the bill stays optimal. The
 levelled load is the secondary objective, not proven optimal (a heuristic tie-break, bounded by
 ``iterations``).
 """
@@ -33,7 +34,7 @@ from evfleet.problem import ChargingProblem
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.model import col_dt
 
-__all__ = ["flat_windows", "level_flat_periods"]
+__all__ = ["flat_windows", "level_flat_periods", "project_box_sum"]
 
 
 def flat_windows(problem: ChargingProblem, import_kw: np.ndarray) -> np.ndarray:
@@ -51,7 +52,7 @@ def flat_windows(problem: ChargingProblem, import_kw: np.ndarray) -> np.ndarray:
     return np.where(importing, wid, -1)
 
 
-def _project(y: np.ndarray, u: np.ndarray, g: np.ndarray, target: np.ndarray, n_groups: int) -> np.ndarray:
+def project_box_sum(y: np.ndarray, u: np.ndarray, g: np.ndarray, target: np.ndarray, n_groups: int) -> np.ndarray:
     """Per group g: the exact projection ``clip(y - mu_g, 0, u)`` that sums to ``target[g]`` (0 <= target <= Σu).
 
     The group sum ``f(mu)`` is piecewise linear and decreasing, with breakpoints ``y - u`` (an entry leaves its cap)
@@ -85,12 +86,17 @@ def _project(y: np.ndarray, u: np.ndarray, g: np.ndarray, target: np.ndarray, n_
 
 
 def level_flat_periods(
-    problem: ChargingProblem, model_upper_ch: np.ndarray, sol: Solution, iterations: int = 30
+    problem: ChargingProblem,
+    model_upper_ch: np.ndarray,
+    sol: Solution,
+    iterations: int = 30,
+    import_cap_kw: np.ndarray | None = None,
 ) -> Solution:
     """``sol`` with the charging of movable vehicles levelled inside each flat window (bill unchanged).
 
     ``model_upper_ch`` (n, H) [kW] is the model's charging bound per vehicle and column (0 where it may not
-    charge or is not connected).
+    charge or is not connected). ``import_cap_kw`` (H,) [kW], when given, replaces the largest import as the
+    per-column cap (a kVA demand: ``sqrt(S^2 - Q_t^2)`` keeps the called apparent power ``S``).
     """
     n, H = problem.n_vehicles, problem.n_steps
     if n == 0 or H < 2:
@@ -134,11 +140,11 @@ def level_flat_periods(
         y = x + ((k_momentum - 1.0) / k_next) * (x - x_prev)
         total = fixed + np.bincount(tt, y, minlength=H)
         x_prev = x
-        x = _project(y - step * total[tt], u, g, target, n_groups)
+        x = project_box_sum(y - step * total[tt], u, g, target, n_groups)
         k_momentum = k_next
     site = fixed + np.bincount(tt, x, minlength=H)
     # every window keeps importing and no column rises above the LP's largest import
-    cap = float(np.max(sol.import_kw, initial=0.0)) + 1e-6
+    cap = float(np.max(sol.import_kw, initial=0.0)) + 1e-6 if import_cap_kw is None else import_cap_kw + 1e-6
     bad_col = in_win & ((site < -1e-9) | (site > cap))
     bad_win = np.unique(wid[bad_col])
     if bad_win.size:

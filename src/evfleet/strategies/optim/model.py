@@ -23,7 +23,9 @@ The row families, one function each, appended in this order by :func:`build_mode
 * :func:`plain_ceiling_rows` ``sum_s eta_c*dt*ch[s] <= hi - e0`` for a "plain" vehicle (no energy variables);
 * :func:`target_rows` ``e[last slot of i] + u[i] >= target_i`` (plain: ``sum eta_c*dt*ch + u >= target - e0``);
 * :func:`dc_taper_rows` ``ch[s] - slope*e[s-1] <= a`` (the DC charging curve, tapered vehicles);
-* :func:`peak_rows` ``imp[t] - z <= 0``;
+* :func:`peak_rows` ``imp[t] - z <= 0``, or with a kVA demand (``Objective.peak_reactive_kvar`` = Q) the outer
+  tangent cuts of :func:`kva_peak_rows` ``cos(th_k)*imp[t] - z <= -sin(th_k)*Q[t]`` (``z >= sqrt(imp^2 + Q^2)``
+  within a stated relative error);
 * :func:`reserve_power_rows`, :func:`reserve_taper_rows`, :func:`reserve_energy_rows`, :func:`reserve_site_rows`:
   the band ``r`` fits the power limits, the DC taper, the energy window for ``T_res`` hours and the site limits;
 * :func:`site_power_rows` ``imp[t] - exp[t] - S*sigma[t] = 0`` with ``S = 1/sqrt(w)`` [kW] (QP only), and the
@@ -80,7 +82,8 @@ class Objective:
     (``B_k = 0`` or ``>= reserve_min_kw``, one binary per block: a MIP; 0: none); ``reserve_unidirectional``:
     vehicles without V2G may hold a band by modulating their charging (``0 <= ch -+ r <= cmax``);
     ``reserve_block_cap_kw`` (K,) an upper bound of each block's pooled band (0: no offer in that block);
-    ``unmet_penalty`` per kWh of unmet battery energy.
+    ``unmet_penalty`` per kWh of unmet battery energy; ``peak_reactive_kvar`` (H,) [kvar] the site's reactive
+    power: the peak variable then measures the apparent power ``sqrt(imp^2 + Q^2)`` [kVA] (:func:`kva_peak_rows`).
     """
 
     import_cost: np.ndarray | None = None
@@ -98,6 +101,7 @@ class Objective:
     reserve_min_kw: float = 0.0
     reserve_unidirectional: bool = False
     reserve_block_cap_kw: np.ndarray | None = None
+    peak_reactive_kvar: np.ndarray | None = None
 
 
 @dataclass
@@ -495,6 +499,44 @@ def peak_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets) -> None:
     rows.add(r0 + t, cols.cols("z", np.zeros(ms.H, dtype=np.int64)), -1.0)
 
 
+#: Largest relative error of the kVA tangent cuts: ``1/cos(span/(2K)) - 1`` below this (0.1 %).
+KVA_CUT_REL_ERROR = 1e-3
+
+
+def kva_cut_angles(reactive_kvar: np.ndarray) -> tuple[np.ndarray, float]:
+    """Angles ``th_k`` [rad] of the kVA tangent cuts and their worst-case relative error.
+
+    The called power's direction ``(P, Q)`` with ``P >= 0`` spans ``[-pi/2, pi/2]`` (``[0, pi/2]`` when Q >= 0 at
+    every column): K cuts at the centres of K equal sectors of that span leave at most ``span/(2K)`` between any
+    direction and its nearest cut, so ``max_k (cos th_k P + sin th_k Q) >= cos(span/(2K)) * sqrt(P^2 + Q^2)``:
+    the true kVA exceeds the LP's by at most ``1/cos(span/(2K)) - 1``; K is the least with that below
+    :data:`KVA_CUT_REL_ERROR` (K = 18 for a quarter plane, 36 for a half plane: 9.5e-4).
+    """
+    q = np.asarray(reactive_kvar, dtype=float)
+    lo = 0.0 if (q >= 0).all() else -np.pi / 2
+    span = np.pi / 2 - lo
+    k = int(np.ceil(span / (2.0 * np.arccos(1.0 / (1.0 + KVA_CUT_REL_ERROR)))))
+    angles = lo + span * (np.arange(k) + 0.5) / k
+    return angles, float(1.0 / np.cos(span / (2 * k)) - 1.0)
+
+
+def kva_peak_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, reactive_kvar: np.ndarray) -> None:
+    """Peak apparent power per column t [kVA]: ``cos(th_k)*imp[t] - z <= -sin(th_k)*Q[t]`` for every cut angle
+    ``th_k`` (:func:`kva_cut_angles`), so ``z >= sqrt(imp[t]^2 + Q[t]^2)`` within the stated error.
+
+    The bill counts only importing steps; at a column that does not import the cuts ask ``z >= max(Q, 0)``
+    (conservative: a higher z is never cheaper).
+    """
+    angles, _ = kva_cut_angles(reactive_kvar)
+    q = np.asarray(reactive_kvar, dtype=float)
+    t = np.tile(np.arange(ms.H), len(angles))
+    th = np.repeat(angles, ms.H)
+    r0 = rows.open(np.full(t.size, -np.inf), -np.sin(th) * q[t])
+    k = np.arange(t.size)
+    rows.add(r0 + k, cols.cols("imp", t), np.cos(th))
+    rows.add(r0 + k, cols.cols("z", np.zeros(t.size, dtype=np.int64)), -1.0)
+
+
 def reserve_power_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, problem: ChargingProblem) -> None:
     """The symmetric band within the power limits of each V2G-eligible slot [kW].
 
@@ -657,7 +699,9 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     target_rows(rows, cols, ms)
     if ms.tapered.any():
         dc_taper_rows(rows, cols, ms)
-    if objective.peak_cost is not None:
+    if objective.peak_cost is not None and objective.peak_reactive_kvar is not None:
+        kva_peak_rows(rows, cols, ms, objective.peak_reactive_kvar)
+    elif objective.peak_cost is not None:
         peak_rows(rows, cols, ms)
     if objective.reserve_revenue is not None:
         reserve_power_rows(rows, cols, ms, problem)

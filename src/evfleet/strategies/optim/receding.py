@@ -22,6 +22,7 @@ import numpy as np
 
 from evfleet.problem import ChargingPlan, ChargingProblem
 from evfleet.strategies.base import Strategy
+from evfleet.strategies.optim.aggregate import solve_merged
 from evfleet.strategies.optim.diagnostics import project_to_physics, unmet_reasons_from_solution
 from evfleet.strategies.optim.highs import Solution, solve
 from evfleet.strategies.optim.model import FleetModel, Objective, build_model, col_dt
@@ -82,6 +83,7 @@ def block_problem(problem: ChargingProblem, fine_steps: int, block_steps: int) -
         offpeak=first(problem.offpeak),
         times=problem.times[edges[:-1]],
         frequency_forecast_hz=mean(problem.frequency_forecast_hz),
+        reactive_kvar=None if problem.reactive_kvar is None else mean(problem.reactive_kvar),
         col_dt_h=widths * problem.dt_h,
         block_edges=edges,
     )
@@ -110,6 +112,10 @@ class SolverParams(StrategyParams):
     presolve: str | None = param(
         None, "HiGHS presolve", choices=("off", "on", "choose"),
         default_doc="per mode, chosen by measurement: off (grid_support online: choose)",
+    )  # fmt: skip
+    merge: str = param(
+        "plain", "offline: merge plain vehicles (no V2G, no DC taper) of the same window into exact super-vehicles "
+        "(optim.aggregate); 'off' solves one set of columns per vehicle", choices=("plain", "off"),
     )  # fmt: skip
 
 
@@ -153,7 +159,13 @@ class OptimizingStrategy(Strategy):
 
     # --- helpers --------------------------------------------------------------------------------------------
     def solve_problem(self, problem: ChargingProblem, online: bool = False) -> Solution:
-        """Build and solve the model of ``problem`` (no post-processing)."""
+        """Build and solve the model of ``problem`` (no post-processing); offline with the plain vehicles merged
+        (``merge``, :func:`~evfleet.strategies.optim.aggregate.solve_merged`)."""
+        if not online and self.config.merge == "plain":  # offline only: online re-plans keep one model shape
+            presolve = self.config.presolve or self.presolve_offline
+            return solve_merged(
+                problem, self.objective(problem), time_limit_s=self.config.time_limit_s, options={"presolve": presolve}
+            )
         return self.solve_model(build_model(problem, self.objective(problem)), online)
 
     def solve_model(self, model: FleetModel, online: bool = False) -> Solution:
