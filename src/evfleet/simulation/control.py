@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from evfleet.physics import NOMINAL_HZ
-from evfleet.problem import build_problem
+from evfleet.problem import base_reactive_kvar, build_problem, demand_in_kva
 from evfleet.scenario import Scenario
 from evfleet.simulation.engine import Engine
 from evfleet.strategies import Strategy
@@ -84,7 +84,9 @@ class RecedingLoop:
         self.horizon_steps = max(1, round(horizon_h / scenario.dt_h))
         self.forecast_noise = float(forecast_noise)
         self.rng = rng if rng is not None else np.random.default_rng(0)
-        self.called_kw = 0.0
+        self.called_kw = 0.0  # the month's called power so far [kVA with a kva tariff, else kW]
+        # a kva tariff calls sqrt(P^2 + Q^2) over import steps, Q the base load's (as the LP and the bill measure it)
+        self._reactive_kvar = base_reactive_kvar(scenario, scenario.base_load_kw) if demand_in_kva(scenario) else None
 
     def plan(self, t: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Setpoints (N,) [kW] for step t and the reserve band (N,) [kW], or ``None`` without a reserve."""
@@ -114,5 +116,8 @@ class RecedingLoop:
         """Plan and apply step t: the applied power (N,) [kW] and the site power [kW]."""
         setpoint, reserve = self.plan(t)
         power, site_kw = self.engine.step(t, setpoint, reserve)
-        self.called_kw = max(self.called_kw, float(site_kw))  # the called power so far (the overrun's floor)
+        called = float(site_kw)
+        if self._reactive_kvar is not None and called > 0.0:
+            called = float(np.hypot(called, self._reactive_kvar[t]))
+        self.called_kw = max(self.called_kw, called)  # the called power so far (the overrun's floor)
         return power, site_kw
