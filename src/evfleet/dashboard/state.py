@@ -30,11 +30,12 @@ import pandas as pd
 import streamlit as st
 
 from evfleet._common.errors import InputError
+from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import background
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
-from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
+from evfleet.dashboard.l10n import apply_plotly_locale, csv_bytes, fmt_datetime, fmt_int
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md, md_error
 from evfleet.dashboard.sweep_plots import savings_boxplot
@@ -47,6 +48,7 @@ from evfleet.inputs.importers import fleet_composition, parse_fleet
 from evfleet.reports.run import run_report_html
 from evfleet.results.alert_files import run_alerts
 from evfleet.results.plan import RunPlan, build_plan, plan_export
+from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.scenario import Scenario
 from evfleet.simulation.live import SPEEDS, LiveSimulation
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
@@ -524,6 +526,36 @@ def plan_file(ctrl: Controls, fmt: str, dialect: str = "excel") -> bytes | Calla
     if len(plan.vehicles) > PLAN_EAGER_MAX_SESSIONS:
         return lambda: _plan_export(*args)
     return _plan_export(*args)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _run_csv(key: str, strategy: str, mode: str, v2g: bool, which: str, dialect: str, _result: RunResult) -> bytes:
+    table = site_table(_result) if which == "site" else vehicle_table(_result)
+    return csv_bytes(csv_safe_frame(table), dialect)
+
+
+def run_csv(ctrl: Controls, which: str, dialect: str = "excel") -> bytes | Callable[[], bytes]:
+    """``site.csv`` (``which="site"``) or ``vehicles.csv`` (``"vehicles"``) of the current run in the CSV
+    ``dialect``, as ``evfleet run`` writes them: the bytes, or for more than :data:`PLAN_EAGER_MAX_SESSIONS`
+    sessions a function that builds them (cached) when the download is clicked."""
+    if which not in ("site", "vehicles"):
+        raise InputError(f"run_csv: which={which!r}; expected 'site' or 'vehicles'")
+    key, sc = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    args = (key, ctrl.strategy, ctrl.mode, ctrl.v2g, which, dialect, res)
+    if sc.n_vehicles > PLAN_EAGER_MAX_SESSIONS:
+        return lambda: _run_csv(*args)
+    return _run_csv(*args)
+
+
+def report_file(ctrl: Controls) -> str | Callable[[], str]:
+    """The HTML report of the current run (:func:`report_html`), built when the download is clicked for more than
+    :data:`PLAN_EAGER_MAX_SESSIONS` sessions unless it is already cached."""
+    key, sc = current_scenario(ctrl)
+    if sc.n_vehicles > PLAN_EAGER_MAX_SESSIONS:
+        res, k = run(ctrl)
+        return lambda: _report(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res, k)
+    return report_html(ctrl)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
