@@ -20,11 +20,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ENV_PRECOMPUTE", "Job", "boost", "precompute_enabled", "schedule", "status"]
+from evfleet.dashboard import solver_process
+
+__all__ = ["ENV_PRECOMPUTE", "Job", "boost", "in_worker", "precompute_enabled", "schedule", "status"]
 
 ENV_PRECOMPUTE = "EVFLEET_PRECOMPUTE"
 _LOG = logging.getLogger("evfleet.dashboard.background")
 _LOCK = threading.Lock()
+_LOCAL = threading.local()
 
 
 @dataclass
@@ -65,7 +68,14 @@ def _set_nice(native_id: object, value: int) -> bool:
     return True
 
 
+def in_worker() -> bool:
+    """True in the background worker thread (its runs are simulated in the worker process, see
+    :mod:`evfleet.dashboard.solver_process`)."""
+    return bool(getattr(_LOCAL, "worker", False))
+
+
 def _lower_priority() -> None:
+    _LOCAL.worker = True
     _state["native_id"] = threading.get_native_id()
     _state["boosted"] = False
     _set_nice(_state["native_id"], BACKGROUND_NICE)
@@ -80,7 +90,8 @@ def boost(key: object, name: str) -> bool:
             return False
         if _state["boosted"]:
             return True
-        _state["boosted"] = _set_nice(_state["native_id"], 0)
+        thread_ok = _set_nice(_state["native_id"], 0)
+        _state["boosted"] = solver_process.set_priority(0) or thread_ok
         return bool(_state["boosted"])
 
 
@@ -91,6 +102,7 @@ def _worker() -> None:
             if _state["boosted"]:  # the task a page waited for is done: back to the background's priority
                 _state["boosted"] = False
                 _set_nice(_state["native_id"], BACKGROUND_NICE)
+                solver_process.set_priority(solver_process.WORKER_NICE)
             job = _state["job"]
             if not isinstance(job, Job) or not job.tasks:
                 _state["thread"] = None

@@ -33,7 +33,7 @@ from evfleet._common.errors import InputError
 from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
-from evfleet.dashboard import background
+from evfleet.dashboard import background, solver_process
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import apply_plotly_locale, csv_bytes, fmt_datetime, fmt_int
 from evfleet.dashboard.launch import check_upload_sessions
@@ -262,6 +262,10 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
 
 @st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
+    if background.in_worker():  # the background's runs: in the lower-priority worker process, same result
+        res = solver_process.simulate_elsewhere(_scenario, strategy, mode, v2g)
+        if res is not None:
+            return res
     return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
 
 
@@ -534,7 +538,7 @@ def _run_csv(key: str, strategy: str, mode: str, v2g: bool, which: str, dialect:
     return csv_bytes(csv_safe_frame(table), dialect)
 
 
-def run_csv(ctrl: Controls, which: str, dialect: str = "excel") -> bytes | Callable[[], bytes]:
+def run_csv(ctrl: Controls, which: str, dialect: str = "standard") -> bytes | Callable[[], bytes]:
     """``site.csv`` (``which="site"``) or ``vehicles.csv`` (``"vehicles"``) of the current run in the CSV
     ``dialect``, as ``evfleet run`` writes them: the bytes, or for more than :data:`PLAN_EAGER_MAX_SESSIONS`
     sessions a function that builds them (cached) when the download is clicked."""

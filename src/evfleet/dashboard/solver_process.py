@@ -1,0 +1,102 @@
+"""Background runs in a separate, lower-priority process (no Streamlit import here).
+
+The background pre-computation (:mod:`evfleet.dashboard.background`) used to simulate in a thread of the server
+process. A thread cannot have its own CPU share for Python code: while it holds the interpreter lock, the server's
+event loop (static files, WebSocket messages) and the pages' scripts wait, and a low-priority thread preempted
+while holding the lock makes them wait longest (priority inversion). Here the simulation runs in one worker
+process (started with ``spawn``, never ``fork``: a forked HiGHS thread pool can deadlock) at ``nice`` +10; the
+server thread that asked for it only waits for the pickled :class:`~evfleet.simulation.simulate.RunResult`, which
+goes into the same caches under the same keys. The result is the one ``simulate`` gives in the server process: the
+same code, scenario, strategy class and options.
+
+A strategy whose class is not in the ``evfleet`` package (e.g. one registered by a test) is simulated in the server
+process (:func:`simulate_elsewhere` returns ``None``). ``EVFLEET_PRECOMPUTE_PROCESS=0`` turns the process off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+__all__ = ["ENV_PROCESS", "process_enabled", "set_priority", "simulate_elsewhere", "start"]
+
+ENV_PROCESS = "EVFLEET_PRECOMPUTE_PROCESS"
+#: nice value of the worker process (raised to 0 while a page waits for its run, see :func:`set_priority`)
+WORKER_NICE = 10
+_LOCK = threading.Lock()
+_state: dict[str, Any] = {"pool": None}
+
+
+def process_enabled() -> bool:
+    """False when ``EVFLEET_PRECOMPUTE_PROCESS=0``."""
+    return os.environ.get(ENV_PROCESS, "1") != "0"
+
+
+def _init_worker() -> None:
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICE)
+    import evfleet.simulation.simulate  # noqa: F401  (the imports once, before the first run)
+
+
+def _simulate(scenario: Any, name: str, path: str, mode: str, v2g: bool) -> Any:
+    from evfleet.simulation.simulate import SimulationOptions, simulate
+    from evfleet.strategies import REGISTRY
+
+    REGISTRY[name] = path  # the server's class for this name (its registry may differ from the default one)
+    return simulate(scenario, name, SimulationOptions(mode=mode, v2g=v2g))
+
+
+def _pool() -> ProcessPoolExecutor:
+    with _LOCK:
+        if _state["pool"] is None:
+            ctx = multiprocessing.get_context("spawn")
+            _state["pool"] = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_init_worker)
+        return _state["pool"]
+
+
+def start() -> None:
+    """Start the worker process now (server start-up), so that its imports are done before the first run."""
+    if process_enabled():
+        _pool().submit(int, 0)
+
+
+def _class_path(name: str) -> str | None:
+    from evfleet.strategies import REGISTRY
+
+    try:
+        cls = REGISTRY[name]
+    except Exception:  # unknown name: the server process raises the proper error
+        return None
+    module, qual = getattr(cls, "__module__", ""), getattr(cls, "__qualname__", "")
+    if not module.startswith("evfleet.") or "." in qual:
+        return None
+    return f"{module}:{qual}"
+
+
+def simulate_elsewhere(scenario: Any, name: str, mode: str, v2g: bool) -> Any | None:
+    """``simulate(scenario, name, SimulationOptions(mode, v2g))`` computed in the worker process, or ``None`` when
+    it must run in this process (process off, or a strategy class outside the package). Raises what ``simulate``
+    raises."""
+    if not process_enabled():
+        return None
+    path = _class_path(name)
+    if path is None:
+        return None
+    return _pool().submit(_simulate, scenario, name, path, mode, bool(v2g)).result()
+
+
+def set_priority(nice: int) -> bool:
+    """Set the worker process's nice value (0 while a page waits for its current run, :data:`WORKER_NICE`
+    otherwise); False where the OS refuses or no worker runs."""
+    pool = _state["pool"]
+    procs = getattr(pool, "_processes", None) or {}
+    ok = False
+    for pid in list(procs):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, pid, nice)
+            ok = True
+    return ok
