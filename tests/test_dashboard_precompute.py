@@ -186,3 +186,19 @@ def test_script_time_log(tmp_path, monkeypatch):
     assert all(r["wall_s"] >= 0 and r["cpu_s"] >= 0 for r in rows)
     assert timing.read_timings(str(path), since=rows[1]["start"]) == rows[1:]
     assert timing.read_timings(str(tmp_path / "none.jsonl")) == []
+
+
+def test_prefetch_computes_the_page_runs_side_by_side_once(monkeypatch):
+    key, sc, _ = _scenario()
+    monkeypatch.setattr(state, "current_scenario", lambda ctrl: (key, sc))
+    ctrl = _ctrl(strategy="timer", n_vehicles=N)
+    state.prefetch(ctrl)
+    wanted = [("timer", True), ("uncontrolled", True), ("timer", False)]
+    futures = [state._INFLIGHT.get((key, s, "offline", v)) for s, v in wanted]
+    for fut in futures:
+        if fut is not None:  # still running: wait for it (a finished one has left the in-flight table)
+            fut.result(60)
+    for s, v in wanted:
+        assert state.is_computed(key, s, "offline", v), (s, v)
+        res, _ = state.compute_run(key, sc, s, "offline", v)
+        np.testing.assert_allclose(res.power_kw, simulate(sc, s, SimulationOptions(v2g=v)).power_kw, atol=1e-9)

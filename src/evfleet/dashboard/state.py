@@ -363,6 +363,20 @@ def _wait(fut: Future, key: str, ident: tuple[str, str, str, bool], lang: str, l
     return out
 
 
+def prefetch(ctrl: Controls, strategies: list[str] | None = None, without_v2g: bool = True) -> None:
+    """Start computing, side by side in helper threads, the runs a page is about to ask for one after the other
+    (default: the sidebar's strategy, the two baselines and, with V2G on, the strategy without V2G), so that the
+    solver of one runs while another waits; :func:`run` then waits for the same computations (never twice)."""
+    key, sc = current_scenario(ctrl)
+    m = ctrl.mode
+    wanted = [(s, ctrl.v2g) for s in dict.fromkeys(strategies or [ctrl.strategy, *BASELINES])]
+    if without_v2g and ctrl.v2g:
+        wanted.append((ctrl.strategy, False))
+    for s, v in wanted:
+        if not is_computed(key, s, m, v):
+            _in_helper_thread((key, s, m, bool(v)), lambda s=s, v=v: compute_run(key, sc, s, m, v))
+
+
 def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) -> tuple[RunResult, dict]:
     """(result, KPIs) of ``strategy`` (default: the sidebar's) on the current scenario."""
     return _run_for(ctrl, strategy or ctrl.strategy, mode or ctrl.mode, ctrl.v2g)
