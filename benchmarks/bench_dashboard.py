@@ -14,6 +14,11 @@ Each round starts a NEW server (nothing cached on the server side) and new brows
 - ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds``, and whether the
   runner holds its clock once the last viewer has left (step count unchanged ``--idle-check-s`` after closing).
 
+Next to each figure: the server's own share, from its script-run log (``EVFLEET_DASHBOARD_TIMING``, see
+``evfleet.dashboard.timing``): the script runs that started during the measure, their summed wall time and the
+script thread's CPU time [s]. On a loaded machine the browser's wall time mostly measures the load; the server's
+script time says what the dashboard itself costs.
+
 Targets (issue 16): every page < 5 s, every first-time control change < 3 s, live refreshes <= 2 s apart, live
 stepping stops when the last viewer leaves.
 """

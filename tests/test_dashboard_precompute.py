@@ -202,3 +202,21 @@ def test_prefetch_computes_the_page_runs_side_by_side_once(monkeypatch):
         assert state.is_computed(key, s, "offline", v), (s, v)
         res, _ = state.compute_run(key, sc, s, "offline", v)
         np.testing.assert_allclose(res.power_kw, simulate(sc, s, SimulationOptions(v2g=v)).power_kw, atol=1e-9)
+
+
+def test_a_background_run_over_its_budget_is_stopped_and_the_next_one_works(monkeypatch):
+    from evfleet.dashboard import solver_process
+
+    _, sc, _ = _scenario()
+    monkeypatch.setenv(solver_process.ENV_PROCESS, "1")
+    monkeypatch.setenv(solver_process.ENV_BUDGET, "0.001")  # far less than the worker's start-up: over budget
+    with pytest.raises(solver_process.BudgetExceeded, match="budget"):
+        solver_process.simulate_elsewhere(sc, "uncontrolled", "offline", True)
+    monkeypatch.setenv(solver_process.ENV_BUDGET, "600")
+    res = solver_process.simulate_elsewhere(sc, "uncontrolled", "offline", True)  # a new worker process
+    np.testing.assert_allclose(res.power_kw, simulate(sc, "uncontrolled").power_kw, atol=1e-9)
+    assert solver_process.simulate_elsewhere(sc, "no_such_strategy", "offline", True) is None  # here: its error
+    for bad in ("0", "-3", "abc", "inf"):
+        monkeypatch.setenv(solver_process.ENV_BUDGET, bad)
+        with pytest.raises(ValueError, match=solver_process.ENV_BUDGET):
+            solver_process.budget_s()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from evfleet.dashboard import solver_process
 
-__all__ = ["ENV_PRECOMPUTE", "Job", "boost", "in_worker", "precompute_enabled", "schedule", "status"]
+__all__ = ["ENV_PRECOMPUTE", "Job", "boost", "boosted", "in_worker", "precompute_enabled", "schedule", "status"]
 
 ENV_PRECOMPUTE = "EVFLEET_PRECOMPUTE"
 _LOG = logging.getLogger("evfleet.dashboard.background")
@@ -93,6 +93,11 @@ def boost(key: object, name: str) -> bool:
         thread_ok = _set_nice(_state["native_id"], 0)
         _state["boosted"] = solver_process.set_priority(0) or thread_ok
         return bool(_state["boosted"])
+
+
+def boosted() -> bool:
+    """True while a page waits for the worker's current task (:func:`boost`)."""
+    return bool(_state["boosted"])
 
 
 def _worker() -> None:

@@ -9,6 +9,11 @@ server thread that asked for it only waits for the pickled :class:`~evfleet.simu
 goes into the same caches under the same keys. The result is the one ``simulate`` gives in the server process: the
 same code, scenario, strategy class and options.
 
+A background run has a budget (``EVFLEET_PRECOMPUTE_BUDGET_S``, default :data:`BUDGET_S`): one that takes longer
+while no page waits for it is stopped (the worker process is killed and a new one started) and reported as not
+pre-computed (:class:`BudgetExceeded`), so that one slow or failing solve does not hold up the rest of the queue; a
+page that asks for that run later computes it itself (and shows its error, if any).
+
 A strategy whose class is not in the ``evfleet`` package (e.g. one registered by a test) is simulated in the server
 process (:func:`simulate_elsewhere` returns ``None``). ``EVFLEET_PRECOMPUTE_PROCESS=0`` turns the process off.
 """
@@ -19,12 +24,43 @@ import contextlib
 import multiprocessing
 import os
 import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-__all__ = ["ENV_PROCESS", "process_enabled", "set_priority", "simulate_elsewhere", "start"]
+__all__ = ["ENV_BUDGET", "ENV_PROCESS", "BudgetExceeded", "process_enabled", "set_priority", "simulate_elsewhere",
+           "start"]  # fmt: skip
 
 ENV_PROCESS = "EVFLEET_PRECOMPUTE_PROCESS"
+ENV_BUDGET = "EVFLEET_PRECOMPUTE_BUDGET_S"
+#: default budget of one background run [s] (wall clock, at nice +10 on a shared machine)
+BUDGET_S = 90.0
+#: how often the waiting thread checks the budget and whether a page waits [s]
+_POLL_S = 1.0
+
+
+class BudgetExceeded(RuntimeError):
+    """A background run took longer than its budget and was stopped (not an error of the strategy)."""
+
+
+def budget_s() -> float:
+    """The budget of one background run [s]: ``EVFLEET_PRECOMPUTE_BUDGET_S`` (a positive number) or
+    :data:`BUDGET_S`; raises ``InputError`` naming the variable and value when it is not a positive number."""
+    raw = os.environ.get(ENV_BUDGET)
+    if raw is None or raw == "":
+        return BUDGET_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        from evfleet._common.errors import InputError
+
+        raise InputError(f"{ENV_BUDGET} must be a positive number of seconds (value {raw!r})")
+    return value
+
+
 #: nice value of the worker process (raised to 0 while a page waits for its run, see :func:`set_priority`)
 WORKER_NICE = 10
 _LOCK = threading.Lock()
@@ -77,16 +113,40 @@ def _class_path(name: str) -> str | None:
     return f"{module}:{qual}"
 
 
-def simulate_elsewhere(scenario: Any, name: str, mode: str, v2g: bool) -> Any | None:
+def _restart() -> None:
+    """Kill the worker process (a run over its budget) and forget the pool: the next run starts a new one."""
+    with _LOCK:
+        pool, _state["pool"] = _state["pool"], None
+    if pool is None:
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            proc.kill()
+    with contextlib.suppress(Exception):
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+def simulate_elsewhere(
+    scenario: Any, name: str, mode: str, v2g: bool, page_waits: Callable[[], bool] = lambda: False
+) -> Any | None:
     """``simulate(scenario, name, SimulationOptions(mode, v2g))`` computed in the worker process, or ``None`` when
     it must run in this process (process off, or a strategy class outside the package). Raises what ``simulate``
-    raises."""
+    raises, or :class:`BudgetExceeded` when it ran longer than :func:`budget_s` while ``page_waits()`` was False."""
     if not process_enabled():
         return None
     path = _class_path(name)
     if path is None:
         return None
-    return _pool().submit(_simulate, scenario, name, path, mode, bool(v2g)).result()
+    budget = budget_s()
+    fut = _pool().submit(_simulate, scenario, name, path, mode, bool(v2g))
+    t0 = time.monotonic()
+    while True:
+        try:
+            return fut.result(timeout=_POLL_S)
+        except TimeoutError:
+            if time.monotonic() - t0 > budget and not page_waits():
+                _restart()
+                raise BudgetExceeded(f"{name} · {mode}: stopped after its {budget:g} s budget") from None
 
 
 def set_priority(nice: int) -> bool:

@@ -263,7 +263,7 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
 @st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
     if background.in_worker():  # the background's runs: in the lower-priority worker process, same result
-        res = solver_process.simulate_elsewhere(_scenario, strategy, mode, v2g)
+        res = solver_process.simulate_elsewhere(_scenario, strategy, mode, v2g, page_waits=background.boosted)
         if res is not None:
             return res
     return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
