@@ -29,6 +29,10 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from evfleet._common.errors import InputError
+from evfleet.simulation.simulate import SimulationOptions, simulate
+from evfleet.strategies import REGISTRY
+
 __all__ = ["ENV_BUDGET", "ENV_PROCESS", "BudgetExceeded", "process_enabled", "set_priority", "simulate_elsewhere",
            "start"]  # fmt: skip
 
@@ -55,8 +59,6 @@ def budget_s() -> float:
     except ValueError:
         value = float("nan")
     if not value > 0 or value == float("inf"):
-        from evfleet._common.errors import InputError
-
         raise InputError(f"{ENV_BUDGET} must be a positive number of seconds (value {raw!r})")
     return value
 
@@ -75,13 +77,9 @@ def process_enabled() -> bool:
 def _init_worker() -> None:
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, 0, WORKER_NICE)
-    import evfleet.simulation.simulate  # noqa: F401  (the imports once, before the first run)
 
 
 def _simulate(scenario: Any, name: str, path: str, mode: str, v2g: bool) -> Any:
-    from evfleet.simulation.simulate import SimulationOptions, simulate
-    from evfleet.strategies import REGISTRY
-
     REGISTRY[name] = path  # the server's class for this name (its registry may differ from the default one)
     return simulate(scenario, name, SimulationOptions(mode=mode, v2g=v2g))
 
@@ -101,8 +99,6 @@ def start() -> None:
 
 
 def _class_path(name: str) -> str | None:
-    from evfleet.strategies import REGISTRY
-
     try:
         cls = REGISTRY[name]
     except Exception:  # unknown name: the server process raises the proper error
