@@ -210,9 +210,11 @@ def test_a_background_run_over_its_budget_is_stopped_and_the_next_one_works(monk
     _, sc, _ = _scenario()
     monkeypatch.setenv(solver_process.ENV_PROCESS, "1")
     monkeypatch.setenv(solver_process.ENV_BUDGET, "0.001")  # far less than the worker's start-up: over budget
+    monkeypatch.setattr(solver_process, "_POLL_S", 0.001)
     with pytest.raises(solver_process.BudgetExceeded, match="budget"):
         solver_process.simulate_elsewhere(sc, "uncontrolled", "offline", True)
     monkeypatch.setenv(solver_process.ENV_BUDGET, "600")
+    monkeypatch.setattr(solver_process, "_POLL_S", 1.0)
     res = solver_process.simulate_elsewhere(sc, "uncontrolled", "offline", True)  # a new worker process
     np.testing.assert_allclose(res.power_kw, simulate(sc, "uncontrolled").power_kw, atol=1e-9)
     assert solver_process.simulate_elsewhere(sc, "no_such_strategy", "offline", True) is None  # here: its error

@@ -15,7 +15,9 @@ pre-computed (:class:`BudgetExceeded`), so that one slow or failing solve does n
 page that asks for that run later computes it itself (and shows its error, if any).
 
 A strategy whose class is not in the ``evfleet`` package (e.g. one registered by a test) is simulated in the server
-process (:func:`simulate_elsewhere` returns ``None``). ``EVFLEET_PRECOMPUTE_PROCESS=0`` turns the process off.
+process (:func:`simulate_elsewhere` returns ``None``). ``EVFLEET_PRECOMPUTE_PROCESS=1`` turns the process on; it
+is OFF by default (the background then simulates in its thread, as before): workers outliving a stopped server,
+and workers starting workers, were seen on 3 Dec 2026.
 """
 
 from __future__ import annotations
@@ -70,8 +72,9 @@ _state: dict[str, Any] = {"pool": None}
 
 
 def process_enabled() -> bool:
-    """False when ``EVFLEET_PRECOMPUTE_PROCESS=0``."""
-    return os.environ.get(ENV_PROCESS, "1") != "0"
+    """True only when ``EVFLEET_PRECOMPUTE_PROCESS=1``: off by default until worker processes are known to end with
+    the server (orphaned and chained workers were seen on 3 Dec 2026)."""
+    return os.environ.get(ENV_PROCESS, "0") == "1"
 
 
 def _init_worker() -> None:
