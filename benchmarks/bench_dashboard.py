@@ -14,6 +14,11 @@ Each round starts a NEW server (nothing cached on the server side) and new brows
 - ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds``, and whether the
   runner holds its clock once the last viewer has left (step count unchanged ``--idle-check-s`` after closing).
 
+Next to each figure: the server's own share, from its script-run log (``EVFLEET_DASHBOARD_TIMING``, see
+``evfleet.dashboard.timing``): the script runs that started during the measure, their summed wall time and the
+script thread's CPU time [s]. On a loaded machine the browser's wall time mostly measures the load; the server's
+script time says what the dashboard itself costs.
+
 Targets (issue 16): every page < 5 s, every first-time control change < 3 s, live refreshes <= 2 s apart, live
 stepping stops when the last viewer leaves.
 """
@@ -32,6 +37,7 @@ import time
 from typing import Any
 
 from evfleet.dashboard.harness import browser_page, serve, wait_ready
+from evfleet.dashboard.timing import ENV_TIMING, read_timings
 
 #: url path -> Plotly charts the page draws on first display (without any click)
 PAGES = {
@@ -51,21 +57,52 @@ _OBSERVE = """() => { window.__runs = 0; const app = document.querySelector('[da
     .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
 
 
-def _timed_load(page: Any, url: str, charts: int) -> float:
+#: the server's script-run log of the current server (EVFLEET_DASHBOARD_TIMING), and its share of each measure
+_TIMING: dict[str, Any] = {"path": None, "server": {}}
+
+
+def _server_share(label: str, since: float, until: float) -> None:
+    """Record the server's script runs that started during a measure: summed wall and CPU time [s] of the script
+    thread (the page's own computation included; helper threads' CPU not), and how many runs."""
+    path = _TIMING["path"]
+    if not path:
+        return
+    rows = read_timings(path, since, until)
+    _TIMING["server"][label] = {
+        "runs": len(rows),
+        "wall_s": sum(r["wall_s"] for r in rows),
+        "cpu_s": sum(r["cpu_s"] for r in rows),
+    }
+
+
+def _timed_load(page: Any, url: str, charts: int, label: str = "") -> float:
+    since = time.time()
     t0 = time.perf_counter()
     page.goto(url)
     wait_ready(page, charts=charts, timeout_ms=120_000)
-    return time.perf_counter() - t0
+    out = time.perf_counter() - t0
+    _server_share(label, since, time.time())
+    return out
 
 
-def _after(page: Any, action: Any, charts: int = 2) -> float:
+def _after(page: Any, action: Any, charts: int = 2, label: str = "") -> float:
     """Seconds from ``action()`` to the rerun it causes being drawn."""
     page.evaluate(_OBSERVE)
+    since = time.time()
     t0 = time.perf_counter()
     action()
     page.wait_for_function("() => window.__runs > 0", timeout=120_000)
     wait_ready(page, charts=charts, timeout_ms=120_000)
-    return time.perf_counter() - t0
+    out = time.perf_counter() - t0
+    _server_share(label, since, time.time())
+    return out
+
+
+def _server_text(label: str) -> str:
+    x = _TIMING["server"].get(label)
+    if not x:
+        return ""
+    return f" (server script: {x['runs']} run(s), wall {x['wall_s']:.2f} s, cpu {x['cpu_s']:.2f} s)"
 
 
 def _strategy_box(page: Any) -> Any:
@@ -96,8 +133,8 @@ def _controls(page: Any, url: str, n: int, think_s: float) -> dict[str, float]:
 
     def timed(label: str, action: Any) -> None:
         try:
-            out[label] = _after(page, action)
-            print(f"    {label} {out[label]:.2f} s", flush=True)
+            out[label] = _after(page, action, label=label)
+            print(f"    {label} {out[label]:.2f} s{_server_text(label)}", flush=True)
         except Exception as exc:  # a control that could not be driven is reported, not hidden
             print(f"  ({label}: not measured: {type(exc).__name__}: {str(exc).splitlines()[0]})")
             out[label] = float("nan")
@@ -185,23 +222,27 @@ def _live_holds_without_viewer(url: str, n: int, live_seconds: float, idle_check
 def _round(n: int, think_s: float, live_seconds: float, idle_check_s: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     tmp = tempfile.mkdtemp(prefix="evfleet-bench-")  # the live sessions go to a throw-away store
-    env = {"EVFLEET_DB": os.path.join(tmp, "bench.db")}
+    timing = os.path.join(tmp, "script_runs.jsonl")  # the server's time per script run (evfleet.dashboard.timing)
+    env = {"EVFLEET_DB": os.path.join(tmp, "bench.db"), ENV_TIMING: timing}
+    _TIMING["path"], _TIMING["server"] = timing, {}
     with serve(timeout_s=180, env=env) as url:
+        first = "first_visit_after_server_start"
         with browser_page() as page:  # the first visit after the server started (its warm-up): reported apart
-            out["first_visit_after_server_start"] = _timed_load(page, f"{url}/?vehicles={n}", 2)
-            print(f"    first visit after server start {out['first_visit_after_server_start']:.2f} s", flush=True)
+            out[first] = _timed_load(page, f"{url}/?vehicles={n}", 2, first)
+            print(f"    first visit after server start {out[first]:.2f} s{_server_text(first)}", flush=True)
             page.wait_for_timeout(think_s * 1000)
         for name, charts in PAGES.items():
             with browser_page() as page:
-                out[f"page:{name}"] = _timed_load(
-                    page, f"{url}/{'' if name == 'overview' else name}?vehicles={n}", charts
-                )
-                print(f"    page:{name} {out[f'page:{name}']:.2f} s", flush=True)
+                label = f"page:{name}"
+                out[label] = _timed_load(page, f"{url}/{'' if name == 'overview' else name}?vehicles={n}", charts,
+                                         label)  # fmt: skip
+                print(f"    {label} {out[label]:.2f} s{_server_text(label)}", flush=True)
     with serve(timeout_s=180, env=env) as url:  # a new server: the controls change for the first time
         with browser_page() as page:
             out.update(_controls(page, url, n, think_s))
         out["live"] = _live_holds_without_viewer(url, n, live_seconds, idle_check_s)
         print(f"    live {out['live']}", flush=True)
+    out["server"] = dict(_TIMING["server"])
     shutil.rmtree(tmp, ignore_errors=True)
     return out
 
@@ -219,10 +260,12 @@ def main() -> None:
     for n in args.vehicles:
         load0 = os.getloadavg()
         rounds = [_round(n, args.think_s, args.live_seconds, args.idle_check_s) for _ in range(args.repeat)]
-        keys = [k for k in rounds[0] if k != "live"]
+        keys = [k for k in rounds[0] if k not in ("live", "server")]
         summary = {k: [r[k] for r in rounds if k in r] for k in keys}
         lives = [r["live"] for r in rounds]
-        report["results"][str(n)] = {"load_average": [load0, os.getloadavg()], "times_s": summary, "live": lives}
+        servers = [r.get("server", {}) for r in rounds]
+        report["results"][str(n)] = {"load_average": [load0, os.getloadavg()], "times_s": summary, "live": lives,
+                                     "server_script_s": servers}  # fmt: skip
         print(
             f"evfleet dashboard benchmark, {n} vehicles, headless Chromium, median of {args.repeat} "
             f"(load avg {load0[0]:.1f} -> {os.getloadavg()[0]:.1f})"
@@ -232,7 +275,12 @@ def main() -> None:
             xs = [x for x in xs if x == x] or [float("nan")]  # drop rounds where the control could not be driven
             med = statistics.median(xs)
             flag = "ok" if med < goal else f"ABOVE the {goal:g} s goal"
-            print(f"  {k:40s} median {med:6.2f} s (min {min(xs):.2f}, max {max(xs):.2f})  {flag}")
+            srv = [sv[k] for sv in servers if k in sv]
+            stext = ""
+            if srv:
+                stext = (f"  | server script median wall {statistics.median(x['wall_s'] for x in srv):.2f} s, "
+                         f"cpu {statistics.median(x['cpu_s'] for x in srv):.2f} s")  # fmt: skip
+            print(f"  {k:40s} median {med:6.2f} s (min {min(xs):.2f}, max {max(xs):.2f})  {flag}{stext}")
         gaps = [x["gap_max_s"] for x in lives]
         means = [x["gap_mean_s"] for x in lives]
         idle = [x["steps_while_nobody_watched"] for x in lives]

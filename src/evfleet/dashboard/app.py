@@ -13,6 +13,7 @@ import streamlit as st
 from evfleet.dashboard import auth, state
 from evfleet.dashboard.i18n import t
 from evfleet.dashboard.tariff_editor import restore_applied_files
+from evfleet.dashboard.timing import timed_script
 
 HERE = Path(__file__).parent
 
@@ -38,5 +39,7 @@ pages = [
     st.Page(HERE / "screens" / f"{name}.py", title=t(key, lang), icon=icon, url_path=name, default=(i == 0))
     for i, (name, key, icon) in enumerate(PAGES)
 ]
-st.navigation(pages, position="sidebar").run()
+page = st.navigation(pages, position="sidebar")
+with timed_script(page.url_path or "overview"):  # EVFLEET_DASHBOARD_TIMING: the server's time per run (benchmark)
+    page.run()
 state.precompute_after_paint(ctrl)  # the other strategies and modes, in the background, after the first paint

@@ -14,18 +14,20 @@ queue). ``EVFLEET_PRECOMPUTE=0`` turns it off (tests).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-__all__ = ["ENV_PRECOMPUTE", "Job", "precompute_enabled", "schedule", "status"]
+from evfleet.dashboard import solver_process
+
+__all__ = ["ENV_PRECOMPUTE", "Job", "boost", "boosted", "in_worker", "precompute_enabled", "schedule", "status"]
 
 ENV_PRECOMPUTE = "EVFLEET_PRECOMPUTE"
 _LOG = logging.getLogger("evfleet.dashboard.background")
 _LOCK = threading.Lock()
+_LOCAL = threading.local()
 
 
 @dataclass
@@ -37,9 +39,16 @@ class Job:
     done: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     current: str | None = None
+    total: int = 0
+
+    def __post_init__(self) -> None:
+        self.total = len(self.tasks)
 
 
-_state: dict[str, object] = {"job": None, "thread": None, "seen": set()}
+#: nice value of the worker thread while no page waits for its current task
+BACKGROUND_NICE = 10
+
+_state: dict[str, object] = {"job": None, "thread": None, "seen": set(), "native_id": None, "boosted": False}
 
 
 def precompute_enabled() -> bool:
@@ -47,15 +56,58 @@ def precompute_enabled() -> bool:
     return os.environ.get(ENV_PRECOMPUTE, "1") != "0"
 
 
+def _set_nice(native_id: object, value: int) -> bool:
+    """Set a thread's nice value (Linux: by its native id); False where the OS refuses (e.g. raising priority
+    without the capability) or has no per-thread priority."""
+    if not isinstance(native_id, int):
+        return False
+    try:
+        os.setpriority(os.PRIO_PROCESS, native_id, value)
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
+def in_worker() -> bool:
+    """True in the background worker thread (its runs are simulated in the worker process, see
+    :mod:`evfleet.dashboard.solver_process`)."""
+    return bool(getattr(_LOCAL, "worker", False))
+
+
 def _lower_priority() -> None:
-    with contextlib.suppress(AttributeError, OSError):  # Linux: a thread's priority is set by its native id
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    _LOCAL.worker = True
+    _state["native_id"] = threading.get_native_id()
+    _state["boosted"] = False
+    _set_nice(_state["native_id"], BACKGROUND_NICE)
+
+
+def boost(key: object, name: str) -> bool:
+    """A page waits for task ``name`` of the job for ``key``: when the worker is computing exactly that task, give
+    it the page's priority (nice 0) until it finishes (where the OS allows it). True when it was boosted."""
+    with _LOCK:
+        job = _state["job"]
+        if not isinstance(job, Job) or job.key[:1] != (key,) or job.current != name:
+            return False
+        if _state["boosted"]:
+            return True
+        thread_ok = _set_nice(_state["native_id"], 0)
+        _state["boosted"] = solver_process.set_priority(0) or thread_ok
+        return bool(_state["boosted"])
+
+
+def boosted() -> bool:
+    """True while a page waits for the worker's current task (:func:`boost`)."""
+    return bool(_state["boosted"])
 
 
 def _worker() -> None:
     _lower_priority()
     while True:
         with _LOCK:
+            if _state["boosted"]:  # the task a page waited for is done: back to the background's priority
+                _state["boosted"] = False
+                _set_nice(_state["native_id"], BACKGROUND_NICE)
+                solver_process.set_priority(solver_process.WORKER_NICE)
             job = _state["job"]
             if not isinstance(job, Job) or not job.tasks:
                 _state["thread"] = None

@@ -657,6 +657,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "mode_short_online": ("online", "en ligne"),
     "live_tag": ("(live)", "(en direct)"),
     "computing": ("Simulating {strategy} · {mode}…", "Simulation {strategy} · {mode}…"),
+    "computing_wait": (
+        "Computing for {s} s; the other pages stay usable meanwhile.",
+        "Calcul en cours depuis {s} s ; les autres pages restent utilisables.",
+    ),
+    "computing_background": (
+        "Background pre-computation: {done} of {total} tasks done.",
+        "Pré-calcul en arrière-plan : {done} tâches sur {total} faites.",
+    ),
     "comparing": ("Running the comparison…", "Comparaison en cours…"),
     "run_label": ("{strategy} · {mode}", "{strategy} · {mode}"),
     # grid quality: compliance verdicts, indicators of the event log

@@ -200,6 +200,9 @@ def warm_up() -> None:
         for name in WARM_MODULES[2:]:
             importlib.import_module(name)
 
+        background = importlib.import_module("evfleet.dashboard.background")
+        if background.precompute_enabled():  # the background's worker process imports while the page loads
+            importlib.import_module("evfleet.dashboard.solver_process").start()
         state.warm_default_caches(500)
         sc = state.generated_check({**state.default_params(), "vehicles": 500})
         pio.to_json(views.load_curve_figure(sc.times, {"site_kw": sc.base_load_kw}, sc.tou_period, 1.0, "en"))

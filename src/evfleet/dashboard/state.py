@@ -16,7 +16,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -27,11 +30,12 @@ import pandas as pd
 import streamlit as st
 
 from evfleet._common.errors import InputError
+from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
-from evfleet.dashboard import background
+from evfleet.dashboard import background, solver_process
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
-from evfleet.dashboard.l10n import apply_plotly_locale, fmt_datetime, fmt_int
+from evfleet.dashboard.l10n import apply_plotly_locale, csv_bytes, fmt_datetime, fmt_int
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md, md_error
 from evfleet.dashboard.sweep_plots import SWEEP_METRICS, savings_boxplot
@@ -44,12 +48,14 @@ from evfleet.inputs.importers import fleet_composition, parse_fleet
 from evfleet.reports.run import run_report_html
 from evfleet.results.alert_files import run_alerts
 from evfleet.results.plan import RunPlan, build_plan, plan_export
+from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.scenario import Scenario
 from evfleet.simulation.live import SPEEDS, LiveSimulation
 from evfleet.simulation.simulate import RunResult, SimulationOptions, simulate
 from evfleet.store.live_record import LiveRecorder
 from evfleet.store.sweeps import load_stored_sweep, stored_sweeps
 from evfleet.strategies import REGISTRY, StrategyError
+from evfleet.strategies.optim.receding import OptimizingStrategy
 
 PLOT_CONFIG = {"displayModeBar": False, "responsive": True}
 N_MIN, N_MAX, N_STEP = 50, 2000, 50
@@ -256,6 +262,10 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
 
 @st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
+    if background.in_worker():  # the background's runs: in the lower-priority worker process, same result
+        res = solver_process.simulate_elsewhere(_scenario, strategy, mode, v2g, page_waits=background.boosted)
+        if res is not None:
+            return res
     return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
 
 
@@ -287,18 +297,150 @@ def forget_computed() -> None:
     _COMPUTED.clear()
 
 
+def run_task_name(strategy: str, mode: str, v2g: bool) -> str:
+    """Name of the background task that computes what a page shows for this run (:func:`run_bundle`)."""
+    return f"{strategy}·{mode}·{'v2g' if v2g else 'no-v2g'}"
+
+
+#: runs requested by pages and being computed in a helper thread: (scenario key, strategy, mode, V2G) -> future
+_INFLIGHT: dict[tuple[str, str, str, bool], Future] = {}
+_INFLIGHT_LOCK = threading.Lock()
+#: seconds between two updates of the progress line while a page waits for a run
+WAIT_POLL_S = 0.5
+
+
+def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) -> Future:
+    """The future of ``fn()`` run in a helper thread, shared by every page asking for the same ``ident`` while
+    it runs (so leaving the page does not stop it and asking again does not start it twice)."""
+    with _INFLIGHT_LOCK:
+        fut = _INFLIGHT.get(ident)
+        if fut is not None:
+            return fut
+        fut = Future()
+        _INFLIGHT[ident] = fut
+
+    def work() -> None:
+        try:
+            fut.set_result(fn())
+        except BaseException as exc:  # handed to the page that waits (a solver error is shown there)
+            fut.set_exception(exc)
+        finally:
+            with _INFLIGHT_LOCK:
+                _INFLIGHT.pop(ident, None)
+
+    threading.Thread(target=work, name="evfleet-page-run", daemon=True).start()
+    return fut
+
+
+def background_progress() -> tuple[int, int] | None:
+    """(tasks done, tasks queued in all) of the background pre-computation's current job, or ``None``."""
+    job = background.status()
+    if job is None or job.total == 0:
+        return None
+    return len(job.done) + len(job.failed), job.total
+
+
+def _wait(fut: Future, key: str, ident: tuple[str, str, str, bool], lang: str, label: str) -> Any:
+    """The result of ``fut``, showing a spinner with the elapsed time and the background's progress meanwhile.
+    Each progress update lets Streamlit stop this run when the user clicks elsewhere (the run goes on in its
+    thread and fills the cache): a slow solve never blocks the other pages."""
+    t0 = time.monotonic()
+    line = st.empty()
+    with st.spinner(label, show_time=True):
+        while True:
+            try:
+                out = fut.result(timeout=WAIT_POLL_S)
+                break
+            except TimeoutError:
+                pass
+            background.boost(key, run_task_name(*ident[1:]))  # the background computes exactly this: full speed
+            prog = background_progress()
+            text = t("computing_wait", lang, s=fmt_int(round(time.monotonic() - t0), lang))
+            if prog is not None:
+                text += " " + t("computing_background", lang, done=fmt_int(prog[0], lang), total=fmt_int(prog[1], lang))
+            line.caption(text)
+    line.empty()
+    return out
+
+
+def prefetch(ctrl: Controls, strategies: list[str] | None = None, without_v2g: bool = True) -> None:
+    """Start computing, side by side in helper threads, the runs a page is about to ask for one after the other
+    (default: the sidebar's strategy, the two baselines and, with V2G on, the strategy without V2G), so that the
+    solver of one runs while another waits; :func:`run` then waits for the same computations (never twice)."""
+    key, sc = current_scenario(ctrl)
+    m = ctrl.mode
+    wanted = [(s, ctrl.v2g) for s in dict.fromkeys(strategies or [ctrl.strategy, *BASELINES])]
+    if without_v2g and ctrl.v2g:
+        wanted.append((ctrl.strategy, False))
+    for s, v in wanted:
+        if not is_computed(key, s, m, v):
+            _in_helper_thread((key, s, m, bool(v)), lambda s=s, v=v: compute_run(key, sc, s, m, v))
+
+
 def run(ctrl: Controls, strategy: str | None = None, mode: str | None = None) -> tuple[RunResult, dict]:
     """(result, KPIs) of ``strategy`` (default: the sidebar's) on the current scenario."""
+    return _run_for(ctrl, strategy or ctrl.strategy, mode or ctrl.mode, ctrl.v2g)
+
+
+def _run_for(ctrl: Controls, s: str, m: str, v2g: bool) -> tuple[RunResult, dict]:
     key, sc = current_scenario(ctrl)
-    s, m = strategy or ctrl.strategy, mode or ctrl.mode
     try:
-        with st.spinner(t("computing", ctrl.lang, strategy=strategy_label(s, ctrl.lang), mode=mode_label(m, ctrl.lang)),
-                        show_time=True):  # fmt: skip
-            return compute_run(key, sc, s, m, ctrl.v2g)
+        if is_computed(key, s, m, v2g):  # from the cache (or recomputed once if it was evicted)
+            return compute_run(key, sc, s, m, v2g)
+        ident = (key, s, m, bool(v2g))
+        fut = _in_helper_thread(ident, lambda: compute_run(key, sc, s, m, v2g))
+        label = t("computing", ctrl.lang, strategy=strategy_label(s, ctrl.lang), mode=mode_label(m, ctrl.lang))
+        return _wait(fut, key, ident, ctrl.lang, label)
     except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
         st.error(f"{t('error', ctrl.lang)}: {md_error(exc)}")
         st.stop()
         raise  # unreachable: st.stop() raises
+
+
+def run_bundle(key: str, sc: Scenario, strategy: str, mode: str, v2g: bool) -> None:
+    """Compute into the shared caches everything the Overview and Economics pages show for this run: the run,
+    the two baselines, the run without V2G (for the V2G value), the grid-quality report and the operator alerts
+    (no Streamlit element: any thread). The same cached functions as the pages, under the same keys."""
+    res, _ = compute_run(key, sc, strategy, mode, v2g)
+    runs = {name: compute_run(key, sc, name, mode, v2g) for name in BASELINES}
+    base = runs[best_baseline({name: k for name, (_, k) in runs.items()})][0]
+    _pq(key, strategy, mode, v2g, res)
+    _alerts(key, strategy, mode, v2g, res, base)
+    if v2g:
+        compute_run(key, sc, strategy, mode, False)
+
+
+def _is_optimiser(name: str) -> bool:
+    """True for the LP/QP strategies (seconds per solve at 2,000 vehicles); the rule-based ones take milliseconds."""
+    try:
+        return issubclass(REGISTRY[name], OptimizingStrategy)
+    except Exception:  # an entry that cannot be loaded: treat it as slow (it goes last)
+        return True
+
+
+def precompute_plan(ctrl: Controls, key: str, n_known: bool = True) -> list[tuple[str, str, bool, str]]:
+    """The background's queue for these controls, most likely next click first: (strategy, mode, V2G, what).
+
+    ``what`` is ``"bundle"`` (:func:`run_bundle`), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the
+    fleet-size slider's neighbouring notch N, its Overview's bundle). Order: what the other pages of the current run
+    need (plan; the report last of all), every other strategy with a rule-based control (milliseconds), the V2G
+    switch, then the LP/QP strategies in the sidebar's order, the fleet-size notches, the other control mode,
+    and the report."""
+    m, v = ctrl.mode, ctrl.v2g
+    other = "online" if m == "offline" else "offline"
+    names = [n for n in REGISTRY if n != ctrl.strategy]
+    fast = [n for n in names if not _is_optimiser(n)]
+    slow = [n for n in names if _is_optimiser(n)]
+    out: list[tuple[str, str, bool, str]] = [(ctrl.strategy, m, v, "bundle"), (ctrl.strategy, m, v, "plan")]
+    out += [(n, m, v, "bundle") for n in fast]
+    out.append((ctrl.strategy, m, not v, "bundle"))
+    out += [(n, m, v, "bundle") for n in slow]
+    if n_known:
+        out += [(ctrl.strategy, m, v, f"fleet {n}") for n in (ctrl.n_vehicles - N_STEP, ctrl.n_vehicles + N_STEP)
+                if N_MIN <= n <= N_MAX]  # fmt: skip
+    out.append((ctrl.strategy, other, v, "bundle"))
+    out.append((ctrl.strategy, m, v, "report"))
+    return out
 
 
 def precompute_after_paint(ctrl: Controls) -> None:
@@ -306,49 +448,30 @@ def precompute_after_paint(ctrl: Controls) -> None:
     if ctrl.live or not background.precompute_enabled():
         return
     key, sc = current_scenario(ctrl)
-    other = "online" if ctrl.mode == "offline" else "offline"
-    v2g = ctrl.v2g
+    generated = st.session_state.get("uploaded_scenario") is None
     tasks: list[tuple[str, Any]] = []
+    for s, m, v, what in precompute_plan(ctrl, key, n_known=generated):
+        if what == "bundle":
+            tasks.append((run_task_name(s, m, v), lambda s=s, m=m, v=v: run_bundle(key, sc, s, m, v)))
+        elif what == "plan":
+            tasks.append(("plan", lambda s=s, m=m, v=v: _plan(key, s, m, v, compute_run(key, sc, s, m, v)[0])))
+        elif what == "report":
 
-    def add_run(s: str, m: str, v: bool = v2g, pq: bool = False) -> None:
-        def task() -> None:
-            res, _ = compute_run(key, sc, s, m, v)
-            if pq:
-                _pq(key, s, m, v, res)
+            def report_task(s: str = s, m: str = m, v: bool = v) -> None:
+                res, k = compute_run(key, sc, s, m, v)
+                _report(key, s, m, v, res, k)
 
-        tasks.append((f"{s}·{m}·{'v2g' if v else 'no-v2g'}", task))
-
-    add_run("uncontrolled", ctrl.mode)
-    add_run(ctrl.strategy, ctrl.mode, pq=True)
-
-    def report_task() -> None:
-        res, k = compute_run(key, sc, ctrl.strategy, ctrl.mode, v2g)
-        _report(key, ctrl.strategy, ctrl.mode, v2g, res, k)
-
-    tasks.append(("report", report_task))
-    for name in REGISTRY:
-        if name not in ("uncontrolled", ctrl.strategy):
-            add_run(name, ctrl.mode)
-    add_run(ctrl.strategy, other, pq=True)
-    add_run("uncontrolled", other)
-    add_run(ctrl.strategy, ctrl.mode, v=not v2g, pq=True)
-    add_run("uncontrolled", ctrl.mode, v=not v2g)
-    if st.session_state.get("uploaded_scenario") is None:  # last: the fleet-size slider's neighbouring notches
-        for n in (ctrl.n_vehicles - N_STEP, ctrl.n_vehicles + N_STEP):
-            if N_MIN <= n <= N_MAX:
-                params = scenario_params(n)
-                tasks.append((f"fleet {n}", lambda p=params: _warm_scenario(p, ctrl.strategy, ctrl.mode, v2g)))
-    background.schedule((key, ctrl.strategy, ctrl.mode, v2g), tasks)
+            tasks.append(("report", report_task))
+        else:  # "fleet N"
+            params = scenario_params(int(what.split()[1]))
+            tasks.append((what, lambda p=params, s=s, m=m, v=v: _warm_scenario(p, s, m, v)))
+    background.schedule((key, ctrl.strategy, ctrl.mode, ctrl.v2g), tasks)
 
 
 def _warm_scenario(params: dict[str, Any], strategy: str, mode: str, v2g: bool) -> None:
-    """Generate the scenario of ``params`` and run what its Overview shows (background pre-computation)."""
+    """Generate the scenario of ``params`` and compute what its Overview shows (background pre-computation)."""
     key = _params_key(params)
-    sc = _generated(key, json.dumps(params, default=str))
-    for name in dict.fromkeys([strategy, "uncontrolled"]):
-        res, _ = compute_run(key, sc, name, mode, v2g)
-        if name == strategy:
-            _pq(key, name, mode, v2g, res)
+    run_bundle(key, _generated(key, json.dumps(params, default=str)), strategy, mode, v2g)
 
 
 @st.cache_resource(max_entries=6, show_spinner=False)
@@ -375,9 +498,7 @@ def no_v2g_run(ctrl: Controls) -> tuple[RunResult, dict] | None:
     """The sidebar's strategy run without V2G (for ``v2g_value_mad``), or ``None`` when V2G is off."""
     if not ctrl.v2g:
         return None
-    key, sc = current_scenario(ctrl)
-    res = _run(key, ctrl.strategy, ctrl.mode, False, sc)
-    return res, _kpis(key, ctrl.strategy, ctrl.mode, False, res)
+    return _run_for(ctrl, ctrl.strategy, ctrl.mode, False)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
@@ -426,6 +547,36 @@ def plan_file(ctrl: Controls, fmt: str, dialect: str = "excel") -> bytes | Calla
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
+def _run_csv(key: str, strategy: str, mode: str, v2g: bool, which: str, dialect: str, _result: RunResult) -> bytes:
+    table = site_table(_result) if which == "site" else vehicle_table(_result)
+    return csv_bytes(csv_safe_frame(table), dialect)
+
+
+def run_csv(ctrl: Controls, which: str, dialect: str = "standard") -> bytes | Callable[[], bytes]:
+    """``site.csv`` (``which="site"``) or ``vehicles.csv`` (``"vehicles"``) of the current run in the CSV
+    ``dialect``, as ``evfleet run`` writes them: the bytes, or for more than :data:`PLAN_EAGER_MAX_SESSIONS`
+    sessions a function that builds them (cached) when the download is clicked."""
+    if which not in ("site", "vehicles"):
+        raise InputError(f"run_csv: which={which!r}; expected 'site' or 'vehicles'")
+    key, sc = current_scenario(ctrl)
+    res, _ = run(ctrl)
+    args = (key, ctrl.strategy, ctrl.mode, ctrl.v2g, which, dialect, res)
+    if sc.n_vehicles > PLAN_EAGER_MAX_SESSIONS:
+        return lambda: _run_csv(*args)
+    return _run_csv(*args)
+
+
+def report_file(ctrl: Controls) -> str | Callable[[], str]:
+    """The HTML report of the current run (:func:`report_html`), built when the download is clicked for more than
+    :data:`PLAN_EAGER_MAX_SESSIONS` sessions unless it is already cached."""
+    key, sc = current_scenario(ctrl)
+    if sc.n_vehicles > PLAN_EAGER_MAX_SESSIONS:
+        res, k = run(ctrl)
+        return lambda: _report(key, ctrl.strategy, ctrl.mode, ctrl.v2g, res, k)
+    return report_html(ctrl)
+
+
+@st.cache_resource(max_entries=12, show_spinner=False)
 def _alerts(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult, _base: RunResult) -> list:
     return run_alerts(_result, _base)
 
@@ -454,11 +605,7 @@ def warm_default_caches(n_vehicles: int = 500) -> None:
     params = {**default_params(), "vehicles": int(n_vehicles)}
     key = _params_key(params)
     sc = _generated(key, json.dumps(params, default=str))
-    strategy = default_strategy(list(REGISTRY))
-    for name in dict.fromkeys([strategy, *BASELINES]):
-        res, _ = compute_run(key, sc, name, "offline", True)
-        if name == strategy:
-            _pq(key, name, "offline", True, res)
+    run_bundle(key, sc, default_strategy(list(REGISTRY)), "offline", True)
 
 
 @st.cache_resource(show_spinner=False)

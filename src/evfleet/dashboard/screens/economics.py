@@ -34,6 +34,7 @@ lang = ctrl.lang
 st.title(t("econ_title", lang))
 key, sc = state.current_scenario(ctrl)
 state.scenario_caption(sc, lang)
+state.prefetch(ctrl)  # the runs below, computed side by side
 res, k = state.run(ctrl)
 base, base_k = state.baseline(ctrl)
 days = sc.n_steps * sc.dt_h / 24.0

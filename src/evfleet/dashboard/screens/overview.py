@@ -56,6 +56,7 @@ def _live_panel() -> None:
 if ctrl.live:
     st.fragment(run_every=state.live_refresh_s(ctrl))(_live_panel)()
 else:
+    state.prefetch(ctrl)  # the runs below, computed side by side
     res, k = state.run(ctrl)
     _, base_k = state.baseline(ctrl)
     report = state.power_quality(ctrl)

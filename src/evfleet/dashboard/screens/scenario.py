@@ -10,10 +10,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from evfleet._common.text import csv_safe_frame
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, fmt_num, t
-from evfleet.dashboard.l10n import CSV_DIALECTS, csv_bytes, fmt_number
+from evfleet.dashboard.l10n import CSV_DIALECTS, fmt_number
 from evfleet.dashboard.l10n_widgets import input_errors, num_input
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md_error
@@ -31,7 +30,6 @@ from evfleet.inputs.generate import (
 )
 from evfleet.inputs.session_edits import PRIORITIES, edit_sessions, session_priority
 from evfleet.inputs.tariffs import list_tariffs
-from evfleet.results.run_files import site_table, vehicle_table
 from evfleet.scenario import ScenarioError, scenario_from_dict, unknown_charger
 
 ctrl = state.controls()
@@ -370,7 +368,7 @@ with tab_dl:
     )
     e2.download_button(
         t("dl_site", lang),
-        csv_bytes(csv_safe_frame(site_table(res)), dialect),
+        state.run_csv(ctrl, "site", dialect),
         f"{stem}_{ctrl.strategy}_site.csv",
         "text/csv",
         key="dl_site",
@@ -378,7 +376,7 @@ with tab_dl:
     )
     e3.download_button(
         t("dl_vehicles", lang),
-        csv_bytes(csv_safe_frame(vehicle_table(res)), dialect),
+        state.run_csv(ctrl, "vehicles", dialect),
         f"{stem}_{ctrl.strategy}_vehicles.csv",
         "text/csv",
         key="dl_veh",
@@ -393,7 +391,7 @@ with tab_dl:
         icon=":material/download:",
     )
     with st.spinner(t("report_building", lang), show_time=True):
-        report = state.report_html(ctrl)
+        report = state.report_file(ctrl)  # large fleets: built when the button is clicked
     st.download_button(
         t("dl_report", lang),
         report,

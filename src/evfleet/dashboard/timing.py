@@ -1,0 +1,51 @@
+"""Server-side time of each script run of the dashboard, for the benchmark (no Streamlit import here).
+
+When ``EVFLEET_DASHBOARD_TIMING`` names a file, every script run appends one JSON line to it:
+``{"page": url path, "start": Unix time [s], "wall_s": wall-clock [s], "cpu_s": CPU time of the script thread [s],
+"completed": false when the run was stopped by a newer one}``. Off by default (nothing is written).
+``benchmarks/bench_dashboard.py`` reads it to report the server's share of each measure (on a loaded machine the
+browser's wall time says more about the load than about the dashboard).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["ENV_TIMING", "read_timings", "timed_script"]
+
+ENV_TIMING = "EVFLEET_DASHBOARD_TIMING"
+_LOCK = threading.Lock()
+
+
+@contextmanager
+def timed_script(page: str) -> Iterator[None]:
+    """Time the enclosed script run of ``page`` and append it to the ``EVFLEET_DASHBOARD_TIMING`` file (if set)."""
+    path = os.environ.get(ENV_TIMING)
+    if not path:
+        yield
+        return
+    start, t0, c0 = time.time(), time.perf_counter(), time.thread_time()
+    completed = False
+    try:
+        yield
+        completed = True
+    finally:
+        row = {"page": page, "start": start, "wall_s": time.perf_counter() - t0, "cpu_s": time.thread_time() - c0,
+               "completed": completed}  # fmt: skip
+        with _LOCK, open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(row) + "\n")
+
+
+def read_timings(path: str, since: float = 0.0, until: float = float("inf")) -> list[dict]:
+    """The script runs recorded in ``path`` that started in [``since``, ``until``] (Unix time [s])."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except FileNotFoundError:
+        return []
+    return [r for r in rows if since <= r["start"] <= until]
