@@ -224,7 +224,7 @@ def test_rejected_phase2_is_solved_cold_with_the_dual_simplex(monkeypatch) -> No
     calls: list[tuple[str, object]] = []
 
     class Spy(highspy.Highs):
-        def setOptionValue(self, key, value):  # noqa: N802 (HiGHS's name)
+        def setOptionValue(self, key, value):
             calls.append((key, value))
             return super().setOptionValue(key, value)
 
