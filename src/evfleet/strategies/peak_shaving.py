@@ -17,7 +17,8 @@ optimum is a feasible point of the full model; (2) the full model, its simplex s
 (:mod:`~evfleet.strategies.optim.warm`). Phase 2 is accepted only when its duality gap certifies the optimum
 (else it is solved again cold, :func:`~evfleet.strategies.optim.highs.solve`): the result is the optimum of the
 full model, only found faster. Phase 2 runs HiGHS's primal simplex (:data:`PHASE2_OPTIONS`), which keeps the
-feasible start feasible (2,000 vehicles x 96 steps, V2G: ~4 s of CPU instead of ~10.5 s cold, docs/benchmarks.md).
+feasible start feasible (2,000 vehicles x 96 steps, V2G: ~3.6 s of CPU; ~7.8 s with a dual-simplex phase 2,
+~10.5 s in one cold phase; docs/benchmarks.md).
 """
 
 from __future__ import annotations
