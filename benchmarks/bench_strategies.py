@@ -41,6 +41,7 @@ from evfleet.simulation.control import RecedingLoop, frequency_seed
 from evfleet.simulation.engine import Engine, RealisedFrequency
 from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
+from evfleet.strategies import peak_shaving as peak_shaving_module
 from evfleet.strategies.optim.highs import solve
 from evfleet.strategies.optim.model import build_model, discharge_eligible
 
@@ -271,6 +272,11 @@ def main() -> None:
     ap.add_argument("--skip-online", action="store_true", help="skip the online re-plans, load balancing and the year")
     ap.add_argument("--compare-merge", action="store_true", help="also time the offline LPs with merge='off'")
     ap.add_argument(
+        "--compare-phase2",
+        action="store_true",
+        help="also time offline peak shaving with phase 2 on HiGHS's dual simplex (its default) instead of the primal",
+    )
+    ap.add_argument(
         "--cvxpy-presolve-off",
         dest="cvxpy_options",
         action="store_const",
@@ -309,6 +315,13 @@ def main() -> None:
     w_lp, c_lp, obj = offline(sc, "price_optimization", r, tie_break="off")
     w_bill, c_bill, _ = offline(sc, "price_optimization", r)
     offline(sc, "peak_shaving", r)
+    if args.compare_phase2:
+        saved, peak_shaving_module.PHASE2_OPTIONS = peak_shaving_module.PHASE2_OPTIONS, {}
+        try:
+            print("phase 2 on the dual simplex:", end=" ")
+            offline(sc, "peak_shaving", r)
+        finally:
+            peak_shaving_module.PHASE2_OPTIONS = saved
     if args.compare_merge:
         offline(sc, "price_optimization", r, tie_break="off", merge="off")
         offline(sc, "peak_shaving", r, merge="off")

@@ -193,3 +193,47 @@ def test_two_phase_peak_shaving_is_the_cold_optimum(seed: int) -> None:
     cold = get_strategy("peak_shaving", merge="off").solve_problem(p)
     assert cold.start == "cold"
     assert sol.objective == pytest.approx(cold.objective, rel=1e-9, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", [3, 5])
+def test_phase2_primal_simplex_is_the_cold_optimum(seed: int) -> None:
+    """Phase 2 with its options (the primal simplex) from the phase-1 point: the cold dual-simplex optimum."""
+    from evfleet.strategies.optim.warm import WarmStart, start_values
+    from evfleet.strategies.peak_shaving import PHASE2_OPTIONS
+
+    p = clustered_problem(30, seed, 0.3, True, 3)
+    strat = get_strategy("peak_shaving")
+    no_v2g = dataclasses.replace(p, max_discharge_kw=np.zeros(p.n_vehicles))
+    plain = build_model(no_v2g, strat.objective(no_v2g))
+    first = solve(plain, options={"presolve": "off"})
+    model = build_model(p, strat.objective(p))
+    start = start_values(WarmStart(plain, first.x), model)
+    warm = solve(model, options={"presolve": "off"}, start=start, warm_options=PHASE2_OPTIONS)
+    cold = solve(model, options={"presolve": "off"})
+    assert warm.start == "warm"
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9, abs=1e-9)
+    assert warm.objective <= first.objective + 1e-9  # V2G can only lower the optimum of the no-V2G model
+
+
+def test_rejected_phase2_is_solved_cold_with_the_dual_simplex(monkeypatch) -> None:
+    """A failed certificate re-solves cold with the options as before ``warm_options`` (not the primal simplex)."""
+    import highspy
+
+    from evfleet.strategies.optim import highs
+
+    calls: list[tuple[str, object]] = []
+
+    class Spy(highspy.Highs):
+        def setOptionValue(self, key, value):
+            calls.append((key, value))
+            return super().setOptionValue(key, value)
+
+    p = clustered_problem(30, 4, 0.3, True, 3)
+    cold = get_strategy("peak_shaving", merge="off").solve_problem(p)
+    monkeypatch.setattr(highspy, "Highs", Spy)
+    monkeypatch.setattr(highs, "duality_gap", lambda *a: (1.0, 0.0, 0.0))  # every certificate fails
+    sol = get_strategy("peak_shaving").solve_problem(p)
+    assert sol.start == "warm-rejected"
+    assert sol.objective == pytest.approx(cold.objective, rel=1e-9, abs=1e-9)
+    strategy_calls = [v for k, v in calls if k == "simplex_strategy"]
+    assert strategy_calls[-2:] == [4, 1]  # primal for the warm run, HiGHS's default (dual) again for the cold one

@@ -16,7 +16,9 @@ Offline with V2G (``merge='plain'``), the LP is solved in two phases: (1) the sa
 optimum is a feasible point of the full model; (2) the full model, its simplex started from that point
 (:mod:`~evfleet.strategies.optim.warm`). Phase 2 is accepted only when its duality gap certifies the optimum
 (else it is solved again cold, :func:`~evfleet.strategies.optim.highs.solve`): the result is the optimum of the
-full model, only found faster (2,000 vehicles x 96 steps, V2G: ~8 s of CPU instead of ~10.5 s, docs/benchmarks.md).
+full model, only found faster. Phase 2 runs HiGHS's primal simplex (:data:`PHASE2_OPTIONS`), which keeps the
+feasible start feasible (2,000 vehicles x 96 steps, V2G: ~3.6 s of CPU; ~7.8 s with a dual-simplex phase 2,
+~10.5 s in one cold phase; docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ from evfleet.strategies.optim.warm import WarmStart, start_values
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 
-__all__ = ["PeakShaving", "PeakShavingParams"]
+__all__ = ["PHASE2_OPTIONS", "PeakShaving", "PeakShavingParams"]
+
+#: HiGHS options of phase 2 (the warm-started full model): the primal simplex (``simplex_strategy`` 4). The
+#: phase-1 point is primal feasible in the full model and near its optimum: the primal simplex keeps it feasible
+#: and needs ~800 iterations where the dual simplex takes ~7,000 from the same start (2,000 vehicles x 96 steps,
+#: V2G; docs/benchmarks.md). A cold re-solve (a rejected certificate) runs with the dual simplex again.
+PHASE2_OPTIONS: dict[str, int] = {"simplex_strategy": 4}
 
 
 @dataclass(frozen=True)
@@ -80,5 +88,6 @@ class PeakShaving(OptimizingStrategy):
         x = np.zeros(plain.n_col)
         x[plain.layout.span("ch")] = first.charge_kw[plain.slot_vehicle, plain.slot_col]
         model = build_model(problem, self.objective(problem))
-        sol = solve(model, time_limit_s=limit, options=options, start=start_values(WarmStart(plain, x), model))
+        start = start_values(WarmStart(plain, x), model)
+        sol = solve(model, time_limit_s=limit, options=options, start=start, warm_options=PHASE2_OPTIONS)
         return dataclasses.replace(sol, build_s=sol.build_s + first.build_s, solve_s=sol.solve_s + first.solve_s)

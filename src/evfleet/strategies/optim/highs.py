@@ -70,12 +70,15 @@ def solve(
     solver: str = "choose",
     options: dict | None = None,
     start: np.ndarray | None = None,
+    warm_options: dict | None = None,
 ) -> Solution:
     """Solve ``model`` with HiGHS; raise :class:`StrategyError` (scenario name, model status) unless optimal.
 
     ``start`` (n_col,) column values of a start point (an LP only; :mod:`evfleet.strategies.optim.warm`): HiGHS
     starts its simplex from them; the result is accepted only with a duality gap below
     :data:`~evfleet.strategies.optim.warm.GAP_RTOL` and infeasibilities below ``FEAS_TOL``, else solved again cold.
+    ``warm_options``: HiGHS options of the warm-started run only (e.g. ``{"simplex_strategy": 4}``, the primal
+    simplex, which keeps a primal-feasible start feasible); a cold re-solve runs with their previous values.
     """
     t0 = time.perf_counter()
     h = highspy.Highs()
@@ -116,7 +119,7 @@ def solve(
         raise StrategyError(f"scenario {name!r}: HiGHS rejected the model (status {status})")
     how = "cold"
     if start is not None and warm_startable(model) and len(start) == model.n_col:
-        how = _run_warm(h, model, start)
+        how = _run_warm(h, model, start, warm_options or {})
     else:
         h.run()
     ms = h.getModelStatus()
@@ -134,8 +137,12 @@ def solve(
     return sol
 
 
-def _run_warm(h: highspy.Highs, model: FleetModel, start: np.ndarray) -> str:
-    """Run from the start point ``start``; keep the result only if its duality gap certifies it, else run cold."""
+def _run_warm(h: highspy.Highs, model: FleetModel, start: np.ndarray, warm_options: dict) -> str:
+    """Run from the start point ``start`` (with ``warm_options``); keep the result only if its duality gap
+    certifies it, else run cold (with the options as they were before ``warm_options``)."""
+    before = {key: h.getOptionValue(key)[1] for key in warm_options}  # highspy 1.15: (status, value)
+    for key, value in warm_options.items():
+        h.setOptionValue(key, value)
     given = highspy.HighsSolution()
     given.col_value = np.asarray(start, dtype=float)
     given.value_valid = True
@@ -149,6 +156,8 @@ def _run_warm(h: highspy.Highs, model: FleetModel, start: np.ndarray) -> str:
             if abs(gap) <= GAP_RTOL and p_inf <= FEAS_TOL and d_inf <= FEAS_TOL:
                 return "warm"
     h.clearSolver()  # forget the basis: the cold solve starts afresh
+    for key, value in before.items():
+        h.setOptionValue(key, value)
     h.run()
     return "warm-rejected"
 
