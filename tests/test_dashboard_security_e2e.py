@@ -56,8 +56,10 @@ def test_an_uploaded_scenario_with_markdown_names_fetches_nothing(tmp_path):
         page.on("request", lambda r: requested.append(r.url))
         page.goto(f"{url}/scenario")
         wait_ready(page, charts=0)
-        page.get_by_role("tab").nth(1).click()  # the upload tab
-        page.locator("input[type=file]").first.set_input_files(str(path))
+        page.get_by_role("tab", name="Upload").click()
+        # the scenario uploader (the tariff editor on the first tab has its own, earlier in the page)
+        uploader = page.locator("[data-testid=stFileUploader]").filter(has_text="Scenario file (JSON")
+        uploader.locator("input[type=file]").set_input_files(str(path))
         page.wait_for_function(
             "() => document.body.innerText.includes('![x](http://host.example/a.png) **bold**')", timeout=60_000
         )
