@@ -58,12 +58,8 @@ BASELINES = ("uncontrolled", "timer")
 #: Strategies that never discharge: their V2G and no-V2G runs are the same run (no second run needed).
 NEVER_DISCHARGES = frozenset({"uncontrolled", "timer", "load_balancing"})
 
-#: Columns of ``comparison.csv`` (a public format; see docs).
-COMPARISON_COLUMNS = [
-    "strategy",
-    "mode",
-    "v2g",
-    "net_cost_mad",
+#: The keys :func:`baseline_savings` returns (also columns of ``comparison.csv`` and of a sweep's result table).
+SAVING_KEYS = (
     "savings_mad",
     "savings_pct",
     "savings_vs_timer_mad",
@@ -71,6 +67,16 @@ COMPARISON_COLUMNS = [
     "best_baseline",
     "savings_vs_best_baseline_mad",
     "savings_vs_best_baseline_pct",
+)
+
+
+#: Columns of ``comparison.csv`` (a public format; see docs).
+COMPARISON_COLUMNS = [
+    "strategy",
+    "mode",
+    "v2g",
+    "net_cost_mad",
+    *SAVING_KEYS,
     "peak_import_kw",
     "load_factor",
     "v2g_energy_kwh",
@@ -155,18 +161,6 @@ def _saving(base: Mapping[str, Any] | None, k: Mapping[str, Any]) -> tuple[float
     base_cost = run_cost_mad(base)
     sav = base_cost - run_cost_mad(k)
     return sav, (100.0 * sav / base_cost if base_cost else None)
-
-
-#: The keys :func:`baseline_savings` returns (also columns of ``comparison.csv`` and of a sweep's result table).
-SAVING_KEYS = (
-    "savings_mad",
-    "savings_pct",
-    "savings_vs_timer_mad",
-    "savings_vs_timer_pct",
-    "best_baseline",
-    "savings_vs_best_baseline_mad",
-    "savings_vs_best_baseline_pct",
-)
 
 
 def baseline_savings(baselines: Mapping[str, Mapping[str, Any]], k: Mapping[str, Any]) -> dict[str, Any]:
