@@ -70,17 +70,20 @@ def offline_problem(sc):
     return build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
 
 
-def offline(sc, name: str, repeats: int = REPEATS, **params) -> tuple[float, float, float]:
-    """The strategy's offline solve as it runs it (``solve_problem``); (median wall [s], median CPU [s], objective)."""
+def offline(sc, name: str, repeats: int = REPEATS, attrs: dict | None = None, **params) -> tuple[float, float, float]:
+    """The strategy's offline solve as it runs it (``solve_problem``); (median wall [s], median CPU [s], objective).
+    ``attrs``: strategy attributes set before the solve (e.g. ``{"two_phase": False}``, the path before issue 13)."""
     p = offline_problem(sc)
 
     def run():
         strat = get_strategy(name, **params)
+        for key, value in (attrs or {}).items():
+            setattr(strat, key, value)
         strat.start_run()
         return strat.solve_problem(p)
 
     wall, cpu, sol = timed(run, repeats)
-    label = name + "".join(f" {k}={v}" for k, v in params.items())
+    label = name + "".join(f" {k}={v}" for k, v in {**params, **(attrs or {})}.items())
     print(
         f"offline {label:34s} wall {wall:7.3f} s  cpu {cpu:7.3f} s  (median of {repeats}; last: build "
         f"{sol.build_s:.3f} s, HiGHS {sol.solve_s:.3f} s; {sol.n_col} variables, {sol.n_row} rows, objective "
@@ -314,6 +317,10 @@ def main() -> None:
             year_representative(args.year_vehicles, "online")
     w_lp, c_lp, obj = offline(sc, "price_optimization", r, tie_break="off")
     w_bill, c_bill, _ = offline(sc, "price_optimization", r)
+    # the path before issue 13 (the merged full LP in one cold dual-simplex solve), as an A/B of the two-phase solve
+    w_one, c_one, obj_one = offline(sc, "price_optimization", r, attrs={"two_phase": False}, tie_break="off")
+    print(f"ratio one cold phase / two-phase price_optimization LP = {w_one / w_lp:.2f}x wall, {c_one / c_lp:.2f}x cpu "
+          f"(objectives agree to {abs(obj_one - obj) / max(1.0, abs(obj)):.1e} relative)")  # fmt: skip
     offline(sc, "peak_shaving", r)
     if args.compare_phase2:
         saved, peak_shaving_module.PHASE2_OPTIONS = peak_shaving_module.PHASE2_OPTIONS, {}

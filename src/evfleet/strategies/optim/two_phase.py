@@ -7,7 +7,7 @@ merged into exact super-vehicles by :mod:`~evfleet.strategies.optim.aggregate`: 
 optimum is a feasible point of the full model: charging only, from ``e0``, keeps every energy window (the V2G
 floor is at most ``e0``), the ceilings, the targets (with the same unmet slack) and the site limits.
 (2) The full model (one set of columns per vehicle, not merged), its simplex started from that point
-(:func:`~evfleet.strategies.optim.warm.start_values`; HiGHS turns it into a starting basis) with ``phase2_options``
+(:func:`~evfleet.strategies.optim.warm.complete_start`; HiGHS turns it into a starting basis) with ``phase2_options``
 (the primal simplex, ``simplex_strategy`` 4, keeps the feasible start feasible). Phase 2 is accepted only when its
 duality gap certifies the optimum, else the full model is solved again cold with the dual simplex
 (:func:`~evfleet.strategies.optim.highs.solve`): the result is the optimum of the full model, only found faster.
@@ -30,7 +30,7 @@ from evfleet.problem import ChargingProblem
 from evfleet.strategies.optim.aggregate import solve_merged
 from evfleet.strategies.optim.highs import Solution, solve
 from evfleet.strategies.optim.model import Objective, build_model
-from evfleet.strategies.optim.warm import WarmStart, start_values
+from evfleet.strategies.optim.warm import complete_start
 
 __all__ = ["solve_two_phase"]
 
@@ -51,11 +51,13 @@ def solve_two_phase(
     obj1 = objective_of(no_v2g)
     first = solve_merged(no_v2g, obj1, time_limit_s=time_limit_s, options=options)
     t1 = time.perf_counter()
-    plain = build_model(no_v2g, obj1)
-    x = np.zeros(plain.n_col)
-    x[plain.layout.span("ch")] = first.charge_kw[plain.slot_vehicle, plain.slot_col]
     model = build_model(problem, objective_of(problem))
-    start = start_values(WarmStart(plain, x), model)
+    # the same slots in both problems (only the discharge bound differs): the phase-1 charging, no discharging
+    x = np.zeros(model.n_col)
+    cols = model.layout
+    x[cols.span("ch")] = np.clip(first.charge_kw[model.slot_vehicle, model.slot_col], model.col_lower[cols.span("ch")],
+                                 model.col_upper[cols.span("ch")])  # fmt: skip
+    start = complete_start(model, x)
     t_map = time.perf_counter() - t1 - model.build_s
     sol = solve(model, time_limit_s=time_limit_s, options=options, start=start, warm_options=phase2_options)
     phase1_build = (t1 - t0) - first.solve_s
