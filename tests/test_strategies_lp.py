@@ -518,6 +518,18 @@ def test_two_phase_price_optimization_is_the_cold_optimum(n: int, seed: int, lim
     assert _lp_cost(p, sol.power_kw) + 100.0 * unmet == pytest.approx(ref, rel=1e-6, abs=1e-4)
 
 
+def test_two_phase_price_optimization_falls_back_to_the_cold_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed certificate (duality gap) of phase 2 re-solves the full LP cold: the same optimum, reported."""
+    from evfleet.strategies.optim import highs
+
+    p = offline_problem(_with_subscribed(small_scenario(12, 3, 0.5), 0.25), True)
+    ref, _, _ = dense_lp(p, "price_optimization")
+    monkeypatch.setattr(highs, "duality_gap", lambda *a: (1.0, 0.0, 0.0))  # every certificate fails
+    sol = get_strategy("price_optimization", tie_break="off").solve_problem(p)
+    assert sol.start == "warm-rejected"
+    assert sol.objective == pytest.approx(ref, rel=1e-7, abs=1e-6)
+
+
 @pytest.mark.parametrize("seed", [1, 4, 9])
 @pytest.mark.parametrize("share", [0.2, 1.0])
 def test_price_optimization_bill_not_above_uncontrolled(seed: int, share: float) -> None:
