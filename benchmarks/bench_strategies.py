@@ -16,6 +16,11 @@ evfleet's HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 
 The fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready flags unless
 ``--sourced-v2g``.
 
+Offline price optimisation with V2G solves in two phases (issue 13, ``optim/two_phase.py``: the no-V2G merged LP,
+then the full LP started from its optimum, primal simplex, certified by the duality gap); the line
+``two_phase=False`` times the path before it (the merged full LP in one cold dual-simplex solve), and the ratio of
+the two is printed.
+
 The online re-plans run consecutively in the simulator's receding loop (every vehicle connected, each keeping its
 stay), warm-started from the previous re-plan and cold, median of the re-plans after the first, wall and CPU time;
 ``--only-online`` stops after them. The year of representative days (``evfleet year``) runs at ``--year-vehicles``
@@ -87,7 +92,8 @@ def offline(sc, name: str, repeats: int = REPEATS, attrs: dict | None = None, **
     print(
         f"offline {label:34s} wall {wall:7.3f} s  cpu {cpu:7.3f} s  (median of {repeats}; last: build "
         f"{sol.build_s:.3f} s, HiGHS {sol.solve_s:.3f} s; {sol.n_col} variables, {sol.n_row} rows, objective "
-        f"{sol.objective:.9g}; load {load()})"
+        f"{sol.objective:.9g}; start {sol.start}, {sol.iterations} simplex iterations in the last HiGHS run; "
+        f"load {load()})"
     )
     return wall, cpu, sol.objective
 
