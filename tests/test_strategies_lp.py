@@ -502,6 +502,7 @@ def test_two_phase_price_optimization_is_the_cold_optimum(n: int, seed: int, lim
     p = offline_problem(sc, True)
     assert discharge_eligible(p).any()  # the two-phase path runs
     two = get_strategy("price_optimization", tie_break="off")
+    two.two_phase_min_v2g = 1  # small problems solve in one phase by default
     sol = two.solve_problem(p)
     assert sol.start in ("warm", "warm-rejected")
     one = get_strategy("price_optimization", tie_break="off")
@@ -518,6 +519,23 @@ def test_two_phase_price_optimization_is_the_cold_optimum(n: int, seed: int, lim
     assert _lp_cost(p, sol.power_kw) + 100.0 * unmet == pytest.approx(ref, rel=1e-6, abs=1e-4)
 
 
+def test_two_phase_is_the_default_offline_path_from_ten_v2g_vehicles() -> None:
+    """With >= ``two_phase_min_v2g`` (10) discharge-eligible vehicles the default offline solve is two-phase
+    (started warm), with fewer it is one cold phase; both give the cold plain LP's optimum."""
+    from evfleet.strategies.optim.model import discharge_eligible
+
+    for n, expect in ((60, ("warm", "warm-rejected")), (10, ("cold",))):
+        sc = generate_scenario(vehicles=n, seed=1, start="2026-01-15", step_minutes=60, fleet_mix="ev2gym_nl",
+                               v2g_ready_2024=True)  # fmt: skip
+        p = offline_problem(sc, True)
+        assert (discharge_eligible(p).sum() >= 10) == (n == 60)
+        assert discharge_eligible(p).any()
+        sol = get_strategy("price_optimization", tie_break="off").solve_problem(p)
+        assert sol.start in expect
+        plain = get_strategy("price_optimization", tie_break="off", merge="off").solve_problem(p)
+        assert sol.objective == pytest.approx(plain.objective, rel=1e-7, abs=1e-6)
+
+
 def test_two_phase_price_optimization_falls_back_to_the_cold_lp(monkeypatch: pytest.MonkeyPatch) -> None:
     """A failed certificate (duality gap) of phase 2 re-solves the full LP cold: the same optimum, reported."""
     from evfleet.strategies.optim import highs
@@ -525,7 +543,9 @@ def test_two_phase_price_optimization_falls_back_to_the_cold_lp(monkeypatch: pyt
     p = offline_problem(_with_subscribed(small_scenario(12, 3, 0.5), 0.25), True)
     ref, _, _ = dense_lp(p, "price_optimization")
     monkeypatch.setattr(highs, "duality_gap", lambda *a: (1.0, 0.0, 0.0))  # every certificate fails
-    sol = get_strategy("price_optimization", tie_break="off").solve_problem(p)
+    strat = get_strategy("price_optimization", tie_break="off")
+    strat.two_phase_min_v2g = 1
+    sol = strat.solve_problem(p)
     assert sol.start == "warm-rejected"
     assert sol.objective == pytest.approx(ref, rel=1e-7, abs=1e-6)
 

@@ -103,6 +103,10 @@ class PriceOptimization(OptimizingStrategy):
     #: offline with discharging vehicles: the two-phase solve (:mod:`~evfleet.strategies.optim.two_phase`); False:
     #: the merged full model in one cold solve (the path before issue 13; the benchmark's A/B switch)
     two_phase: ClassVar[bool] = True
+    #: fewest V2G-eligible vehicles for the two-phase solve: below, its second HiGHS run costs more than it saves
+    #: (96 steps, CPU: 10 vehicles / 2 eligible 5 ms against 3 ms in one phase, 30 / 6 8 ms against 7 ms,
+    #: 50 / 11 11 ms against 13 ms, 100 / 26 24 ms against 34 ms; docs/benchmarks.md)
+    two_phase_min_v2g: ClassVar[int] = 10
 
     def objective(self, problem: ChargingProblem) -> Objective:
         obj = price_objective(problem, self.config.unmet_penalty)
@@ -127,7 +131,8 @@ class PriceOptimization(OptimizingStrategy):
         if not online and self.config.merge == "plain":  # exact super-vehicles (optim.aggregate), offline only
             options = {"presolve": self.config.presolve or self.presolve_offline}
             limit = self.config.time_limit_s
-            if self.two_phase and discharge_eligible(problem).any():  # no-V2G optimum, then the full LP from it
+            if self.two_phase and discharge_eligible(problem).sum() >= max(self.two_phase_min_v2g, 1):
+                # the no-V2G optimum, then the full LP from it (certified, else solved cold)
                 sol = solve_two_phase(problem, self.objective, PHASE2_OPTIONS, limit, options)
             else:
                 sol = solve_merged(problem, obj, time_limit_s=limit, options=options)
