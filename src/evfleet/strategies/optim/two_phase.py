@@ -12,10 +12,10 @@ floor is at most ``e0``), the ceilings, the targets (with the same unmet slack) 
 duality gap certifies the optimum, else the full model is solved again cold with the dual simplex
 (:func:`~evfleet.strategies.optim.highs.solve`): the result is the optimum of the full model, only found faster.
 
-Measured at 2,000 vehicles x 96 steps with V2G (docs/benchmarks.md): peak shaving ~3.6 s of CPU instead of ~10.5 s
-cold; price optimisation ~0.5 s instead of ~1.9 s (the merged full model in one cold dual-simplex solve). Phase 2
-on the *merged* full model is slower (price optimisation: 5,400 primal iterations, 2.3 s, against 1,400 and 0.37 s
-unmerged), hence the plain full model.
+Measured at 2,000 vehicles x 96 steps with V2G (docs/benchmarks.md): peak shaving ~3.6 s of CPU instead of
+~10.5 s cold; price optimisation ~0.5-0.6 s instead of ~1.6-1.9 s (the merged full model in one cold dual-simplex
+solve). Phase 2 on the *merged* full model is slower (price optimisation: 5,400 primal iterations, 2.3 s, against
+1,400 and 0.37 s unmerged), hence the plain full model.
 """
 
 from __future__ import annotations
