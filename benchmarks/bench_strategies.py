@@ -16,6 +16,11 @@ evfleet's HiGHS options). Goals (issues 3 and 13): < 5 s, < 5 s, < 0.5 s, < 0.1 
 The fleet: half the sessions on bidirectional chargers (the generator's default), EV2Gym's 2024 V2G-ready flags unless
 ``--sourced-v2g``.
 
+Offline price optimisation with V2G solves in two phases (issue 13, ``optim/two_phase.py``: the no-V2G merged LP,
+then the full LP started from its optimum, primal simplex, certified by the duality gap); the line
+``two_phase=False`` times the path before it (the merged full LP in one cold dual-simplex solve), and the ratio of
+the two is printed.
+
 The online re-plans run consecutively in the simulator's receding loop (every vehicle connected, each keeping its
 stay), warm-started from the previous re-plan and cold, median of the re-plans after the first, wall and CPU time;
 ``--only-online`` stops after them. The year of representative days (``evfleet year``) runs at ``--year-vehicles``
@@ -70,21 +75,25 @@ def offline_problem(sc):
     return build_problem(sc, np.arange(sc.n_vehicles), v.energy_arrival_kwh.copy(), 0, sc.n_steps, True)
 
 
-def offline(sc, name: str, repeats: int = REPEATS, **params) -> tuple[float, float, float]:
-    """The strategy's offline solve as it runs it (``solve_problem``); (median wall [s], median CPU [s], objective)."""
+def offline(sc, name: str, repeats: int = REPEATS, attrs: dict | None = None, **params) -> tuple[float, float, float]:
+    """The strategy's offline solve as it runs it (``solve_problem``); (median wall [s], median CPU [s], objective).
+    ``attrs``: strategy attributes set before the solve (e.g. ``{"two_phase": False}``, the path before issue 13)."""
     p = offline_problem(sc)
 
     def run():
         strat = get_strategy(name, **params)
+        for key, value in (attrs or {}).items():
+            setattr(strat, key, value)
         strat.start_run()
         return strat.solve_problem(p)
 
     wall, cpu, sol = timed(run, repeats)
-    label = name + "".join(f" {k}={v}" for k, v in params.items())
+    label = name + "".join(f" {k}={v}" for k, v in {**params, **(attrs or {})}.items())
     print(
         f"offline {label:34s} wall {wall:7.3f} s  cpu {cpu:7.3f} s  (median of {repeats}; last: build "
         f"{sol.build_s:.3f} s, HiGHS {sol.solve_s:.3f} s; {sol.n_col} variables, {sol.n_row} rows, objective "
-        f"{sol.objective:.9g}; load {load()})"
+        f"{sol.objective:.9g}; start {sol.start}, {sol.iterations} simplex iterations in the last HiGHS run; "
+        f"load {load()})"
     )
     return wall, cpu, sol.objective
 
@@ -314,6 +323,10 @@ def main() -> None:
             year_representative(args.year_vehicles, "online")
     w_lp, c_lp, obj = offline(sc, "price_optimization", r, tie_break="off")
     w_bill, c_bill, _ = offline(sc, "price_optimization", r)
+    # the path before issue 13 (the merged full LP in one cold dual-simplex solve), as an A/B of the two-phase solve
+    w_one, c_one, obj_one = offline(sc, "price_optimization", r, attrs={"two_phase": False}, tie_break="off")
+    print(f"ratio one cold phase / two-phase price_optimization LP = {w_one / w_lp:.2f}x wall, {c_one / c_lp:.2f}x cpu "
+          f"(objectives agree to {abs(obj_one - obj) / max(1.0, abs(obj)):.1e} relative)")  # fmt: skip
     offline(sc, "peak_shaving", r)
     if args.compare_phase2:
         saved, peak_shaving_module.PHASE2_OPTIONS = peak_shaving_module.PHASE2_OPTIONS, {}

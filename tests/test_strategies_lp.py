@@ -485,6 +485,71 @@ def test_price_optimization_with_overrun_matches_dense(n: int, seed: int, share:
     assert _lp_cost(p, plan) + 100.0 * unmet == pytest.approx(ref, rel=1e-6, abs=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("n", "seed", "limit_factor", "share"),
+    [(12, 3, 1.0, 1.0), (14, 11, 0.3, 1.0), (10, 27, 1.0, 0.1), (16, 42, 0.4, 0.25), (9, 101, 0.2, 0.6)],
+)
+def test_two_phase_price_optimization_is_the_cold_optimum(n: int, seed: int, limit_factor: float, share: float) -> None:
+    """Offline with V2G, price optimisation solves the no-V2G merged LP, then the full LP from its optimum (issue 13):
+    phase 2 ran (certified by its duality gap, or re-solved cold), and its optimum is the cold full LP's (merged,
+    one phase; and one set of columns per vehicle) and the independent dense LP's, with a binding import limit
+    (``limit_factor`` < 1) and a binding overrun (``share`` < 1 of the import limit subscribed)."""
+    from evfleet.strategies.optim.model import discharge_eligible
+
+    sc = small_scenario(n, seed, limit_factor)
+    if share < 1.0:
+        sc = _with_subscribed(sc, share)
+    p = offline_problem(sc, True)
+    assert discharge_eligible(p).any()  # the two-phase path runs
+    two = get_strategy("price_optimization", tie_break="off")
+    two.two_phase_min_v2g = 1  # small problems solve in one phase by default
+    sol = two.solve_problem(p)
+    assert sol.start in ("warm", "warm-rejected")
+    one = get_strategy("price_optimization", tie_break="off")
+    one.two_phase = False  # the merged full model in one cold solve
+    cold = one.solve_problem(p)
+    assert cold.start == "cold"
+    plain = get_strategy("price_optimization", tie_break="off", merge="off").solve_problem(p)
+    ref, _, _ = dense_lp(p, "price_optimization")
+    for other in (cold.objective, plain.objective, ref):
+        assert sol.objective == pytest.approx(other, rel=1e-7, abs=1e-6)
+    if limit_factor < 1.0:  # the import limit binds somewhere (else the case tests nothing of it)
+        assert np.max(sol.import_kw) >= sc.import_limit_kw - 1e-6
+    unmet = float(sol.unmet_kwh.sum())
+    assert _lp_cost(p, sol.power_kw) + 100.0 * unmet == pytest.approx(ref, rel=1e-6, abs=1e-4)
+
+
+def test_two_phase_is_the_default_offline_path_from_ten_v2g_vehicles() -> None:
+    """With >= ``two_phase_min_v2g`` (10) discharge-eligible vehicles the default offline solve is two-phase
+    (started warm), with fewer it is one cold phase; both give the cold plain LP's optimum."""
+    from evfleet.strategies.optim.model import discharge_eligible
+
+    for n, expect in ((60, ("warm", "warm-rejected")), (10, ("cold",))):
+        sc = generate_scenario(vehicles=n, seed=1, start="2026-01-15", step_minutes=60, fleet_mix="ev2gym_nl",
+                               v2g_ready_2024=True)  # fmt: skip
+        p = offline_problem(sc, True)
+        assert (discharge_eligible(p).sum() >= 10) == (n == 60)
+        assert discharge_eligible(p).any()
+        sol = get_strategy("price_optimization", tie_break="off").solve_problem(p)
+        assert sol.start in expect
+        plain = get_strategy("price_optimization", tie_break="off", merge="off").solve_problem(p)
+        assert sol.objective == pytest.approx(plain.objective, rel=1e-7, abs=1e-6)
+
+
+def test_two_phase_price_optimization_falls_back_to_the_cold_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed certificate (duality gap) of phase 2 re-solves the full LP cold: the same optimum, reported."""
+    from evfleet.strategies.optim import highs
+
+    p = offline_problem(_with_subscribed(small_scenario(12, 3, 0.5), 0.25), True)
+    ref, _, _ = dense_lp(p, "price_optimization")
+    monkeypatch.setattr(highs, "duality_gap", lambda *a: (1.0, 0.0, 0.0))  # every certificate fails
+    strat = get_strategy("price_optimization", tie_break="off")
+    strat.two_phase_min_v2g = 1
+    sol = strat.solve_problem(p)
+    assert sol.start == "warm-rejected"
+    assert sol.objective == pytest.approx(ref, rel=1e-7, abs=1e-6)
+
+
 @pytest.mark.parametrize("seed", [1, 4, 9])
 @pytest.mark.parametrize("share", [0.2, 1.0])
 def test_price_optimization_bill_not_above_uncontrolled(seed: int, share: float) -> None:

@@ -11,30 +11,27 @@ With V2G, vehicles above their V2G floor discharge to shave base-load peaks (and
 to ``10 / (eta_min * dt) + 100 w`` per kWh: more than the largest peak reduction one kWh of unmet energy could
 buy (one kWh moved out of one step lowers that step by at most ``1 / (eta * dt)`` kW).
 
-Offline with V2G (``merge='plain'``), the LP is solved in two phases: (1) the same problem without discharging
-(every vehicle plain, merged by :mod:`~evfleet.strategies.optim.aggregate`: a smaller, faster LP), whose
-optimum is a feasible point of the full model; (2) the full model, its simplex started from that point
-(:mod:`~evfleet.strategies.optim.warm`). Phase 2 is accepted only when its duality gap certifies the optimum
-(else it is solved again cold, :func:`~evfleet.strategies.optim.highs.solve`): the result is the optimum of the
-full model, only found faster. Phase 2 runs HiGHS's primal simplex (:data:`PHASE2_OPTIONS`), which keeps the
-feasible start feasible (2,000 vehicles x 96 steps, V2G: ~3.6 s of CPU; ~7.8 s with a dual-simplex phase 2,
-~10.5 s in one cold phase; docs/benchmarks.md).
+Offline with V2G (``merge='plain'``), the LP is solved in two phases (:mod:`~evfleet.strategies.optim.two_phase`,
+shared with price optimisation): (1) the same problem without discharging (every vehicle plain, merged by
+:mod:`~evfleet.strategies.optim.aggregate`: a smaller, faster LP), whose optimum is a feasible point of the full
+model; (2) the full model, its simplex started from that point (:mod:`~evfleet.strategies.optim.warm`). Phase 2 is
+accepted only when its duality gap certifies the optimum (else it is solved again cold,
+:func:`~evfleet.strategies.optim.highs.solve`): the result is the optimum of the full model, only found faster.
+Phase 2 runs HiGHS's primal simplex (:data:`PHASE2_OPTIONS`), which keeps the feasible start feasible (2,000
+vehicles x 96 steps, V2G: ~3.6 s of CPU; ~7.8 s with a dual-simplex phase 2, ~10.5 s in one cold phase;
+docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-import numpy as np
-
 from evfleet.strategies.base import ChargingProblem
-from evfleet.strategies.optim.aggregate import solve_merged
-from evfleet.strategies.optim.highs import Solution, solve
-from evfleet.strategies.optim.model import Objective, build_model, discharge_eligible
+from evfleet.strategies.optim.highs import Solution
+from evfleet.strategies.optim.model import Objective, discharge_eligible
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
-from evfleet.strategies.optim.warm import WarmStart, start_values
+from evfleet.strategies.optim.two_phase import solve_two_phase
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 
@@ -81,13 +78,4 @@ class PeakShaving(OptimizingStrategy):
         if online or self.config.merge != "plain" or not discharge_eligible(problem).any():
             return super().solve_problem(problem, online)
         options = {"presolve": self.config.presolve or self.presolve_offline}
-        limit = self.config.time_limit_s
-        no_v2g = dataclasses.replace(problem, max_discharge_kw=np.zeros(problem.n_vehicles))
-        first = solve_merged(no_v2g, self.objective(no_v2g), time_limit_s=limit, options=options)
-        plain = build_model(no_v2g, self.objective(no_v2g))
-        x = np.zeros(plain.n_col)
-        x[plain.layout.span("ch")] = first.charge_kw[plain.slot_vehicle, plain.slot_col]
-        model = build_model(problem, self.objective(problem))
-        start = start_values(WarmStart(plain, x), model)
-        sol = solve(model, time_limit_s=limit, options=options, start=start, warm_options=PHASE2_OPTIONS)
-        return dataclasses.replace(sol, build_s=sol.build_s + first.build_s, solve_s=sol.solve_s + first.solve_s)
+        return solve_two_phase(problem, self.objective, PHASE2_OPTIONS, self.config.time_limit_s, options)

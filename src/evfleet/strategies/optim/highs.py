@@ -117,9 +117,9 @@ def solve(
     name = model.problem.scenario_name or "<unnamed>"
     if status == highspy.HighsStatus.kError:
         raise StrategyError(f"scenario {name!r}: HiGHS rejected the model (status {status})")
-    how = "cold"
+    how, x = "cold", None
     if start is not None and warm_startable(model) and len(start) == model.n_col:
-        how = _run_warm(h, model, start, warm_options or {})
+        how, x = _run_warm(h, model, start, warm_options or {})
     else:
         h.run()
     ms = h.getModelStatus()
@@ -127,7 +127,8 @@ def solve(
         raise StrategyError(
             f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
         )
-    x = np.asarray(h.getSolution().col_value)
+    if x is None:  # (a certified warm run has read it already)
+        x = np.asarray(h.getSolution().col_value)
     info = h.getInfo()
     obj = float(info.objective_function_value)
     solve_s = time.perf_counter() - t0
@@ -137,9 +138,12 @@ def solve(
     return sol
 
 
-def _run_warm(h: highspy.Highs, model: FleetModel, start: np.ndarray, warm_options: dict) -> str:
+def _run_warm(
+    h: highspy.Highs, model: FleetModel, start: np.ndarray, warm_options: dict
+) -> tuple[str, np.ndarray | None]:
     """Run from the start point ``start`` (with ``warm_options``); keep the result only if its duality gap
-    certifies it, else run cold (with the options as they were before ``warm_options``)."""
+    certifies it, else run cold (with the options as they were before ``warm_options``). Returns how it started
+    and, when certified, the column values (read once)."""
     before = {key: h.getOptionValue(key)[1] for key in warm_options}  # highspy 1.15: (status, value)
     for key, value in warm_options.items():
         h.setOptionValue(key, value)
@@ -151,15 +155,15 @@ def _run_warm(h: highspy.Highs, model: FleetModel, start: np.ndarray, warm_optio
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         got = h.getSolution()
         if got.dual_valid:
-            gap, p_inf, d_inf = duality_gap(model, np.asarray(got.col_value), np.asarray(got.row_dual),
-                                            np.asarray(got.col_dual))  # fmt: skip
+            x = np.asarray(got.col_value)
+            gap, p_inf, d_inf = duality_gap(model, x, np.asarray(got.row_dual), np.asarray(got.col_dual))
             if abs(gap) <= GAP_RTOL and p_inf <= FEAS_TOL and d_inf <= FEAS_TOL:
-                return "warm"
+                return "warm", x
     h.clearSolver()  # forget the basis: the cold solve starts afresh
     for key, value in before.items():
         h.setOptionValue(key, value)
     h.run()
-    return "warm-rejected"
+    return "warm-rejected", None
 
 
 def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, solve_s: float) -> Solution:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evfleet.strategies.optim.model import FleetModel, model_sets
+from evfleet.strategies.optim.model import FleetModel, kva_cut_angles, model_sets
 
-__all__ = ["WarmStart", "duality_gap", "start_values", "warm_startable"]
+__all__ = ["WarmStart", "complete_start", "duality_gap", "start_values", "warm_startable"]
 
 #: Relative duality gap under which a warm-started solution is accepted as optimal [-].
 GAP_RTOL = 1e-9
@@ -101,6 +101,14 @@ def start_values(prev: WarmStart, model: FleetModel) -> np.ndarray:
     if cols.size["dis"]:
         dis = _lookup(pm, x_prev[pcols.span("dis")], pm.dis_slots, model, model.dis_slots)
         x[cols.span("dis")] = np.clip(dis, lo[cols.span("dis")], hi[cols.span("dis")])
+    return complete_start(model, x)
+
+
+def complete_start(model: FleetModel, x: np.ndarray) -> np.ndarray:
+    """``x`` (n_col,) with its ``ch`` and ``dis`` blocks set (within their bounds), completed in place and returned:
+    the energies, site import / export, peak and unmet energies from the model's equalities (module docstring)."""
+    cols = model.layout
+    lo, hi = model.col_lower, model.col_upper
     p = model.problem
     ms = model_sets(p, model.objective)
     power = np.zeros(len(model.slot_vehicle))
@@ -123,7 +131,13 @@ def start_values(prev: WarmStart, model: FleetModel) -> np.ndarray:
     x[cols.span("imp")] = np.clip(np.maximum(site, 0.0), lo[cols.span("imp")], hi[cols.span("imp")])
     x[cols.span("exp")] = np.clip(np.maximum(-site, 0.0), lo[cols.span("exp")], hi[cols.span("exp")])
     if cols.size.get("z", 0):
-        x[cols.span("z")] = max(float(lo[cols.span("z")][0]), float(np.max(x[cols.span("imp")], initial=0.0)))
+        imp = x[cols.span("imp")]
+        z = float(np.max(imp, initial=0.0))
+        q = model.objective.peak_reactive_kvar
+        if q is not None:  # the kVA cuts: z >= cos(th) imp + sin(th) Q at every column and angle
+            th = kva_cut_angles(q)[0][:, None]
+            z = float(np.max(np.cos(th) * imp[None, :] + np.sin(th) * np.asarray(q, dtype=float)[None, :], initial=0.0))
+        x[cols.span("z")] = max(float(lo[cols.span("z")][0]), z)
     if cols.size["u"]:
         gained = np.bincount(ms.slot_v, ms.eta_c * power_ch * ms.dt_s - dis_full / ms.eta_d * ms.dt_s,
                              minlength=len(ms.e0))  # fmt: skip
