@@ -14,6 +14,7 @@ from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figu
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import fmt_num, mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct
+from evfleet.dashboard.l10n_widgets import num_slider
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
@@ -35,13 +36,15 @@ st.subheader(t("rec_title", lang))
 st.caption(t("rec_weights", lang))
 wcols = st.columns(len(GOALS))
 weights = {
-    g: col.slider(
+    g: num_slider(
         t(f"rec_goal_{g}", lang),
         0.0,
         1.0,
         DEFAULT_WEIGHTS[g],
         0.05,
         key=f"rec_w_{g}",
+        lang=lang,
+        container=col,
         help=t(f"rec_goal_help_{g}", lang),
     )
     for col, g in zip(wcols, GOALS, strict=True)

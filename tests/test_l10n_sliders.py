@@ -1,0 +1,113 @@
+"""Locale-aware sliders (issue 16, item 6): in French every slider of the dashboard shows its numbers with a
+decimal comma and French thousands (``0,50``, ``2 000``) through ``l10n_widgets.num_slider``; its key, its values
+(type and notch) and what the page does with them are those of the English ``st.slider``, across a change of
+language both ways."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard_helpers import APP, fresh_dashboard  # noqa: F401 - autouse fixture
+from evfleet._common.errors import InputError
+from evfleet.analysis.recommend import DEFAULT_WEIGHTS, GOALS
+from evfleet.dashboard import state
+from evfleet.dashboard.l10n_widgets import slider_grid
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path):
+    monkeypatch.setenv("EVFLEET_LIVE_STORE", "0")
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "store.db"))
+
+
+def test_slider_grid():
+    assert slider_grid(50, 2000, 50)[:3] == [50, 100, 150] and slider_grid(50, 2000, 50)[-1] == 2000
+    assert all(isinstance(x, int) for x in slider_grid(50, 2000, 50))
+    g = slider_grid(0.0, 1.0, 0.05)
+    assert len(g) == 21 and g[-1] == 1.0 and 0.3 in g and 0.1 + 0.2 not in g  # notches are round numbers
+    with pytest.raises(InputError, match="field 'step'"):
+        slider_grid(0.0, 1.0, 0.0)
+
+
+def test_no_st_slider_left_in_the_pages():
+    dash = Path(APP).parent
+    calls = {p.name: len(re.findall(r"\.slider\(", p.read_text())) for p in dash.rglob("*.py")}
+    assert {k: v for k, v in calls.items() if v} == {"l10n_widgets.py": 1}
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180).run()
+    at.slider(key="n_vehicles").set_value(100).run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _lang(at: AppTest, lang: str) -> None:
+    at.button_group(key="lang").set_value(lang).run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+def test_fleet_size_slider_in_french_keeps_key_and_integer_value():
+    at = _app()
+    _lang(at, "fr")
+    assert not at.slider  # every slider of the page is a locale slider
+    fleet = at.select_slider(key="n_vehicles")
+    assert fleet.value == 100 and isinstance(fleet.value, int)
+    assert fleet.options[-1] == "2\u202f000" and len(fleet.options) == len(range(state.N_MIN, state.N_MAX + 1, 50))
+    fleet.set_value(300).run()
+    assert at.session_state["n_vehicles"] == 300
+    assert any("300 sessions" in c.value for c in at.caption)  # the page ran on 300 vehicles
+    _lang(at, "en")
+    assert at.slider(key="n_vehicles").value == 300  # handed back to the English slider
+
+
+def test_recommendation_weights_in_french_and_back():
+    at = _app("screens/strategies.py")
+    english = {g: at.slider(key=f"rec_w_{g}").value for g in GOALS}
+    assert english == DEFAULT_WEIGHTS
+    _lang(at, "fr")
+    w = {g: at.select_slider(key=f"rec_w_{g}") for g in GOALS}
+    assert {g: s.value for g, s in w.items()} == english  # same values, same keys
+    assert all("," in o for o in w[GOALS[0]].options) and "0,50" in w[GOALS[0]].options
+    assert not [o for s in w.values() for o in s.options if "." in o]
+    w[GOALS[0]].set_value(0.7).run()
+    assert not at.exception and at.session_state[f"rec_w_{GOALS[0]}"] == pytest.approx(0.7)
+    _lang(at, "en")
+    assert at.slider(key=f"rec_w_{GOALS[0]}").value == pytest.approx(0.7)  # kept across the change of language
+    _lang(at, "fr")
+    assert at.select_slider(key=f"rec_w_{GOALS[0]}").value == pytest.approx(0.7)
+
+
+def _submit(at: AppTest, lang: str) -> None:
+    label = "Appliquer" if lang == "fr" else "Apply"
+    at.button(key=f"FormSubmitter:scenario_form-{label}").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_scenario_sliders_apply_the_same_values_in_both_languages(lang):
+    at = _app("screens/scenario.py")
+    p0 = dict(at.session_state["scenario_params"])
+    if lang == "fr":
+        _lang(at, "fr")
+        get = at.select_slider
+        assert not at.slider
+        assert get(key="sc_soc_window").value == (p0["soc_min"], p0["soc_max"])  # a range stays a range
+        assert get(key="sc_bidi").value == p0["bidirectional_share"]
+        shown = get(key="sc_soc_target").options
+        assert "0,85" in shown and not [o for o in shown if "." in o]
+    else:
+        get = at.slider
+    get(key="sc_soc_window").set_value((0.1, 0.95))
+    get(key="sc_soc_target").set_value(0.9)
+    get(key="sc_bidi").set_value(0.25)
+    _submit(at, lang)
+    p = at.session_state["scenario_params"]
+    assert (p["soc_min"], p["soc_max"], p["soc_target"]) == pytest.approx((0.1, 0.95, 0.9))
+    assert p["bidirectional_share"] == pytest.approx(0.25)
