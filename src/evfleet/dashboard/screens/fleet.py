@@ -35,7 +35,7 @@ state.scenario_caption(sc, lang)
 cat = state.catalog()
 H = localise_columns(FLEET_COLUMNS, lang)
 
-c_search, c_only, c_time = st.columns([3, 2, 4])
+c_search, c_only, c_time = st.columns(3)  # the toggle's label whole at 1280 px
 query = c_search.text_input(t("search", lang), key="fleet_search", placeholder=t("search_placeholder", lang))
 only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
 
@@ -145,9 +145,12 @@ def _label(i: int) -> str:
     return f"{v.id[i]}{extra} · {v.model[i]}{flag}"
 
 
+# above the chart and its card: the session's label (id · vehicle · model) is cut in the card's column at 1280 px
+i = st.selectbox(
+    t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle", width=460
+)
 c_sel, c_info = st.columns([7, 3])
 with c_info:
-    i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
     info = vehicle_info(res, i, lang)
     st.markdown(md_bullets(info))
     details = state.catalog_details()

@@ -51,9 +51,8 @@ weights = {
 }
 missing = [n for n in names if not state.is_computed(key, n, ctrl.mode, ctrl.v2g)]
 if missing:
-    m1, m2 = st.columns([4, 1])
-    m1.caption(t("rec_missing", lang, n=len(missing), names=", ".join(label(n) for n in missing)))
-    if m2.button(t("rec_compute", lang), key="rec_compute", icon=":material/play_arrow:"):
+    st.caption(t("rec_missing", lang, n=len(missing), names=", ".join(label(n) for n in missing)))
+    if st.button(t("rec_compute", lang), key="rec_compute", icon=":material/play_arrow:"):  # its own row: whole label
         for n in missing:
             state.run(ctrl, n)
         st.rerun()
@@ -111,7 +110,7 @@ with st.expander(t("sweeps", lang), icon=":material/query_stats:"):
     state.sweeps_panel(lang)
 
 st.subheader(t("strategies_title", lang))
-c1, c2, c3 = st.columns([5, 3, 2])
+c1, c2 = st.columns([3, 2])  # the run button on its own row below: labels whole at 1280 px
 # default: the baseline and the sidebar's strategy (some optimisers take tens of seconds at 2,000 vehicles)
 chosen = c1.multiselect(
     t("choose_strategies", lang),
@@ -121,11 +120,11 @@ chosen = c1.multiselect(
     key="cmp_strategies",
     placeholder=t("choose_options", lang),
 )
+c2.write("")
+both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
+clicked = st.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
 with st.expander(t("strategies_about", lang), icon=":material/help:"):
     st.markdown("\n".join(f"- **{strategy_label(n, lang)}**: {strategy_description(n, lang) or '–'}" for n in names))
-both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
-c3.write("")
-clicked = c3.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
 request = (key, tuple(chosen), both, ctrl.v2g)
 if clicked:
     st.session_state["cmp_request"] = request
