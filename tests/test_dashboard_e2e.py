@@ -159,7 +159,16 @@ CUT_TEXT_JS = """() => {
       && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).textOverflow === 'ellipsis'
       && !el.closest('[data-testid=stMetric]'))  // cards: TRUNCATED_JS
     .map(el => 'ellipsis: "' + el.innerText + '" ' + el.scrollWidth + '>' + el.clientWidth);
-  return [...inputs, ...ellipsed];
+  // chart texts (titles, legends, axis and polar labels) sticking out of their chart: Plotly clips them
+  const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')].flatMap(plot => {
+    const box = plot.getBoundingClientRect();
+    return [...plot.querySelectorAll('.main-svg text, .legend text')]
+      .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0
+        && (t.getBoundingClientRect().right > box.right + 1 || t.getBoundingClientRect().left < box.left - 1))
+      .map(t => 'chart: "' + t.textContent + '" ' + Math.round(t.getBoundingClientRect().right - box.right)
+        + ' px out');
+  });
+  return [...inputs, ...ellipsed, ...charts];
 }"""
 #: page path -> charts to wait for (every page of the dashboard; live mode is walked after them)
 PAGES = {"": 2, "fleet": 2, "plan": 1, "strategies": 0, "grid_quality": 2, "economics": 2, "history": 0,

@@ -111,3 +111,11 @@ def test_scenario_sliders_apply_the_same_values_in_both_languages(lang):
     p = at.session_state["scenario_params"]
     assert (p["soc_min"], p["soc_max"], p["soc_target"]) == pytest.approx((0.1, 0.95, 0.9))
     assert p["bidirectional_share"] == pytest.approx(0.25)
+
+
+def test_header_width_reads_the_header_whole():
+    from evfleet.dashboard.l10n import HEADER_CHAR_PX, header_width
+
+    assert header_width("kW") == 74  # the minimum
+    assert header_width("Popularité (poids)") >= HEADER_CHAR_PX * len("Popularité (poids)")
+    assert header_width("Batterie (kWh)", 70) > header_width("Battery (kWh)", 70)  # longer French header, wider

@@ -23,7 +23,7 @@ from evfleet.dashboard.fleet_views import (
     vehicle_info,
 )
 from evfleet.dashboard.i18n import STRINGS, t
-from evfleet.dashboard.l10n import display_frame, fmt_datetime
+from evfleet.dashboard.l10n import display_frame, fmt_datetime, header_width
 from evfleet.dashboard.safe_text import md_bullets, md_error
 from evfleet.inputs.catalog_sources import model_sources
 
@@ -47,9 +47,10 @@ DECIMALS = {"registrations": 0, "battery_kwh": 1, "ac_max_kw": 1, "dc_max_kw": 0
 
 def column_config() -> dict:
     def num(col: str, fmt: str) -> st.column_config.Column:
+        width = header_width(H[col])  # the header whole (a fixed 74 px cut "Batterie (kWh)")
         if lang == "fr" and col in DECIMALS:  # locale text (Streamlit's number formats know only the browser locale)
-            return st.column_config.TextColumn(H[col], width=74)
-        return st.column_config.NumberColumn(H[col], format=fmt, width=74)
+            return st.column_config.TextColumn(H[col], width=width, alignment="right")  # numbers align right
+        return st.column_config.NumberColumn(H[col], format=fmt, width=width)
 
     return {
         H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width=150),
@@ -59,13 +60,13 @@ def column_config() -> dict:
         H["dc_max_kw"]: num("dc_max_kw", "%.0f"),
         H["v2g_ac_kw"]: num("v2g_ac_kw", "%.1f"),
         H["v2g_dc_kw"]: num("v2g_dc_kw", "%.0f"),
-        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width=70),
+        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width=header_width(H["v2g_capable"], 70)),
         H["in_fleet"]: num("in_fleet", "%d"),
         H["connected"]: num("connected", "%d"),
         H["charging"]: num("charging", "%d"),
         H["discharging"]: num("discharging", "%d"),
         H["mean_soc_pct"]: st.column_config.ProgressColumn(
-            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width=90
+            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width=header_width(H["mean_soc_pct"], 90)
         ),
         H["net_power_kw"]: num("net_power_kw", "%.1f"),
     }
