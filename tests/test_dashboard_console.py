@@ -80,8 +80,8 @@ def test_recommendation_in_french_and_all_weights_zero(small_registry):
     assert {strategy_label("uncontrolled", "fr"), strategy_label("peak_shaving", "fr")} <= set(table["Stratégie"])
     assert strategy_label("peak_shaving", "fr") != "peak_shaving"
     assert "Recommandée" in at.success[0].value
-    for g in ("cost", "peak", "readiness", "v2g_wear"):
-        at.slider(key=f"rec_w_{g}").set_value(0.0)
+    for g in ("cost", "peak", "readiness", "v2g_wear"):  # French sliders: select sliders, same keys and values
+        at.select_slider(key=f"rec_w_{g}").set_value(0.0)
     at.run()
     assert not at.exception and at.warning  # no ranking without a goal
 

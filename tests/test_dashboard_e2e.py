@@ -174,6 +174,8 @@ CUT_TEXT_JS = """() => {
 PAGES = {"": 2, "fleet": 2, "plan": 1, "strategies": 0, "grid_quality": 2, "economics": 2, "history": 0,
          "scenario": 0, "depot": 0}  # fmt: skip
 SIZES = ((1280, 800), (1400, 1000))
+TARIFF_EXPANDER = {"en": "Tariff: view, edit, save", "fr": "Tarif : consulter, modifier, enregistrer"}
+RUN_COMPARISON = {"en": "Run the comparison", "fr": "Lancer la comparaison"}
 
 
 def _cut_at_sizes(page) -> list[str]:
@@ -235,33 +237,34 @@ def test_cards_readable_and_french_pages_fully_french(url):
             for path, charts in PAGES.items():
                 _open(page, url, path, lang, charts)
                 where = f"{path or 'overview'} {lang}"
-                if found := _cut_at_sizes(page):
-                    cut[where] = found
-                if lang == "en":
-                    if path in ("economics", "strategies"):  # the check sees English boxes and sliders ("0.50")
-                        assert page.evaluate(DECIMAL_POINT_JS)
-                    continue
-                if path == "scenario":  # the tariff editor, folded by default
-                    page.get_by_text("Tarif : consulter, modifier, enregistrer").click()
-                    page.wait_for_timeout(300)
-                    if found := _cut_at_sizes(page):
-                        cut.setdefault(where, []).extend(found)
+                found = _cut_at_sizes(page)
                 texts = page.evaluate(TEXT_JS)
                 decimal_points = page.evaluate(DECIMAL_POINT_JS)
-                if path == "scenario":  # the other tabs
+                if lang == "en" and path in ("economics", "strategies"):
+                    assert decimal_points  # the check sees English number boxes and sliders ("6.00", "0.50")
+                if path == "scenario":  # the tariff editor (folded by default), then the other tabs
+                    page.get_by_text(TARIFF_EXPANDER[lang]).click()
+                    page.wait_for_timeout(300)
+                    found += _cut_at_sizes(page)
+                    texts += page.evaluate(TEXT_JS)
+                    decimal_points += page.evaluate(DECIMAL_POINT_JS)
                     for tab in page.locator("[data-testid=stTab]").all()[1:]:
                         tab.click()
                         page.wait_for_timeout(300)
+                        found += _cut_at_sizes(page)
                         texts += page.evaluate(TEXT_JS)
                         decimal_points += page.evaluate(DECIMAL_POINT_JS)
-                        if found := _cut_at_sizes(page):
-                            cut.setdefault(where, []).extend(found)
+                if path == "strategies":  # the comparison's table, bars and curves
+                    page.get_by_role("button", name=RUN_COMPARISON[lang]).click()
+                    wait_ready(page, charts=2, timeout_ms=180_000)
+                    found += _cut_at_sizes(page)
+                    texts += page.evaluate(TEXT_JS)
+                if found:
+                    cut[where] = found
+                if lang == "en":
+                    continue
                 if decimal_points:
                     points[where] = decimal_points
-                if path == "strategies":
-                    page.get_by_role("button", name="Lancer la comparaison").click()
-                    wait_ready(page, charts=2, timeout_ms=180_000)
-                    texts += page.evaluate(TEXT_JS)
                 if bad := english_in(texts):
                     english[where] = bad
         # live mode, in French: the clock, the live cards, the fleet table's "(en direct)"
@@ -273,6 +276,14 @@ def test_cards_readable_and_french_pages_fully_french(url):
             cut["overview live fr"] = found
         if bad := english_in(page.evaluate(TEXT_JS)):
             english["overview live fr"] = bad
+        # the live fleet table, reached by the sidebar (a new URL would be a new session, live off)
+        page.locator("[data-testid=stSidebarNav]").get_by_text("Flotte", exact=True).click()
+        page.wait_for_selector("[data-testid=stCaptionContainer]:has-text('(en direct)')", timeout=60_000)
+        wait_ready(page, charts=1, timeout_ms=60_000)
+        if found := _cut_at_sizes(page):
+            cut["fleet live fr"] = found
+        if bad := english_in(page.evaluate(TEXT_JS)):
+            english["fleet live fr"] = bad
     assert not cut, cut
     assert not english, english
     assert not points, points

@@ -367,7 +367,8 @@ with tab_dl:
         horizontal=True,
         key=f"dl_dialect_{lang}",
     )
-    e1, e2, e3, e4 = st.columns(4)
+    # two buttons a row: four cut "Résultats par véhicule (CSV)" at 1280 px
+    (e1, e2), (e3, e4) = st.columns(2), st.columns(2)
     e1.download_button(
         t("dl_scenario", lang),
         sc.to_json(),
