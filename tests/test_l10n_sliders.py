@@ -119,3 +119,22 @@ def test_header_width_reads_the_header_whole():
     assert header_width("kW") == 74  # the minimum
     assert header_width("Popularité (poids)") >= HEADER_CHAR_PX * len("Popularité (poids)")
     assert header_width("Batterie (kWh)", 70) > header_width("Battery (kWh)", 70)  # longer French header, wider
+
+
+def test_off_step_fleet_size_and_query_string_kept_in_french():
+    """``?lang=fr&vehicles=300`` opens the French page on 300 vehicles; a fleet size off the 50-vehicle step (a
+    60-vehicle fleet file) stays what it is in French, as ``st.slider`` keeps it in English."""
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.query_params["lang"] = "fr"
+    at.query_params["vehicles"] = "300"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert at.select_slider(key="n_vehicles").value == 300
+    at.switch_page("screens/scenario.py").run()
+    csv = b"model,count\nTesla Model 3,40\nNissan Leaf,20\n"
+    at.file_uploader(key="up_fleet").set_value(("fleet.csv", csv, "text/csv")).run()
+    assert not at.exception, [e.message for e in at.exception]
+    fleet = at.select_slider(key="n_vehicles")
+    assert fleet.value == 60 and "60" in fleet.options and at.session_state["n_vehicles"] == 60
+    _lang(at, "en")
+    assert at.slider(key="n_vehicles").value == 60

@@ -11,7 +11,8 @@ to apply). The French widget's key is ``KEY_fr`` (``KEY`` in English), since the
 (``min_value``, ``min_value + step``, ..., ``max_value``) whose thumb and ends show the numbers through the locale
 layer (``0,50``, ``2 000``; ``st.slider``'s printf ``format`` cannot write a decimal comma). The key and the
 returned values (``int`` on an integer grid, ``float`` else, a pair for a range) are the same in both languages;
-the value survives a change of language (the two widgets hand it over through the key).
+the value survives a change of language (the two widgets hand it over through the key); a value off the step is
+kept as a notch of its own.
 """
 
 from __future__ import annotations
@@ -154,11 +155,21 @@ def slider_grid(min_value: float | int, max_value: float | int, step: float | in
     return [round(float(min_value) + i * float(step), 10) for i in range(n + 1)]
 
 
-def _snap(x: Any, grid: list[Any]) -> Any:
-    """The notch of ``grid`` nearest to ``x`` (a pair: each end)."""
+def _on_grid(x: Any, grid: list[Any]) -> Any:
+    """``x`` as a value of ``grid``: the notch it equals to 1e-9 (``0.30000000000000004`` is ``0.3``), else
+    ``x`` itself (a pair: each end)."""
     if isinstance(x, tuple | list):
-        return tuple(_snap(v, grid) for v in x)
-    return min(grid, key=lambda g: abs(g - float(x)))
+        return tuple(_on_grid(v, grid) for v in x)
+    near = min(grid, key=lambda g: abs(g - float(x)))
+    return near if abs(near - float(x)) <= 1e-9 else x
+
+
+def _with_values(grid: list[Any], *values: Any) -> list[Any]:
+    """``grid`` with ``values`` (values or pairs) among its notches, sorted: a value set off the step (an uploaded
+    60-vehicle scenario on the 50-vehicle grid) is kept as it is, as ``st.slider`` keeps it."""
+    flat = [x for v in values for x in (v if isinstance(v, tuple) else (v,))]
+    extra = sorted({x for x in flat if x not in grid})
+    return sorted([*grid, *extra]) if extra else grid
 
 
 def _slider_decimals(step: float | int, fmt: str | None) -> int:
@@ -191,14 +202,17 @@ def num_slider(
     if key in ss and drawn_in.get(key, lang) != lang:
         # the other language's widget held the value: hand it over through the key (Streamlit forgets the value
         # of a widget that changes kind)
-        ss[key] = _snap(ss[key], grid) if lang == "fr" else ss[key]
+        ss[key] = _on_grid(ss[key], grid) if lang == "fr" else ss[key]
     drawn_in[key] = lang
     if lang != "fr":
         return c.slider(label, min_value, max_value, value, step, format, key=key, **kwargs)
-    if key in ss and _snap(ss[key], grid) != (tuple(ss[key]) if isinstance(ss[key], list) else ss[key]):
-        ss[key] = _snap(ss[key], grid)  # a value set off the grid (query string, another page): its notch
-    start = _snap(min_value if value is None else value, grid)
+    if key in ss and isinstance(ss[key], list):
+        ss[key] = tuple(ss[key])
+    if key in ss and _on_grid(ss[key], grid) != ss[key]:
+        ss[key] = _on_grid(ss[key], grid)  # float noise (0.30000000000000004): the notch it is
+    start = _on_grid(min_value if value is None else value, grid)
     is_range = isinstance(start, tuple)
+    grid = _with_values(grid, start, *([ss[key]] if key in ss else []))
     decimals = 0 if isinstance(grid[0], int) else _slider_decimals(step, format)
 
     def shown_text(x: Any) -> str:
