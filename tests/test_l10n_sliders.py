@@ -138,3 +138,16 @@ def test_off_step_fleet_size_and_query_string_kept_in_french():
     assert fleet.value == 60 and "60" in fleet.options and at.session_state["n_vehicles"] == 60
     _lang(at, "en")
     assert at.slider(key="n_vehicles").value == 60
+
+
+def test_kpi_table_of_the_downloads_tab_writes_whole_numbers_whole():
+    """The Downloads tab's indicator table: a count is ``100`` (``100,000`` reads as a hundred thousand), a
+    fraction has no trailing zeros, in French with a decimal comma."""
+    at = _app("screens/scenario.py")
+    _lang(at, "fr")
+    table = next(d.value for d in at.dataframe if "Indicateur" in d.value.columns)
+    values = dict(zip(table["Indicateur"], table["Valeur"], strict=True))
+    assert values["n_vehicles"] == "100" and values["n_steps"] == "96" and values["step_minutes"] == "15"
+    numbers = [v for v in values.values() if v[:1].isdigit()]
+    assert numbers and not [v for v in numbers if "." in v or re.search(r",\d*0$", v)]
+    assert any("," in v for v in numbers)  # fractions keep their decimal comma

@@ -12,7 +12,7 @@ import streamlit as st
 
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, fmt_num, t
-from evfleet.dashboard.l10n import CSV_DIALECTS, fmt_number
+from evfleet.dashboard.l10n import CSV_DIALECTS, fmt_int, fmt_number
 from evfleet.dashboard.l10n_widgets import input_errors, num_input, num_slider
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md_error
@@ -39,7 +39,11 @@ def _kpi_text(x: object) -> str:
     """A KPI value as locale text (numbers with the locale's marks; identifiers and texts as they are)."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return str(x)
-    return fmt_number(x, ctrl.lang, sig=6)
+    if float(x).is_integer():  # counts and whole numbers: "500", not "500,000" (read as 500 thousand in English)
+        return fmt_int(x, ctrl.lang)
+    text = fmt_number(x, ctrl.lang, sig=6)
+    mark = "," if ctrl.lang == "fr" else "."
+    return text.rstrip("0").rstrip(mark) if mark in text else text  # "96,0000" -> "96"
 
 
 lang = ctrl.lang
