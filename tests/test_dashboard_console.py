@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,6 +82,8 @@ def test_recommendation_in_french_and_all_weights_zero(small_registry):
     assert {strategy_label("uncontrolled", "fr"), strategy_label("peak_shaving", "fr")} <= set(table["Stratégie"])
     assert strategy_label("peak_shaving", "fr") != "peak_shaving"
     assert "Recommandée" in at.success[0].value
+    scores = list(table["Score (0-1)"])  # locale text: a bar's printf format would write "0.86"
+    assert all(re.fullmatch(r"[01],\d\d", x) for x in scores), scores
     for g in ("cost", "peak", "readiness", "v2g_wear"):  # French sliders: select sliders, same keys and values
         at.select_slider(key=f"rec_w_{g}").set_value(0.0)
     at.run()

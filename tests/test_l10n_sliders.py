@@ -5,6 +5,7 @@ language both ways."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from dashboard_helpers import APP, fresh_dashboard  # noqa: F401 - autouse fixtu
 from evfleet._common.errors import InputError
 from evfleet.analysis.recommend import DEFAULT_WEIGHTS, GOALS
 from evfleet.dashboard import state
+from evfleet.dashboard.i18n import strategy_label, t
 from evfleet.dashboard.l10n_widgets import slider_grid
 
 
@@ -151,3 +153,48 @@ def test_kpi_table_of_the_downloads_tab_writes_whole_numbers_whole():
     numbers = [v for v in values.values() if v[:1].isdigit()]
     assert numbers and not [v for v in numbers if "." in v or re.search(r",\d*0$", v)]
     assert any("," in v for v in numbers)  # fractions keep their decimal comma
+
+
+def _numbers_written_in_english(frame) -> list[str]:
+    """Cells of a shown table that are numbers with a decimal point (``12.5``): none on a French page."""
+    return [str(x) for col in frame.columns for x in frame[col] if re.fullmatch(r"[-−]?\d[\d\u202f]*\.\d+", str(x))]
+
+
+def test_plan_and_history_tables_in_french_are_locale_text(tmp_path, monkeypatch):
+    """The Plan page's two tables and the History table: in French the numbers are locale text (``12,5``),
+    since a column's printf format writes ``12.5``; in English they stay numbers."""
+    from evfleet.analysis.kpis import compute_kpis
+    from evfleet.simulation.simulate import simulate
+    from evfleet.store.runs import open_store
+    from store_factories import small_scenario
+
+    monkeypatch.setenv("EVFLEET_DB", str(tmp_path / "hist.db"))
+    res = simulate(small_scenario(days=2), "uncontrolled")
+    with open_store() as store:
+        store.save_run(res, compute_kpis(res), source="test")
+    at = _app("screens/plan.py")
+    english = [d.value for d in at.dataframe]
+    assert any(pd_is_float(f) for f in english)  # English: number columns (the check below has numbers to see)
+    _lang(at, "fr")
+    # the connectors' utilisation is a bar written "%.0f" (no decimal mark): left out
+    util = t("col_utilisation_pct", "fr")
+    french = [d.value.drop(columns=[util], errors="ignore") for d in at.dataframe]
+    assert len(french) >= 2 and not [bad for f in french if (bad := _numbers_written_in_english(f))]
+    assert any("," in str(x) for f in french for col in f.columns for x in f[col])
+    at.switch_page("screens/history.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    hist = at.dataframe[0].value
+    assert "Période" in hist.columns and not _numbers_written_in_english(hist)
+    assert all(isinstance(x, str) for x in hist["Non servi (kWh)"]) and "," in hist["Non servi (kWh)"].iloc[0]
+    days = sorted({x.isoformat()[:10] for x in res.scenario.times}, reverse=True)
+    assert list(hist["Période"]) == [f"{d[8:]}/{d[5:7]}/{d[:4]}" for d in days]  # French order, newest first
+    assert set(hist["Stratégie"]) == {strategy_label("uncontrolled", "fr")}
+    chart = at.get("plotly_chart")[0]
+    xs = {x for trace in json.loads(chart.proto.spec)["data"] for x in trace["x"]}
+    assert f"{days[0][8:]}/{days[0][5:7]}/{days[0][:4]}" in xs and not [x for x in xs if "-" in x]  # the chart too
+    at.segmented_control(key="hist_by").set_value("month").run()
+    assert list(at.dataframe[0].value["Période"]) == [f"{days[0][5:7]}/{days[0][:4]}"]
+
+
+def pd_is_float(frame) -> bool:
+    return any(frame[c].dtype.kind == "f" for c in frame.columns)

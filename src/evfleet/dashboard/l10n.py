@@ -7,7 +7,8 @@ or month name:
 * numbers: :func:`fmt_number` (3 significant figures by default, ``12,300`` / ``12 300``; the French thousands
   separator is a narrow no-break space U+202F, the decimal mark a comma), :func:`fmt_int`, :func:`fmt_pct`,
   :func:`fmt_kw`, :func:`fmt_kwh`, :func:`fmt_mad` (money: ``k``/``M`` above 100,000 / 10 million);
-* dates: :func:`fmt_date` (``2026-12-02`` / ``02/12/2026``), :func:`fmt_datetime`, :func:`fmt_time`;
+* dates: :func:`fmt_date` (``2026-12-02`` / ``02/12/2026``), :func:`fmt_datetime`, :func:`fmt_time`,
+  :func:`fmt_period` (a history day or month: ``12/2026`` in French);
 * Plotly: :func:`apply_plotly_locale` sets ``layout.separators`` (the decimal and thousands marks of every tick
   and hover label) and, on date axes, tick and hover formats with no month names in French; :func:`wrap_label`
   puts a long title or side label on two lines (Plotly clips them at the chart's edge, French ones first);
@@ -51,6 +52,7 @@ __all__ = [
     "fmt_mad",
     "fmt_number",
     "fmt_pct",
+    "fmt_period",
     "fmt_time",
     "header_width",
     "parse_number",
@@ -180,6 +182,18 @@ def fmt_date(x: date | datetime | pd.Timestamp | str, lang: str = "en") -> str:
 def fmt_datetime(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:
     """A local date and time: ``2026-12-02 06:30`` / ``02/12/2026 06:30`` (the time as given, no conversion)."""
     return _ts(x).strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
+
+
+def fmt_period(period: str, lang: str = "en") -> str:
+    """A history period, a day ``2026-12-02`` or a month ``2026-12``: as it is in English (ISO), ``02/12/2026`` /
+    ``12/2026`` in French; anything else as it is."""
+    if lang != "fr":
+        return period
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", period):
+        return fmt_date(period, lang)
+    if re.fullmatch(r"\d{4}-\d{2}", period):
+        return f"{period[5:7]}/{period[:4]}"
+    return period
 
 
 def fmt_time(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:

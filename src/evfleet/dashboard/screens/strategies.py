@@ -90,14 +90,15 @@ else:
     )
     num = st.column_config.NumberColumn
     digits = {t("rec_cost", lang): 0, t("rec_peak", lang): 0, t("rec_unmet", lang): 1, t("rec_v2g", lang): 0}
-    config = {
-        t("rec_score", lang): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-        t("rec_what", lang): st.column_config.TextColumn(width="large"),
-    }
+    config = {t("rec_what", lang): st.column_config.TextColumn(width="large")}
     if lang != "fr":  # French: the numbers are locale text (display_frame)
         config |= {col: num(format=f"%.{d}f") for col, d in digits.items()}
+        config[t("rec_score", lang)] = st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")
+    else:  # a bar's printf format cannot write "0,86": the score as locale text, right-aligned like a number
+        digits[t("rec_score", lang)] = 2
+        config[t("rec_score", lang)] = st.column_config.TextColumn(alignment="right")
     st.dataframe(
-        display_frame(tab, lang, digits, skip=[t("rec_score", lang), t("rec_rank", lang)]),
+        display_frame(tab, lang, digits, skip=[t("rec_rank", lang)] + ([] if lang == "fr" else [t("rec_score", lang)])),
         hide_index=True,
         width="stretch",
         key="rec_table",
