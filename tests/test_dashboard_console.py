@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -80,8 +82,10 @@ def test_recommendation_in_french_and_all_weights_zero(small_registry):
     assert {strategy_label("uncontrolled", "fr"), strategy_label("peak_shaving", "fr")} <= set(table["Stratégie"])
     assert strategy_label("peak_shaving", "fr") != "peak_shaving"
     assert "Recommandée" in at.success[0].value
-    for g in ("cost", "peak", "readiness", "v2g_wear"):
-        at.slider(key=f"rec_w_{g}").set_value(0.0)
+    scores = list(table["Score (0-1)"])  # locale text: a bar's printf format would write "0.86"
+    assert all(re.fullmatch(r"[01],\d\d", x) for x in scores), scores
+    for g in ("cost", "peak", "readiness", "v2g_wear"):  # French sliders: select sliders, same keys and values
+        at.select_slider(key=f"rec_w_{g}").set_value(0.0)
     at.run()
     assert not at.exception and at.warning  # no ranking without a goal
 
@@ -144,10 +148,13 @@ def test_automatic_values_are_shown_resolved_not_as_sentinels():
     at = _scenario_page()
     imp = at.number_input(key="sc_import_limit_kw")
     assert imp.value is None  # empty box = automatic
-    assert "automatic: 580 kW" in imp.placeholder  # 50 + 0.3 x 100 + 5 x 100
-    assert "automatic: 40 kWp" in at.number_input(key="sc_pv_kwp").placeholder
-    assert "automatic: 80 kW" in at.number_input(key="sc_base_load_peak_kw").placeholder
-    assert "kVA" in at.number_input(key="sc_transformer_kva").placeholder
+    # the resolved value is under the box (a placeholder is cut at 1280 px); the box itself says "auto"
+    caps = [c.value for c in at.caption]
+    assert "automatic: 580\u00a0kW" in caps  # 50 + 0.3 x 100 + 5 x 100
+    assert "automatic: 40\u00a0kWp" in caps and "automatic: 80\u00a0kW" in caps
+    assert any(c.startswith("automatic: ") and c.endswith("\u00a0kVA") for c in caps)
+    for name in ("import_limit_kw", "pv_kwp", "base_load_peak_kw", "transformer_kva"):
+        assert at.number_input(key=f"sc_{name}").placeholder == "auto"
     assert not any("= automatic" in n.label for n in at.number_input)
     # PV 0 kWp is a real value (no sentinel): kept as 0
     at.number_input(key="sc_pv_kwp").set_value(0.0)
@@ -159,7 +166,7 @@ def test_lowering_the_import_limit_keeps_the_transformer():
     from evfleet.gridquality.site import SiteElectrical
 
     at = _scenario_page()
-    before = at.number_input(key="sc_transformer_kva").placeholder
+    before = next(c.value for c in at.caption if c.value.endswith("\u00a0kVA"))  # the automatic rating
     at.number_input(key="sc_import_limit_kw").set_value(300.0)
     _submit(at)
     assert not at.exception, [e.message for e in at.exception]

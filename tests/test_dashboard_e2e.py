@@ -113,13 +113,16 @@ TRUNCATED_JS = """() => [...document.querySelectorAll('[data-testid=stMetric]')]
     .map(el => card.innerText.replace(/\\n/g, ' | ')
       + ' [' + el.tagName + ' ' + el.scrollWidth + '>' + el.clientWidth + ']');
 })"""
-#: the visible text of the page: main area, sidebar, chart texts (SVG), tooltips are checked by AppTest
+#: the visible text of the page: main area, sidebar, chart texts (SVG), tooltips are checked by AppTest; code
+#: (command names quoted in a sentence: `evfleet run`) is not prose
 TEXT_JS = """() => {
   const icons = new Set([...document.querySelectorAll('[data-testid=stIconMaterial]')].map(i => i.textContent));
+  const codes = [...document.querySelectorAll('[data-testid=stMain] code, [data-testid=stSidebar] code')]
+    .map(c => c.textContent).filter(c => c.trim());
   const parts = [];
   for (const sel of ['[data-testid=stMain]', '[data-testid=stSidebar]']) {
     const el = document.querySelector(sel);
-    if (el) parts.push(...el.innerText.split('\\n'));
+    if (el) parts.push(...el.innerText.split('\\n').map(x => codes.reduce((y, c) => y.split(c).join(' '), x)));
   }
   parts.push(...[...document.querySelectorAll('.js-plotly-plot .main-svg text')].map(t => t.textContent));
   return parts.filter(x => x.trim() && !icons.has(x.trim()));  // icon ligatures ("upload") are not words
@@ -132,21 +135,57 @@ DECIMAL_POINT_JS = """() => [
       && /^\\s*[-\u2212+]?\\d[\\d\\s\u202f]*\\.\\d+\\s*$/.test(i.value))
     .map(i => (i.getAttribute('aria-label') || '?') + ' = ' + i.value),
   ...[...document.querySelectorAll('[data-testid=stNumberInput]')].map(n => 'number box: ' + n.innerText),
+  ...[...document.querySelectorAll('[data-testid=stSliderThumbValue], [data-testid=stSliderTickBar]')]
+    .filter(el => /\\d\\.\\d/.test(el.innerText))
+    .map(el => 'slider: ' + el.innerText.replace(/\\n/g, ' | ')),
 ]"""
-#: page path -> charts to wait for
-PAGES = {"": 2, "economics": 2, "fleet": 2, "strategies": 0, "grid_quality": 2, "scenario": 0}
-#: the pages with metric cards (checked in both languages and both sizes)
-CARD_PAGES = ("", "economics")
+#: every text box whose text or placeholder is wider than the box (measured in the box's font), and every text
+#: the page cuts with an ellipsis (buttons, toggles, select values, tags): the reader cannot see it all
+CUT_TEXT_JS = """() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const inputs = [...document.querySelectorAll('[data-testid=stMain] input, [data-testid=stSidebar] input')]
+    .filter(i => ['text', 'search', 'password', 'number', ''].includes(i.type) && i.clientWidth > 0)
+    .flatMap(i => {
+      const cs = getComputedStyle(i);
+      ctx.font = cs.font;
+      const room = i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      const text = i.value || i.placeholder || '';
+      return text && ctx.measureText(text).width > room + 1
+        ? [(i.getAttribute('aria-label') || '?') + ': "' + text + '" ' + Math.round(ctx.measureText(text).width)
+           + '>' + Math.round(room)] : [];
+    });
+  const ellipsed = [...document.querySelectorAll('[data-testid=stMain] *, [data-testid=stSidebar] *')]
+    .filter(el => el.clientWidth > 0 && el.innerText && el.innerText.trim()
+      && el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).textOverflow === 'ellipsis'
+      && !el.closest('[data-testid=stMetric]'))  // cards: TRUNCATED_JS
+    .map(el => 'ellipsis: "' + el.innerText + '" ' + el.scrollWidth + '>' + el.clientWidth);
+  // chart texts (titles, legends, axis and polar labels) sticking out of their chart: Plotly clips them
+  const charts = [...document.querySelectorAll('[data-testid=stPlotlyChart] .js-plotly-plot')].flatMap(plot => {
+    const box = plot.getBoundingClientRect();
+    return [...plot.querySelectorAll('.main-svg text, .legend text')]
+      .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0
+        && (t.getBoundingClientRect().right > box.right + 1 || t.getBoundingClientRect().left < box.left - 1))
+      .map(t => 'chart: "' + t.textContent + '" ' + Math.round(t.getBoundingClientRect().right - box.right)
+        + ' px out');
+  });
+  return [...inputs, ...ellipsed, ...charts];
+}"""
+#: page path -> charts to wait for (every page of the dashboard; live mode is walked after them)
+PAGES = {"": 2, "fleet": 2, "plan": 1, "strategies": 0, "grid_quality": 2, "economics": 2, "history": 0,
+         "scenario": 0, "depot": 0}  # fmt: skip
 SIZES = ((1280, 800), (1400, 1000))
+TARIFF_EXPANDER = {"en": "Tariff: view, edit, save", "fr": "Tarif : consulter, modifier, enregistrer"}
+RUN_COMPARISON = {"en": "Run the comparison", "fr": "Lancer la comparaison"}
 
 
 def _cut_at_sizes(page) -> list[str]:
-    """Cut card texts at each of :data:`SIZES` (the layout reflows without a rerun)."""
+    """Cut card texts, text boxes and ellipsed labels at each of :data:`SIZES` (the layout reflows without a
+    rerun)."""
     found = []
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(400)
-        found += [f"{width}px: {x}" for x in page.evaluate(TRUNCATED_JS)]
+        found += [f"{width}px: {x}" for x in page.evaluate(TRUNCATED_JS) + page.evaluate(CUT_TEXT_JS)]
     page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
     return found
 
@@ -168,43 +207,64 @@ def test_truncation_check_sees_a_cut_card(url):
         assert page.evaluate(TRUNCATED_JS)
 
 
+def test_cut_text_check_sees_a_cut_box_and_label(url):
+    """The text check itself: a placeholder too long for its box and a toggle label too long for its column are
+    reported (the page as drawn has neither)."""
+    with browser_page(1280, 800) as page:
+        _open(page, url, "fleet", "en", 2)
+        assert page.evaluate(CUT_TEXT_JS) == []
+        long = "'A text far too long to be read in this box at this width '.repeat(3)"
+        page.evaluate(f"() => {{ const i = document.querySelector('[data-testid=stMain] input[type=text]');"
+                      f" i.placeholder = {long}; }}")  # fmt: skip
+        assert any(x.startswith("Search") for x in page.evaluate(CUT_TEXT_JS))
+        page.reload()
+        wait_ready(page, charts=2, timeout_ms=120_000)
+        page.evaluate(f"() => {{ document.querySelector('[data-testid=stMain] [data-testid=stCheckbox] p')"
+                      f".textContent = {long}; }}")  # fmt: skip
+        assert any(x.startswith("ellipsis") for x in page.evaluate(CUT_TEXT_JS))
+
+
 def test_cards_readable_and_french_pages_fully_french(url):
-    """At 1280x800 and 1400x1000, in English and French, no metric card is cut; every French page (with its
-    tabs, the tariff editor, the comparison run, live mode) shows no English word (the list in
-    tests/french_check.py) and no number box with a decimal point."""
+    """At 1280x800 and 1400x1000, in English and French, on every page, no metric card, text box (its text or
+    placeholder) or label is cut; every French page (with its tabs, the tariff editor, the comparison run, live
+    mode) shows no English word (the list in tests/french_check.py), no number box and no slider with a decimal
+    point."""
     cut: dict[str, list[str]] = {}
     english: dict[str, dict[str, list[str]]] = {}
     points: dict[str, list[str]] = {}
     with browser_page(*SIZES[0]) as page:
         for lang in ("en", "fr"):
             for path, charts in PAGES.items():
-                if lang == "en" and path not in CARD_PAGES:
-                    continue
                 _open(page, url, path, lang, charts)
                 where = f"{path or 'overview'} {lang}"
-                if found := _cut_at_sizes(page):
-                    cut[where] = found
-                if lang == "en":
-                    if path == "economics":  # the decimal-point check sees English number boxes ("6.00")
-                        assert page.evaluate(DECIMAL_POINT_JS)
-                    continue
-                if path == "scenario":  # the tariff editor, folded by default
-                    page.get_by_text("Tarif : consulter, modifier, enregistrer").click()
-                    page.wait_for_timeout(300)
+                found = _cut_at_sizes(page)
                 texts = page.evaluate(TEXT_JS)
                 decimal_points = page.evaluate(DECIMAL_POINT_JS)
-                if path == "scenario":  # the other tabs
+                if lang == "en" and path in ("economics", "strategies"):
+                    assert decimal_points  # the check sees English number boxes and sliders ("6.00", "0.50")
+                if path == "scenario":  # the tariff editor (folded by default), then the other tabs
+                    page.get_by_text(TARIFF_EXPANDER[lang]).click()
+                    page.wait_for_timeout(300)
+                    found += _cut_at_sizes(page)
+                    texts += page.evaluate(TEXT_JS)
+                    decimal_points += page.evaluate(DECIMAL_POINT_JS)
                     for tab in page.locator("[data-testid=stTab]").all()[1:]:
                         tab.click()
                         page.wait_for_timeout(300)
+                        found += _cut_at_sizes(page)
                         texts += page.evaluate(TEXT_JS)
                         decimal_points += page.evaluate(DECIMAL_POINT_JS)
+                if path == "strategies":  # the comparison's table, bars and curves
+                    page.get_by_role("button", name=RUN_COMPARISON[lang]).click()
+                    wait_ready(page, charts=2, timeout_ms=180_000)
+                    found += _cut_at_sizes(page)
+                    texts += page.evaluate(TEXT_JS)
+                if found:
+                    cut[where] = found
+                if lang == "en":
+                    continue
                 if decimal_points:
                     points[where] = decimal_points
-                if path == "strategies":
-                    page.get_by_role("button", name="Lancer la comparaison").click()
-                    wait_ready(page, charts=2, timeout_ms=180_000)
-                    texts += page.evaluate(TEXT_JS)
                 if bad := english_in(texts):
                     english[where] = bad
         # live mode, in French: the clock, the live cards, the fleet table's "(en direct)"
@@ -216,6 +276,14 @@ def test_cards_readable_and_french_pages_fully_french(url):
             cut["overview live fr"] = found
         if bad := english_in(page.evaluate(TEXT_JS)):
             english["overview live fr"] = bad
+        # the live fleet table, reached by the sidebar (a new URL would be a new session, live off)
+        page.locator("[data-testid=stSidebarNav]").get_by_text("Flotte", exact=True).click()
+        page.wait_for_selector("[data-testid=stCaptionContainer]:has-text('(en direct)')", timeout=60_000)
+        wait_ready(page, charts=1, timeout_ms=60_000)
+        if found := _cut_at_sizes(page):
+            cut["fleet live fr"] = found
+        if bad := english_in(page.evaluate(TEXT_JS)):
+            english["fleet live fr"] = bad
     assert not cut, cut
     assert not english, english
     assert not points, points

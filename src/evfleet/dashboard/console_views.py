@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from evfleet.dashboard.i18n import strategy_label, t
+from evfleet.dashboard.l10n import fmt_period
 from evfleet.dashboard.views import LAYOUT, PALETTE
 
 __all__ = ["history_figure"]
@@ -27,7 +28,7 @@ def history_figure(table: pd.DataFrame, lang: str, title: str, height: int = 360
         name = strategy_label(strategy, lang)
         fig.add_trace(
             go.Bar(
-                x=g["period"],
+                x=[fmt_period(p, lang) for p in g["period"]],
                 y=g["net_energy_cost_mad"],
                 name=f"{name} · MAD",
                 marker_color=color,
@@ -37,7 +38,7 @@ def history_figure(table: pd.DataFrame, lang: str, title: str, height: int = 360
         )
         fig.add_trace(
             go.Scatter(
-                x=g["period"],
+                x=[fmt_period(p, lang) for p in g["period"]],
                 y=g["peak_import_kw"],
                 name=f"{name} · kW",
                 mode="markers+lines",

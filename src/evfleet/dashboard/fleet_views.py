@@ -19,7 +19,7 @@ from plotly.subplots import make_subplots
 
 from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard.i18n import t
-from evfleet.dashboard.l10n import fmt_datetime, fmt_int, fmt_number, fmt_pct
+from evfleet.dashboard.l10n import fmt_datetime, fmt_int, fmt_number, fmt_pct, wrap_label
 from evfleet.dashboard.views import LAYOUT, local_naive
 
 __all__ = [
@@ -162,7 +162,8 @@ def v2g_pie_figure(table: pd.DataFrame, lang: str, height: int = 300) -> go.Figu
         )
     )
     layout = {**LAYOUT, "hovermode": "closest"}
-    fig.update_layout(**layout, height=height, title={"text": t("v2g_pie", lang), "x": 0})
+    # the title on two lines when long: a Plotly title is clipped, not wrapped, in a third of the page at 1280 px
+    fig.update_layout(**layout, height=height, title={"text": wrap_label(t("v2g_pie", lang), 30), "x": 0})
     return fig
 
 

@@ -100,9 +100,10 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
     "hist_chart": ("Net energy cost and peak by {by}", "Coût net de l'énergie et pointe par {by}"),
     # scenario inputs
     "auto_value": ("automatic: {value}", "automatique : {value}"),
+    "auto_short": ("auto", "auto"),
     "auto_help": (
-        "Leave empty for the automatic value; the value it resolves to is shown in the box.",
-        "Laisser vide pour la valeur automatique ; la valeur obtenue est affichée dans la case.",
+        "Leave empty for the automatic value; the value it resolves to is shown under the box.",
+        "Laisser vide pour la valeur automatique ; la valeur obtenue est affichée sous la case.",
     ),
     "transformer_kva": ("Transformer rating (kVA)", "Puissance du transformateur (kVA)"),
     "transformer_help": (

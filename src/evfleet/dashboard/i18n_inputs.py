@@ -75,6 +75,11 @@ INPUT_STRINGS: dict[str, tuple[str, str]] = {
     "tf_billing": ("Billing terms", "Termes de facturation"),
     "tf_subscribed": ("Subscribed power (kVA)", "Puissance souscrite (kVA)"),
     "tf_subscribed_auto": ("the import limit (kW as kVA)", "la limite de soutirage (kW pris en kVA)"),
+    "tf_subscribed_auto_short": ("= import limit", "= limite de soutirage"),
+    "tf_subscribed_auto_help": (
+        "Empty: the site's import limit, its kW taken as kVA.",
+        "Vide : la limite de soutirage du site, ses kW pris en kVA.",
+    ),
     "tf_power_charge": ("Power charge (MAD/kVA/year)", "Redevance de puissance (MAD/kVA/an)"),
     "tf_overrun": ("Overrun factor", "Coefficient de dépassement"),
     "tf_cos_phi_threshold": ("cos φ threshold", "Seuil de cos φ"),

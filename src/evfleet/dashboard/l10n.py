@@ -7,9 +7,11 @@ or month name:
 * numbers: :func:`fmt_number` (3 significant figures by default, ``12,300`` / ``12 300``; the French thousands
   separator is a narrow no-break space U+202F, the decimal mark a comma), :func:`fmt_int`, :func:`fmt_pct`,
   :func:`fmt_kw`, :func:`fmt_kwh`, :func:`fmt_mad` (money: ``k``/``M`` above 100,000 / 10 million);
-* dates: :func:`fmt_date` (``2026-12-02`` / ``02/12/2026``), :func:`fmt_datetime`, :func:`fmt_time`;
+* dates: :func:`fmt_date` (``2026-12-02`` / ``02/12/2026``), :func:`fmt_datetime`, :func:`fmt_time`,
+  :func:`fmt_period` (a history day or month: ``12/2026`` in French);
 * Plotly: :func:`apply_plotly_locale` sets ``layout.separators`` (the decimal and thousands marks of every tick
-  and hover label) and, on date axes, tick and hover formats with no month names in French;
+  and hover label) and, on date axes, tick and hover formats with no month names in French; :func:`wrap_label`
+  puts a long title or side label on two lines (Plotly clips them at the chart's edge, French ones first);
 * tables: :func:`display_frame` turns number columns into locale text in French (Streamlit's number columns
   only know the browser's locale; English keeps numbers, formatted by ``st.column_config``);
 * downloads: :func:`csv_text` in the standard dialect (``,`` separator, ``.`` decimal) or the French Excel
@@ -50,10 +52,13 @@ __all__ = [
     "fmt_mad",
     "fmt_number",
     "fmt_pct",
+    "fmt_period",
     "fmt_time",
+    "header_width",
     "parse_number",
     "plotly_separators",
     "round_sig",
+    "wrap_label",
 ]
 
 #: French thousands separator (narrow no-break space): a number never breaks across lines.
@@ -179,6 +184,18 @@ def fmt_datetime(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:
     return _ts(x).strftime("%d/%m/%Y %H:%M" if lang == "fr" else "%Y-%m-%d %H:%M")
 
 
+def fmt_period(period: str, lang: str = "en") -> str:
+    """A history period, a day ``2026-12-02`` or a month ``2026-12``: as it is in English (ISO), ``02/12/2026`` /
+    ``12/2026`` in French; anything else as it is."""
+    if lang != "fr":
+        return period
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", period):
+        return fmt_date(period, lang)
+    if re.fullmatch(r"\d{4}-\d{2}", period):
+        return f"{period[5:7]}/{period[:4]}"
+    return period
+
+
 def fmt_time(x: datetime | pd.Timestamp | str, lang: str = "en") -> str:
     """A time of day, 24-hour clock in both languages: ``06:30``."""
     return _ts(x).strftime("%H:%M")
@@ -237,7 +254,28 @@ def apply_plotly_locale(fig: Any, lang: str) -> Any:
     return fig
 
 
+def wrap_label(text: str, width: int = 14) -> str:
+    """``text`` on two lines (``<br>`` at the space nearest its middle) when longer than ``width`` characters:
+    a chart's side labels (polar axis) are clipped by the chart's edge at 1280 px, not wrapped."""
+    if len(text) <= width or " " not in text:
+        return text
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    cut = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:cut] + "<br>" + text[cut + 1 :]
+
+
 # --- tables ----------------------------------------------------------------------------------------------------
+
+
+#: table header text: width of a character [px] (the fleet table's "Batterie (kWh)" is 82 px wide in headless
+#: Chromium, 5.9 px a character; 6.5 leaves room for wider letters) and the room beside the text (cell padding) [px]
+HEADER_CHAR_PX, HEADER_PAD_PX = 6.5, 24
+
+
+def header_width(label: str, min_px: int = 74) -> int:
+    """Width [px] of a table column whose header ``label`` is read whole (``min_px`` at least): a column given a
+    fixed width cuts a longer header, and the French headers are the longer ones."""
+    return max(min_px, round(HEADER_CHAR_PX * len(label)) + HEADER_PAD_PX)
 
 
 def display_frame(

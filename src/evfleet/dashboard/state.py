@@ -36,6 +36,7 @@ from evfleet.analysis.kpis import compute_kpis
 from evfleet.dashboard import background, solver_process
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import apply_plotly_locale, csv_bytes, fmt_datetime, fmt_int
+from evfleet.dashboard.l10n_widgets import num_slider
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md, md_error
 from evfleet.dashboard.sweep_plots import SWEEP_METRICS, savings_boxplot
@@ -133,7 +134,7 @@ def sidebar() -> Controls:
             key="lang",
         )
         lang = lang or "en"
-        n = st.slider(t("fleet_size", lang), N_MIN, N_MAX, step=N_STEP, key="n_vehicles")
+        n = num_slider(t("fleet_size", lang), N_MIN, N_MAX, step=N_STEP, key="n_vehicles", lang=lang)
         default = default_strategy(names)
         strategy = st.selectbox(
             t("strategy", lang),

@@ -231,7 +231,8 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
                 container=b[0],
                 in_form=True,
                 optional=True,
-                placeholder=t("tf_subscribed_auto", lang),
+                placeholder=t("tf_subscribed_auto_short", lang),  # short: a placeholder is cut at 1280 px
+                help=t("tf_subscribed_auto_help", lang),
             )
         }
         _status_caption(b[0], vs.get("subscribed_power_kva", "assumption"), vn.get("subscribed_power_kva", ""), lang)

@@ -24,7 +24,7 @@ from evfleet._common.errors import InputError
 from evfleet._common.tolerances import UNMET_TOL_KWH
 from evfleet.analysis.cost import run_cost_mad
 from evfleet.dashboard.i18n import STRINGS, clause_text, indicator_label, strategy_label, t
-from evfleet.dashboard.l10n import fmt_int, fmt_number, fmt_pct, mad_scale
+from evfleet.dashboard.l10n import fmt_int, fmt_number, fmt_pct, mad_scale, wrap_label
 from evfleet.gridquality.records import Indicator, Status, Verdict
 
 __all__ = [
@@ -553,7 +553,7 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
         r = limit_ratio(key, entry["value"], entry.get("limit"))
         if r is None or not math.isfinite(r):
             continue
-        names.append(t(key, lang) if key in STRINGS else key.upper())
+        names.append(wrap_label(t(key, lang) if key in STRINGS else key.upper()))
         ratios.append(max(r, 0.0))
     shown = [min(r, 3.0) for r in ratios]  # the axis stops at 3x the limit; hover gives the true ratio
     fig = go.Figure()
@@ -573,7 +573,10 @@ def radar_figure(pq: Mapping[str, dict], lang: str, height: int = 320) -> go.Fig
                 r=[*shown, shown[0]],
                 theta=theta,
                 customdata=[*ratios, ratios[0]],
-                hovertemplate="%{theta}: %{customdata:.2f} " + t("ratio_limit_hover", lang) + "<extra></extra>",
+                hovertemplate=("%{theta} : " if lang == "fr" else "%{theta}: ")
+                + "%{customdata:.2f} "
+                + t("ratio_limit_hover", lang)
+                + "<extra></extra>",
                 name=t("model_estimate", lang),
                 fill="toself",
                 mode="lines+markers",

@@ -23,7 +23,7 @@ from evfleet.dashboard.fleet_views import (
     vehicle_info,
 )
 from evfleet.dashboard.i18n import STRINGS, t
-from evfleet.dashboard.l10n import display_frame, fmt_datetime
+from evfleet.dashboard.l10n import display_frame, fmt_datetime, header_width
 from evfleet.dashboard.safe_text import md_bullets, md_error
 from evfleet.inputs.catalog_sources import model_sources
 
@@ -35,7 +35,7 @@ state.scenario_caption(sc, lang)
 cat = state.catalog()
 H = localise_columns(FLEET_COLUMNS, lang)
 
-c_search, c_only, c_time = st.columns([3, 2, 4])
+c_search, c_only, c_time = st.columns(3)  # the toggle's label whole at 1280 px
 query = c_search.text_input(t("search", lang), key="fleet_search", placeholder=t("search_placeholder", lang))
 only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
 
@@ -47,9 +47,10 @@ DECIMALS = {"registrations": 0, "battery_kwh": 1, "ac_max_kw": 1, "dc_max_kw": 0
 
 def column_config() -> dict:
     def num(col: str, fmt: str) -> st.column_config.Column:
+        width = header_width(H[col])  # the header whole (a fixed 74 px cut "Batterie (kWh)")
         if lang == "fr" and col in DECIMALS:  # locale text (Streamlit's number formats know only the browser locale)
-            return st.column_config.TextColumn(H[col], width=74)
-        return st.column_config.NumberColumn(H[col], format=fmt, width=74)
+            return st.column_config.TextColumn(H[col], width=width, alignment="right")  # numbers align right
+        return st.column_config.NumberColumn(H[col], format=fmt, width=width)
 
     return {
         H["model"]: st.column_config.TextColumn(H["model"], pinned=True, width=150),
@@ -59,13 +60,13 @@ def column_config() -> dict:
         H["dc_max_kw"]: num("dc_max_kw", "%.0f"),
         H["v2g_ac_kw"]: num("v2g_ac_kw", "%.1f"),
         H["v2g_dc_kw"]: num("v2g_dc_kw", "%.0f"),
-        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width=70),
+        H["v2g_capable"]: st.column_config.CheckboxColumn(H["v2g_capable"], width=header_width(H["v2g_capable"], 70)),
         H["in_fleet"]: num("in_fleet", "%d"),
         H["connected"]: num("connected", "%d"),
         H["charging"]: num("charging", "%d"),
         H["discharging"]: num("discharging", "%d"),
         H["mean_soc_pct"]: st.column_config.ProgressColumn(
-            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width=90
+            H["mean_soc_pct"], format="%.0f%%", min_value=0, max_value=100, width=header_width(H["mean_soc_pct"], 90)
         ),
         H["net_power_kw"]: num("net_power_kw", "%.1f"),
     }
@@ -145,9 +146,12 @@ def _label(i: int) -> str:
     return f"{v.id[i]}{extra} · {v.model[i]}{flag}"
 
 
+# above the chart and its card: the session's label (id · vehicle · model) is cut in the card's column at 1280 px
+i = st.selectbox(
+    t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle", width=460
+)
 c_sel, c_info = st.columns([7, 3])
 with c_info:
-    i = st.selectbox(t("choose_vehicle", lang), options, index=default_i, format_func=_label, key="drill_vehicle")
     info = vehicle_info(res, i, lang)
     st.markdown(md_bullets(info))
     details = state.catalog_details()

@@ -12,7 +12,8 @@ import streamlit as st
 
 from evfleet.dashboard import state
 from evfleet.dashboard.console_views import history_figure
-from evfleet.dashboard.i18n import t
+from evfleet.dashboard.i18n import strategy_label, t
+from evfleet.dashboard.l10n import display_frame, fmt_period
 from evfleet.store.history import history_by_period
 from evfleet.store.runs import open_store
 
@@ -60,13 +61,20 @@ H = {
     "unmet_energy_kwh": t("hist_unmet", lang),
 }
 num = st.column_config.NumberColumn
+# French: the numbers as locale text (a column's printf format writes "0.5" and no thousands space)
+hist_decimals = {c: 1 if c == "unmet_energy_kwh" else 0 for c in H if c not in ("period", "strategy", "n_runs")}
+shown = table[list(H)].assign(  # French: days and months in French order, strategies by their label
+    period=[fmt_period(p, lang) for p in table["period"]],
+    strategy=[strategy_label(s, lang) for s in table["strategy"]] if lang == "fr" else table["strategy"],
+)
 st.dataframe(
-    table[list(H)].rename(columns=H),
+    display_frame(shown, lang, hist_decimals).rename(columns=H),
     hide_index=True,
     width="stretch",
     key="hist_table",
-    column_config={H[c]: num(format="%.0f") for c in H if c not in ("period", "strategy", "n_runs", "unmet_energy_kwh")}
-    | {H["unmet_energy_kwh"]: num(format="%.1f")},
+    column_config={H[c]: num(format=f"%.{d}f") for c, d in hist_decimals.items()}
+    if lang != "fr"
+    else {H[c]: st.column_config.TextColumn(alignment="right") for c in hist_decimals},
 )
 state.plot(history_figure(table, lang, t("hist_chart", lang, by=t(f"hist_{by}", lang))), key="hist_chart")
 st.download_button(

@@ -12,6 +12,7 @@ from evfleet.dashboard import plan_views as PV
 from evfleet.dashboard import state
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import fmt_num, t
+from evfleet.dashboard.l10n import display_frame
 from evfleet.dashboard.views import KpiCard
 
 ctrl = state.controls()
@@ -52,14 +53,16 @@ with tab_v:
     only_short = st.toggle(t("plan_only_short", lang), value=bool(short.any()), key="plan_only_short")
     table = PV.vehicle_plan_table(veh, tz, lang)
     shown = table[short.to_numpy()] if only_short else table
-    cfg = {
-        t("col_target_pct", lang): st.column_config.NumberColumn(format="%.0f"),
-        t("col_expected_pct", lang): st.column_config.NumberColumn(format="%.0f"),
-        t("col_energy_kwh", lang): st.column_config.NumberColumn(format="%.1f"),
-        t("col_short_kwh", lang): st.column_config.NumberColumn(format="%.1f"),
-    }
+    # French: the numbers as locale text (a column's printf format writes "12.5"), English: number columns
+    veh_decimals = {"target_pct": 0, "expected_pct": 0, "energy_kwh": 1, "unmet_kwh": 1}
+    heads = localise_columns(PV.VEHICLE_HEADERS, lang)
+    cfg = (
+        {heads[c]: st.column_config.NumberColumn(format=f"%.{d}f") for c, d in veh_decimals.items()}
+        if lang != "fr"
+        else {heads[c]: st.column_config.TextColumn(alignment="right") for c in veh_decimals}
+    )
     st.dataframe(
-        shown.rename(columns=localise_columns(PV.VEHICLE_HEADERS, lang)),
+        display_frame(shown, lang, veh_decimals).rename(columns=heads),
         hide_index=True,
         width="stretch",
         key="plan_vehicle_table",
@@ -76,12 +79,18 @@ with tab_v:
     )  # fmt: skip
 with tab_c:
     ch = plan.chargers
+    ch_decimals = {"energy_kwh": 1, "peak_kw": 1}
+    heads = localise_columns(PV.CHARGER_HEADERS, lang)
     cfg = {
-        t("col_energy_kwh", lang): st.column_config.NumberColumn(format="%.1f"),
-        t("col_peak_kw", lang): st.column_config.NumberColumn(format="%.1f"),
-        t("col_utilisation_pct", lang): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
+        **(
+            {heads[c]: st.column_config.NumberColumn(format=f"%.{d}f") for c, d in ch_decimals.items()}
+            if lang != "fr"
+            else {heads[c]: st.column_config.TextColumn(alignment="right") for c in ch_decimals}
+        ),
+        heads["utilisation_pct"]: st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
     }
-    st.dataframe(PV.charger_plan_table(ch).rename(columns=localise_columns(PV.CHARGER_HEADERS, lang)),
+    ch_table = display_frame(PV.charger_plan_table(ch), lang, ch_decimals, skip=["utilisation_pct"])
+    st.dataframe(ch_table.rename(columns=heads),
                  hide_index=True, width="stretch", key="plan_charger_table", column_config=cfg,
                  height=min(38 + 35 * max(len(ch), 1), 360))  # fmt: skip
     cid = st.selectbox(t("plan_pick_connector", lang), list(ch["connector"]), key="plan_connector")

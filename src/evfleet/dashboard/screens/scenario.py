@@ -12,8 +12,8 @@ import streamlit as st
 
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, fmt_num, t
-from evfleet.dashboard.l10n import CSV_DIALECTS, fmt_number
-from evfleet.dashboard.l10n_widgets import input_errors, num_input
+from evfleet.dashboard.l10n import CSV_DIALECTS, fmt_int, fmt_number
+from evfleet.dashboard.l10n_widgets import input_errors, num_input, num_slider
 from evfleet.dashboard.launch import check_upload_sessions
 from evfleet.dashboard.safe_text import md_error
 from evfleet.dashboard.tariff_editor import applied_files, tariff_editor, tariff_label
@@ -39,7 +39,11 @@ def _kpi_text(x: object) -> str:
     """A KPI value as locale text (numbers with the locale's marks; identifiers and texts as they are)."""
     if isinstance(x, bool) or not isinstance(x, int | float):
         return str(x)
-    return fmt_number(x, ctrl.lang, sig=6)
+    if float(x).is_integer():  # counts and whole numbers: "500", not "500,000" (read as 500 thousand in English)
+        return fmt_int(x, ctrl.lang)
+    text = fmt_number(x, ctrl.lang, sig=6)
+    mark = "," if ctrl.lang == "fr" else "."
+    return text.rstrip("0").rstrip(mark) if mark in text else text  # "96,0000" -> "96"
 
 
 lang = ctrl.lang
@@ -100,12 +104,14 @@ with tab_params, st.form("scenario_form"):
         key="sc_tariff",
         format_func=lambda ref: tariff_label(ref, lang),
     )
-    bidi = b4.slider(t("bidi_share", lang), 0.0, 1.0, float(p["bidirectional_share"]), 0.05, key="sc_bidi")
+    bidi = num_slider(
+        t("bidi_share", lang), 0.0, 1.0, float(p["bidirectional_share"]), 0.05, key="sc_bidi", lang=lang, container=b4
+    )
     # "automatic" values: an empty box; the value it resolves to is shown in it (no sentinel number)
     c1, c2, c3, c4, c5 = st.columns(5)
 
     def auto_input(col, label_key: str, name: str, unit: str, step: float):
-        return num_input(
+        v = num_input(
             t(label_key, lang),
             0.0,
             1e6,
@@ -114,9 +120,12 @@ with tab_params, st.form("scenario_form"):
             key=f"sc_{name}",
             optional=True,
             **FORM(col),
-            placeholder=t("auto_value", lang, value=f"{fmt_num(auto[name], lang)} {unit}"),
+            placeholder=t("auto_short", lang),
             help=t("auto_help", lang),
         )
+        # the automatic value under the box (wraps; a placeholder is cut at 1280 px)
+        col.caption(t("auto_value", lang, value=f"{fmt_num(auto[name], lang)}\u00a0{unit}"))
+        return v
 
     imp = auto_input(c1, "import_limit_kw", "import_limit_kw", "kW", 50.0)
     exp = auto_input(c2, "export_limit_kw", "export_limit_kw", "kW", 50.0)
@@ -131,14 +140,19 @@ with tab_params, st.form("scenario_form"):
         key="sc_transformer_kva",
         optional=True,
         **FORM(c5),
-        placeholder=t("auto_value", lang, value=f"{fmt_num(trafo_now, lang)} kVA"),
+        placeholder=t("auto_short", lang),
         help=t("transformer_help", lang, pf=fmt_num(elec.sizing_pf, lang, 2), value=f"{fmt_num(trafo_now, lang)} kVA"),
     )
+    if p.get("transformer_kva") is None:  # automatic: the rating it resolves to (a typed rating is the user's)
+        c5.caption(t("auto_value", lang, value=f"{fmt_num(trafo_now, lang)}\u00a0kVA"))
     d1, d2, d3 = st.columns([2, 1, 1])
-    soc_lo, soc_hi = d1.slider(
-        t("soc_window", lang), 0.0, 1.0, (float(p["soc_min"]), float(p["soc_max"])), 0.05, key="sc_soc_window"
+    soc_lo, soc_hi = num_slider(
+        t("soc_window", lang), 0.0, 1.0, (float(p["soc_min"]), float(p["soc_max"])), 0.05, key="sc_soc_window",
+        lang=lang, container=d1,
+    )  # fmt: skip
+    soc_target = num_slider(
+        t("soc_target_in", lang), 0.0, 1.0, float(p["soc_target"]), 0.05, key="sc_soc_target", lang=lang, container=d2
     )
-    soc_target = d2.slider(t("soc_target_in", lang), 0.0, 1.0, float(p["soc_target"]), 0.05, key="sc_soc_target")
     degr = num_input(
         t("degradation_in", lang), 0.0, 100.0, float(p["degradation_mad_per_kwh"]), 0.05, key="sc_degr", **FORM(d3)
     )
@@ -357,7 +371,8 @@ with tab_dl:
         horizontal=True,
         key=f"dl_dialect_{lang}",
     )
-    e1, e2, e3, e4 = st.columns(4)
+    # two buttons a row: four cut "Résultats par véhicule (CSV)" at 1280 px
+    (e1, e2), (e3, e4) = st.columns(2), st.columns(2)
     e1.download_button(
         t("dl_scenario", lang),
         sc.to_json(),

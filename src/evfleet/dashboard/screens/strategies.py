@@ -14,6 +14,7 @@ from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figu
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import fmt_num, mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct
+from evfleet.dashboard.l10n_widgets import num_slider
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
@@ -35,22 +36,23 @@ st.subheader(t("rec_title", lang))
 st.caption(t("rec_weights", lang))
 wcols = st.columns(len(GOALS))
 weights = {
-    g: col.slider(
+    g: num_slider(
         t(f"rec_goal_{g}", lang),
         0.0,
         1.0,
         DEFAULT_WEIGHTS[g],
         0.05,
         key=f"rec_w_{g}",
+        lang=lang,
+        container=col,
         help=t(f"rec_goal_help_{g}", lang),
     )
     for col, g in zip(wcols, GOALS, strict=True)
 }
 missing = [n for n in names if not state.is_computed(key, n, ctrl.mode, ctrl.v2g)]
 if missing:
-    m1, m2 = st.columns([4, 1])
-    m1.caption(t("rec_missing", lang, n=len(missing), names=", ".join(label(n) for n in missing)))
-    if m2.button(t("rec_compute", lang), key="rec_compute", icon=":material/play_arrow:"):
+    st.caption(t("rec_missing", lang, n=len(missing), names=", ".join(label(n) for n in missing)))
+    if st.button(t("rec_compute", lang), key="rec_compute", icon=":material/play_arrow:"):  # its own row: whole label
         for n in missing:
             state.run(ctrl, n)
         st.rerun()
@@ -88,14 +90,15 @@ else:
     )
     num = st.column_config.NumberColumn
     digits = {t("rec_cost", lang): 0, t("rec_peak", lang): 0, t("rec_unmet", lang): 1, t("rec_v2g", lang): 0}
-    config = {
-        t("rec_score", lang): st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-        t("rec_what", lang): st.column_config.TextColumn(width="large"),
-    }
+    config = {t("rec_what", lang): st.column_config.TextColumn(width="large")}
     if lang != "fr":  # French: the numbers are locale text (display_frame)
         config |= {col: num(format=f"%.{d}f") for col, d in digits.items()}
+        config[t("rec_score", lang)] = st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")
+    else:  # a bar's printf format cannot write "0,86": the score as locale text, right-aligned like a number
+        digits[t("rec_score", lang)] = 2
+        config[t("rec_score", lang)] = st.column_config.TextColumn(alignment="right")
     st.dataframe(
-        display_frame(tab, lang, digits, skip=[t("rec_score", lang), t("rec_rank", lang)]),
+        display_frame(tab, lang, digits, skip=[t("rec_rank", lang)] + ([] if lang == "fr" else [t("rec_score", lang)])),
         hide_index=True,
         width="stretch",
         key="rec_table",
@@ -108,7 +111,7 @@ with st.expander(t("sweeps", lang), icon=":material/query_stats:"):
     state.sweeps_panel(lang)
 
 st.subheader(t("strategies_title", lang))
-c1, c2, c3 = st.columns([5, 3, 2])
+c1, c2 = st.columns([3, 2])  # the run button on its own row below: labels whole at 1280 px
 # default: the baseline and the sidebar's strategy (some optimisers take tens of seconds at 2,000 vehicles)
 chosen = c1.multiselect(
     t("choose_strategies", lang),
@@ -118,11 +121,11 @@ chosen = c1.multiselect(
     key="cmp_strategies",
     placeholder=t("choose_options", lang),
 )
+c2.write("")
+both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
+clicked = st.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
 with st.expander(t("strategies_about", lang), icon=":material/help:"):
     st.markdown("\n".join(f"- **{strategy_label(n, lang)}**: {strategy_description(n, lang) or '–'}" for n in names))
-both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
-c3.write("")
-clicked = c3.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
 request = (key, tuple(chosen), both, ctrl.v2g)
 if clicked:
     st.session_state["cmp_request"] = request
