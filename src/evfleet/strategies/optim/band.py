@@ -243,7 +243,7 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     core, c_lo, c_hi = mapped(core_rows)
     lazy, l_lo, l_hi = mapped(lazy_rows)
     # ceiling e_last <= hi of each eliminated vehicle (implied): its last g row without the band term
-    last = np.flatnonzero(np.r_[v[1:] != v[:-1], True])
+    last = np.flatnonzero(np.r_[v[1:] != v[:-1], True]) if len(v) else np.zeros(0, dtype=np.int64)
     sel_pairs = np.isin(j, last)
     ceil_row = np.searchsorted(last, j[sel_pairs])
     ceil = sp.csr_matrix(
