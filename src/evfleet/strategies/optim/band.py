@@ -25,9 +25,20 @@ the lower bound of ``e``; and (5): ``e_s - eta_c*T*ru_s >= e_{s-1} + eta_c*(dt_s
 eta_c*(dt_s - T)*ch_s >= lo`` when ``dt_s >= T`` (``ru_s <= ch_s``, ``e_{s-1} >= lo``); where ``dt_s < T`` the row
 is kept. So the optimum of the smaller LP, mapped back, is an optimum of the original one (its objective equal).
 
-The solution mapped back is checked in the original model (rows and bounds within :data:`MAP_TOL`), else the
-original model is solved (never a silent approximation). At 2,000 vehicles the charging-only band is ~95 % of the
-slots of the default fleet: the LP loses three of its five rows per slot (docs/benchmarks.md for the times).
+**Energy elimination and lazy rows** (:func:`reduce_band`, :class:`LazyBandSolver`). For the charging-only
+vehicles without a binding DC taper, ``g`` is then eliminated by the energy balance (``e`` is the cumulative
+charge from ``e0``): their balance rows hold identically and go, and ``g <= hi`` becomes a row. The rows are
+split in two sets, the feasible set unchanged: the *core* (every row except those below, plus each vehicle's
+ceiling ``e_last <= hi``, implied) and the *lazy* rows (``g <= hi``, ``ru >= 0``, the kept rows (5)), which rarely
+bind. HiGHS solves the core, the lazy rows the solution violates are added and the LP re-solved from the basis
+(dual simplex), until none is violated: an optimum of a relaxation that satisfies every row of the full model is
+an optimum of the full model. The solution mapped back to the original columns is checked in the original model
+(rows and bounds within :data:`MAP_TOL`), else the caller solves the original model (never a silent
+approximation).
+
+Sizes (default fleet of :func:`~evfleet.inputs.generate.generate_scenario`, 2,000 vehicles x 96 steps, the first
+LP): the original 310,955 columns x 524,926 rows; the core 217,216 x 34,165, ~870 lazy rows added in ~20 rounds.
+Times: docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -190,6 +201,8 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     us = model.uni_slots
     m = len(us)
     t_res = float(model.objective.reserve_duration_h)
+    # the untapered vehicles (eliminating the tapered ones too, their cuts lazy, is slower: 28.6 s against 10.8 s
+    # for the first LP at 2,000 vehicles, the basis carrying more dense rows)
     sel = ~ms.tapered[ms.slot_v[us]]
     elim = us[sel]
     kidx = np.flatnonzero(sel)
@@ -219,20 +232,20 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     )  # fmt: skip
     y0 = np.zeros(n_y)
     y0[g_c] = ms.e0[v]
-    # row sets of the substituted model
+    # row sets of the substituted model: the balance rows of the eliminated slots hold identically (dropped); the
+    # other rows on their g columns (g's bounds, taper cuts, kept rows (5)) are lazy, except the targets (core)
     n_sub = small.n_row
-    lazy_sub = np.zeros(n_sub, dtype=bool)
+    a_csr = small.matrix.tocsr()
+    on_g = np.diff(small.matrix[:, g_c].tocsr().indptr) > 0 if len(g_c) else np.zeros(n_sub, dtype=bool)
+    lazy_sub = on_g.copy()
     lazy_sub[n_sub - m :] = True  # ru >= 0
-    kept = sub.kept_rows
-    r_dn = model.row_start["uni_energy_down"] + np.arange(m)
-    pos = np.searchsorted(kept, r_dn)
-    present = (pos < len(kept)) & (kept[np.minimum(pos, len(kept) - 1)] == r_dn)
-    lazy_sub[pos[present]] = True
+    tgt0 = model.row_start["target"]
+    lazy_sub[tgt0 : tgt0 + len(ms.tgt)] = False
     drop = np.zeros(n_sub, dtype=bool)
     drop[model.row_start["balance"] + ms.e_pos[elim]] = True  # kept as the first rows by substitute_band
+    lazy_sub &= ~drop
     core_rows = np.flatnonzero(~lazy_sub & ~drop)
-    lazy_rows = np.flatnonzero(lazy_sub)
-    a_csr = small.matrix.tocsr()
+    lazy_rows = np.r_[np.arange(n_sub - m, n_sub), np.flatnonzero(lazy_sub[: n_sub - m])]  # the ru rows first
     shift = a_csr @ y0
 
     def mapped(idx: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:

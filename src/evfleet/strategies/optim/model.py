@@ -150,7 +150,8 @@ class FleetModel:
     build_s: float = 0.0
     uni_slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     integrality: np.ndarray | None = None
-    #: first row of some row families by name: "balance" (one row per stateful slot, in ``e`` order), "uni_up",
+    #: first row of some row families by name: "balance" (one row per stateful slot, in ``e`` order), "target"
+    #: (one per departing vehicle, in ``u`` order), "uni_up",
     #: "uni_down", "uni_energy_up", "uni_energy_down" (one row per charging-only band slot, in ``uni_slots``
     #: order); for :mod:`~evfleet.strategies.optim.band`
     row_start: dict[str, int] = field(default_factory=dict)
@@ -704,6 +705,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     energy_balance_rows(rows, cols, ms)
     site_balance_rows(rows, cols, ms)
     plain_ceiling_rows(rows, cols, ms)
+    row_start["target"] = rows.n_row  # one row per vehicle departing inside the horizon, in ``u`` order
     target_rows(rows, cols, ms)
     if ms.tapered.any():
         dc_taper_rows(rows, cols, ms)
