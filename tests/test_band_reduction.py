@@ -75,7 +75,9 @@ def test_lazy_solve_adds_rows_where_needed() -> None:
 
 
 @pytest.mark.parametrize("seed", range(5))
-@pytest.mark.parametrize(("block_h", "min_kw"), [(1.0, 0.0), (1.0, 15.0), (1.0, 60.0), (0.0, 0.0), (2.0, 30.0)])
+@pytest.mark.parametrize(
+    ("block_h", "min_kw"), [(1.0, 0.0), (1.0, 15.0), (1.0, 60.0), (0.0, 0.0), (2.0, 30.0), (1.0, 1e6)]
+)
 def test_grid_support_reduced_equals_original_two_lps(seed: int, block_h: float, min_kw: float) -> None:
     p = _problem(seed, 15, n=10, n_steps=16)
     params = {"reserve_price": 1.0, "fcr_block_h": block_h, "fcr_min_offer_kw": min_kw}
@@ -89,6 +91,21 @@ def test_grid_support_reduced_equals_original_two_lps(seed: int, block_h: float,
         band = a.reserve_kw.sum(axis=0)
         for k in range(int(blk.max()) + 1):
             assert band[blk == k].max() < 1e-6 or band[blk == k].min() >= min_kw - 1e-6
+
+
+def test_second_lp_paths_are_exercised() -> None:
+    # every block closed (the LP without band variables) and some closed (the reduced model from the first basis)
+    p = _problem(0, 15, n=10, n_steps=16)
+    seen = set()
+    for min_kw in (1e6, 15.0, 30.0, 45.0):
+        new = get_strategy("grid_support", reserve_price=1.0, fcr_block_h=1.0, fcr_min_offer_kw=min_kw)
+        old = get_strategy("grid_support", reserve_price=1.0, fcr_block_h=1.0, fcr_min_offer_kw=min_kw)
+        old.band_reduction = False
+        a, b = new.solve_problem(p), old.solve_problem(p)
+        assert _close(a.objective, b.objective)
+        band = a.reserve_kw.sum(axis=0)
+        seen.add("all closed" if band.max() < 1e-6 else "some open")
+    assert seen == {"all closed", "some open"}
 
 
 def test_v2g_only_and_no_reserve_use_the_original_model() -> None:

@@ -356,9 +356,8 @@ class LazyBandSolver:
         """Upper bounds [kW] of the blocks' pooled bands ``B`` (0 closes a block) for the next :meth:`solve`.
 
         A closed block holds no band: its ``r`` and ``ru`` are all 0 (each is >= 0 and they sum to ``B = 0``), so
-        its ``r`` get the upper bound 0 and its ``ru >= 0`` rows (which all bind) are added at once. Call it before
-        the first :meth:`solve` (from the previous basis the dual simplex is ~5x slower than a cold solve, 500
-        vehicles)."""
+        its ``r`` get the upper bound 0 and its ``ru >= 0`` rows (which all bind) are added at once (found one round
+        at a time they take ~100 re-solves). The next :meth:`solve` starts from the current basis."""
         orig = self.original
         cols = orig.layout
         cap = np.asarray(cap_kw, dtype=float)
