@@ -29,8 +29,9 @@ is kept. So the optimum of the smaller LP, mapped back, is an optimum of the ori
 vehicles without a binding DC taper, ``g`` is then eliminated by the energy balance (``e`` is the cumulative
 charge from ``e0``): their balance rows hold identically and go, and ``g <= hi`` becomes a row. The rows are
 split in two sets, the feasible set unchanged: the *core* (every row except those below, plus each vehicle's
-ceiling ``e_last <= hi``, implied) and the *lazy* rows (``g <= hi``, ``ru >= 0``, the kept rows (5)), which rarely
-bind. HiGHS solves the core, the lazy rows the solution violates are added and the LP re-solved from the basis
+ceiling ``e_last <= hi``, implied) and the *lazy* rows, which rarely bind: ``g <= hi``, ``ru >= 0``, the kept
+rows (5) and the V2G slots' energy headroom rows ``e + eta_c*T*r <= hi``, ``e - T*r/eta_d >= lo``. HiGHS solves
+the core, the lazy rows the solution violates are added and the LP re-solved from the basis
 (dual simplex), until none is violated: an optimum of a relaxation that satisfies every row of the full model is
 an optimum of the full model. The solution mapped back to the original columns is checked in the original model
 (rows and bounds within :data:`MAP_TOL`), else the caller solves the original model (never a silent
@@ -193,8 +194,8 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     ``g_s = e0 + sum_{s' <= s} eta_c*dt*(lo_p + hi_p)/2 + eta_c*T*(hi_p - lo_p)/2`` (a vehicle without V2G only
     charges); their balance rows then hold identically and are dropped, ``g <= hi`` becomes a row (lazy), and the
     ceiling ``e_last <= hi`` (implied by ``g_last <= hi`` and ``ru >= 0``) is added to the core. Lazy rows: those
-    ``g <= hi``, every ``ru >= 0`` and the kept rows (5). The feasible set is unchanged (the rows are only split
-    into the two sets): the solution of the core plus the violated lazy rows, once it violates none, is optimal."""
+    ``g <= hi``, every ``ru >= 0``, the kept rows (5) and the V2G slots' energy headroom rows. The feasible set
+    is unchanged (the rows are only split into the two sets): the solution of the core plus the violated lazy rows, once it violates none, is optimal."""
     model, small = sub.original, sub.model
     cols = model.layout
     ms = model_sets(model.problem, model.objective)
@@ -239,6 +240,9 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     on_g = np.diff(small.matrix[:, g_c].tocsr().indptr) > 0 if len(g_c) else np.zeros(n_sub, dtype=bool)
     lazy_sub = on_g.copy()
     lazy_sub[n_sub - m :] = True  # ru >= 0
+    if "res_energy" in model.row_start:  # the V2G slots' energy headroom rows (500 V2G-ready vehicles: 17 -> 7.8 s)
+        r0 = model.row_start["res_energy"]
+        lazy_sub[r0 : r0 + 2 * len(ms.dis_slots)] = True  # before the dropped rows: same index in ``small``
     tgt0 = model.row_start["target"]
     lazy_sub[tgt0 : tgt0 + len(ms.tgt)] = False
     drop = np.zeros(n_sub, dtype=bool)

@@ -717,6 +717,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         reserve_power_rows(rows, cols, ms, problem)
         if ms.tapered.any():
             reserve_taper_rows(rows, cols, ms)
+        row_start["res_energy"] = rows.n_row  # up then down, one row per V2G-eligible slot each
         reserve_energy_rows(rows, cols, ms, objective.reserve_duration_h)
         if len(ms.uni_slots):
             row_start.update(reserve_unidirectional_rows(rows, cols, ms, problem, objective.reserve_duration_h))
