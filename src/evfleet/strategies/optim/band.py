@@ -195,7 +195,8 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     charges); their balance rows then hold identically and are dropped, ``g <= hi`` becomes a row (lazy), and the
     ceiling ``e_last <= hi`` (implied by ``g_last <= hi`` and ``ru >= 0``) is added to the core. Lazy rows: those
     ``g <= hi``, every ``ru >= 0``, the kept rows (5) and the V2G slots' energy headroom rows. The feasible set
-    is unchanged (the rows are only split into the two sets): the solution of the core plus the violated lazy rows, once it violates none, is optimal."""
+    is unchanged (the rows are only split into the two sets): the solution of the core plus the violated lazy
+    rows, once it violates none, is optimal."""
     model, small = sub.original, sub.model
     cols = model.layout
     ms = model_sets(model.problem, model.objective)
