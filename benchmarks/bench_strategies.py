@@ -5,8 +5,10 @@ process's CPU time (``time.process_time``: the machine is shared, CPU time is th
 average from /proc/loadavg: offline price_optimization (the bill-optimising LP with its overrun term, in kVA for a
 ``kva`` tariff, plus the flat-period levelling: ``strategy.solve_problem``), peak_shaving and valley_filling as the
 strategies run them offline (plain vehicles merged into exact super-vehicles, ``optim.aggregate``; with
-``--compare-merge`` also with ``merge='off'``), online re-plans with 2,000 connected vehicles (price optimisation,
-peak shaving, valley filling), load balancing over a whole day (full simulation), and the price-optimisation LP in
+``--compare-merge`` also with ``merge='off'``), grid support (its two LPs in the reduced band form of
+``optim.band``; ``--compare-band`` also in the original form) and renewable integration offline, online re-plans
+with 2,000 connected vehicles (price optimisation, peak shaving, valley filling, grid support, renewable
+integration), load balancing over a whole day (full simulation), and the price-optimisation LP in
 CVXPY solved by the same HiGHS, two ways: (1) *fair*: the same sparse model (variables only while connected: evfleet's
 CSC matrix, bounds and costs, overrun term included) written as CVXPY expressions ``A @ x`` -- the PLAIN model, one
 set of columns per vehicle, NOT the merged one: the ratio measures what evfleet's structure-exploiting solve gains
@@ -47,6 +49,7 @@ from evfleet.simulation.engine import Engine, RealisedFrequency
 from evfleet.simulation.simulate import SimulationOptions, simulate
 from evfleet.strategies import get_strategy
 from evfleet.strategies import peak_shaving as peak_shaving_module
+from evfleet.strategies.grid_support import GridSupport
 from evfleet.strategies.optim.highs import solve
 from evfleet.strategies.optim.model import build_model, discharge_eligible
 
@@ -286,6 +289,11 @@ def main() -> None:
         help="also time offline peak shaving with phase 2 on HiGHS's dual simplex (its default) instead of the primal",
     )
     ap.add_argument(
+        "--compare-band",
+        action="store_true",
+        help="also time offline grid support in its original LP form (optim.band off; slow: minutes at 2,000)",
+    )
+    ap.add_argument(
         "--cvxpy-presolve-off",
         dest="cvxpy_options",
         action="store_const",
@@ -315,6 +323,8 @@ def main() -> None:
         online_replan(sc)
         online_replan(sc, "peak_shaving")
         online_replan(sc, "valley_filling", replans=3)
+        online_replan(sc, "grid_support", replans=3)
+        online_replan(sc, "renewable_integration", replans=3)
     if args.only_online:
         return
     if not args.skip_online:
@@ -339,6 +349,15 @@ def main() -> None:
         offline(sc, "price_optimization", r, tie_break="off", merge="off")
         offline(sc, "peak_shaving", r, merge="off")
     offline(sc, "valley_filling", r)
+    offline(sc, "grid_support", r)
+    offline(sc, "renewable_integration", r)
+    if args.compare_band:
+        GridSupport.band_reduction = False
+        try:
+            print("grid support in its original LP form (no band reduction):", end=" ")
+            offline(sc, "grid_support", 1)
+        finally:
+            GridSupport.band_reduction = True
     if not args.skip_cvxpy:
         w_fair, c_fair, obj_fair = cvxpy_sparse_price(sc, r)
         print(f"ratio cvxpy sparse (fair) / evfleet LP = {w_fair / w_lp:.2f}x wall, {c_fair / c_lp:.2f}x cpu; "

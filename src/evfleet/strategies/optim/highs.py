@@ -28,7 +28,7 @@ from evfleet.strategies.base import StrategyError
 from evfleet.strategies.optim.model import FleetModel, col_dt
 from evfleet.strategies.optim.warm import FEAS_TOL, GAP_RTOL, duality_gap, warm_startable
 
-__all__ = ["Solution", "qp_solver", "solve"]
+__all__ = ["Solution", "qp_solver", "read_solution", "solve"]
 
 
 @dataclass
@@ -164,6 +164,13 @@ def _run_warm(
         h.setOptionValue(key, value)
     h.run()
     return "warm-rejected", None
+
+
+def read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, solve_s: float) -> Solution:
+    """The :class:`Solution` of column values ``x`` of ``model`` (objective ``obj`` [MAD], HiGHS ``status``)."""
+    sol = _read_solution(model, x, obj, status, solve_s)
+    sol.x = x
+    return sol
 
 
 def _read_solution(model: FleetModel, x: np.ndarray, obj: float, status: str, solve_s: float) -> Solution:

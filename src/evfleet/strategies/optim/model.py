@@ -150,6 +150,11 @@ class FleetModel:
     build_s: float = 0.0
     uni_slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     integrality: np.ndarray | None = None
+    #: first row of some row families by name: "balance" (one row per stateful slot, in ``e`` order), "target"
+    #: (one per departing vehicle, in ``u`` order), "uni_up",
+    #: "uni_down", "uni_energy_up", "uni_energy_down" (one row per charging-only band slot, in ``uni_slots``
+    #: order); for :mod:`~evfleet.strategies.optim.band`
+    row_start: dict[str, int] = field(default_factory=dict)
 
 
 def _integrality(cols: ColumnLayout) -> np.ndarray | None:
@@ -600,27 +605,29 @@ def _n_blocks(objective: Objective) -> int:
 
 
 def reserve_unidirectional_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, problem: ChargingProblem,
-                                duration_h: float) -> None:  # fmt: skip
+                                duration_h: float) -> dict[str, int]:  # fmt: skip
     """A charging-only band ``ru[s]`` of the slots without V2G [kW, kWh]: ``ch[s] + ru[s] <= cmax_i``,
     ``ch[s] - ru[s] >= 0`` (the charging power is modulated, never reversed), under the DC taper
     ``ch[s] + ru[s] <= a_i + slope_i*e[s-1]``, and the energy window for ``T_res`` hours of full activation,
-    ``e[s] + eta_c*T_res*ru[s] <= hi_i`` and ``e[s] - eta_c*T_res*ru[s] >= lo_i``."""
+    ``e[s] + eta_c*T_res*ru[s] <= hi_i`` and ``e[s] - eta_c*T_res*ru[s] >= lo_i``. Returns the first row of each
+    per-slot family (``FleetModel.row_start``)."""
     us = ms.uni_slots
     k = np.arange(len(us))
-    r0 = rows.open(np.full(len(us), -np.inf), problem.max_charge_kw[ms.slot_v[us]].astype(float))
+    starts: dict[str, int] = {}
+    r0 = starts["uni_up"] = rows.open(np.full(len(us), -np.inf), problem.max_charge_kw[ms.slot_v[us]].astype(float))
     rows.add(r0 + k, cols.cols("ch", us), 1.0)
     rows.add(r0 + k, cols.cols("ru"), 1.0)
-    r0 = rows.open(np.zeros(len(us)), np.full(len(us), np.inf))
+    r0 = starts["uni_down"] = rows.open(np.zeros(len(us)), np.full(len(us), np.inf))
     rows.add(r0 + k, cols.cols("ch", us), 1.0)
     rows.add(r0 + k, cols.cols("ru"), -1.0)
     if ms.tapered.any():
         sel = ms.tapered[ms.slot_v[us]]
         _taper_cut_rows(rows, cols, ms, us[sel], [(cols.cols("ru", k[sel]), 1.0)])
     e_cols = cols.cols("e", ms.e_pos[us])
-    r0 = rows.open(np.full(len(us), -np.inf), ms.hi[ms.slot_v[us]])
+    r0 = starts["uni_energy_up"] = rows.open(np.full(len(us), -np.inf), ms.hi[ms.slot_v[us]])
     rows.add(r0 + k, e_cols, 1.0)
     rows.add(r0 + k, cols.cols("ru"), ms.eta_c[us] * duration_h)
-    r0 = rows.open(ms.lo[ms.slot_v[us]], np.full(len(us), np.inf))
+    r0 = starts["uni_energy_down"] = rows.open(ms.lo[ms.slot_v[us]], np.full(len(us), np.inf))
     rows.add(r0 + k, e_cols, 1.0)
     rows.add(r0 + k, cols.cols("ru"), -ms.eta_c[us] * duration_h)
     for sign in (1.0, -1.0):  # the site limits hold with the band activated either way
@@ -631,6 +638,7 @@ def reserve_unidirectional_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelS
         rows.add(r0 + ms.slot_t[ms.dis_slots], cols.cols("dis"), -1.0)
         rows.add(r0 + ms.slot_t[ms.dis_slots], cols.cols("r"), sign)
         rows.add(r0 + ms.slot_t[us], cols.cols("ru"), sign)
+    return starts
 
 
 def reserve_block_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, objective: Objective,
@@ -693,9 +701,11 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     col_lower[cols.span("z")] = max(float(objective.peak_floor_kw), 0.0)
     cost = column_costs(ms, cols, objective)
     rows = RowBuilder()
+    row_start: dict[str, int] = {"balance": rows.n_row}  # one row per stateful slot, in ``e`` order
     energy_balance_rows(rows, cols, ms)
     site_balance_rows(rows, cols, ms)
     plain_ceiling_rows(rows, cols, ms)
+    row_start["target"] = rows.n_row  # one row per vehicle departing inside the horizon, in ``u`` order
     target_rows(rows, cols, ms)
     if ms.tapered.any():
         dc_taper_rows(rows, cols, ms)
@@ -707,9 +717,10 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         reserve_power_rows(rows, cols, ms, problem)
         if ms.tapered.any():
             reserve_taper_rows(rows, cols, ms)
+        row_start["res_energy"] = rows.n_row  # up then down, one row per V2G-eligible slot each
         reserve_energy_rows(rows, cols, ms, objective.reserve_duration_h)
         if len(ms.uni_slots):
-            reserve_unidirectional_rows(rows, cols, ms, problem, objective.reserve_duration_h)
+            row_start.update(reserve_unidirectional_rows(rows, cols, ms, problem, objective.reserve_duration_h))
         else:
             reserve_site_rows(rows, cols, ms)
         if cols.size["B"]:
@@ -739,4 +750,5 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         build_s=time.perf_counter() - t_start,
         uni_slots=ms.uni_slots,
         integrality=_integrality(cols),
+        row_start=row_start,
     )
