@@ -38,7 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from evfleet._common.errors import InputError
-from evfleet.dashboard import solver_process
+from evfleet.dashboard import solver_process, timing
 
 __all__ = ["ENV_LANES", "ENV_PRECOMPUTE", "PAGE_FIRST_S", "Job", "boost", "boosted", "computing", "in_worker",
            "lanes", "may_defer", "page_run", "precompute_enabled", "schedule", "status", "wait"]  # fmt: skip
@@ -239,11 +239,14 @@ def _worker(ln: _Lane) -> None:
             job.current = name
             job.running[ln.index] = name
             job.started.append(name)
+        start, t0, outcome = time.time(), time.perf_counter(), "failed"
         try:
             fn()
             job.done.append(name)
+            outcome = "done"
         except solver_process.Deferred as exc:
             _LOG.info("pre-computing %s deferred: %s", name, exc)
+            outcome = "deferred"
             with _LOCK:
                 job.deferred.append(name)
                 job.tasks.append((name, fn))
@@ -251,6 +254,7 @@ def _worker(ln: _Lane) -> None:
             _LOG.warning("pre-computing %s failed: %s", name, exc)
             job.failed.append(name)
         finally:
+            timing.log_background(name, ln.index, start, time.perf_counter() - t0, outcome)
             with _LOCK:
                 ln.task = None
                 job.running.pop(ln.index, None)

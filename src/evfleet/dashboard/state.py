@@ -276,8 +276,9 @@ def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> 
         res = None
         if background.in_worker():  # the background's runs: in the lower-priority worker process, same result
             with background.computing(run_task_name(strategy, mode, v2g)):
-                res = solver_process.simulate_elsewhere(_scenario, strategy, mode, v2g, page_waits=background.boosted,
-                                                        lane=background.lane(), may_defer=background.may_defer)  # fmt: skip
+                res = solver_process.simulate_elsewhere(
+                    _scenario, strategy, mode, v2g, background.boosted, background.lane(), background.may_defer
+                )
                 if res is None:
                     res = simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
         if res is None:
