@@ -89,6 +89,7 @@ def test_lanes_setting(monkeypatch):
 
 def test_no_new_task_starts_while_a_page_computes_its_own_run(monkeypatch):
     monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(solver_process.ENV_PROCESS, "0")  # lanes in threads: they would take the page's GIL
     monkeypatch.setenv(background.ENV_LANES, "2")
     monkeypatch.setattr(background, "PAGE_FIRST_S", 60.0)
     page_done, ran = threading.Event(), []
@@ -112,6 +113,7 @@ def test_no_new_task_starts_while_a_page_computes_its_own_run(monkeypatch):
 
 def test_a_long_page_run_holds_the_background_for_page_first_s_only(monkeypatch):
     monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(solver_process.ENV_PROCESS, "0")
     monkeypatch.setenv(background.ENV_LANES, "1")
     monkeypatch.setattr(background, "PAGE_FIRST_S", 0.2)
     release = threading.Event()
@@ -133,6 +135,7 @@ def test_a_long_page_run_holds_the_background_for_page_first_s_only(monkeypatch)
 
 def test_a_page_run_inside_a_lane_does_not_hold_the_lanes(monkeypatch):
     monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(solver_process.ENV_PROCESS, "0")
     monkeypatch.setenv(background.ENV_LANES, "1")
     monkeypatch.setattr(background, "PAGE_FIRST_S", 60.0)
 
@@ -188,3 +191,91 @@ def test_boost_finds_the_lane_computing_the_run(monkeypatch):
     gate.set()
     assert background.wait(10)
     assert lane.run is None and not lane.boosted
+
+
+def test_worker_processes_do_not_hold_back_for_a_page(monkeypatch):
+    monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(solver_process.ENV_PROCESS, "1")
+    monkeypatch.setenv(background.ENV_LANES, "1")
+    monkeypatch.setattr(background, "PAGE_FIRST_S", 60.0)
+    assert background.page_first() is False
+    release = threading.Event()
+
+    def page() -> None:
+        with background.page_run():
+            release.wait(20)
+
+    th = threading.Thread(target=page)
+    th.start()
+    assert _until(lambda: bool(background._state["page_runs"]))
+    job = background.schedule(("k-proc-page",), [("a", lambda: None)])
+    assert job is not None and background.wait(10) and job.done == ["a"]  # nice +10 processes go on
+    release.set()
+    th.join(10)
+
+
+def test_a_new_queue_keeps_the_pending_clicks_of_the_old_one_first(monkeypatch):
+    monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(background.ENV_LANES, "1")
+    gate, done = threading.Event(), []
+
+    def t(name: str):
+        return (name, lambda: gate.wait(10) and done.append(name))
+
+    # the first page (strategy A): its run, its plan, A online, then the other strategies B and C
+    old = background.schedule(("sc", "A"), [t("A"), t("planA"), t("A online"), t("B"), t("C")])
+    assert old is not None and _until(lambda: old.running == {0: "A"})
+    # the user switches to B while A's bundle runs: B's own queue puts B online before A and C
+    new = background.schedule(("sc", "B"), [t("B"), t("planB"), t("B online"), t("A"), t("C")])
+    assert new is not None
+    # C was still waiting in the old queue: before B online; A was running, not waiting: it keeps its place
+    assert [name for name, _ in new.tasks] == ["B", "planB", "C", "B online", "A"]
+    other = background.schedule(("other scenario", "A"), [t("A"), t("x"), t("y"), t("C")])
+    assert [name for name, _ in other.tasks] == ["A", "x", "y", "C"]  # another scenario: its own order
+    gate.set()
+    assert background.wait(10)
+
+
+def test_a_boost_lapses_when_the_page_stops_asking(monkeypatch):
+    monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(background.ENV_LANES, "1")
+    monkeypatch.setattr(background, "BOOST_STALE_S", 0.2)
+    seen, inside, gate = [], threading.Event(), threading.Event()
+
+    def task() -> None:
+        inside.set()
+        gate.wait(10)
+        seen.append(background.boosted())  # asked 0.5 s ago at most: still boosted? no: lapsed after 0.2 s
+        seen.append(background.may_defer())
+
+    job = background.schedule(("k-lapse", "s", "offline", True), [("s·offline·v2g", task)])
+    assert job is not None and inside.wait(10)
+    background.boost("k-lapse", "s·offline·v2g")
+    lane = background._lanes()[0]
+    assert lane.boost_at > 0
+    time.sleep(0.5)
+    gate.set()
+    assert background.wait(10)
+    assert seen == [False, False] and not lane.boosted
+
+
+def test_a_running_task_of_a_replaced_queue_may_be_stopped(monkeypatch):
+    monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(background.ENV_LANES, "1")
+    inside, replaced, seen = threading.Event(), threading.Event(), []
+
+    def old_task() -> None:
+        seen.append(background.may_defer())  # the only task of the current queue: not deferred
+        inside.set()
+        replaced.wait(10)
+        seen.append(background.may_defer())  # newer controls wait: may be stopped
+        raise solver_process.Deferred("stale")
+
+    old = background.schedule(("k-replaced", "A"), [("old", old_task)])
+    assert old is not None and inside.wait(10)
+    new = background.schedule(("k-replaced", "B"), [("new", lambda: None)])
+    replaced.set()
+    assert background.wait(10)
+    assert seen == [False, True]
+    assert old.deferred == ["old"] and old.tasks == []  # dropped from the replaced queue, not re-queued
+    assert new is not None and new.done == ["new"]

@@ -75,12 +75,12 @@ def test_a_worker_does_not_run_the_dashboard_script_and_never_starts_a_worker(wo
     monkeypatch.setitem(sys.modules, "__main__", fake_main)
     facts = solver_process._pool(0).submit(solver_process._worker_facts).result(120)
     assert not mark.exists()  # the dashboard script was not run in the worker
-    assert facts["main_file"] != str(script) and facts["ppid"] == os.getpid()
+    assert facts["main_file"] != str(script) and facts["ppid"] == os.getpid(), facts
     assert facts["may_start_workers"] is False  # a worker process never starts one
     with pytest.raises(RuntimeError, match="never starts"):  # and the pool refuses in a child process
         solver_process._pool(0).submit(solver_process._pool, 1).result(60)
     pids = solver_process.worker_pids()
-    assert pids == [facts["pid"]]
+    assert pids == [facts["pid"]], (pids, facts)
     solver_process.stop()
     assert _gone(pids) and solver_process.worker_pids() == []
 

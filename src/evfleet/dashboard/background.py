@@ -13,16 +13,22 @@ Scheduling rules (each tested in ``tests/test_dashboard_background.py``):
   threads of one process share the interpreter lock) take the next task from the same queue, so a slow run holds up
   one lane, never the queue. Each lane simulates in its own worker process (:mod:`evfleet.dashboard.solver_process`)
   at ``nice`` +10, or in its thread at ``nice`` +10 when the processes are off.
-- **The page first.** While a page computes a run of its own (:func:`page_run`, the runs a page starts in its helper
-  threads), no lane starts a new task for the first :data:`PAGE_FIRST_S` seconds of that run: the page gets the CPU,
-  and in thread mode the interpreter lock. A task already started goes on (at nice +10).
+- **The page first.** Lanes in threads (worker processes off): while a page computes a run of its own
+  (:func:`page_run`, the runs a page starts in its helper threads), no lane starts a new task for the first
+  :data:`PAGE_FIRST_S` seconds of that run, so that the page gets the interpreter lock (a task already started goes
+  on). Worker processes at nice +10 only take the CPU the page leaves, so they go on (:func:`page_first`).
 - **Boost.** When a page waits for exactly the run a lane computes, that lane and its worker get the page's
   priority (nice 0) until the task ends (:func:`boost`, where the OS allows it).
 - **Slow runs last.** A run stopped after :data:`~evfleet.dashboard.solver_process.DEFER_S` while other tasks
   wait (worker processes only) is put back at the end of the queue, once (:func:`may_defer`); the state module
   also remembers how long each strategy took, to queue the slow ones last next time.
-- **The newest controls win.** A new :func:`schedule` replaces the rest of the older queue; the tasks running go on.
-  Each key is queued once per process.
+- **The newest controls win, the pending clicks stay first.** A new :func:`schedule` replaces the rest of the older
+  queue (the tasks running go on; one of them running longer than the deferral time is stopped, :func:`may_defer`);
+  for the same scenario, the new queue's tasks that were still waiting in the old one come first, after the new
+  controls' own run and plan (:func:`_carry_over`): trying the strategies one after the other does not put each
+  one's online run before the next strategy. Each key is queued once per process.
+- **Boosts lapse.** A page that waited for a lane's run renews its boost every 0.5 s; one not renewed for
+  :data:`BOOST_STALE_S` (the page was left) lapses: nice +10 again, and the run's budget and deferral apply again.
 
 ``EVFLEET_PRECOMPUTE=0`` turns it off (tests).
 """
@@ -41,7 +47,8 @@ from evfleet._common.errors import InputError
 from evfleet.dashboard import solver_process, timing
 
 __all__ = ["ENV_LANES", "ENV_PRECOMPUTE", "PAGE_FIRST_S", "Job", "boost", "boosted", "computing", "in_worker",
-           "lanes", "may_defer", "page_run", "precompute_enabled", "schedule", "status", "wait"]  # fmt: skip
+           "lanes", "may_defer", "page_first", "page_run", "precompute_enabled", "schedule", "status",
+           "wait"]  # fmt: skip
 
 ENV_PRECOMPUTE = "EVFLEET_PRECOMPUTE"
 ENV_LANES = "EVFLEET_PRECOMPUTE_LANES"
@@ -49,6 +56,9 @@ ENV_LANES = "EVFLEET_PRECOMPUTE_LANES"
 PAGE_FIRST_S = 15.0
 #: nice value of a lane's thread while no page waits for its current task
 BACKGROUND_NICE = 10
+#: a page waiting for a lane's run asks again every ``state.WAIT_POLL_S``; a boost not renewed for this long lapses
+#: (the page was left): the lane goes back to its nice value and its run to its budget [s]
+BOOST_STALE_S = 3.0
 _LOG = logging.getLogger("evfleet.dashboard.background")
 _LOCK = threading.Lock()
 _COND = threading.Condition(_LOCK)
@@ -80,6 +90,7 @@ class _Lane:
     thread: threading.Thread | None = None
     native_id: int | None = None
     boosted: bool = False
+    boost_at: float = 0.0  # when a page last asked (monotonic [s]); a boost older than BOOST_STALE_S lapses
     task: str | None = None
     run: str | None = None  # the run (task name) it is computing now, see computing()
     job: Job | None = None
@@ -148,6 +159,7 @@ def boost(key: object, name: str) -> bool:
             jb = ln.job if ln.job is not None else job
             if not isinstance(jb, Job) or jb.key[:1] != (key,) or name not in (ln.task, ln.run):
                 continue
+            ln.boost_at = time.monotonic()
             if ln.boosted:
                 return True
             thread_ok = _set_nice(ln.native_id, 0)
@@ -157,9 +169,16 @@ def boost(key: object, name: str) -> bool:
 
 
 def boosted() -> bool:
-    """True while a page waits for this lane's current task (:func:`boost`)."""
+    """True while a page waits for this lane's current task (:func:`boost` renewed within :data:`BOOST_STALE_S`);
+    a lapsed boost is undone here (nice values back)."""
     ln = _lanes().get(lane())
-    return bool(ln is not None and ln.boosted)
+    if ln is None or not ln.boosted:
+        return False
+    if time.monotonic() - ln.boost_at > BOOST_STALE_S:
+        with _LOCK:
+            _unboost(ln)
+        return False
+    return True
 
 
 @contextmanager
@@ -177,14 +196,19 @@ def computing(name: str) -> Iterator[None]:
 
 
 def may_defer() -> bool:
-    """True in a lane whose current task may be put back at the end of the queue: it was not deferred before and
-    other tasks wait."""
+    """True in a lane whose current task may be stopped and put back at the end of the queue: other tasks wait and
+    it was not deferred before; or its job was replaced by newer controls (the new queue has it again if it still
+    matters, at its place)."""
     if not in_worker():
         return False
     with _LOCK:
         ln = _lanes().get(lane())
-        job = ln.job if ln is not None else None
-        return bool(isinstance(job, Job) and job.tasks and ln.task not in job.deferred and job is _state["job"])
+        job, current = (ln.job if ln is not None else None), _state["job"]
+        if not isinstance(job, Job):
+            return False
+        if job is not current:
+            return isinstance(current, Job) and bool(current.tasks)
+        return bool(job.tasks) and ln.task not in job.deferred
 
 
 @contextmanager
@@ -205,10 +229,16 @@ def page_run() -> Iterator[None]:
             _COND.notify_all()
 
 
+def page_first() -> bool:
+    """True when the lanes hold back for the pages' own runs: lanes simulating in threads of the server (they would
+    take the interpreter lock from the page); worker processes at nice +10 take only the CPU the page leaves."""
+    return not solver_process.process_enabled()
+
+
 def _page_hold_s() -> float:
     """Seconds the lanes must still hold back for the pages' own runs (0: start the next task); under ``_LOCK``."""
     runs: dict[int, float] = _state["page_runs"]  # type: ignore[assignment]
-    if not runs:
+    if not runs or not page_first():
         return 0.0
     return max(0.0, min(runs.values()) + PAGE_FIRST_S - time.monotonic())
 
@@ -249,7 +279,8 @@ def _worker(ln: _Lane) -> None:
             outcome = "deferred"
             with _LOCK:
                 job.deferred.append(name)
-                job.tasks.append((name, fn))
+                if job is _state["job"]:  # a replaced job's task is dropped (the new queue has its own)
+                    job.tasks.append((name, fn))
         except Exception as exc:  # a failing strategy must not stop the others; the page will show the error
             _LOG.warning("pre-computing %s failed: %s", name, exc)
             job.failed.append(name)
@@ -259,6 +290,21 @@ def _worker(ln: _Lane) -> None:
                 ln.task = None
                 job.running.pop(ln.index, None)
                 job.current = next(iter(job.running.values()), None)
+
+
+#: the first tasks of a queue that are its own controls' (their run's bundle and plan): never moved
+KEEP_FIRST = 2
+
+
+def _carry_over(old: object, key: tuple, tasks: list[tuple[str, Callable[[], object]]]) -> list:
+    """The new queue's order when it replaces ``old`` for the same scenario (``key[0]``): after its first
+    :data:`KEEP_FIRST` tasks, those that were still waiting in the old queue (what the user was likely to ask next
+    before this click, e.g. the other strategies while they are tried one after the other), then the rest."""
+    if not isinstance(old, Job) or old.key[:1] != key[:1] or not old.tasks:
+        return tasks
+    pending = {name for name, _ in old.tasks}
+    head, rest = tasks[:KEEP_FIRST], tasks[KEEP_FIRST:]
+    return head + [t for t in rest if t[0] in pending] + [t for t in rest if t[0] not in pending]
 
 
 def schedule(key: tuple, tasks: list[tuple[str, Callable[[], object]]]) -> Job | None:
@@ -275,7 +321,7 @@ def schedule(key: tuple, tasks: list[tuple[str, Callable[[], object]]]) -> Job |
         if len(seen) > 64:  # bounded memory of what was scheduled (caches evict anyway)
             seen.clear()
             seen.add(key)
-        job = Job(key=key, tasks=list(tasks))
+        job = Job(key=key, tasks=_carry_over(_state["job"], key, list(tasks)))
         _state["job"] = job  # replaces the rest of an older queue: the newest controls matter most
         for i in range(n_lanes):
             ln = _lanes().setdefault(i, _Lane(i))

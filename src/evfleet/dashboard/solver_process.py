@@ -166,6 +166,8 @@ def _worker_facts() -> dict[str, Any]:
 
 def _spawner_loop(jobs: queue.Queue) -> None:
     _SPAWN.clean = True
+    with contextlib.suppress(AttributeError, OSError):  # the workers inherit it: their imports are at nice +10 too
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
     while True:
         fn, fut = jobs.get()
         try:

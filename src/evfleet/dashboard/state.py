@@ -517,7 +517,8 @@ def precompute_after_paint(ctrl: Controls) -> None:
             tasks.append(("report", report_task))
         else:  # "fleet N"
             params = scenario_params(int(what.split()[1]))
-            tasks.append((what, lambda p=params, s=s, m=m, v=v: _warm_scenario(p, s, m, v)))
+            name = f"{what} {run_task_name(s, m, v)}"  # the notch of this strategy, mode and V2G
+            tasks.append((name, lambda p=params, s=s, m=m, v=v: _warm_scenario(p, s, m, v)))
     background.schedule((key, ctrl.strategy, ctrl.mode, ctrl.v2g), tasks)
 
 
