@@ -230,6 +230,10 @@ def test_a_new_queue_keeps_the_pending_clicks_of_the_old_one_first(monkeypatch):
     assert new is not None
     # C was still waiting in the old queue: before B online; A was running, not waiting: it keeps its place
     assert [name for name, _ in new.tasks] == ["B", "planB", "C", "B online", "A"]
+    back = background.schedule(("sc", "A"), [t("A"), t("planA"), t("A online"), t("B"), t("C")])
+    assert back is not None and back is not old and back is not new  # back to A: its queue again (cache hits)
+    assert [name for name, _ in back.tasks] == ["A", "planA", "B", "C", "A online"]  # B and C were still waiting
+    assert background.schedule(("sc", "A"), [t("z")]) is back  # a rerun of the same controls: the same queue
     other = background.schedule(("other scenario", "A"), [t("A"), t("x"), t("y"), t("C")])
     assert [name for name, _ in other.tasks] == ["A", "x", "y", "C"]  # another scenario: its own order
     gate.set()

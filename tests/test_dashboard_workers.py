@@ -90,7 +90,7 @@ def test_the_result_is_the_direct_computation_and_a_long_run_can_be_deferred(wor
     res = solver_process.simulate_elsewhere(sc, "timer", "offline", True, lane=1)
     np.testing.assert_allclose(res.power_kw, simulate(sc, "timer").power_kw, atol=1e-9)
     first = solver_process.worker_pids()
-    monkeypatch.setattr(solver_process, "DEFER_S", 0.0)  # every run is "long"
+    monkeypatch.setattr(solver_process, "DEFER_S", 0.05)  # every busy run is "long"
     monkeypatch.setattr(solver_process, "_POLL_S", 0.001)
     monkeypatch.setattr(solver_process, "_simulate", _sleepy_simulate)
     with pytest.raises(solver_process.Deferred):  # other tasks wait: stopped, to be queued last
@@ -101,7 +101,9 @@ def test_the_result_is_the_direct_computation_and_a_long_run_can_be_deferred(wor
 
 
 def _sleepy_simulate(*args: object) -> None:
-    time.sleep(30)
+    end = time.monotonic() + 30  # a long solve: busy (the deferral counts the worker's CPU time)
+    while time.monotonic() < end:
+        pass
 
 
 def _quick(*args: object) -> str:

@@ -26,7 +26,8 @@ Scheduling rules (each tested in ``tests/test_dashboard_background.py``):
   queue (the tasks running go on; one of them running longer than the deferral time is stopped, :func:`may_defer`);
   for the same scenario, the new queue's tasks that were still waiting in the old one come first, after the new
   controls' own run and plan (:func:`_carry_over`): trying the strategies one after the other does not put each
-  one's online run before the next strategy. Each key is queued once per process.
+  one's online run before the next strategy. Going back to controls seen before queues theirs again (their
+  finished tasks are cache hits); a rerun of the current controls keeps the queue.
 - **Boosts lapse.** A page that waited for a lane's run renews its boost every 0.5 s; one not renewed for
   :data:`BOOST_STALE_S` (the page was left) lapses: nice +10 again, and the run's budget and deferral apply again.
 
@@ -96,7 +97,7 @@ class _Lane:
     job: Job | None = None
 
 
-_state: dict[str, object] = {"job": None, "seen": set(), "lanes": {}, "page_runs": {}}
+_state: dict[str, object] = {"job": None, "lanes": {}, "page_runs": {}}
 _PAGE_SEQ = iter(range(1 << 62))
 
 
@@ -308,19 +309,15 @@ def _carry_over(old: object, key: tuple, tasks: list[tuple[str, Callable[[], obj
 
 
 def schedule(key: tuple, tasks: list[tuple[str, Callable[[], object]]]) -> Job | None:
-    """Queue ``tasks`` for ``key`` (once per key per process) and make sure the lanes run; return the job."""
+    """Queue ``tasks`` for ``key`` (unless ``key`` is the current job's: a rerun of the same controls) and make sure
+    the lanes run; return the job."""
     if not precompute_enabled():
         return None
     n_lanes = lanes()
     with _LOCK:
-        seen: set = _state["seen"]  # type: ignore[assignment]
         job = _state["job"]
-        if key in seen:
-            return job if isinstance(job, Job) and job.key == key else None
-        seen.add(key)
-        if len(seen) > 64:  # bounded memory of what was scheduled (caches evict anyway)
-            seen.clear()
-            seen.add(key)
+        if isinstance(job, Job) and job.key == key:  # the same controls' rerun: their queue goes on
+            return job
         job = Job(key=key, tasks=_carry_over(_state["job"], key, list(tasks)))
         _state["job"] = job  # replaces the rest of an older queue: the newest controls matter most
         for i in range(n_lanes):

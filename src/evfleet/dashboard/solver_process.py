@@ -27,9 +27,10 @@ on 3 Dec 2026, fixed on 4 Dec):
 
 A background run has a budget (``EVFLEET_PRECOMPUTE_BUDGET_S``, default :data:`BUDGET_S`): one that takes longer
 while no page waits for it is stopped (the worker process is killed and a new one started) and reported as not
-pre-computed (:class:`BudgetExceeded`). A run that takes longer than :data:`DEFER_S` while other background tasks
-wait is stopped the same way and put at the end of the queue (:class:`Deferred`, once per task): one slow solve does
-not hold up the rest of the queue; a page that asks for that run computes it itself (and shows its error, if any).
+pre-computed (:class:`BudgetExceeded`). A run that has used more than :data:`DEFER_S` of CPU time while other
+background tasks wait is stopped the same way and put at the end of the queue (:class:`Deferred`, once per task):
+one slow solve does not hold up the rest of the queue; a page that asks for that run computes it itself (and shows
+its error, if any).
 
 A strategy whose class is not in the ``evfleet`` package (e.g. one registered by a test) is simulated in the server
 process (:func:`simulate_elsewhere` returns ``None``). ``EVFLEET_PRECOMPUTE_PROCESS=0`` turns the processes off (the
@@ -65,8 +66,10 @@ ENV_PROCESS = "EVFLEET_PRECOMPUTE_PROCESS"
 ENV_BUDGET = "EVFLEET_PRECOMPUTE_BUDGET_S"
 #: default budget of one background run [s] (wall clock, at nice +10 on a shared machine)
 BUDGET_S = 90.0
-#: a background run longer than this while other tasks wait is stopped and queued last (once) [s] (wall clock)
-DEFER_S = 20.0
+#: a background run that has used more CPU time than this while other tasks wait is stopped and queued last (once)
+#: [s] (the worker process's CPU time where the OS tells it, else wall clock: on a loaded machine a quick run
+#: takes long in wall time, and stopping it would waste its work)
+DEFER_S = 15.0
 #: how often the waiting thread checks the budget and whether a page waits [s]
 _POLL_S = 1.0
 
@@ -284,6 +287,23 @@ def worker_pids() -> list[int]:
             if p.is_alive()]  # fmt: skip
 
 
+def _cpu_s(pid: int | None) -> float | None:
+    """CPU time [s] (user + system, all threads) of process ``pid`` so far (Linux ``/proc``), else ``None``."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _worker_pid(pool: ProcessPoolExecutor) -> int | None:
+    pids = list(getattr(pool, "_processes", None) or {})
+    return pids[0] if len(pids) == 1 else None
+
+
 def simulate_elsewhere(
     scenario: Any,
     name: str,
@@ -296,24 +316,29 @@ def simulate_elsewhere(
     """``simulate(scenario, name, SimulationOptions(mode, v2g))`` computed in the worker process of ``lane``, or
     ``None`` when it must run in this process (processes off, or a strategy class outside the package). Raises what
     ``simulate`` raises, :class:`BudgetExceeded` when it ran longer than :func:`budget_s` while ``page_waits()``
-    was False, or :class:`Deferred` when it ran longer than :data:`DEFER_S` while ``may_defer()`` was True and no
-    page waited."""
+    was False, or :class:`Deferred` when its worker used more than :data:`DEFER_S` of CPU time (wall time where
+    the OS does not tell) while ``may_defer()`` was True and no page waited."""
     if not process_enabled():
         return None
     path = _class_path(name)
     if path is None:
         return None
     budget = budget_s()
-    fut = _pool(lane).submit(_simulate, scenario, name, path, mode, bool(v2g))
+    pool = _pool(lane)
+    fut = pool.submit(_simulate, scenario, name, path, mode, bool(v2g))
     t0 = time.monotonic()
+    pid = _worker_pid(pool)
+    cpu0 = _cpu_s(pid)
     while True:
         try:
             return fut.result(timeout=_POLL_S)
         except TimeoutError:
             elapsed = time.monotonic() - t0
-            if elapsed > DEFER_S and not page_waits() and may_defer():
+            cpu = _cpu_s(pid)
+            used = elapsed if cpu is None or cpu0 is None else cpu - cpu0
+            if used > DEFER_S and not page_waits() and may_defer():
                 _restart(lane)
-                raise Deferred(f"{name} · {mode}: stopped after {elapsed:.0f} s, queued last") from None
+                raise Deferred(f"{name} · {mode}: stopped after {used:.0f} s of CPU, queued last") from None
             if elapsed > budget and not page_waits():
                 _restart(lane)
                 raise BudgetExceeded(f"{name} · {mode}: stopped after its {budget:g} s budget") from None

@@ -507,14 +507,15 @@ def precompute_after_paint(ctrl: Controls) -> None:
         elif what == "run":
             tasks.append((run_task_name(s, m, v) + " run", lambda s=s, m=m, v=v: compute_run(key, sc, s, m, v)))
         elif what == "plan":
-            tasks.append(("plan", lambda s=s, m=m, v=v: _plan(key, s, m, v, compute_run(key, sc, s, m, v)[0])))
+            plan = lambda s=s, m=m, v=v: _plan(key, s, m, v, compute_run(key, sc, s, m, v)[0])  # noqa: E731
+            tasks.append((f"plan {run_task_name(s, m, v)}", plan))
         elif what == "report":
 
             def report_task(s: str = s, m: str = m, v: bool = v) -> None:
                 res, k = compute_run(key, sc, s, m, v)
                 _report(key, s, m, v, res, k)
 
-            tasks.append(("report", report_task))
+            tasks.append((f"report {run_task_name(s, m, v)}", report_task))
         else:  # "fleet N"
             params = scenario_params(int(what.split()[1]))
             name = f"{what} {run_task_name(s, m, v)}"  # the notch of this strategy, mode and V2G
