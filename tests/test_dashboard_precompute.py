@@ -5,6 +5,7 @@ run asked for twice while it runs is computed once, and the script-time log. No 
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import numpy as np
@@ -257,3 +258,35 @@ def test_a_background_run_over_its_budget_is_stopped_and_the_next_one_works(monk
         monkeypatch.setenv(solver_process.ENV_BUDGET, bad)
         with pytest.raises(ValueError, match=solver_process.ENV_BUDGET):
             solver_process.budget_s()
+
+
+class _Left(Exception):
+    """Stands for Streamlit stopping the page's script (the user clicked elsewhere)."""
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority")
+def test_a_run_left_behind_by_its_page_goes_on_at_the_background_priority(monkeypatch):
+    gate, started = threading.Event(), threading.Event()
+
+    def fn():
+        started.set()
+        gate.wait(20)
+        return "result"
+
+    ident = ("k-left", "s", "offline", True)
+    fut = state._in_helper_thread(ident, fn)
+    assert started.wait(10)
+    tid = state._HELPER_TID[ident]
+    monkeypatch.setattr(state, "WAIT_POLL_S", 0.01)
+
+    def leave(*args):
+        raise _Left
+
+    monkeypatch.setattr(background, "boost", leave)  # the first progress update: the page is gone
+    with pytest.raises(_Left):
+        state._wait(fut, "k-left", ident, "en", "computing")
+    assert os.getpriority(os.PRIO_PROCESS, tid) == background.BACKGROUND_NICE  # left behind: low priority
+    assert not fut.done()
+    gate.set()
+    assert fut.result(10) == "result"  # it went on and finished
+    assert ident not in state._HELPER_TID

@@ -330,6 +330,16 @@ _INFLIGHT: dict[tuple[str, str, str, bool], Future] = {}
 _INFLIGHT_LOCK = threading.Lock()
 #: seconds between two updates of the progress line while a page waits for a run
 WAIT_POLL_S = 0.5
+#: (scenario key, strategy, mode, V2G) -> native thread id of the helper thread computing it (for its priority)
+_HELPER_TID: dict[tuple[str, str, str, bool], int] = {}
+
+
+def _helper_priority(ident: tuple[str, str, str, bool], nice: int) -> bool:
+    """Set the nice value of the helper thread computing ``ident`` (0 while a page waits for it, the background's
+    once no page does: a run the user left behind goes on without slowing the pages); False when refused."""
+    with _INFLIGHT_LOCK:
+        tid = _HELPER_TID.get(ident)
+    return background._set_nice(tid, nice)
 
 
 def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) -> Future:
@@ -343,6 +353,7 @@ def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) 
         _INFLIGHT[ident] = fut
 
     def work() -> None:
+        _HELPER_TID[ident] = threading.get_native_id()
         try:
             with background.page_run():  # the background lanes start no new task meanwhile
                 out = fn()
@@ -352,6 +363,7 @@ def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) 
         finally:
             with _INFLIGHT_LOCK:
                 _INFLIGHT.pop(ident, None)
+                _HELPER_TID.pop(ident, None)
 
     threading.Thread(target=work, name="evfleet-page-run", daemon=True).start()
     return fut
@@ -371,19 +383,26 @@ def _wait(fut: Future, key: str, ident: tuple[str, str, str, bool], lang: str, l
     thread and fills the cache): a slow solve never blocks the other pages."""
     t0 = time.monotonic()
     line = st.empty()
-    with st.spinner(label, show_time=True):
-        while True:
-            try:
-                out = fut.result(timeout=WAIT_POLL_S)
-                break
-            except TimeoutError:
-                pass
-            background.boost(key, run_task_name(*ident[1:]))  # the background computes exactly this: full speed
-            prog = background_progress()
-            text = t("computing_wait", lang, s=fmt_int(round(time.monotonic() - t0), lang))
-            if prog is not None:
-                text += " " + t("computing_background", lang, done=fmt_int(prog[0], lang), total=fmt_int(prog[1], lang))
-            line.caption(text)
+    _helper_priority(ident, 0)  # a page waits for it (again): full speed where the OS allows it
+    try:
+        with st.spinner(label, show_time=True):
+            while True:
+                try:
+                    out = fut.result(timeout=WAIT_POLL_S)
+                    break
+                except TimeoutError:
+                    pass
+                background.boost(key, run_task_name(*ident[1:]))  # the background computes exactly this: full speed
+                prog = background_progress()
+                text = t("computing_wait", lang, s=fmt_int(round(time.monotonic() - t0), lang))
+                if prog is not None:
+                    done, total = fmt_int(prog[0], lang), fmt_int(prog[1], lang)
+                    text += " " + t("computing_background", lang, done=done, total=total)
+                line.caption(text)
+    except BaseException:  # the page was left (Streamlit stopped the script): the run goes on at low priority
+        if not fut.done():
+            _helper_priority(ident, background.BACKGROUND_NICE)
+        raise
     line.empty()
     return out
 
