@@ -11,8 +11,16 @@ Each round starts a NEW server (nothing cached on the server side) and new brows
 - ``change:<control>``: the first time each control changes (each other strategy in the sidebar, the control mode,
   V2G, the fleet size), after ``--think-s`` seconds on the Overview (a user reading it: the background
   pre-computation runs meanwhile); the control is set back between two changes (that return is not timed);
+- ``change:mode=online_after_think``: on a third new server, the control mode switched to online ``--think-s``
+  after the Overview's first paint (the first click of that session: what the background had ready by then);
 - ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds``, and whether the
   runner holds its clock once the last viewer has left (step count unchanged ``--idle-check-s`` after closing).
+- ``background``: every background pre-computation task of the controls' server (from the same log): lane, start
+  and end in seconds after the Overview's first paint, outcome (done / failed / deferred), so a reader sees
+  whether a click found its run ready.
+
+``--precompute-process 0|1`` and ``--lanes N`` set ``EVFLEET_PRECOMPUTE_PROCESS`` / ``EVFLEET_PRECOMPUTE_LANES``
+for the servers (A/B of the worker processes; default: the dashboard's defaults).
 
 Next to each figure: the server's own share, from its script-run log (``EVFLEET_DASHBOARD_TIMING``, see
 ``evfleet.dashboard.timing``): the script runs that started during the measure, their summed wall time and the
@@ -37,7 +45,7 @@ import time
 from typing import Any
 
 from evfleet.dashboard.harness import browser_page, serve, wait_ready
-from evfleet.dashboard.timing import ENV_TIMING, read_timings
+from evfleet.dashboard.timing import ENV_TIMING, read_background, read_timings
 
 #: url path -> Plotly charts the page draws on first display (without any click)
 PAGES = {
@@ -52,11 +60,16 @@ PAGES = {
     "depot": 0,
 }
 TARGETS = {"page": 5.0, "change": 3.0, "live_gap": 2.0}
-_OBSERVE = """() => { window.__runs = 0; const app = document.querySelector('[data-testid=stApp]');
+# a script still running when the action comes (the previous measure timed out waiting for it) counts as a run:
+# the action's rerun replaces it without the state attribute changing
+_OBSERVE = """() => { const app = document.querySelector('[data-testid=stApp]');
+  window.__runs = app.getAttribute('data-test-script-state') === 'running' ? 1 : 0;
   new MutationObserver(() => { if (app.getAttribute('data-test-script-state') === 'running') window.__runs++; })
     .observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
 
 
+#: settings of the servers under test (--precompute-process, --lanes)
+_SERVER_ENV: dict[str, str] = {}
 #: the server's script-run log of the current server (EVFLEET_DASHBOARD_TIMING), and its share of each measure
 _TIMING: dict[str, Any] = {"path": None, "server": {}}
 
@@ -127,6 +140,7 @@ def _options(page: Any) -> tuple[list[str], str]:
 def _controls(page: Any, url: str, n: int, think_s: float) -> dict[str, float]:
     page.goto(f"{url}/?vehicles={n}")
     wait_ready(page, charts=2, timeout_ms=120_000)
+    _TIMING["painted"] = time.time()
     page.wait_for_timeout(think_s * 1000)
     out: dict[str, float] = {}
     names, current = _options(page)
@@ -162,6 +176,25 @@ def _controls(page: Any, url: str, n: int, think_s: float) -> dict[str, float]:
 
     timed("change:fleet_size-50", notch)
     return out
+
+
+def _online_after_think(page: Any, url: str, n: int, think_s: float) -> float:
+    """Seconds from clicking "online" ``think_s`` after the Overview's first paint to its rerun drawn."""
+    page.goto(f"{url}/?vehicles={n}")
+    wait_ready(page, charts=2, timeout_ms=120_000)
+    page.wait_for_timeout(think_s * 1000)
+    radio = page.locator("[data-testid=stSidebar] [data-testid=stRadio]").first
+    label = "change:mode=online_after_think"
+    return _after(page, lambda: radio.get_by_text(re.compile(r"^online")).first.click(), label=label)
+
+
+def _background_log(server_start: float, since: float) -> list[dict[str, Any]]:
+    """The background tasks of the server started at ``server_start``: lane, start and end [s] after ``since``
+    (the Overview's first paint), outcome."""
+    path = _TIMING["path"]
+    rows = read_background(path, server_start) if path else []
+    return [{"task": r["background"], "lane": r["lane"], "start_s": round(r["start"] - since, 2),
+             "end_s": round(r["start"] + r["wall_s"] - since, 2), "outcome": r["outcome"]} for r in rows]  # fmt: skip
 
 
 def _live(page: Any, url: str, n: int, seconds: float) -> dict[str, Any]:
@@ -223,7 +256,7 @@ def _round(n: int, think_s: float, live_seconds: float, idle_check_s: float) -> 
     out: dict[str, Any] = {}
     tmp = tempfile.mkdtemp(prefix="evfleet-bench-")  # the live sessions go to a throw-away store
     timing = os.path.join(tmp, "script_runs.jsonl")  # the server's time per script run (evfleet.dashboard.timing)
-    env = {"EVFLEET_DB": os.path.join(tmp, "bench.db"), ENV_TIMING: timing}
+    env = {"EVFLEET_DB": os.path.join(tmp, "bench.db"), ENV_TIMING: timing, **_SERVER_ENV}
     _TIMING["path"], _TIMING["server"] = timing, {}
     with serve(timeout_s=180, env=env) as url:
         first = "first_visit_after_server_start"
@@ -237,11 +270,25 @@ def _round(n: int, think_s: float, live_seconds: float, idle_check_s: float) -> 
                 out[label] = _timed_load(page, f"{url}/{'' if name == 'overview' else name}?vehicles={n}", charts,
                                          label)  # fmt: skip
                 print(f"    {label} {out[label]:.2f} s{_server_text(label)}", flush=True)
+    server_start = time.time()
     with serve(timeout_s=180, env=env) as url:  # a new server: the controls change for the first time
         with browser_page() as page:
             out.update(_controls(page, url, n, think_s))
+        out["background"] = _background_log(server_start, _TIMING.get("painted", server_start))
+        print("    background tasks (s after the first paint: start-end, lane, outcome):", flush=True)
+        for b in out["background"]:
+            print(f"      {b['task']:45s} {b['start_s']:7.2f}-{b['end_s']:7.2f}  lane {b['lane']}  {b['outcome']}")
         out["live"] = _live_holds_without_viewer(url, n, live_seconds, idle_check_s)
         print(f"    live {out['live']}", flush=True)
+    with serve(timeout_s=180, env=env) as url:  # a new server: online is the first click, think-s after the paint
+        label = "change:mode=online_after_think"
+        try:
+            with browser_page() as page:
+                out[label] = _online_after_think(page, url, n, think_s)
+            print(f"    {label} {out[label]:.2f} s{_server_text(label)}", flush=True)
+        except Exception as exc:  # reported, not hidden
+            print(f"  ({label}: not measured: {type(exc).__name__}: {str(exc).splitlines()[0]})", flush=True)
+            out[label] = float("nan")
     out["server"] = dict(_TIMING["server"])
     shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -255,20 +302,27 @@ def main() -> None:
     ap.add_argument("--live-seconds", type=float, default=15.0)
     ap.add_argument("--idle-check-s", type=float, default=20.0)
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--precompute-process", choices=["0", "1"], help="EVFLEET_PRECOMPUTE_PROCESS of the servers")
+    ap.add_argument("--lanes", type=int, help="EVFLEET_PRECOMPUTE_LANES of the servers")
     args = ap.parse_args()
+    if args.precompute_process is not None:
+        _SERVER_ENV["EVFLEET_PRECOMPUTE_PROCESS"] = args.precompute_process
+    if args.lanes is not None:
+        _SERVER_ENV["EVFLEET_PRECOMPUTE_LANES"] = str(args.lanes)
     report: dict[str, Any] = {"args": vars(args), "results": {}}
     for n in args.vehicles:
         load0 = os.getloadavg()
         rounds = [_round(n, args.think_s, args.live_seconds, args.idle_check_s) for _ in range(args.repeat)]
-        keys = [k for k in rounds[0] if k not in ("live", "server")]
+        keys = [k for k in rounds[0] if k not in ("live", "server", "background")]
         summary = {k: [r[k] for r in rounds if k in r] for k in keys}
         lives = [r["live"] for r in rounds]
         servers = [r.get("server", {}) for r in rounds]
         report["results"][str(n)] = {"load_average": [load0, os.getloadavg()], "times_s": summary, "live": lives,
-                                     "server_script_s": servers}  # fmt: skip
+                                     "server_script_s": servers, "background": [r.get("background") for r in rounds],
+                                     "server_env": dict(_SERVER_ENV)}  # fmt: skip
         print(
             f"evfleet dashboard benchmark, {n} vehicles, headless Chromium, median of {args.repeat} "
-            f"(load avg {load0[0]:.1f} -> {os.getloadavg()[0]:.1f})"
+            f"(load avg {load0[0]:.1f} -> {os.getloadavg()[0]:.1f}; server settings {_SERVER_ENV or 'defaults'})"
         )
         for k, xs in summary.items():
             goal = TARGETS["change" if k.startswith("change:") else "page"]

@@ -22,3 +22,8 @@ def _sandboxed_run_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         yield
     finally:
         mp.undo()
+        import sys
+
+        sp = sys.modules.get("evfleet.dashboard.solver_process")
+        if sp is not None:  # never leave the dashboard's background worker processes behind
+            sp.stop()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import streamlit as st
 
-from evfleet.dashboard import state
+from evfleet.dashboard import background, solver_process, state
 from evfleet.strategies import ChargingProblem, Strategy
 
 APP = str(Path(__file__).resolve().parents[1] / "src" / "evfleet" / "dashboard" / "app.py")
@@ -37,4 +37,6 @@ def fresh_dashboard(monkeypatch):
     state.forget_computed()
     monkeypatch.setenv("EVFLEET_LIVE_AUTOSTEP", "0")
     yield
+    background.wait(120)  # a test's background lanes end before the next test (their caches are cleared)
+    solver_process.stop()  # no worker process outlives the test
     st.cache_resource.clear()

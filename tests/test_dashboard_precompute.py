@@ -5,6 +5,7 @@ run asked for twice while it runs is computed once, and the script-time log. No 
 from __future__ import annotations
 
 import json
+import os
 import threading
 
 import numpy as np
@@ -57,6 +58,36 @@ def test_queue_puts_the_likely_clicks_first_and_covers_every_strategy():
     assert ("price_optimization", "online", True) in bundles  # the other control mode
     fleets = [what for *_, what in plan if what.startswith("fleet")]
     assert fleets == ["fleet 450", "fleet 550"]
+
+
+def test_queue_puts_online_right_after_the_current_run_and_the_slow_strategies_last(monkeypatch):
+    ctrl = _ctrl(n_vehicles=2000)
+    plan = state.precompute_plan(ctrl, "k")
+    # the other control mode right after the current run's plan: its run alone, then its bundle (two lanes)
+    online = [("price_optimization", "online", True, "run"), ("price_optimization", "online", True, "bundle")]
+    assert plan[2:4] == online
+    # measured costs reorder the LP/QP strategies: a slow one (known to take longer than the deferral time) goes
+    # after the fleet-size notches, a quick one first
+    monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("grid_support", "offline"), 0.05)  # 100 s at 2,000 vehicles
+    monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("renewable_integration", "offline"), 0.0002)  # 0.4 s
+    monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("valley_filling", "offline"), 0.003)  # 6 s
+    plan = state.precompute_plan(ctrl, "k")
+    order = [s for s, m, v, what in plan if what == "bundle" and m == "offline" and v]
+    assert order.index("renewable_integration") < order.index("peak_shaving") < order.index("valley_filling")
+    whats = [(s, what) for s, m, v, what in plan]
+    last_notch = max(i for i, (_, what) in enumerate(whats) if what.startswith("fleet"))
+    assert whats.index(("grid_support", "bundle")) > last_notch
+    assert whats[-1] == ("price_optimization", "report")
+    assert state.estimated_run_s("grid_support", "offline", 1000) == pytest.approx(50.0)
+    assert state.estimated_run_s("uncontrolled", "online", 1000) == 0.0  # rule-based, not measured yet
+
+
+def test_the_cost_of_a_run_is_measured_for_the_queue_order():
+    key, sc, _ = _scenario()
+    state._COST_S_PER_VEHICLE.pop(("timer", "offline"), None)
+    assert state.estimated_run_s("timer", "offline", N) == 0.0
+    state.compute_run(key, sc, "timer", "offline", True)
+    assert ("timer", "offline") in state._COST_S_PER_VEHICLE  # measured on its first run
 
 
 def test_queue_stays_inside_the_fleet_size_range_and_skips_notches_for_an_upload():
@@ -186,6 +217,11 @@ def test_script_time_log(tmp_path, monkeypatch):
     assert all(r["wall_s"] >= 0 and r["cpu_s"] >= 0 for r in rows)
     assert timing.read_timings(str(path), since=rows[1]["start"]) == rows[1:]
     assert timing.read_timings(str(tmp_path / "none.jsonl")) == []
+    timing.log_background("timer·offline·v2g", 1, rows[1]["start"] + 1.0, 0.25, "done")
+    assert timing.read_timings(str(path)) == rows  # the script runs only
+    assert [(r["background"], r["lane"], r["outcome"]) for r in timing.read_background(str(path))] == [
+        ("timer·offline·v2g", 1, "done")
+    ]
 
 
 def test_prefetch_computes_the_page_runs_side_by_side_once(monkeypatch):
@@ -222,3 +258,35 @@ def test_a_background_run_over_its_budget_is_stopped_and_the_next_one_works(monk
         monkeypatch.setenv(solver_process.ENV_BUDGET, bad)
         with pytest.raises(ValueError, match=solver_process.ENV_BUDGET):
             solver_process.budget_s()
+
+
+class _Left(Exception):
+    """Stands for Streamlit stopping the page's script (the user clicked elsewhere)."""
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priority")
+def test_a_run_left_behind_by_its_page_goes_on_at_the_background_priority(monkeypatch):
+    gate, started = threading.Event(), threading.Event()
+
+    def fn():
+        started.set()
+        gate.wait(20)
+        return "result"
+
+    ident = ("k-left", "s", "offline", True)
+    fut = state._in_helper_thread(ident, fn)
+    assert started.wait(10)
+    tid = state._HELPER_TID[ident]
+    monkeypatch.setattr(state, "WAIT_POLL_S", 0.01)
+
+    def leave(*args):
+        raise _Left
+
+    monkeypatch.setattr(background, "boost", leave)  # the first progress update: the page is gone
+    with pytest.raises(_Left):
+        state._wait(fut, "k-left", ident, "en", "computing")
+    assert os.getpriority(os.PRIO_PROCESS, tid) == background.BACKGROUND_NICE  # left behind: low priority
+    assert not fut.done()
+    gate.set()
+    assert fut.result(10) == "result"  # it went on and finished
+    assert ident not in state._HELPER_TID

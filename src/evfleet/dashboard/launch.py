@@ -201,8 +201,8 @@ def warm_up() -> None:
             importlib.import_module(name)
 
         background = importlib.import_module("evfleet.dashboard.background")
-        if background.precompute_enabled():  # the background's worker process imports while the page loads
-            importlib.import_module("evfleet.dashboard.solver_process").start()
+        if background.precompute_enabled():  # the background's worker processes import while the page loads
+            importlib.import_module("evfleet.dashboard.solver_process").start(background.lanes())
         state.warm_default_caches(500)
         sc = state.generated_check({**state.default_params(), "vehicles": 500})
         pio.to_json(views.load_curve_figure(sc.times, {"site_kw": sc.base_load_kw}, sc.tou_period, 1.0, "en"))
@@ -222,4 +222,9 @@ def run_server(app: str, port: int, host: str) -> None:
     application = streamlit_app(app, hosts)
     threading.Thread(target=warm_up, name="evfleet-warm-up", daemon=True).start()
     sys.argv = [app]  # App.run anchors the script's directory (sys.path, .streamlit/) on sys.argv[0]
-    application.run(config=config)  # type: ignore[attr-defined]
+    try:
+        application.run(config=config)  # type: ignore[attr-defined]
+    finally:  # the background's worker processes end with the server (they also watch for its death)
+        solver_process = sys.modules.get("evfleet.dashboard.solver_process")
+        if solver_process is not None:
+            solver_process.stop()

@@ -261,13 +261,36 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
     return comp
 
 
+#: (strategy, mode) -> wall seconds per vehicle of its latest run in this process (a lower bound for a background
+#: run stopped before its end): orders the background's queue, slow ones last (:func:`precompute_plan`)
+_COST_S_PER_VEHICLE: dict[tuple[str, str], float] = {}
+
+
+def _note_cost(strategy: str, mode: str, wall_s: float, n_vehicles: int) -> None:
+    _COST_S_PER_VEHICLE[(strategy, mode)] = wall_s / max(int(n_vehicles), 1)
+
+
 @st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
-    if background.in_worker():  # the background's runs: in the lower-priority worker process, same result
-        res = solver_process.simulate_elsewhere(_scenario, strategy, mode, v2g, page_waits=background.boosted)
-        if res is not None:
-            return res
-    return simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
+    t0 = time.monotonic()
+    try:
+        res = None
+        if background.in_worker():  # the background's runs: in the lower-priority worker process, same result
+            with background.computing(run_task_name(strategy, mode, v2g)):
+                res = solver_process.simulate_elsewhere(
+                    _scenario, strategy, mode, v2g, background.boosted, background.lane(), background.may_defer
+                )
+                if res is None:
+                    res = simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
+        if res is None:
+            res = simulate(_scenario, strategy, SimulationOptions(mode=mode, v2g=v2g))
+    except solver_process.BudgetExceeded:  # stopped before its end: it takes at least this long
+        wall = time.monotonic() - t0
+        if wall / _scenario.n_vehicles > _COST_S_PER_VEHICLE.get((strategy, mode), 0.0):
+            _note_cost(strategy, mode, wall, _scenario.n_vehicles)
+        raise
+    _note_cost(strategy, mode, time.monotonic() - t0, _scenario.n_vehicles)
+    return res
 
 
 @st.cache_resource(max_entries=40, show_spinner=False)
@@ -308,6 +331,16 @@ _INFLIGHT: dict[tuple[str, str, str, bool], Future] = {}
 _INFLIGHT_LOCK = threading.Lock()
 #: seconds between two updates of the progress line while a page waits for a run
 WAIT_POLL_S = 0.5
+#: (scenario key, strategy, mode, V2G) -> native thread id of the helper thread computing it (for its priority)
+_HELPER_TID: dict[tuple[str, str, str, bool], int] = {}
+
+
+def _helper_priority(ident: tuple[str, str, str, bool], nice: int) -> bool:
+    """Set the nice value of the helper thread computing ``ident`` (0 while a page waits for it, the background's
+    once no page does: a run the user left behind goes on without slowing the pages); False when refused."""
+    with _INFLIGHT_LOCK:
+        tid = _HELPER_TID.get(ident)
+    return background._set_nice(tid, nice)
 
 
 def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) -> Future:
@@ -321,13 +354,17 @@ def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) 
         _INFLIGHT[ident] = fut
 
     def work() -> None:
+        _HELPER_TID[ident] = threading.get_native_id()
         try:
-            fut.set_result(fn())
+            with background.page_run():  # the background lanes start no new task meanwhile
+                out = fn()
+            fut.set_result(out)
         except BaseException as exc:  # handed to the page that waits (a solver error is shown there)
             fut.set_exception(exc)
         finally:
             with _INFLIGHT_LOCK:
                 _INFLIGHT.pop(ident, None)
+                _HELPER_TID.pop(ident, None)
 
     threading.Thread(target=work, name="evfleet-page-run", daemon=True).start()
     return fut
@@ -347,19 +384,26 @@ def _wait(fut: Future, key: str, ident: tuple[str, str, str, bool], lang: str, l
     thread and fills the cache): a slow solve never blocks the other pages."""
     t0 = time.monotonic()
     line = st.empty()
-    with st.spinner(label, show_time=True):
-        while True:
-            try:
-                out = fut.result(timeout=WAIT_POLL_S)
-                break
-            except TimeoutError:
-                pass
-            background.boost(key, run_task_name(*ident[1:]))  # the background computes exactly this: full speed
-            prog = background_progress()
-            text = t("computing_wait", lang, s=fmt_int(round(time.monotonic() - t0), lang))
-            if prog is not None:
-                text += " " + t("computing_background", lang, done=fmt_int(prog[0], lang), total=fmt_int(prog[1], lang))
-            line.caption(text)
+    _helper_priority(ident, 0)  # a page waits for it (again): full speed where the OS allows it
+    try:
+        with st.spinner(label, show_time=True):
+            while True:
+                try:
+                    out = fut.result(timeout=WAIT_POLL_S)
+                    break
+                except TimeoutError:
+                    pass
+                background.boost(key, run_task_name(*ident[1:]))  # the background computes exactly this: full speed
+                prog = background_progress()
+                text = t("computing_wait", lang, s=fmt_int(round(time.monotonic() - t0), lang))
+                if prog is not None:
+                    done, total = fmt_int(prog[0], lang), fmt_int(prog[1], lang)
+                    text += " " + t("computing_background", lang, done=done, total=total)
+                line.caption(text)
+    except BaseException:  # the page was left (Streamlit stopped the script): the run goes on at low priority
+        if not fut.done():
+            _helper_priority(ident, background.BACKGROUND_NICE)
+        raise
     line.empty()
     return out
 
@@ -419,29 +463,55 @@ def _is_optimiser(name: str) -> bool:
         return True
 
 
+#: Prior guess of one run's wall time [s] for an LP/QP strategy not yet run in this process (orders the queue only;
+#: replaced by the measured time after its first run).
+UNKNOWN_OPTIMISER_RUN_S = 5.0
+
+
+def estimated_run_s(name: str, mode: str, n_vehicles: int) -> float:
+    """Expected wall time of one run [s] for the background's order: the latest measured run of ``name`` in
+    ``mode`` in this process scaled to ``n_vehicles`` (a stopped run counts as at least its elapsed time), else
+    :data:`UNKNOWN_OPTIMISER_RUN_S` for an LP/QP strategy and 0 for a rule-based one."""
+    per_vehicle = _COST_S_PER_VEHICLE.get((name, mode))
+    if per_vehicle is not None:
+        return per_vehicle * n_vehicles
+    return UNKNOWN_OPTIMISER_RUN_S if _is_optimiser(name) else 0.0
+
+
 def precompute_plan(ctrl: Controls, key: str, n_known: bool = True) -> list[tuple[str, str, bool, str]]:
     """The background's queue for these controls, most likely next click first: (strategy, mode, V2G, what).
 
-    ``what`` is ``"bundle"`` (:func:`run_bundle`), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the
-    fleet-size slider's neighbouring notch N, its Overview's bundle). Order: what the other pages of the current run
-    need (plan; the report last of all), every other strategy with a rule-based control (milliseconds), the V2G
-    switch, then the LP/QP strategies in the sidebar's order, the fleet-size notches, the other control mode,
-    and the report."""
-    m, v = ctrl.mode, ctrl.v2g
+    ``what`` is ``"bundle"`` (:func:`run_bundle`), ``"run"`` (that one run alone, so that two lanes compute the
+    bundle's two runs side by side), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the fleet-size
+    slider's neighbouring notch N, its Overview's bundle). Order: what the other pages of the current run need
+    (plan; the report last of all); the sidebar's strategy in the other control mode (online: 96 re-plans, queued
+    early so that it is ready a few seconds after the first paint); every other strategy with a rule-based control
+    (milliseconds); the V2G switch; the LP/QP strategies by their expected run time (:func:`estimated_run_s`;
+    the sidebar's order among equals); the fleet-size notches; the strategies known to take longer than the
+    background's deferral time (:data:`~evfleet.dashboard.solver_process.DEFER_S`); the report."""
+    m, v, n = ctrl.mode, ctrl.v2g, ctrl.n_vehicles
     other = "online" if m == "offline" else "offline"
-    names = [n for n in REGISTRY if n != ctrl.strategy]
-    fast = [n for n in names if not _is_optimiser(n)]
-    slow = [n for n in names if _is_optimiser(n)]
+    names = [name for name in REGISTRY if name != ctrl.strategy]
+    fast = [name for name in names if not _is_optimiser(name)]
+    optim = sorted((name for name in names if _is_optimiser(name)), key=lambda name: estimated_run_s(name, m, n))
+    slow = [name for name in optim if estimated_run_s(name, m, n) > solver_process.DEFER_S]
     out: list[tuple[str, str, bool, str]] = [(ctrl.strategy, m, v, "bundle"), (ctrl.strategy, m, v, "plan")]
-    out += [(n, m, v, "bundle") for n in fast]
+    out += [(ctrl.strategy, other, v, "run"), (ctrl.strategy, other, v, "bundle")]
+    out += [(name, m, v, "bundle") for name in fast]
     out.append((ctrl.strategy, m, not v, "bundle"))
-    out += [(n, m, v, "bundle") for n in slow]
+    out += [(name, m, v, "bundle") for name in optim if name not in slow]
     if n_known:
-        out += [(ctrl.strategy, m, v, f"fleet {n}") for n in (ctrl.n_vehicles - N_STEP, ctrl.n_vehicles + N_STEP)
-                if N_MIN <= n <= N_MAX]  # fmt: skip
-    out.append((ctrl.strategy, other, v, "bundle"))
+        out += [(ctrl.strategy, m, v, f"fleet {x}") for x in (n - N_STEP, n + N_STEP) if N_MIN <= x <= N_MAX]
+    out += [(name, m, v, "bundle") for name in slow]
     out.append((ctrl.strategy, m, v, "report"))
     return out
+
+
+def _bundle_task(key: str, sc: Scenario, s: str, m: str, v: bool) -> None:
+    """The background's bundle: the run without V2G first (a second lane may be computing the run with V2G)."""
+    if v:
+        compute_run(key, sc, s, m, False)
+    run_bundle(key, sc, s, m, v)
 
 
 def precompute_after_paint(ctrl: Controls) -> None:
@@ -453,19 +523,23 @@ def precompute_after_paint(ctrl: Controls) -> None:
     tasks: list[tuple[str, Any]] = []
     for s, m, v, what in precompute_plan(ctrl, key, n_known=generated):
         if what == "bundle":
-            tasks.append((run_task_name(s, m, v), lambda s=s, m=m, v=v: run_bundle(key, sc, s, m, v)))
+            tasks.append((run_task_name(s, m, v), lambda s=s, m=m, v=v: _bundle_task(key, sc, s, m, v)))
+        elif what == "run":
+            tasks.append((run_task_name(s, m, v) + " run", lambda s=s, m=m, v=v: compute_run(key, sc, s, m, v)))
         elif what == "plan":
-            tasks.append(("plan", lambda s=s, m=m, v=v: _plan(key, s, m, v, compute_run(key, sc, s, m, v)[0])))
+            plan = lambda s=s, m=m, v=v: _plan(key, s, m, v, compute_run(key, sc, s, m, v)[0])  # noqa: E731
+            tasks.append((f"plan {run_task_name(s, m, v)}", plan))
         elif what == "report":
 
             def report_task(s: str = s, m: str = m, v: bool = v) -> None:
                 res, k = compute_run(key, sc, s, m, v)
                 _report(key, s, m, v, res, k)
 
-            tasks.append(("report", report_task))
+            tasks.append((f"report {run_task_name(s, m, v)}", report_task))
         else:  # "fleet N"
             params = scenario_params(int(what.split()[1]))
-            tasks.append((what, lambda p=params, s=s, m=m, v=v: _warm_scenario(p, s, m, v)))
+            name = f"{what} {run_task_name(s, m, v)}"  # the notch of this strategy, mode and V2G
+            tasks.append((name, lambda p=params, s=s, m=m, v=v: _warm_scenario(p, s, m, v)))
     background.schedule((key, ctrl.strategy, ctrl.mode, ctrl.v2g), tasks)
 
 

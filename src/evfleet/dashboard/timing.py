@@ -5,6 +5,11 @@ When ``EVFLEET_DASHBOARD_TIMING`` names a file, every script run appends one JSO
 "completed": false when the run was stopped by a newer one}``. Off by default (nothing is written).
 ``benchmarks/bench_dashboard.py`` reads it to report the server's share of each measure (on a loaded machine the
 browser's wall time says more about the load than about the dashboard).
+
+Each background pre-computation task (:mod:`evfleet.dashboard.background`) appends one line too:
+``{"background": task name, "lane": lane index, "start": Unix time [s], "wall_s": wall-clock [s], "outcome":
+"done" | "failed" | "deferred"}`` (:func:`log_background`, read by :func:`read_background`); :func:`read_timings`
+returns the script runs only.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["ENV_TIMING", "read_timings", "timed_script"]
+__all__ = ["ENV_TIMING", "log_background", "read_background", "read_timings", "timed_script"]
 
 ENV_TIMING = "EVFLEET_DASHBOARD_TIMING"
 _LOCK = threading.Lock()
@@ -41,11 +46,30 @@ def timed_script(page: str) -> Iterator[None]:
             f.write(json.dumps(row) + "\n")
 
 
-def read_timings(path: str, since: float = 0.0, until: float = float("inf")) -> list[dict]:
-    """The script runs recorded in ``path`` that started in [``since``, ``until``] (Unix time [s])."""
+def log_background(task: str, lane: int, start: float, wall_s: float, outcome: str) -> None:
+    """Append one background task (started at Unix time ``start`` [s], ``wall_s`` long) to the
+    ``EVFLEET_DASHBOARD_TIMING`` file (if set)."""
+    path = os.environ.get(ENV_TIMING)
+    if not path:
+        return
+    row = {"background": task, "lane": int(lane), "start": start, "wall_s": wall_s, "outcome": outcome}
+    with _LOCK, open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
+
+
+def _rows(path: str) -> list[dict]:
     try:
         with open(path, encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.strip()]
     except FileNotFoundError:
         return []
-    return [r for r in rows if since <= r["start"] <= until]
+
+
+def read_timings(path: str, since: float = 0.0, until: float = float("inf")) -> list[dict]:
+    """The script runs recorded in ``path`` that started in [``since``, ``until``] (Unix time [s])."""
+    return [r for r in _rows(path) if "page" in r and since <= r["start"] <= until]
+
+
+def read_background(path: str, since: float = 0.0, until: float = float("inf")) -> list[dict]:
+    """The background tasks recorded in ``path`` that started in [``since``, ``until``] (Unix time [s])."""
+    return [r for r in _rows(path) if "background" in r and since <= r["start"] <= until]
