@@ -99,7 +99,9 @@ def project_box_sum(
     k = starts + np.add.reduceat(ok.astype(np.int64), starts) - 1
     k = np.maximum(k, starts)
     slope = free[k]
-    mu = b[k] + np.where(slope > 0, (f_at[k] - target) / np.where(slope > 0, slope, 1.0), 0.0)
+    # weights summed by cumsum leave ~1e-17 where no entry is free (counts of 1 are exact): that is no slope
+    has_slope = slope > (0.0 if w is None else 1e-9 * float(np.max(w, initial=1.0)))
+    mu = b[k] + np.where(has_slope, (f_at[k] - target) / np.where(has_slope, slope, 1.0), 0.0)
     return np.clip(y - mu[g] if w is None else y - mu[g] * w, 0.0, u)
 
 
@@ -111,7 +113,6 @@ def project_box_sum_newton(
     guess ``mu`` (n_groups,): the Newton step of the piecewise-linear sum, bisection of the bracket where that
     step leaves it or has no slope. Returns ``(x, mu)``; a group not within ``SUM_RTOL`` after ``NEWTON_STEPS``
     steps is projected by the exact sort."""
-    n_groups = len(starts)
     counts = np.diff(np.r_[starts, len(y)])
     lo = np.minimum.reduceat((y - u) / w, starts)  # f(lo) = sum u - E >= 0
     hi = np.maximum.reduceat(y / w, starts)  # f(hi) = -E <= 0
