@@ -150,6 +150,8 @@ class FleetModel:
     build_s: float = 0.0
     uni_slots: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     integrality: np.ndarray | None = None
+    #: the index sets the model was built from (:func:`model_sets`; reused by the warm start's completion)
+    sets: ModelSets | None = None
 
 
 def _integrality(cols: ColumnLayout) -> np.ndarray | None:
@@ -739,4 +741,5 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         build_s=time.perf_counter() - t_start,
         uni_slots=ms.uni_slots,
         integrality=_integrality(cols),
+        sets=ms,
     )
