@@ -111,33 +111,46 @@ def project_box_sum_newton(
     """:func:`project_box_sum` with weights ``w`` for groups stored contiguously (group k: entries
     ``starts[k]`` to ``starts[k + 1] - 1``), by a safeguarded Newton iteration on each group's ``mu`` from the
     guess ``mu`` (n_groups,): the Newton step of the piecewise-linear sum, bisection of the bracket where that
-    step leaves it or has no slope. Returns ``(x, mu)``; a group not within ``SUM_RTOL`` after ``NEWTON_STEPS``
-    steps is projected by the exact sort."""
+    step leaves it or has no slope. Each step works on the groups not yet solved only (after the first step from
+    a warm ``mu`` a few per cent of them). Returns ``(x, mu)``; a group not within ``SUM_RTOL`` after
+    ``NEWTON_STEPS`` steps is projected by the exact sort."""
     counts = np.diff(np.r_[starts, len(y)])
     lo = np.minimum.reduceat((y - u) / w, starts)  # f(lo) = sum u - E >= 0
     hi = np.maximum.reduceat(y / w, starts)  # f(hi) = -E <= 0
     mu = np.clip(mu, lo, hi)
     tol = SUM_RTOL * np.maximum(target, 1.0)
+    x = np.empty_like(y)
+    # the unsolved groups (ids ``grp``) and their entries (``ent``), compacted after every step
+    grp, ent = np.arange(len(starts)), np.arange(len(y))
+    ya, wa, ua, ca, sa, ta, tola, la, ha, ma = y, w, u, counts, starts, target, tol, lo, hi, mu
     for _ in range(NEWTON_STEPS):
-        z = y - np.repeat(mu, counts) * w
-        x = np.clip(z, 0.0, u)
-        f = np.add.reduceat(x, starts) - target
-        done = np.abs(f) <= tol
+        z = ya - np.repeat(ma, ca) * wa
+        xa = np.clip(z, 0.0, ua)
+        f = np.add.reduceat(xa, sa) - ta
+        done = np.abs(f) <= tola
         if done.all():
+            x[ent] = xa
+            mu[grp] = ma
             return x, mu
-        slope = np.add.reduceat(np.where((z > 0.0) & (z < u), w, 0.0), starts)
-        lo = np.where(f > 0.0, mu, lo)
-        hi = np.where(f < 0.0, mu, hi)
-        step = mu + f / np.where(slope > 0.0, slope, 1.0)
-        bisect = (slope <= 0.0) | (step <= lo) | (step >= hi)
-        mu = np.where(done, mu, np.where(bisect, 0.5 * (lo + hi), step))
-    z = y - np.repeat(mu, counts) * w
-    x = np.clip(z, 0.0, u)
-    left = np.abs(np.add.reduceat(x, starts) - target) > tol
-    if left.any():  # the exact sort for the unsolved groups
-        ent = np.repeat(left, counts)
-        sub_g = np.repeat(np.cumsum(left)[left] - 1, counts[left])
-        x[ent] = project_box_sum(y[ent], u[ent], sub_g, target[left], int(left.sum()), w[ent])
+        slope = np.add.reduceat(np.where((z > 0.0) & (z < ua), wa, 0.0), sa)
+        la = np.where(f > 0.0, ma, la)
+        ha = np.where(f < 0.0, ma, ha)
+        step = ma + f / np.where(slope > 0.0, slope, 1.0)
+        bisect = (slope <= 0.0) | (step <= la) | (step >= ha)
+        if done.any():
+            done_e = np.repeat(done, ca)
+            x[ent[done_e]] = xa[done_e]
+            mu[grp[done]] = ma[done]
+            keep, keep_e = ~done, ~done_e
+            grp, ent = grp[keep], ent[keep_e]
+            ya, wa, ua, ca, ta, tola = ya[keep_e], wa[keep_e], ua[keep_e], ca[keep], ta[keep], tola[keep]
+            sa = np.r_[0, np.cumsum(ca)[:-1]]
+            la, ha, step, bisect = la[keep], ha[keep], step[keep], bisect[keep]
+        ma = np.where(bisect, 0.5 * (la + ha), step)
+    # the exact sort for the groups still unsolved
+    sub_g = np.repeat(np.arange(len(grp)), ca)
+    x[ent] = project_box_sum(ya, ua, sub_g, ta, len(grp), wa)
+    mu[grp] = ma
     return x, mu
 
 
