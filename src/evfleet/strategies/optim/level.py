@@ -27,7 +27,8 @@ column) does not rise (checked; a window breaking either keeps the LP's schedule
 ``price·sum imp·dt`` of each window, the called power (overrun), the export revenue, the degradation and every
 vehicle's energy are exactly the LP's: the bill stays optimal. The
 levelled load is the secondary objective, not proven optimal (a heuristic tie-break, bounded by
-``iterations``; measured no worse than 30 plain-step iterations from the LP's schedule, docs/benchmarks.md).
+``iterations``, stopped early at a fixed point; measured no worse than 30 plain-step iterations from the LP's
+schedule, docs/benchmarks.md).
 """
 
 from __future__ import annotations
