@@ -128,7 +128,7 @@ def solve(
             f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
         )
     if x is None:  # (a certified warm run has read it already)
-        x = np.asarray(h.getSolution().col_value)
+        x = _values(h.getSolution().col_value, model.n_col)
     info = h.getInfo()
     obj = float(info.objective_function_value)
     solve_s = time.perf_counter() - t0
@@ -136,6 +136,24 @@ def solve(
     sol.x, sol.start = x, how
     sol.iterations = int(info.simplex_iteration_count)
     return sol
+
+
+def _values(values: list[float], n: int) -> np.ndarray:
+    """A HiGHS solution vector (a Python list from highspy) as an array: ``fromiter`` (~1 ms faster than
+    ``asarray`` per 160,000 entries, measured)."""
+    return np.fromiter(values, dtype=np.float64, count=n)
+
+
+def _set_start(h: highspy.Highs, start: np.ndarray) -> None:
+    """Give HiGHS the column values ``start`` (every column): highspy's array form of ``setSolution`` (no
+    ``HighsSolution`` built in Python, ~4 ms at 160,000 columns); the ``HighsSolution`` form if HiGHS rejects it."""
+    n = len(start)
+    status = h.setSolution(n, np.arange(n, dtype=np.int32), np.ascontiguousarray(start, dtype=np.float64))
+    if status == highspy.HighsStatus.kError:
+        given = highspy.HighsSolution()
+        given.col_value = np.asarray(start, dtype=float)
+        given.value_valid = True
+        h.setSolution(given)
 
 
 def _run_warm(
@@ -147,16 +165,14 @@ def _run_warm(
     before = {key: h.getOptionValue(key)[1] for key in warm_options}  # highspy 1.15: (status, value)
     for key, value in warm_options.items():
         h.setOptionValue(key, value)
-    given = highspy.HighsSolution()
-    given.col_value = np.asarray(start, dtype=float)
-    given.value_valid = True
-    h.setSolution(given)
+    _set_start(h, start)
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         got = h.getSolution()
         if got.dual_valid:
-            x = np.asarray(got.col_value)
-            gap, p_inf, d_inf = duality_gap(model, x, np.asarray(got.row_dual), np.asarray(got.col_dual))
+            x = _values(got.col_value, model.n_col)
+            # the certificate needs the row duals only (the reduced costs are recomputed from them)
+            gap, p_inf, d_inf = duality_gap(model, x, _values(got.row_dual, model.n_row))
             if abs(gap) <= GAP_RTOL and p_inf <= FEAS_TOL and d_inf <= FEAS_TOL:
                 return "warm", x
     h.clearSolver()  # forget the basis: the cold solve starts afresh

@@ -155,6 +155,8 @@ class FleetModel:
     #: "uni_down", "uni_energy_up", "uni_energy_down" (one row per charging-only band slot, in ``uni_slots``
     #: order); for :mod:`~evfleet.strategies.optim.band`
     row_start: dict[str, int] = field(default_factory=dict)
+    #: the index sets the model was built from (:func:`model_sets`; reused by the warm start's completion)
+    sets: ModelSets | None = None
 
 
 def _integrality(cols: ColumnLayout) -> np.ndarray | None:
@@ -751,4 +753,5 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
         uni_slots=ms.uni_slots,
         integrality=_integrality(cols),
         row_start=row_start,
+        sets=ms,
     )
