@@ -15,6 +15,7 @@ from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import fmt_num, mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct
 from evfleet.dashboard.l10n_widgets import num_slider
+from evfleet.dashboard.safe_text import colon, md_bullets
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
@@ -125,7 +126,7 @@ c2.write("")
 both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
 clicked = st.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
 with st.expander(t("strategies_about", lang), icon=":material/help:"):
-    st.markdown("\n".join(f"- **{strategy_label(n, lang)}**: {strategy_description(n, lang) or '–'}" for n in names))
+    st.markdown(md_bullets({strategy_label(n, lang): strategy_description(n, lang) or "–" for n in names}, lang))
 request = (key, tuple(chosen), both, ctrl.v2g)
 if clicked:
     st.session_state["cmp_request"] = request
@@ -181,7 +182,7 @@ for m, c in comps.items():
         text = t("headline_saves" if h["savings_mad"] >= 0 else "headline_costs", lang,
                  strategy=strategy_label(h["strategy"], lang), amount=fmt_number(abs(h["savings_mad"]), lang),
                  pct=pct, base=base, cost=fmt_number(h["cost_mad"], lang))  # fmt: skip
-    st.caption(f"{t('cmp_headline', lang)} ({mode_label(m, lang)}): {text}")
+    st.caption(f"{t('cmp_headline', lang)} ({mode_label(m, lang)}){colon(lang)} {text}")
 state.plot(comparison_figure(table, lang), key="cmp_bars")
 
 st.subheader(t("overlay", lang))
