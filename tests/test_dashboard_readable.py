@@ -82,10 +82,47 @@ def test_downloads_indicator_table_in_words():
         at.switch_page("screens/scenario.py").run()
         assert not at.exception, [e.message for e in at.exception]
         head = {"en": "Indicator", "fr": "Indicateur"}[lang]
-        table = next(d.value for d in at.dataframe if list(d.value.columns)[0] == head and len(d.value) > 30)
+        table = next(d.value for d in at.dataframe if d.value.columns[0] == head and len(d.value) > 30)
         labels, values = table.iloc[:, 0], table.iloc[:, 1]
         assert not labels.str.contains("_").any(), list(labels[labels.str.contains("_")])
         assert not values.str.fullmatch("True|False|None|nan").any(), list(values)
         assert yes in set(values)
         if lang == "fr":
             assert not english_in(labels), english_in(labels)
+
+
+def _raw_on_page(at: AppTest) -> list[str]:
+    """Texts and table cells that show ``True``/``None``/``nan`` (a checkbox column's booleans are drawn as boxes),
+    and number cells left missing (a number column writes them "None")."""
+    from test_dashboard_french import _texts
+
+    found = [s for s in _texts(at) if RAW.search(s)]
+    for df in at.dataframe:
+        for col in df.value.columns:
+            s = df.value[col]
+            if s.dtype == bool:
+                continue
+            if s.isna().any():
+                found.append(f"{col}: missing cell")
+            found += [f"{col}: {x}" for x in s.map(str) if RAW.fullmatch(x.strip())]
+    return found
+
+
+def test_no_raw_true_none_nan_on_french_pages_nor_on_the_english_comparison():
+    at = _app("fr")
+    found: dict[str, list[str]] = {}
+    for page in sorted(f"screens/{p}" for p in ("overview.py", "fleet.py", "plan.py", "strategies.py",
+                                                "grid_quality.py", "economics.py", "history.py", "scenario.py",
+                                                "depot.py")):  # fmt: skip
+        at.switch_page(page).run()
+        if page.endswith("strategies.py"):
+            at.button(key="rec_compute").click().run()
+            at.button(key="cmp_run").click().run()
+            assert len(at.dataframe) >= 2  # the recommendation and the comparison
+        assert not at.exception, (page, [e.message for e in at.exception])
+        if bad := _raw_on_page(at):
+            found[page] = bad
+    at.button_group(key="lang").set_value("en").run()
+    if bad := _raw_on_page(at):  # the comparison: the V2G value of a run without V2G does not apply
+        found["strategies (en)"] = bad
+    assert not found, found
