@@ -111,7 +111,7 @@ def test_language_switch_changes_headers_and_labels():
     at.button_group(key="lang").set_value("fr").run()
     assert not at.exception
     cols = list(at.dataframe[0].value.columns)
-    for head in ("Modèle", "Popularité (poids)", "En Charge", "En Décharge", "SOC Moyen (%)", "Capacité V2G"):
+    for head in ("Modèle", "Popularité (poids)", "En charge", "En décharge", "SOC moyen (%)", "Capacité V2G"):
         assert head in cols
     battery = at.dataframe[0].value["Batterie (kWh)"]
     assert battery.str.fullmatch(r"[\d\u202f]+,\d").all()  # locale text: decimal comma

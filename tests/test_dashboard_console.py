@@ -14,6 +14,7 @@ from evfleet.analysis.kpis import compute_kpis
 from evfleet.analysis.recommend import recommend
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import strategy_label
+from evfleet.dashboard.safe_text import md
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.simulation.simulate import simulate
 from evfleet.strategies import REGISTRY
@@ -38,7 +39,7 @@ def _app(n: int = N) -> AppTest:
 
 
 def _rec_table(at: AppTest) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "Score (0-1)" in d.value.columns or "Rang" in d.value.columns)
+    return next(d.value for d in at.dataframe if "Rank" in d.value.columns or "Rang" in d.value.columns)
 
 
 def _independent_kpis(at: AppTest) -> dict[str, dict]:
@@ -67,9 +68,10 @@ def test_recommendation_ranks_every_registered_strategy_with_the_weights(small_r
         label = strategy_label(best, "en")
         assert shown.iloc[0]["Strategy"] == label
         assert f"**{label}**" in at.success[0].value
-    # every row says what the strategy does
-    real = shown[shown["Strategy"] != HalfPower.name]
-    assert len(real) == 3 and real["What it does, when it helps"].str.len().min() > 40
+    # every strategy's summary is listed under the table, in rank order (a long text would widen the table)
+    summaries = next(m.value for m in at.markdown if m.value.startswith(f"- **{md(shown.iloc[0]['Strategy'])}**: "))
+    lines = summaries.splitlines()
+    assert len(lines) == len(shown) and all(len(x) > 40 for x in lines if HalfPower.name not in x)
 
 
 def test_recommendation_in_french_and_all_weights_zero(small_registry):
@@ -82,7 +84,8 @@ def test_recommendation_in_french_and_all_weights_zero(small_registry):
     assert {strategy_label("uncontrolled", "fr"), strategy_label("peak_shaving", "fr")} <= set(table["Stratégie"])
     assert strategy_label("peak_shaving", "fr") != "peak_shaving"
     assert "Recommandée" in at.success[0].value
-    scores = list(table["Score (0-1)"])  # locale text: a bar's printf format would write "0.86"
+    assert any(m.value.startswith(f"- **{md(table.iloc[0]['Stratégie'])}**\u202f: ") for m in at.markdown)
+    scores = list(table["Score"])  # locale text: a bar's printf format would write "0.86"
     assert all(re.fullmatch(r"[01],\d\d", x) for x in scores), scores
     for g in ("cost", "peak", "readiness", "v2g_wear"):  # French sliders: select sliders, same keys and values
         at.select_slider(key=f"rec_w_{g}").set_value(0.0)
@@ -234,7 +237,7 @@ def test_charger_layout_upload():
     at.button(key="up_back").click().run()
     bad = b"charger_id,type,rating_kw\nC1,ac11,abc\n"
     at.file_uploader(key="up_chargers").set_value(("bad.csv", bad, "text/csv")).run()
-    assert any("rating_kw" in e.value and "abc" in e.value for e in at.error)
+    assert any("rating_kw" in e.value.replace("\\", "") and "abc" in e.value for e in at.error)  # escaped Markdown
 
 
 def test_other_strategies_are_precomputed_after_the_first_paint(small_registry, monkeypatch):

@@ -287,3 +287,31 @@ def test_cards_readable_and_french_pages_fully_french(url):
     assert not cut, cut
     assert not english, english
     assert not points, points
+
+
+#: each table's grid: [scrollable width, visible width] (wider than visible = the reader scrolls sideways)
+TABLE_SCROLL_JS = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')].map(df => {
+  const s = df.querySelector('.dvn-scroller'); return s ? [s.scrollWidth, s.clientWidth] : null; })"""
+REC_COMPUTE = {"en": "Simulate the missing strategies", "fr": "Simuler les stratégies manquantes"}
+
+
+def test_recommendation_table_fits_without_scrolling_sideways(url):
+    """At 1280x800 and 1400x1000, in both languages, the Strategies page's recommendation table (the first table)
+    shows every column: its grid is no wider than its box."""
+    wide: dict[str, list[int]] = {}
+    with browser_page(*SIZES[0]) as page:
+        for lang in ("en", "fr"):
+            _open(page, url, "strategies", lang, 0)
+            button = page.get_by_role("button", name=REC_COMPUTE[lang])
+            if button.count():  # the strategies not yet simulated (the first language computes them)
+                button.click()
+                page.wait_for_timeout(1000)
+                wait_ready(page, charts=0, timeout_ms=600_000)
+            page.wait_for_selector("[data-testid=stDataFrame] .dvn-scroller", timeout=60_000)
+            for width, height in SIZES:
+                page.set_viewport_size({"width": width, "height": height})
+                page.wait_for_timeout(600)
+                scroll_w, client_w = page.evaluate(TABLE_SCROLL_JS)[0]
+                if scroll_w > client_w + 1:
+                    wide[f"{lang} {width}px"] = [scroll_w, client_w]
+    assert not wide, wide

@@ -36,7 +36,7 @@ def test_default_fleet_hides_the_chart_and_the_catalogue_ranks(monkeypatch, tmp_
     at.switch_page("screens/fleet.py").run()
     assert not at.exception, [e.message for e in at.exception]
     table = at.dataframe[0].value
-    n_fig = int(table["Popularity (weight)"].notna().sum())
+    n_fig = int((table["Popularity (weight)"] != "–").sum())  # text: "–" for a model without a figure
     assert n_fig < 2  # the default depot fleet: one model with a figure
     assert _top5(at) is None
     assert any(f"only {n_fig} of the {len(table)} models listed here" in i.value for i in at.info)
@@ -44,7 +44,7 @@ def test_default_fleet_hides_the_chart_and_the_catalogue_ranks(monkeypatch, tmp_
     spec = _top5(at)
     assert spec is not None and len(spec["data"][0]["y"]) == 5
     table = at.dataframe[0].value
-    n_fig = int(table["Popularity (weight)"].notna().sum())
+    n_fig = int((table["Popularity (weight)"] != "–").sum())  # text: "–" for a model without a figure
     want = f"Ranked: 5 of the {n_fig} models listed here that have a registration figure"
     assert any(c.value.startswith(want) and f"the other {len(table) - n_fig} have none" in c.value for c in at.caption)
     at.button_group(key="lang").set_value("fr").run()

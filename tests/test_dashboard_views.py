@@ -40,7 +40,7 @@ def test_views_do_not_import_streamlit():
 def test_every_string_has_both_languages_and_formats():
     for key, (en, fr) in STRINGS.items():
         assert en and fr, key
-    assert t("col_model", "fr") == "Modèle" and t("col_charging", "fr") == "En Charge"
+    assert t("col_model", "fr") == "Modèle" and t("col_charging", "fr") == "En charge"
     assert t("unknown_key", "fr") == "unknown_key"
     assert fmt_num(12345.678, "en", 1) == "12,345.7"
     assert fmt_num(12345.678, "fr", 1) == "12\u202f345,7"

@@ -149,7 +149,8 @@ def test_kpi_table_of_the_downloads_tab_writes_whole_numbers_whole():
     _lang(at, "fr")
     table = next(d.value for d in at.dataframe if "Indicateur" in d.value.columns)
     values = dict(zip(table["Indicateur"], table["Valeur"], strict=True))
-    assert values["n_vehicles"] == "100" and values["n_steps"] == "96" and values["step_minutes"] == "15"
+    assert values["Sessions de recharge"] == "100" and values["Pas de temps"] == "96"
+    assert values["Durée d'un pas (min)"] == "15"
     numbers = [v for v in values.values() if v[:1].isdigit()]
     assert numbers and not [v for v in numbers if "." in v or re.search(r",\d*0$", v)]
     assert any("," in v for v in numbers)  # fractions keep their decimal comma

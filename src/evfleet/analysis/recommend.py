@@ -108,7 +108,7 @@ STRATEGY_SUMMARIES: dict[str, tuple[str, str]] = {
     "renewable_integration": (
         "Charges on the site's solar production and limits imports and exports: helps when the depot has PV and "
         "vehicles are parked during the day.",
-        "Charge sur la production solaire du site et limite import et export : utile quand le dépôt a du "
+        "Charge sur la production solaire du site et limite soutirage et injection : utile quand le dépôt a du "
         "photovoltaïque et que les véhicules sont garés en journée.",
     ),
     "timer": (

@@ -1,8 +1,8 @@
 """English and French strings of the dashboard, and locale-aware number formatting (no Streamlit here).
 
-French names of the fleet table follow the original guide (Modèle, Enregistrements, Batterie (kWh), AC Max (kW),
-DC Max (kW), V2G AC (kW), V2G DC (kW), Capacité V2G, Dans Flotte, Connectés, En Charge, En Décharge,
-SOC Moyen (%), Puissance (kW)).
+French names of the fleet table follow the original guide's columns in French sentence case (only the first word and
+acronyms capitalised): Modèle, Popularité (poids), Batterie (kWh), AC max (kW), DC max (kW), V2G AC (kW), V2G DC (kW),
+Capacité V2G, Dans la flotte, Connectés, En charge, En décharge, SOC moyen (%), Puissance (kW).
 """
 
 from __future__ import annotations
@@ -104,10 +104,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "v2g_revenue": ("V2G value", "Valeur V2G"),
     "degradation": ("Battery degradation", "Dégradation batterie"),
     "connected": ("Connected", "Connectés"),
-    "charging": ("Charging", "En Charge"),
-    "discharging": ("Discharging", "En Décharge"),
+    "charging": ("Charging", "En charge"),
+    "discharging": ("Discharging", "En décharge"),
     "idle": ("Idle", "Inactifs"),
-    "mean_soc": ("Mean SOC", "SOC Moyen"),
+    "mean_soc": ("Mean SOC", "SOC moyen"),
     "unmet": ("Unmet energy", "Énergie non servie"),
     "site_now": ("Site power", "Puissance site"),
     "cost_so_far": ("Cost so far", "Coût cumulé"),
@@ -150,16 +150,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "col_model": ("Model", "Modèle"),
     "col_registrations": ("Popularity (weight)", "Popularité (poids)"),
     "col_battery": ("Battery (kWh)", "Batterie (kWh)"),
-    "col_ac_max": ("AC max (kW)", "AC Max (kW)"),
-    "col_dc_max": ("DC max (kW)", "DC Max (kW)"),
+    "col_ac_max": ("AC max (kW)", "AC max (kW)"),
+    "col_dc_max": ("DC max (kW)", "DC max (kW)"),
     "col_v2g_ac": ("V2G AC (kW)", "V2G AC (kW)"),
     "col_v2g_dc": ("V2G DC (kW)", "V2G DC (kW)"),
     "col_v2g_capable": ("V2G capable", "Capacité V2G"),
-    "col_in_fleet": ("In fleet", "Dans Flotte"),
+    "col_in_fleet": ("In fleet", "Dans la flotte"),
     "col_connected": ("Connected", "Connectés"),
-    "col_charging": ("Charging", "En Charge"),
-    "col_discharging": ("Discharging", "En Décharge"),
-    "col_mean_soc": ("Mean SOC (%)", "SOC Moyen (%)"),
+    "col_charging": ("Charging", "En charge"),
+    "col_discharging": ("Discharging", "En décharge"),
+    "col_mean_soc": ("Mean SOC (%)", "SOC moyen (%)"),
     "col_net_power": ("Net power (kW)", "Puissance (kW)"),
     "v2g_pie": ("Fleet vehicles by V2G capability", "Véhicules de la flotte par capacité V2G"),
     "v2g_yes": ("V2G capable", "Capable V2G"),

@@ -49,12 +49,20 @@ CONSOLE_STRINGS: dict[str, tuple[str, str]] = {
     "rec_need_weight": ("Give at least one goal a weight above 0.", "Donnez un poids non nul à au moins un objectif."),
     "rec_rank": ("Rank", "Rang"),
     "rec_strategy": ("Strategy", "Stratégie"),
-    "rec_score": ("Score (0-1)", "Score (0-1)"),
+    "rec_score": ("Score", "Score"),
     "rec_cost": ("Net cost (MAD)", "Coût net (MAD)"),
     "rec_peak": ("Peak (kW)", "Pointe (kW)"),
-    "rec_unmet": ("Unmet (kWh)", "Non servi (kWh)"),
+    "rec_unmet": ("Unmet (kWh)", "Manque (kWh)"),
     "rec_v2g": ("V2G (kWh)", "V2G (kWh)"),
-    "rec_same": ("Same as uncontrolled", "Identique à non pilotée"),
+    "rec_same": ("Unchanged", "Inchangée"),
+    "rec_same_help": (
+        "Same schedule as uncontrolled charging: the strategy changes nothing on this scenario.",
+        "Même programme que la recharge non pilotée : la stratégie ne change rien sur ce scénario.",
+    ),
+    "rec_score_help": (
+        "Weighted mean of the goals' scores, each 1 for the best strategy and 0 for the worst.",
+        "Moyenne pondérée des notes des objectifs, chacune 1 pour la meilleure stratégie et 0 pour la moins bonne.",
+    ),
     "rec_what": ("What it does, when it helps", "Ce qu'elle fait, quand elle aide"),
     "rec_method": (
         "Each goal scores 1 for the best strategy and 0 for the worst of those simulated (same scenario, mode "

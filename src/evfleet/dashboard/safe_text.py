@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["md", "md_bullets", "md_error"]
+__all__ = ["colon", "md", "md_bullets", "md_error"]
 
 # Any ASCII punctuation may be backslash-escaped in CommonMark. These open emphasis (* _ ~), code (`), links and
 # images (! [ ] ( )), HTML and autolinks (< > and the : of http://), entities (&), headings (#), tables (|), math
@@ -44,6 +44,13 @@ def md_error(exc: BaseException | str) -> str:
     return md(exc)
 
 
-def md_bullets(items: Mapping[object, object]) -> str:
-    """A Markdown bullet list ``- **key**: value`` of ``items``, keys and values escaped."""
-    return "\n".join(f"- **{md(k)}**: {md(v)}" for k, v in items.items())
+def colon(lang: str = "en") -> str:
+    """The colon after a field label: ``":"`` in English, ``"\u202f:"`` in French (French typography puts a narrow
+    no-break space before it, which never lets the colon start a line)."""
+    return "\u202f:" if lang == "fr" else ":"
+
+
+def md_bullets(items: Mapping[object, object], lang: str = "en") -> str:
+    """A Markdown bullet list ``- **key**: value`` of ``items`` (``- **clé** : valeur`` in French, see
+    :func:`colon`), keys and values escaped."""
+    return "\n".join(f"- **{md(k)}**{colon(lang)} {md(v)}" for k, v in items.items())

@@ -38,7 +38,7 @@ from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_la
 from evfleet.dashboard.l10n import apply_plotly_locale, csv_bytes, fmt_datetime, fmt_int
 from evfleet.dashboard.l10n_widgets import num_slider
 from evfleet.dashboard.launch import check_upload_sessions
-from evfleet.dashboard.safe_text import md, md_error
+from evfleet.dashboard.safe_text import colon, md, md_error
 from evfleet.dashboard.sweep_plots import SWEEP_METRICS, savings_boxplot
 from evfleet.dashboard.views import KpiCard, assumptions_markdown, default_strategy
 from evfleet.gridquality import assess as gq_assess
@@ -437,7 +437,7 @@ def _run_for(ctrl: Controls, s: str, m: str, v2g: bool) -> tuple[RunResult, dict
         label = t("computing", ctrl.lang, strategy=strategy_label(s, ctrl.lang), mode=mode_label(m, ctrl.lang))
         return _wait(fut, key, ident, ctrl.lang, label)
     except (StrategyError, ValueError) as exc:  # e.g. a solver failure: say so, show no number
-        st.error(f"{t('error', ctrl.lang)}: {md_error(exc)}")
+        st.error(f"{t('error', ctrl.lang)}{colon(ctrl.lang)} {md_error(exc)}")
         st.stop()
         raise  # unreachable: st.stop() raises
 
@@ -787,7 +787,7 @@ def sweeps_panel(lang: str) -> None:
     try:
         sweeps = _stored_sweeps(db)
     except Exception as exc:  # a store that cannot be opened must not break the page
-        st.error(f"{t('error', lang)}: {md_error(exc)}")
+        st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
         return
     if not sweeps:
         st.info(t("no_sweeps", lang), icon=":material/info:")

@@ -21,7 +21,7 @@ from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, t
 from evfleet.dashboard.l10n import fmt_input, fmt_number
 from evfleet.dashboard.l10n_widgets import input_errors, num_input, widget_key
-from evfleet.dashboard.safe_text import md, md_error
+from evfleet.dashboard.safe_text import colon, md, md_error
 from evfleet.dashboard.tariff_form import (
     edited_tariff,
     form_values,
@@ -309,7 +309,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
                 _apply(data, params, lang, "tf_applied", len(changed))
                 st.rerun()
             except InputError as exc:
-                st.error(f"{t('error', lang)}: {md_error(exc)}")
+                st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
 
     data = applied_files().get(ref) or tariff_to_dict(base)
     f1, f2 = st.columns(2)
@@ -332,7 +332,7 @@ def tariff_editor(params: dict[str, Any], lang: str) -> None:
             _apply(tariff_to_dict(loaded), params, lang, "tf_uploaded", len(loaded.periods))
             st.rerun()
         except (InputError, ValueError, UnicodeDecodeError) as exc:
-            st.error(f"{t('error', lang)}: {md_error(exc)}")
+            st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
     st.caption(t("tf_in_use", lang, id=md(base.id), sub=_sub_text(base, lang)))
 
 

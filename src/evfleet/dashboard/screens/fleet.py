@@ -23,7 +23,7 @@ from evfleet.dashboard.fleet_views import (
     vehicle_info,
 )
 from evfleet.dashboard.i18n import STRINGS, t
-from evfleet.dashboard.l10n import display_frame, fmt_datetime, header_width
+from evfleet.dashboard.l10n import display_frame, fmt_datetime, fmt_number, header_width
 from evfleet.dashboard.safe_text import md_bullets, md_error
 from evfleet.inputs.catalog_sources import model_sources
 
@@ -43,12 +43,15 @@ only = c_only.toggle(t("only_in_fleet", lang), value=True, key="fleet_only")
 #: decimals of the fleet table's number columns (French: the same decimals as locale text)
 DECIMALS = {"registrations": 0, "battery_kwh": 1, "ac_max_kw": 1, "dc_max_kw": 0, "v2g_ac_kw": 1, "v2g_dc_kw": 0,
             "net_power_kw": 1}  # fmt: skip
+#: columns that may have no figure, shown as text in English too: a number column writes a missing value "None"
+MAY_BE_MISSING = ("registrations",)
 
 
 def column_config() -> dict:
     def num(col: str, fmt: str) -> st.column_config.Column:
         width = header_width(H[col])  # the header whole (a fixed 74 px cut "Batterie (kWh)")
-        if lang == "fr" and col in DECIMALS:  # locale text (Streamlit's number formats know only the browser locale)
+        # locale text (Streamlit's number formats know only the browser locale; "–" for a missing figure)
+        if (lang == "fr" and col in DECIMALS) or col in MAY_BE_MISSING:
             return st.column_config.TextColumn(H[col], width=width, alignment="right")  # numbers align right
         return st.column_config.NumberColumn(H[col], format=fmt, width=width)
 
@@ -72,9 +75,18 @@ def column_config() -> dict:
     }
 
 
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The fleet table as shown: French numbers as locale text, a missing figure as "–" in both languages."""
+    shown = display_frame(table, lang, DECIMALS, skip=[c for c in table.columns if c not in DECIMALS])
+    if lang != "fr":
+        missing = {c: [fmt_number(x, lang, decimals=DECIMALS[c]) for x in table[c]] for c in MAY_BE_MISSING}
+        shown = shown.assign(**missing)
+    return shown.rename(columns=H)
+
+
 def draw_table(table: pd.DataFrame, scenario, power_kw: np.ndarray, connected: np.ndarray) -> None:
     st.dataframe(
-        display_frame(table, lang, DECIMALS, skip=[c for c in table.columns if c not in DECIMALS]).rename(columns=H),
+        shown_table(table),
         column_config=column_config(),
         hide_index=True,
         width="stretch",
@@ -153,7 +165,7 @@ i = st.selectbox(
 c_sel, c_info = st.columns([7, 3])
 with c_info:
     info = vehicle_info(res, i, lang)
-    st.markdown(md_bullets(info))
+    st.markdown(md_bullets(info, lang))
     details = state.catalog_details()
     if details is not None:
         with st.expander(t("sources", lang)):

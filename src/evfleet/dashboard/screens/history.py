@@ -14,6 +14,7 @@ from evfleet.dashboard import state
 from evfleet.dashboard.console_views import history_figure
 from evfleet.dashboard.i18n import strategy_label, t
 from evfleet.dashboard.l10n import display_frame, fmt_period
+from evfleet.dashboard.safe_text import colon, md_error
 from evfleet.store.history import history_by_period
 from evfleet.store.runs import open_store
 
@@ -44,7 +45,7 @@ source = (
 try:
     table = _history(os.environ.get("EVFLEET_DB"), by, source)
 except Exception as exc:  # a store that cannot be opened must not break the page
-    st.error(f"{t('error', lang)}: {exc}")
+    st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
     st.stop()
 if table.empty:
     st.info(t("hist_empty", lang), icon=":material/info:")

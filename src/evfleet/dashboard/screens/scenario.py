@@ -12,10 +12,11 @@ import streamlit as st
 
 from evfleet.dashboard import state
 from evfleet.dashboard.i18n import STRINGS, fmt_num, t
-from evfleet.dashboard.l10n import CSV_DIALECTS, fmt_int, fmt_number
+from evfleet.dashboard.kpi_labels import kpi_label, kpi_value_text
+from evfleet.dashboard.l10n import CSV_DIALECTS
 from evfleet.dashboard.l10n_widgets import input_errors, num_input, num_slider
 from evfleet.dashboard.launch import check_upload_sessions
-from evfleet.dashboard.safe_text import md_error
+from evfleet.dashboard.safe_text import colon, md_error
 from evfleet.dashboard.tariff_editor import applied_files, tariff_editor, tariff_label
 from evfleet.gridquality.site import SiteElectrical
 from evfleet.inputs.charger_csv import chargers_from_csv, scenario_with_chargers
@@ -33,17 +34,6 @@ from evfleet.inputs.tariffs import list_tariffs
 from evfleet.scenario import ScenarioError, scenario_from_dict, unknown_charger
 
 ctrl = state.controls()
-
-
-def _kpi_text(x: object) -> str:
-    """A KPI value as locale text (numbers with the locale's marks; identifiers and texts as they are)."""
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return str(x)
-    if float(x).is_integer():  # counts and whole numbers: "500", not "500,000" (read as 500 thousand in English)
-        return fmt_int(x, ctrl.lang)
-    text = fmt_number(x, ctrl.lang, sig=6)
-    mark = "," if ctrl.lang == "fr" else "."
-    return text.rstrip("0").rstrip(mark) if mark in text else text  # "96,0000" -> "96"
 
 
 lang = ctrl.lang
@@ -228,7 +218,7 @@ elif submitted:
         )
         st.rerun()
     except (ScenarioError, ValueError) as exc:
-        st.error(f"{t('error', lang)}: {md_error(exc)}")
+        st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
 
 with tab_params, st.expander(t("tf_title", lang), icon=":material/request_quote:"):
     tariff_editor(p, lang)
@@ -295,7 +285,7 @@ with tab_veh:
                 st.session_state["_flash"] = t("veh_edit_done", lang, n=1)
                 st.rerun()
             except (ScenarioError, ValueError) as exc:
-                st.error(f"{t('error', lang)}: {exc}")
+                st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
     st.dataframe(
         pd.DataFrame(
             {
@@ -326,7 +316,7 @@ with tab_upload:
             st.session_state["_up_done"] = up.file_id
             st.rerun()
         except (ScenarioError, ValueError, UnicodeDecodeError) as exc:
-            st.error(f"{t('error', lang)}: {md_error(exc)}")
+            st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
     if st.session_state.get("uploaded_scenario") is not None and st.button(t("use_generated", lang), key="up_back"):
         st.session_state["uploaded_scenario"] = None
         st.rerun()
@@ -343,7 +333,7 @@ with tab_upload:
             st.session_state["_flash"] = t("fleet_loaded", lang, n=len(comp))
             st.rerun()
         except (ScenarioError, ValueError) as exc:
-            st.error(f"{t('error', lang)}: {md_error(exc)}")
+            st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
 
     chargers_csv = st.file_uploader(
         t("chargers_upload", lang), type=["csv"], key="up_chargers", help=t("chargers_upload_help", lang)
@@ -356,7 +346,7 @@ with tab_upload:
             st.session_state["_flash"] = t("chargers_loaded", lang, n=len(records))
             st.rerun()
         except (ScenarioError, ValueError) as exc:
-            st.error(f"{t('error', lang)}: {exc}")
+            st.error(f"{t('error', lang)}{colon(lang)} {md_error(exc)}")
     layout = charger_layout(sc)
     st.caption(t("chargers_in_use", lang, n=len(layout), source=t(f"chargers_source_{layout.source}", lang)))
 
@@ -417,7 +407,12 @@ with tab_dl:
         help=t("dl_report_help", lang),
     )
     st.dataframe(
-        pd.DataFrame({t("col_kpi", lang): list(k), t("col_value", lang): [_kpi_text(x) for x in k.values()]}),
+        pd.DataFrame(  # translated labels and values; the identifiers stay in the downloaded files
+            {
+                t("col_kpi", lang): [kpi_label(x, lang) for x in k],
+                t("col_value", lang): [kpi_value_text(x, v, lang) for x, v in k.items()],
+            }
+        ),
         hide_index=True,
         width="stretch",
         height=360,

@@ -13,8 +13,9 @@ from evfleet.dashboard import views as V
 from evfleet.dashboard.analysis_views import COMPARISON_HEADERS, comparison_figure
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import fmt_num, mode_label, strategy_description, strategy_label, t
-from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct
+from evfleet.dashboard.l10n import display_frame, fmt_number, fmt_pct, header_width
 from evfleet.dashboard.l10n_widgets import num_slider
+from evfleet.dashboard.safe_text import colon, md_bullets
 from evfleet.simulation.simulate import SimulationOptions
 from evfleet.strategies import REGISTRY
 
@@ -85,25 +86,37 @@ else:
             t("rec_unmet", lang): rec.table["readiness_value"],
             t("rec_v2g", lang): rec.table["v2g_wear_value"],
             t("rec_same", lang): rec.table["same_as_baseline"],
-            t("rec_what", lang): [strategy_summary(n, lang) for n in rec.table["strategy"]],
         }
     )
-    num = st.column_config.NumberColumn
+    # every column sized to its header, no long text in the table: it fits the page at 1280 px without scrolling
+    # sideways (the summaries are listed under it)
     digits = {t("rec_cost", lang): 0, t("rec_peak", lang): 0, t("rec_unmet", lang): 1, t("rec_v2g", lang): 0}
-    config = {t("rec_what", lang): st.column_config.TextColumn(width="large")}
-    if lang != "fr":  # French: the numbers are locale text (display_frame)
-        config |= {col: num(format=f"%.{d}f") for col, d in digits.items()}
-        config[t("rec_score", lang)] = st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f")
-    else:  # a bar's printf format cannot write "0,86": the score as locale text, right-aligned like a number
-        digits[t("rec_score", lang)] = 2
-        config[t("rec_score", lang)] = st.column_config.TextColumn(alignment="right")
+    rank, score, same = t("rec_rank", lang), t("rec_score", lang), t("rec_same", lang)
+    config = {
+        rank: st.column_config.NumberColumn(width=header_width(rank, 50)),
+        same: st.column_config.CheckboxColumn(width=header_width(same) + 20, help=t("rec_same_help", lang)),
+    }
+    score_help = t("rec_score_help", lang)
+    if lang != "fr":  # French: the numbers are locale text (display_frame), right-aligned like numbers
+        config |= {
+            col: st.column_config.NumberColumn(format=f"%.{d}f", width=header_width(col)) for col, d in digits.items()
+        }
+        config[score] = st.column_config.ProgressColumn(
+            min_value=0.0, max_value=1.0, format="%.2f", width=header_width(score, 90) + 20, help=score_help
+        )
+    else:  # a bar's printf format cannot write "0,86": the score as locale text
+        config |= {col: st.column_config.TextColumn(width=header_width(col), alignment="right") for col in digits}
+        digits[score] = 2
+        config[score] = st.column_config.TextColumn(alignment="right", width=header_width(score) + 20, help=score_help)
     st.dataframe(
-        display_frame(tab, lang, digits, skip=[t("rec_rank", lang)] + ([] if lang == "fr" else [t("rec_score", lang)])),
+        display_frame(tab, lang, digits, skip=[rank] + ([] if lang == "fr" else [score])),
         hide_index=True,
         width="stretch",
         key="rec_table",
         column_config=config,
     )
+    with st.expander(t("rec_what", lang), icon=":material/help:"):
+        st.markdown(md_bullets({label(n): strategy_summary(n, lang) for n in rec.table["strategy"]}, lang))
     st.caption(t("rec_method", lang))
 
 # --- comparison --------------------------------------------------------------------------------------------------
@@ -125,7 +138,7 @@ c2.write("")
 both = c2.toggle(t("side_by_side", lang), value=False, key="cmp_both")
 clicked = st.button(t("run_comparison", lang), type="primary", key="cmp_run", icon=":material/play_arrow:")
 with st.expander(t("strategies_about", lang), icon=":material/help:"):
-    st.markdown("\n".join(f"- **{strategy_label(n, lang)}**: {strategy_description(n, lang) or '–'}" for n in names))
+    st.markdown(md_bullets({strategy_label(n, lang): strategy_description(n, lang) or "–" for n in names}, lang))
 request = (key, tuple(chosen), both, ctrl.v2g)
 if clicked:
     st.session_state["cmp_request"] = request
@@ -149,26 +162,30 @@ shown = table[list(COMPARISON_HEADERS)].assign(
 )
 decimals = {"net_cost_mad": 0, "savings_mad": 0, "savings_pct": 1, "peak_import_kw": 0, "load_factor": 2,
             "v2g_energy_kwh": 0, "v2g_revenue_mad": 0, "unmet_energy_kwh": 1, "runtime_s": 2}  # fmt: skip
+#: English number formats (and decimals) of the comparison's number columns
+EN_FORMATS = {"net_cost_mad": ("%.0f", 0), "savings_mad": ("%.0f", 0), "savings_pct": ("%.1f%%", 1),
+              "peak_import_kw": ("%.0f", 0), "load_factor": ("%.2f", 2), "v2g_energy_kwh": ("%.0f", 0),
+              "v2g_value_mad": ("%.1f", 1), "savings_vs_timer_mad": ("%.0f", 0),
+              "savings_vs_best_baseline_pct": ("%.1f%%", 1), "unmet_energy_kwh": ("%.1f", 1),
+              "runtime_s": ("%.2f", 2)}  # fmt: skip
+# a figure that does not apply (the V2G value without V2G) is None: numbers with NaN, shown "–", never "None"
+shown = shown.assign(**{c: pd.to_numeric(shown[c]).astype(float) for c in EN_FORMATS if c in shown})
+config = None
+if lang != "fr":
+    config = {}
+    for c, (fmt, d) in EN_FORMATS.items():
+        if c in shown and shown[c].isna().any():  # a number column writes a missing value "None": text
+            pct = fmt.endswith("%%")
+            shown[c] = [fmt_pct(x, lang, decimals=d) if pct else fmt_number(x, lang, decimals=d) for x in shown[c]]
+            config[H[c]] = st.column_config.TextColumn(alignment="right")
+        else:
+            config[H[c]] = num(format=fmt)
 st.dataframe(
     display_frame(shown, lang, decimals).rename(columns=H),
     hide_index=True,
     width="stretch",
     key="cmp_table",
-    column_config=None
-    if lang == "fr"
-    else {
-        H["net_cost_mad"]: num(format="%.0f"),
-        H["savings_mad"]: num(format="%.0f"),
-        H["savings_pct"]: num(format="%.1f%%"),
-        H["peak_import_kw"]: num(format="%.0f"),
-        H["load_factor"]: num(format="%.2f"),
-        H["v2g_energy_kwh"]: num(format="%.0f"),
-        H["v2g_value_mad"]: num(format="%.1f"),
-        H["savings_vs_timer_mad"]: num(format="%.0f"),
-        H["savings_vs_best_baseline_pct"]: num(format="%.1f%%"),
-        H["unmet_energy_kwh"]: num(format="%.1f"),
-        H["runtime_s"]: num(format="%.2f"),
-    },
+    column_config=config,
 )
 for m, c in comps.items():
     h = headline_saving(c.kpis)  # computed in evfleet.analysis.compare; only worded here
@@ -181,7 +198,7 @@ for m, c in comps.items():
         text = t("headline_saves" if h["savings_mad"] >= 0 else "headline_costs", lang,
                  strategy=strategy_label(h["strategy"], lang), amount=fmt_number(abs(h["savings_mad"]), lang),
                  pct=pct, base=base, cost=fmt_number(h["cost_mad"], lang))  # fmt: skip
-    st.caption(f"{t('cmp_headline', lang)} ({mode_label(m, lang)}): {text}")
+    st.caption(f"{t('cmp_headline', lang)} ({mode_label(m, lang)}){colon(lang)} {text}")
 state.plot(comparison_figure(table, lang), key="cmp_bars")
 
 st.subheader(t("overlay", lang))
