@@ -136,3 +136,25 @@ def test_levelling_keeps_the_bill_and_levels_no_worse_than_before(n: int, seed: 
     assert new_secondary < lp_secondary
     if before is not None:
         assert new_secondary <= before * (1 + 1e-12)
+
+
+def test_levelling_never_lifts_a_column_above_the_import_limit() -> None:
+    """A flat window at the site's import limit (limit at 20 % of the default, 60-min steps): the levelled plan
+    stays within the limit, so the simulator delivers it whole (the even-spread start of an unconverged FISTA went
+    above it and the breaker cut 0.006 kWh: found by test_strategies_sim's hypothesis test)."""
+    from evfleet.simulation.simulate import SimulationOptions, simulate
+
+    sc = generate_scenario(vehicles=15, seed=0, start="2026-01-15", step_minutes=60, v2g_ready_2024=True)
+    sc = sc.replace(import_limit_kw=sc.import_limit_kw * 0.2)
+    p = build_problem(sc, np.arange(sc.n_vehicles), sc.vehicles.energy_arrival_kwh.copy(), 0, sc.n_steps, False)
+    strat = get_strategy("price_optimization", tie_break="off")
+    strat.start_run()
+    sol = strat.solve_problem(p)
+    assert np.any(np.abs(sol.import_kw - p.import_limit_kw) <= 1e-6)  # the limit binds somewhere
+    out = level_flat_periods(p, charge_upper_kw(p), dataclasses.replace(sol))
+    site = p.base_load_kw - p.pv_kw + out.power_kw.sum(axis=0)
+    assert np.all(site <= np.maximum(p.import_limit_kw, sol.import_kw) + 1e-6)
+    assert out.charge_kw.sum(axis=1) == pytest.approx(sol.charge_kw.sum(axis=1), abs=1e-8)
+    runs = {tb: simulate(sc, "price_optimization", SimulationOptions(mode="offline", v2g=False), tie_break=tb)
+            for tb in ("off", "level")}  # fmt: skip
+    assert runs["level"].power_kw.sum() == pytest.approx(runs["off"].power_kw.sum(), abs=1e-8)

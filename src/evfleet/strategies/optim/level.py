@@ -22,10 +22,10 @@ level site load, by exact redistribution:
   iteration's ``mu``; the exact sort of the breakpoints, :func:`project_box_sum`, for any pair it has not solved
   in ``NEWTON_STEPS``).
 
-Every window's import stays > = 0 and the largest import (with a kVA demand: the apparent power of every
-column) does not rise (checked; a window breaking either keeps the LP's schedule), so the energy cost
-``price·sum imp·dt`` of each window, the called power (overrun), the export revenue, the degradation and every
-vehicle's energy are exactly the LP's: the bill stays optimal. The
+Every window's import stays > = 0, the largest import (with a kVA demand: the apparent power of every
+column) does not rise and no column goes above the site's import limit (checked; a window breaking any of these
+keeps the LP's schedule), so the energy cost ``price·sum imp·dt`` of each window, the called power (overrun),
+the export revenue, the degradation and every vehicle's energy are exactly the LP's: the bill stays optimal. The
 levelled load is the secondary objective, not proven optimal (a heuristic tie-break, bounded by
 ``iterations``, stopped early at a fixed point; measured no worse than 30 plain-step iterations from the LP's
 schedule, docs/benchmarks.md).
@@ -220,7 +220,9 @@ def level_flat_periods(
             break
     site = fixed + np.bincount(tt, x, minlength=H)
     # every window keeps importing and no column rises above the LP's largest import
-    cap = float(np.max(sol.import_kw, initial=0.0)) + 1e-6 if import_cap_kw is None else import_cap_kw + 1e-6
+    cap = float(np.max(sol.import_kw, initial=0.0)) if import_cap_kw is None else np.asarray(import_cap_kw)
+    # nor above the site's import limit (where the LP's own import is above it, the base load alone: not above that)
+    cap = np.minimum(cap, np.maximum(problem.import_limit_kw, sol.import_kw)) + 1e-6
     bad_col = in_win & ((site < -1e-9) | (site > cap))
     bad_win = np.unique(w_safe[bad_col])
     if bad_win.size:
