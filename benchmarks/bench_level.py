@@ -24,7 +24,7 @@ from evfleet.problem import build_problem
 from evfleet.strategies import get_strategy
 from evfleet.strategies.optim.aggregate import charge_upper_kw
 from evfleet.strategies.optim.level import flat_windows, level_flat_periods, project_box_sum
-from evfleet.strategies.optim.model import kva_cut_angles
+from evfleet.strategies.optim.model import kva_cut_value, kva_import_cap_kw
 
 
 def load() -> str:
@@ -75,9 +75,7 @@ def lp_solution(sc, v2g: bool):
     q = strat.objective(p).peak_reactive_kvar
     cap = None
     if q is not None:  # as PriceOptimization.solve_problem
-        th = kva_cut_angles(q)[0][:, None]
-        z = float(np.max(np.cos(th) * sol.import_kw[None, :] + np.sin(th) * q[None, :], initial=0.0))
-        cap = np.maximum(np.min((z - np.sin(th) * q[None, :]) / np.cos(th), axis=0), 0.0)
+        cap = kva_import_cap_kw(kva_cut_value(sol.import_kw, q), q)
     return p, sol, charge_upper_kw(p), cap
 
 

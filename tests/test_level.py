@@ -14,7 +14,7 @@ from evfleet.strategies import get_strategy
 from evfleet.strategies.optim import level
 from evfleet.strategies.optim.aggregate import charge_upper_kw
 from evfleet.strategies.optim.level import flat_windows, level_flat_periods, project_box_sum, project_box_sum_newton
-from evfleet.strategies.optim.model import kva_cut_angles
+from evfleet.strategies.optim.model import kva_cut_value, kva_import_cap_kw
 
 
 def _bisect_reference(y, w, u, target) -> np.ndarray:
@@ -112,9 +112,7 @@ def test_levelling_keeps_the_bill_and_levels_no_worse_than_before(n: int, seed: 
     cap = None
     if obj.peak_reactive_kvar is not None:
         q = obj.peak_reactive_kvar
-        th = kva_cut_angles(q)[0][:, None]
-        z = float(np.max(np.cos(th) * sol.import_kw[None, :] + np.sin(th) * q[None, :]))
-        cap = np.maximum(np.min((z - np.sin(th) * q[None, :]) / np.cos(th), axis=0), 0.0)
+        cap = kva_import_cap_kw(kva_cut_value(sol.import_kw, q), q)
     upper = charge_upper_kw(p)
     out = level_flat_periods(p, upper, dataclasses.replace(sol), import_cap_kw=cap)
     in_win = flat_windows(p, sol.import_kw) >= 0

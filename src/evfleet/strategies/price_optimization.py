@@ -47,7 +47,14 @@ from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.aggregate import charge_upper_kw, solve_merged
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.level import level_flat_periods
-from evfleet.strategies.optim.model import Objective, build_model, col_dt, discharge_eligible, kva_cut_angles
+from evfleet.strategies.optim.model import (
+    Objective,
+    build_model,
+    col_dt,
+    discharge_eligible,
+    kva_cut_value,
+    kva_import_cap_kw,
+)
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, discharge_cost_mad_per_kwh
 from evfleet.strategies.optim.two_phase import solve_two_phase
 from evfleet.strategies.params import StrategyParams, param
@@ -145,7 +152,5 @@ class PriceOptimization(OptimizingStrategy):
         cap = None
         if obj.peak_reactive_kvar is not None:  # keep the LP's called kVA (its cut value z) at every column
             q = obj.peak_reactive_kvar
-            th = kva_cut_angles(q)[0][:, None]
-            z = float(np.max(np.cos(th) * sol.import_kw[None, :] + np.sin(th) * q[None, :], initial=0.0))
-            cap = np.maximum(np.min((z - np.sin(th) * q[None, :]) / np.cos(th), axis=0), 0.0)
+            cap = kva_import_cap_kw(kva_cut_value(sol.import_kw, q), q)
         return level_flat_periods(problem, charge_upper_kw(problem), sol, import_cap_kw=cap)

@@ -63,6 +63,8 @@ __all__ = [
     "build_model",
     "col_dt",
     "discharge_eligible",
+    "kva_cut_value",
+    "kva_import_cap_kw",
 ]
 
 
@@ -525,6 +527,22 @@ def kva_cut_angles(reactive_kvar: np.ndarray) -> tuple[np.ndarray, float]:
     k = int(np.ceil(span / (2.0 * np.arccos(1.0 / (1.0 + KVA_CUT_REL_ERROR)))))
     angles = lo + span * (np.arange(k) + 0.5) / k
     return angles, float(1.0 / np.cos(span / (2 * k)) - 1.0)
+
+
+def kva_cut_value(import_kw: np.ndarray, reactive_kvar: np.ndarray) -> float:
+    """The called power the kVA cuts give a schedule [kVA]: ``max_k,t (cos th_k imp_t + sin th_k Q_t)`` (0 at
+    least), the value of the LP's ``z`` at that schedule (:func:`kva_cut_angles`)."""
+    q = np.asarray(reactive_kvar, dtype=float)[None, :]
+    th = kva_cut_angles(reactive_kvar)[0][:, None]
+    return float(np.max(np.cos(th) * np.asarray(import_kw, dtype=float)[None, :] + np.sin(th) * q, initial=0.0))
+
+
+def kva_import_cap_kw(called_kva: float, reactive_kvar: np.ndarray) -> np.ndarray:
+    """Per column, the largest import [kW] (0 at least) that keeps every kVA cut at or below ``called_kva``:
+    ``min_k (S - sin th_k Q_t) / cos th_k``."""
+    q = np.asarray(reactive_kvar, dtype=float)[None, :]
+    th = kva_cut_angles(reactive_kvar)[0][:, None]
+    return np.maximum(np.min((called_kva - np.sin(th) * q) / np.cos(th), axis=0), 0.0)
 
 
 def kva_peak_rows(rows: RowBuilder, cols: ColumnLayout, ms: ModelSets, reactive_kvar: np.ndarray) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evfleet.strategies.optim.model import FleetModel, kva_cut_angles, model_sets
+from evfleet.strategies.optim.model import FleetModel, kva_cut_value, model_sets
 
 __all__ = ["WarmStart", "complete_start", "duality_gap", "start_values", "warm_startable"]
 
@@ -135,8 +135,7 @@ def complete_start(model: FleetModel, x: np.ndarray) -> np.ndarray:
         z = float(np.max(imp, initial=0.0))
         q = model.objective.peak_reactive_kvar
         if q is not None:  # the kVA cuts: z >= cos(th) imp + sin(th) Q at every column and angle
-            th = kva_cut_angles(q)[0][:, None]
-            z = float(np.max(np.cos(th) * imp[None, :] + np.sin(th) * np.asarray(q, dtype=float)[None, :], initial=0.0))
+            z = kva_cut_value(imp, q)
         x[cols.span("z")] = max(float(lo[cols.span("z")][0]), z)
     if cols.size["u"]:
         gained = np.bincount(ms.slot_v, ms.eta_c * power_ch * ms.dt_s - dis_full / ms.eta_d * ms.dt_s,
