@@ -146,7 +146,13 @@ def test_the_live_depot_page_shows_the_real_depot(tmp_path, monkeypatch):
     try:
         assert depot.ready.wait(120) and depot.error is None, depot.error
         store = tmp_path / "operate.db"
+        # the first snapshot written after the vehicle drew power (the live loop writes one every
+        # control.live_snapshot_s, through the store's writer queue): one read right away may see an older one
+        t_ready, deadline = time.monotonic(), time.monotonic() + 30
         snap = read_live_snapshot(store)
+        while (snap is None or snap.age_s >= time.monotonic() - t_ready) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            snap = read_live_snapshot(store)
         assert snap is not None and snap.age_s < 5
         site = snap.data["site"]
         assert site["stations_online"] == 2 and site["n_connected"] == 1 and site["import_kw"] > 5
