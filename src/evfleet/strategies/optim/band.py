@@ -171,6 +171,9 @@ class ReducedBand:
     z_of_y: np.ndarray
     #: the column t of each ``ru >= 0`` row (the first lazy rows, in ``uni_slots`` order)
     ru_col: np.ndarray
+    #: the group of each lazy row (its family and vehicle: rows of one group are added together, see
+    #: :class:`LazyBandSolver`)
+    lazy_group: np.ndarray | None = None
 
     def to_original(self, z: np.ndarray) -> np.ndarray:
         """Column values of the original model from those of the reduced one."""
@@ -275,11 +278,24 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     lazy = sp.vstack([lazy, g_mat], format="csr")
     l_lo = np.concatenate([l_lo, np.full(len(elim), -np.inf)])
     l_hi = np.concatenate([l_hi, ms.hi[v] - ms.e0[v]])
+    # the group of each lazy row: family (0 ``ru >= 0``, 1 the kept rows, 2 ``g <= hi``) and vehicle (every lazy
+    # row is on the columns of one vehicle; the vehicle of its first column)
+    col_veh = np.full(n_y, -1, dtype=np.int64)
+    col_veh[cols.span("ch")] = ms.slot_v
+    col_veh[cols.span("dis")] = ms.slot_v[ms.dis_slots]
+    col_veh[cols.span("e")] = ms.slot_v[ms.st_slots]
+    col_veh[cols.span("r")] = ms.slot_v[ms.dis_slots] if cols.size["r"] else col_veh[cols.span("r")]
+    col_veh[cols.span("ru")] = ms.slot_v[us]
+    col_veh[cols.span("u")] = ms.tgt
+    first_col = lazy.indices[np.minimum(lazy.indptr[:-1], max(lazy.nnz - 1, 0))] if lazy.nnz else np.zeros(0, int)
+    row_veh = np.where(np.diff(lazy.indptr) > 0, col_veh[np.flatnonzero(keep)][first_col], -1)
+    family = np.repeat([0, 1, 2], [m, len(lazy_rows) - m, len(elim)])
+    group = family * (model.problem.n_vehicles + 1) + row_veh + 1
     return ReducedBand(
         sub=sub, n_matrix=nm, y0=y0, cost=nm.T @ small.cost, offset=float(small.cost @ y0),
         col_lower=small.col_lower[keep], col_upper=small.col_upper[keep], core=core, core_lower=c_lo,
         core_upper=c_hi, lazy=lazy, lazy_lower=l_lo, lazy_upper=l_hi, z_of_y=np.where(keep, z_of_y, -1),
-        ru_col=ms.slot_t[us],
+        ru_col=ms.slot_t[us], lazy_group=group,
     )  # fmt: skip
 
 
@@ -289,7 +305,15 @@ LAZY_TOL = 1e-7
 
 class LazyBandSolver:
     """HiGHS on the core rows of a :class:`ReducedBand`, adding the violated lazy rows and re-solving from the
-    current basis (the dual simplex: adding rows keeps the basis dual feasible) until none is violated."""
+    current basis (the dual simplex: adding rows keeps the basis dual feasible) until none is violated.
+
+    With ``grouped`` (the default) a violated row brings the other lazy rows of its group (same family, same
+    vehicle: e.g. the ``ru >= 0`` rows of all its slots): the next violations are mostly there (2,000 vehicles,
+    the first LP: 6 rounds instead of 26, 8.1 s of CPU instead of 10.3 s, docs/benchmarks.md). Any set of added
+    rows gives the same optimum (the loop ends only when no lazy row is violated)."""
+
+    #: add a violated lazy row's whole group (False: the violated rows only; for A/B measurements)
+    grouped: bool = True
 
     def __init__(self, red: ReducedBand, time_limit_s: float, options: dict | None = None) -> None:
         self.red = red
@@ -329,6 +353,9 @@ class LazyBandSolver:
             bad = ~self.added & ((lz < self.red.lazy_lower - LAZY_TOL) | (lz > self.red.lazy_upper + LAZY_TOL))
             if not bad.any():
                 return z
+            if self.grouped and self.red.lazy_group is not None:
+                grp = self.red.lazy_group
+                bad |= ~self.added & np.isin(grp, np.unique(grp[bad]))
             self._add(np.flatnonzero(bad))
 
     def _add(self, idx: np.ndarray) -> None:
