@@ -61,6 +61,9 @@ __all__ = ["MAP_TOL", "BandSubstitution", "max_violation", "substitute_band"]
 #: Largest row or bound violation [model units] of a mapped-back solution in the original model.
 MAP_TOL = 1e-6
 
+#: make the plain DC taper cuts of the tapered charging-only slots lazy (:func:`reduce_band`; False for A/B)
+LAZY_TAPER = True
+
 
 @dataclasses.dataclass(frozen=True)
 class BandSubstitution:
@@ -247,6 +250,12 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     if "res_energy" in model.row_start:  # the V2G slots' energy headroom rows (500 V2G-ready vehicles: 17 -> 7.8 s)
         r0 = model.row_start["res_energy"]
         lazy_sub[r0 : r0 + 2 * len(ms.dis_slots)] = True  # before the dropped rows: same index in ``small``
+    if LAZY_TAPER and "dc_taper" in model.row_start:
+        # the plain DC taper cut ``ch <= a + slope*e`` of a tapered charging-only slot: implied by its band's cut
+        # ``ch + ru <= a + slope*e`` (core) once ``ru >= 0`` holds, so lazy (2,000 vehicles: 5,976 core rows fewer)
+        ts = np.flatnonzero(ms.tapered[ms.slot_v])
+        r0 = model.row_start["dc_taper"]
+        lazy_sub[r0 + np.flatnonzero(~ms.eligible[ms.slot_v[ts]])] = True  # before the dropped rows: same index
     tgt0 = model.row_start["target"]
     lazy_sub[tgt0 : tgt0 + len(ms.tgt)] = False
     drop = np.zeros(n_sub, dtype=bool)

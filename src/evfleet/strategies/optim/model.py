@@ -155,7 +155,7 @@ class FleetModel:
     #: first row of some row families by name: "balance" (one row per stateful slot, in ``e`` order), "target"
     #: (one per departing vehicle, in ``u`` order), "uni_up",
     #: "uni_down", "uni_energy_up", "uni_energy_down" (one row per charging-only band slot, in ``uni_slots``
-    #: order); for :mod:`~evfleet.strategies.optim.band`
+    #: order), "dc_taper" (one per DC-tapered slot, in slot order); for :mod:`~evfleet.strategies.optim.band`
     row_start: dict[str, int] = field(default_factory=dict)
     #: the index sets the model was built from (:func:`model_sets`; reused by the warm start's completion)
     sets: ModelSets | None = None
@@ -728,6 +728,7 @@ def build_model(problem: ChargingProblem, objective: Objective) -> FleetModel:
     row_start["target"] = rows.n_row  # one row per vehicle departing inside the horizon, in ``u`` order
     target_rows(rows, cols, ms)
     if ms.tapered.any():
+        row_start["dc_taper"] = rows.n_row  # one row per tapered slot, in slot order
         dc_taper_rows(rows, cols, ms)
     if objective.peak_cost is not None and objective.peak_reactive_kvar is not None:
         kva_peak_rows(rows, cols, ms, objective.peak_reactive_kvar)
