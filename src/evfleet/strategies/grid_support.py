@@ -53,6 +53,7 @@ from evfleet.strategies.optim.band import LazyBandSolver, reduce_band, substitut
 from evfleet.strategies.optim.highs import Solution, solve
 from evfleet.strategies.optim.model import FleetModel, Objective, build_model, col_dt
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
+from evfleet.strategies.optim.warm import complete_start
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 from evfleet.strategies.report import ReserveReport
@@ -128,6 +129,9 @@ class GridSupport(OptimizingStrategy):
     #: solve the LPs in the reduced form of :mod:`~evfleet.strategies.optim.band` (False: the original model;
     #: the same optimum, for A/B measurements)
     band_reduction: bool = True
+    #: offline, start the first reduced LP's dual simplex from the no-reserve optimum (every band 0, a feasible
+    #: point), certified by its duality gap (:meth:`LazyBandSolver.start_from`); False: from the slack basis
+    band_warm_start: bool = True
     params_class: ClassVar[type[StrategyParams]] = GridSupportParams
     config: GridSupportParams
 
@@ -176,6 +180,10 @@ class GridSupport(OptimizingStrategy):
         model = build_model(problem, obj)
         lazy = self._band_solver(model, presolve) if self.band_reduction else None
         sol = None
+        no_band = None  # the optimum without reserve (the band-0 start of the first LP; offline only)
+        if lazy is not None and not online and self.band_warm_start:
+            no_band = self._no_band(problem, obj, online, opts)
+            lazy.start_from(lazy.red.from_original(self._band_zero_start(model, no_band)))
         if lazy is not None:
             try:
                 sol = lazy.solve()
@@ -183,6 +191,8 @@ class GridSupport(OptimizingStrategy):
                 lazy = None
         if sol is None:
             sol = solve(model, **opts)
+        elif no_band is not None:  # its time counts in the first LP's
+            sol = dataclasses.replace(sol, build_s=sol.build_s + no_band.build_s, solve_s=sol.solve_s + no_band.solve_s)
         if min_kw <= 0 or obj.reserve_block is None:
             return sol
         blk = np.asarray(obj.reserve_block, dtype=np.int64)
@@ -195,13 +205,36 @@ class GridSupport(OptimizingStrategy):
         obj.reserve_block_cap_kw = np.where(small, 0.0, np.inf)
         if lazy is not None:
             try:
-                return self._second_lp(problem, obj, lazy, small, sol, online, opts)
+                return self._second_lp(problem, obj, lazy, small, sol, online, opts, no_band)
             except StrategyError:
                 pass  # solved below in the original form
         return solve(build_model(problem, obj), **opts)
 
+    def _no_band(self, problem: ChargingProblem, obj: Objective, online: bool, opts: dict) -> Solution:
+        """The optimum of the LP without reserve variables (same costs and penalty; the plain vehicles merged
+        offline): the second LP when every block closes (:meth:`_second_lp`), and the band-0 start of the first."""
+        no_band = dataclasses.replace(obj, reserve_revenue=None, reserve_block=None, reserve_min_kw=0.0,
+                                      reserve_unidirectional=False, reserve_block_cap_kw=None)  # fmt: skip
+        if not online and self.config.merge == "plain":
+            return solve_merged(problem, no_band, **opts)
+        return solve(build_model(problem, no_band), **opts)
+
+    @staticmethod
+    def _band_zero_start(model: FleetModel, no_band: Solution) -> np.ndarray:
+        """The no-reserve optimum as column values of the band model ``model`` (every band 0): its charging and
+        discharging per slot, the energies, site flows and unmet energies completed from the model's equalities
+        (:func:`~evfleet.strategies.optim.warm.complete_start`). Feasible: with the band at 0 every reserve row
+        reduces to the power limits, the energy window and the site limits the no-reserve optimum keeps."""
+        cols = model.layout
+        sv, st, ds = model.slot_vehicle, model.slot_col, model.dis_slots
+        x = np.zeros(model.n_col)
+        ch, dis = cols.span("ch"), cols.span("dis")
+        x[ch] = np.clip(no_band.charge_kw[sv, st], model.col_lower[ch], model.col_upper[ch])
+        x[dis] = np.clip(no_band.discharge_kw[sv[ds], st[ds]], model.col_lower[dis], model.col_upper[dis])
+        return complete_start(model, x)
+
     def _second_lp(self, problem: ChargingProblem, obj: Objective, lazy: LazyBandSolver, closed: np.ndarray,
-                   first: Solution, online: bool, opts: dict) -> Solution:  # fmt: skip
+                   first: Solution, online: bool, opts: dict, no_band: Solution | None = None) -> Solution:  # fmt: skip
         """The second LP (blocks ``closed`` hold no band) in the fastest exact way (measured, docs/benchmarks.md).
 
         Every block closed: every band is 0 (each ``r, ru >= 0`` sums to ``B_k = 0``), and with the band at 0 each
@@ -211,12 +244,9 @@ class GridSupport(OptimizingStrategy):
         ~0.1 s against 1.3 s for the reduced band model). Else: the reduced model from the first LP's basis
         (2,000 vehicles, one small block closed: 0.35 s against 15.8 s cold)."""
         if closed.all():
-            no_band = dataclasses.replace(obj, reserve_revenue=None, reserve_block=None, reserve_min_kw=0.0,
-                                          reserve_unidirectional=False, reserve_block_cap_kw=None)  # fmt: skip
-            if not online and self.config.merge == "plain":
-                second = solve_merged(problem, no_band, **opts)
-            else:
-                second = solve(build_model(problem, no_band), **opts)
+            # (the band-0 start's no-reserve optimum when there was one: that LP, already solved, its time counted)
+            second = self._no_band(problem, obj, online, opts) if no_band is None else dataclasses.replace(
+                no_band, build_s=0.0, solve_s=0.0)  # fmt: skip
         else:
             lazy.cap_blocks(np.asarray(obj.reserve_block_cap_kw, dtype=float))
             second = lazy.solve()

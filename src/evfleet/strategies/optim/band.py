@@ -47,14 +47,16 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
+import types
 
 import highspy
 import numpy as np
 import scipy.sparse as sp
 
 from evfleet.strategies.base import StrategyError
-from evfleet.strategies.optim.highs import Solution, read_solution
+from evfleet.strategies.optim.highs import Solution, _set_start, read_solution
 from evfleet.strategies.optim.model import FleetModel, model_sets
+from evfleet.strategies.optim.warm import FEAS_TOL, GAP_RTOL, duality_gap
 
 __all__ = ["MAP_TOL", "BandSubstitution", "max_violation", "substitute_band"]
 
@@ -74,10 +76,24 @@ class BandSubstitution:
     original: FleetModel
     #: the original model's rows kept in ``model`` (its first rows, in order; the ``ru >= 0`` rows follow)
     kept_rows: np.ndarray
+    #: the substituted columns: ``lo_p`` (at ``ch``), ``hi_p`` (at ``ru``), ``g`` (at ``e``), and ``eta_c*T`` [h]
+    subst_cols: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def to_original(self, y: np.ndarray) -> np.ndarray:
         """Column values of the original model from those of the smaller one."""
         return self.matrix @ np.asarray(y, dtype=float)
+
+    def from_original(self, x: np.ndarray) -> np.ndarray:
+        """Column values of the smaller model from those of the original one (the inverse of :meth:`to_original`:
+        ``lo_p = ch - ru``, ``hi_p = ch + ru``, ``g = e + eta_c*T*ru``)."""
+        assert self.subst_cols is not None
+        c_lo, c_hi, c_g, a = self.subst_cols
+        x = np.asarray(x, dtype=float)
+        y = x.copy()
+        y[c_lo] = x[c_lo] - x[c_hi]
+        y[c_hi] = x[c_lo] + x[c_hi]
+        y[c_g] = x[c_g] + a * x[c_hi]
+        return y
 
 
 def substitute_band(model: FleetModel) -> BandSubstitution | None:
@@ -137,7 +153,7 @@ def substitute_band(model: FleetModel) -> BandSubstitution | None:
         matrix=matrix,
         row_start={},
     )
-    return BandSubstitution(model=small, matrix=mmat, original=model, kept_rows=kept)
+    return BandSubstitution(model=small, matrix=mmat, original=model, kept_rows=kept, subst_cols=(c_lo, c_hi, c_g, a))
 
 
 def max_violation(model: FleetModel, x: np.ndarray) -> float:
@@ -181,6 +197,12 @@ class ReducedBand:
     def to_original(self, z: np.ndarray) -> np.ndarray:
         """Column values of the original model from those of the reduced one."""
         return self.sub.to_original(self.n_matrix @ np.asarray(z, dtype=float) + self.y0)
+
+    def from_original(self, x: np.ndarray) -> np.ndarray:
+        """Column values of the reduced model from those of the original one (the kept columns of
+        :meth:`BandSubstitution.from_original`; the eliminated ``g`` follow from the others)."""
+        y = self.sub.from_original(x)
+        return y[self.z_of_y >= 0]
 
 
 def _pairs(vehicle: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -348,6 +370,47 @@ class LazyBandSolver:
                     f64(red.core_lower, dtype=float), f64(red.core_upper, dtype=float), i32(a.indptr),
                     i32(a.indices), f64(a.data, dtype=float), i32(np.zeros(n)))  # fmt: skip
         self.h = h
+        #: the column bounds of the LP HiGHS holds (:meth:`cap_blocks` changes them), the lazy rows in the order
+        #: they were added, and whether the next solve starts from a point (:meth:`start_from`)
+        self.col_lower = np.asarray(red.col_lower, dtype=float)
+        self.col_upper = np.asarray(red.col_upper, dtype=float).copy()
+        self._order: list[np.ndarray] = []
+        self._warm = False
+        #: how the last solve started: "cold" (slack basis or the previous basis), "warm" (from :meth:`start_from`,
+        #: certified) or "warm-rejected" (not certified: solved again from scratch)
+        self.start = "cold"
+
+    def start_from(self, z: np.ndarray) -> None:
+        """Start the next :meth:`solve` from the column values ``z`` of the reduced model (HiGHS turns them into a
+        starting basis of its dual simplex). Its result is accepted only when the duality gap of the LP then
+        held (core and added rows; :func:`~evfleet.strategies.optim.warm.duality_gap`) is below ``GAP_RTOL`` with
+        infeasibilities below ``FEAS_TOL``, else the same LP is solved again from scratch."""
+        _set_start(self.h, np.asarray(z, dtype=float))
+        self._warm = True
+
+    def certified(self, z: np.ndarray) -> bool:
+        """True when HiGHS's duals prove ``z`` optimal for the LP it holds (the core and the rows added so far)."""
+        got = self.h.getSolution()
+        if not got.dual_valid:
+            return False
+        red = self.red
+        order = np.concatenate(self._order) if self._order else np.zeros(0, dtype=np.int64)
+        lp = types.SimpleNamespace(
+            matrix=sp.vstack([red.core, red.lazy[order]], format="csr"),
+            cost=np.asarray(red.cost, dtype=float),
+            row_lower=np.concatenate([red.core_lower, red.lazy_lower[order]]),
+            row_upper=np.concatenate([red.core_upper, red.lazy_upper[order]]),
+            col_lower=self.col_lower,
+            col_upper=self.col_upper,
+        )
+        row_dual = np.asarray(got.row_dual, dtype=float)
+        if len(row_dual) != lp.matrix.shape[0]:
+            return False
+        gap, p_inf, d_inf = duality_gap(lp, z, row_dual)  # type: ignore[arg-type]
+        primal = float(lp.cost @ z)
+        # the gap relative to the full objective (the reduced model's cost plus its constant ``offset``)
+        gap_abs = gap * max(1.0, abs(primal))
+        return abs(gap_abs) <= GAP_RTOL * max(1.0, abs(primal + red.offset)) and max(p_inf, d_inf) <= FEAS_TOL
 
     def _run(self) -> np.ndarray:
         h = self.h
@@ -377,12 +440,19 @@ class LazyBandSolver:
                       np.ascontiguousarray(rows.indptr[:-1], dtype=np.int32),
                       np.ascontiguousarray(rows.indices, dtype=np.int32), np.ascontiguousarray(rows.data))  # fmt: skip
             self.added[idx] = True
+            self._order.append(np.asarray(idx, dtype=np.int64))
             self.rounds += 1
 
     def solve(self) -> Solution:
         """Solve (or re-solve after :meth:`cap_blocks`); the solution in the original model's columns, checked there."""
         t0 = time.perf_counter()
         z = self._run()
+        if self._warm:
+            self._warm = False
+            self.start = "warm" if self.certified(z) else "warm-rejected"
+            if self.start == "warm-rejected":
+                self.h.clearSolver()  # forget the basis: the same LP (core and added rows) from scratch
+                z = self._run()
         orig = self.original
         x = self.red.to_original(z)
         viol = max_violation(orig, x)
@@ -391,6 +461,7 @@ class LazyBandSolver:
         sol = read_solution(orig, x, float(orig.cost @ x), "Optimal", time.perf_counter() - t0)
         sol.iterations = self.iterations
         sol.build_s = self.build_s
+        sol.start = self.start
         return sol
 
     def cap_blocks(self, cap_kw: np.ndarray) -> None:
@@ -411,6 +482,7 @@ class LazyBandSolver:
         self.original = dataclasses.replace(orig, col_upper=upper)
         idx = self.red.z_of_y[np.concatenate([cols.cols("B"), r_closed])]
         up = np.concatenate([cap, np.zeros(len(r_closed))])
+        self.col_upper[idx] = up
         self.h.changeColsBounds(len(idx), np.ascontiguousarray(idx, dtype=np.int32),
                                 np.ascontiguousarray(self.red.col_lower[idx]), np.ascontiguousarray(up))  # fmt: skip
         ru = np.flatnonzero(closed_col[self.red.ru_col])
