@@ -209,3 +209,22 @@ def test_lazy_groups_are_one_vehicle_each() -> None:
     for i in range(lazy.shape[0]):
         on = veh_z[lazy.indices[lazy.indptr[i] : lazy.indptr[i + 1]]]
         assert len(on) and np.all(on == group_veh[i])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("merge", [True, False])
+def test_merged_target_ceiling_rows_keep_the_optimum(monkeypatch: pytest.MonkeyPatch, seed: int, merge: bool) -> None:
+    # half the vehicles with a target above the ceiling (their ceiling row stays), the others below (merged)
+    from evfleet.strategies.optim import band
+
+    monkeypatch.setattr(band, "MERGE_CEILING", merge)
+    p = _problem(seed, 15, n=10, n_steps=16)
+    above = np.arange(p.n_vehicles) % 2 == 0
+    ceiling = np.where(above, np.maximum(p.energy_target_kwh - 1.0, p.energy_kwh), p.energy_ceiling_kwh)
+    p = dataclasses.replace(p, energy_ceiling_kwh=ceiling)
+    _, _, model = _first_lp(p, reserve_price=1.5)
+    ref = solve(model)
+    red = reduce_band(substitute_band(model))
+    sol = LazyBandSolver(red, 60.0).solve()
+    assert _close(sol.objective, ref.objective)
+    assert max_violation(model, sol.x) <= 1e-6
