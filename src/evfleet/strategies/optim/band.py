@@ -182,7 +182,7 @@ class ReducedBand:
     bounds, and the maps back (``n_matrix``, ``y0``, then ``sub``)."""
 
     sub: BandSubstitution
-    n_matrix: sp.csc_matrix
+    n_matrix: sp.csr_matrix
     y0: np.ndarray
     cost: np.ndarray
     offset: float
@@ -255,18 +255,36 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
     a = ms.eta_c[elim] * t_res / 2.0
     j, jp = _pairs(v)
     # the rows of g (in z): cumulative charge, plus the band's own headroom term
-    g_rows = np.concatenate([j, j, np.arange(len(elim)), np.arange(len(elim))])
-    g_cols = z_of_y[np.concatenate([lo_c[jp], hi_c[jp], hi_c, lo_c])]
-    g_vals = np.concatenate([w[jp], w[jp], a, -a])
-    g_mat = sp.csr_matrix((g_vals, (g_rows, g_cols)), shape=(len(elim), n_z))
-    g_mat.sum_duplicates()
+    # built in CSR form directly (a COO build and conversion took 0.26 s at 2,000 vehicles): row k holds the
+    # lo columns of its vehicle's slots up to k, then their hi columns (the ``ch`` block precedes ``ru``: sorted)
+    cnt = np.bincount(j, minlength=len(elim))
+    start = np.cumsum(cnt) - cnt  # first pair of each row
+    within = np.arange(len(j)) - start[j]
+    pos_lo = 2 * start[j] + within
+    pos_hi = pos_lo + cnt[j]
+    diag = jp == j
+    g_data = np.empty(2 * len(j))
+    g_ind = np.empty(2 * len(j), dtype=np.int64)
+    g_data[pos_lo] = w[jp] - np.where(diag, a[j], 0.0)
+    g_data[pos_hi] = w[jp] + np.where(diag, a[j], 0.0)
+    g_ind[pos_lo] = z_of_y[lo_c[jp]]
+    g_ind[pos_hi] = z_of_y[hi_c[jp]]
+    g_ptr = np.r_[0, np.cumsum(2 * cnt)]
+    g_mat = sp.csr_matrix((g_data, g_ind, g_ptr), shape=(len(elim), n_z))
+    # N (y = N z + y0): the identity on the kept columns, the rows of g on the eliminated ones (CSR, row by row)
     kz = np.flatnonzero(keep)
-    gco = g_mat.tocoo()
-    nm = sp.csc_matrix(
-        (np.concatenate([np.ones(n_z), gco.data]),
-         (np.concatenate([kz, g_c[gco.row]]), np.concatenate([np.arange(n_z), gco.col]))),
-        shape=(n_y, n_z),
-    )  # fmt: skip
+    row_nnz = np.zeros(n_y, dtype=np.int64)
+    row_nnz[kz] = 1
+    row_nnz[g_c] = 2 * cnt
+    nm_ptr = np.r_[0, np.cumsum(row_nnz)]
+    nm_data = np.empty(int(nm_ptr[-1]))
+    nm_ind = np.empty(int(nm_ptr[-1]), dtype=np.int64)
+    nm_data[nm_ptr[kz]] = 1.0
+    nm_ind[nm_ptr[kz]] = np.arange(n_z)
+    dst = np.repeat(nm_ptr[g_c] - g_ptr[:-1], 2 * cnt) + np.arange(len(g_data))
+    nm_data[dst] = g_data
+    nm_ind[dst] = g_ind
+    nm = sp.csr_matrix((nm_data, nm_ind, nm_ptr), shape=(n_y, n_z))
     y0 = np.zeros(n_y)
     y0[g_c] = ms.e0[v]
     # row sets of the substituted model: the balance rows of the eliminated slots hold identically (dropped); the
