@@ -171,7 +171,8 @@ class GridSupport(OptimizingStrategy):
 
         With a charging-only band (``fcr_participation='v2g_and_charging'``) both LPs are solved in the exactly
         equivalent reduced form of :mod:`~evfleet.strategies.optim.band` (``band_reduction``; the second as in
-        :meth:`_second_lp`); its solution is checked in the original model (else the original is solved)."""
+        :meth:`_second_lp`); its solution is checked in the original model (else the original is solved). Offline
+        the first starts from the no-reserve optimum (``band_warm_start``; kept only when certified)."""
         obj = self.objective(problem)
         presolve = self.config.presolve or (self.presolve_online if online else self.presolve_offline)
         opts = {"time_limit_s": self.config.time_limit_s, "options": {"presolve": presolve}}
