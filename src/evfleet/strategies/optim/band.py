@@ -59,7 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from evfleet.strategies.base import StrategyError
-from evfleet.strategies.optim.highs import Solution, _set_start, read_solution
+from evfleet.strategies.optim.highs import Solution, read_solution, set_start
 from evfleet.strategies.optim.model import FleetModel, model_sets
 from evfleet.strategies.optim.warm import FEAS_TOL, GAP_RTOL, duality_gap
 
@@ -424,7 +424,7 @@ class LazyBandSolver:
         starting basis of its dual simplex). Its result is accepted only when the duality gap of the LP then
         held (core and added rows; :func:`~evfleet.strategies.optim.warm.duality_gap`) is below ``GAP_RTOL`` with
         infeasibilities below ``FEAS_TOL``, else the same LP is solved again from scratch."""
-        _set_start(self.h, np.asarray(z, dtype=float))
+        set_start(self.h, np.asarray(z, dtype=float))
         self._warm = True
 
     def certified(self, z: np.ndarray) -> bool:

@@ -28,7 +28,7 @@ from evfleet.strategies.base import StrategyError
 from evfleet.strategies.optim.model import FleetModel, col_dt
 from evfleet.strategies.optim.warm import FEAS_TOL, GAP_RTOL, duality_gap, warm_startable
 
-__all__ = ["Solution", "qp_solver", "read_solution", "solve"]
+__all__ = ["Solution", "qp_solver", "read_solution", "set_start", "solve"]
 
 
 @dataclass
@@ -144,7 +144,7 @@ def _values(values: list[float], n: int) -> np.ndarray:
     return np.fromiter(values, dtype=np.float64, count=n)
 
 
-def _set_start(h: highspy.Highs, start: np.ndarray) -> None:
+def set_start(h: highspy.Highs, start: np.ndarray) -> None:
     """Give HiGHS the column values ``start`` (every column): highspy's array form of ``setSolution`` (no
     ``HighsSolution`` built in Python, ~4 ms at 160,000 columns); the ``HighsSolution`` form if HiGHS rejects it."""
     n = len(start)
@@ -165,7 +165,7 @@ def _run_warm(
     before = {key: h.getOptionValue(key)[1] for key in warm_options}  # highspy 1.15: (status, value)
     for key, value in warm_options.items():
         h.setOptionValue(key, value)
-    _set_start(h, start)
+    set_start(h, start)
     h.run()
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
         got = h.getSolution()
