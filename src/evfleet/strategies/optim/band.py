@@ -338,6 +338,7 @@ def reduce_band(sub: BandSubstitution) -> ReducedBand:
         k_tgt[ms.tgt] = np.arange(len(ms.tgt))
         kv = k_tgt[v[last]]
         merge = (kv >= 0) & (ms.e_tgt[np.maximum(kv, 0)] <= ms.hi[v[last]]) if len(ms.tgt) else kv >= 0
+        merge &= model.cost[cols.cols("u", np.maximum(kv, 0))] > 0 if len(ms.tgt) else merge  # u penalised
         pos = np.searchsorted(core_rows, tgt0 + kv[merge])
         assert np.all(core_rows[pos] == tgt0 + kv[merge])
         c_hi[pos] = c_ceil[merge]
