@@ -221,6 +221,7 @@ def test_drilldown_of_an_unmet_vehicle():
     # SOC drawn only while connected: arrival to departure, nothing before or after
     assert np.allclose(y[arr : dep + 1], 100 * res.soc[i, arr : dep + 1])
     assert np.isnan(y[:arr]).all() and np.isnan(y[dep + 1 :]).all()
+    assert fig.layout.yaxis2.tickmode == "auto"  # its own round ticks, not the SOC axis's ticks scaled (0,085 kW)
     _, p, _ = F.fleet_state_at(res, 5)
     assert np.array_equal(p, res.power_kw[:, 5])
 
@@ -269,6 +270,7 @@ def test_charger_use_by_type():
     for name, n, kw in zip(counts.x, counts.y, power.y, strict=True):
         sel = (chargers == name) & conn
         assert n == sel.sum() and kw == pytest.approx(p[sel].sum())
+    assert fig.layout.yaxis2.tickmode == "auto"  # round kW ticks (were the vehicle axis's scaled: 48, 96,1, 144,1)
 
 
 def test_live_cards_from_a_snapshot():
