@@ -15,7 +15,7 @@ from evfleet.dashboard import analysis_views as A
 from evfleet.dashboard import fleet_views as F
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import views as V
-from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, t
+from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, strategy_label, t
 from evfleet.dashboard.l10n import fmt_number
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.generate import generate_scenario
@@ -234,6 +234,10 @@ def test_analysis_figures():
     comp = compare(sc, "all")
     fig = A.comparison_figure(comp.table, "en")
     assert len(fig.data) == 4
+    # horizontal bars, names on the left column only: no rotated name runs into the panel below at 1280 px
+    assert all(tr.orientation == "h" for tr in fig.data)
+    assert list(fig.data[0].y) == [strategy_label(s, "en") for s in comp.table["strategy"]]
+    assert fig.layout.yaxis2.matches == "y" or fig.layout.yaxis2.showticklabels is False
     res = comp.results["uncontrolled"]
     tab = cost_by_period_table(res, res)
     f2 = A.cost_by_period_figure(tab, "en", "uncontrolled")

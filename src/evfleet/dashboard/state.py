@@ -576,6 +576,12 @@ def no_v2g_run(ctrl: Controls) -> tuple[RunResult, dict] | None:
     return _run_for(ctrl, ctrl.strategy, ctrl.mode, False)
 
 
+def run_without_v2g(ctrl: Controls, strategy: str, mode: str) -> tuple[RunResult, dict]:
+    """``strategy`` in ``mode`` on the current scenario with V2G off (cached like every run; the comparison's
+    ``v2g_value_mad``)."""
+    return _run_for(ctrl, strategy, mode, False)
+
+
 @st.cache_resource(max_entries=12, show_spinner=False)
 def _pq(key: str, strategy: str, mode: str, v2g: bool, _result: RunResult) -> Any:
     return gq_assess.assess(_result)
