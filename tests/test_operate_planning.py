@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from evfleet.operate.config import load_config
-from evfleet.operate.planning import build_live_problem, first_step_within_stations, plan_depot
+from evfleet.operate.planning import build_live_problem, enforce_limits, first_step_within_stations, plan_depot
 from evfleet.operate.registry import Evse, Registry, Session, Station
 from evfleet.strategies import get_strategy, strategy_names
 
@@ -99,3 +99,49 @@ def test_first_step_within_stations_replans_at_most_once_per_station():
         get_strategy("load_balancing"), problem, np.full(6, 22.0), station_of, np.full(3, 44.0)
     )
     assert rounds2 == 0 and raw2.sum() == pytest.approx(55.0)
+
+
+@pytest.mark.parametrize("departure_h", [0.27, 0.5, 2.3, 2.49])
+def test_the_live_problem_never_counts_on_time_a_vehicle_does_not_have(departure_h):
+    """The departure column is rounded down to a 15-min edge (at least one column), never up."""
+    cfg, evses = _depot(departure_h)
+    problem = build_live_problem(cfg, evses[:1], NOW, 60.0)
+    assert problem.departure[0] * problem.dt_h <= departure_h
+    assert problem.departure[0] == max(1, int(departure_h / 0.25))
+
+
+def test_a_vehicle_leaving_in_16_min_goes_first_when_power_is_short():
+    """12 kW of room, a vehicle with 3 kWh to go in 16 min (12.1 kW meets it) and one with 30 kWh in 10 h: load
+    balancing gives the first all 12 kW. With 16 min counted as 30 it got 7.6 kW (2 kWh by its departure)."""
+    cfg, evses = _depot(10.0)
+    leaving = evses[0][1].session
+    leaving.soc_arrival, leaving.departure = 0.75, NOW + timedelta(hours=0.27)
+    problem = build_live_problem(cfg, [evses[0], evses[2]], NOW, 17.0)  # 17 kW - 5 kW base load
+    p = get_strategy("load_balancing").first_step(problem)
+    assert p[0] == pytest.approx(12.0) and p[1] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_a_departure_less_than_one_column_away_keeps_one_column():
+    cfg, evses = _depot(0.1)
+    problem = build_live_problem(cfg, evses, NOW, 60.0)
+    assert problem.n_steps == 1 and np.all(problem.departure == 1) and np.all(problem.departs_in_horizon)
+
+
+def test_enforce_limits_gives_0_not_nan_at_a_station_without_room_and_without_charging():
+    """A station whose unsteered EVSE draws more than its room (room < 0) and whose steered EVSE asks 0 kW."""
+    p = enforce_limits(np.array([0.0, 5.0]), np.full(2, 22.0), np.array([0, 1]), np.array([-5.4, 16.6]), 55.0)
+    assert np.all(np.isfinite(p)) and p.tolist() == [0.0, 5.0]
+
+
+@pytest.mark.parametrize("strategy", CHARGING_NOW)
+def test_an_unsteered_evse_over_its_stations_room_leaves_its_neighbour_0_kw_and_the_rest_planned(strategy):
+    """EVSE 1 of CS0 rejected its profile and is counted at its rating (22 kW > the station's 16.6 kW cap): its
+    neighbour gets 0 kW (a finite 0, not NaN) and the other stations still take their room."""
+    cfg, evses = _depot(2.3)
+    evses[0][1].failed = "Rejected"
+    plan = plan_depot(cfg, get_strategy(strategy), evses, NOW)
+    assert plan.fixed_kw == {("CS0", 1): 22.0}
+    assert all(np.isfinite(v) for v in plan.setpoints_kw.values())
+    assert plan.setpoints_kw[("CS0", 2)] == 0.0
+    others = sum(v for (sid, _e), v in plan.setpoints_kw.items() if sid != "CS0")
+    assert 2 * 16.6 - 0.4 - 1e-9 <= others <= 2 * 16.6 + 1e-9

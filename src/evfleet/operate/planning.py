@@ -3,7 +3,8 @@
 This is the one module of ``evfleet.operate`` that imports the problem type (from ``evfleet.strategies``); the
 strategies are the simulator's, unchanged (``get_strategy(name).first_step(problem)``). The problem is built
 here directly from the sessions (arrays of length n connected vehicles, H steps of ``plan_step_minutes``):
-vehicle i is connected from column 0 to its departure, its energy is its SOC times its battery, its target and
+vehicle i is connected from column 0 to its departure (rounded down to a column edge, at least one column: never
+more time than it has), its energy is its SOC times its battery, its target and
 limits come from the session (catalogue, EVSE, ISO 15118), the base load is the site's forecast and the import
 limit is the binding site limit minus what the controller cannot steer (connectors that rejected a profile or do
 not answer, counted at their last measured power).
@@ -130,7 +131,10 @@ def build_live_problem(
         [max((s.departure - now).total_seconds() / 3600.0, dt_h) if s.departure else c.horizon_h for s in sessions],
         dtype=float,
     )
-    dep_steps = np.ceil(dep_h / dt_h - 1e-9).astype(np.int64)
+    # a departure between two column edges is rounded down to the edge before it (at least the first column): the
+    # plan never counts on time the vehicle does not have (rounded up, 16 min left counted as 30 and halved the
+    # power a vehicle needed to meet its target)
+    dep_steps = np.maximum(np.floor(dep_h / dt_h + 1e-9), 1).astype(np.int64)
     H = int(min(horizon, max(1, int(dep_steps.max()) if n else 1)))
     battery = np.array([s.battery_kwh for s in sessions], dtype=float)
     soc = np.array([s.soc for s in sessions], dtype=float)
@@ -198,8 +202,9 @@ def enforce_limits(
         return p
     charge, discharge = np.maximum(p, 0.0), np.minimum(p, 0.0)
     per_station = np.bincount(station_of, weights=charge, minlength=len(station_room_kw))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        scale = np.where(per_station > station_room_kw, np.maximum(station_room_kw, 0.0) / per_station, 1.0)
+    room_per_station = np.maximum(np.asarray(station_room_kw, dtype=float), 0.0)
+    over = per_station > room_per_station  # never 0/0: a station with no room and no charging is not over
+    scale = np.divide(room_per_station, per_station, out=np.ones_like(per_station), where=over)
     charge = charge * scale[station_of]
     total = charge.sum()
     room = max(site_room_kw, 0.0)
