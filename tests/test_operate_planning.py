@@ -99,6 +99,11 @@ def test_first_step_within_stations_replans_at_most_once_per_station():
         get_strategy("load_balancing"), problem, np.full(6, 22.0), station_of, np.full(3, 44.0)
     )
     assert rounds2 == 0 and raw2.sum() == pytest.approx(55.0)
+    # the bound on re-plans: with none allowed, the strategy's own column (what enforce_limits then cuts)
+    raw0, rounds0 = first_step_within_stations(
+        get_strategy("load_balancing"), problem, np.full(6, 22.0), station_of, np.full(3, 16.6), max_rounds=0
+    )
+    assert rounds0 == 0 and np.bincount(station_of, weights=raw0, minlength=3).max() > 16.6
 
 
 @pytest.mark.parametrize("departure_h", [0.27, 0.5, 2.3, 2.49])

@@ -224,6 +224,7 @@ def first_step_within_stations(
     evse_max_kw: np.ndarray,
     station_of: np.ndarray,
     station_room_kw: np.ndarray,
+    max_rounds: int = 16,
 ) -> tuple[np.ndarray, int]:
     """The strategy's first column [kW] (n,) planned within each station's room [kW] (indexed by ``station_of``),
     and how many re-plans that took.
@@ -232,7 +233,9 @@ def first_step_within_stations(
     the first column exceeds some stations' rooms, the vehicles of those stations are capped at their proportional
     share of the room (what :func:`enforce_limits` would give them) and the strategy plans again: the power those
     stations cannot take is then the strategy's to give to the others (e.g. load balancing's least-laxity order).
-    A capped station fits its room in every later round, so there are at most as many re-plans as stations."""
+    A capped station fits its room in every later round, so there are at most as many re-plans as stations (and at
+    most ``max_rounds``, a bound on a solver's time: what is still over a station's room is then cut by
+    :func:`enforce_limits`)."""
     room = np.maximum(np.asarray(station_room_kw, dtype=float), 0.0)
     cap = np.minimum(np.minimum(problem.max_charge_kw, np.maximum(evse_max_kw, 0.0)), room[station_of])
     rounds = 0
@@ -244,7 +247,7 @@ def first_step_within_stations(
         charge = np.clip(np.nan_to_num(raw), 0.0, cap)
         per_station = np.bincount(station_of, weights=charge, minlength=len(room))
         over = per_station > room + POWER_EPS_KW
-        if not over.any() or rounds >= len(room):
+        if not over.any() or rounds >= min(len(room), max_rounds):
             # a vehicle run at its cap within a solver's noise is at its cap (else the 0.1 kW rounding loses 0.1 kW)
             at_cap = (raw < cap) & (raw >= cap - QP_NOISE_KW)
             return np.where(at_cap, cap, raw), rounds
