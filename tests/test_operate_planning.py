@@ -150,3 +150,10 @@ def test_an_unsteered_evse_over_its_stations_room_leaves_its_neighbour_0_kw_and_
     assert plan.setpoints_kw[("CS0", 2)] == 0.0
     others = sum(v for (sid, _e), v in plan.setpoints_kw.items() if sid != "CS0")
     assert 2 * 16.6 - 0.4 - 1e-9 <= others <= 2 * 16.6 + 1e-9
+
+
+def test_a_price_driven_plan_without_a_tariff_says_it_has_no_price_to_follow():
+    cfg, evses = _depot(10.0)
+    note = "no site.tariff"
+    assert any(note in n for n in plan_depot(cfg, get_strategy("price_optimization"), evses, NOW).notes)
+    assert not any(note in n for n in plan_depot(cfg, get_strategy("load_balancing"), evses, NOW).notes)

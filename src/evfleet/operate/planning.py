@@ -279,6 +279,9 @@ def plan_depot(
     notes = []
     if fixed:
         notes.append(f"{len(fixed)} EVSE(s) not steered (offline, rejected or silent): counted at their last power")
+    if tariff is None and strategy.name in PRICE_DRIVEN:
+        notes.append(f"no site.tariff: every price is 0, so {strategy.name} has no price to follow and may defer "
+                     "charging towards each departure; set site.tariff")  # fmt: skip
     setpoints: dict[tuple[str, int], float] = {}
     if steered:
         problem = build_live_problem(config, steered, now, limit - sum(fixed.values()), tariff)
@@ -315,6 +318,12 @@ def plan_depot(
     )
 
 
+#: strategies whose plan follows the prices: without a tariff (every price 0) any timing that meets the targets is
+#: optimal for them, so their plan may defer charging towards the departures (the plan says so in its notes)
+PRICE_DRIVEN = frozenset({"price_optimization", "grid_support"})
+
+
 def load_site_tariff(config: DepotConfig) -> Tariff | None:
-    """The site's tariff (``site.tariff``), or None (prices 0: price-driven strategies then only share power)."""
+    """The site's tariff (``site.tariff``), or None: every price is then 0, and a :data:`PRICE_DRIVEN` strategy may
+    defer charging towards the departures (its plan's notes say so)."""
     return load_tariff(config.site.tariff) if config.site.tariff else None
