@@ -13,7 +13,8 @@ Each round starts a NEW server (nothing cached on the server side) and new brows
   pre-computation runs meanwhile); the control is set back between two changes (that return is not timed);
 - ``change:mode=online_after_think``: on a third new server, the control mode switched to online ``--think-s``
   after the Overview's first paint (the first click of that session: what the background had ready by then);
-- ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds``, and whether the
+- ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds`` (and the server's
+  refreshes of the panel meanwhile: count, mean and longest wall time, mean CPU time [s]), and whether the
   runner holds its clock once the last viewer has left (step count unchanged ``--idle-check-s`` after closing).
 - ``background``: every background pre-computation task of the controls' server (from the same log): lane, start
   and end in seconds after the Overview's first paint, outcome (done / failed / deferred / busy: put back because
@@ -233,8 +234,11 @@ def _live(page: Any, url: str, n: int, seconds: float) -> dict[str, Any]:
         });
         obs.observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
     )
+    since = time.time()
     page.wait_for_timeout(seconds * 1000)
     ticks = page.evaluate("() => window.__ticks")
+    path = _TIMING["path"]  # the server's refreshes of the live panel (fragment runs) in that window
+    refresh = [r for r in (read_timings(path, since, time.time()) if path else []) if r["page"] == "overview#live"]
     steps = [(t, int(re.search(r"(\d+) steps", s).group(1))) for t, s in ticks if re.search(r"(\d+) steps", s)]
     gaps = [(b[0] - a[0]) / 1000 for a, b in itertools.pairwise(steps) if b[1] != a[1]]
     return {
@@ -243,6 +247,10 @@ def _live(page: Any, url: str, n: int, seconds: float) -> dict[str, Any]:
         "gap_mean_s": statistics.mean(gaps) if gaps else float("nan"),
         "gap_max_s": max(gaps) if gaps else float("nan"),
         "last_steps": steps[-1][1] if steps else None,
+        "server_refreshes": len(refresh),
+        "server_refresh_wall_mean_s": statistics.mean(r["wall_s"] for r in refresh) if refresh else float("nan"),
+        "server_refresh_wall_max_s": max((r["wall_s"] for r in refresh), default=float("nan")),
+        "server_refresh_cpu_mean_s": statistics.mean(r["cpu_s"] for r in refresh) if refresh else float("nan"),
     }
 
 

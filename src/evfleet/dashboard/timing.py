@@ -2,7 +2,8 @@
 
 When ``EVFLEET_DASHBOARD_TIMING`` names a file, every script run appends one JSON line to it:
 ``{"page": url path, "start": Unix time [s], "wall_s": wall-clock [s], "cpu_s": CPU time of the script thread [s],
-"completed": false when the run was stopped by a newer one}``. Off by default (nothing is written).
+"completed": false when the run was stopped by a newer one}``; each refresh of the Overview's live panel (a
+fragment run) appends one too, page ``overview#live``. Off by default (nothing is written).
 ``benchmarks/bench_dashboard.py`` reads it to report the server's share of each measure (on a loaded machine the
 browser's wall time says more about the load than about the dashboard).
 

@@ -9,7 +9,7 @@ import streamlit as st
 from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import plan_views as PV
-from evfleet.dashboard import state
+from evfleet.dashboard import state, timing
 from evfleet.dashboard import views as V
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import t
@@ -23,6 +23,11 @@ state.scenario_caption(sc, lang)
 
 
 def _live_panel() -> None:
+    with timing.timed_script("overview#live"):  # each refresh (EVFLEET_DASHBOARD_TIMING: the benchmark's live figures)
+        _draw_live_panel()
+
+
+def _draw_live_panel() -> None:
     runner = state.live_runner(ctrl)
     snap = runner.snapshot()
     st.info(
