@@ -26,8 +26,8 @@ import numpy as np
 from evfleet.strategies.base import ChargingProblem
 from evfleet.strategies.optim.highs import Solution
 from evfleet.strategies.optim.model import Objective
-from evfleet.strategies.optim.relaxed import solve_relaxed
 from evfleet.strategies.optim.receding import OptimizingStrategy, SolverParams, min_dt_eta
+from evfleet.strategies.optim.relaxed import solve_relaxed
 from evfleet.strategies.params import StrategyParams, param
 from evfleet.strategies.price_optimization import price_objective
 

@@ -117,7 +117,7 @@ def full_point(model: FleetModel, sol: Solution) -> np.ndarray:
     x[cols.span("dis")] = sol.discharge_kw[sv[ds], st[ds]]
     if cols.size["e"]:
         s_ = ms.st_slots
-        step = (ms.eta_c[s_] * sol.charge_kw[sv[s_], st[s_]] - sol.discharge_kw[sv[s_], st[s_]] / ms.eta_d[s_])
+        step = ms.eta_c[s_] * sol.charge_kw[sv[s_], st[s_]] - sol.discharge_kw[sv[s_], st[s_]] / ms.eta_d[s_]
         step = step * ms.dt_s[s_]
         cum = np.cumsum(step)
         first_pos = np.flatnonzero(ms.first[s_])  # stateful slots are vehicle-major: runs start at first slots
