@@ -128,6 +128,17 @@ def solve(
     else:
         h.run()
     ms = h.getModelStatus()
+    if (
+        ms != highspy.HighsModelStatus.kOptimal
+        and model.hessian is not None
+        and _option(h, "hipo_system") == "normaleq"
+    ):
+        # HiPO's normal equations fail on some small models (status Unknown) where its augmented system solves
+        # them (tests/test_valley_filling_relaxed.py, clustered fleets): retry once on that system
+        h.setOptionValue("hipo_system", "augmented")
+        h.clearSolver()
+        h.run()
+        ms = h.getModelStatus()
     if ms != highspy.HighsModelStatus.kOptimal:
         raise StrategyError(
             f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
@@ -146,6 +157,12 @@ def solve(
     sol.x, sol.start, sol.row_dual = x, how, row_dual
     sol.iterations = int(info.simplex_iteration_count)
     return sol
+
+
+def _option(h: highspy.Highs, key: str) -> object:
+    """The value of HiGHS option ``key`` (highspy 1.15 returns ``(status, value)``)."""
+    got = h.getOptionValue(key)
+    return got[1] if isinstance(got, tuple) else got
 
 
 def _values(values: list[float], n: int) -> np.ndarray:

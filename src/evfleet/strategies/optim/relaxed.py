@@ -7,15 +7,17 @@ keeps 1,509 groups of 1,838 plain vehicles at 2,000 vehicles) and HiGHS's interi
 ~3.8 s of CPU on the 115,000 columns. :func:`solve_relaxed` solves a *relaxation* instead and proves, on the
 full model, that its solution is optimal there too:
 
-1. **Relaxation** (:func:`relax_plain`). Loose plain vehicles (no V2G, no energy variables, a need below
-   ``tight_ratio`` of what the window takes at full power) of the same window, departure flag and charge
-   efficiency are merged into one super-vehicle with the summed power limit, ceiling and need (the naive
-   aggregate: the Minkowski sum of the members' sets lies inside it, so it is a relaxation, no bin rule); the DC
-   taper rows of the tapered vehicles (kept one by one) are dropped (a relaxation too). Every feasible point of the
-   full model maps to a feasible point of the relaxed one with an objective no higher (the unmet penalty of the
-   members ``sum_i (F_i + (N_i - E_i)^+) >= sum F + (sum N - E)^+``, same site power, same charge costs since the
-   members share ``eta``), so the relaxed optimum plus the members' forced unmet ``M * sum F`` is a lower bound of
-   the full optimum. The V2G vehicles and the tight plain vehicles keep their own exact columns.
+1. **Relaxation** (:func:`relax`). The DC taper rows are dropped (every vehicle's knee at 100 %: the tapered
+   vehicles become plain, without energy variables), then the plain vehicles are merged into super-vehicles by
+   the rule of :mod:`~evfleet.strategies.optim.aggregate` (allowed for the QP here: a HiPO failure falls back).
+   Dropping rows enlarges the feasible set, and a merged model is never above the one it merges (the naive
+   aggregate contains the Minkowski sum of its members' sets; their unmet penalty ``sum_i (F_i + (N_i - E_i)^+)
+   >= sum F + (sum N - E)^+``, the same site power and charge costs: the members share ``eta``), so the relaxed
+   optimum plus the members' forced unmet ``M * sum F`` is a lower bound of the full optimum. The relaxed model
+   gives each plain vehicle's energy its own column (``Objective.plain_energy_column``: the same model, 2 instead
+   of 3 nonzeros per plain slot, HiPO ~15 % faster). The V2G vehicles keep their exact columns. (Coarser merges,
+   e.g. every plain vehicle of a window, are relaxations too, but measured 0.2-0.5 % below the optimum: small
+   needs cannot take full steps at the evening ramp; they never certify.)
 2. **Solve** the relaxed QP with HiPO (the same options as the full model), reading its row duals.
 3. **Disaggregate** (:func:`~evfleet.strategies.optim.aggregate.disaggregate`: the water-filling split of each
    group's energy, then the "largest remaining energy first" split of each column) and assemble the column values
@@ -28,7 +30,7 @@ full model, that its solution is optimal there too:
    for any ``y``). Then ``P - OPT_full <= P - D(y) - M sum F <= GAP_RTOL_QP * max(1, |P|)``: the solution is the
    full QP's optimum to that tolerance (the site curve, unique in the QP, up to the gap's square root).
 
-Anything else (nothing to merge, a HiGHS failure on the relaxed model, a split that misses, a broken row, a gap
+Anything else (nothing to relax, a HiGHS failure on the relaxed model, a split that misses, a broken row, a gap
 above the tolerance) solves the full model as before (:func:`~evfleet.strategies.optim.aggregate.solve_merged`):
 never a silent approximation. ``Solution.start`` tells which path answered: ``"relaxed"`` (certified) or
 ``"relaxed-rejected: <reason>"`` (the full model's answer). Figures: docs/benchmarks.md.
