@@ -13,10 +13,12 @@ Each round starts a NEW server (nothing cached on the server side) and new brows
   pre-computation runs meanwhile); the control is set back between two changes (that return is not timed);
 - ``change:mode=online_after_think``: on a third new server, the control mode switched to online ``--think-s``
   after the Overview's first paint (the first click of that session: what the background had ready by then);
-- ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds``, and whether the
+- ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds`` (and the server's
+  refreshes of the panel meanwhile: count, mean and longest wall time, mean CPU time [s]), and whether the
   runner holds its clock once the last viewer has left (step count unchanged ``--idle-check-s`` after closing).
 - ``background``: every background pre-computation task of the controls' server (from the same log): lane, start
-  and end in seconds after the Overview's first paint, outcome (done / failed / deferred), so a reader sees
+  and end in seconds after the Overview's first paint, outcome (done / failed / deferred / busy: put back because
+  another lane or a page was computing its run), so a reader sees
   whether a click found its run ready.
 
 ``--precompute-process 0|1`` and ``--lanes N`` set ``EVFLEET_PRECOMPUTE_PROCESS`` / ``EVFLEET_PRECOMPUTE_LANES``
@@ -24,8 +26,10 @@ for the servers (A/B of the worker processes; default: the dashboard's defaults)
 
 Next to each figure: the server's own share, from its script-run log (``EVFLEET_DASHBOARD_TIMING``, see
 ``evfleet.dashboard.timing``): the script runs that started during the measure, their summed wall time and the
-script thread's CPU time [s]. On a loaded machine the browser's wall time mostly measures the load; the server's
-script time says what the dashboard itself costs.
+script thread's CPU time [s]; the runs the page computed itself in helper threads while the script waited (their
+CPU time [s] and names: e.g. a click whose run the background had not computed yet), and when the action came [s
+after the Overview's first paint, to read beside the background timeline]. On a loaded machine the browser's wall
+time mostly measures the load; the server's script and page-run CPU times say what the dashboard itself costs.
 
 Targets (issue 16): every page < 5 s, every first-time control change < 3 s, live refreshes <= 2 s apart, live
 stepping stops when the last viewer leaves.
@@ -45,7 +49,7 @@ import time
 from typing import Any
 
 from evfleet.dashboard.harness import browser_page, serve, wait_ready
-from evfleet.dashboard.timing import ENV_TIMING, read_background, read_timings
+from evfleet.dashboard.timing import ENV_TIMING, read_background, read_page_runs, read_timings
 
 #: url path -> Plotly charts the page draws on first display (without any click)
 PAGES = {
@@ -81,10 +85,17 @@ def _server_share(label: str, since: float, until: float) -> None:
     if not path:
         return
     rows = read_timings(path, since, until)
+    helpers = read_page_runs(path, since, until)
+    painted = _TIMING.get("painted")
     _TIMING["server"][label] = {
         "runs": len(rows),
         "wall_s": sum(r["wall_s"] for r in rows),
         "cpu_s": sum(r["cpu_s"] for r in rows),
+        # the runs the page computed itself in helper threads (the script waited for them): their own CPU time
+        "page_runs": len(helpers),
+        "page_runs_cpu_s": sum(r["cpu_s"] for r in helpers),
+        "page_runs_names": sorted({r["page_run"] for r in helpers if r["cpu_s"] > 0.05}),
+        "at_s": None if painted is None or since < painted else round(since - painted, 2),
     }
 
 
@@ -115,7 +126,13 @@ def _server_text(label: str) -> str:
     x = _TIMING["server"].get(label)
     if not x:
         return ""
-    return f" (server script: {x['runs']} run(s), wall {x['wall_s']:.2f} s, cpu {x['cpu_s']:.2f} s)"
+    text = f" (server script: {x['runs']} run(s), wall {x['wall_s']:.2f} s, cpu {x['cpu_s']:.2f} s"
+    if x.get("page_runs"):
+        names = ", ".join(x.get("page_runs_names") or []) or "cache hits"
+        text += f"; computed by the page: {x['page_runs']} run(s), cpu {x['page_runs_cpu_s']:.2f} s: {names}"
+    if x.get("at_s") is not None:
+        text += f"; at {x['at_s']:.1f} s after the first paint"
+    return text + ")"
 
 
 def _strategy_box(page: Any) -> Any:
@@ -132,8 +149,12 @@ def _options(page: Any) -> tuple[list[str], str]:
     _strategy_box(page).click()
     names = [o.inner_text().strip() for o in page.locator("[role=option]").all()]
     page.keyboard.press("Escape")
-    text = _strategy_box(page).inner_text()
-    current = next((nm for nm in names if nm in text), "")
+    # the selected option is the combobox input's value (the box's text is only its label: reading that text found
+    # no current strategy before 4 Dec 2026, so every strategy was "changed" and none set back, and the later
+    # measures, e.g. change:mode=online, ran on the last strategy clicked)
+    box = _strategy_box(page).locator("input")
+    text = box.first.input_value() if box.count() else _strategy_box(page).inner_text()
+    current = next((nm for nm in names if nm == text), "") or next((nm for nm in names if nm in text), "")
     return names, current
 
 
@@ -182,6 +203,7 @@ def _online_after_think(page: Any, url: str, n: int, think_s: float) -> float:
     """Seconds from clicking "online" ``think_s`` after the Overview's first paint to its rerun drawn."""
     page.goto(f"{url}/?vehicles={n}")
     wait_ready(page, charts=2, timeout_ms=120_000)
+    _TIMING["painted"] = time.time()
     page.wait_for_timeout(think_s * 1000)
     radio = page.locator("[data-testid=stSidebar] [data-testid=stRadio]").first
     label = "change:mode=online_after_think"
@@ -212,8 +234,11 @@ def _live(page: Any, url: str, n: int, seconds: float) -> dict[str, Any]:
         });
         obs.observe(document.body, {subtree: true, childList: true, characterData: true}); }"""
     )
+    since = time.time()
     page.wait_for_timeout(seconds * 1000)
     ticks = page.evaluate("() => window.__ticks")
+    path = _TIMING["path"]  # the server's refreshes of the live panel (fragment runs) in that window
+    refresh = [r for r in (read_timings(path, since, time.time()) if path else []) if r["page"] == "overview#live"]
     steps = [(t, int(re.search(r"(\d+) steps", s).group(1))) for t, s in ticks if re.search(r"(\d+) steps", s)]
     gaps = [(b[0] - a[0]) / 1000 for a, b in itertools.pairwise(steps) if b[1] != a[1]]
     return {
@@ -222,6 +247,10 @@ def _live(page: Any, url: str, n: int, seconds: float) -> dict[str, Any]:
         "gap_mean_s": statistics.mean(gaps) if gaps else float("nan"),
         "gap_max_s": max(gaps) if gaps else float("nan"),
         "last_steps": steps[-1][1] if steps else None,
+        "server_refreshes": len(refresh),
+        "server_refresh_wall_mean_s": statistics.mean(r["wall_s"] for r in refresh) if refresh else float("nan"),
+        "server_refresh_wall_max_s": max((r["wall_s"] for r in refresh), default=float("nan")),
+        "server_refresh_cpu_mean_s": statistics.mean(r["cpu_s"] for r in refresh) if refresh else float("nan"),
     }
 
 
@@ -258,6 +287,7 @@ def _round(n: int, think_s: float, live_seconds: float, idle_check_s: float) -> 
     timing = os.path.join(tmp, "script_runs.jsonl")  # the server's time per script run (evfleet.dashboard.timing)
     env = {"EVFLEET_DB": os.path.join(tmp, "bench.db"), ENV_TIMING: timing, **_SERVER_ENV}
     _TIMING["path"], _TIMING["server"] = timing, {}
+    _TIMING.pop("painted", None)
     with serve(timeout_s=180, env=env) as url:
         first = "first_visit_after_server_start"
         with browser_page() as page:  # the first visit after the server started (its warm-up): reported apart

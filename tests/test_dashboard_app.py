@@ -150,6 +150,25 @@ def test_strategies_page_runs_the_comparison(two_strategies):
     assert set(_cmp_tables(at)[0]["Mode"]) == {"offline", "online"}
 
 
+def test_comparison_shows_the_value_of_v2g_as_the_cli_computes_it():
+    """The V2G value column: cost without V2G minus cost with it, as ``analysis.compare.compare`` (was "–")."""
+    from evfleet.analysis.compare import compare
+    from evfleet.simulation.simulate import SimulationOptions
+
+    at = _app()
+    at.switch_page("screens/strategies.py").run()
+    at.multiselect(key="cmp_strategies").set_value(["uncontrolled", "price_optimization"]).run()
+    at.button(key="cmp_run").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    table = _cmp_tables(at)[0].set_index("Strategy")
+    sc, _ = _expected(at)
+    assert (sc.vehicles.max_discharge_kw > 0).any()  # the case where the value needs a run without V2G
+    ref = compare(sc, ["price_optimization"], SimulationOptions(v2g=True)).kpis
+    shown = table.loc[strategy_label("price_optimization", "en"), "V2G value (MAD)"]
+    assert float(shown) == pytest.approx(ref["price_optimization"]["v2g_value_mad"], abs=0.06)  # shown to 0.1
+    assert float(table.loc[strategy_label("uncontrolled", "en"), "V2G value (MAD)"]) == 0.0  # never discharges
+
+
 def test_grid_quality_page_with_the_module():
     at = _app()
     at.switch_page("screens/grid_quality.py").run()

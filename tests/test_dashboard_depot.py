@@ -17,6 +17,7 @@ from evfleet.dashboard import depot_i18n
 from evfleet.dashboard import depot_views as DV
 from evfleet.dashboard.i18n import t
 from evfleet.dashboard.launch import ENV_DASHBOARD_PASSWORD
+from evfleet.dashboard.safe_text import french_punctuation
 from evfleet.operate import db as T
 from evfleet.operate.access import ENV_OPERATE_DB, check_login, read_live_snapshot, request_replan
 from evfleet.operate.accounts import Accounts, User
@@ -48,7 +49,7 @@ def _sign_in(at: AppTest, name: str, password: str) -> AppTest:
 def test_depot_texts_have_both_languages():
     for key, (en, fr) in depot_i18n.DEPOT_STRINGS.items():
         assert en.strip() and fr.strip(), key
-        assert t(key, "fr") == fr and t(key, "en") == en
+        assert t(key, "fr") == french_punctuation(fr) and t(key, "en") == en  # French typography before ":"
 
 
 def test_login_with_evfleet_accounts_respects_roles(tmp_path, monkeypatch):

@@ -174,7 +174,7 @@ CUT_TEXT_JS = """() => {
 PAGES = {"": 2, "fleet": 2, "plan": 1, "strategies": 0, "grid_quality": 2, "economics": 2, "history": 0,
          "scenario": 0, "depot": 0}  # fmt: skip
 SIZES = ((1280, 800), (1400, 1000))
-TARIFF_EXPANDER = {"en": "Tariff: view, edit, save", "fr": "Tarif : consulter, modifier, enregistrer"}
+TARIFF_EXPANDER = {"en": "Tariff: view, edit, save", "fr": "Tarif\u202f: consulter, modifier, enregistrer"}
 RUN_COMPARISON = {"en": "Run the comparison", "fr": "Lancer la comparaison"}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from dashboard_helpers import fresh_dashboard  # noqa: F401  (autouse fixture)
 from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
-from evfleet.dashboard import background, state, timing
+from evfleet.dashboard import background, solver_process, state, timing
 from evfleet.dashboard.l10n import csv_bytes
 from evfleet.gridquality import assess as gq_assess
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
@@ -63,9 +64,10 @@ def test_queue_puts_the_likely_clicks_first_and_covers_every_strategy():
 def test_queue_puts_online_right_after_the_current_run_and_the_slow_strategies_last(monkeypatch):
     ctrl = _ctrl(n_vehicles=2000)
     plan = state.precompute_plan(ctrl, "k")
-    # the other control mode right after the current run's plan: its run alone, then its bundle (two lanes)
-    online = [("price_optimization", "online", True, "run"), ("price_optimization", "online", True, "bundle")]
-    assert plan[2:4] == online
+    # the other control mode right after the current run's plan, as one bundle (one lane: the other lane goes on
+    # with the next strategies meanwhile); no run of it queued alone
+    assert plan[2] == ("price_optimization", "online", True, "bundle")
+    assert plan[3][1] == "offline" and not [p for p in plan if p[3] == "run"]
     # measured costs reorder the LP/QP strategies: a slow one (known to take longer than the deferral time) goes
     # after the fleet-size notches, a quick one first
     monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("grid_support", "offline"), 0.05)  # 100 s at 2,000 vehicles
@@ -292,3 +294,80 @@ def test_a_run_left_behind_by_its_page_goes_on_at_the_background_priority(monkey
     gate.set()
     assert fut.result(10) == "result"  # it went on and finished
     assert ident not in state._HELPER_TID
+
+
+def test_a_lane_does_not_wait_for_a_run_computed_elsewhere(monkeypatch):
+    """In a lane with other tasks waiting, a run another thread is computing raises Busy (the task is queued last,
+    once) instead of waiting on the cache's lock; without other tasks, or outside the lanes, it waits (computed
+    once)."""
+    monkeypatch.setenv(background.ENV_PRECOMPUTE, "1")
+    monkeypatch.setenv(background.ENV_LANES, "1")
+    monkeypatch.setenv(solver_process.ENV_PROCESS, "0")  # in-process lanes: the test's monkeypatch applies
+    key, sc, _ = _scenario()
+    inside, gate = threading.Event(), threading.Event()
+    calls: list[str] = []
+    real = state._run_now
+
+    def run_now(k, strategy, mode, v2g, scenario):
+        calls.append(state.run_task_name(strategy, mode, v2g))
+        if strategy == "timer":
+            inside.set()
+            gate.wait(20)
+        return real(k, strategy, mode, v2g, scenario)
+
+    monkeypatch.setattr(state, "_run_now", run_now)
+    page = threading.Thread(target=lambda: state.compute_run(key, sc, "timer", "offline", True))
+    page.start()  # a page computes the timer run (outside the lanes)
+    assert inside.wait(20)
+    assert state.running_elsewhere(key, "timer", "offline", True)
+    order: list[str] = []
+
+    def needs_timer() -> None:
+        order.append("needs timer")
+        state.compute_run(key, sc, "timer", "offline", True)
+
+    def other() -> None:
+        order.append("other")
+        gate.set()  # the page's run ends meanwhile
+        page.join(20)
+
+    job = background.schedule((key, "x", "offline", True), [("needs timer", needs_timer), ("other", other)])
+    assert job is not None and background.wait(60)
+    assert order == ["needs timer", "other", "needs timer"]  # put back behind "other", then found in the cache
+    assert job.deferred == ["needs timer"] and job.done == ["other", "needs timer"] and job.failed == []
+    assert calls.count("timer·offline·v2g") == 1  # computed once, by the page
+    assert not state.running_elsewhere(key, "timer", "offline", True)
+
+
+def test_a_bundle_computes_its_headline_run_first_unless_it_is_computed_elsewhere(monkeypatch):
+    key, sc, _ = _scenario()
+    calls: list[str] = []
+    real = state._run_now
+
+    def run_now(k, strategy, mode, v2g, scenario):
+        calls.append(state.run_task_name(strategy, mode, v2g))
+        return real(k, strategy, mode, v2g, scenario)
+
+    monkeypatch.setattr(state, "_run_now", run_now)
+    state._bundle_task(key, sc, "load_balancing", "offline", True)
+    assert calls[:2] == ["load_balancing·offline·v2g", "load_balancing·offline·no-v2g"]  # the headline first
+    calls.clear()
+    busy = {(key, "timer", "offline", True)}
+    monkeypatch.setattr(state, "running_elsewhere", lambda k, s, m, v: (k, s, m, bool(v)) in busy)
+    state._bundle_task(key, sc, "timer", "offline", True)
+    assert calls[0] == "timer·offline·no-v2g"  # the headline is being computed elsewhere: the other run first
+
+
+def test_the_runs_a_page_computes_in_helper_threads_are_logged(tmp_path, monkeypatch):
+    path = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(timing.ENV_TIMING, str(path))
+    key, sc, _ = _scenario()
+    ident = (key, "timer", "offline", False)
+    state._in_helper_thread(ident, lambda: state.compute_run(*ident[:1], sc, *ident[1:])).result(60)
+    deadline = time.monotonic() + 10
+    while not timing.read_page_runs(str(path)) and time.monotonic() < deadline:  # written as the thread ends
+        time.sleep(0.01)
+    rows = timing.read_page_runs(str(path))
+    assert [r["page_run"] for r in rows] == ["timer·offline·no-v2g"]
+    assert rows[0]["wall_s"] >= 0 and rows[0]["cpu_s"] >= 0
+    assert timing.read_timings(str(path)) == [] and timing.read_background(str(path)) == []

@@ -15,7 +15,7 @@ from evfleet.dashboard import analysis_views as A
 from evfleet.dashboard import fleet_views as F
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import views as V
-from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, t
+from evfleet.dashboard.i18n import STRINGS, fmt_money, fmt_num, fmt_pct, strategy_label, t
 from evfleet.dashboard.l10n import fmt_number
 from evfleet.inputs.catalog import load_catalog
 from evfleet.inputs.generate import generate_scenario
@@ -221,6 +221,7 @@ def test_drilldown_of_an_unmet_vehicle():
     # SOC drawn only while connected: arrival to departure, nothing before or after
     assert np.allclose(y[arr : dep + 1], 100 * res.soc[i, arr : dep + 1])
     assert np.isnan(y[:arr]).all() and np.isnan(y[dep + 1 :]).all()
+    assert fig.layout.yaxis2.tickmode == "auto"  # its own round ticks, not the SOC axis's ticks scaled (0,085 kW)
     _, p, _ = F.fleet_state_at(res, 5)
     assert np.array_equal(p, res.power_kw[:, 5])
 
@@ -233,6 +234,10 @@ def test_analysis_figures():
     comp = compare(sc, "all")
     fig = A.comparison_figure(comp.table, "en")
     assert len(fig.data) == 4
+    # horizontal bars, names on the left column only: no rotated name runs into the panel below at 1280 px
+    assert all(tr.orientation == "h" for tr in fig.data)
+    assert list(fig.data[0].y) == [strategy_label(s, "en") for s in comp.table["strategy"]]
+    assert fig.layout.yaxis2.matches == "y" or fig.layout.yaxis2.showticklabels is False
     res = comp.results["uncontrolled"]
     tab = cost_by_period_table(res, res)
     f2 = A.cost_by_period_figure(tab, "en", "uncontrolled")
@@ -269,6 +274,7 @@ def test_charger_use_by_type():
     for name, n, kw in zip(counts.x, counts.y, power.y, strict=True):
         sel = (chargers == name) & conn
         assert n == sel.sum() and kw == pytest.approx(p[sel].sum())
+    assert fig.layout.yaxis2.tickmode == "auto"  # round kW ticks (were the vehicle axis's scaled: 48, 96,1, 144,1)
 
 
 def test_live_cards_from_a_snapshot():

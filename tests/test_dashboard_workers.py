@@ -19,6 +19,7 @@ import pytest
 from evfleet.dashboard import solver_process
 from evfleet.inputs.generate import ScenarioParams, generate_scenario
 from evfleet.simulation.simulate import simulate
+from evfleet.strategies import REGISTRY
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -83,6 +84,14 @@ def test_a_worker_does_not_run_the_dashboard_script_and_never_starts_a_worker(wo
     assert pids == [facts["pid"]], (pids, facts)
     solver_process.stop()
     assert _gone(pids) and solver_process.worker_pids() == []
+
+
+def test_a_started_worker_has_loaded_the_strategies_before_its_first_run(workers):
+    solver_process.start(1)  # server start-up: the worker imports what a run needs now, not in its first run
+    facts = solver_process._pool(0).submit(solver_process._worker_facts).result(120)
+    wanted = {REGISTRY[name].__module__ for name in REGISTRY} & {m for m in sys.modules if m.startswith("evfleet.")}
+    assert wanted <= set(facts["modules"]), sorted(wanted - set(facts["modules"]))
+    assert "evfleet.simulation.simulate" in facts["modules"]
 
 
 def test_the_result_is_the_direct_computation_and_a_long_run_can_be_deferred(workers, monkeypatch):

@@ -268,3 +268,35 @@ def test_recorder_works_from_the_stepping_thread(tmp_path):
     with open_store(tmp_path / "thread.db") as st:
         steps = [s for sid in rec.session_ids for s in st.live_history(sid)["step"].tolist()]
     assert len(steps) == rec.chunks_saved
+
+
+def test_steps_are_computed_ahead_and_published_on_their_beat(monkeypatch):
+    """A step that takes time to compute starts before its beat and is published on it, never before (so the views
+    see evenly spaced updates: docs/dashboard.md, live mode)."""
+    live = LiveSimulation(_factory(20), "uncontrolled", speed=3600.0, auto=True)  # 60-min steps: 1 s per step
+    slow_step = live._step_once
+    events: list[tuple[float, float | None, float | None]] = []
+
+    def step_once() -> None:
+        events.append((time.monotonic(), live.published_at, live.published_beat))
+        time.sleep(0.1)  # a re-plan of 0.1 s
+        slow_step()
+
+    monkeypatch.setattr(live, "_step_once", step_once)
+    live.start()
+    try:
+        deadline = time.monotonic() + 15
+        while live.snapshot().steps_done < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        live.stop()
+    assert live.snapshot().steps_done >= 5
+    assert live.lead_s() == pytest.approx(min(1.5 * max(live._recent_step_s) + 0.05, 0.5), rel=1e-9)
+    assert live.lead_s() > 0.15  # learned from the 0.1-s steps
+    # each published step came on or after its beat; the next one's computation began before the next beat
+    started = [t for t, _, _ in events[1:]]
+    beats = [b for _, _, b in events[1:]]
+    assert all(b is not None for b in beats)
+    ahead = [t < b + 1.0 for t, b in zip(started, beats, strict=True)]  # the beat after the one last published
+    assert sum(ahead) >= 2
+    assert live.published_at >= live.published_beat

@@ -48,7 +48,9 @@ __all__ = [
     "comparison_table",
     "headline_saving",
     "headline_text",
+    "needs_no_v2g_run",
     "resolve_strategies",
+    "v2g_value_of",
     "write_comparison",
 ]
 
@@ -234,6 +236,21 @@ def headline_saving(kpis: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def needs_no_v2g_run(scenario: Scenario, name: str) -> bool:
+    """Whether ``v2g_value_mad`` of strategy ``name`` on ``scenario`` (V2G on) needs a second run without V2G:
+    the scenario has a V2G-capable session and the strategy may discharge (else the value is exactly 0)."""
+    return bool((scenario.vehicles.max_discharge_kw > 0).any()) and name not in NEVER_DISCHARGES
+
+
+def v2g_value_of(kpis: Mapping[str, Any], without_kpis: Mapping[str, Any] | None) -> float:
+    """``v2g_value_mad`` [MAD] of a run with V2G (``kpis``): the cost of the same run without V2G (``without_kpis``)
+    minus its cost; ``None`` for ``without_kpis`` when :func:`needs_no_v2g_run` is False (the value is then 0.0:
+    the run without V2G is this same run)."""
+    if without_kpis is None:
+        return 0.0
+    return run_cost_mad(without_kpis) - run_cost_mad(kpis)
+
+
 def compare(
     scenario: Scenario,
     strategies: str | Sequence[str] = "all",
@@ -250,7 +267,6 @@ def compare(
     opts = options or SimulationOptions()
     comp = Comparison(scenario=scenario, options=opts)
     params = params or {}
-    any_v2g = bool((scenario.vehicles.max_discharge_kw > 0).any())
     for name in resolve_strategies(strategies):
         kw = dict(params.get(name, {}))
         result = simulate(scenario, name, opts, **kw)
@@ -258,12 +274,12 @@ def compare(
         k = compute_kpis(result)
         k["v2g_value_mad"] = None
         if opts.v2g and v2g_value:
-            if any_v2g and name not in NEVER_DISCHARGES:
+            without_kpis = None
+            if needs_no_v2g_run(scenario, name):
                 without = simulate(scenario, name, dataclasses.replace(opts, v2g=False), **kw)
                 comp.no_v2g_results[name] = without
-                k["v2g_value_mad"] = run_cost_mad(compute_kpis(without)) - run_cost_mad(k)
-            else:
-                k["v2g_value_mad"] = 0.0  # the run without V2G is this same run
+                without_kpis = compute_kpis(without)
+            k["v2g_value_mad"] = v2g_value_of(k, without_kpis)
         k["nothing_to_do_reason"] = nothing_to_do(name, result)
         comp.kpis[name] = k
     return comp

@@ -77,34 +77,45 @@ COMPLIANCE_HEADERS = {
 }
 
 
-def comparison_figure(table: pd.DataFrame, lang: str, height: int = 520) -> go.Figure:
-    """2x2 bars per strategy: net cost, savings, peak import, V2G energy (grouped by mode when both shown)."""
+def comparison_figure(table: pd.DataFrame, lang: str, height: int | None = None) -> go.Figure:
+    """2x2 horizontal bars per strategy: net cost, savings, peak import, V2G energy (grouped by mode when both
+    shown). The strategy names read horizontally on the left column only (shared y axes), so no name is rotated
+    into the panel below it at 1280 px; the height grows with the number of bars."""
     panels = (
         ("net_cost_mad", "cmp_net_cost"),
         ("savings_mad", "cmp_savings"),
         ("peak_import_kw", "cmp_peak"),
         ("v2g_energy_kwh", "cmp_v2g_kwh"),
     )
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[t(k, lang) for _, k in panels], vertical_spacing=0.16)
     modes = list(dict.fromkeys(table["mode"].tolist())) if "mode" in table else ["offline"]
+    n_bars = len(dict.fromkeys(table["strategy"].tolist())) * len(modes)
+    if height is None:
+        height = int(min(max(260 + 2 * 22 * n_bars, 420), 1100))
+    # ~90 px between the rows: the upper panels' tick labels, then the lower panels' titles
+    fig = make_subplots(rows=2, cols=2, subplot_titles=[t(k, lang) for _, k in panels],
+                        vertical_spacing=min(0.3, 90 / height), horizontal_spacing=0.06,
+                        shared_yaxes=True)  # fmt: skip
     for j, mode in enumerate(modes):
         sub = table[table["mode"] == mode] if "mode" in table else table
+        labels = [strategy_label(x, lang) for x in sub["strategy"]]
         for i, (col, _) in enumerate(panels):
             fig.add_trace(
                 go.Bar(
-                    x=[strategy_label(x, lang) for x in sub["strategy"]],
-                    y=sub[col],
+                    y=labels,
+                    x=sub[col],
+                    orientation="h",
                     name=mode_label(mode, lang),
                     legendgroup=mode,
                     showlegend=i == 0,
                     marker={"color": PALETTE[j % len(PALETTE)]},
-                    hovertemplate="%{x}: %{y:,.3s}<extra>" + mode_label(mode, lang) + "</extra>",
+                    hovertemplate="%{y}: %{x:,.3s}<extra>" + mode_label(mode, lang) + "</extra>",
                 ),
                 row=i // 2 + 1,
                 col=i % 2 + 1,
             )
     layout = {**LAYOUT, "hovermode": "closest"}
     fig.update_layout(**layout, height=height, barmode="group")
+    fig.update_yaxes(autorange="reversed")  # the table's order, top to bottom
     return fig
 
 

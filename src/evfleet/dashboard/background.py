@@ -19,6 +19,14 @@ Scheduling rules (each tested in ``tests/test_dashboard_background.py``):
   on). Worker processes at nice +10 only take the CPU the page leaves, so they go on (:func:`page_first`).
 - **Boost.** When a page waits for exactly the run a lane computes, that lane and its worker get the page's
   priority (nice 0) until the task ends (:func:`boost`, where the OS allows it).
+- **One click, one lane.** Each task computes what one click needs (its runs one after the other, the headline run
+  first), so the lanes work on different next clicks: a slow task (e.g. the other control mode: 73 re-plans, two
+  runs) holds up one lane while the other goes on with the next strategies (the order itself is
+  :func:`evfleet.dashboard.state.precompute_plan`'s).
+- **A lane never waits for another's run.** A task that needs a run another lane or a page is computing right now
+  (the two would only wait for the same result) stops (:class:`Busy`) and goes to the end of the queue, once, while
+  other tasks wait (:func:`may_defer`): the lane takes the next task, the other computation fills the cache, and the
+  task finds its run there later. Without other work the lane waits for it (nothing is computed twice).
 - **Slow runs last.** A run stopped after :data:`~evfleet.dashboard.solver_process.DEFER_S` while other tasks
   wait (worker processes only) is put back at the end of the queue, once (:func:`may_defer`); the state module
   also remembers how long each strategy took, to queue the slow ones last next time.
@@ -47,7 +55,7 @@ from dataclasses import dataclass, field
 from evfleet._common.errors import InputError
 from evfleet.dashboard import solver_process, timing
 
-__all__ = ["ENV_LANES", "ENV_PRECOMPUTE", "PAGE_FIRST_S", "Job", "boost", "boosted", "computing", "in_worker",
+__all__ = ["ENV_LANES", "ENV_PRECOMPUTE", "PAGE_FIRST_S", "Busy", "Job", "boost", "boosted", "computing", "in_worker",
            "lanes", "may_defer", "page_first", "page_run", "precompute_enabled", "schedule", "status",
            "wait"]  # fmt: skip
 
@@ -95,6 +103,11 @@ class _Lane:
     task: str | None = None
     run: str | None = None  # the run (task name) it is computing now, see computing()
     job: Job | None = None
+
+
+class Busy(solver_process.Deferred):
+    """A background task needs a run another lane or a page is computing now: put back at the end of the queue
+    (once, like a deferred task) instead of waiting for it."""
 
 
 _state: dict[str, object] = {"job": None, "lanes": {}, "page_runs": {}}
@@ -275,9 +288,9 @@ def _worker(ln: _Lane) -> None:
             fn()
             job.done.append(name)
             outcome = "done"
-        except solver_process.Deferred as exc:
+        except solver_process.Deferred as exc:  # a slow run stopped, or a run computed elsewhere (Busy)
             _LOG.info("pre-computing %s deferred: %s", name, exc)
-            outcome = "deferred"
+            outcome = "busy" if isinstance(exc, Busy) else "deferred"
             with _LOCK:
                 job.deferred.append(name)
                 if job is _state["job"]:  # a replaced job's task is dropped (the new queue has its own)

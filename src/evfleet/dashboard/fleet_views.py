@@ -264,7 +264,7 @@ def drilldown_figure(result: Any, i: int, lang: str, height: int = 340) -> go.Fi
         )
     fig.update_layout(**LAYOUT, height=height, title={"text": f"{v.id[i]} · {v.model[i]}", "x": 0}, bargap=0)
     fig.update_yaxes(title_text=t("soc_pct", lang), range=[0, 105], secondary_y=False)
-    fig.update_yaxes(title_text=t("power_kw", lang), secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text=t("power_kw", lang), secondary_y=True, showgrid=False, tickmode="auto")
     fig.update_layout(margin={"b": 110})
     return fig
 
@@ -306,5 +306,5 @@ def charger_use_figure(scenario: Any, power_kw: np.ndarray, connected: np.ndarra
     layout = {**LAYOUT, "hovermode": "x unified"}
     fig.update_layout(**layout, height=height, title={"text": t("charger_use", lang), "x": 0}, barmode="group")
     fig.update_yaxes(title_text=t("vehicles", lang), secondary_y=False)
-    fig.update_yaxes(title_text=t("power_kw", lang), secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text=t("power_kw", lang), secondary_y=True, showgrid=False, tickmode="auto")
     return fig

@@ -13,6 +13,7 @@ import re
 from evfleet.dashboard.depot_i18n import DEPOT_STRINGS
 from evfleet.dashboard.i18n_console import CONSOLE_STRINGS
 from evfleet.dashboard.i18n_inputs import INPUT_STRINGS
+from evfleet.dashboard.safe_text import french_punctuation
 
 __all__ = [
     "LANGS",
@@ -765,6 +766,8 @@ for _key, _pair in CONSOLE_STRINGS.items():  # the operator's-console strings (i
     STRINGS.setdefault(_key, _pair)
 for _key, _pair in INPUT_STRINGS.items():  # the operator's inputs: tariff editor, number boxes (i18n_inputs.py)
     STRINGS.setdefault(_key, _pair)
+for _key, (_en, _fr) in STRINGS.items():  # French typography before : ; ! ? (safe_text.french_punctuation)
+    STRINGS[_key] = (_en, french_punctuation(_fr))
 
 
 #: strategy identifiers with a translated label (``strategy_<id>``) and a one-sentence description

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from evfleet.dashboard.i18n import STRINGS, mode_label, strategy_label, t
 from evfleet.dashboard.l10n import DASH, fmt_int, fmt_number
+from evfleet.dashboard.safe_text import french_punctuation
 
 __all__ = ["KPI_LABELS", "kpi_label", "kpi_value_text"]
 
@@ -102,7 +103,7 @@ def kpi_label(key: str, lang: str = "en") -> str:
     an unknown key as it is."""
     pair = KPI_LABELS.get(key)
     if pair is not None:
-        return pair[1] if lang == "fr" else pair[0]
+        return french_punctuation(pair[1]) if lang == "fr" else pair[0]
     if key.startswith(_PREFIX_BILL_PERIOD) and key.endswith("_mad"):
         period = key[len(_PREFIX_BILL_PERIOD) : -len("_mad")]
         name = t(f"period_{period}", lang) if f"period_{period}" in STRINGS else period

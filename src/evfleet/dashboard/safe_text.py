@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-__all__ = ["colon", "md", "md_bullets", "md_error"]
+__all__ = ["colon", "french_punctuation", "md", "md_bullets", "md_error"]
 
 # Any ASCII punctuation may be backslash-escaped in CommonMark. These open emphasis (* _ ~), code (`), links and
 # images (! [ ] ( )), HTML and autolinks (< > and the : of http://), entities (&), headings (#), tables (|), math
@@ -48,6 +48,18 @@ def colon(lang: str = "en") -> str:
     """The colon after a field label: ``":"`` in English, ``"\u202f:"`` in French (French typography puts a narrow
     no-break space before it, which never lets the colon start a line)."""
     return "\u202f:" if lang == "fr" else ":"
+
+
+#: an ordinary space between a word and ``: ; ! ?`` that ends a phrase (followed by a blank or the end)
+_FR_SPACE_BEFORE = re.compile(r"(?<=\S) ([:;!?])(?=\s|$)")
+
+
+def french_punctuation(text: str) -> str:
+    """``text`` with French typography before ``: ; ! ?``: the ordinary space before them becomes a narrow no-break
+    space (``"Tarif : heures"`` -> ``"Tarif\u202f: heures"``), so the sign never starts a line. Only a sign that
+    ends a phrase changes (a blank or the end after it): ``http://``, ``12:30``, ``:material/x:`` stay as they are.
+    """
+    return _FR_SPACE_BEFORE.sub("\u202f\\1", text)
 
 
 def md_bullets(items: Mapping[object, object], lang: str = "en") -> str:

@@ -164,7 +164,8 @@ def _worker_facts() -> dict[str, Any]:
     """Facts about a worker process (tests): its pid, parent pid, whether it may start workers, its ``__main__``."""
     main = sys.modules.get("__main__")
     return {"pid": os.getpid(), "ppid": os.getppid(), "may_start_workers": process_enabled(),
-            "main_file": getattr(main, "__file__", None), "main_name": getattr(main, "__name__", None)}  # fmt: skip
+            "main_file": getattr(main, "__file__", None), "main_name": getattr(main, "__name__", None),
+            "modules": sorted(m for m in sys.modules if m.startswith("evfleet."))}  # fmt: skip
 
 
 def _spawner_loop(jobs: queue.Queue) -> None:
@@ -231,12 +232,24 @@ def _pool(lane: int = 0) -> ProcessPoolExecutor:
     return pool
 
 
+def _preload() -> int:
+    """Import what a run needs in a new worker (this module, the simulator, each strategy class of the registry:
+    about 0.6 s of CPU at 2,000 vehicles' scale, paid at server start instead of in the first run); the number of
+    strategy classes loaded."""
+    loaded = 0
+    for name in list(REGISTRY):
+        with contextlib.suppress(Exception):  # an entry that cannot be loaded fails in its own run, with its error
+            REGISTRY[name]
+            loaded += 1
+    return loaded
+
+
 def start(lanes: int = 1) -> None:
     """Start the worker processes of ``lanes`` background lanes now (server start-up), so that their imports are
-    done before the first run."""
+    done before the first run (:func:`_preload`)."""
     if process_enabled():
         for lane in range(lanes):
-            _pool(lane).submit(int, 0)
+            _pool(lane).submit(_preload)
 
 
 def _class_path(name: str) -> str | None:

@@ -33,7 +33,7 @@ from evfleet._common.errors import InputError
 from evfleet._common.text import csv_safe_frame
 from evfleet.analysis.compare import BASELINES, best_baseline
 from evfleet.analysis.kpis import compute_kpis
-from evfleet.dashboard import background, solver_process
+from evfleet.dashboard import background, solver_process, timing
 from evfleet.dashboard.i18n import mode_label, strategy_description, strategy_label, t
 from evfleet.dashboard.l10n import apply_plotly_locale, csv_bytes, fmt_datetime, fmt_int
 from evfleet.dashboard.l10n_widgets import num_slider
@@ -270,8 +270,32 @@ def _note_cost(strategy: str, mode: str, wall_s: float, n_vehicles: int) -> None
     _COST_S_PER_VEHICLE[(strategy, mode)] = wall_s / max(int(n_vehicles), 1)
 
 
+#: runs being computed now (inside :func:`_run`, by a lane or a page's helper thread): (scenario key, strategy,
+#: mode, V2G) -> the computing thread's ident
+_RUNNING: dict[tuple[str, str, str, bool], int] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def running_elsewhere(key: str, strategy: str, mode: str, v2g: bool) -> bool:
+    """True when another thread (a background lane or a page's helper thread) is computing this run right now."""
+    with _RUNNING_LOCK:
+        owner = _RUNNING.get((key, strategy, mode, bool(v2g)))
+    return owner is not None and owner != threading.get_ident()
+
+
 @st.cache_resource(max_entries=40, show_spinner=False)
 def _run(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
+    ident = (key, strategy, mode, bool(v2g))
+    with _RUNNING_LOCK:
+        _RUNNING[ident] = threading.get_ident()
+    try:
+        return _run_now(key, strategy, mode, v2g, _scenario)
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(ident, None)
+
+
+def _run_now(key: str, strategy: str, mode: str, v2g: bool, _scenario: Scenario) -> RunResult:
     t0 = time.monotonic()
     try:
         res = None
@@ -303,7 +327,11 @@ _COMPUTED: set[tuple[str, str, str, bool]] = set()
 
 
 def compute_run(key: str, sc: Scenario, strategy: str, mode: str, v2g: bool) -> tuple[RunResult, dict]:
-    """(result, KPIs) from the shared caches, computing them if needed (no Streamlit element: any thread)."""
+    """(result, KPIs) from the shared caches, computing them if needed (no Streamlit element: any thread). In a
+    background lane with other tasks waiting, a run another thread is computing now raises
+    :class:`~evfleet.dashboard.background.Busy` instead of waiting for it (the task is queued last, once)."""
+    if background.in_worker() and running_elsewhere(key, strategy, mode, v2g) and background.may_defer():
+        raise background.Busy(f"{run_task_name(strategy, mode, v2g)} is being computed elsewhere: queued last")
     res = _run(key, strategy, mode, v2g, sc)
     k = _kpis(key, strategy, mode, v2g, res)
     _COMPUTED.add((key, strategy, mode, bool(v2g)))
@@ -355,6 +383,7 @@ def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) 
 
     def work() -> None:
         _HELPER_TID[ident] = threading.get_native_id()
+        start, t0, c0 = time.time(), time.perf_counter(), time.thread_time()
         try:
             with background.page_run():  # the background lanes start no new task meanwhile
                 out = fn()
@@ -362,6 +391,7 @@ def _in_helper_thread(ident: tuple[str, str, str, bool], fn: Callable[[], Any]) 
         except BaseException as exc:  # handed to the page that waits (a solver error is shown there)
             fut.set_exception(exc)
         finally:
+            timing.log_page_run(run_task_name(*ident[1:]), start, time.perf_counter() - t0, time.thread_time() - c0)
             with _INFLIGHT_LOCK:
                 _INFLIGHT.pop(ident, None)
                 _HELPER_TID.pop(ident, None)
@@ -481,11 +511,12 @@ def estimated_run_s(name: str, mode: str, n_vehicles: int) -> float:
 def precompute_plan(ctrl: Controls, key: str, n_known: bool = True) -> list[tuple[str, str, bool, str]]:
     """The background's queue for these controls, most likely next click first: (strategy, mode, V2G, what).
 
-    ``what`` is ``"bundle"`` (:func:`run_bundle`), ``"run"`` (that one run alone, so that two lanes compute the
-    bundle's two runs side by side), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the fleet-size
-    slider's neighbouring notch N, its Overview's bundle). Order: what the other pages of the current run need
-    (plan; the report last of all); the sidebar's strategy in the other control mode (online: 96 re-plans, queued
-    early so that it is ready a few seconds after the first paint); every other strategy with a rule-based control
+    ``what`` is ``"bundle"`` (:func:`run_bundle`, one click's runs in one lane), ``"run"`` (one run alone; not
+    queued here any more), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the fleet-size slider's
+    neighbouring notch N, its Overview's bundle). Order: what the other pages of the current run need (plan; the
+    report last of all); the sidebar's strategy in the other control mode (online: one re-plan per step, queued
+    early, as one bundle in one lane, so that the other lane goes on with the next strategies meanwhile); every other
+    strategy with a rule-based control
     (milliseconds); the V2G switch; the LP/QP strategies by their expected run time (:func:`estimated_run_s`;
     the sidebar's order among equals); the fleet-size notches; the strategies known to take longer than the
     background's deferral time (:data:`~evfleet.dashboard.solver_process.DEFER_S`); the report."""
@@ -496,7 +527,7 @@ def precompute_plan(ctrl: Controls, key: str, n_known: bool = True) -> list[tupl
     optim = sorted((name for name in names if _is_optimiser(name)), key=lambda name: estimated_run_s(name, m, n))
     slow = [name for name in optim if estimated_run_s(name, m, n) > solver_process.DEFER_S]
     out: list[tuple[str, str, bool, str]] = [(ctrl.strategy, m, v, "bundle"), (ctrl.strategy, m, v, "plan")]
-    out += [(ctrl.strategy, other, v, "run"), (ctrl.strategy, other, v, "bundle")]
+    out.append((ctrl.strategy, other, v, "bundle"))  # one lane (its runs in turn): the other lane goes on
     out += [(name, m, v, "bundle") for name in fast]
     out.append((ctrl.strategy, m, not v, "bundle"))
     out += [(name, m, v, "bundle") for name in optim if name not in slow]
@@ -508,9 +539,12 @@ def precompute_plan(ctrl: Controls, key: str, n_known: bool = True) -> list[tupl
 
 
 def _bundle_task(key: str, sc: Scenario, s: str, m: str, v: bool) -> None:
-    """The background's bundle: the run without V2G first (a second lane may be computing the run with V2G)."""
-    if v:
-        compute_run(key, sc, s, m, False)
+    """The background's bundle, one click's runs in one lane: the headline run first (what the page shows first),
+    then the run without V2G; one that another lane or a page is computing now goes last."""
+    runs = [(s, v)] + ([(s, False)] if v else [])
+    runs.sort(key=lambda r: running_elsewhere(key, r[0], m, r[1]))  # stable: the headline first among equals
+    for name, with_v2g in runs:
+        compute_run(key, sc, name, m, with_v2g)
     run_bundle(key, sc, s, m, v)
 
 
@@ -574,6 +608,12 @@ def no_v2g_run(ctrl: Controls) -> tuple[RunResult, dict] | None:
     if not ctrl.v2g:
         return None
     return _run_for(ctrl, ctrl.strategy, ctrl.mode, False)
+
+
+def run_without_v2g(ctrl: Controls, strategy: str, mode: str) -> tuple[RunResult, dict]:
+    """``strategy`` in ``mode`` on the current scenario with V2G off (cached like every run; the comparison's
+    ``v2g_value_mad``)."""
+    return _run_for(ctrl, strategy, mode, False)
 
 
 @st.cache_resource(max_entries=12, show_spinner=False)
@@ -759,10 +799,34 @@ def live_runner(ctrl: Controls) -> LiveSimulation:
     return _live(key, ctrl.strategy, ctrl.v2g, live_autostep(), record, live_start_step(sc), factory)
 
 
-def live_refresh_s(ctrl: Controls) -> float:
-    """Fragment refresh period [s]: 0.5 s at ×600 (a step every 1.5 s is then shown at most 2 s after the previous
-    one), 1.5 s otherwise."""
-    return 0.5 if ctrl.speed == "x600" else 1.5
+#: refresh period of the live panels at ×600 [s]: a step every 1.5 s is shown at most 1.5 s + this + the render
+#: after the previous one (0.5 s left no margin on the 2 s goal: 2.02 s measured at 2,000 vehicles). The Overview's
+#: panel rebuilds its figures only when the runner has stepped (:func:`live_memo`), so a refresh without a new step
+#: costs little.
+LIVE_REFRESH_X600_S = 0.25
+#: the same for the Fleet page's live table (every vehicle's row: heavier, refreshed half as often) [s]
+LIVE_TABLE_REFRESH_X600_S = 0.5
+
+
+def live_refresh_s(ctrl: Controls, table: bool = False) -> float:
+    """Fragment refresh period [s]: at ×600 :data:`LIVE_REFRESH_X600_S` (:data:`LIVE_TABLE_REFRESH_X600_S` for the
+    Fleet page's table, ``table=True``), 1.5 s at the slower speeds."""
+    if ctrl.speed != "x600":
+        return 1.5
+    return LIVE_TABLE_REFRESH_X600_S if table else LIVE_REFRESH_X600_S
+
+
+def live_memo(name: str, stamp: tuple, build: Callable[[], Any]) -> Any:
+    """``build()``, or the value it gave for the same ``stamp`` (e.g. the runner, its day and step count, the
+    language) in this session's previous refresh of panel ``name``: a live panel's refresh without a new step
+    re-sends the same figures instead of rebuilding them."""
+    memo = st.session_state.setdefault("_live_memo", {})
+    hit = memo.get(name)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    value = build()
+    memo[name] = (stamp, value)
+    return value
 
 
 # --- sweeps ----------------------------------------------------------------------------------------------------

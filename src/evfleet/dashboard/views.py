@@ -289,7 +289,7 @@ def grid_cards(kpis: Mapping[str, Any], pq: Mapping[str, dict] | None, lang: str
         detail = status_text(status, lang)
         if entry.get("limit") is not None:
             detail += " · " + t("limit_detail", lang, limit=fmt_number(entry["limit"], lang))
-        colon = " : " if lang == "fr" else ": "
+        colon = "\u202f: " if lang == "fr" else ": "
         help_ = t("help_pq", lang)
         help_ += colon + indicator_label(entry["indicator"], lang) if entry.get("indicator") else ""
         help_ += f" ({clause_text(entry['clause'], lang)})" if entry.get("clause") else ""

@@ -3,18 +3,26 @@
 This is the one module of ``evfleet.operate`` that imports the problem type (from ``evfleet.strategies``); the
 strategies are the simulator's, unchanged (``get_strategy(name).first_step(problem)``). The problem is built
 here directly from the sessions (arrays of length n connected vehicles, H steps of ``plan_step_minutes``):
-vehicle i is connected from column 0 to its departure, its energy is its SOC times its battery, its target and
+vehicle i is connected from column 0 to its departure (rounded down to a column edge, at least one column: never
+more time than it has), its energy is its SOC times its battery, its target and
 limits come from the session (catalogue, EVSE, ISO 15118), the base load is the site's forecast and the import
 limit is the binding site limit minus what the controller cannot steer (connectors that rejected a profile or do
 not answer, counted at their last measured power).
 
-The strategy's first column is then made feasible for the hardware (:func:`enforce_limits`): each EVSE at most its
-own and its vehicle's limit, each station at most its limit, and the site at most its limit (proportional cuts).
+The problem has one site limit and per-vehicle limits, no station limit: :func:`first_step_within_stations` makes
+the stations' rooms explicit to the strategy. Each vehicle's limit is first its EVSE's and its station's room; when
+the strategy's first column still puts more on a station than its room, that station's vehicles are capped at their
+proportional share of the room and the strategy plans again, so that the power a full station cannot take goes to
+the vehicles of stations with room (the strategy decides who gets it; at most one round per station).
+
+The first column is then made feasible for the hardware (:func:`enforce_limits`): each EVSE at most its own and its
+vehicle's limit, each station at most its limit, and the site at most its limit (proportional cuts).
 Units: power [kW], energy [kWh], time [h].
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -24,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from evfleet._common.tolerances import POWER_EPS_KW
+from evfleet._common.tolerances import POWER_EPS_KW, QP_NOISE_KW
 from evfleet.inputs.tariffs import Tariff, load_tariff
 from evfleet.operate.config import DepotConfig
 from evfleet.operate.registry import Evse, Station
@@ -36,6 +44,7 @@ __all__ = [
     "Plan",
     "build_live_problem",
     "enforce_limits",
+    "first_step_within_stations",
     "load_site_tariff",
     "make_strategy",
     "plan_depot",
@@ -122,7 +131,10 @@ def build_live_problem(
         [max((s.departure - now).total_seconds() / 3600.0, dt_h) if s.departure else c.horizon_h for s in sessions],
         dtype=float,
     )
-    dep_steps = np.ceil(dep_h / dt_h - 1e-9).astype(np.int64)
+    # a departure between two column edges is rounded down to the edge before it (at least the first column): the
+    # plan never counts on time the vehicle does not have (rounded up, 16 min left counted as 30 and halved the
+    # power a vehicle needed to meet its target)
+    dep_steps = np.maximum(np.floor(dep_h / dt_h + 1e-9), 1).astype(np.int64)
     H = int(min(horizon, max(1, int(dep_steps.max()) if n else 1)))
     battery = np.array([s.battery_kwh for s in sessions], dtype=float)
     soc = np.array([s.soc for s in sessions], dtype=float)
@@ -190,8 +202,9 @@ def enforce_limits(
         return p
     charge, discharge = np.maximum(p, 0.0), np.minimum(p, 0.0)
     per_station = np.bincount(station_of, weights=charge, minlength=len(station_room_kw))
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        scale = np.where(per_station > station_room_kw, np.maximum(station_room_kw, 0.0) / per_station, 1.0)
+    room_per_station = np.maximum(np.asarray(station_room_kw, dtype=float), 0.0)
+    over = per_station > room_per_station  # never 0/0: a station with no room and no charging is not over
+    scale = np.divide(room_per_station, per_station, out=np.ones_like(per_station), where=over)
     charge = charge * scale[station_of]
     total = charge.sum()
     room = max(site_room_kw, 0.0)
@@ -203,6 +216,44 @@ def enforce_limits(
     if fed > export_room:
         discharge = discharge * (export_room / fed)
     return charge - np.floor(-discharge * 10.0 + 1e-9) / 10.0
+
+
+def first_step_within_stations(
+    strategy: Strategy,
+    problem: ChargingProblem,
+    evse_max_kw: np.ndarray,
+    station_of: np.ndarray,
+    station_room_kw: np.ndarray,
+    max_rounds: int = 16,
+) -> tuple[np.ndarray, int]:
+    """The strategy's first column [kW] (n,) planned within each station's room [kW] (indexed by ``station_of``),
+    and how many re-plans that took.
+
+    Each vehicle's ``max_charge_kw`` is first at most its EVSE's limit and its station's room. While the charging of
+    the first column exceeds some stations' rooms, the vehicles of those stations are capped at their proportional
+    share of the room (what :func:`enforce_limits` would give them) and the strategy plans again: the power those
+    stations cannot take is then the strategy's to give to the others (e.g. load balancing's least-laxity order).
+    A capped station fits its room in every later round, so there are at most as many re-plans as stations (and at
+    most ``max_rounds``, a bound on a solver's time: what is still over a station's room is then cut by
+    :func:`enforce_limits`)."""
+    room = np.maximum(np.asarray(station_room_kw, dtype=float), 0.0)
+    cap = np.minimum(np.minimum(problem.max_charge_kw, np.maximum(evse_max_kw, 0.0)), room[station_of])
+    rounds = 0
+    while True:
+        prob = (
+            problem if np.array_equal(cap, problem.max_charge_kw) else dataclasses.replace(problem, max_charge_kw=cap)
+        )
+        raw = np.asarray(strategy.first_step(prob), dtype=float)
+        charge = np.clip(np.nan_to_num(raw), 0.0, cap)
+        per_station = np.bincount(station_of, weights=charge, minlength=len(room))
+        over = per_station > room + POWER_EPS_KW
+        if not over.any() or rounds >= min(len(room), max_rounds):
+            # a vehicle run at its cap within a solver's noise is at its cap (else the 0.1 kW rounding loses 0.1 kW)
+            at_cap = (raw < cap) & (raw >= cap - QP_NOISE_KW)
+            return np.where(at_cap, cap, raw), rounds
+        share = np.divide(room, per_station, out=np.ones_like(room), where=over)
+        cap = np.where(over[station_of], charge * share[station_of], cap)
+        rounds += 1
 
 
 def plan_depot(
@@ -228,10 +279,12 @@ def plan_depot(
     notes = []
     if fixed:
         notes.append(f"{len(fixed)} EVSE(s) not steered (offline, rejected or silent): counted at their last power")
+    if tariff is None and strategy.name in PRICE_DRIVEN:
+        notes.append(f"no site.tariff: every price is 0, so {strategy.name} has no price to follow and may defer "
+                     "charging towards each departure; set site.tariff")  # fmt: skip
     setpoints: dict[tuple[str, int], float] = {}
     if steered:
         problem = build_live_problem(config, steered, now, limit - sum(fixed.values()), tariff)
-        raw = np.asarray(strategy.first_step(problem), dtype=float)
         station_ids = list(dict.fromkeys(st.id for st, _e in steered))
         index = {sid: i for i, sid in enumerate(station_ids)}
         by_id = {st.id: st for st, _e in steered}
@@ -242,6 +295,9 @@ def plan_depot(
         station_room = np.array([_station_cap_kw(by_id[s]) for s in station_ids]) - fixed_per_station
         station_of = np.array([index[st.id] for st, _e in steered], dtype=np.int64)
         evse_max = np.minimum(np.array([e.max_power_kw for _st, e in steered]), problem.max_charge_kw)
+        raw, rounds = first_step_within_stations(strategy, problem, evse_max, station_of, station_room)
+        if rounds:
+            notes.append(f"station limits bind: planned again with those stations' vehicles capped ({rounds}x)")
         export_room = config.site.export_limit_kw + config.site.base_load_kw - sum(fixed.values())
         p = enforce_limits(raw, evse_max, station_of, station_room, site_room, problem.max_discharge_kw, export_room)
         if float(raw.min(initial=0.0)) < -POWER_EPS_KW and not problem.v2g:
@@ -262,6 +318,12 @@ def plan_depot(
     )
 
 
+#: strategies whose plan follows the prices: without a tariff (every price 0) any timing that meets the targets is
+#: optimal for them, so their plan may defer charging towards the departures (the plan says so in its notes)
+PRICE_DRIVEN = frozenset({"price_optimization", "grid_support"})
+
+
 def load_site_tariff(config: DepotConfig) -> Tariff | None:
-    """The site's tariff (``site.tariff``), or None (prices 0: price-driven strategies then only share power)."""
+    """The site's tariff (``site.tariff``), or None: every price is then 0, and a :data:`PRICE_DRIVEN` strategy may
+    defer charging towards the departures (its plan's notes say so)."""
     return load_tariff(config.site.tariff) if config.site.tariff else None

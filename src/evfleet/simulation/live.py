@@ -12,6 +12,10 @@ the same horizons, forecasts and forecast noise), so a day stepped live gives th
 ends, the next day's scenario comes from ``scenario_factory(day)`` (the forecast noise continues from one random
 stream started at ``seed``).
 
+Pacing: the thread computes each step ahead of its beat (by :meth:`LiveSimulation.lead_s`, from the last steps'
+compute times) and publishes its snapshot on the beat, so viewers see one new step per period even when a re-plan
+takes longer one step than the next.
+
 Memory is bounded: the site series are kept in preallocated ring buffers of ``window_steps`` steps, and the
 per-vehicle state of only the current day is held.
 
@@ -20,6 +24,7 @@ No Streamlit here: the dashboard shares one instance per live simulation through
 
 from __future__ import annotations
 
+import collections
 import threading
 import time
 from collections.abc import Callable
@@ -102,6 +107,8 @@ class LiveSnapshot:
         return {"connected": conn, "charging": ch, "discharging": dis, "idle": conn - ch - dis}
 
 
+#: steps whose compute time sets how far ahead of its beat the stepping thread computes the next (:meth:`lead_s`)
+LEAD_STEPS = 8
 _WINDOW_FLOAT = ("site_kw", "ev_kw", "base_load_kw", "pv_kw", "price_import_mad_per_kwh")
 _WINDOW_INT = ("n_connected", "n_charging", "n_discharging")
 
@@ -155,6 +162,11 @@ class LiveSimulation:
         self.auto = bool(auto)
         self._speed = float(speed)
         self._lock = threading.Lock()  # serialises step() and reset()
+        self._recent_step_s: collections.deque[float] = collections.deque(maxlen=LEAD_STEPS)
+        #: ``time.monotonic()`` when the stepping thread last published a step, and the beat it was due at (None
+        #: before the first)
+        self.published_at: float | None = None
+        self.published_beat: float | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._paused = False
@@ -371,6 +383,13 @@ class LiveSimulation:
             self._thread.join(timeout)
         self._thread = None
 
+    def lead_s(self) -> float:
+        """How long before its beat the stepping thread computes a step [s]: 1.5x the longest of the last
+        :data:`LEAD_STEPS` steps plus 50 ms, at most half the period (so the views see one step per period however
+        long each one takes to compute)."""
+        longest = max(self._recent_step_s, default=0.0)
+        return min(1.5 * longest + 0.05, 0.5 * self.seconds_per_step())
+
     def _run(self) -> None:
         due = time.monotonic() + self.seconds_per_step()
         while not self._stop.is_set():
@@ -381,10 +400,21 @@ class LiveSimulation:
                 continue
             now = time.monotonic()
             due = min(due, now + self.seconds_per_step())  # a speed-up takes effect at once
-            if now < due:
-                self._wake.wait(min(due - now, 0.25))
+            start = due - self.lead_s()
+            if now < start:
+                self._wake.wait(min(start - now, 0.25))
                 self._wake.clear()
                 continue
-            self.step()
+            t0 = time.perf_counter()
+            with self._lock:  # computed ahead of its beat, published on it: evenly spaced updates
+                self._step_once()
+                pending = self._make_snapshot()
+            self._recent_step_s.append(time.perf_counter() - t0)
+            while (wait := due - time.monotonic()) > 0 and not self._stop.is_set():
+                time.sleep(min(wait, 0.05))
+            self._snapshot = pending
+            self.published_at, self.published_beat = time.monotonic(), due
+            if pending.paused != self._paused or pending.speed != self._speed:  # changed meanwhile: say so now
+                self._refresh_flags()
             # never build a backlog: if planning is slower than the pace, step as fast as planning allows
             due = max(due + self.seconds_per_step(), time.monotonic())

@@ -124,7 +124,7 @@ if ctrl.live:
             snap.connected,
         )
 
-    st.fragment(run_every=state.live_refresh_s(ctrl))(_live_table)()
+    st.fragment(run_every=state.live_refresh_s(ctrl, table=True))(_live_table)()
     res = None
 else:
     res, _ = state.run(ctrl)

@@ -9,7 +9,7 @@ import streamlit as st
 from evfleet._common.tolerances import POWER_EPS_KW
 from evfleet.dashboard import live_views as LV
 from evfleet.dashboard import plan_views as PV
-from evfleet.dashboard import state
+from evfleet.dashboard import state, timing
 from evfleet.dashboard import views as V
 from evfleet.dashboard.fleet_views import localise_columns
 from evfleet.dashboard.i18n import t
@@ -23,6 +23,11 @@ state.scenario_caption(sc, lang)
 
 
 def _live_panel() -> None:
+    with timing.timed_script("overview#live"):  # each refresh (EVFLEET_DASHBOARD_TIMING: the benchmark's live figures)
+        _draw_live_panel()
+
+
+def _draw_live_panel() -> None:
     runner = state.live_runner(ctrl)
     snap = runner.snapshot()
     st.info(
@@ -41,16 +46,27 @@ def _live_panel() -> None:
     state.kpi_row(LV.live_cards(snap, lang), per_row=4)
     state.kpi_row(V.fleet_cards(snap.counts, mean_soc, snap.totals["unmet_kwh"], 1.0, lang)[:5], per_row=5)
     w = snap.window
-    series = {k: w[k] for k in ("base_load_kw", "pv_kw", "ev_kw", "site_kw")}
-    if len(w["time"]):
-        fig = V.load_curve_figure(w["time"], series, w["tou_period"], sc.import_limit_kw, lang)
-        state.plot(fig, key="live_load_curve")
+
+    def figures() -> tuple:
+        series = {k: w[k] for k in ("base_load_kw", "pv_kw", "ev_kw", "site_kw")}
+        curve = (
+            V.load_curve_figure(w["time"], series, w["tou_period"], sc.import_limit_kw, lang)
+            if len(w["time"])
+            else None
+        )
+        counts = LV.fleet_counts_figure(w["time"], w, lang) if len(w["time"]) else None
+        return curve, V.soc_histogram_figure(snap.soc[conn], None, lang), counts
+
+    # rebuilt only when the runner has stepped (the panel refreshes more often than it steps)
+    curve, soc, counts = state.live_memo("overview", (id(runner), snap.day, snap.steps_done, snap.time, lang), figures)
+    if curve is not None:
+        state.plot(curve, key="live_load_curve")
     c1, c2 = st.columns(2)
     with c1:
-        state.plot(V.soc_histogram_figure(snap.soc[conn], None, lang), key="live_soc")
+        state.plot(soc, key="live_soc")
     with c2:
-        if len(w["time"]):
-            state.plot(LV.fleet_counts_figure(w["time"], w, lang), key="live_counts")
+        if counts is not None:
+            state.plot(counts, key="live_counts")
 
 
 if ctrl.live:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from evfleet.analysis.compare import Comparison, headline_saving, resolve_strategies
+from evfleet.analysis.compare import Comparison, headline_saving, needs_no_v2g_run, resolve_strategies, v2g_value_of
 from evfleet.analysis.recommend import DEFAULT_WEIGHTS, GOALS, recommend, strategy_summary
 from evfleet.dashboard import state
 from evfleet.dashboard import views as V
@@ -152,6 +152,10 @@ for m in modes:  # the same cached runs as every other page (and as the backgrou
     comp = Comparison(scenario=sc, options=SimulationOptions(mode=m, v2g=ctrl.v2g))
     for s in resolve_strategies(list(chosen)):
         res, k = state.run(ctrl, s, m)
+        k = {**k, "v2g_value_mad": None}  # V2G off: does not apply
+        if ctrl.v2g:  # the same rule as the CLI's compare (a second, cached run without V2G where it can matter)
+            without = state.run_without_v2g(ctrl, s, m) if needs_no_v2g_run(sc, s) else None
+            k["v2g_value_mad"] = v2g_value_of(k, None if without is None else without[1])
         comp.results[s], comp.kpis[s] = res, k
     comps[m] = comp
 table = pd.concat([c.table for c in comps.values()], ignore_index=True)
@@ -180,6 +184,8 @@ if lang != "fr":
             config[H[c]] = st.column_config.TextColumn(alignment="right")
         else:
             config[H[c]] = num(format=fmt)
+# the table is wider than a 1280-px laptop's page: the strategy's name stays in view while it scrolls sideways
+config = {**(config or {}), H["strategy"]: st.column_config.TextColumn(pinned=True)}
 st.dataframe(
     display_frame(shown, lang, decimals).rename(columns=H),
     hide_index=True,

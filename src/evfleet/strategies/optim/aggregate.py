@@ -97,11 +97,14 @@ def _window_cap_kwh(problem: ChargingProblem) -> np.ndarray:
     return problem.charge_efficiency * problem.max_charge_kw * hours
 
 
-def aggregate_plain(problem: ChargingProblem, objective: Objective) -> PlainAggregation | None:
+def aggregate_plain(problem: ChargingProblem, objective: Objective, allow_qp: bool = False) -> PlainAggregation | None:
     """Merge the plain vehicles of ``problem`` by the grouping rule (module docstring); ``None`` when no two merge,
     the objective holds a reserve (every vehicle then has its own band) or is the QP (HiGHS's interior-point QP
-    solver HiPO fails on some merged models where the plain one solves: not merged until understood)."""
-    if objective.reserve_revenue is not None or objective.site_quadratic or not objective.aggregate_plain:
+    solver HiPO fails on some merged models where the plain one solves: not merged until understood), unless
+    ``allow_qp`` (:mod:`~evfleet.strategies.optim.relaxed`, which falls back to the full model on a failure)."""
+    if objective.reserve_revenue is not None or not objective.aggregate_plain:
+        return None
+    if objective.site_quadratic and not allow_qp:
         return None
     if problem.n_vehicles < 2:
         return None

@@ -56,6 +56,9 @@ class Solution:
     x: np.ndarray | None = None
     start: str = "cold"
     iterations: int = 0
+    #: the row duals (n_row,) in HiGHS's signs (``col_dual = c - A' row_dual``) when asked for
+    #: (``solve(..., duals=True)``; :mod:`~evfleet.strategies.optim.relaxed` certifies with them), else None
+    row_dual: np.ndarray | None = None
 
 
 @functools.cache
@@ -71,6 +74,7 @@ def solve(
     options: dict | None = None,
     start: np.ndarray | None = None,
     warm_options: dict | None = None,
+    duals: bool = False,
 ) -> Solution:
     """Solve ``model`` with HiGHS; raise :class:`StrategyError` (scenario name, model status) unless optimal.
 
@@ -79,6 +83,7 @@ def solve(
     :data:`~evfleet.strategies.optim.warm.GAP_RTOL` and infeasibilities below ``FEAS_TOL``, else solved again cold.
     ``warm_options``: HiGHS options of the warm-started run only (e.g. ``{"simplex_strategy": 4}``, the primal
     simplex, which keeps a primal-feasible start feasible); a cold re-solve runs with their previous values.
+    ``duals``: also read the row duals (``Solution.row_dual``; None if HiGHS has no valid duals).
     """
     t0 = time.perf_counter()
     h = highspy.Highs()
@@ -123,19 +128,41 @@ def solve(
     else:
         h.run()
     ms = h.getModelStatus()
+    if (
+        ms != highspy.HighsModelStatus.kOptimal
+        and model.hessian is not None
+        and _option(h, "hipo_system") == "normaleq"
+    ):
+        # HiPO's normal equations fail on some small models (status Unknown) where its augmented system solves
+        # them (tests/test_valley_filling_relaxed.py, clustered fleets): retry once on that system
+        h.setOptionValue("hipo_system", "augmented")
+        h.clearSolver()
+        h.run()
+        ms = h.getModelStatus()
     if ms != highspy.HighsModelStatus.kOptimal:
         raise StrategyError(
             f"scenario {name!r}: HiGHS did not find an optimum (model status: {h.modelStatusToString(ms)})"
         )
-    if x is None:  # (a certified warm run has read it already)
-        x = _values(h.getSolution().col_value, model.n_col)
+    row_dual = None
+    if x is None or duals:  # (a certified warm run has read x already)
+        got = h.getSolution()
+        if x is None:
+            x = _values(got.col_value, model.n_col)
+        if duals and got.dual_valid:
+            row_dual = _values(got.row_dual, model.n_row)
     info = h.getInfo()
     obj = float(info.objective_function_value)
     solve_s = time.perf_counter() - t0
     sol = _read_solution(model, x, obj, h.modelStatusToString(ms), solve_s)
-    sol.x, sol.start = x, how
+    sol.x, sol.start, sol.row_dual = x, how, row_dual
     sol.iterations = int(info.simplex_iteration_count)
     return sol
+
+
+def _option(h: highspy.Highs, key: str) -> object:
+    """The value of HiGHS option ``key`` (highspy 1.15 returns ``(status, value)``)."""
+    got = h.getOptionValue(key)
+    return got[1] if isinstance(got, tuple) else got
 
 
 def _values(values: list[float], n: int) -> np.ndarray:
