@@ -10,7 +10,9 @@ Each round starts a NEW server (nothing cached on the server side) and new brows
 - ``page:<name>``: then, after ``--think-s``, the first display of each page, each in its own new browser;
 - ``change:<control>``: the first time each control changes (each other strategy in the sidebar, the control mode,
   V2G, the fleet size), after ``--think-s`` seconds on the Overview (a user reading it: the background
-  pre-computation runs meanwhile); the control is set back between two changes (that return is not timed);
+  pre-computation runs meanwhile); the control is set back between two changes (that return is not timed); the
+  figure is the page drawn, its V2G value card possibly still "…" (its run without V2G is drawn after the rest):
+  when it was, the time until that card was filled in is printed beside it, and the next action waits for it;
 - ``change:mode=online_after_think``: on a third new server, the control mode switched to online ``--think-s``
   after the Overview's first paint (the first click of that session: what the background had ready by then);
 - ``live``: gaps between visible refreshes of the live panel at ×600 over ``--live-seconds`` (and the server's
@@ -109,8 +111,18 @@ def _timed_load(page: Any, url: str, charts: int, label: str = "") -> float:
     return out
 
 
+#: a card still waiting for a run of its own (the Overview's V2G value: "…" until the run without V2G is there)
+_PENDING_CARD = (
+    """() => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText.trim() === '…')"""
+)
+#: seconds from an action until no card is pending any more (label -> s), filled in by :func:`_after`
+_COMPLETE: dict[str, float] = {}
+
+
 def _after(page: Any, action: Any, charts: int = 2, label: str = "") -> float:
-    """Seconds from ``action()`` to the rerun it causes being drawn."""
+    """Seconds from ``action()`` to the rerun it causes being drawn. Then waits until no card is pending (the V2G
+    value, filled in after the rest of the page) before the next action, and records that time in
+    :data:`_COMPLETE` (the next action never comes during those checks)."""
     page.evaluate(_OBSERVE)
     since = time.time()
     t0 = time.perf_counter()
@@ -119,6 +131,10 @@ def _after(page: Any, action: Any, charts: int = 2, label: str = "") -> float:
     wait_ready(page, charts=charts, timeout_ms=120_000)
     out = time.perf_counter() - t0
     _server_share(label, since, time.time())
+    if page.evaluate(_PENDING_CARD):
+        page.wait_for_function(f"() => !({_PENDING_CARD})()", timeout=180_000)
+        wait_ready(page, charts=charts, timeout_ms=120_000)
+        _COMPLETE[label] = time.perf_counter() - t0
     return out
 
 
@@ -169,7 +185,8 @@ def _controls(page: Any, url: str, n: int, think_s: float) -> dict[str, float]:
     def timed(label: str, action: Any) -> None:
         try:
             out[label] = _after(page, action, label=label)
-            print(f"    {label} {out[label]:.2f} s{_server_text(label)}", flush=True)
+            done = f" (V2G value card filled in after {_COMPLETE[label]:.2f} s)" if label in _COMPLETE else ""
+            print(f"    {label} {out[label]:.2f} s{done}{_server_text(label)}", flush=True)
         except Exception as exc:  # a control that could not be driven is reported, not hidden
             print(f"  ({label}: not measured: {type(exc).__name__}: {str(exc).splitlines()[0]})")
             out[label] = float("nan")
@@ -320,6 +337,8 @@ def _round(n: int, think_s: float, live_seconds: float, idle_check_s: float) -> 
             print(f"  ({label}: not measured: {type(exc).__name__}: {str(exc).splitlines()[0]})", flush=True)
             out[label] = float("nan")
     out["server"] = dict(_TIMING["server"])
+    out["complete"] = dict(_COMPLETE)
+    _COMPLETE.clear()
     shutil.rmtree(tmp, ignore_errors=True)
     return out
 
@@ -343,13 +362,14 @@ def main() -> None:
     for n in args.vehicles:
         load0 = os.getloadavg()
         rounds = [_round(n, args.think_s, args.live_seconds, args.idle_check_s) for _ in range(args.repeat)]
-        keys = [k for k in rounds[0] if k not in ("live", "server", "background")]
+        keys = [k for k in rounds[0] if k not in ("live", "server", "background", "complete")]
         summary = {k: [r[k] for r in rounds if k in r] for k in keys}
         lives = [r["live"] for r in rounds]
         servers = [r.get("server", {}) for r in rounds]
         report["results"][str(n)] = {"load_average": [load0, os.getloadavg()], "times_s": summary, "live": lives,
                                      "server_script_s": servers, "background": [r.get("background") for r in rounds],
-                                     "server_env": dict(_SERVER_ENV)}  # fmt: skip
+                                     "server_env": dict(_SERVER_ENV),
+                                     "complete_s": [r.get("complete") for r in rounds]}  # fmt: skip
         print(
             f"evfleet dashboard benchmark, {n} vehicles, headless Chromium, median of {args.repeat} "
             f"(load avg {load0[0]:.1f} -> {os.getloadavg()[0]:.1f}; server settings {_SERVER_ENV or 'defaults'})"
@@ -365,6 +385,9 @@ def main() -> None:
                 stext = (f"  | server script median wall {statistics.median(x['wall_s'] for x in srv):.2f} s, "
                          f"cpu {statistics.median(x['cpu_s'] for x in srv):.2f} s")  # fmt: skip
             print(f"  {k:40s} median {med:6.2f} s (min {min(xs):.2f}, max {max(xs):.2f})  {flag}{stext}")
+            filled = [r["complete"][k] for r in rounds if k in r.get("complete", {})]
+            if filled:
+                print(f"  {'':40s} V2G value card filled in: median {statistics.median(filled):6.2f} s")
         gaps = [x["gap_max_s"] for x in lives]
         means = [x["gap_mean_s"] for x in lives]
         idle = [x["steps_while_nobody_watched"] for x in lives]

@@ -169,6 +169,51 @@ def test_comparison_shows_the_value_of_v2g_as_the_cli_computes_it():
     assert float(table.loc[strategy_label("uncontrolled", "en"), "V2G value (MAD)"]) == 0.0  # never discharges
 
 
+def test_overview_draws_before_the_run_without_v2g_and_then_fills_in_the_v2g_value(monkeypatch):
+    """The V2G value card needs a second run (without V2G): the page is drawn without waiting for it ("…" and a
+    line saying it is being computed), and the value is the one computed independently once it is there."""
+    import threading
+    import time
+
+    from evfleet.analysis.cost import run_cost_mad
+    from evfleet.dashboard.i18n import t
+    from evfleet.dashboard.views import mad_scale
+    from evfleet.simulation.simulate import SimulationOptions
+
+    gate = threading.Event()
+    real = state._run_now
+
+    def run_now(key, strategy, mode, v2g, scenario):
+        if not v2g:
+            assert gate.wait(60), "the test never released the run without V2G"
+        return real(key, strategy, mode, v2g, scenario)
+
+    monkeypatch.setattr(state, "_run_now", run_now)
+    at = _app()
+    assert not at.exception, [e.message for e in at.exception]
+    card = next(m for m in at.metric if m.label.startswith("V2G value"))
+    assert card.value == "…"
+    assert t("v2g_value_pending", "en") in str(card.proto.delta)
+    sc, res = _expected(at)
+    assert _metric(at, "Net cost (MAD)") == fmt_number(compute_kpis(res)["net_cost_mad"])  # the rest is drawn
+    assert len(at.get("plotly_chart")) >= 2
+    gate.set()
+    deadline = time.monotonic() + 60
+    strategy = at.selectbox(key="strategy").value
+    while time.monotonic() < deadline:
+        at.run()
+        card = next(m for m in at.metric if m.label.startswith("V2G value"))
+        if card.value != "…":
+            break
+    assert not at.exception, [e.message for e in at.exception]
+    with_v2g = compute_kpis(res)
+    without = compute_kpis(simulate(sc, strategy, SimulationOptions(mode="offline", v2g=False)))
+    value = run_cost_mad(without) - run_cost_mad(with_v2g)
+    div, _ = mad_scale(value)
+    assert card.value == fmt_number(value / div)
+    assert t("v2g_value_pending", "en") not in str(card.proto.delta)
+
+
 def test_grid_quality_page_with_the_module():
     at = _app()
     at.switch_page("screens/grid_quality.py").run()

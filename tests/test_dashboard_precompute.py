@@ -40,7 +40,8 @@ def _scenario(n: int = N, **kw):
     return key, state._generated(key, json.dumps(params, default=str)), params
 
 
-def test_queue_puts_the_likely_clicks_first_and_covers_every_strategy():
+def test_queue_puts_the_likely_clicks_first_and_covers_every_strategy(monkeypatch):
+    monkeypatch.setattr(state, "_COST_S_PER_VEHICLE", {})  # nothing measured yet: the priors order the queue
     ctrl = _ctrl()
     plan = state.precompute_plan(ctrl, "k")
     assert plan[0] == ("price_optimization", "offline", True, "bundle")  # the current run's own pages first
@@ -53,29 +54,51 @@ def test_queue_puts_the_likely_clicks_first_and_covers_every_strategy():
     rule_based = [s for s in REGISTRY if not state._is_optimiser(s) and s != ctrl.strategy]
     optimisers = [s for s in REGISTRY if state._is_optimiser(s) and s != ctrl.strategy]
     assert rule_based and optimisers
-    assert max(pos[s] for s in rule_based) < min(pos[s] for s in optimisers)  # milliseconds before seconds
-    assert [s for s in offline_v2g if s in optimisers] == optimisers  # the sidebar's order among the LP/QPs
+    # a headline run that cannot be computed on the click within the goal goes first; then milliseconds before
+    # seconds, the LP/QPs by expected run time
+    first = [s for s in optimisers if state.estimated_run_s(s, "offline", 500) > state.PRECOMPUTE_FIRST_S]
+    assert first == ["grid_support"]  # the prior: 2.85 s at 500 vehicles
+    assert max(pos[s] for s in first) < min(pos[s] for s in rule_based)
+    rest = [s for s in optimisers if s not in first]
+    assert max(pos[s] for s in rule_based) < min(pos[s] for s in rest)
+    assert [s for s in offline_v2g if s in rest] == sorted(rest, key=lambda s: state.estimated_run_s(s, "offline", 500))
     assert ("price_optimization", "offline", False) in bundles  # the V2G switch
     assert ("price_optimization", "online", True) in bundles  # the other control mode
     fleets = [what for *_, what in plan if what.startswith("fleet")]
     assert fleets == ["fleet 450", "fleet 550"]
+    # the runs without V2G (the V2G value card, drawn after the rest of a page) after every click's bundle
+    values = [(i, s, m) for i, (s, m, v, what) in enumerate(plan) if what == "v2g value"]
+    last_bundle = max(
+        i for i, (s, m, v, what) in enumerate(plan) if what in ("bundle", "plan") or what.startswith("fleet")
+    )
+    assert {(s, m) for _, s, m in values} == {("price_optimization", "online")} | {
+        (s, "offline") for s in offline_v2g if s != "price_optimization"
+    }
+    assert min(i for i, *_ in values) > last_bundle
+    assert not [p for p in state.precompute_plan(_ctrl(v2g=False), "k") if p[3] == "v2g value"]  # V2G off: none
 
 
 def test_queue_puts_online_right_after_the_current_run_and_the_slow_strategies_last(monkeypatch):
+    monkeypatch.setattr(state, "_COST_S_PER_VEHICLE", {})
     ctrl = _ctrl(n_vehicles=2000)
     plan = state.precompute_plan(ctrl, "k")
     # the other control mode right after the current run's plan, as one bundle (one lane: the other lane goes on
     # with the next strategies meanwhile); no run of it queued alone
     assert plan[2] == ("price_optimization", "online", True, "bundle")
     assert plan[3][1] == "offline" and not [p for p in plan if p[3] == "run"]
+    # at 2,000 vehicles the prior puts grid support (11.4 s) above PRECOMPUTE_FIRST_S: queued next
+    assert plan[3] == ("grid_support", "offline", True, "bundle")
     # measured costs reorder the LP/QP strategies: a slow one (known to take longer than the deferral time) goes
-    # after the fleet-size notches, a quick one first
+    # after the fleet-size notches; those above PRECOMPUTE_FIRST_S first, the longest first; the others by time
     monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("grid_support", "offline"), 0.05)  # 100 s at 2,000 vehicles
     monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("renewable_integration", "offline"), 0.0002)  # 0.4 s
     monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("valley_filling", "offline"), 0.003)  # 6 s
+    monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("peak_shaving", "offline"), 0.0015)  # 3 s
+    monkeypatch.setitem(state._COST_S_PER_VEHICLE, ("load_balancing", "offline"), 0.0)
     plan = state.precompute_plan(ctrl, "k")
     order = [s for s, m, v, what in plan if what == "bundle" and m == "offline" and v]
-    assert order.index("renewable_integration") < order.index("peak_shaving") < order.index("valley_filling")
+    assert order[:3] == ["price_optimization", "valley_filling", "peak_shaving"]  # the current run, then longest
+    assert order.index("load_balancing") < order.index("renewable_integration")  # rule-based before the rest
     whats = [(s, what) for s, m, v, what in plan]
     last_notch = max(i for i, (_, what) in enumerate(whats) if what.startswith("fleet"))
     assert whats.index(("grid_support", "bundle")) > last_notch
@@ -84,6 +107,8 @@ def test_queue_puts_online_right_after_the_current_run_and_the_slow_strategies_l
     # rule-based and not measured yet in this test (earlier tests of the session may have measured it)
     monkeypatch.delitem(state._COST_S_PER_VEHICLE, ("uncontrolled", "online"), raising=False)
     assert state.estimated_run_s("uncontrolled", "online", 1000) == 0.0
+    monkeypatch.delitem(state._COST_S_PER_VEHICLE, ("grid_support", "offline"))
+    assert state.estimated_run_s("grid_support", "offline", 1000) == pytest.approx(5.7)  # the prior
 
 
 def test_the_cost_of_a_run_is_measured_for_the_queue_order():
@@ -339,7 +364,7 @@ def test_a_lane_does_not_wait_for_a_run_computed_elsewhere(monkeypatch):
     assert not state.running_elsewhere(key, "timer", "offline", True)
 
 
-def test_a_bundle_computes_its_headline_run_first_unless_it_is_computed_elsewhere(monkeypatch):
+def test_a_bundle_computes_what_a_click_draws_first_and_the_run_without_v2g_is_its_own_task(monkeypatch):
     key, sc, _ = _scenario()
     calls: list[str] = []
     real = state._run_now
@@ -350,12 +375,12 @@ def test_a_bundle_computes_its_headline_run_first_unless_it_is_computed_elsewher
 
     monkeypatch.setattr(state, "_run_now", run_now)
     state._bundle_task(key, sc, "load_balancing", "offline", True)
-    assert calls[:2] == ["load_balancing·offline·v2g", "load_balancing·offline·no-v2g"]  # the headline first
+    assert calls[0] == "load_balancing·offline·v2g"  # the headline first
+    assert "load_balancing·offline·no-v2g" not in calls  # not in the bundle: queued later ("v2g value")
+    assert not state.is_computed(key, "load_balancing", "offline", False)
     calls.clear()
-    busy = {(key, "timer", "offline", True)}
-    monkeypatch.setattr(state, "running_elsewhere", lambda k, s, m, v: (k, s, m, bool(v)) in busy)
-    state._bundle_task(key, sc, "timer", "offline", True)
-    assert calls[0] == "timer·offline·no-v2g"  # the headline is being computed elsewhere: the other run first
+    state.run_bundle(key, sc, "load_balancing", "offline", True)  # the whole bundle (fleet notches) still has it
+    assert calls == ["load_balancing·offline·no-v2g"]
 
 
 def test_the_runs_a_page_computes_in_helper_threads_are_logged(tmp_path, monkeypatch):

@@ -567,6 +567,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "vs_uncontrolled": ("vs uncontrolled", "vs non piloté"),
     "import_kwh_detail": ("{energy} kWh imported", "{energy} kWh soutirés"),
     "discharged_detail": ("{energy} kWh discharged", "{energy} kWh déchargés"),
+    "v2g_value_pending": ("computing the run without V2G…", "calcul de la simulation sans V2G…"),
+    "v2g_value_failed": ("the run without V2G failed", "la simulation sans V2G a échoué"),
     "of_limit_short": ("{pct} of {limit} kW", "{pct} de {limit} kW"),
     "limit_detail": ("limit {limit}", "limite {limit}"),
     "per_day_detail": ("{amount} per day", "{amount} par jour"),

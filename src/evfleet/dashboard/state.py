@@ -262,7 +262,7 @@ def composition_from_csv(data: bytes, name: str = "fleet CSV") -> dict[str, int]
 
 
 #: (strategy, mode) -> wall seconds per vehicle of its latest run in this process (a lower bound for a background
-#: run stopped before its end): orders the background's queue, slow ones last (:func:`precompute_plan`)
+#: run stopped before its end): orders the background's queue (:func:`precompute_plan`)
 _COST_S_PER_VEHICLE: dict[tuple[str, str], float] = {}
 
 
@@ -472,16 +472,16 @@ def _run_for(ctrl: Controls, s: str, m: str, v2g: bool) -> tuple[RunResult, dict
         raise  # unreachable: st.stop() raises
 
 
-def run_bundle(key: str, sc: Scenario, strategy: str, mode: str, v2g: bool) -> None:
+def run_bundle(key: str, sc: Scenario, strategy: str, mode: str, v2g: bool, without_v2g: bool = True) -> None:
     """Compute into the shared caches everything the Overview and Economics pages show for this run: the run,
-    the two baselines, the run without V2G (for the V2G value), the grid-quality report and the operator alerts
-    (no Streamlit element: any thread). The same cached functions as the pages, under the same keys."""
+    the two baselines, the grid-quality report, the operator alerts and (``without_v2g``) the run without V2G (for
+    the V2G value). No Streamlit element: any thread. The same cached functions as the pages, under the same keys."""
     res, _ = compute_run(key, sc, strategy, mode, v2g)
     runs = {name: compute_run(key, sc, name, mode, v2g) for name in BASELINES}
     base = runs[best_baseline({name: k for name, (_, k) in runs.items()})][0]
     _pq(key, strategy, mode, v2g, res)
     _alerts(key, strategy, mode, v2g, res, base)
-    if v2g:
+    if v2g and without_v2g:
         compute_run(key, sc, strategy, mode, False)
 
 
@@ -501,51 +501,79 @@ UNKNOWN_OPTIMISER_RUN_S = 5.0
 def estimated_run_s(name: str, mode: str, n_vehicles: int) -> float:
     """Expected wall time of one run [s] for the background's order: the latest measured run of ``name`` in
     ``mode`` in this process scaled to ``n_vehicles`` (a stopped run counts as at least its elapsed time), else
-    :data:`UNKNOWN_OPTIMISER_RUN_S` for an LP/QP strategy and 0 for a rule-based one."""
+    the prior :data:`PRIOR_OFFLINE_S_PER_VEHICLE` (offline), else :data:`UNKNOWN_OPTIMISER_RUN_S` for an LP/QP
+    strategy and 0 for a rule-based one."""
     per_vehicle = _COST_S_PER_VEHICLE.get((name, mode))
     if per_vehicle is not None:
         return per_vehicle * n_vehicles
+    if mode == "offline" and name in PRIOR_OFFLINE_S_PER_VEHICLE:
+        return PRIOR_OFFLINE_S_PER_VEHICLE[name] * n_vehicles
     return UNKNOWN_OPTIMISER_RUN_S if _is_optimiser(name) else 0.0
+
+
+#: Prior guess of one offline run's wall time per vehicle [s] for the LP/QP strategies not yet run in this process
+#: (orders the background's queue only; replaced by the measured time after the first run). Measured with
+#: ``simulate`` on the default generated fleet at 2,000 vehicles, V2G on, on an idle 2-core machine (2026-12-04):
+#: grid support 11.5 s, valley filling 1.9 s, peak shaving 1.4 s, price optimisation 0.37 s, renewable 0.29 s.
+PRIOR_OFFLINE_S_PER_VEHICLE = {
+    "grid_support": 5.7e-3,
+    "valley_filling": 0.95e-3,
+    "peak_shaving": 0.72e-3,
+    "price_optimization": 0.19e-3,
+    "renewable_integration": 0.15e-3,
+}
+#: A first-time click must be drawn within 3 s (issue 16); a headline run expected to take longer than this [s]
+#: cannot be computed on the click within it (the page's own drawing takes the rest), so it is queued first
+PRECOMPUTE_FIRST_S = 2.0
 
 
 def precompute_plan(ctrl: Controls, key: str, n_known: bool = True) -> list[tuple[str, str, bool, str]]:
     """The background's queue for these controls, most likely next click first: (strategy, mode, V2G, what).
 
-    ``what`` is ``"bundle"`` (:func:`run_bundle`, one click's runs in one lane), ``"run"`` (one run alone; not
-    queued here any more), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the fleet-size slider's
-    neighbouring notch N, its Overview's bundle). Order: what the other pages of the current run need (plan; the
-    report last of all); the sidebar's strategy in the other control mode (online: one re-plan per step, queued
-    early, as one bundle in one lane, so that the other lane goes on with the next strategies meanwhile); every other
-    strategy with a rule-based control
-    (milliseconds); the V2G switch; the LP/QP strategies by their expected run time (:func:`estimated_run_s`;
-    the sidebar's order among equals); the fleet-size notches; the strategies known to take longer than the
-    background's deferral time (:data:`~evfleet.dashboard.solver_process.DEFER_S`); the report."""
+    ``what`` is ``"bundle"`` (:func:`run_bundle` without the run without V2G: what one click draws first, in one
+    lane), ``"v2g value"`` (the strategy's run without V2G: the Overview's V2G value card, filled in after the
+    rest of the page, and the comparison), ``"plan"``, ``"report"`` or ``"fleet N"`` (the scenario of the
+    fleet-size slider's neighbouring notch N, its Overview's bundle). Order:
+
+    1. what the other pages of the current run need (its bundle, its plan);
+    2. the sidebar's strategy in the other control mode (online: one re-plan per step; one bundle in one lane);
+    3. the LP/QP strategies whose headline run is expected to take longer than :data:`PRECOMPUTE_FIRST_S`
+       (:func:`estimated_run_s`), the longest first: a click on them cannot be answered within the goal unless
+       their run is ready, while a quicker run is computed on the click itself (longest-first also ends the whole
+       queue soonest on two lanes);
+    4. every rule-based strategy (milliseconds), the V2G switch, the other LP/QP strategies by expected run time
+       (the sidebar's order among equals); the fleet-size notches;
+    5. the runs without V2G of the strategies queued above (the V2G value, drawn after the rest of a page);
+    6. the strategies known to take longer than the background's deferral time
+       (:data:`~evfleet.dashboard.solver_process.DEFER_S`), then the report."""
     m, v, n = ctrl.mode, ctrl.v2g, ctrl.n_vehicles
     other = "online" if m == "offline" else "offline"
     names = [name for name in REGISTRY if name != ctrl.strategy]
     fast = [name for name in names if not _is_optimiser(name)]
     optim = sorted((name for name in names if _is_optimiser(name)), key=lambda name: estimated_run_s(name, m, n))
     slow = [name for name in optim if estimated_run_s(name, m, n) > solver_process.DEFER_S]
+    first = [name for name in reversed(optim) if name not in slow and estimated_run_s(name, m, n) > PRECOMPUTE_FIRST_S]
+    rest = [name for name in optim if name not in slow and name not in first]
     out: list[tuple[str, str, bool, str]] = [(ctrl.strategy, m, v, "bundle"), (ctrl.strategy, m, v, "plan")]
     out.append((ctrl.strategy, other, v, "bundle"))  # one lane (its runs in turn): the other lane goes on
+    out += [(name, m, v, "bundle") for name in first]
     out += [(name, m, v, "bundle") for name in fast]
     out.append((ctrl.strategy, m, not v, "bundle"))
-    out += [(name, m, v, "bundle") for name in optim if name not in slow]
+    out += [(name, m, v, "bundle") for name in rest]
     if n_known:
         out += [(ctrl.strategy, m, v, f"fleet {x}") for x in (n - N_STEP, n + N_STEP) if N_MIN <= x <= N_MAX]
+    if v:
+        out.append((ctrl.strategy, other, v, "v2g value"))
+        out += [(name, m, v, "v2g value") for name in first + fast + rest]
     out += [(name, m, v, "bundle") for name in slow]
     out.append((ctrl.strategy, m, v, "report"))
     return out
 
 
 def _bundle_task(key: str, sc: Scenario, s: str, m: str, v: bool) -> None:
-    """The background's bundle, one click's runs in one lane: the headline run first (what the page shows first),
-    then the run without V2G; one that another lane or a page is computing now goes last."""
-    runs = [(s, v)] + ([(s, False)] if v else [])
-    runs.sort(key=lambda r: running_elsewhere(key, r[0], m, r[1]))  # stable: the headline first among equals
-    for name, with_v2g in runs:
-        compute_run(key, sc, name, m, with_v2g)
-    run_bundle(key, sc, s, m, v)
+    """The background's bundle, what one click draws first (:func:`run_bundle` without the run without V2G, which
+    is queued later as its own task)."""
+    run_bundle(key, sc, s, m, v, without_v2g=False)
 
 
 def precompute_after_paint(ctrl: Controls) -> None:
@@ -558,6 +586,8 @@ def precompute_after_paint(ctrl: Controls) -> None:
     for s, m, v, what in precompute_plan(ctrl, key, n_known=generated):
         if what == "bundle":
             tasks.append((run_task_name(s, m, v), lambda s=s, m=m, v=v: _bundle_task(key, sc, s, m, v)))
+        elif what == "v2g value":  # the run without V2G (named as that run's own task)
+            tasks.append((run_task_name(s, m, False), lambda s=s, m=m: compute_run(key, sc, s, m, False)))
         elif what == "run":
             tasks.append((run_task_name(s, m, v) + " run", lambda s=s, m=m, v=v: compute_run(key, sc, s, m, v)))
         elif what == "plan":
@@ -608,6 +638,43 @@ def no_v2g_run(ctrl: Controls) -> tuple[RunResult, dict] | None:
     if not ctrl.v2g:
         return None
     return _run_for(ctrl, ctrl.strategy, ctrl.mode, False)
+
+
+#: seconds between two checks of a run a card waits for without blocking its page (:func:`no_v2g_kpis_now`)
+PENDING_POLL_S = 1.0
+
+
+def no_v2g_kpis_now(ctrl: Controls) -> tuple[str, dict | None]:
+    """The KPIs of the sidebar's strategy without V2G for the V2G value card, without waiting for them:
+    ``("off", None)`` with V2G off, ``("ready", kpis)`` once computed, else ``("pending", None)`` after starting
+    the run in a helper thread (shared with a lane or page computing it: never twice). The page draws everything
+    else meanwhile and fills the card in when the run is there (a slow solver's second run no longer holds up the
+    first display, e.g. grid support at 2,000 vehicles)."""
+    if not ctrl.v2g:
+        return "off", None
+    key, sc = current_scenario(ctrl)
+    s, m = ctrl.strategy, ctrl.mode
+    ident = (key, s, m, False)
+    if is_computed(*ident):
+        return "ready", compute_run(key, sc, s, m, False)[1]
+    if ident in _PENDING_FAILED:  # its solve failed: not started again at every check
+        return "failed", None
+
+    def work() -> tuple[RunResult, dict]:
+        try:
+            return compute_run(key, sc, s, m, False)
+        except (StrategyError, ValueError):
+            _PENDING_FAILED.add(ident)
+            raise
+
+    fut = _in_helper_thread(ident, work)
+    if fut.done() and fut.exception() is None:
+        return "ready", fut.result()[1]
+    return ("failed", None) if ident in _PENDING_FAILED else ("pending", None)
+
+
+#: runs :func:`no_v2g_kpis_now` started whose solve failed (the card then says the value is unknown)
+_PENDING_FAILED: set[tuple[str, str, str, bool]] = set()
 
 
 def run_without_v2g(ctrl: Controls, strategy: str, mode: str) -> tuple[RunResult, dict]:

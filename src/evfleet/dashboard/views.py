@@ -302,9 +302,11 @@ def economic_cards(
     base_kpis: Mapping[str, Any] | None,
     lang: str,
     no_v2g_kpis: Mapping[str, Any] | None = None,
+    v2g_state: str = "ready",
 ) -> list[KpiCard]:
     """Economic KPI cards: cost, savings against ``base_kpis`` (the cheaper baseline, MAD and %), V2G value (cost
-    without V2G − cost with it, from ``no_v2g_kpis``; "–" without it), degradation cost (the money unit, MAD,
+    without V2G − cost with it, from ``no_v2g_kpis``; "–" without it; ``v2g_state`` "pending": "…" and a line
+    saying the run without V2G is being computed, "failed": "–" and why), degradation cost (the money unit, MAD,
     k MAD or M MAD, in each label)."""
     net = run_cost_mad(kpis)
     div, unit = mad_scale(net)
@@ -345,9 +347,11 @@ def economic_cards(
         KpiCard(
             "v2g_revenue",
             t("card_v2g_revenue", lang, unit=unit_v),
-            "–" if v2g is None else fmt_number(v2g / div_v, lang),
+            ("…" if v2g_state == "pending" else "–") if v2g is None else fmt_number(v2g / div_v, lang),
             None,
-            t("discharged_detail", lang, energy=fmt_number(kpis["energy_discharged_kwh"], lang)),
+            t(f"v2g_value_{v2g_state}", lang)
+            if v2g is None and v2g_state in ("pending", "failed")
+            else t("discharged_detail", lang, energy=fmt_number(kpis["energy_discharged_kwh"], lang)),
             t("help_v2g_revenue", lang),
         )
     )

@@ -72,7 +72,7 @@ def _draw_live_panel() -> None:
 if ctrl.live:
     st.fragment(run_every=state.live_refresh_s(ctrl))(_live_panel)()
 else:
-    state.prefetch(ctrl)  # the runs below, computed side by side
+    state.prefetch(ctrl, without_v2g=False)  # the runs below, computed side by side (the V2G value's run: below)
     res, k = state.run(ctrl)
     _, base_k = state.baseline(ctrl)
     report = state.power_quality(ctrl)
@@ -104,8 +104,18 @@ else:
     state.kpi_row(PV.model_estimate_cards(V.grid_cards(k, pq, lang), lang), per_row=3)
     st.caption(t("alerts_pq_note", lang))
     st.subheader(t("kpi_economic", lang))
-    no_v2g = state.no_v2g_run(ctrl)
-    state.kpi_row(V.economic_cards(k, base_k, lang, None if no_v2g is None else no_v2g[1]), per_row=4)
+
+    # the V2G value needs the run without V2G: "…" until it is there (the rest of the page does not wait for it);
+    # the row alone is checked again every PENDING_POLL_S, then the page is drawn once more with the value
+    v2g_state_first, _ = state.no_v2g_kpis_now(ctrl)
+
+    def _economic_row() -> None:
+        v2g_state, no_v2g_k = state.no_v2g_kpis_now(ctrl)
+        state.kpi_row(V.economic_cards(k, base_k, lang, no_v2g_k, v2g_state), per_row=4)
+        if v2g_state_first == "pending" and v2g_state != "pending":
+            st.rerun(scope="app")  # the card is complete: one full run, which stops the checks
+
+    st.fragment(run_every=state.PENDING_POLL_S if v2g_state_first == "pending" else None)(_economic_row)()
     st.subheader(t("kpi_fleet", lang))
     cards = V.fleet_cards(counts, mean_soc, k["unmet_energy_kwh"], k["energy_charged_kwh"], lang, when)
     state.kpi_row(cards, per_row=3)
