@@ -91,6 +91,13 @@ def test_downloads_indicator_table_in_words():
             assert not english_in(labels), english_in(labels)
 
 
+#: the fleet table's mean SOC (a progress bar) has no figure for a model with no vehicle connected at that time
+_NO_SOC_WITHOUT_A_CONNECTED_VEHICLE = {
+    localise_columns(FLEET_COLUMNS, lang)["mean_soc_pct"]: localise_columns(FLEET_COLUMNS, lang)["connected"]
+    for lang in ("en", "fr")
+}
+
+
 def _raw_on_page(at: AppTest) -> list[str]:
     """Texts and table cells that show ``True``/``None``/``nan`` (a checkbox column's booleans are drawn as boxes),
     and number cells left missing (a number column writes them "None")."""
@@ -101,6 +108,11 @@ def _raw_on_page(at: AppTest) -> list[str]:
         for col in df.value.columns:
             s = df.value[col]
             if s.dtype == bool:
+                continue
+            if col in _NO_SOC_WITHOUT_A_CONNECTED_VEHICLE:  # a progress bar: empty for a model with none connected
+                conn = df.value[_NO_SOC_WITHOUT_A_CONNECTED_VEHICLE[col]].astype(str).str.strip().isin({"0", "0.0"})
+                if (s.isna() != conn).any():
+                    found.append(f"{col}: missing where a vehicle is connected, or shown where none is")
                 continue
             if s.isna().any():
                 found.append(f"{col}: missing cell")
@@ -126,3 +138,13 @@ def test_no_raw_true_none_nan_on_french_pages_nor_on_the_english_comparison():
     if bad := _raw_on_page(at):  # the comparison: the V2G value of a run without V2G does not apply
         found["strategies (en)"] = bad
     assert not found, found
+
+
+def test_fleet_table_at_any_hour_has_no_raw_cell_and_an_empty_soc_bar_only_where_none_is_connected():
+    at = _app("fr")
+    at.switch_page("screens/fleet.py").run()
+    n_steps = len(at.select_slider(key="fleet_step").options)
+    for step in (0, n_steps // 2, n_steps - 1):  # midnight, the afternoon (few connected), the last step
+        at.select_slider(key="fleet_step").set_value(step).run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert not _raw_on_page(at), (step, _raw_on_page(at))
